@@ -1,0 +1,183 @@
+#define _GNU_SOURCE
+#include "guardian.h"
+
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+static int guardian_fd = -1;
+static pid_t guardian_pid;
+
+/* Lines are shorter than PIPE_BUF, so writes from several threads never
+ * interleave. */
+static void send_line(char kind, char op, const char *arg)
+{
+	if (guardian_fd < 0)
+		return;
+	char line[PATH_MAX + 8];
+	int n = snprintf(line, sizeof line, "%c%c %s\n", kind, op, arg);
+	if (n <= 0 || n >= (int)sizeof line || n >= PIPE_BUF)
+		return;
+	fl_write_all(guardian_fd, line, (size_t)n);
+}
+
+void fl_guardian_watch_group(pid_t pgid)
+{
+	char num[32];
+	snprintf(num, sizeof num, "%d", (int)pgid);
+	send_line('G', '+', num);
+}
+
+void fl_guardian_forget_group(pid_t pgid)
+{
+	char num[32];
+	snprintf(num, sizeof num, "%d", (int)pgid);
+	send_line('G', '-', num);
+}
+
+void fl_guardian_watch_dir(const char *path)
+{
+	send_line('D', '+', path);
+}
+
+void fl_guardian_forget_dir(const char *path)
+{
+	send_line('D', '-', path);
+}
+
+pid_t fl_guardian_pid(void)
+{
+	return guardian_pid;
+}
+
+struct list {
+	char **items;
+	size_t n, cap;
+};
+
+static void list_add(struct list *l, const char *s)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->items = fl_xrealloc(l->items, l->cap * sizeof *l->items);
+	}
+	l->items[l->n++] = fl_xstrdup(s);
+}
+
+static void list_del(struct list *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		if (strcmp(l->items[i], s) == 0) {
+			free(l->items[i]);
+			l->items[i] = l->items[--l->n];
+			return;
+		}
+	}
+}
+
+static void close_other_fds(int keep)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return;
+	int self = dirfd(d);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		int fd = atoi(de->d_name);
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		if (fd > 2 && fd != keep && fd != self)
+			close(fd);
+	}
+	closedir(d);
+}
+
+static void guardian_main(int rfd)
+{
+	/* Out of the harness's session: a Ctrl-C, a hangup or a kill of the
+	 * harness's process group must not take the guardian with it. */
+	setsid();
+	prctl(PR_SET_NAME, "fl-guardian");
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	close_other_fds(rfd);
+	int devnull = open("/dev/null", O_RDWR);
+	if (devnull >= 0) {
+		dup2(devnull, 0);
+		dup2(devnull, 1);
+		if (devnull > 2)
+			close(devnull);
+	}
+
+	struct list groups = {0}, dirs = {0};
+	char buf[8192];
+	size_t have = 0;
+	for (;;) {
+		ssize_t n = read(rfd, buf + have, sizeof buf - 1 - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		buf[have] = '\0';
+		char *line = buf, *nl;
+		while ((nl = strchr(line, '\n')) != NULL) {
+			*nl = '\0';
+			if (strlen(line) > 3) {
+				struct list *l = line[0] == 'G' ? &groups
+								: &dirs;
+				if (line[1] == '+')
+					list_add(l, line + 3);
+				else
+					list_del(l, line + 3);
+			}
+			line = nl + 1;
+		}
+		have = (size_t)(buf + have - line);
+		memmove(buf, line, have);
+	}
+
+	/* The harness is gone. Whatever it left registered is ours to end. */
+	for (size_t i = 0; i < groups.n; i++) {
+		pid_t pg = (pid_t)atoi(groups.items[i]);
+		if (pg > 1)
+			kill(-pg, SIGKILL);
+	}
+	for (size_t i = 0; i < dirs.n; i++)
+		if (dirs.items[i][0] == '/')
+			fl_rmtree(dirs.items[i]);
+	_exit(0);
+}
+
+int fl_guardian_start(void)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(p[0]);
+		close(p[1]);
+		return -e;
+	}
+	if (pid == 0) {
+		close(p[1]);
+		guardian_main(p[0]);
+	}
+	close(p[0]);
+	guardian_fd = p[1];
+	guardian_pid = pid;
+	return 0;
+}

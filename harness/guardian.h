@@ -1,0 +1,22 @@
+/* The guardian: a small process forked when the harness starts that outlives
+ * it. It learns the process groups and temporary directories the harness
+ * creates; when the harness goes away in any manner (even SIGKILL), it kills
+ * those groups and removes those directories, so no target process, fifo or
+ * temporary file is ever left behind. */
+#ifndef FL_GUARDIAN_H
+#define FL_GUARDIAN_H
+
+#include <sys/types.h>
+
+/* Forks the guardian. Call before any thread is created. 0 or -errno. */
+int fl_guardian_start(void);
+/* Registers or forgets a target's process group. Thread-safe. */
+void fl_guardian_watch_group(pid_t pgid);
+void fl_guardian_forget_group(pid_t pgid);
+/* Registers or forgets a directory to remove. Thread-safe. */
+void fl_guardian_watch_dir(const char *path);
+void fl_guardian_forget_dir(const char *path);
+/* The guardian's pid (0 if none), for tests. */
+pid_t fl_guardian_pid(void);
+
+#endif

@@ -1,0 +1,381 @@
+#define _GNU_SOURCE
+#include "judge.h"
+
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void fl_tolerance_from_number(double n, fl_tolerance *out)
+{
+	memset(out, 0, sizeof *out);
+	out->set = 1;
+	out->above = n < 0 ? -n : n;
+	out->below = INFINITY;
+	snprintf(out->text, sizeof out->text, "+%g", out->above);
+}
+
+int fl_tolerance_parse(const char *text, int bytes, fl_tolerance *out,
+		       char *err, size_t errlen)
+{
+	memset(out, 0, sizeof *out);
+	snprintf(out->text, sizeof out->text, "%s", text);
+	const char *p = text;
+	while (isspace((unsigned char)*p))
+		p++;
+	int up = 0, down = 0;
+	if (strncmp(p, "±", strlen("±")) == 0) {
+		up = down = 1;
+		p += strlen("±");
+	} else if (strncmp(p, "+-", 2) == 0 || strncmp(p, "-+", 2) == 0) {
+		up = down = 1;
+		p += 2;
+	} else if (*p == '+') {
+		up = 1;
+		p++;
+	} else if (*p == '-') {
+		down = 1;
+		p++;
+	} else {
+		up = 1;
+	}
+	while (isspace((unsigned char)*p))
+		p++;
+	char num[32];
+	snprintf(num, sizeof num, "%s", p);
+	size_t len = strlen(num);
+	while (len > 0 && isspace((unsigned char)num[len - 1]))
+		num[--len] = '\0';
+	double v;
+	if (len > 0 && num[len - 1] == '%') {
+		num[len - 1] = '\0';
+		char *end;
+		v = strtod(num, &end);
+		if (end == num || *end != '\0' || v < 0) {
+			snprintf(err, errlen,
+				 "bad tolerance '%s' (a percentage like "
+				 "'10%%' expected)",
+				 text);
+			return -EINVAL;
+		}
+		out->relative = 1;
+		v /= 100.0;
+	} else if (bytes) {
+		if (fl_parse_bytes(num, &v) < 0 || v < 0) {
+			snprintf(err, errlen,
+				 "bad tolerance '%s' (like '+8MiB', '±512KiB' "
+				 "or '10%%')",
+				 text);
+			return -EINVAL;
+		}
+	} else {
+		char *end;
+		v = strtod(num, &end);
+		if (end == num || *end != '\0' || v < 0) {
+			snprintf(err, errlen,
+				 "bad tolerance '%s' (like '+2', '±1' or "
+				 "'10%%')",
+				 text);
+			return -EINVAL;
+		}
+	}
+	out->set = 1;
+	out->above = up ? v : 0;
+	out->below = down ? v : INFINITY;
+	return 0;
+}
+
+double fl_tolerance_upper(const fl_tolerance *t, double baseline)
+{
+	if (!t->set)
+		return INFINITY;
+	return t->relative ? baseline * (1.0 + t->above) : baseline + t->above;
+}
+
+double fl_tolerance_lower(const fl_tolerance *t, double baseline)
+{
+	if (!t->set || isinf(t->below))
+		return -INFINITY;
+	return t->relative ? baseline * (1.0 - t->below) : baseline - t->below;
+}
+
+int fl_tolerance_holds(const fl_tolerance *t, double baseline, double value)
+{
+	if (!t->set)
+		return 1;
+	/* A small epsilon keeps "+0" exact for integer counts while
+	 * absorbing rounding in relative bounds. */
+	return value <= fl_tolerance_upper(t, baseline) + 1e-9 &&
+	       value >= fl_tolerance_lower(t, baseline) - 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+double fl_percentile(double *values, size_t n, double p)
+{
+	if (n == 0)
+		return NAN;
+	qsort(values, n, sizeof *values, cmp_double);
+	/* Nearest rank: the smallest value with at least p % at or below. */
+	double rank = ceil(p / 100.0 * (double)n);
+	size_t idx = rank < 1 ? 0 : (size_t)rank - 1;
+	if (idx >= n)
+		idx = n - 1;
+	return values[idx];
+}
+
+static double median(double *v, size_t n)
+{
+	qsort(v, n, sizeof *v, cmp_double);
+	if (n % 2)
+		return v[n / 2];
+	return (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
+int fl_judge_baseline(const fl_sample *s, size_t n, int64_t from_ns,
+		      int64_t to_ns, fl_baseline *out)
+{
+	memset(out, 0, sizeof *out);
+	out->from_ns = from_ns;
+	out->to_ns = to_ns;
+	size_t count = 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i].t_ns >= from_ns && s[i].t_ns <= to_ns)
+			count++;
+	if (count == 0)
+		return -ENODATA;
+	double *f = fl_xmalloc(count * sizeof *f);
+	double *t = fl_xmalloc(count * sizeof *t);
+	double *r = fl_xmalloc(count * sizeof *r);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i].t_ns < from_ns || s[i].t_ns > to_ns)
+			continue;
+		f[k] = s[i].fds;
+		t[k] = s[i].threads;
+		r[k] = (double)s[i].rss;
+		k++;
+	}
+	out->fds = median(f, count);
+	out->threads = median(t, count);
+	out->rss = median(r, count);
+	out->samples = count;
+	out->valid = 1;
+	free(f);
+	free(t);
+	free(r);
+	return 0;
+}
+
+double fl_sample_figure(const fl_sample *s, enum fl_figure fig)
+{
+	switch (fig) {
+	case FL_FIG_FDS:
+		return s->fds;
+	case FL_FIG_THREADS:
+		return s->threads;
+	case FL_FIG_RSS:
+		return (double)s->rss;
+	}
+	return 0;
+}
+
+const char *fl_figure_name(enum fl_figure fig)
+{
+	switch (fig) {
+	case FL_FIG_FDS:
+		return "fds";
+	case FL_FIG_THREADS:
+		return "threads";
+	case FL_FIG_RSS:
+		return "rss";
+	}
+	return "?";
+}
+
+static void describe_violation(char *why, size_t len, const char *what,
+			       const fl_tolerance *t, double base, double v,
+			       int bytes)
+{
+	if (!why)
+		return;
+	char vb[32], bb[32], lim[32];
+	double upper = fl_tolerance_upper(t, base);
+	int over = v > upper;
+	double limit = over ? upper : fl_tolerance_lower(t, base);
+	if (bytes) {
+		fl_fmt_bytes(vb, sizeof vb, v);
+		fl_fmt_bytes(bb, sizeof bb, base);
+		fl_fmt_bytes(lim, sizeof lim, limit);
+	} else {
+		snprintf(vb, sizeof vb, "%g", v);
+		snprintf(bb, sizeof bb, "%g", base);
+		snprintf(lim, sizeof lim, "%g", limit);
+	}
+	snprintf(why, len, "%s %s %s %s (baseline %s, tolerance %s)", what,
+		 vb, over ? ">" : "<", lim, bb, t->text);
+}
+
+int fl_judge_steady(const fl_steady *st, const fl_baseline *b,
+		    const fl_sample *s, int health_ok, char *why,
+		    size_t whylen)
+{
+	if (!fl_tolerance_holds(&st->fds, b->fds, s->fds)) {
+		describe_violation(why, whylen, "fds", &st->fds, b->fds,
+				   s->fds, 0);
+		return 0;
+	}
+	if (!fl_tolerance_holds(&st->threads, b->threads, s->threads)) {
+		describe_violation(why, whylen, "threads", &st->threads,
+				   b->threads, s->threads, 0);
+		return 0;
+	}
+	if (!fl_tolerance_holds(&st->rss, b->rss, (double)s->rss)) {
+		describe_violation(why, whylen, "rss", &st->rss, b->rss,
+				   (double)s->rss, 1);
+		return 0;
+	}
+	if (st->health && health_ok != 1) {
+		if (why)
+			snprintf(why, whylen, "%s",
+				 health_ok == 0 ? "health probe failing"
+						: "no health probe result yet");
+		return 0;
+	}
+	return 1;
+}
+
+void fl_judge_recovery(const fl_sample *s, size_t n,
+		       const fl_health_result *h, size_t nh,
+		       const fl_steady *st, const fl_baseline *b,
+		       int64_t off_ns, int64_t hold_ns, int64_t within_ns,
+		       int64_t now_ns, fl_recovery *out)
+{
+	memset(out, 0, sizeof *out);
+	out->state = FL_RECOVERY_PENDING;
+	int64_t bound = within_ns >= 0 ? off_ns + within_ns : INT64_MAX;
+
+	/* Walk samples and health results in time order from off_ns. The
+	 * state at any moment is: the latest sample's figures within
+	 * tolerance, and the latest health result passing. */
+	size_t i = 0, j = 0;
+	while (i < n && s[i].t_ns < off_ns)
+		i++;
+	int health = -1;
+	while (j < nh && h[j].t_ns < off_ns) {
+		health = h[j].ok;
+		j++;
+	}
+	/* Health results older than the window still describe the target
+	 * until a newer one arrives, but a steady moment can only begin at a
+	 * sample taken after off_ns. */
+	const fl_sample *cur = NULL;
+	int64_t candidate = -1;
+	int64_t data_end = off_ns;
+	char why[192] = "no sample after the fault window";
+	while (i < n || j < nh) {
+		int take_sample;
+		if (i < n && j < nh)
+			take_sample = s[i].t_ns <= h[j].t_ns;
+		else
+			take_sample = i < n;
+		int64_t t = take_sample ? s[i].t_ns : h[j].t_ns;
+		if (t > now_ns)
+			break;
+		if (take_sample)
+			cur = &s[i++];
+		else
+			health = h[j++].ok;
+		data_end = t;
+		if (!cur)
+			continue;
+		int ok = fl_judge_steady(st, b, cur, health, why, sizeof why);
+		if (ok) {
+			if (candidate < 0)
+				candidate = t;
+			if (candidate <= bound && t - candidate >= hold_ns) {
+				out->state = FL_RECOVERY_OK;
+				out->at_ns = candidate;
+				out->recovery_ns = candidate - off_ns;
+				return;
+			}
+		} else {
+			candidate = -1;
+		}
+		if (t > bound && (candidate < 0 || candidate > bound))
+			break;
+	}
+	if (data_end > bound && (candidate < 0 || candidate > bound)) {
+		out->state = FL_RECOVERY_FAILED;
+		snprintf(out->why, sizeof out->why, "%s", why);
+	} else if (now_ns > bound + hold_ns && candidate < 0) {
+		/* No data at all past the bound (the target stopped being
+		 * sampled): that is no recovery either. */
+		out->state = FL_RECOVERY_FAILED;
+		snprintf(out->why, sizeof out->why, "%s", why);
+	}
+}
+
+void fl_judge_mttr(const int64_t *recovery_ns, size_t n, fl_mttr *out)
+{
+	memset(out, 0, sizeof *out);
+	out->n = n;
+	if (n == 0) {
+		out->mean_s = out->p50_s = out->p95_s = out->max_s = NAN;
+		return;
+	}
+	double *v = fl_xmalloc(n * sizeof *v);
+	double sum = 0, max = 0;
+	for (size_t i = 0; i < n; i++) {
+		v[i] = (double)recovery_ns[i] / 1e9;
+		sum += v[i];
+		if (v[i] > max)
+			max = v[i];
+	}
+	out->mean_s = sum / (double)n;
+	out->max_s = max;
+	out->p50_s = fl_percentile(v, n, 50);
+	out->p95_s = fl_percentile(v, n, 95);
+	free(v);
+}
+
+void fl_judge_trend(const fl_sample *s, size_t n, enum fl_figure fig,
+		    int64_t from_ns, int64_t to_ns, fl_trend *out)
+{
+	memset(out, 0, sizeof *out);
+	double sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i].t_ns < from_ns || s[i].t_ns > to_ns)
+			continue;
+		double x = (double)(s[i].t_ns - from_ns) / 1e9;
+		double y = fl_sample_figure(&s[i], fig);
+		sx += x;
+		sy += y;
+		sxx += x * x;
+		sxy += x * y;
+		syy += y * y;
+		k++;
+	}
+	out->n = k;
+	if (k < 2)
+		return;
+	double dk = (double)k;
+	double vx = sxx - sx * sx / dk;
+	double vy = syy - sy * sy / dk;
+	double cxy = sxy - sx * sy / dk;
+	if (vx <= 0)
+		return;
+	out->valid = 1;
+	out->slope_per_s = cxy / vx;
+	/* A flat series fits a flat line perfectly. */
+	out->r2 = vy <= 0 ? 1.0 : (cxy * cxy) / (vx * vy);
+}

@@ -1,0 +1,612 @@
+#define _GNU_SOURCE
+#include "monitor.h"
+
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+enum { KIND_TIMER = 1, KIND_OUT, KIND_ERR, KIND_PIDFD, KIND_CTL, KIND_SIG };
+
+struct slot {
+	fl_session *s;
+};
+
+static struct {
+	pthread_t thread;
+	int running;
+	int epfd;
+	int ctlfd;		/* eventfd: requests are queued */
+	int sigfd;
+	pthread_mutex_t lock;
+	pthread_cond_t done;
+	fl_session *adds;	/* queued requests */
+	fl_session *removes;
+	int stop;
+	struct slot *slots;
+	size_t nslots;
+	volatile sig_atomic_t interrupted;
+	void (*on_interrupt)(int, void *);
+	void *on_interrupt_arg;
+} mon = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.done = PTHREAD_COND_INITIALIZER,
+	.epfd = -1,
+	.ctlfd = -1,
+	.sigfd = -1,
+};
+
+static void notify(fl_session *s)
+{
+	uint64_t one = 1;
+	ssize_t w = write(s->notify_fd, &one, sizeof one);
+	(void)w;
+}
+
+int fl_session_init(fl_session *s, const fl_child *child, double hz,
+		    size_t ring_cap)
+{
+	memset(s, 0, sizeof *s);
+	pthread_mutex_init(&s->lock, NULL);
+	s->child = *child;
+	s->timerfd = -1;
+	s->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->notify_fd < 0)
+		return -errno;
+	if (hz <= 0)
+		hz = 200;
+	s->period_ns = (int64_t)(1e9 / hz);
+	if (s->period_ns < 100000)
+		s->period_ns = 100000; /* 10 kHz is the ceiling */
+	s->ring_cap = ring_cap ? ring_cap : 65536;
+	s->out.ring = fl_xmalloc(s->ring_cap);
+	s->out.cap = s->ring_cap;
+	s->err.ring = fl_xmalloc(s->ring_cap);
+	s->err.cap = s->ring_cap;
+	s->cap = 1024;
+	s->samples = fl_xmalloc(s->cap * sizeof *s->samples);
+
+	/* The sampler takes its own reference to /proc/PID. */
+	int procfd = dup(child->procfd);
+	if (procfd >= 0 && fcntl(procfd, F_SETFD, FD_CLOEXEC) == 0 &&
+	    fl_sampler_open_dir(&s->sampler, child->pid, procfd, 0) == 0)
+		s->sampler_ok = 1;
+	return 0;
+}
+
+void fl_session_destroy(fl_session *s)
+{
+	if (s->sampler_ok)
+		fl_sampler_close(&s->sampler);
+	if (s->timerfd >= 0)
+		close(s->timerfd);
+	if (s->notify_fd >= 0)
+		close(s->notify_fd);
+	fl_child_close(&s->child);
+	free(s->out.ring);
+	free(s->err.ring);
+	free(s->samples);
+	for (fl_waiter *w = s->waiters; w; w = w->next) {
+		/* Waiters belong to their callers; just unlink them. */
+	}
+	s->waiters = NULL;
+	pthread_mutex_destroy(&s->lock);
+}
+
+int64_t fl_session_now(const fl_session *s)
+{
+	return fl_now_ns() - s->child.start_ns;
+}
+
+int fl_session_wait(fl_session *s, int64_t deadline_ns, int extra_fd)
+{
+	struct pollfd pfd[2] = {{s->notify_fd, POLLIN, 0}, {extra_fd, POLLIN, 0}};
+	int nfds = extra_fd >= 0 ? 2 : 1;
+	for (;;) {
+		int64_t left = deadline_ns - fl_now_ns();
+		if (left <= 0)
+			return 0;
+		struct timespec ts = {left / FL_NS_PER_SEC,
+				      left % FL_NS_PER_SEC};
+		int r = ppoll(pfd, (nfds_t)nfds, &ts, NULL);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return 0;
+		if (pfd[0].revents) {
+			uint64_t v;
+			ssize_t n = read(s->notify_fd, &v, sizeof v);
+			(void)n;
+		}
+		return 1;
+	}
+}
+
+int fl_session_add_waiter(fl_session *s, fl_waiter *w, int streams,
+			  const char *text, int is_regex, char *err,
+			  size_t errlen)
+{
+	memset(w, 0, sizeof *w);
+	w->streams = streams;
+	w->text = fl_xstrdup(text);
+	w->is_regex = is_regex;
+	if (is_regex) {
+		int rc = regcomp(&w->re, text, REG_EXTENDED | REG_NOSUB);
+		if (rc != 0) {
+			char msg[128];
+			regerror(rc, &w->re, msg, sizeof msg);
+			snprintf(err, errlen, "bad regular expression '%s': %s",
+				 text, msg);
+			free(w->text);
+			w->text = NULL;
+			return -EINVAL;
+		}
+	}
+	pthread_mutex_lock(&s->lock);
+	w->next = s->waiters;
+	s->waiters = w;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+void fl_session_remove_waiter(fl_session *s, fl_waiter *w)
+{
+	pthread_mutex_lock(&s->lock);
+	for (fl_waiter **pp = &s->waiters; *pp; pp = &(*pp)->next) {
+		if (*pp == w) {
+			*pp = w->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (w->is_regex && w->text)
+		regfree(&w->re);
+	free(w->text);
+	free(w->line);
+	w->text = NULL;
+	w->line = NULL;
+}
+
+char *fl_stream_tail(fl_session *s, int stream, size_t *len)
+{
+	pthread_mutex_lock(&s->lock);
+	fl_stream *st = stream == FL_STDERR ? &s->err : &s->out;
+	char *out = fl_xmalloc(st->len + 1);
+	for (size_t i = 0; i < st->len; i++)
+		out[i] = st->ring[(st->start + i) % st->cap];
+	out[st->len] = '\0';
+	if (len)
+		*len = st->len;
+	pthread_mutex_unlock(&s->lock);
+	return out;
+}
+
+/* Called with the session locked. */
+static void ring_append(fl_stream *st, const char *data, size_t n)
+{
+	st->bytes += n;
+	if (n >= st->cap) {
+		memcpy(st->ring, data + n - st->cap, st->cap);
+		st->start = 0;
+		st->len = st->cap;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t pos = (st->start + st->len) % st->cap;
+		st->ring[pos] = data[i];
+		if (st->len < st->cap)
+			st->len++;
+		else
+			st->start = (st->start + 1) % st->cap;
+	}
+}
+
+/* Called with the session locked, for every complete line. */
+static void line_done(fl_session *s, int which, const char *line, size_t len)
+{
+	fl_stream *st = which == FL_STDERR ? &s->err : &s->out;
+	st->lines++;
+	int64_t now = fl_session_now(s);
+	int news = 0;
+	for (fl_waiter *w = s->waiters; w; w = w->next) {
+		if (w->matched || !(w->streams & which))
+			continue;
+		int hit;
+		if (w->is_regex)
+			hit = regexec(&w->re, line, 0, NULL, 0) == 0;
+		else
+			hit = strstr(line, w->text) != NULL;
+		if (hit) {
+			w->matched = 1;
+			w->line = strndup(line, len);
+			w->t_ns = now;
+			news = 1;
+		}
+	}
+	if (s->tee) {
+		char buf[4300];
+		int n = snprintf(buf, sizeof buf, "%s%s %.*s\n", s->tee_prefix,
+				 which == FL_STDERR ? "!" : "|", (int)len, line);
+		if (n > 0)
+			fl_write_all(2, buf,
+				     (size_t)n < sizeof buf ? (size_t)n
+							    : sizeof buf - 1);
+	}
+	if (news)
+		notify(s);
+}
+
+static void read_stream(fl_session *s, int which)
+{
+	int fd = which == FL_STDERR ? s->child.err_fd : s->child.out_fd;
+	fl_stream *st = which == FL_STDERR ? &s->err : &s->out;
+	char buf[16384];
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		pthread_mutex_lock(&s->lock);
+		if (n <= 0) {
+			if (st->linelen) {
+				st->line[st->linelen] = '\0';
+				line_done(s, which, st->line, st->linelen);
+				st->linelen = 0;
+			}
+			st->eof = 1;
+			pthread_mutex_unlock(&s->lock);
+			epoll_ctl(mon.epfd, EPOLL_CTL_DEL, fd, NULL);
+			notify(s);
+			return;
+		}
+		ring_append(st, buf, (size_t)n);
+		for (ssize_t i = 0; i < n; i++) {
+			char c = buf[i];
+			if (c == '\n' || st->linelen == sizeof st->line - 1) {
+				st->line[st->linelen] = '\0';
+				line_done(s, which, st->line, st->linelen);
+				st->linelen = 0;
+				if (c == '\n')
+					continue;
+			}
+			st->line[st->linelen++] = c;
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+}
+
+static void stop_sampling(fl_session *s)
+{
+	if (s->timerfd >= 0) {
+		epoll_ctl(mon.epfd, EPOLL_CTL_DEL, s->timerfd, NULL);
+		close(s->timerfd);
+		s->timerfd = -1;
+	}
+	s->sampling_stopped = 1;
+}
+
+static void take_sample(fl_session *s)
+{
+	uint64_t expirations;
+	ssize_t n = read(s->timerfd, &expirations, sizeof expirations);
+	(void)n;
+	if (!s->sampler_ok || s->sampling_stopped)
+		return;
+	fl_sample smp;
+	int64_t t0 = fl_now_ns();
+	int r = fl_sampler_read(&s->sampler, &smp);
+	int64_t t1 = fl_now_ns();
+	pthread_mutex_lock(&s->lock);
+	if (r < 0) {
+		if (r == -ESRCH)
+			stop_sampling(s);
+		else
+			s->sample_errors++;
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	smp.t_ns = t0 - s->child.start_ns;
+	smp.fds -= s->footprint_fds;
+	smp.threads -= s->footprint_threads;
+	if (s->nsamples == s->cap) {
+		s->cap *= 2;
+		s->samples = fl_xrealloc(s->samples, s->cap * sizeof *s->samples);
+	}
+	s->samples[s->nsamples++] = smp;
+	s->sample_cost_total_ns += (uint64_t)(t1 - t0);
+	if (t1 - t0 > s->sample_cost_max_ns)
+		s->sample_cost_max_ns = t1 - t0;
+	pthread_mutex_unlock(&s->lock);
+	notify(s);
+}
+
+static void reap(fl_session *s)
+{
+	siginfo_t info;
+	memset(&info, 0, sizeof info);
+	if (waitid((idtype_t)P_PIDFD, (id_t)s->child.pidfd, &info,
+		   WEXITED | WNOHANG) < 0 ||
+	    info.si_pid == 0)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->exit.exited = 1;
+	s->exit.t_ns = fl_session_now(s);
+	if (info.si_code == CLD_EXITED) {
+		s->exit.code = info.si_status;
+	} else {
+		s->exit.signal = info.si_status;
+		s->exit.core = info.si_code == CLD_DUMPED;
+	}
+	stop_sampling(s);
+	pthread_mutex_unlock(&s->lock);
+	epoll_ctl(mon.epfd, EPOLL_CTL_DEL, s->child.pidfd, NULL);
+	notify(s);
+}
+
+static int add_fd(int fd, size_t slot, int kind)
+{
+	struct epoll_event ev = {.events = EPOLLIN,
+				 .data.u64 = ((uint64_t)slot << 4) | (uint64_t)kind};
+	return epoll_ctl(mon.epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static void register_session(fl_session *s)
+{
+	size_t slot = mon.nslots;
+	for (size_t i = 0; i < mon.nslots; i++)
+		if (!mon.slots[i].s) {
+			slot = i;
+			break;
+		}
+	if (slot == mon.nslots) {
+		mon.slots = fl_xrealloc(mon.slots,
+					(mon.nslots + 1) * sizeof *mon.slots);
+		mon.nslots++;
+	}
+	mon.slots[slot].s = s;
+
+	fcntl(s->child.out_fd, F_SETFL,
+	      fcntl(s->child.out_fd, F_GETFL) | O_NONBLOCK);
+	fcntl(s->child.err_fd, F_SETFL,
+	      fcntl(s->child.err_fd, F_GETFL) | O_NONBLOCK);
+	add_fd(s->child.out_fd, slot, KIND_OUT);
+	add_fd(s->child.err_fd, slot, KIND_ERR);
+	add_fd(s->child.pidfd, slot, KIND_PIDFD);
+	s->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (s->timerfd >= 0) {
+		struct itimerspec its;
+		its.it_interval.tv_sec = s->period_ns / FL_NS_PER_SEC;
+		its.it_interval.tv_nsec = s->period_ns % FL_NS_PER_SEC;
+		/* The first sample right away: it shows the process as exec
+		 * left it. */
+		its.it_value.tv_sec = 0;
+		its.it_value.tv_nsec = 1000;
+		timerfd_settime(s->timerfd, 0, &its, NULL);
+		add_fd(s->timerfd, slot, KIND_TIMER);
+	}
+	s->registered = 1;
+}
+
+static void unregister_session(fl_session *s)
+{
+	for (size_t i = 0; i < mon.nslots; i++)
+		if (mon.slots[i].s == s)
+			mon.slots[i].s = NULL;
+	/* Deleting an fd that is not (or no longer) in the set is harmless. */
+	epoll_ctl(mon.epfd, EPOLL_CTL_DEL, s->child.out_fd, NULL);
+	epoll_ctl(mon.epfd, EPOLL_CTL_DEL, s->child.err_fd, NULL);
+	epoll_ctl(mon.epfd, EPOLL_CTL_DEL, s->child.pidfd, NULL);
+	pthread_mutex_lock(&s->lock);
+	stop_sampling(s);
+	pthread_mutex_unlock(&s->lock);
+	s->registered = 0;
+}
+
+static void handle_requests(void)
+{
+	uint64_t v;
+	ssize_t n = read(mon.ctlfd, &v, sizeof v);
+	(void)n;
+	pthread_mutex_lock(&mon.lock);
+	while (mon.adds) {
+		fl_session *s = mon.adds;
+		mon.adds = s->next_pending;
+		register_session(s);
+	}
+	while (mon.removes) {
+		fl_session *s = mon.removes;
+		mon.removes = s->next_pending;
+		unregister_session(s);
+		s->removing = 0;
+	}
+	pthread_cond_broadcast(&mon.done);
+	pthread_mutex_unlock(&mon.lock);
+}
+
+static void handle_signal(void)
+{
+	struct signalfd_siginfo si;
+	if (read(mon.sigfd, &si, sizeof si) != (ssize_t)sizeof si)
+		return;
+	if (mon.interrupted) {
+		/* A second signal: stop waiting for an orderly end. The
+		 * guardian kills the targets and removes temporary files. */
+		static const char msg[] =
+			"faultline: second signal, exiting now\n";
+		fl_write_all(2, msg, sizeof msg - 1);
+		_exit(128 + (int)si.ssi_signo);
+	}
+	mon.interrupted = (int)si.ssi_signo;
+	for (size_t i = 0; i < mon.nslots; i++)
+		if (mon.slots[i].s)
+			notify(mon.slots[i].s);
+	if (mon.on_interrupt)
+		mon.on_interrupt((int)si.ssi_signo, mon.on_interrupt_arg);
+}
+
+static void *monitor_main(void *arg)
+{
+	(void)arg;
+	struct epoll_event evs[64];
+	for (;;) {
+		int n = epoll_wait(mon.epfd, evs, 64, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		int requests = 0;
+		for (int i = 0; i < n; i++) {
+			int kind = (int)(evs[i].data.u64 & 15);
+			size_t slot = (size_t)(evs[i].data.u64 >> 4);
+			if (kind == KIND_CTL) {
+				requests = 1;
+				continue;
+			}
+			if (kind == KIND_SIG) {
+				handle_signal();
+				continue;
+			}
+			if (slot >= mon.nslots || !mon.slots[slot].s)
+				continue;
+			fl_session *s = mon.slots[slot].s;
+			switch (kind) {
+			case KIND_TIMER:
+				if (s->timerfd >= 0)
+					take_sample(s);
+				break;
+			case KIND_OUT:
+				read_stream(s, FL_STDOUT);
+				break;
+			case KIND_ERR:
+				read_stream(s, FL_STDERR);
+				break;
+			case KIND_PIDFD:
+				/* Drain output first so that lines written
+				 * just before the exit are seen before it. */
+				read_stream(s, FL_STDOUT);
+				read_stream(s, FL_STDERR);
+				reap(s);
+				break;
+			}
+		}
+		/* Requests are handled after the batch of events, so no event
+		 * refers to a session that was just removed. */
+		if (requests) {
+			handle_requests();
+			pthread_mutex_lock(&mon.lock);
+			int stop = mon.stop;
+			pthread_mutex_unlock(&mon.lock);
+			if (stop)
+				break;
+		}
+	}
+	return NULL;
+}
+
+int fl_monitor_start(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	mon.epfd = epoll_create1(EPOLL_CLOEXEC);
+	mon.ctlfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	mon.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (mon.epfd < 0 || mon.ctlfd < 0 || mon.sigfd < 0)
+		return -errno;
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = KIND_CTL};
+	epoll_ctl(mon.epfd, EPOLL_CTL_ADD, mon.ctlfd, &ev);
+	ev.data.u64 = KIND_SIG;
+	epoll_ctl(mon.epfd, EPOLL_CTL_ADD, mon.sigfd, &ev);
+	int r = pthread_create(&mon.thread, NULL, monitor_main, NULL);
+	if (r != 0)
+		return -r;
+	mon.running = 1;
+	return 0;
+}
+
+static void wake_monitor(void)
+{
+	uint64_t one = 1;
+	ssize_t w = write(mon.ctlfd, &one, sizeof one);
+	(void)w;
+}
+
+void fl_monitor_stop(void)
+{
+	if (!mon.running)
+		return;
+	pthread_mutex_lock(&mon.lock);
+	mon.stop = 1;
+	pthread_mutex_unlock(&mon.lock);
+	wake_monitor();
+	pthread_join(mon.thread, NULL);
+	mon.running = 0;
+	close(mon.epfd);
+	close(mon.ctlfd);
+	close(mon.sigfd);
+	free(mon.slots);
+	mon.slots = NULL;
+	mon.nslots = 0;
+}
+
+int fl_monitor_add(fl_session *s)
+{
+	pthread_mutex_lock(&mon.lock);
+	s->next_pending = mon.adds;
+	mon.adds = s;
+	wake_monitor();
+	while (!s->registered)
+		pthread_cond_wait(&mon.done, &mon.lock);
+	pthread_mutex_unlock(&mon.lock);
+	return 0;
+}
+
+void fl_monitor_remove(fl_session *s)
+{
+	pthread_mutex_lock(&mon.lock);
+	if (!s->registered) {
+		pthread_mutex_unlock(&mon.lock);
+		return;
+	}
+	s->removing = 1;
+	s->next_pending = mon.removes;
+	mon.removes = s;
+	wake_monitor();
+	while (s->removing)
+		pthread_cond_wait(&mon.done, &mon.lock);
+	pthread_mutex_unlock(&mon.lock);
+}
+
+int fl_monitor_interrupted(void)
+{
+	return mon.interrupted;
+}
+
+void fl_monitor_on_interrupt(void (*fn)(int sig, void *arg), void *arg)
+{
+	mon.on_interrupt = fn;
+	mon.on_interrupt_arg = arg;
+}

@@ -1,0 +1,68 @@
+/* Reading a process's state from /proc: the fast per-sample figures and the
+ * slower forensic snapshots (fd table, threads). Parsing is split from I/O
+ * so the parsers can be tested on canned text. */
+#ifndef FL_PROCFS_H
+#define FL_PROCFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The fields of /proc/PID/stat the harness uses. */
+typedef struct fl_proc_stat {
+	pid_t pid;
+	char comm[64];		/* between the first '(' and the last ')' */
+	char state;		/* R, S, D, Z, T, t, X, I */
+	pid_t ppid;
+	pid_t pgrp;
+	unsigned long long utime;	/* clock ticks */
+	unsigned long long stime;
+	long num_threads;
+	unsigned long long starttime;	/* clock ticks after boot */
+	unsigned long long vsize;	/* bytes */
+	long rss_pages;
+} fl_proc_stat;
+
+/* Parses the text of /proc/PID/stat (or /proc/PID/task/TID/stat). The
+ * command name may contain spaces and parentheses: it ends at the last ')'.
+ * Returns 0, or -EINVAL on text that is not a stat line. */
+int fl_procfs_parse_stat(const char *text, size_t len, fl_proc_stat *out);
+
+/* Parses one "Key:   value kB" field of /proc/PID/status or smaps_rollup into
+ * *out (bytes for kB fields, the bare number otherwise). 0 or -ENOENT. */
+int fl_procfs_status_field(const char *text, const char *key, long long *out);
+
+/* Counts the entries of an open directory (without "." and "..") with
+ * getdents64. The directory fd's offset is rewound first. */
+int fl_procfs_count_dir(int dirfd);
+
+/* One entry of a process's fd table. */
+typedef struct fl_fd_entry {
+	int fd;
+	char target[256];	/* readlink of /proc/PID/fd/N */
+} fl_fd_entry;
+
+/* One thread of a process. */
+typedef struct fl_thread_entry {
+	pid_t tid;
+	char name[32];		/* comm */
+	char state;
+	char wchan[64];		/* kernel function it sleeps in, or "0" */
+	char syscall[64];	/* syscall name (or number) it is blocked in */
+} fl_thread_entry;
+
+/* Reads the fd table of the process whose /proc/PID directory is procfd.
+ * *out is malloc'd and sorted by fd. Returns the count, or -errno. */
+int fl_procfs_fd_table(int procfd, fl_fd_entry **out);
+
+/* Reads the thread list. *out malloc'd, sorted by tid. Count or -errno. */
+int fl_procfs_threads(int procfd, fl_thread_entry **out);
+
+/* Names the syscall with x86-64 number nr ("read", "futex", ...), or NULL. */
+const char *fl_procfs_syscall_name(long nr);
+
+/* Parses the first field of /proc/PID/task/TID/syscall into a readable
+ * description: "running", "futex", "read", ... Writes into out. */
+void fl_procfs_describe_syscall(const char *text, char *out, size_t outlen);
+
+#endif

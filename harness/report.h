@@ -1,0 +1,36 @@
+/* Reports made from a results document (results.json): JUnit XML for CI,
+ * a self-contained HTML page for people, and the escaping both need. */
+#ifndef FL_REPORT_H
+#define FL_REPORT_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "util.h"
+
+#define FL_RESULTS_SCHEMA "faultline.results"
+#define FL_RESULTS_SCHEMA_VERSION 1
+
+/* Appends text escaped for XML/HTML text and attribute values. Bytes that
+ * are not valid in XML 1.0 (control characters, invalid UTF-8) become
+ * U+FFFD, so nothing a target prints can break the document. */
+void fl_escape_xml(fl_buf *b, const char *s);
+/* Same for a string embedded in an HTML <script> block as JSON: '<', '>'
+ * and '&' become \u escapes so "</script>" cannot end the block. */
+void fl_escape_script_json(fl_buf *b, const char *json);
+
+/* Writes a document to path atomically (temporary file and rename).
+ * 0 or -errno. */
+int fl_write_file_atomic(const char *path, const char *data, size_t len);
+
+int fl_report_json(json_t *doc, const char *path);
+int fl_report_junit(json_t *doc, const char *path);
+int fl_report_html(json_t *doc, const char *path);
+
+/* Reads and checks a results document. NULL with a message in err. */
+json_t *fl_results_load(const char *path, char *err, size_t errlen);
+
+/* Counts verdicts of a document's scenarios into its "summary". */
+void fl_results_summarize(json_t *doc);
+
+#endif

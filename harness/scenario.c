@@ -1,0 +1,2385 @@
+#define _GNU_SOURCE
+#include "scenario.h"
+
+#include "../lib/agent_proto.h"
+#include "ctx.h"
+#include "forensics.h"
+#include "guardian.h"
+#include "monitor.h"
+#include "probe.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define DEFAULT_TIMEOUT_S 60.0
+#define DEFAULT_HZ 200.0
+#define DEFAULT_HOLD_NS (100 * FL_NS_PER_MS)
+#define DEFAULT_FINAL_WINDOW_NS (200 * FL_NS_PER_MS)
+#define AGENT_TIMEOUT_MS 2000
+#define SERIES_MAX_POINTS 4000
+
+/* ------------------------------------------------------------------ */
+/* Discovery                                                            */
+/* ------------------------------------------------------------------ */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void collect_dir(const char *dir, char ***files, int *n, int *cap)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	char **names = NULL;
+	int nn = 0, nc = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (nn == nc) {
+			nc = nc ? nc * 2 : 16;
+			names = fl_xrealloc(names, (size_t)nc * sizeof *names);
+		}
+		names[nn++] = fl_xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (nn > 1)
+		qsort(names, (size_t)nn, sizeof *names, cmp_str);
+	size_t dlen = strlen(dir);
+	while (dlen > 1 && dir[dlen - 1] == '/')
+		dlen--;
+	for (int i = 0; i < nn; i++) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%.*s/%s", (int)dlen, dir, names[i]);
+		struct stat st;
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+			collect_dir(path, files, n, cap);
+		} else {
+			size_t len = strlen(names[i]);
+			if (len > 4 && strcmp(names[i] + len - 4, ".lua") == 0) {
+				if (*n == *cap) {
+					*cap = *cap ? *cap * 2 : 32;
+					*files = fl_xrealloc(
+						*files,
+						(size_t)*cap * sizeof **files);
+				}
+				(*files)[(*n)++] = fl_xstrdup(path);
+			}
+		}
+		free(names[i]);
+	}
+	free(names);
+}
+
+/* A Lua state with the standard libraries, for reading scenario tables. */
+static lua_State *new_state(void);
+static int load_scenario_chunk(lua_State *L, const char *file, char *err,
+			       size_t errlen, fl_ctx *ctx);
+
+static void ref_add(fl_scenario_ref **v, int *n, int *cap, const char *file,
+		    int index)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 32;
+		*v = fl_xrealloc(*v, (size_t)*cap * sizeof **v);
+	}
+	fl_scenario_ref *r = &(*v)[(*n)++];
+	memset(r, 0, sizeof *r);
+	r->file = fl_xstrdup(file);
+	r->index = index;
+}
+
+/* Fills name, tags and seed of a reference from the scenario table on top
+ * of the stack. */
+static void ref_describe(lua_State *L, fl_scenario_ref *r)
+{
+	const char *base = strrchr(r->file, '/');
+	base = base ? base + 1 : r->file;
+	if (lua_getfield(L, -1, "name") == LUA_TSTRING)
+		r->name = fl_xstrdup(lua_tostring(L, -1));
+	else if (r->index > 0) {
+		char buf[PATH_MAX];
+		snprintf(buf, sizeof buf, "%s#%d", base, r->index);
+		r->name = fl_xstrdup(buf);
+	} else
+		r->name = fl_xstrdup(base);
+	lua_pop(L, 1);
+	fl_buf tags;
+	fl_buf_init(&tags);
+	if (lua_getfield(L, -1, "tags") == LUA_TTABLE) {
+		lua_Integer len = luaL_len(L, -1);
+		for (lua_Integer i = 1; i <= len; i++) {
+			if (lua_geti(L, -1, i) == LUA_TSTRING) {
+				if (tags.len)
+					fl_buf_putc(&tags, ',');
+				fl_buf_puts(&tags, lua_tostring(L, -1));
+			}
+			lua_pop(L, 1);
+		}
+	}
+	lua_pop(L, 1);
+	r->tags = fl_buf_steal(&tags);
+	r->seed = 1;
+	if (lua_getfield(L, -1, "seed") == LUA_TNUMBER)
+		r->seed = (uint64_t)lua_tointeger(L, -1);
+	lua_pop(L, 1);
+}
+
+static void discover_file(const char *spec, fl_scenario_ref **v, int *n,
+			  int *cap)
+{
+	char file[PATH_MAX];
+	snprintf(file, sizeof file, "%s", spec);
+	int want = 0;
+	char *hash = strrchr(file, '#');
+	if (hash && access(file, F_OK) != 0) {
+		want = atoi(hash + 1);
+		*hash = '\0';
+	}
+	lua_State *L = new_state();
+	char err[1024];
+	if (load_scenario_chunk(L, file, err, sizeof err, NULL) != 0) {
+		ref_add(v, n, cap, file, want);
+		(*v)[*n - 1].load_error = fl_xstrdup(err);
+		const char *base = strrchr(file, '/');
+		(*v)[*n - 1].name = fl_xstrdup(base ? base + 1 : file);
+		(*v)[*n - 1].tags = fl_xstrdup("");
+		lua_close(L);
+		return;
+	}
+	/* A file returns one scenario (a table with run) or a list. */
+	lua_getfield(L, -1, "run");
+	int single = !lua_isnil(L, -1);
+	lua_pop(L, 1);
+	if (single || luaL_len(L, -1) == 0) {
+		ref_add(v, n, cap, file, 0);
+		ref_describe(L, &(*v)[*n - 1]);
+	} else {
+		lua_Integer len = luaL_len(L, -1);
+		for (lua_Integer i = 1; i <= len; i++) {
+			if (want && i != want)
+				continue;
+			ref_add(v, n, cap, file, (int)i);
+			if (lua_geti(L, -1, i) == LUA_TTABLE)
+				ref_describe(L, &(*v)[*n - 1]);
+			else {
+				(*v)[*n - 1].name = fl_xstrdup(file);
+				(*v)[*n - 1].tags = fl_xstrdup("");
+				(*v)[*n - 1].load_error = fl_xstrdup(
+					"list entry is not a scenario table");
+			}
+			lua_pop(L, 1);
+		}
+	}
+	lua_close(L);
+}
+
+int fl_scenario_discover(char *const *paths, int npaths, fl_scenario_ref **out,
+			 char *err, size_t errlen)
+{
+	fl_scenario_ref *v = NULL;
+	int n = 0, cap = 0;
+	for (int i = 0; i < npaths; i++) {
+		struct stat st;
+		char plain[PATH_MAX];
+		snprintf(plain, sizeof plain, "%s", paths[i]);
+		char *hash = strrchr(plain, '#');
+		if (stat(plain, &st) != 0 && hash)
+			*hash = '\0';
+		if (stat(plain, &st) != 0) {
+			snprintf(err, errlen, "%s: %s", paths[i],
+				 strerror(errno));
+			fl_scenario_refs_free(v, n);
+			return -ENOENT;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			char **files = NULL;
+			int nf = 0, fc = 0;
+			collect_dir(plain, &files, &nf, &fc);
+			for (int j = 0; j < nf; j++) {
+				discover_file(files[j], &v, &n, &cap);
+				free(files[j]);
+			}
+			free(files);
+		} else {
+			discover_file(paths[i], &v, &n, &cap);
+		}
+	}
+	*out = v;
+	return n;
+}
+
+void fl_scenario_refs_free(fl_scenario_ref *v, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(v[i].file);
+		free(v[i].name);
+		free(v[i].tags);
+		free(v[i].load_error);
+	}
+	free(v);
+}
+
+int fl_scenario_has_tag(const fl_scenario_ref *ref, const char *tags)
+{
+	char want[1024];
+	snprintf(want, sizeof want, "%s", tags);
+	char *save = NULL;
+	for (char *t = strtok_r(want, ",", &save); t;
+	     t = strtok_r(NULL, ",", &save)) {
+		size_t tl = strlen(t);
+		for (const char *p = ref->tags; p && *p;) {
+			size_t n = strcspn(p, ",");
+			if (n == tl && strncmp(p, t, n) == 0)
+				return 1;
+			p += n;
+			if (*p == ',')
+				p++;
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The Lua state: sandbox, protected calls, watchdog                    */
+/* ------------------------------------------------------------------ */
+
+fl_ctx *fl_ctx_of(lua_State *L)
+{
+	return *(fl_ctx **)lua_getextraspace(L);
+}
+
+int64_t fl_ctx_now(fl_ctx *ctx)
+{
+	if (ctx->inst && ctx->inst->sess)
+		return fl_session_now(ctx->inst->sess);
+	return fl_now_ns() - ctx->start_ns;
+}
+
+void fl_ctx_check_abort(fl_ctx *ctx, lua_State *L)
+{
+	if (!ctx)
+		return;
+	if (ctx->abort == FL_ABORT_NONE) {
+		int sig = fl_monitor_interrupted();
+		if (sig) {
+			ctx->abort = FL_ABORT_INTERRUPT;
+			luaL_error(L, "interrupted by %s", fl_signal_name(sig));
+		}
+		if (ctx->deadline_ns && fl_now_ns() > ctx->deadline_ns) {
+			ctx->abort = FL_ABORT_TIMEOUT;
+			luaL_error(L,
+				   "scenario timed out after %.1f s (the "
+				   "watchdog stopped it)",
+				   ctx->timeout_s);
+		}
+	} else {
+		/* Already aborting: refuse to go on, whatever catches it. */
+		luaL_error(L, "%s",
+			   ctx->abort == FL_ABORT_TIMEOUT ? "scenario timed out"
+			   : ctx->abort == FL_ABORT_INTERRUPT
+				   ? "interrupted"
+				   : "scenario aborted by a failed t:assert");
+	}
+}
+
+/* The count hook: a script that loops forever still reaches it. */
+static void watchdog_hook(lua_State *L, lua_Debug *ar)
+{
+	(void)ar;
+	fl_ctx *ctx = fl_ctx_of(L);
+	if (!ctx)
+		return;
+	if (ctx->abort != FL_ABORT_NONE || fl_monitor_interrupted() ||
+	    (ctx->deadline_ns && fl_now_ns() > ctx->deadline_ns))
+		fl_ctx_check_abort(ctx, L);
+}
+
+/* Message handler: remembers the message, returns it with a traceback. */
+static int msgh(lua_State *L)
+{
+	const char *msg = lua_tostring(L, 1);
+	if (!msg) {
+		if (luaL_callmeta(L, 1, "__tostring") &&
+		    lua_type(L, -1) == LUA_TSTRING)
+			msg = lua_tostring(L, -1);
+		else
+			msg = lua_pushfstring(L, "(error object is a %s value)",
+					      luaL_typename(L, 1));
+	}
+	fl_ctx *ctx = fl_ctx_of(L);
+	if (ctx && !ctx->error_msg)
+		ctx->error_msg = fl_xstrdup(msg);
+	luaL_traceback(L, L, msg, 1);
+	return 1;
+}
+
+/* The one way the harness calls into Lua: protected, with the handler.
+ * Leaves nresults values (or the traceback on error) on the stack. */
+static int docall(lua_State *L, int nargs, int nresults)
+{
+	int base = lua_gettop(L) - nargs;
+	lua_pushcfunction(L, msgh);
+	lua_insert(L, base);
+	int status = lua_pcall(L, nargs, nresults, base);
+	lua_remove(L, base);
+	return status;
+}
+
+/* pcall and xpcall for scripts: the same as Lua's, except that once the
+ * watchdog fired, the run was interrupted or a t:assert failed, the error
+ * keeps going up: a script cannot swallow it. */
+static int sb_finish_pcall(lua_State *L, int status, lua_KContext extra)
+{
+	fl_ctx *ctx = fl_ctx_of(L);
+	if (status != LUA_OK && status != LUA_YIELD) {
+		if (ctx && ctx->abort != FL_ABORT_NONE)
+			return lua_error(L);
+		lua_pushboolean(L, 0);
+		lua_pushvalue(L, -2);
+		return 2;
+	}
+	return lua_gettop(L) - (int)extra;
+}
+
+static int sb_pcall(lua_State *L)
+{
+	luaL_checkany(L, 1);
+	lua_pushboolean(L, 1);
+	lua_insert(L, 1);
+	int status = lua_pcallk(L, lua_gettop(L) - 2, LUA_MULTRET, 0, 0,
+				sb_finish_pcall);
+	return sb_finish_pcall(L, status, 0);
+}
+
+static int sb_xpcall(lua_State *L)
+{
+	int n = lua_gettop(L);
+	luaL_checktype(L, 2, LUA_TFUNCTION);
+	lua_pushboolean(L, 1);
+	lua_pushvalue(L, 1);
+	lua_rotate(L, 3, 2);
+	int status = lua_pcallk(L, n - 2, LUA_MULTRET, 2, 2, sb_finish_pcall);
+	return sb_finish_pcall(L, status, 2);
+}
+
+static int sb_print(lua_State *L)
+{
+	fl_ctx *ctx = fl_ctx_of(L);
+	fl_buf b;
+	fl_buf_init(&b);
+	int n = lua_gettop(L);
+	for (int i = 1; i <= n; i++) {
+		size_t len;
+		const char *s = luaL_tolstring(L, i, &len);
+		if (i > 1)
+			fl_buf_putc(&b, '\t');
+		fl_buf_append(&b, s, len);
+		lua_pop(L, 1);
+	}
+	if (ctx)
+		fl_ctx_log(ctx, "%s", b.data ? b.data : "");
+	else
+		fprintf(stderr, "%s\n", b.data ? b.data : "");
+	fl_buf_free(&b);
+	return 0;
+}
+
+static int sb_os_exit(lua_State *L)
+{
+	return luaL_error(L, "os.exit is not available in a scenario (use "
+			     "t:fail(message) to fail it)");
+}
+
+static lua_State *new_state(void)
+{
+	lua_State *L = luaL_newstate();
+	if (!L) {
+		fprintf(stderr, "faultline: cannot create a Lua state\n");
+		exit(3);
+	}
+	*(fl_ctx **)lua_getextraspace(L) = NULL;
+	luaL_openlibs(L);
+	return L;
+}
+
+/* Builds the environment of a scenario chunk: the safe parts of the
+ * standard library, our pcall, print and os. Pushes the table. */
+static void push_sandbox(lua_State *L)
+{
+	static const char *const globals[] = {
+		"assert",   "error",	"ipairs",   "next",	"pairs",
+		"rawequal", "rawget",	"rawlen",   "rawset",	"select",
+		"setmetatable", "getmetatable", "tonumber", "tostring",
+		"type",	    "string",	"table",    "math",	"utf8",
+		"coroutine", "_VERSION", NULL};
+	lua_newtable(L);
+	for (int i = 0; globals[i]; i++) {
+		lua_getglobal(L, globals[i]);
+		lua_setfield(L, -2, globals[i]);
+	}
+	lua_pushcfunction(L, sb_pcall);
+	lua_setfield(L, -2, "pcall");
+	lua_pushcfunction(L, sb_xpcall);
+	lua_setfield(L, -2, "xpcall");
+	lua_pushcfunction(L, sb_print);
+	lua_setfield(L, -2, "print");
+
+	/* os: time and environment only. */
+	lua_newtable(L);
+	static const char *const oskeys[] = {"clock", "date", "difftime",
+					     "getenv", "time", NULL};
+	lua_getglobal(L, "os");
+	for (int i = 0; oskeys[i]; i++) {
+		lua_getfield(L, -1, oskeys[i]);
+		lua_setfield(L, -3, oskeys[i]);
+	}
+	lua_pop(L, 1);
+	lua_pushcfunction(L, sb_os_exit);
+	lua_setfield(L, -2, "exit");
+	lua_setfield(L, -2, "os");
+
+	/* io: reading and writing files, no processes. */
+	lua_newtable(L);
+	static const char *const iokeys[] = {"open", "lines", "type", NULL};
+	lua_getglobal(L, "io");
+	for (int i = 0; iokeys[i]; i++) {
+		lua_getfield(L, -1, iokeys[i]);
+		lua_setfield(L, -3, iokeys[i]);
+	}
+	lua_pop(L, 1);
+	lua_setfield(L, -2, "io");
+
+	lua_pushvalue(L, -1);
+	lua_setfield(L, -2, "_G");
+}
+
+/* Loads the file as text in its own environment and runs it (under the
+ * watchdog if ctx is given). Leaves the returned table on the stack.
+ * Returns 0, or -1 with the error (file and line) in err. */
+static int load_scenario_chunk(lua_State *L, const char *file, char *err,
+			       size_t errlen, fl_ctx *ctx)
+{
+	char *text;
+	size_t len;
+	int r = fl_read_file(file, &text, &len);
+	if (r < 0) {
+		snprintf(err, errlen, "%s: %s", file, strerror(-r));
+		return -1;
+	}
+	char chunkname[PATH_MAX + 1];
+	snprintf(chunkname, sizeof chunkname, "@%s", file);
+	int st = luaL_loadbufferx(L, text, len, chunkname, "t");
+	free(text);
+	if (st != LUA_OK) {
+		snprintf(err, errlen, "%s", lua_tostring(L, -1));
+		lua_pop(L, 1);
+		return -1;
+	}
+	push_sandbox(L);
+	lua_setupvalue(L, -2, 1);
+	if (ctx)
+		lua_sethook(L, watchdog_hook, LUA_MASKCOUNT, 1000);
+	st = docall(L, 0, 1);
+	if (st != LUA_OK) {
+		const char *msg = ctx && ctx->error_msg ? ctx->error_msg
+							: lua_tostring(L, -1);
+		snprintf(err, errlen, "%s", msg ? msg : "error");
+		lua_pop(L, 1);
+		return -1;
+	}
+	if (!lua_istable(L, -1)) {
+		snprintf(err, errlen,
+			 "%s: the file must return a scenario table (got %s)",
+			 file, luaL_typename(L, -1));
+		lua_pop(L, 1);
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Logging and expectations                                             */
+/* ------------------------------------------------------------------ */
+
+void fl_ctx_log(fl_ctx *ctx, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	double t = (double)fl_ctx_now(ctx) / 1e9;
+	if (json_array_size(ctx->log) < 2000)
+		json_array_append_new(ctx->log,
+				      json_pack("{s:f,s:s}", "t", t, "msg", msg));
+	if (ctx->opts->verbose)
+		fprintf(stderr, "[%s +%.3fs] %s\n", ctx->name, t, msg);
+}
+
+void fl_ctx_expect(fl_ctx *ctx, lua_State *L, const char *what, int ok,
+		   const char *measured, const char *allowed,
+		   const char *message)
+{
+	ctx->expects = fl_xrealloc(ctx->expects, (size_t)(ctx->nexpects + 1) *
+							 sizeof *ctx->expects);
+	fl_expect_rec *e = &ctx->expects[ctx->nexpects++];
+	memset(e, 0, sizeof *e);
+	snprintf(e->what, sizeof e->what, "%s", what);
+	e->ok = ok;
+	snprintf(e->measured, sizeof e->measured, "%s", measured ? measured : "");
+	snprintf(e->allowed, sizeof e->allowed, "%s", allowed ? allowed : "");
+	snprintf(e->message, sizeof e->message, "%s", message ? message : "");
+	if (L) {
+		luaL_where(L, 1);
+		const char *w = lua_tostring(L, -1);
+		snprintf(e->where, sizeof e->where, "%s", w ? w : "");
+		size_t wl = strlen(e->where);
+		while (wl > 0 && (e->where[wl - 1] == ' ' ||
+				  e->where[wl - 1] == ':'))
+			e->where[--wl] = '\0';
+		lua_pop(L, 1);
+	}
+	if (!ok)
+		fl_ctx_log(ctx, "FAILED: %s", e->message);
+}
+
+/* ------------------------------------------------------------------ */
+/* Placeholders                                                         */
+/* ------------------------------------------------------------------ */
+
+static int named_port(fl_ctx *ctx, const char *name)
+{
+	for (int i = 0; i < ctx->nnamed_ports; i++)
+		if (strcmp(ctx->named_ports[i].name, name) == 0)
+			return ctx->named_ports[i].port;
+	if (ctx->nnamed_ports == FL_MAX_NAMED_PORTS)
+		return -1;
+	int p = fl_probe_free_port();
+	if (p < 0)
+		return -1;
+	fl_named_port *np = &ctx->named_ports[ctx->nnamed_ports++];
+	snprintf(np->name, sizeof np->name, "%s", name);
+	np->port = p;
+	return p;
+}
+
+/* Replaces {port}, {port:NAME}, {tmpdir} and {seed}. Other braces are
+ * left as they are. Returns a malloc'd string. */
+char *fl_ctx_expand(fl_ctx *ctx, const char *text)
+{
+	fl_buf b;
+	fl_buf_init(&b);
+	for (const char *p = text; *p;) {
+		if (*p == '{') {
+			const char *close = strchr(p, '}');
+			if (close) {
+				char key[64];
+				size_t kl = (size_t)(close - p - 1);
+				if (kl < sizeof key) {
+					memcpy(key, p + 1, kl);
+					key[kl] = '\0';
+					int done = 1;
+					if (strcmp(key, "port") == 0)
+						fl_buf_printf(&b, "%d", ctx->port);
+					else if (strncmp(key, "port:", 5) == 0)
+						fl_buf_printf(&b, "%d",
+							      named_port(ctx, key + 5));
+					else if (strcmp(key, "tmpdir") == 0)
+						fl_buf_puts(&b, ctx->tmpdir);
+					else if (strcmp(key, "seed") == 0)
+						fl_buf_printf(&b, "%llu",
+							      (unsigned long long)ctx->seed);
+					else
+						done = 0;
+					if (done) {
+						p = close + 1;
+						continue;
+					}
+				}
+			}
+		}
+		fl_buf_putc(&b, *p++);
+	}
+	return fl_buf_steal(&b);
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading the scenario table                                           */
+/* ------------------------------------------------------------------ */
+
+/* Configuration errors name the file and the field; they make the
+ * scenario fail to load. */
+static int cfg_error(fl_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int cfg_error(fl_ctx *ctx, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	char full[1400];
+	snprintf(full, sizeof full, "%s: %s", ctx->ref->file, msg);
+	free(ctx->error_msg);
+	ctx->error_msg = fl_xstrdup(full);
+	ctx->load_error = 1;
+	return -1;
+}
+
+static int opt_number(lua_State *L, int idx, const char *key, double *out,
+		      fl_ctx *ctx, const char *where)
+{
+	int t = lua_getfield(L, idx, key);
+	if (t == LUA_TNIL) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	if (t != LUA_TNUMBER) {
+		lua_pop(L, 1);
+		return cfg_error(ctx, "%s%s must be a number (got %s)", where,
+				 key, lua_typename(L, t));
+	}
+	*out = lua_tonumber(L, -1);
+	lua_pop(L, 1);
+	return 1;
+}
+
+static int opt_string(lua_State *L, int idx, const char *key, char **out,
+		      fl_ctx *ctx, const char *where)
+{
+	int t = lua_getfield(L, idx, key);
+	if (t == LUA_TNIL) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	if (t != LUA_TSTRING && t != LUA_TNUMBER) {
+		lua_pop(L, 1);
+		return cfg_error(ctx, "%s%s must be a string (got %s)", where,
+				 key, lua_typename(L, t));
+	}
+	free(*out);
+	*out = fl_xstrdup(lua_tostring(L, -1));
+	lua_pop(L, 1);
+	return 1;
+}
+
+static int parse_tolerance_field(lua_State *L, int idx, const char *key,
+				 int bytes, fl_tolerance *out, fl_ctx *ctx)
+{
+	int t = lua_getfield(L, idx, key);
+	int r = 0;
+	if (t == LUA_TNUMBER) {
+		fl_tolerance_from_number(lua_tonumber(L, -1), out);
+	} else if (t == LUA_TSTRING) {
+		char err[160];
+		if (fl_tolerance_parse(lua_tostring(L, -1), bytes, out, err,
+				       sizeof err) < 0)
+			r = cfg_error(ctx, "steady.%s: %s", key, err);
+	} else if (t != LUA_TNIL) {
+		r = cfg_error(ctx, "steady.%s must be a string like '+2' (got %s)",
+			      key, lua_typename(L, t));
+	}
+	lua_pop(L, 1);
+	return r;
+}
+
+static const struct {
+	const char *name;
+	int resource;
+	int bytes;
+} rlimit_names[] = {
+	{"nofile", RLIMIT_NOFILE, 0}, {"as", RLIMIT_AS, 1},
+	{"nproc", RLIMIT_NPROC, 0},   {"core", RLIMIT_CORE, 1},
+	{"stack", RLIMIT_STACK, 1},   {"data", RLIMIT_DATA, 1},
+	{"fsize", RLIMIT_FSIZE, 1},   {"cpu", RLIMIT_CPU, 0},
+};
+
+int fl_rlimit_lookup(const char *name, int *resource, int *bytes);
+int fl_rlimit_lookup(const char *name, int *resource, int *bytes)
+{
+	for (size_t i = 0; i < sizeof rlimit_names / sizeof rlimit_names[0];
+	     i++) {
+		if (strcmp(rlimit_names[i].name, name) == 0) {
+			*resource = rlimit_names[i].resource;
+			*bytes = rlimit_names[i].bytes;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int parse_port_value(lua_State *L, int idx, fl_ctx *ctx, int *out,
+			    const char *what)
+{
+	if (lua_type(L, idx) == LUA_TNUMBER) {
+		*out = (int)lua_tointeger(L, idx);
+		return 0;
+	}
+	if (lua_type(L, idx) == LUA_TSTRING) {
+		char *s = fl_ctx_expand(ctx, lua_tostring(L, idx));
+		char *end;
+		long v = strtol(s, &end, 10);
+		int bad = *end != '\0' || v <= 0 || v > 65535;
+		free(s);
+		if (!bad) {
+			*out = (int)v;
+			return 0;
+		}
+	}
+	return cfg_error(ctx, "%s must be a port number or \"{port}\"", what);
+}
+
+static int parse_target(fl_ctx *ctx, lua_State *L, int idx)
+{
+	idx = lua_absindex(L, idx);
+	/* cmd */
+	if (lua_getfield(L, idx, "cmd") != LUA_TTABLE) {
+		lua_pop(L, 1);
+		return cfg_error(ctx, "target.cmd must be a list of strings, "
+				      "like { \"fixtures/bin/fileproc\", "
+				      "\"--port\", \"{port}\" }");
+	}
+	lua_Integer n = luaL_len(L, -1);
+	if (n < 1) {
+		lua_pop(L, 1);
+		return cfg_error(ctx, "target.cmd is empty");
+	}
+	ctx->cmd = fl_xcalloc((size_t)n + 1, sizeof *ctx->cmd);
+	ctx->ncmd = (int)n;
+	for (lua_Integer i = 1; i <= n; i++) {
+		int t = lua_geti(L, -1, i);
+		if (t != LUA_TSTRING && t != LUA_TNUMBER) {
+			lua_pop(L, 2);
+			return cfg_error(ctx, "target.cmd[%lld] must be a string",
+					 (long long)i);
+		}
+		ctx->cmd[i - 1] = fl_xstrdup(lua_tostring(L, -1));
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+
+	/* env */
+	if (lua_getfield(L, idx, "env") == LUA_TTABLE) {
+		lua_pushnil(L);
+		while (lua_next(L, -2)) {
+			if (lua_type(L, -2) != LUA_TSTRING ||
+			    (lua_type(L, -1) != LUA_TSTRING &&
+			     lua_type(L, -1) != LUA_TNUMBER)) {
+				lua_pop(L, 3);
+				return cfg_error(ctx, "target.env must map names "
+						      "to strings");
+			}
+			json_object_set_new(ctx->env, lua_tostring(L, -2),
+					    json_string(lua_tostring(L, -1)));
+			lua_pop(L, 1);
+		}
+	}
+	lua_pop(L, 1);
+	if (opt_string(L, idx, "cwd", &ctx->cwd, ctx, "target.") < 0)
+		return -1;
+
+	/* ready */
+	int t = lua_getfield(L, idx, "ready");
+	if (t == LUA_TTABLE) {
+		int r = lua_absindex(L, -1);
+		char *text = NULL;
+		if (opt_string(L, r, "stdout", &text, ctx, "target.ready.") > 0)
+			ctx->ready_streams = FL_STDOUT;
+		else if (opt_string(L, r, "stderr", &text, ctx,
+				    "target.ready.") > 0)
+			ctx->ready_streams = FL_STDERR;
+		else if (opt_string(L, r, "output", &text, ctx,
+				    "target.ready.") > 0)
+			ctx->ready_streams = FL_STDOUT | FL_STDERR;
+		if (ctx->load_error) {
+			free(text);
+			lua_pop(L, 1);
+			return -1;
+		}
+		ctx->ready_text = text;
+		lua_getfield(L, r, "regex");
+		ctx->ready_regex = lua_toboolean(L, -1);
+		lua_pop(L, 1);
+		if (lua_getfield(L, r, "port") != LUA_TNIL) {
+			if (parse_port_value(L, -1, ctx, &ctx->ready_port,
+					     "target.ready.port") < 0) {
+				lua_pop(L, 2);
+				return -1;
+			}
+		}
+		lua_pop(L, 1);
+		if (opt_number(L, r, "delay", &ctx->ready_delay_s, ctx,
+			       "target.ready.") < 0 ||
+		    opt_number(L, r, "timeout", &ctx->ready_timeout_s, ctx,
+			       "target.ready.") < 0) {
+			lua_pop(L, 1);
+			return -1;
+		}
+	} else if (t != LUA_TNIL) {
+		lua_pop(L, 1);
+		return cfg_error(ctx, "target.ready must be a table like "
+				      "{ stdout = \"READY\" }");
+	}
+	lua_pop(L, 1);
+
+	/* health */
+	t = lua_getfield(L, idx, "health");
+	if (t == LUA_TFUNCTION) {
+		ctx->health.kind = 2;
+		lua_pushvalue(L, -1);
+		ctx->health.fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	} else if (t == LUA_TTABLE) {
+		int h = lua_absindex(L, -1);
+		ctx->health.kind = 1;
+		if (lua_getfield(L, h, "tcp") == LUA_TNIL) {
+			lua_pop(L, 2);
+			return cfg_error(ctx, "target.health needs tcp = "
+					      "\"{port}\" (or be a function)");
+		}
+		if (parse_port_value(L, -1, ctx, &ctx->health.port,
+				     "target.health.tcp") < 0) {
+			lua_pop(L, 2);
+			return -1;
+		}
+		lua_pop(L, 1);
+		if (lua_getfield(L, h, "send") == LUA_TSTRING) {
+			size_t len;
+			const char *s = lua_tolstring(L, -1, &len);
+			ctx->health.send = fl_xmalloc(len + 1);
+			memcpy(ctx->health.send, s, len + 1);
+			ctx->health.send_len = len;
+		}
+		lua_pop(L, 1);
+		if (opt_string(L, h, "expect", &ctx->health.expect, ctx,
+			       "target.health.") < 0) {
+			lua_pop(L, 1);
+			return -1;
+		}
+		double to = 0.5, iv = 0.1;
+		if (opt_number(L, h, "timeout", &to, ctx, "target.health.") < 0 ||
+		    opt_number(L, h, "interval", &iv, ctx, "target.health.") <
+			    0) {
+			lua_pop(L, 1);
+			return -1;
+		}
+		ctx->health.timeout_ns = (int64_t)(to * 1e9);
+		ctx->health.interval_ns = (int64_t)(iv * 1e9);
+	} else if (t != LUA_TNIL) {
+		lua_pop(L, 1);
+		return cfg_error(ctx, "target.health must be a table or a "
+				      "function");
+	}
+	lua_pop(L, 1);
+	if (ctx->health.kind == 2) {
+		ctx->health.interval_ns = 100 * FL_NS_PER_MS;
+		ctx->health.timeout_ns = 500 * FL_NS_PER_MS;
+		lua_getfield(L, idx, "health_interval");
+		if (lua_isnumber(L, -1))
+			ctx->health.interval_ns =
+				(int64_t)(lua_tonumber(L, -1) * 1e9);
+		lua_pop(L, 1);
+	}
+
+	/* stop */
+	if (lua_getfield(L, idx, "stop") == LUA_TTABLE) {
+		int s = lua_absindex(L, -1);
+		char *sig = NULL;
+		if (opt_string(L, s, "signal", &sig, ctx, "target.stop.") < 0 ||
+		    opt_number(L, s, "grace", &ctx->stop_grace_s, ctx,
+			       "target.stop.") < 0) {
+			free(sig);
+			lua_pop(L, 1);
+			return -1;
+		}
+		if (sig) {
+			ctx->stop_signal = fl_signal_from_name(sig);
+			if (ctx->stop_signal < 0) {
+				cfg_error(ctx, "target.stop.signal: unknown "
+					       "signal '%s'",
+					  sig);
+				free(sig);
+				lua_pop(L, 1);
+				return -1;
+			}
+			free(sig);
+		}
+	}
+	lua_pop(L, 1);
+
+	/* rlimits */
+	if (lua_getfield(L, idx, "rlimits") == LUA_TTABLE) {
+		lua_pushnil(L);
+		while (lua_next(L, -2)) {
+			const char *k = lua_type(L, -2) == LUA_TSTRING
+						? lua_tostring(L, -2)
+						: "?";
+			int res, bytes;
+			if (fl_rlimit_lookup(k, &res, &bytes) < 0) {
+				cfg_error(ctx,
+					  "target.rlimits: unknown limit '%s' "
+					  "(nofile, as, nproc, core, stack, "
+					  "data, fsize, cpu)",
+					  k);
+				lua_pop(L, 3);
+				return -1;
+			}
+			double v;
+			if (lua_type(L, -1) == LUA_TNUMBER)
+				v = lua_tonumber(L, -1);
+			else if (lua_type(L, -1) == LUA_TSTRING && bytes &&
+				 fl_parse_bytes(lua_tostring(L, -1), &v) == 0)
+				;
+			else {
+				cfg_error(ctx, "target.rlimits.%s must be a "
+					       "number%s",
+					  k, bytes ? " or a size like '512MiB'"
+						   : "");
+				lua_pop(L, 3);
+				return -1;
+			}
+			if (ctx->nrlimits < FL_TARGET_MAX_RLIMITS) {
+				fl_rlimit_spec *r = &ctx->rlimits[ctx->nrlimits++];
+				r->resource = res;
+				r->soft = r->hard = (rlim_t)v;
+			}
+			lua_pop(L, 1);
+		}
+	}
+	lua_pop(L, 1);
+
+	char *close_mode = NULL;
+	if (opt_string(L, idx, "close", &close_mode, ctx, "target.") < 0)
+		return -1;
+	if (close_mode) {
+		if (strcmp(close_mode, "linux") != 0 &&
+		    strcmp(close_mode, "libfiu") != 0) {
+			free(close_mode);
+			return cfg_error(ctx, "target.close must be \"linux\" "
+					      "(a failed close releases the "
+					      "fd, the default) or \"libfiu\" "
+					      "(the fd stays open)");
+		}
+		snprintf(ctx->close_mode, sizeof ctx->close_mode, "%s",
+			 close_mode);
+		free(close_mode);
+	}
+	char *limit = NULL;
+	if (opt_string(L, idx, "output_limit", &limit, ctx, "target.") < 0)
+		return -1;
+	if (limit) {
+		double v;
+		if (fl_parse_bytes(limit, &v) < 0 || v < 1024) {
+			free(limit);
+			return cfg_error(ctx, "target.output_limit must be a "
+					      "size like '64KiB'");
+		}
+		ctx->output_limit = (size_t)v;
+		free(limit);
+	}
+	lua_getfield(L, idx, "autostart");
+	if (!lua_isnil(L, -1))
+		ctx->autostart = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	lua_getfield(L, idx, "exits");
+	ctx->exits = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	return 0;
+}
+
+static int parse_scenario(fl_ctx *ctx, lua_State *L)
+{
+	int idx = lua_gettop(L);
+	const char *base = strrchr(ctx->ref->file, '/');
+	base = base ? base + 1 : ctx->ref->file;
+	if (opt_string(L, idx, "name", &ctx->name, ctx, "") < 0)
+		return -1;
+	if (!ctx->name)
+		ctx->name = fl_xstrdup(ctx->ref->name ? ctx->ref->name : base);
+	if (opt_string(L, idx, "description", &ctx->description, ctx, "") < 0)
+		return -1;
+	if (lua_getfield(L, idx, "tags") == LUA_TTABLE) {
+		lua_Integer n = luaL_len(L, -1);
+		for (lua_Integer i = 1; i <= n; i++) {
+			if (lua_geti(L, -1, i) == LUA_TSTRING)
+				json_array_append_new(
+					ctx->tags, json_string(lua_tostring(L, -1)));
+			lua_pop(L, 1);
+		}
+	}
+	lua_pop(L, 1);
+
+	ctx->seed = 1;
+	int t = lua_getfield(L, idx, "seed");
+	if (t == LUA_TNUMBER && lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0)
+		ctx->seed = (uint64_t)lua_tointeger(L, -1);
+	else if (t != LUA_TNIL) {
+		lua_pop(L, 1);
+		return cfg_error(ctx, "seed must be a non-negative integer");
+	}
+	lua_pop(L, 1);
+	if (ctx->opts->have_seed)
+		ctx->seed = ctx->opts->seed;
+
+	ctx->timeout_s = DEFAULT_TIMEOUT_S;
+	if (opt_number(L, idx, "timeout", &ctx->timeout_s, ctx, "") < 0)
+		return -1;
+	if (ctx->opts->timeout_s > 0)
+		ctx->timeout_s = ctx->opts->timeout_s;
+	if (ctx->timeout_s <= 0)
+		return cfg_error(ctx, "timeout must be positive");
+
+	t = lua_getfield(L, idx, "xfail");
+	if (t == LUA_TBOOLEAN) {
+		ctx->xfail = lua_toboolean(L, -1);
+	} else if (t == LUA_TSTRING) {
+		ctx->xfail = 1;
+		ctx->xfail_reason = fl_xstrdup(lua_tostring(L, -1));
+	} else if (t == LUA_TTABLE) {
+		ctx->xfail = 1;
+		int x = lua_absindex(L, -1);
+		if (opt_string(L, x, "reason", &ctx->xfail_reason, ctx,
+			       "xfail.") < 0 ||
+		    opt_string(L, x, "match", &ctx->xfail_match, ctx,
+			       "xfail.") < 0) {
+			lua_pop(L, 1);
+			return -1;
+		}
+	} else if (t != LUA_TNIL) {
+		lua_pop(L, 1);
+		return cfg_error(ctx, "xfail must be true, a reason, or "
+				      "{ reason = ..., match = ... }");
+	}
+	lua_pop(L, 1);
+
+	/* Ports come before the target so placeholders expand. */
+	ctx->port = fl_probe_free_port();
+	if (ctx->port < 0)
+		return cfg_error(ctx, "no free loopback port: %s",
+				 strerror(-ctx->port));
+
+	if (lua_getfield(L, idx, "target") != LUA_TTABLE) {
+		lua_pop(L, 1);
+		return cfg_error(ctx, "a scenario needs a target = { cmd = "
+				      "{ ... } } table");
+	}
+	if (parse_target(ctx, L, -1) < 0) {
+		lua_pop(L, 1);
+		return -1;
+	}
+	lua_pop(L, 1);
+
+	if (lua_getfield(L, idx, "sample") == LUA_TTABLE) {
+		if (opt_number(L, lua_gettop(L), "hz", &ctx->hz, ctx,
+			       "sample.") < 0) {
+			lua_pop(L, 1);
+			return -1;
+		}
+	}
+	lua_pop(L, 1);
+	if (ctx->hz < 1 || ctx->hz > 10000)
+		return cfg_error(ctx, "sample.hz must be between 1 and 10000");
+
+	if (lua_getfield(L, idx, "steady") == LUA_TTABLE) {
+		int s = lua_gettop(L);
+		if (parse_tolerance_field(L, s, "fds", 0, &ctx->steady.fds, ctx) <
+			    0 ||
+		    parse_tolerance_field(L, s, "threads", 0,
+					  &ctx->steady.threads, ctx) < 0 ||
+		    parse_tolerance_field(L, s, "rss", 1, &ctx->steady.rss,
+					  ctx) < 0) {
+			lua_pop(L, 1);
+			return -1;
+		}
+		lua_getfield(L, s, "health");
+		ctx->steady.health = lua_toboolean(L, -1);
+		lua_pop(L, 1);
+	} else {
+		/* Without a hypothesis of its own a scenario still expects
+		 * fds and threads to come back to where they were. */
+		fl_tolerance_from_number(0, &ctx->steady.fds);
+		fl_tolerance_from_number(0, &ctx->steady.threads);
+	}
+	lua_pop(L, 1);
+	if (ctx->steady.health && ctx->health.kind == 0)
+		return cfg_error(ctx, "steady.health = true needs a target.health "
+				      "probe");
+
+	if (lua_getfield(L, idx, "recovery") == LUA_TTABLE) {
+		double hold = -1;
+		if (opt_number(L, lua_gettop(L), "hold", &hold, ctx,
+			       "recovery.") < 0) {
+			lua_pop(L, 1);
+			return -1;
+		}
+		if (hold >= 0)
+			ctx->hold_ns = (int64_t)(hold * 1e9);
+	}
+	lua_pop(L, 1);
+
+	if (lua_getfield(L, idx, "run") != LUA_TFUNCTION) {
+		lua_pop(L, 1);
+		return cfg_error(ctx, "a scenario needs run = function(t) ... end");
+	}
+	ctx->run_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Starting and stopping the target                                     */
+/* ------------------------------------------------------------------ */
+
+static char **build_env(fl_ctx *ctx, int agent_fd)
+{
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	size_t extra = json_object_size(ctx->env) + 8;
+	char **env = fl_xcalloc(n + extra + 1, sizeof *env);
+	size_t k = 0;
+	const char *old_preload = NULL;
+	for (size_t i = 0; i < n; i++) {
+		const char *e = environ[i];
+		if (strncmp(e, "LD_PRELOAD=", 11) == 0) {
+			old_preload = e + 11;
+			continue;
+		}
+		if (strncmp(e, "FL_", 3) == 0 || strncmp(e, "FIU_", 4) == 0)
+			continue;
+		/* Variables the scenario sets replace the harness's. */
+		const char *eq = strchr(e, '=');
+		if (eq) {
+			char name[256];
+			snprintf(name, sizeof name, "%.*s", (int)(eq - e), e);
+			if (json_object_get(ctx->env, name))
+				continue;
+		}
+		env[k++] = fl_xstrdup(e);
+	}
+	fl_buf b;
+	fl_buf_init(&b);
+	fl_buf_printf(&b, "LD_PRELOAD=%s:%s", ctx->opts->agent_path,
+		      ctx->opts->fiu_preload_path);
+	if (old_preload && *old_preload)
+		fl_buf_printf(&b, ":%s", old_preload);
+	env[k++] = fl_buf_steal(&b);
+	fl_buf_init(&b);
+	fl_buf_printf(&b, "%s=%d", FL_ENV_AGENT_FD, agent_fd);
+	env[k++] = fl_buf_steal(&b);
+	fl_buf_init(&b);
+	fl_buf_printf(&b, "%s=%llu", FL_ENV_SEED, (unsigned long long)ctx->seed);
+	env[k++] = fl_buf_steal(&b);
+	fl_buf_init(&b);
+	fl_buf_printf(&b, "%s=%s", FL_ENV_CLOSE,
+		      ctx->close_mode[0] ? ctx->close_mode : "linux");
+	env[k++] = fl_buf_steal(&b);
+	const char *key;
+	json_t *val;
+	json_object_foreach(ctx->env, key, val)
+	{
+		char *v = fl_ctx_expand(ctx, json_string_value(val));
+		fl_buf_init(&b);
+		fl_buf_printf(&b, "%s=%s", key, v);
+		env[k++] = fl_buf_steal(&b);
+		free(v);
+	}
+	env[k] = NULL;
+	return env;
+}
+
+static void free_strv(char **v)
+{
+	if (!v)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+fl_health_result *fl_ctx_probe_now(fl_ctx *ctx)
+{
+	if (ctx->health.kind == 0 || !ctx->inst || !ctx->inst->sess)
+		return NULL;
+	fl_health_result r;
+	memset(&r, 0, sizeof r);
+	int64_t t0 = fl_ctx_now(ctx);
+	if (ctx->health.kind == 1) {
+		fl_tcp_probe p = {.port = ctx->health.port,
+				  .send = ctx->health.send,
+				  .send_len = ctx->health.send_len,
+				  .expect = ctx->health.expect,
+				  .timeout_ns = ctx->health.timeout_ns};
+		fl_probe_tcp(&p, &r);
+	} else {
+		lua_State *L = ctx->L;
+		int64_t start = fl_now_ns();
+		lua_rawgeti(L, LUA_REGISTRYINDEX, ctx->health.fn_ref);
+		fl_lua_push_target(L, ctx);
+		char *saved = ctx->error_msg;
+		ctx->error_msg = NULL;
+		int st = docall(L, 1, 2);
+		if (st == LUA_OK) {
+			r.ok = lua_toboolean(L, -2);
+			if (!r.ok && lua_type(L, -1) == LUA_TSTRING)
+				snprintf(r.detail, sizeof r.detail, "%s",
+					 lua_tostring(L, -1));
+			lua_pop(L, 2);
+		} else {
+			r.ok = 0;
+			snprintf(r.detail, sizeof r.detail, "health function: %s",
+				 ctx->error_msg ? ctx->error_msg : "error");
+			lua_pop(L, 1);
+		}
+		free(ctx->error_msg);
+		ctx->error_msg = saved;
+		r.latency_ns = fl_now_ns() - start;
+	}
+	r.t_ns = t0;
+	if (ctx->nhealth == ctx->health_cap) {
+		ctx->health_cap = ctx->health_cap ? ctx->health_cap * 2 : 256;
+		ctx->health_results = fl_xrealloc(
+			ctx->health_results,
+			ctx->health_cap * sizeof *ctx->health_results);
+	}
+	ctx->health_results[ctx->nhealth] = r;
+	return &ctx->health_results[ctx->nhealth++];
+}
+
+/* Learns about the agent once it has said hello. */
+static void check_hello(fl_instance *in)
+{
+	if (in->faults.hello || in->faults.fd < 0)
+		return;
+	if (fl_faults_poll_hello(&in->faults) == 1) {
+		pthread_mutex_lock(&in->sess->lock);
+		in->sess->footprint_threads = in->faults.agent_thread ? 1 : 0;
+		pthread_mutex_unlock(&in->sess->lock);
+	}
+}
+
+void fl_ctx_wait(fl_ctx *ctx, int64_t deadline_ns, int return_on_news)
+{
+	lua_State *L = ctx->L;
+	for (;;) {
+		fl_ctx_check_abort(ctx, L);
+		int64_t now = fl_now_ns();
+		if (now >= deadline_ns)
+			return;
+		fl_instance *in = ctx->inst;
+		int live = in && in->running && in->sess && !in->sess->exit.exited;
+		if (live && ctx->health.kind && now >= ctx->next_probe_ns) {
+			fl_ctx_probe_now(ctx);
+			ctx->next_probe_ns = fl_now_ns() + ctx->health.interval_ns;
+			continue;
+		}
+		int64_t wake = deadline_ns;
+		if (live && ctx->health.kind && ctx->next_probe_ns < wake)
+			wake = ctx->next_probe_ns;
+		if (ctx->deadline_ns && ctx->deadline_ns + FL_NS_PER_MS < wake)
+			wake = ctx->deadline_ns + FL_NS_PER_MS;
+		/* Wake at least every 50 ms to notice signals. */
+		if (wake > now + 50 * FL_NS_PER_MS)
+			wake = now + 50 * FL_NS_PER_MS;
+		if (in && in->sess) {
+			int news = fl_session_wait(
+				in->sess, wake,
+				in->faults.hello ? -1 : in->faults.fd);
+			check_hello(in);
+			if (news && return_on_news)
+				return;
+		} else {
+			int64_t left = wake - fl_now_ns();
+			if (left > 0) {
+				struct timespec ts = {left / FL_NS_PER_SEC,
+						      left % FL_NS_PER_SEC};
+				nanosleep(&ts, NULL);
+			}
+		}
+	}
+}
+
+void fl_ctx_ack_exit(fl_ctx *ctx)
+{
+	if (ctx->inst)
+		ctx->inst->exit_acknowledged = 1;
+}
+
+static void describe_exit(const fl_exit_info *e, char *out, size_t len)
+{
+	if (!e->exited)
+		snprintf(out, len, "still running");
+	else if (e->signal)
+		snprintf(out, len, "killed by %s%s", fl_signal_name(e->signal),
+			 e->core ? " (core dumped)" : "");
+	else
+		snprintf(out, len, "exit status %d", e->code);
+}
+
+static const char *last_line(const char *text, char *buf, size_t len)
+{
+	size_t n = strlen(text);
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+		n--;
+	size_t start = n;
+	while (start > 0 && text[start - 1] != '\n')
+		start--;
+	snprintf(buf, len, "%.*s", (int)(n - start), text + start);
+	return buf;
+}
+
+int fl_ctx_start(fl_ctx *ctx, char *err, size_t errlen)
+{
+	if (ctx->inst && ctx->inst->running) {
+		snprintf(err, errlen, "the target is already running (pid %d)",
+			 (int)ctx->inst->sess->child.pid);
+		return -EBUSY;
+	}
+	fl_instance *in = fl_xcalloc(1, sizeof *in);
+	ctx->instances = fl_xrealloc(ctx->instances,
+				     (size_t)(ctx->ninstances + 1) *
+					     sizeof *ctx->instances);
+	ctx->instances[ctx->ninstances++] = in;
+	ctx->inst = in;
+
+	in->argv = fl_xcalloc((size_t)ctx->ncmd + 1, sizeof *in->argv);
+	in->argc = ctx->ncmd;
+	for (int i = 0; i < ctx->ncmd; i++)
+		in->argv[i] = fl_ctx_expand(ctx, ctx->cmd[i]);
+	char *cwd = ctx->cwd ? fl_ctx_expand(ctx, ctx->cwd) : NULL;
+
+	int r = fl_faults_create(&in->faults);
+	if (r < 0) {
+		snprintf(err, errlen, "socketpair: %s", strerror(-r));
+		free(cwd);
+		return r;
+	}
+	char **env = build_env(ctx, in->faults.peer_fd);
+	fl_spawn_spec spec = {.argv = in->argv,
+			      .envp = env,
+			      .cwd = cwd,
+			      .inherit_fd = in->faults.peer_fd,
+			      .nrlimits = ctx->nrlimits};
+	memcpy(spec.rlimits, ctx->rlimits, sizeof spec.rlimits);
+	fl_child child;
+	r = fl_target_spawn(&spec, &child, err, errlen);
+	free_strv(env);
+	free(cwd);
+	fl_faults_spawned(&in->faults);
+	if (r < 0) {
+		snprintf(in->start_error, sizeof in->start_error, "%s", err);
+		fl_faults_close(&in->faults);
+		return r;
+	}
+	fl_guardian_watch_group(child.pid);
+	in->sess = fl_xcalloc(1, sizeof *in->sess);
+	fl_session_init(in->sess, &child, ctx->hz, ctx->output_limit);
+	/* The agent's socket is in the fd table from the first instruction;
+	 * its thread is counted once the agent says hello. */
+	in->sess->footprint_fds = 1;
+	if (ctx->opts->verbose) {
+		in->sess->tee = 1;
+		snprintf(in->sess->tee_prefix, sizeof in->sess->tee_prefix,
+			 "[%.40s]", ctx->name);
+	}
+	fl_waiter ready;
+	int have_waiter = 0;
+	if (ctx->ready_streams && ctx->ready_text) {
+		if (fl_session_add_waiter(in->sess, &ready, ctx->ready_streams,
+					  ctx->ready_text, ctx->ready_regex, err,
+					  errlen) < 0) {
+			fl_monitor_add(in->sess);
+			in->running = 1;
+			fl_ctx_stop(ctx, SIGKILL, 0);
+			return -EINVAL;
+		}
+		have_waiter = 1;
+	}
+	fl_monitor_add(in->sess);
+	in->running = 1;
+	fl_ctx_log(ctx, "started pid %d: %s", (int)child.pid, in->argv[0]);
+
+	/* Wait until it is ready. */
+	double timeout = ctx->ready_timeout_s > 0 ? ctx->ready_timeout_s : 10;
+	int64_t ready_deadline = fl_now_ns() + (int64_t)(timeout * 1e9);
+	int64_t delay_until = fl_now_ns() + (int64_t)(ctx->ready_delay_s * 1e9);
+	int ok = 0;
+	char why[512] = "";
+	for (;;) {
+		check_hello(in);
+		pthread_mutex_lock(&in->sess->lock);
+		int exited = in->sess->exit.exited;
+		int line_ok = !have_waiter || ready.matched;
+		pthread_mutex_unlock(&in->sess->lock);
+		if (exited)
+			break;
+		int port_ok = 1;
+		if (line_ok && ctx->ready_port) {
+			fl_tcp_probe p = {.port = ctx->ready_port,
+					  .timeout_ns = 100 * FL_NS_PER_MS};
+			fl_health_result hr;
+			port_ok = fl_probe_tcp(&p, &hr);
+		}
+		if (line_ok && port_ok && fl_now_ns() >= delay_until) {
+			ok = 1;
+			break;
+		}
+		if (fl_now_ns() > ready_deadline)
+			break;
+		int64_t wake = fl_now_ns() + 20 * FL_NS_PER_MS;
+		if (fl_monitor_interrupted() ||
+		    (ctx->deadline_ns && fl_now_ns() > ctx->deadline_ns))
+			break;
+		fl_session_wait(in->sess, wake,
+				in->faults.hello ? -1 : in->faults.fd);
+	}
+	if (have_waiter)
+		fl_session_remove_waiter(in->sess, &ready);
+	if (ok) {
+		in->ready_ns = fl_session_now(in->sess);
+		/* Give the agent a moment to introduce itself if it has not:
+		 * its thread must be counted before any baseline. */
+		int64_t hello_deadline = fl_now_ns() + 500 * FL_NS_PER_MS;
+		while (!in->faults.hello && fl_now_ns() < hello_deadline &&
+		       !in->sess->exit.exited) {
+			fl_session_wait(in->sess, fl_now_ns() + 10 * FL_NS_PER_MS,
+					in->faults.fd);
+			check_hello(in);
+		}
+		if (!in->faults.hello)
+			fl_ctx_log(ctx, "warning: no faultline agent in the "
+					"target (static or Go binary?): faults "
+					"cannot be injected");
+		ctx->next_probe_ns = fl_now_ns();
+		fl_ctx_log(ctx, "ready after %.3f s",
+			   (double)in->ready_ns / 1e9);
+		return 0;
+	}
+
+	/* Not ready: say why, with the last thing it printed. */
+	pthread_mutex_lock(&in->sess->lock);
+	fl_exit_info ex = in->sess->exit;
+	pthread_mutex_unlock(&in->sess->lock);
+	char *errtail = fl_stream_tail(in->sess, FL_STDERR, NULL);
+	char lastline[256];
+	last_line(errtail, lastline, sizeof lastline);
+	free(errtail);
+	if (ex.exited) {
+		char desc[96];
+		describe_exit(&ex, desc, sizeof desc);
+		snprintf(why, sizeof why, "the target ended before it was ready (%s)%s%s",
+			 desc, lastline[0] ? "; last stderr line: " : "",
+			 lastline);
+	} else if (fl_monitor_interrupted()) {
+		snprintf(why, sizeof why, "interrupted while the target started");
+	} else {
+		fl_buf b;
+		fl_buf_init(&b);
+		fl_buf_printf(&b, "the target was not ready within %.1f s:",
+			      timeout);
+		if (have_waiter)
+			fl_buf_printf(&b, " no line %s '%s' on %s",
+				      ctx->ready_regex ? "matching" : "containing",
+				      ctx->ready_text,
+				      ctx->ready_streams == FL_STDOUT ? "stdout"
+				      : ctx->ready_streams == FL_STDERR
+					      ? "stderr"
+					      : "its output");
+		if (ctx->ready_port)
+			fl_buf_printf(&b, "%s port %d not accepting",
+				      have_waiter ? " or" : "", ctx->ready_port);
+		if (lastline[0])
+			fl_buf_printf(&b, "; last stderr line: %s", lastline);
+		snprintf(why, sizeof why, "%s", b.data);
+		fl_buf_free(&b);
+	}
+	snprintf(err, errlen, "%s", why);
+	snprintf(in->start_error, sizeof in->start_error, "%s", why);
+	in->exit_acknowledged = 1;
+	fl_ctx_stop(ctx, SIGKILL, 0);
+	return -ETIMEDOUT;
+}
+
+/* Median of the samples of the last window_ns up to end_ns. */
+static int window_median(fl_session *s, int64_t end_ns, int64_t window_ns,
+			 fl_sample *out)
+{
+	pthread_mutex_lock(&s->lock);
+	fl_baseline b;
+	int r = fl_judge_baseline(s->samples, s->nsamples, end_ns - window_ns,
+				  end_ns, &b);
+	if (r < 0 && s->nsamples > 0) {
+		*out = s->samples[s->nsamples - 1];
+		r = 0;
+	} else if (r == 0) {
+		out->t_ns = end_ns;
+		out->fds = (int32_t)lround(b.fds);
+		out->threads = (int32_t)lround(b.threads);
+		out->rss = (int64_t)llround(b.rss);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+/* Paths under the scenario's own temporary directory read "{tmpdir}/...",
+ * as the scenario wrote them, not /tmp/faultline.XXXXXX/s.XXXXXX/... */
+static void abbreviate_tmpdir(fl_ctx *ctx, fl_fd_entry *v, int n)
+{
+	size_t tl = strlen(ctx->tmpdir);
+	if (tl == 0)
+		return;
+	for (int i = 0; i < n; i++) {
+		if (strncmp(v[i].target, ctx->tmpdir, tl) != 0 ||
+		    (v[i].target[tl] != '/' && v[i].target[tl] != '\0'))
+			continue;
+		char rest[sizeof v[i].target];
+		snprintf(rest, sizeof rest, "%s", v[i].target + tl);
+		snprintf(v[i].target, sizeof v[i].target, "{tmpdir}%s", rest);
+	}
+}
+
+int fl_ctx_take_baseline(fl_ctx *ctx, int64_t window_ns, char *err,
+			 size_t errlen)
+{
+	fl_instance *in = ctx->inst;
+	if (!in || !in->running || in->sess->exit.exited) {
+		snprintf(err, errlen, "no running target to take a baseline of");
+		return -ESRCH;
+	}
+	int64_t now = fl_session_now(in->sess);
+	pthread_mutex_lock(&in->sess->lock);
+	int r = fl_judge_baseline(in->sess->samples, in->sess->nsamples,
+				  now - window_ns, now, &ctx->base);
+	pthread_mutex_unlock(&in->sess->lock);
+	if (r < 0) {
+		snprintf(err, errlen,
+			 "no sample in the baseline window (sampling at %.0f Hz)",
+			 ctx->hz);
+		return r;
+	}
+	ctx->base_inst = ctx->ninstances - 1;
+	free(ctx->base_fds);
+	free(ctx->base_threads);
+	ctx->nbase_fds = fl_procfs_fd_table(in->sess->child.procfd,
+					    &ctx->base_fds);
+	if (ctx->nbase_fds < 0)
+		ctx->nbase_fds = 0;
+	abbreviate_tmpdir(ctx, ctx->base_fds, ctx->nbase_fds);
+	ctx->nbase_threads = fl_procfs_threads(in->sess->child.procfd,
+					       &ctx->base_threads);
+	if (ctx->nbase_threads < 0)
+		ctx->nbase_threads = 0;
+	char rss[32];
+	fl_fmt_bytes(rss, sizeof rss, ctx->base.rss);
+	fl_ctx_log(ctx, "baseline over %.2f s (%zu samples): %g fds, %g threads, %s RSS",
+		   (double)window_ns / 1e9, ctx->base.samples, ctx->base.fds,
+		   ctx->base.threads, rss);
+	return 0;
+}
+
+static json_t *fd_list_json(const fl_fd_entry *v, int n, int max)
+{
+	json_t *a = json_array();
+	for (int i = 0; i < n && i < max; i++)
+		json_array_append_new(a, json_pack("{s:i,s:s}", "fd", v[i].fd,
+						   "target", v[i].target));
+	return a;
+}
+
+static json_t *group_list_json(const fl_group *g, int n)
+{
+	json_t *a = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(a, json_pack("{s:i,s:s,s:s}", "count",
+						   g[i].count, "pattern",
+						   g[i].pattern, "example",
+						   g[i].example));
+	return a;
+}
+
+static json_t *thread_list_json(const fl_thread_entry *v, int n)
+{
+	json_t *a = json_array();
+	for (int i = 0; i < n; i++) {
+		char st[2] = {v[i].state ? v[i].state : '?', 0};
+		json_array_append_new(
+			a, json_pack("{s:i,s:s,s:s,s:s,s:s}", "tid", v[i].tid,
+				     "name", v[i].name, "state", st, "wchan",
+				     v[i].wchan, "syscall", v[i].syscall));
+	}
+	return a;
+}
+
+void fl_ctx_take_final(fl_ctx *ctx)
+{
+	fl_instance *in = ctx->inst;
+	if (ctx->have_final || !in || !in->sess)
+		return;
+	fl_session *s = in->sess;
+	pthread_mutex_lock(&s->lock);
+	int exited = s->exit.exited;
+	int64_t exit_ns = s->exit.t_ns;
+	size_t nsamples = s->nsamples;
+	pthread_mutex_unlock(&s->lock);
+	if (nsamples == 0)
+		return;
+	int64_t end = exited ? exit_ns : fl_session_now(s);
+	if (window_median(s, end, ctx->final_window_ns, &ctx->final) < 0)
+		return;
+	ctx->have_final = 1;
+	ctx->final_at_ns = end;
+	json_decref(ctx->forensics);
+	ctx->forensics = json_object();
+	if (exited) {
+		json_object_set_new(ctx->forensics, "unavailable",
+				    json_string("the target had exited before "
+						"the final look"));
+		return;
+	}
+	/* Two looks at the fd table, a few samples apart: an fd that is only
+	 * passing through (opened and closed between them) is not a leak. */
+	fl_fd_entry *a = NULL, *b = NULL;
+	int na = fl_procfs_fd_table(s->child.procfd, &a);
+	int64_t gap = 3 * s->period_ns;
+	if (gap < 30 * FL_NS_PER_MS)
+		gap = 30 * FL_NS_PER_MS;
+	struct timespec ts = {gap / FL_NS_PER_SEC, gap % FL_NS_PER_SEC};
+	nanosleep(&ts, NULL);
+	int nb = fl_procfs_fd_table(s->child.procfd, &b);
+	abbreviate_tmpdir(ctx, a, na);
+	abbreviate_tmpdir(ctx, b, nb);
+	fl_thread_entry *th = NULL;
+	int nth = fl_procfs_threads(s->child.procfd, &th);
+	int same_instance = ctx->base.valid &&
+			    ctx->base_inst == ctx->ninstances - 1;
+	if (na >= 0 && nb >= 0) {
+		fl_fd_entry *newfds;
+		int n = fl_forensics_new_fds(
+			same_instance ? ctx->base_fds : NULL,
+			same_instance ? ctx->nbase_fds : 0, a, na, b, nb,
+			in->faults.hello ? in->faults.agent_fd : -1, &newfds);
+		fl_group *g;
+		int ng = fl_forensics_group_fds(newfds, n, &g);
+		json_object_set_new(ctx->forensics, "new_fds",
+				    fd_list_json(newfds, n, 1000));
+		json_object_set_new(ctx->forensics, "new_fd_count",
+				    json_integer(n));
+		json_object_set_new(ctx->forensics, "fd_groups",
+				    group_list_json(g, ng));
+		free(newfds);
+		free(g);
+	}
+	if (nth >= 0) {
+		fl_thread_entry *newth;
+		int n = fl_forensics_new_threads(
+			same_instance ? ctx->base_threads : NULL,
+			same_instance ? ctx->nbase_threads : 0, th, nth,
+			in->faults.hello ? in->faults.agent_tid : -1, &newth);
+		fl_group *g;
+		int ng = fl_forensics_group_threads(newth, n, &g);
+		json_object_set_new(ctx->forensics, "new_threads",
+				    thread_list_json(newth, n));
+		json_object_set_new(ctx->forensics, "thread_groups",
+				    group_list_json(g, ng));
+		json_object_set_new(ctx->forensics, "threads",
+				    thread_list_json(th, nth));
+		free(newth);
+		free(g);
+	}
+	json_object_set_new(ctx->forensics, "baseline_fd_count",
+			    json_integer(same_instance ? ctx->nbase_fds : 0));
+	free(a);
+	free(b);
+	free(th);
+}
+
+/* Collects the agent's per-point counts while it can still answer. */
+static void collect_point_stats(fl_ctx *ctx, fl_instance *in)
+{
+	if (!in->faults.hello || in->sess->exit.exited)
+		return;
+	fl_point_stats *ps;
+	char err[256];
+	int n = fl_faults_stats(&in->faults, &ps, err, sizeof err, 500);
+	if (n < 0)
+		return;
+	for (int i = 0; i < n; i++) {
+		json_t *o = json_object_get(ctx->point_stats, ps[i].point);
+		if (!o) {
+			o = json_pack("{s:I,s:I}", "calls", (json_int_t)0,
+				      "fired", (json_int_t)0);
+			json_object_set_new(ctx->point_stats, ps[i].point, o);
+		}
+		json_object_set_new(
+			o, "calls",
+			json_integer(json_integer_value(json_object_get(o, "calls")) +
+				     (json_int_t)ps[i].calls));
+		json_object_set_new(
+			o, "fired",
+			json_integer(json_integer_value(json_object_get(o, "fired")) +
+				     (json_int_t)ps[i].fired));
+	}
+	free(ps);
+}
+
+int fl_ctx_stop(fl_ctx *ctx, int sig, double grace_s)
+{
+	fl_instance *in = ctx->inst;
+	if (!in || !in->running)
+		return 0;
+	fl_session *s = in->sess;
+	char err[256];
+	/* Windows still open end here; the faults stop before the signal so
+	 * the target's shutdown path runs clean. */
+	for (int i = 0; i < ctx->nwindows; i++)
+		if (ctx->windows[i].off_ns < 0)
+			fl_ctx_close_windows(ctx, NULL, err, sizeof err);
+	if (!s->exit.exited) {
+		if (ctx->base.valid)
+			fl_ctx_take_final(ctx);
+		collect_point_stats(ctx, in);
+	}
+	in->stop_requested = 1;
+	int64_t t0 = fl_now_ns();
+	if (!s->exit.exited) {
+		if (sig == 0)
+			sig = SIGTERM;
+		fl_target_signal(&s->child, sig);
+		snprintf(in->stopped_by, sizeof in->stopped_by, "%s",
+			 fl_signal_name(sig));
+		int64_t deadline = t0 + (int64_t)(grace_s * 1e9);
+		while (!s->exit.exited && fl_now_ns() < deadline)
+			fl_session_wait(s, deadline, -1);
+		if (!s->exit.exited) {
+			fl_target_kill_group(&s->child, SIGKILL);
+			snprintf(in->stopped_by, sizeof in->stopped_by,
+				 "%s, then SIGKILL after %.1f s",
+				 fl_signal_name(sig), grace_s);
+			fl_ctx_log(ctx, "no exit %.1f s after %s: SIGKILL",
+				   grace_s, fl_signal_name(sig));
+			int64_t kdeadline = fl_now_ns() + 5 * FL_NS_PER_SEC;
+			while (!s->exit.exited && fl_now_ns() < kdeadline)
+				fl_session_wait(s, kdeadline, -1);
+		}
+	}
+	/* Whatever the target left in its process group goes too. */
+	if (fl_target_group_alive(&s->child)) {
+		in->stragglers = 1;
+		fl_target_kill_group(&s->child, SIGKILL);
+		fl_ctx_log(ctx, "processes were left in the target's group: "
+				"killed");
+	}
+	/* Let the pipes drain for a moment after the exit. */
+	int64_t drain = fl_now_ns() + 100 * FL_NS_PER_MS;
+	while ((!s->out.eof || !s->err.eof) && fl_now_ns() < drain)
+		fl_session_wait(s, drain, -1);
+	fl_monitor_remove(s);
+	fl_guardian_forget_group(s->child.pid);
+	fl_faults_close(&in->faults);
+	in->running = 0;
+	char desc[96];
+	describe_exit(&s->exit, desc, sizeof desc);
+	fl_ctx_log(ctx, "target %s", desc);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Fault windows and recovery                                           */
+/* ------------------------------------------------------------------ */
+
+int fl_ctx_open_window(fl_ctx *ctx, const fl_fault_spec *spec, char *err,
+		       size_t errlen)
+{
+	fl_instance *in = ctx->inst;
+	if (!in || !in->running || in->sess->exit.exited) {
+		snprintf(err, errlen, "no running target to inject faults into");
+		return -ESRCH;
+	}
+	if (!ctx->base.valid) {
+		/* Faults without a settled baseline: take it over what was
+		 * seen since the target became ready. */
+		int64_t now = fl_session_now(in->sess);
+		int64_t window = now - in->ready_ns;
+		if (window < 50 * FL_NS_PER_MS)
+			window = 50 * FL_NS_PER_MS;
+		if (fl_ctx_take_baseline(ctx, window, err, errlen) < 0)
+			return -ENODATA;
+		fl_ctx_log(ctx, "(baseline taken automatically before the "
+				"first fault; call t:settle() to choose it)");
+	}
+	int r = fl_faults_enable(&in->faults, spec, err, errlen,
+				 AGENT_TIMEOUT_MS);
+	if (r < 0)
+		return r;
+	int64_t now = fl_session_now(in->sess);
+	/* A window opened while no other is open starts a new episode. */
+	int open = 0;
+	for (int i = 0; i < ctx->nwindows; i++)
+		open |= ctx->windows[i].off_ns < 0;
+	if (!open) {
+		ctx->episodes = fl_xrealloc(ctx->episodes,
+					    (size_t)(ctx->nepisodes + 1) *
+						    sizeof *ctx->episodes);
+		fl_episode *e = &ctx->episodes[ctx->nepisodes++];
+		memset(e, 0, sizeof *e);
+		e->on_ns = now;
+		e->off_ns = -1;
+		e->within_s = -1;
+	}
+	fl_episode *e = &ctx->episodes[ctx->nepisodes - 1];
+	size_t pl = strlen(e->points);
+	if (!strstr(e->points, spec->point))
+		snprintf(e->points + pl, sizeof e->points - pl, "%s%s",
+			 pl ? ", " : "", spec->point);
+	ctx->windows = fl_xrealloc(ctx->windows, (size_t)(ctx->nwindows + 1) *
+							 sizeof *ctx->windows);
+	fl_window *w = &ctx->windows[ctx->nwindows++];
+	memset(w, 0, sizeof *w);
+	w->spec = *spec;
+	w->on_ns = now;
+	w->off_ns = -1;
+	w->episode = ctx->nepisodes - 1;
+	snprintf(w->trigger, sizeof w->trigger, "time");
+	const char *en = spec->err ? fl_errno_name(spec->err) : NULL;
+	fl_ctx_log(ctx, "fault on: %s p=%g%s%s%s", spec->point, spec->p,
+		   spec->err ? " errno=" : "", en ? en : (spec->err ? "?" : ""),
+		   spec->onetime ? " onetime" : "");
+	return 0;
+}
+
+int fl_ctx_close_windows(fl_ctx *ctx, const char *point, char *err,
+			 size_t errlen)
+{
+	fl_instance *in = ctx->inst;
+	int r = 0;
+	if (in && in->running && !in->sess->exit.exited)
+		r = fl_faults_disable(&in->faults, point, err, errlen,
+				      AGENT_TIMEOUT_MS);
+	int64_t now = fl_ctx_now(ctx);
+	int still_open = 0, closed = 0;
+	for (int i = 0; i < ctx->nwindows; i++) {
+		fl_window *w = &ctx->windows[i];
+		if (w->off_ns >= 0)
+			continue;
+		if (!point || strcmp(point, "*") == 0 ||
+		    strcmp(point, w->spec.point) == 0) {
+			w->off_ns = now;
+			closed++;
+			fl_ctx_log(ctx, "fault off: %s", w->spec.point);
+		} else {
+			still_open = 1;
+		}
+	}
+	if (closed && !still_open && ctx->nepisodes > 0 &&
+	    ctx->episodes[ctx->nepisodes - 1].off_ns < 0)
+		ctx->episodes[ctx->nepisodes - 1].off_ns = now;
+	return r;
+}
+
+int fl_ctx_judge_recovery(fl_ctx *ctx, lua_State *L, double within_s,
+			  int64_t hold_ns, fl_recovery *out)
+{
+	memset(out, 0, sizeof *out);
+	if (ctx->nepisodes == 0)
+		return luaL_error(L, "no fault window to recover from (call "
+				     "t:fault() and t:clear() first)");
+	fl_episode *e = &ctx->episodes[ctx->nepisodes - 1];
+	if (e->off_ns < 0)
+		return luaL_error(L, "the fault window is still open (call "
+				     "t:clear() before t:expect_recovery())");
+	if (!ctx->base.valid)
+		return luaL_error(L, "no baseline to recover to");
+	fl_instance *in = ctx->inst;
+	int64_t within_ns = within_s >= 0 ? (int64_t)(within_s * 1e9) : -1;
+	/* Without a bound, wait at most until the scenario's deadline. */
+	for (;;) {
+		fl_session *s = in->sess;
+		int64_t now = fl_session_now(s);
+		pthread_mutex_lock(&s->lock);
+		fl_judge_recovery(s->samples, s->nsamples, ctx->health_results,
+				  ctx->nhealth, &ctx->steady, &ctx->base,
+				  e->off_ns, hold_ns, within_ns, now, out);
+		int exited = s->exit.exited;
+		pthread_mutex_unlock(&s->lock);
+		if (out->state != FL_RECOVERY_PENDING)
+			break;
+		if (exited || !in->running) {
+			out->state = FL_RECOVERY_FAILED;
+			snprintf(out->why, sizeof out->why,
+				 "the target exited before it recovered");
+			break;
+		}
+		fl_ctx_wait(ctx, fl_now_ns() + 20 * FL_NS_PER_MS, 1);
+	}
+	e->rec = *out;
+	e->judged = 1;
+	e->within_s = within_s;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Verdict and results                                                  */
+/* ------------------------------------------------------------------ */
+
+static json_t *series_json(fl_session *s)
+{
+	/* Long runs are thinned out: per bucket of time the minimum and the
+	 * maximum of each figure are kept, so spikes survive. */
+	pthread_mutex_lock(&s->lock);
+	size_t n = s->nsamples;
+	json_t *t = json_array(), *fds = json_array(), *th = json_array(),
+	       *rss = json_array();
+	if (n <= SERIES_MAX_POINTS) {
+		for (size_t i = 0; i < n; i++) {
+			json_array_append_new(t, json_real((double)s->samples[i].t_ns / 1e9));
+			json_array_append_new(fds, json_integer(s->samples[i].fds));
+			json_array_append_new(th, json_integer(s->samples[i].threads));
+			json_array_append_new(rss, json_integer(s->samples[i].rss));
+		}
+	} else {
+		size_t buckets = SERIES_MAX_POINTS / 2;
+		for (size_t b = 0; b < buckets; b++) {
+			size_t lo = b * n / buckets, hi = (b + 1) * n / buckets;
+			if (hi <= lo)
+				continue;
+			size_t imin = lo, imax = lo;
+			for (size_t i = lo; i < hi; i++) {
+				if (s->samples[i].fds < s->samples[imin].fds ||
+				    (s->samples[i].fds == s->samples[imin].fds &&
+				     s->samples[i].rss < s->samples[imin].rss))
+					imin = i;
+				if (s->samples[i].fds > s->samples[imax].fds ||
+				    (s->samples[i].fds == s->samples[imax].fds &&
+				     s->samples[i].rss > s->samples[imax].rss))
+					imax = i;
+			}
+			size_t first = imin < imax ? imin : imax;
+			size_t second = imin < imax ? imax : imin;
+			size_t pick[2] = {first, second};
+			for (int k = 0; k < (first == second ? 1 : 2); k++) {
+				const fl_sample *x = &s->samples[pick[k]];
+				json_array_append_new(t, json_real((double)x->t_ns / 1e9));
+				json_array_append_new(fds, json_integer(x->fds));
+				json_array_append_new(th, json_integer(x->threads));
+				json_array_append_new(rss, json_integer(x->rss));
+			}
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return json_pack("{s:o,s:o,s:o,s:o,s:b}", "t", t, "fds", fds,
+			 "threads", th, "rss", rss, "downsampled",
+			 n > SERIES_MAX_POINTS);
+}
+
+static json_t *exit_json(const fl_instance *in)
+{
+	const fl_exit_info *e = &in->sess->exit;
+	json_t *o = json_object();
+	json_object_set_new(o, "exited", json_boolean(e->exited));
+	json_object_set_new(o, "code", e->exited && !e->signal ? json_integer(e->code) : json_null());
+	json_object_set_new(o, "signal", e->signal ? json_string(fl_signal_name(e->signal)) : json_null());
+	json_object_set_new(o, "core_dumped", json_boolean(e->core));
+	json_object_set_new(o, "t", e->exited ? json_real((double)e->t_ns / 1e9) : json_null());
+	json_object_set_new(o, "stopped_by", in->stopped_by[0] ? json_string(in->stopped_by) : json_null());
+	json_object_set_new(o, "expected", json_boolean(in->stop_requested || in->exit_acknowledged));
+	json_object_set_new(o, "stragglers_killed", json_boolean(in->stragglers));
+	return o;
+}
+
+static json_t *tolerance_json(const fl_tolerance *t)
+{
+	return t->set ? json_string(t->text) : json_null();
+}
+
+static const char *verdict_of(fl_ctx *ctx, const char **message)
+{
+	*message = NULL;
+	if (ctx->error_msg || ctx->abort == FL_ABORT_TIMEOUT ||
+	    ctx->abort == FL_ABORT_INTERRUPT) {
+		*message = ctx->error_msg ? ctx->error_msg : "error";
+		return "ERROR";
+	}
+	int failed = 0;
+	for (int i = 0; i < ctx->nexpects; i++) {
+		if (!ctx->expects[i].ok) {
+			if (!failed)
+				*message = ctx->expects[i].message;
+			failed = 1;
+		}
+	}
+	if (!ctx->xfail)
+		return failed ? "FAIL" : "PASS";
+	if (!failed) {
+		*message = "expected to fail, but every expectation held";
+		return "XPASS";
+	}
+	if (ctx->xfail_match) {
+		/* The failure must be the expected one. */
+		lua_State *L = ctx->L;
+		for (int i = 0; i < ctx->nexpects; i++) {
+			if (ctx->expects[i].ok)
+				continue;
+			lua_getglobal(L, "string");
+			lua_getfield(L, -1, "find");
+			lua_pushstring(L, ctx->expects[i].message);
+			lua_pushstring(L, ctx->xfail_match);
+			int found = lua_pcall(L, 2, 1, 0) == LUA_OK &&
+				    !lua_isnil(L, -1);
+			lua_pop(L, 2);
+			if (found) {
+				*message = ctx->expects[i].message;
+				return "XFAIL";
+			}
+		}
+		return "FAIL";
+	}
+	return "XFAIL";
+}
+
+static json_t *build_result(fl_ctx *ctx, double duration_s)
+{
+	json_t *r = json_object();
+	const char *message;
+	const char *verdict = verdict_of(ctx, &message);
+	if (strcmp(verdict, "FAIL") == 0 && ctx->xfail && ctx->xfail_match) {
+		static char buf[1400];
+		const char *first = "";
+		for (int i = 0; i < ctx->nexpects; i++)
+			if (!ctx->expects[i].ok) {
+				first = ctx->expects[i].message;
+				break;
+			}
+		snprintf(buf, sizeof buf,
+			 "failed, but not as expected (xfail.match '%s'): %s",
+			 ctx->xfail_match, first);
+		message = buf;
+	}
+	json_object_set_new(r, "file", json_string(ctx->ref->file));
+	json_object_set_new(r, "index", json_integer(ctx->ref->index));
+	char id[PATH_MAX + 16];
+	if (ctx->ref->index)
+		snprintf(id, sizeof id, "%s#%d", ctx->ref->file, ctx->ref->index);
+	else
+		snprintf(id, sizeof id, "%s", ctx->ref->file);
+	json_object_set_new(r, "id", json_string(id));
+	json_object_set_new(r, "name", json_string(ctx->name ? ctx->name : ctx->ref->name));
+	json_object_set_new(r, "description", ctx->description ? json_string(ctx->description) : json_null());
+	json_object_set_new(r, "tags", json_incref(ctx->tags));
+	json_object_set_new(r, "seed", json_integer((json_int_t)ctx->seed));
+	json_object_set_new(r, "verdict", json_string(verdict));
+	json_object_set_new(r, "message", message ? json_string(message) : json_null());
+	json_object_set_new(r, "load_error", json_boolean(ctx->load_error));
+	json_object_set_new(r, "duration_s", json_real(duration_s));
+	json_object_set_new(r, "xfail", ctx->xfail ? json_pack("{s:s?,s:s?}", "reason", ctx->xfail_reason, "match", ctx->xfail_match) : json_null());
+	char rerun[PATH_MAX + 128];
+	snprintf(rerun, sizeof rerun, "%s run --seed %llu %s",
+		 ctx->opts->self_path ? ctx->opts->self_path : "faultline",
+		 (unsigned long long)ctx->seed, id);
+	json_object_set_new(r, "rerun", json_string(rerun));
+	if (ctx->error_msg)
+		json_object_set_new(r, "error", json_pack("{s:s,s:s?}", "message", ctx->error_msg, "traceback", ctx->traceback));
+	else
+		json_object_set_new(r, "error", json_null());
+
+	/* The target(s). */
+	json_t *insts = json_array();
+	for (int i = 0; i < ctx->ninstances; i++) {
+		fl_instance *in = ctx->instances[i];
+		json_t *argv = json_array();
+		for (int k = 0; k < in->argc; k++)
+			json_array_append_new(argv, json_string(in->argv[k]));
+		json_t *o = json_object();
+		json_object_set_new(o, "argv", argv);
+		if (!in->sess) {
+			json_object_set_new(o, "start_error", json_string(in->start_error));
+			json_array_append_new(insts, o);
+			continue;
+		}
+		fl_session *s = in->sess;
+		json_object_set_new(o, "pid", json_integer(s->child.pid));
+		json_object_set_new(o, "start_error", in->start_error[0] ? json_string(in->start_error) : json_null());
+		json_object_set_new(o, "ready_s", json_real((double)in->ready_ns / 1e9));
+		json_object_set_new(o, "exit", exit_json(in));
+		json_object_set_new(o, "agent", in->faults.hello ? json_pack("{s:b,s:i,s:i,s:s}", "connected", 1, "fd", in->faults.agent_fd, "tid", in->faults.agent_tid, "close", in->faults.close_mode) : json_pack("{s:b}", "connected", 0));
+		json_object_set_new(o, "footprint", json_pack("{s:i,s:i,s:s}", "fds", s->footprint_fds, "threads", s->footprint_threads, "what", s->footprint_threads ? "faultline agent: its thread fl-agent and its control socket" : "faultline agent's control socket"));
+		json_object_set_new(o, "sampling", json_pack("{s:f,s:I,s:f,s:f,s:I,s:s}", "hz", 1e9 / (double)s->period_ns, "samples", (json_int_t)s->nsamples, "mean_cost_us", s->nsamples ? (double)s->sample_cost_total_ns / (double)s->nsamples / 1e3 : 0.0, "max_cost_us", (double)s->sample_cost_max_ns / 1e3, "errors", (json_int_t)s->sample_errors, "fd_method", fl_sampler_method_name(s->sampler.method)));
+		json_object_set_new(o, "series", series_json(s));
+		size_t olen, elen;
+		char *out = fl_stream_tail(s, FL_STDOUT, &olen);
+		char *err = fl_stream_tail(s, FL_STDERR, &elen);
+		json_object_set_new(o, "output", json_pack("{s:s%,s:s%,s:I,s:I,s:I,s:I}", "stdout_tail", out, olen, "stderr_tail", err, elen, "stdout_bytes", (json_int_t)s->out.bytes, "stderr_bytes", (json_int_t)s->err.bytes, "stdout_lines", (json_int_t)s->out.lines, "stderr_lines", (json_int_t)s->err.lines));
+		free(out);
+		free(err);
+		json_array_append_new(insts, o);
+	}
+	json_object_set_new(r, "targets", insts);
+
+	json_object_set_new(r, "steady", json_pack("{s:o,s:o,s:o,s:b}", "fds", tolerance_json(&ctx->steady.fds), "threads", tolerance_json(&ctx->steady.threads), "rss", tolerance_json(&ctx->steady.rss), "health", ctx->steady.health));
+	json_object_set_new(r, "hold_s", json_real((double)ctx->hold_ns / 1e9));
+	if (ctx->base.valid)
+		json_object_set_new(r, "baseline", json_pack("{s:f,s:f,s:I,s:f,s:f,s:f}", "from", (double)ctx->base.from_ns / 1e9, "to", (double)ctx->base.to_ns / 1e9, "samples", (json_int_t)ctx->base.samples, "fds", ctx->base.fds, "threads", ctx->base.threads, "rss", ctx->base.rss));
+	else
+		json_object_set_new(r, "baseline", json_null());
+	if (ctx->have_final)
+		json_object_set_new(r, "final", json_pack("{s:f,s:i,s:i,s:I}", "t", (double)ctx->final_at_ns / 1e9, "fds", ctx->final.fds, "threads", ctx->final.threads, "rss", (json_int_t)ctx->final.rss));
+	else
+		json_object_set_new(r, "final", json_null());
+	if (ctx->have_final && ctx->base.valid)
+		json_object_set_new(r, "leaks", json_pack("{s:f,s:f,s:f}", "fds", ctx->final.fds - ctx->base.fds, "threads", ctx->final.threads - ctx->base.threads, "rss", (double)ctx->final.rss - ctx->base.rss));
+	else
+		json_object_set_new(r, "leaks", json_null());
+	json_object_set_new(r, "forensics", ctx->forensics ? json_incref(ctx->forensics) : json_null());
+
+	json_t *faults = json_array();
+	int time_based = 0;
+	for (int i = 0; i < ctx->nwindows; i++) {
+		fl_window *w = &ctx->windows[i];
+		const char *en = w->spec.err ? fl_errno_name(w->spec.err) : NULL;
+		json_array_append_new(faults, json_pack("{s:s,s:f,s:o,s:f,s:o,s:b,s:s,s:i}", "point", w->spec.point, "on", (double)w->on_ns / 1e9, "off", w->off_ns >= 0 ? json_real((double)w->off_ns / 1e9) : json_null(), "p", w->spec.p, "errno", en ? json_string(en) : (w->spec.err ? json_integer(w->spec.err) : json_null()), "onetime", w->spec.onetime, "trigger", w->trigger, "episode", w->episode));
+		time_based |= strcmp(w->trigger, "time") == 0;
+	}
+	json_object_set_new(r, "faults", faults);
+	json_object_set_new(r, "time_based_windows", json_boolean(time_based));
+	json_object_set_new(r, "points", json_incref(ctx->point_stats));
+
+	json_t *eps = json_array();
+	int64_t *rec = fl_xmalloc((size_t)(ctx->nepisodes + 1) * sizeof *rec);
+	size_t nrec = 0;
+	for (int i = 0; i < ctx->nepisodes; i++) {
+		fl_episode *e = &ctx->episodes[i];
+		const char *state = !e->judged ? "not judged" : e->rec.state == FL_RECOVERY_OK ? "recovered" : "not recovered";
+		json_array_append_new(eps, json_pack("{s:s,s:f,s:o,s:s,s:o,s:o,s:o,s:s?}", "points", e->points, "on", (double)e->on_ns / 1e9, "off", e->off_ns >= 0 ? json_real((double)e->off_ns / 1e9) : json_null(), "state", state, "recovery_s", e->judged && e->rec.state == FL_RECOVERY_OK ? json_real((double)e->rec.recovery_ns / 1e9) : json_null(), "recovered_at", e->judged && e->rec.state == FL_RECOVERY_OK ? json_real((double)e->rec.at_ns / 1e9) : json_null(), "within_s", e->within_s >= 0 ? json_real(e->within_s) : json_null(), "why", e->judged && e->rec.state == FL_RECOVERY_FAILED ? e->rec.why : NULL));
+		if (e->judged && e->rec.state == FL_RECOVERY_OK)
+			rec[nrec++] = e->rec.recovery_ns;
+	}
+	json_object_set_new(r, "episodes", eps);
+	fl_mttr m;
+	fl_judge_mttr(rec, nrec, &m);
+	free(rec);
+	if (nrec)
+		json_object_set_new(r, "mttr", json_pack("{s:I,s:f,s:f,s:f,s:f}", "n", (json_int_t)m.n, "mean_s", m.mean_s, "p50_s", m.p50_s, "p95_s", m.p95_s, "max_s", m.max_s));
+	else
+		json_object_set_new(r, "mttr", json_null());
+
+	json_t *hs = json_object();
+	size_t failed = 0;
+	json_t *ht = json_array(), *hok = json_array(), *hlat = json_array();
+	size_t step = ctx->nhealth > SERIES_MAX_POINTS ? ctx->nhealth / SERIES_MAX_POINTS + 1 : 1;
+	for (size_t i = 0; i < ctx->nhealth; i++) {
+		failed += !ctx->health_results[i].ok;
+		if (i % step == 0 || !ctx->health_results[i].ok) {
+			json_array_append_new(ht, json_real((double)ctx->health_results[i].t_ns / 1e9));
+			json_array_append_new(hok, json_boolean(ctx->health_results[i].ok));
+			json_array_append_new(hlat, json_real((double)ctx->health_results[i].latency_ns / 1e6));
+		}
+	}
+	json_object_set_new(hs, "probes", json_integer((json_int_t)ctx->nhealth));
+	json_object_set_new(hs, "failed", json_integer((json_int_t)failed));
+	json_object_set_new(hs, "kind", json_string(ctx->health.kind == 1 ? "tcp" : ctx->health.kind == 2 ? "function" : "none"));
+	json_object_set_new(hs, "t", ht);
+	json_object_set_new(hs, "ok", hok);
+	json_object_set_new(hs, "latency_ms", hlat);
+	json_object_set_new(r, "health", hs);
+
+	json_t *ex = json_array();
+	for (int i = 0; i < ctx->nexpects; i++) {
+		fl_expect_rec *e = &ctx->expects[i];
+		json_array_append_new(ex, json_pack("{s:s,s:b,s:s,s:s,s:s,s:s}", "what", e->what, "ok", e->ok, "measured", e->measured, "allowed", e->allowed, "message", e->message, "where", e->where));
+	}
+	json_object_set_new(r, "expectations", ex);
+	json_object_set_new(r, "log", json_incref(ctx->log));
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* Running a scenario                                                   */
+/* ------------------------------------------------------------------ */
+
+static void ctx_free(fl_ctx *ctx)
+{
+	free(ctx->name);
+	free(ctx->description);
+	json_decref(ctx->tags);
+	free(ctx->xfail_reason);
+	free(ctx->xfail_match);
+	for (int i = 0; i < ctx->ncmd; i++)
+		free(ctx->cmd[i]);
+	free(ctx->cmd);
+	json_decref(ctx->env);
+	free(ctx->cwd);
+	free(ctx->ready_text);
+	free(ctx->health.send);
+	free(ctx->health.expect);
+	free(ctx->error_msg);
+	free(ctx->traceback);
+	for (int i = 0; i < ctx->ninstances; i++) {
+		fl_instance *in = ctx->instances[i];
+		if (in->sess) {
+			fl_session_destroy(in->sess);
+			free(in->sess);
+		}
+		fl_faults_close(&in->faults);
+		free_strv(in->argv);
+		free(in);
+	}
+	free(ctx->instances);
+	free(ctx->base_fds);
+	free(ctx->base_threads);
+	json_decref(ctx->forensics);
+	free(ctx->health_results);
+	free(ctx->windows);
+	free(ctx->episodes);
+	free(ctx->expects);
+	json_decref(ctx->log);
+	json_decref(ctx->point_stats);
+}
+
+/* The checks every scenario gets without asking: the target must not die
+ * on its own unless the scenario said it would, or looked at the exit. */
+static void judge_survival(fl_ctx *ctx)
+{
+	for (int i = 0; i < ctx->ninstances; i++) {
+		fl_instance *in = ctx->instances[i];
+		if (!in->sess || !in->sess->exit.exited)
+			continue;
+		if (in->stop_requested && !in->sess->exit.signal)
+			continue;
+		if (in->exit_acknowledged || (ctx->exits && !in->sess->exit.signal))
+			continue;
+		if (in->stop_requested && in->sess->exit.signal &&
+		    (in->sess->exit.signal == SIGTERM ||
+		     in->sess->exit.signal == SIGKILL ||
+		     in->sess->exit.signal == SIGINT))
+			continue;
+		char desc[96], msg[512];
+		describe_exit(&in->sess->exit, desc, sizeof desc);
+		char *errtail = fl_stream_tail(in->sess, FL_STDERR, NULL);
+		char line[256];
+		last_line(errtail, line, sizeof line);
+		free(errtail);
+		snprintf(msg, sizeof msg,
+			 "target did not survive: %s at %.2f s%s%s", desc,
+			 (double)in->sess->exit.t_ns / 1e9,
+			 line[0] ? "; last stderr line: " : "", line);
+		fl_ctx_expect(ctx, NULL, "survival", 0, desc, "running", msg);
+	}
+}
+
+json_t *fl_scenario_run(const fl_scenario_ref *ref, const fl_run_opts *opts)
+{
+	fl_ctx ctx;
+	memset(&ctx, 0, sizeof ctx);
+	ctx.ref = ref;
+	ctx.opts = opts;
+	ctx.tags = json_array();
+	ctx.env = json_object();
+	ctx.log = json_array();
+	ctx.point_stats = json_object();
+	ctx.hz = DEFAULT_HZ;
+	ctx.hold_ns = DEFAULT_HOLD_NS;
+	ctx.final_window_ns = DEFAULT_FINAL_WINDOW_NS;
+	ctx.stop_grace_s = 2.0;
+	ctx.stop_signal = SIGTERM;
+	ctx.autostart = 1;
+	ctx.health.fn_ref = LUA_NOREF;
+	ctx.run_ref = LUA_NOREF;
+	ctx.start_ns = fl_now_ns();
+	/* The loader runs under a generous watchdog of its own. */
+	ctx.timeout_s = DEFAULT_TIMEOUT_S;
+	ctx.deadline_ns = ctx.start_ns + (int64_t)(DEFAULT_TIMEOUT_S * 1e9);
+
+	snprintf(ctx.tmpdir, sizeof ctx.tmpdir, "%s/s.XXXXXX", opts->tmp_root);
+	if (!mkdtemp(ctx.tmpdir)) {
+		ctx.error_msg = fl_xstrdup("cannot create the scenario's "
+					   "temporary directory");
+		ctx.tmpdir[0] = '\0';
+	}
+
+	lua_State *L = new_state();
+	ctx.L = L;
+	*(fl_ctx **)lua_getextraspace(L) = &ctx;
+	fl_lua_open_target(L);
+
+	char err[2048];
+	if (ref->load_error) {
+		ctx.error_msg = fl_xstrdup(ref->load_error);
+		ctx.load_error = 1;
+	} else if (!ctx.error_msg) {
+		if (load_scenario_chunk(L, ref->file, err, sizeof err, &ctx) != 0) {
+			free(ctx.error_msg);
+			ctx.error_msg = fl_xstrdup(err);
+			ctx.load_error = 1;
+		} else {
+			if (ref->index > 0) {
+				lua_geti(L, -1, ref->index);
+				lua_remove(L, -2);
+			}
+			if (!lua_istable(L, -1))
+				cfg_error(&ctx, "scenario #%d is not a table",
+					  ref->index);
+			else
+				parse_scenario(&ctx, L);
+			lua_pop(L, 1);
+		}
+	}
+	if (ctx.error_msg && !ctx.name)
+		ctx.name = fl_xstrdup(ref->name ? ref->name : ref->file);
+
+	if (!ctx.error_msg) {
+		ctx.start_ns = fl_now_ns();
+		ctx.deadline_ns = ctx.start_ns + (int64_t)(ctx.timeout_s * 1e9);
+		int ok = 1;
+		if (ctx.autostart && fl_ctx_start(&ctx, err, sizeof err) < 0) {
+			ctx.error_msg = fl_xstrdup(err);
+			ok = 0;
+		}
+		if (ok) {
+			lua_rawgeti(L, LUA_REGISTRYINDEX, ctx.run_ref);
+			fl_lua_push_target(L, &ctx);
+			int st = docall(L, 1, 0);
+			if (st != LUA_OK) {
+				ctx.traceback = fl_xstrdup(lua_tostring(L, -1));
+				lua_pop(L, 1);
+				if (ctx.abort == FL_ABORT_ASSERT) {
+					/* t:assert recorded its failure:
+					 * that is a FAIL, not an ERROR. */
+					free(ctx.error_msg);
+					ctx.error_msg = NULL;
+					free(ctx.traceback);
+					ctx.traceback = NULL;
+				}
+			}
+		}
+	}
+	/* Whatever happened, the target goes. */
+	lua_sethook(L, NULL, 0, 0);
+	if (ctx.inst && ctx.inst->running)
+		fl_ctx_stop(&ctx, ctx.stop_signal,
+			    ctx.error_msg ? 0.5 : ctx.stop_grace_s);
+	if (!ctx.error_msg)
+		judge_survival(&ctx);
+
+	double duration = (double)(fl_now_ns() - ctx.start_ns) / 1e9;
+	json_t *result = build_result(&ctx, duration);
+	lua_close(L);
+	ctx.L = NULL;
+	if (ctx.tmpdir[0])
+		fl_rmtree(ctx.tmpdir);
+	ctx_free(&ctx);
+	return result;
+}

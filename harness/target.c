@@ -1,0 +1,322 @@
+#define _GNU_SOURCE
+#include "target.h"
+
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+static const struct {
+	const char *name;
+	int sig;
+} signal_table[] = {
+	{"SIGHUP", SIGHUP},   {"SIGINT", SIGINT},   {"SIGQUIT", SIGQUIT},
+	{"SIGILL", SIGILL},   {"SIGTRAP", SIGTRAP}, {"SIGABRT", SIGABRT},
+	{"SIGBUS", SIGBUS},   {"SIGFPE", SIGFPE},   {"SIGKILL", SIGKILL},
+	{"SIGUSR1", SIGUSR1}, {"SIGSEGV", SIGSEGV}, {"SIGUSR2", SIGUSR2},
+	{"SIGPIPE", SIGPIPE}, {"SIGALRM", SIGALRM}, {"SIGTERM", SIGTERM},
+	{"SIGCHLD", SIGCHLD}, {"SIGCONT", SIGCONT}, {"SIGSTOP", SIGSTOP},
+	{"SIGTSTP", SIGTSTP}, {"SIGTTIN", SIGTTIN}, {"SIGTTOU", SIGTTOU},
+	{"SIGXCPU", SIGXCPU}, {"SIGXFSZ", SIGXFSZ}, {"SIGSYS", SIGSYS},
+};
+
+const char *fl_signal_name(int sig)
+{
+	for (size_t i = 0; i < sizeof signal_table / sizeof signal_table[0];
+	     i++)
+		if (signal_table[i].sig == sig)
+			return signal_table[i].name;
+	return "SIG?";
+}
+
+int fl_signal_from_name(const char *name)
+{
+	char full[32];
+	if (strncmp(name, "SIG", 3) != 0)
+		snprintf(full, sizeof full, "SIG%s", name);
+	else
+		snprintf(full, sizeof full, "%s", name);
+	for (size_t i = 0; i < sizeof signal_table / sizeof signal_table[0];
+	     i++)
+		if (strcmp(signal_table[i].name, full) == 0)
+			return signal_table[i].sig;
+	char *end;
+	long n = strtol(name, &end, 10);
+	if (*name && *end == '\0' && n > 0 && n < 65)
+		return (int)n;
+	return -1;
+}
+
+char *fl_target_resolve(const char *argv0)
+{
+	if (strchr(argv0, '/')) {
+		if (access(argv0, X_OK) < 0)
+			return NULL;
+		return fl_xstrdup(argv0);
+	}
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	int saved = ENOENT;
+	while (*path) {
+		const char *colon = strchr(path, ':');
+		size_t len = colon ? (size_t)(colon - path) : strlen(path);
+		char cand[PATH_MAX];
+		if (len == 0)
+			snprintf(cand, sizeof cand, "./%s", argv0);
+		else
+			snprintf(cand, sizeof cand, "%.*s/%s", (int)len, path,
+				 argv0);
+		struct stat st;
+		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (access(cand, X_OK) == 0)
+				return fl_xstrdup(cand);
+			saved = EACCES;
+		}
+		path += len;
+		if (*path == ':')
+			path++;
+	}
+	errno = saved;
+	return NULL;
+}
+
+/* Runs in the child between fork and exec: only async-signal-safe calls.
+ * Any failure is written to errpipe as an errno and a step number. */
+static void child_exec(const fl_spawn_spec *spec, const char *path,
+		       int out_w, int err_w, int errpipe, pid_t parent)
+{
+	int step = 0, err = 0;
+	sigset_t none;
+
+	/* Our own process group, so the whole target tree can be signalled
+	 * and the terminal's Ctrl-C reaches the harness only. */
+	step = 1;
+	if (setpgid(0, 0) < 0)
+		goto fail;
+	/* If the harness dies before it can stop us, so do we. The guardian
+	 * process covers the rest of the group. */
+	step = 2;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		goto fail;
+	if (getppid() != parent)
+		_exit(127);
+
+	/* The harness blocks some signals and ignores SIGPIPE; a target
+	 * starts with the defaults. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int sig = 1; sig < 32; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+
+	step = 3;
+	int devnull = open("/dev/null", O_RDONLY);
+	if (devnull < 0 || dup2(devnull, 0) < 0)
+		goto fail;
+	if (devnull != 0)
+		close(devnull);
+	if (dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
+		goto fail;
+	if (spec->inherit_fd >= 0) {
+		step = 4;
+		int flags = fcntl(spec->inherit_fd, F_GETFD);
+		if (flags < 0 ||
+		    fcntl(spec->inherit_fd, F_SETFD, flags & ~FD_CLOEXEC) < 0)
+			goto fail;
+	}
+	if (spec->cwd) {
+		step = 5;
+		if (chdir(spec->cwd) < 0)
+			goto fail;
+	}
+	step = 6;
+	for (int i = 0; i < spec->nrlimits; i++) {
+		struct rlimit rl = {spec->rlimits[i].soft,
+				    spec->rlimits[i].hard};
+		if (setrlimit(spec->rlimits[i].resource, &rl) < 0)
+			goto fail;
+	}
+	step = 7;
+	execve(path, spec->argv, spec->envp);
+fail:
+	err = errno;
+	{
+		int msg[2] = {err, step};
+		ssize_t w = write(errpipe, msg, sizeof msg);
+		(void)w;
+	}
+	_exit(127);
+}
+
+static const char *step_name(int step)
+{
+	switch (step) {
+	case 1:
+		return "setpgid";
+	case 2:
+		return "prctl(PR_SET_PDEATHSIG)";
+	case 3:
+		return "redirecting stdio";
+	case 4:
+		return "passing the agent socket";
+	case 5:
+		return "chdir to the target's cwd";
+	case 6:
+		return "setrlimit";
+	case 7:
+		return "exec";
+	}
+	return "starting";
+}
+
+int fl_target_spawn(const fl_spawn_spec *spec, fl_child *child, char *err,
+		    size_t errlen)
+{
+	memset(child, 0, sizeof *child);
+	child->pid = -1;
+	child->pidfd = child->procfd = child->out_fd = child->err_fd = -1;
+
+	char *path = fl_target_resolve(spec->argv[0]);
+	if (!path) {
+		int e = errno;
+		snprintf(err, errlen, "cannot run '%s': %s", spec->argv[0],
+			 strerror(e));
+		return -e;
+	}
+	int outp[2] = {-1, -1}, errp[2] = {-1, -1}, expipe[2] = {-1, -1};
+	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
+	    pipe2(expipe, O_CLOEXEC) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "pipe: %s", strerror(e));
+		for (int i = 0; i < 2; i++) {
+			if (outp[i] >= 0)
+				close(outp[i]);
+			if (errp[i] >= 0)
+				close(errp[i]);
+			if (expipe[i] >= 0)
+				close(expipe[i]);
+		}
+		free(path);
+		return -e;
+	}
+	pid_t parent = getpid();
+	int64_t start = fl_now_ns();
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		snprintf(err, errlen, "fork: %s", strerror(e));
+		close(outp[0]);
+		close(outp[1]);
+		close(errp[0]);
+		close(errp[1]);
+		close(expipe[0]);
+		close(expipe[1]);
+		free(path);
+		return -e;
+	}
+	if (pid == 0)
+		child_exec(spec, path, outp[1], errp[1], expipe[1], parent);
+
+	/* Set the group from this side too, so it is in place whichever of
+	 * the two runs first. EACCES: the child already exec'd, fine. */
+	setpgid(pid, pid);
+	free(path);
+	close(outp[1]);
+	close(errp[1]);
+	close(expipe[1]);
+
+	child->pid = pid;
+	child->start_ns = start;
+	child->out_fd = outp[0];
+	child->err_fd = errp[0];
+	/* The pid cannot be reused before we reap it, so these refer to our
+	 * child whatever happens next. */
+	child->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	char procpath[64];
+	snprintf(procpath, sizeof procpath, "/proc/%d", (int)pid);
+	child->procfd = open(procpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	int msg[2];
+	ssize_t n;
+	do
+		n = read(expipe[0], msg, sizeof msg);
+	while (n < 0 && errno == EINTR);
+	close(expipe[0]);
+	if (n == (ssize_t)sizeof msg) {
+		snprintf(err, errlen, "cannot start '%s': %s: %s",
+			 spec->argv[0], step_name(msg[1]), strerror(msg[0]));
+		int status;
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		fl_child_close(child);
+		child->pid = -1;
+		return -msg[0];
+	}
+	if (child->pidfd < 0 || child->procfd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "cannot watch pid %d: %s", (int)pid,
+			 strerror(e));
+		kill(-pid, SIGKILL);
+		int status;
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		fl_child_close(child);
+		child->pid = -1;
+		return -e;
+	}
+	return 0;
+}
+
+int fl_target_kill_group(const fl_child *child, int sig)
+{
+	if (child->pid <= 0)
+		return -ESRCH;
+	return kill(-child->pid, sig) < 0 ? -errno : 0;
+}
+
+int fl_target_signal(const fl_child *child, int sig)
+{
+	if (child->pidfd < 0)
+		return -ESRCH;
+	if (syscall(SYS_pidfd_send_signal, child->pidfd, sig, NULL, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+int fl_target_group_alive(const fl_child *child)
+{
+	if (child->pid <= 0)
+		return 0;
+	return kill(-child->pid, 0) == 0 || errno == EPERM;
+}
+
+void fl_child_close(fl_child *child)
+{
+	if (child->pidfd >= 0)
+		close(child->pidfd);
+	if (child->procfd >= 0)
+		close(child->procfd);
+	if (child->out_fd >= 0)
+		close(child->out_fd);
+	if (child->err_fd >= 0)
+		close(child->err_fd);
+	child->pidfd = child->procfd = child->out_fd = child->err_fd = -1;
+}

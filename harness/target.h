@@ -1,0 +1,57 @@
+/* Starting and stopping a target process: its own process group, captured
+ * output, resource limits, and the harness's agent socket inherited. */
+#ifndef FL_TARGET_H
+#define FL_TARGET_H
+
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#define FL_TARGET_MAX_RLIMITS 8
+
+typedef struct fl_rlimit_spec {
+	int resource;		/* RLIMIT_NOFILE, RLIMIT_AS, ... */
+	rlim_t soft, hard;
+} fl_rlimit_spec;
+
+typedef struct fl_spawn_spec {
+	char *const *argv;	/* argv[0] is looked up in PATH if it has no '/' */
+	char *const *envp;	/* the complete environment */
+	const char *cwd;	/* NULL: the harness's */
+	int inherit_fd;		/* fd the child keeps open (-1: none) */
+	fl_rlimit_spec rlimits[FL_TARGET_MAX_RLIMITS];
+	int nrlimits;
+} fl_spawn_spec;
+
+typedef struct fl_child {
+	pid_t pid;		/* also the process group id */
+	int pidfd;		/* for exit notification and race-free signals */
+	int procfd;		/* /proc/PID, opened while the pid is ours */
+	int out_fd, err_fd;	/* read ends of the child's stdout and stderr */
+	int64_t start_ns;	/* monotonic time of the fork */
+} fl_child;
+
+/* Starts a target. An exec failure (no such file, not executable) is
+ * reported through a close-on-exec pipe and returned as -errno with a
+ * sentence in err. 0 on success. */
+int fl_target_spawn(const fl_spawn_spec *spec, fl_child *child, char *err,
+		    size_t errlen);
+
+/* Sends sig to the target's whole process group. 0 or -errno. */
+int fl_target_kill_group(const fl_child *child, int sig);
+/* Sends sig to the target process only (through its pidfd). */
+int fl_target_signal(const fl_child *child, int sig);
+/* Does any process of the target's group still exist? */
+int fl_target_group_alive(const fl_child *child);
+
+/* Decodes a wait status into words: "exit 0", "signal 9 (SIGKILL)". */
+const char *fl_signal_name(int sig);
+int fl_signal_from_name(const char *name);
+
+/* Resolves argv0 through PATH like execvp would. Returns a malloc'd path or
+ * NULL with errno set. */
+char *fl_target_resolve(const char *argv0);
+
+void fl_child_close(fl_child *child);
+
+#endif
