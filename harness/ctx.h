@@ -117,6 +117,7 @@ typedef struct fl_ctx {
 	size_t output_limit;
 	int autostart;
 	int exits;		/* the target is expected to exit by itself */
+	int inherit;		/* programs it executes get the faults too */
 	fl_steady steady;
 	int64_t hold_ns;
 	int64_t final_window_ns;

@@ -135,7 +135,17 @@ static int request(fl_faults *f, const char *cmd, char *reply, size_t len,
 			 strerror(e));
 		return -e;
 	}
-	ssize_t n = recv_msg(f, reply, len, timeout_ms);
+	ssize_t n;
+	for (;;) {
+		n = recv_msg(f, reply, len, timeout_ms);
+		/* A program the target executed (with inherit) introduces
+		 * itself: note it and keep waiting for the reply. */
+		if (n > 0 && strncmp(reply, "hello ", 6) == 0) {
+			parse_hello(f, reply);
+			continue;
+		}
+		break;
+	}
 	if (n == 0) {
 		snprintf(err, errlen,
 			 "the target's agent did not answer within %d ms "

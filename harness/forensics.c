@@ -233,7 +233,7 @@ int fl_forensics_group_fds(const fl_fd_entry *v, int n, fl_group **out)
 	const char **kp = fl_xmalloc((size_t)(n > 0 ? n : 1) * sizeof *kp);
 	for (int i = 0; i < n; i++) {
 		fd_kind(v[i].target, names[i], sizeof names[i]);
-		if (names[i][0] == '/')
+		if (strchr(names[i], '/'))
 			shape(names[i], keys[i], sizeof keys[i]);
 		else
 			snprintf(keys[i], sizeof keys[i], "%s", names[i]);

@@ -6,6 +6,7 @@
 #include "forensics.h"
 #include "monitor.h"
 #include "points.h"
+#include "probe.h"
 #include "util.h"
 
 #include <errno.h>
@@ -53,10 +54,11 @@ static void check_keys(lua_State *L, int idx, const char *fname,
 			for (int i = 0; allowed[i]; i++)
 				fl_buf_printf(&b, "%s%s", i ? ", " : "",
 					      allowed[i]);
-			lua_pushfstring(L, "%s: unknown option '%s' (known: %s)",
-					fname, k, b.data ? b.data : "none");
+			char known[512];
+			snprintf(known, sizeof known, "%s", b.data ? b.data : "none");
 			fl_buf_free(&b);
-			lua_error(L);
+			luaL_error(L, "%s: unknown option '%s' (known: %s)", fname,
+				   k, known);
 		}
 	}
 }
@@ -437,6 +439,31 @@ static int t_episodes(lua_State *L)
 	return 1;
 }
 
+/* The first line of the captured output that the waiter would match. */
+static char *find_in_tail(fl_session *sess, const fl_waiter *w)
+{
+	static const int streams[2] = {FL_STDOUT, FL_STDERR};
+	for (int k = 0; k < 2; k++) {
+		if (!(w->streams & streams[k]))
+			continue;
+		char *tail = fl_stream_tail(sess, streams[k], NULL);
+		char *save = NULL;
+		for (char *line = strtok_r(tail, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save)) {
+			int hit = w->is_regex
+					  ? regexec(&w->re, line, 0, NULL, 0) == 0
+					  : strstr(line, w->text) != NULL;
+			if (hit) {
+				char *copy = fl_xstrdup(line);
+				free(tail);
+				return copy;
+			}
+		}
+		free(tail);
+	}
+	return NULL;
+}
+
 /* t:wait_output(text, { stream=, regex=, timeout= }): waits for a line of
  * output containing text (from now on). Returns the line, or nil on
  * timeout. */
@@ -444,10 +471,17 @@ static int t_wait_output(lua_State *L)
 {
 	fl_ctx *ctx = check_target(L);
 	const char *text = luaL_checkstring(L, 2);
-	static const char *const keys[] = {"stream", "regex", "timeout", NULL};
+	static const char *const keys[] = {"stream", "regex", "timeout", "past",
+					   NULL};
 	if (!lua_isnoneornil(L, 3))
 		luaL_checktype(L, 3, LUA_TTABLE);
 	check_keys(L, 3, "wait_output", keys);
+	int past = 0;
+	if (lua_type(L, 3) == LUA_TTABLE) {
+		lua_getfield(L, 3, "past");
+		past = lua_toboolean(L, -1);
+		lua_pop(L, 1);
+	}
 	double timeout = opt_num(L, 3, "timeout", 5);
 	int streams = FL_STDOUT | FL_STDERR, regex = 0;
 	if (lua_type(L, 3) == LUA_TTABLE) {
@@ -473,6 +507,17 @@ static int t_wait_output(lua_State *L)
 	if (fl_session_add_waiter(in->sess, &w, streams, text, regex, err,
 				  sizeof err) < 0)
 		return luaL_error(L, "wait_output: %s", err);
+	if (past) {
+		/* Lines printed before the call, as far as the captured tail
+		 * of each stream reaches. */
+		char *line = find_in_tail(in->sess, &w);
+		if (line) {
+			fl_session_remove_waiter(in->sess, &w);
+			lua_pushstring(L, line);
+			free(line);
+			return 1;
+		}
+	}
 	int64_t deadline = fl_now_ns() + (int64_t)(timeout * 1e9);
 	for (;;) {
 		pthread_mutex_lock(&in->sess->lock);
@@ -1061,6 +1106,40 @@ static int t_close_mode(lua_State *L)
 	return 0;
 }
 
+/* t:tcp(text, { port=, expect=, timeout= }): sends text to the target on
+ * loopback and returns its reply (up to expect, or the first newline), or
+ * nil and the reason. */
+static int t_tcp(lua_State *L)
+{
+	fl_ctx *ctx = check_target(L);
+	size_t len;
+	const char *text = luaL_checklstring(L, 2, &len);
+	static const char *const keys[] = {"port", "expect", "timeout", NULL};
+	if (!lua_isnoneornil(L, 3))
+		luaL_checktype(L, 3, LUA_TTABLE);
+	check_keys(L, 3, "tcp", keys);
+	int port = (int)opt_num(L, 3, "port", ctx->port);
+	double timeout = opt_num(L, 3, "timeout", 2);
+	const char *expect = NULL;
+	if (lua_type(L, 3) == LUA_TTABLE) {
+		lua_getfield(L, 3, "expect");
+		expect = lua_tostring(L, -1);
+		lua_pop(L, 1);
+	}
+	fl_ctx_check_abort(ctx, L);
+	char err[256];
+	char *reply = fl_tcp_request(port, text, len, expect,
+				     (int64_t)(timeout * 1e9), err, sizeof err);
+	if (!reply) {
+		lua_pushnil(L);
+		lua_pushstring(L, err);
+		return 2;
+	}
+	lua_pushstring(L, reply);
+	free(reply);
+	return 1;
+}
+
 /* t:port_named(name): the port that {port:name} expands to. */
 static int t_port_named(lua_State *L)
 {
@@ -1103,6 +1182,7 @@ static const luaL_Reg methods[] = {
 	{"quiesce", t_quiesce},
 	{"close_mode", t_close_mode},
 	{"port_named", t_port_named},
+	{"tcp", t_tcp},
 	{NULL, NULL},
 };
 

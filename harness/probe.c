@@ -146,6 +146,114 @@ done:
 	return out->ok;
 }
 
+static int connect_loopback(int port, int64_t deadline, char *err,
+			    size_t errlen)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	struct sockaddr_in a;
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0 &&
+	    errno != EINPROGRESS) {
+		snprintf(err, errlen, "connect to port %d: %s", port,
+			 strerror(errno));
+		close(fd);
+		return -1;
+	}
+	int w = wait_fd(fd, POLLOUT, deadline);
+	int soerr = 0;
+	socklen_t len = sizeof soerr;
+	if (w > 0)
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
+	if (w <= 0 || soerr) {
+		snprintf(err, errlen, "connect to port %d: %s", port,
+			 w == 0 ? "timed out" : strerror(soerr ? soerr : -w));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+char *fl_tcp_request(int port, const char *send_buf, size_t send_len,
+		     const char *expect, int64_t timeout_ns, char *err,
+		     size_t errlen)
+{
+	int64_t deadline = fl_now_ns() + timeout_ns;
+	int fd = connect_loopback(port, deadline, err, errlen);
+	if (fd < 0)
+		return NULL;
+	size_t sent = 0;
+	while (sent < send_len) {
+		ssize_t n = send(fd, send_buf + sent, send_len - sent,
+				 MSG_NOSIGNAL);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			if (wait_fd(fd, POLLOUT, deadline) <= 0)
+				break;
+			continue;
+		}
+		if (n < 0) {
+			snprintf(err, errlen, "send: %s", strerror(errno));
+			close(fd);
+			return NULL;
+		}
+		sent += (size_t)n;
+	}
+	if (sent < send_len) {
+		snprintf(err, errlen, "send: timed out");
+		close(fd);
+		return NULL;
+	}
+	fl_buf b;
+	fl_buf_init(&b);
+	for (;;) {
+		if (b.len && (expect ? strstr(b.data, expect) != NULL
+				     : memchr(b.data, '\n', b.len) != NULL))
+			break;
+		int r = wait_fd(fd, POLLIN, deadline);
+		if (r <= 0) {
+			snprintf(err, errlen, "no %s%s%s in the reply: %s",
+				 expect ? "'" : "", expect ? expect : "newline",
+				 expect ? "'" : "",
+				 r == 0 ? "timed out" : strerror(-r));
+			close(fd);
+			fl_buf_free(&b);
+			return NULL;
+		}
+		char chunk[4096];
+		ssize_t n = recv(fd, chunk, sizeof chunk, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n <= 0) {
+			if (expect || b.len == 0) {
+				snprintf(err, errlen,
+					 "the connection closed before %s%s%s",
+					 expect ? "'" : "",
+					 expect ? expect : "a reply",
+					 expect ? "'" : "");
+				close(fd);
+				fl_buf_free(&b);
+				return NULL;
+			}
+			break;
+		}
+		if (b.len + (size_t)n > 1 << 20) {
+			snprintf(err, errlen, "reply longer than 1 MiB");
+			close(fd);
+			fl_buf_free(&b);
+			return NULL;
+		}
+		fl_buf_append(&b, chunk, (size_t)n);
+	}
+	close(fd);
+	return fl_buf_steal(&b);
+}
+
 /* Ports handed out recently by this process, so that scenarios running
  * side by side never get the same one even if a target is slow to bind. */
 static pthread_mutex_t ports_lock = PTHREAD_MUTEX_INITIALIZER;

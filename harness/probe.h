@@ -20,6 +20,13 @@ typedef struct fl_tcp_probe {
 /* Runs one probe; fills out (t_ns is left to the caller). Returns out->ok. */
 int fl_probe_tcp(const fl_tcp_probe *p, fl_health_result *out);
 
+/* Sends a request on loopback and reads the reply: until it contains
+ * expect (or, without expect, a newline), the peer closes, or timeout.
+ * Returns a malloc'd reply, or NULL with a reason in err. */
+char *fl_tcp_request(int port, const char *send, size_t send_len,
+		     const char *expect, int64_t timeout_ns, char *err,
+		     size_t errlen);
+
 /* Asks the kernel for a free loopback TCP port. Returns it or -errno. */
 int fl_probe_free_port(void);
 

@@ -284,10 +284,12 @@ void fl_ctx_check_abort(fl_ctx *ctx, lua_State *L)
 		}
 		if (ctx->deadline_ns && fl_now_ns() > ctx->deadline_ns) {
 			ctx->abort = FL_ABORT_TIMEOUT;
+			char secs[32];
+			snprintf(secs, sizeof secs, "%.1f", ctx->timeout_s);
 			luaL_error(L,
-				   "scenario timed out after %.1f s (the "
+				   "scenario timed out after %s s (the "
 				   "watchdog stopped it)",
-				   ctx->timeout_s);
+				   secs);
 		}
 	} else {
 		/* Already aborting: refuse to go on, whatever catches it. */
@@ -1000,6 +1002,9 @@ static int parse_target(fl_ctx *ctx, lua_State *L, int idx)
 	lua_getfield(L, idx, "exits");
 	ctx->exits = lua_toboolean(L, -1);
 	lua_pop(L, 1);
+	lua_getfield(L, idx, "inherit");
+	ctx->inherit = lua_toboolean(L, -1);
+	lua_pop(L, 1);
 	return 0;
 }
 
@@ -1189,6 +1194,8 @@ static char **build_env(fl_ctx *ctx, int agent_fd)
 	fl_buf_printf(&b, "%s=%s", FL_ENV_CLOSE,
 		      ctx->close_mode[0] ? ctx->close_mode : "linux");
 	env[k++] = fl_buf_steal(&b);
+	if (ctx->inherit)
+		env[k++] = fl_xstrdup(FL_ENV_INHERIT "=1");
 	const char *key;
 	json_t *val;
 	json_object_foreach(ctx->env, key, val)

@@ -11,6 +11,10 @@
  *  - removes itself and libfiu from the environment, so programs the target
  *    executes run without faults.
  *
+ * With FL_INHERIT=1 the environment and the socket are left to programs
+ * the target executes (wrappers like valgrind or sh -c): the agent of the
+ * new program image takes the socket over and introduces itself again.
+ *
  * The agent's own thread never passes through libfiu's wrappers (it raises
  * their recursion guard) and makes its I/O with raw system calls, so a
  * failing point can never break the control channel.
@@ -441,6 +445,7 @@ static void strip_environment(void)
 	unsetenv(FL_ENV_AGENT_FD);
 	unsetenv(FL_ENV_SEED);
 	unsetenv(FL_ENV_CLOSE);
+	unsetenv(FL_ENV_INHERIT);
 }
 
 __attribute__((constructor)) static void agent_init(void)
@@ -453,12 +458,17 @@ __attribute__((constructor)) static void agent_init(void)
 		agent_seed = strtoull(seedenv, NULL, 10);
 	if (closeenv && strcmp(closeenv, "libfiu") == 0)
 		atomic_store(&close_mode, CLOSE_LIBFIU);
+	const char *inheritenv = getenv(FL_ENV_INHERIT);
+	int inherit = inheritenv && strcmp(inheritenv, "1") == 0;
 	int fd = fdenv ? atoi(fdenv) : -1;
-	strip_environment();
+	if (!inherit)
+		strip_environment();
 	if (fd < 0 || fcntl(fd, F_GETFD) < 0)
 		return; /* not started by faultline: stay inert */
-	/* The socket must not reach programs the target executes. */
-	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	/* Unless asked otherwise, the socket must not reach programs the
+	 * target executes. */
+	if (!inherit)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
 	agent_fd = fd;
 	fiu_init(0);
 

@@ -5,7 +5,9 @@
  * one end, whose number is in FL_AGENT_FD. Every message is one line of
  * text (no trailing newline needed), every request gets exactly one reply.
  *
- *   agent -> harness, once at start:
+ *   agent -> harness, once at start (and again from each program the
+ *   target executes when FL_INHERIT=1, since the new image's agent takes
+ *   the socket over):
  *     hello pid=<pid> tid=<agent thread id> fd=<socket fd> version=<n>
  *           close=<linux|libfiu>
  *   harness -> agent:
@@ -24,6 +26,7 @@
 #define FL_ENV_AGENT_FD "FL_AGENT_FD"
 #define FL_ENV_SEED "FL_SEED"
 #define FL_ENV_CLOSE "FL_CLOSE"
+#define FL_ENV_INHERIT "FL_INHERIT"
 #define FL_AGENT_PROTO_VERSION 1
 #define FL_AGENT_MSG_MAX 65536
 #define FL_AGENT_MAX_POINTS 128
