@@ -705,3 +705,30 @@ Test(e2e, usage_errors, .timeout = 20)
 	cr_assert(strstr(out, "posix/io/oc/close\n") && strstr(out, "libc/mm/malloc\n"));
 	free(out);
 }
+
+/* make install puts a faultline that finds its agent from its own place. */
+Test(e2e, installed_layout_works, .timeout = 60)
+{
+	char *dir = tu_tempdir();
+	char cmd[PATH_MAX * 2];
+	snprintf(cmd, sizeof cmd, "make -s install PREFIX=%s/usr >/dev/null 2>&1",
+		 dir);
+	cr_assert_eq(system(cmd), 0, "make install failed");
+	char bin[PATH_MAX + 32], agent[PATH_MAX + 64];
+	snprintf(bin, sizeof bin, "%s/usr/bin/faultline", dir);
+	snprintf(agent, sizeof agent, "%s/usr/lib/faultline/faultline-agent.so",
+		 dir);
+	cr_assert_eq(access(bin, X_OK), 0);
+	cr_assert_eq(access(agent, R_OK), 0);
+	snprintf(cmd, sizeof cmd,
+		 "%s run --no-report tests/scenarios/ok_minimal.lua >%s/out 2>&1",
+		 bin, dir);
+	int rc = system(cmd);
+	snprintf(cmd, sizeof cmd, "%s/out", dir);
+	char *out = slurp(cmd);
+	cr_assert_eq(WEXITSTATUS(rc), 0, "%s", out);
+	cr_assert(strstr(out, "PASS   ok: minimal"), "%s", out);
+	free(out);
+	tu_rmrf(dir);
+	free(dir);
+}
