@@ -884,8 +884,12 @@ static int t_expect(lua_State *L)
 		size_t n = in->sess->nsamples;
 		fl_sample last = n ? in->sess->samples[n - 1] : (fl_sample){0};
 		pthread_mutex_unlock(&in->sess->lock);
+		/* The health condition is judged on a probe made now, not on
+		 * one made before the last action of the script. */
 		int health = -1;
-		if (ctx->nhealth)
+		if (ctx->steady.health && in->running && !in->sess->exit.exited)
+			health = fl_ctx_probe_now(ctx)->ok;
+		else if (ctx->nhealth)
 			health = ctx->health_results[ctx->nhealth - 1].ok;
 		char why[192] = "";
 		int ok = n > 0 && fl_judge_steady(&ctx->steady, &ctx->base,

@@ -194,7 +194,25 @@ int fl_target_spawn(const fl_spawn_spec *spec, fl_child *child, char *err,
 	child->pid = -1;
 	child->pidfd = child->procfd = child->out_fd = child->err_fd = -1;
 
-	char *path = fl_target_resolve(spec->argv[0]);
+	/* A relative path with a '/' is relative to the target's working
+	 * directory, as it would be for a shell that cd'd there first; it is
+	 * made absolute here so the check and the exec agree. */
+	char *path;
+	const char *argv0 = spec->argv[0];
+	if (strchr(argv0, '/') && argv0[0] != '/' && spec->cwd) {
+		char joined[PATH_MAX];
+		snprintf(joined, sizeof joined, "%s/%s", spec->cwd, argv0);
+		path = fl_target_resolve(joined);
+	} else {
+		path = fl_target_resolve(argv0);
+	}
+	if (path && path[0] != '/') {
+		char abs[PATH_MAX];
+		if (realpath(path, abs)) {
+			free(path);
+			path = fl_xstrdup(abs);
+		}
+	}
 	if (!path) {
 		int e = errno;
 		snprintf(err, errlen, "cannot run '%s': %s", spec->argv[0],

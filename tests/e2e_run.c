@@ -732,3 +732,71 @@ Test(e2e, installed_layout_works, .timeout = 60)
 	tu_rmrf(dir);
 	free(dir);
 }
+
+/* The scenario table's other fields, xfail.match, XPASS, and the run
+ * options that choose scenarios and outputs. */
+Test(e2e, config_fields_and_options, .timeout = 60)
+{
+	struct env e = env_new();
+	char json[PATH_MAX + 16], junit[PATH_MAX + 16], html[PATH_MAX + 16];
+	snprintf(json, sizeof json, "%s/r.json", e.dir);
+	snprintf(junit, sizeof junit, "%s/r.xml", e.dir);
+	snprintf(html, sizeof html, "%s/r.html", e.dir);
+	char *out;
+	char *argv[] = {"faultline", "run", "-q", "--no-report", "--json", json,
+			"--junit", junit, "--html", html,
+			"tests/scenarios/api_config.lua", NULL};
+	int status = tu_run(argv, e.tmp, &out, 50);
+	cr_assert_eq(status, 1, "an XPASS and a mismatched xfail fail the run:\n%s",
+		     out);
+	/* -q: only the failures and the closing line. */
+	cr_assert_null(strstr(out, "PASS   config: autostart off"), "%s", out);
+	cr_assert(strstr(out, "XPASS  config: xfail that passes"), "%s", out);
+	cr_assert(strstr(out, "5 passed, 1 failed, 1 xpassed"), "%s", out);
+	cr_assert_eq(tu_count_entries(e.dir), 4, "no report directory made");
+	json_t *doc = tu_load_json(json);
+	const char *pass[] = {"config: env, cwd", "config: output limit",
+			      "config: ready on a port", "config: autostart off",
+			      "config: a target that exits"};
+	for (size_t i = 0; i < sizeof pass / sizeof pass[0]; i++) {
+		json_t *s = tu_scenario(doc, pass[i]);
+		cr_assert_str_eq(tu_str(s, "verdict"), "PASS", "%s: %s", pass[i],
+				 tu_str(s, "message"));
+	}
+	json_t *s = tu_scenario(doc, "config: output limit");
+	json_t *o = json_object_get(
+		json_array_get(json_object_get(s, "targets"), 0), "output");
+	cr_assert_leq(strlen(tu_str(o, "stdout_tail")), 8192);
+	cr_assert_gt(tu_num(o, "stdout_bytes"), 250000);
+	s = tu_scenario(doc, "config: xfail that fails for another reason");
+	cr_assert_str_eq(tu_str(s, "verdict"), "FAIL");
+	cr_assert_str_eq(tu_str(s, "message"),
+			 "failed, but not as expected (xfail.match 'leaked %d+ "
+			 "fds'): something else broke");
+	s = tu_scenario(doc, "config: xfail that passes");
+	cr_assert_str_eq(tu_str(s, "verdict"), "XPASS");
+	json_decref(doc);
+	char *x = slurp(junit);
+	cr_assert_eq(count_in(x, "<testcase "), 7);
+	cr_assert_eq(count_in(x, "<failure "), 2, "the FAIL and the XPASS");
+	free(x);
+	x = slurp(html);
+	cr_assert(strstr(x, "config: xfail that passes"));
+	free(x);
+	free(out);
+
+	/* --tags picks scenarios; none matching is a usage error. */
+	char *t1[] = {"faultline", "run", "--no-report", "--tags", "mem,nope",
+		      "scenarios/", NULL};
+	status = tu_run(t1, e.tmp, &out, 40);
+	cr_assert_eq(status, 0, "%s", out);
+	cr_assert(strstr(out, "1 passed, 0 failed, 1 xfailed"), "%s", out);
+	free(out);
+	char *t2[] = {"faultline", "run", "--no-report", "--tags", "nope",
+		      "scenarios/", NULL};
+	status = tu_run(t2, e.tmp, &out, 20);
+	cr_assert_eq(status, 2, "%s", out);
+	cr_assert(strstr(out, "no scenario matched --tags nope"), "%s", out);
+	free(out);
+	env_free(&e);
+}

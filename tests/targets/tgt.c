@@ -14,6 +14,11 @@
  *   PRINT text            print text on stdout
  *   CLOSEBURST n          open and close /dev/null n times (close faults)
  *   EXIT code             exit(code)
+ *
+ * Options: --port N, --ready TEXT (--ready-stderr), --no-ready,
+ * --listen-after MS, --ignore-term, --crash-after MS, --exit-after MS
+ * --code C, --child, --threads N, --print TEXT, --print-env NAME,
+ * --print-cwd, --spam N.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -125,8 +130,9 @@ static void on_term(int sig)
 int main(int argc, char **argv)
 {
 	int port = 0, ignore_term = 0, no_ready = 0, crash_ms = -1, exit_ms = -1,
-	    exit_code = 0, child = 0, spam = 0, threads = 0;
-	const char *ready = "READY", *print = NULL;
+	    exit_code = 0, child = 0, spam = 0, threads = 0, listen_after = 0,
+	    ready_stderr = 0, print_cwd = 0;
+	const char *ready = "READY", *print = NULL, *print_env = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : "0";
@@ -152,6 +158,14 @@ int main(int argc, char **argv)
 			spam = atoi(v), i++;
 		else if (!strcmp(a, "--threads"))
 			threads = atoi(v), i++;
+		else if (!strcmp(a, "--listen-after"))
+			listen_after = atoi(v), i++;
+		else if (!strcmp(a, "--ready-stderr"))
+			ready_stderr = 1;
+		else if (!strcmp(a, "--print-env"))
+			print_env = v, i++;
+		else if (!strcmp(a, "--print-cwd"))
+			print_cwd = 1;
 		else {
 			fprintf(stderr, "tgt: unknown argument %s\n", a);
 			return 2;
@@ -178,6 +192,16 @@ int main(int argc, char **argv)
 		printf("spam line %d: the quick brown fox jumps over the lazy dog\n",
 		       i);
 
+	if (print_env) {
+		const char *val = getenv(print_env);
+		printf("ENV %s=%s\n", print_env, val ? val : "(unset)");
+	}
+	if (print_cwd) {
+		char cwd[4096];
+		printf("CWD %s\n", getcwd(cwd, sizeof cwd) ? cwd : "?");
+	}
+	if (listen_after)
+		usleep((useconds_t)listen_after * 1000);
 	int lfd = -1;
 	if (port) {
 		lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -195,7 +219,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!no_ready)
-		printf("%s pid=%d\n", ready, (int)getpid());
+		fprintf(ready_stderr ? stderr : stdout, "%s pid=%d\n", ready,
+			(int)getpid());
 
 	struct timespec start;
 	clock_gettime(CLOCK_MONOTONIC, &start);
