@@ -6,10 +6,19 @@
  *     10 000 fds, beside counting its /proc/PID/fd entries.
  *  2. The fixed cost of a scenario (spawn, ready, stop) beside starting
  *     the same target with libfiu's fiu-run and stopping it.
+ *  3. One fault-control round trip to faultline's agent, beside libfiu's
+ *     remote-control fifo and its fiu-ctrl command.
+ *  4. The cost of a wrapped call (read, close) bare, under libfiu's POSIX
+ *     preload, and under faultline's agent with decisions off and on.
+ *  5. The wall time of a suite at -j 1 and -j 2.
  */
 #define _GNU_SOURCE
+#include "../lib/agent_proto.h"
+#include "faults.h"
+#include "journal.h"
 #include "procfs.h"
 #include "sampler.h"
+#include "target.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -271,11 +280,309 @@ static void bench_fixed_cost(const char *faultline)
 		fprintf(stderr, "bench: could not remove %s\n", dir);
 }
 
+extern char **environ;
+
+/* The environment a target gets from faultline, built here by hand. */
+static char **agent_env(const char *agent, const char *preload, int agent_fd,
+			int journal_fd, const char *points)
+{
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	char **env = fl_xcalloc(n + 8, sizeof *env);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0)
+			env[k++] = environ[i];
+	char buf[8192];
+	snprintf(buf, sizeof buf, "LD_PRELOAD=%s:%s", agent, preload);
+	env[k++] = fl_xstrdup(buf);
+	snprintf(buf, sizeof buf, "%s=%d", FL_ENV_AGENT_FD, agent_fd);
+	env[k++] = fl_xstrdup(buf);
+	snprintf(buf, sizeof buf, "%s=%d", FL_ENV_JOURNAL_FD, journal_fd);
+	env[k++] = fl_xstrdup(buf);
+	snprintf(buf, sizeof buf, "%s=%s", FL_ENV_POINTS, points);
+	env[k++] = fl_xstrdup(buf);
+	env[k++] = fl_xstrdup("FL_SEED=1");
+	return env;
+}
+
+static void reap(fl_child *c)
+{
+	kill(-c->pid, SIGKILL);
+	waitpid(c->pid, NULL, 0);
+	fl_child_close(c);
+}
+
+static void print_latency(const char *what, int64_t *v, size_t n)
+{
+	qsort(v, n, sizeof *v, cmp_i64);
+	char med[32], p99[32];
+	fl_fmt_duration(med, sizeof med, v[n / 2]);
+	fl_fmt_duration(p99, sizeof p99, v[n * 99 / 100]);
+	printf("   %-40s median %10s   p99 %10s\n", what, med, p99);
+}
+
+static int64_t bench_agent_rtt(const char *agent, const char *preload)
+{
+	fl_faults f;
+	fl_journal j;
+	if (fl_faults_create(&f) < 0 || fl_journal_create(&j) < 0)
+		return -1;
+	char **env = agent_env(agent, preload, f.peer_fd, j.fd,
+			       "posix/io/rw/read:posix/io/oc/close");
+	char *argv[] = {"build/tests/targets/tgt", NULL};
+	fl_spawn_spec spec = {.argv = argv, .envp = env, .inherit_fds = {f.peer_fd, j.fd},
+			      .ninherit = 2};
+	fl_child c;
+	char err[256];
+	if (fl_target_spawn(&spec, &c, err, sizeof err) < 0) {
+		printf("   faultline agent: %s\n", err);
+		return -1;
+	}
+	fl_faults_spawned(&f);
+	fl_journal_spawned(&j);
+	enum { N = 5000 };
+	static int64_t v[N];
+	for (int i = 0; i < N; i++) {
+		int64_t t0 = fl_now_ns();
+		if (fl_faults_ping(&f, 2000) < 0) {
+			printf("   faultline agent: no answer\n");
+			reap(&c);
+			return -1;
+		}
+		v[i] = fl_now_ns() - t0;
+	}
+	print_latency("faultline agent (socket pair)", v, N);
+	int64_t med = v[N / 2];
+	reap(&c);
+	fl_faults_free(&f);
+	fl_journal_close(&j);
+	return med;
+}
+
+static int64_t bench_fifo_rtt(const char *dir, double *fiuctrl_ns)
+{
+	char base[PATH_MAX];
+	snprintf(base, sizeof base, "%s/ctl", dir);
+	char *env[4];
+	char pre[PATH_MAX + 64], fifo[PATH_MAX + 32];
+	snprintf(pre, sizeof pre,
+		 "LD_PRELOAD=/usr/lib/fiu/fiu_run_preload.so:/usr/lib/fiu/fiu_posix_preload.so");
+	snprintf(fifo, sizeof fifo, "FIU_CTRL_FIFO=%s", base);
+	env[0] = pre;
+	env[1] = fifo;
+	env[2] = "PATH=/usr/bin:/bin";
+	env[3] = NULL;
+	char *argv[] = {"build/tests/targets/tgt", NULL};
+	fl_spawn_spec spec = {.argv = argv, .envp = env};
+	fl_child c;
+	char err[256];
+	if (fl_target_spawn(&spec, &c, err, sizeof err) < 0) {
+		printf("   libfiu fifo: %s\n", err);
+		return -1;
+	}
+	char in[PATH_MAX + 32], out[PATH_MAX + 32];
+	snprintf(in, sizeof in, "%s-%d.in", base, (int)c.pid);
+	snprintf(out, sizeof out, "%s-%d.out", base, (int)c.pid);
+	for (int i = 0; i < 500 && access(out, F_OK) != 0; i++)
+		usleep(2000);
+	/* The other order deadlocks: .in for writing first, then .out. */
+	int wfd = open(in, O_WRONLY | O_CLOEXEC);
+	int rfd = wfd >= 0 ? open(out, O_RDONLY | O_CLOEXEC) : -1;
+	if (wfd < 0 || rfd < 0) {
+		printf("   libfiu fifo: cannot open %s\n", in);
+		reap(&c);
+		return -1;
+	}
+	enum { N = 5000 };
+	static int64_t v[N];
+	for (int i = 0; i < N; i++) {
+		const char *cmd = i % 2 ? "disable name=bench/none\n"
+				       : "enable name=bench/none\n";
+		int64_t t0 = fl_now_ns();
+		if (write(wfd, cmd, strlen(cmd)) < 0)
+			break;
+		char buf[16];
+		if (read(rfd, buf, sizeof buf) <= 0)
+			break;
+		v[i] = fl_now_ns() - t0;
+	}
+	print_latency("libfiu remote control (fifo, kept open)", v, N);
+	int64_t med = v[N / 2];
+	close(wfd);
+	close(rfd);
+	/* fiu-ctrl: a shell script and a process per command. */
+	enum { M = 30 };
+	int64_t w[M];
+	char cmd[PATH_MAX * 2];
+	snprintf(cmd, sizeof cmd,
+		 "fiu-ctrl -c 'disable name=bench/none' -f %s %d >/dev/null 2>&1",
+		 base, (int)c.pid);
+	int ok = 1;
+	for (int i = 0; i < M && ok; i++) {
+		int64_t t0 = fl_now_ns();
+		ok = system(cmd) == 0;
+		w[i] = fl_now_ns() - t0;
+	}
+	if (ok) {
+		print_latency("fiu-ctrl (a process per command)", w, M);
+		*fiuctrl_ns = (double)w[M / 2];
+	} else {
+		printf("   fiu-ctrl: not available\n");
+		*fiuctrl_ns = -1;
+	}
+	reap(&c);
+	unlink(in);
+	unlink(out);
+	return med;
+}
+
+static void bench_control(void)
+{
+	printf("3. One fault-control round trip (enable/disable or ping and its "
+	       "answer)\n\n");
+	char dir[] = "/tmp/fl-bench-rc.XXXXXX";
+	if (!mkdtemp(dir))
+		return;
+	int64_t agent = bench_agent_rtt("lib/faultline-agent.so",
+					"/usr/lib/fiu/fiu_posix_preload.so");
+	double fiuctrl;
+	int64_t fifo = bench_fifo_rtt(dir, &fiuctrl);
+	if (agent > 0 && fifo > 0)
+		printf("\n   faultline agent / libfiu fifo: %.2fx", (double)agent / (double)fifo);
+	if (agent > 0 && fiuctrl > 0)
+		printf("; fiu-ctrl / faultline agent: %.0fx", fiuctrl / (double)agent);
+	printf("\n   (target: under 100 µs median on an idle machine)\n\n");
+	rmdir(dir);
+}
+
+/* Runs callbench and parses "read X close Y" (ns per call). */
+static int callbench(char **env, fl_faults *f, const char *rule, double *rd,
+		     double *cl)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		char *argv[] = {"build/bench/callbench", "2000000",
+				rule ? "300" : "0", NULL};
+		execve(argv[0], argv, env ? env : environ);
+		_exit(127);
+	}
+	close(p[1]);
+	if (rule && f) {
+		/* While the target sleeps before its loop. */
+		usleep(100000);
+		char err[256];
+		fl_fault_spec spec;
+		memset(&spec, 0, sizeof spec);
+		spec.p = 0;
+		spec.failnum = 1;
+		snprintf(spec.point, sizeof spec.point, "posix/io/rw/read");
+		fl_faults_enable(f, &spec, err, sizeof err, 2000);
+		snprintf(spec.point, sizeof spec.point, "posix/io/oc/close");
+		fl_faults_enable(f, &spec, err, sizeof err, 2000);
+	}
+	char buf[128];
+	ssize_t n = read(p[0], buf, sizeof buf - 1);
+	close(p[0]);
+	waitpid(pid, NULL, 0);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return sscanf(buf, "read %lf close %lf", rd, cl) == 2 ? 0 : -1;
+}
+
+static void bench_calls(void)
+{
+	printf("4. A wrapped call: read(-1, buf, 0) and close(-1), best of 5 "
+	       "rounds of 2 million\n\n");
+	double br, bc, pr, pc, ar, ac, xr, xc;
+	if (callbench(NULL, NULL, NULL, &br, &bc) < 0) {
+		printf("   callbench failed\n\n");
+		return;
+	}
+	char *env_pre[] = {"LD_PRELOAD=/usr/lib/fiu/fiu_posix_preload.so", NULL};
+	callbench(env_pre, NULL, NULL, &pr, &pc);
+	/* The agent counts calls of its points from the start: decisions off
+	 * until a window opens. */
+	fl_faults f;
+	fl_journal j;
+	fl_faults_create(&f);
+	fl_journal_create(&j);
+	int fl = fcntl(f.peer_fd, F_GETFD), jl = fcntl(j.fd, F_GETFD);
+	fcntl(f.peer_fd, F_SETFD, fl & ~FD_CLOEXEC);
+	fcntl(j.fd, F_SETFD, jl & ~FD_CLOEXEC);
+	char **env = agent_env("lib/faultline-agent.so",
+			       "/usr/lib/fiu/fiu_posix_preload.so", f.peer_fd,
+			       j.fd, "posix/io/rw/read:posix/io/oc/close");
+	callbench(env, &f, NULL, &ar, &ac);
+	callbench(env, &f, "p=0", &xr, &xc);
+	fl_faults_free(&f);
+	fl_journal_close(&j);
+	printf("   %-44s %8s %8s\n", "", "read", "close");
+	printf("   %-44s %6.1f ns %6.1f ns\n", "bare", br, bc);
+	printf("   %-44s %6.1f ns %6.1f ns\n", "libfiu POSIX preload, point off", pr, pc);
+	printf("   %-44s %6.1f ns %6.1f ns\n", "faultline agent, decisions off", ar, ac);
+	printf("   %-44s %6.1f ns %6.1f ns\n", "faultline agent, window open (p = 0)", xr, xc);
+	printf("\n   overhead over bare: preload %.1f / %.1f ns; agent off %.1f / "
+	       "%.1f ns (%.2fx / %.2fx the preload's); agent on %.1f / %.1f ns "
+	       "(%.2fx / %.2fx)\n",
+	       pr - br, pc - bc, ar - br, ac - bc, (ar - br) / (pr - br),
+	       (ac - bc) / (pc - bc), xr - br, xc - bc, (xr - br) / (pr - br),
+	       (xc - bc) / (pc - bc));
+	printf("   (target: within 2x of the preload's own overhead)\n\n");
+}
+
+static void bench_jobs(const char *faultline)
+{
+	printf("5. A suite of 8 scenarios (fileproc under close() failures, "
+	       "about 1.5 s each) at -j 1 and -j 2\n\n");
+	char dir[] = "/tmp/fl-bench-j.XXXXXX";
+	if (!mkdtemp(dir))
+		return;
+	char scen[PATH_MAX];
+	snprintf(scen, sizeof scen, "%s/suite.lua", dir);
+	FILE *f = fopen(scen, "w");
+	fprintf(f,
+		"local list = {}\n"
+		"for i = 1, 8 do list[i] = { name = 'suite ' .. i, seed = i,\n"
+		"  target = { cmd = { 'fixtures/bin/fileproc', '--mode', 'fixed',\n"
+		"             '--port', '{port}', '--dir', '{tmpdir}' },\n"
+		"             ready = { stdout = 'READY' } },\n"
+		"  steady = { fds = '+2' },\n"
+		"  run = function(t) t:settle(0.3); t:fault('posix/io/oc/close', { p = 0.3 });\n"
+		"    t:sleep(1); t:clear(); t:expect_recovery { within = 0.5 }; t:stop();\n"
+		"    t:expect { leaked = { fds = 0 } } end } end\n"
+		"return list\n");
+	fclose(f);
+	double wall[2];
+	for (int j = 1; j <= 2; j++) {
+		char cmd[PATH_MAX * 2];
+		snprintf(cmd, sizeof cmd, "%s run -q --no-report -j %d %s >/dev/null",
+			 faultline, j, scen);
+		int64_t t0 = fl_now_ns();
+		int rc = system(cmd);
+		wall[j - 1] = (double)(fl_now_ns() - t0) / 1e9;
+		printf("   -j %d: %.2f s%s\n", j, wall[j - 1],
+		       rc == 0 ? "" : " (a scenario failed)");
+	}
+	printf("\n   speed-up at -j 2: %.2fx\n\n", wall[0] / wall[1]);
+	unlink(scen);
+	rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	const char *faultline = argc > 1 ? argv[1] : "bin/faultline";
 	printf("faultline bench (%ld CPUs)\n\n", sysconf(_SC_NPROCESSORS_ONLN));
 	bench_sampling();
 	bench_fixed_cost(faultline);
+	bench_control();
+	bench_calls();
+	bench_jobs(faultline);
 	return 0;
 }

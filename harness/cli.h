@@ -13,6 +13,12 @@
 int fl_cmd_run(int argc, char **argv);
 int fl_cmd_list(int argc, char **argv);
 int fl_cmd_points(int argc, char **argv);
+int fl_cmd_replay(int argc, char **argv);
+int fl_cmd_shrink(int argc, char **argv);
+int fl_cmd_gate(int argc, char **argv);
+int fl_cmd_trend(int argc, char **argv);
+int fl_cmd_merge(int argc, char **argv);
+int fl_cmd_report(int argc, char **argv);
 
 /* Locates faultline-agent.so and libfiu's POSIX preload. NULL with a
  * message in err if one is missing. */
@@ -20,5 +26,23 @@ const char *fl_find_agent(char *err, size_t errlen);
 const char *fl_find_fiu_preload(char *err, size_t errlen);
 
 const char *fl_version(void);
+
+/* Shared by run, replay and shrink (run.c). */
+#include <jansson.h>
+#include <stdint.h>
+/* Starts the guardian and the monitor and makes the run's temporary
+ * directory. 0, or -1 after printing why. */
+int fl_runtime_start(char *tmp_root, size_t len);
+void fl_runtime_stop(const char *tmp_root);
+/* The console line(s) of a result. Thread-safe. */
+void fl_print_result(int color, int quiet, json_t *r);
+/* Writes the report directory (NULL: none) and the extra files asked for,
+ * moving the journals out of doc into journal-K.json files. */
+int fl_write_reports(const char *report_dir, json_t *doc, const char *id,
+		     const char *json_file, const char *junit_file,
+		     const char *html_file, const char *openmetrics_file,
+		     char *index_path, size_t index_len);
+json_t *fl_host_json(void);
+void fl_run_id(char *id, size_t len, int64_t wall_ns);
 
 #endif

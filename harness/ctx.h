@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "faults.h"
+#include "journal.h"
 #include "judge.h"
 #include "procfs.h"
 #include "scenario.h"
@@ -37,9 +38,12 @@ typedef struct fl_expect_rec {
 /* One fault window: a point enabled from on_ns until off_ns. */
 typedef struct fl_window {
 	fl_fault_spec spec;
-	int64_t on_ns, off_ns;	/* off_ns < 0: still open */
-	char trigger[32];	/* "time" */
+	int64_t on_ns, off_ns;	/* off_ns < 0: still open; on_ns < 0: armed,
+				 * not open yet */
+	char trigger[32];	/* "time", "calls" (after=) or "output" */
 	int episode;		/* index into episodes, or -1 */
+	int instance;		/* the run of the target it belongs to */
+	fl_waiter *waiter;	/* an output trigger still waiting */
 } fl_window;
 
 /* An episode: the faults between two quiet periods, and what recovery
@@ -70,6 +74,10 @@ typedef struct fl_instance {
 	int64_t ready_ns;
 	char **argv;
 	int argc;
+	int inherit;		/* programs it executes keep the agent */
+	fl_journal journal;
+	size_t jseen;		/* journal entries already looked at */
+	uint64_t jlost;
 } fl_instance;
 
 typedef struct fl_health_cfg {
@@ -113,6 +121,9 @@ typedef struct fl_ctx {
 	fl_rlimit_spec rlimits[FL_TARGET_MAX_RLIMITS];
 	int nrlimits;
 	char close_mode[16];
+	char *watch;		/* directory whose entries are a figure */
+	double oom_rss;		/* RSS at which to take OOM forensics */
+	int oom_core;		/* ...and a core with gcore */
 	double hz;
 	size_t output_limit;
 	int autostart;
@@ -145,6 +156,9 @@ typedef struct fl_ctx {
 	int nbase_fds;
 	fl_thread_entry *base_threads;
 	int nbase_threads;
+	fl_fd_entry *base_files;	/* the watched directory's entries */
+	int nbase_files;
+	json_t *oom;			/* the OOM-precursor snapshot */
 
 	int have_final;
 	fl_sample final;	/* medians over the final window */
@@ -165,7 +179,22 @@ typedef struct fl_ctx {
 	int nexpects;
 	json_t *log;		/* array of {t, msg} */
 	json_t *point_stats;	/* from the agent at the end */
+	json_t *warnings;	/* array of strings */
+
+	/* Points counted from the target's first call (FL_POINTS). */
+	char **points;
+	int npoints;
+	/* The points the target's binary declares (FLRT_POINT), to catch a
+	 * misspelled custom point. */
+	char **declared;
+	int ndeclared;
+	/* Replay: the recorded faults to fail, instead of deciding. */
+	const fl_fault_rec *replay;
+	size_t nreplay;
 } fl_ctx;
+
+/* Opens windows whose trigger has fired; call while waiting. */
+void fl_ctx_poll_triggers(fl_ctx *ctx);
 
 /* From lua_target.c */
 void fl_lua_open_target(lua_State *L);
@@ -187,8 +216,14 @@ void fl_ctx_take_final(fl_ctx *ctx);
 void fl_ctx_expect(fl_ctx *ctx, lua_State *L, const char *what, int ok,
 		   const char *measured, const char *allowed,
 		   const char *message);
-int fl_ctx_open_window(fl_ctx *ctx, const fl_fault_spec *spec, char *err,
-		       size_t errlen);
+/* A window that opens when a line of output arrives. */
+typedef struct fl_output_trigger {
+	const char *text;
+	int streams;
+	int regex;
+} fl_output_trigger;
+int fl_ctx_open_window(fl_ctx *ctx, const fl_fault_spec *spec,
+		       const fl_output_trigger *out, char *err, size_t errlen);
 int fl_ctx_close_windows(fl_ctx *ctx, const char *point, char *err,
 			 size_t errlen);
 /* Judges recovery after the latest episode, waiting as needed. */

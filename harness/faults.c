@@ -39,6 +39,44 @@ void fl_faults_close(fl_faults *f)
 	f->fd = -1;
 }
 
+void fl_faults_free(fl_faults *f)
+{
+	fl_faults_close(f);
+	for (int i = 0; i < f->nslots; i++)
+		free(f->slot_names[i]);
+	free(f->slot_names);
+	f->slot_names = NULL;
+	f->nslots = 0;
+}
+
+static void set_slot(fl_faults *f, int slot, const char *name)
+{
+	if (slot < 0 || slot > 100000)
+		return;
+	if (slot >= f->nslots) {
+		f->slot_names = fl_xrealloc(f->slot_names,
+					    (size_t)(slot + 1) * sizeof *f->slot_names);
+		for (int i = f->nslots; i <= slot; i++)
+			f->slot_names[i] = NULL;
+		f->nslots = slot + 1;
+	}
+	if (!f->slot_names[slot])
+		f->slot_names[slot] = fl_xstrdup(name);
+}
+
+void fl_faults_set_slots(fl_faults *f, char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		set_slot(f, i, names[i]);
+}
+
+const char *fl_faults_slot_name(const fl_faults *f, int slot)
+{
+	if (slot < 0 || slot >= f->nslots)
+		return NULL;
+	return f->slot_names[slot];
+}
+
 static int parse_hello(fl_faults *f, const char *msg)
 {
 	if (strncmp(msg, "hello ", 6) != 0)
@@ -52,6 +90,8 @@ static int parse_hello(fl_faults *f, const char *msg)
 		f->agent_fd = atoi(p + 3);
 	if ((p = strstr(msg, "thread=")))
 		f->agent_thread = atoi(p + 7);
+	if ((p = strstr(msg, "journal=")))
+		f->agent_journal = atoi(p + 8);
 	if ((p = strstr(msg, "close="))) {
 		size_t n = strcspn(p + 6, " ");
 		if (n >= sizeof f->close_mode)
@@ -168,18 +208,37 @@ static int request(fl_faults *f, const char *cmd, char *reply, size_t len,
 int fl_faults_enable(fl_faults *f, const fl_fault_spec *spec, char *err,
 		     size_t errlen, int timeout_ms)
 {
-	char cmd[256], reply[256];
-	int n = snprintf(cmd, sizeof cmd, "enable point=%s p=%.17g",
-			 spec->point, spec->p);
+	char reply[256];
+	fl_buf b;
+	fl_buf_init(&b);
+	fl_buf_printf(&b, "enable point=%s p=%.17g", spec->point, spec->p);
 	if (spec->err > 0)
-		n += snprintf(cmd + n, sizeof cmd - (size_t)n, " errno=%d",
-			      spec->err);
+		fl_buf_printf(&b, " errno=%d", spec->err);
 	if (spec->onetime)
-		n += snprintf(cmd + n, sizeof cmd - (size_t)n, " onetime=1");
+		fl_buf_puts(&b, " onetime=1");
 	if (spec->failnum)
-		snprintf(cmd + n, sizeof cmd - (size_t)n, " failnum=%d",
-			 spec->failnum);
-	return request(f, cmd, reply, sizeof reply, err, errlen, timeout_ms);
+		fl_buf_printf(&b, " failnum=%d", spec->failnum);
+	if (spec->nth[0]) {
+		/* Spaces separate arguments: "every 4" travels as
+		 * "every_4". */
+		fl_buf_puts(&b, " nth=");
+		for (const char *c = spec->nth; *c; c++)
+			fl_buf_putc(&b, *c == ' ' ? '_' : *c);
+	}
+	if (spec->actors[0])
+		fl_buf_printf(&b, " actors=%s", spec->actors);
+	if (spec->after_point[0])
+		fl_buf_printf(&b, " after=%s:%llu%s%s", spec->after_point,
+			      (unsigned long long)spec->after_n,
+			      spec->after_actor[0] ? ":" : "", spec->after_actor);
+	if (spec->replay)
+		fl_buf_puts(&b, " replay=1");
+	int r = request(f, b.data, reply, sizeof reply, err, errlen, timeout_ms);
+	fl_buf_free(&b);
+	const char *slot = strstr(reply, "slot=");
+	if (r == 0 && slot && !strchr(spec->point, '*'))
+		set_slot(f, atoi(slot + 5), spec->point);
+	return r;
 }
 
 int fl_faults_disable(fl_faults *f, const char *point, char *err,
@@ -222,10 +281,15 @@ int fl_faults_stats(fl_faults *f, fl_point_stats **out, char *err,
 		line++;
 		unsigned long long calls, fired;
 		char name[112];
-		if (sscanf(line, "%111s %llu %llu", name, &calls, &fired) == 3) {
+		int slot, active;
+		if (sscanf(line, "%d %111s %llu %llu %d", &slot, name, &calls,
+			   &fired, &active) == 5) {
+			v[k].slot = slot;
 			snprintf(v[k].point, sizeof v[k].point, "%s", name);
 			v[k].calls = calls;
 			v[k].fired = fired;
+			v[k].active = active;
+			set_slot(f, slot, name);
 			k++;
 		}
 		line = strchr(line, '\n');
@@ -233,6 +297,34 @@ int fl_faults_stats(fl_faults *f, fl_point_stats **out, char *err,
 	free(reply);
 	*out = v;
 	return k;
+}
+
+int fl_faults_replay(fl_faults *f, const char *point, const char *lines,
+		     char *err, size_t errlen, int timeout_ms)
+{
+	/* In messages that fit the agent's buffer, cut at line ends. */
+	char reply[256];
+	size_t budget = FL_AGENT_MSG_MAX - 256;
+	const char *p = lines;
+	do {
+		fl_buf b;
+		fl_buf_init(&b);
+		fl_buf_printf(&b, "replay point=%s\n", point);
+		while (*p && b.len < budget) {
+			size_t n = strcspn(p, "\n");
+			fl_buf_append(&b, p, n);
+			fl_buf_putc(&b, '\n');
+			p += n;
+			if (*p == '\n')
+				p++;
+		}
+		int r = request(f, b.data, reply, sizeof reply, err, errlen,
+				timeout_ms);
+		fl_buf_free(&b);
+		if (r < 0)
+			return r;
+	} while (*p);
+	return 0;
 }
 
 int fl_faults_ping(fl_faults *f, int timeout_ms)

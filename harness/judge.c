@@ -155,6 +155,7 @@ int fl_judge_baseline(const fl_sample *s, size_t n, int64_t from_ns,
 	double *f = fl_xmalloc(count * sizeof *f);
 	double *t = fl_xmalloc(count * sizeof *t);
 	double *r = fl_xmalloc(count * sizeof *r);
+	double *d = fl_xmalloc(count * sizeof *d);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (s[i].t_ns < from_ns || s[i].t_ns > to_ns)
@@ -162,16 +163,19 @@ int fl_judge_baseline(const fl_sample *s, size_t n, int64_t from_ns,
 		f[k] = s[i].fds;
 		t[k] = s[i].threads;
 		r[k] = (double)s[i].rss;
+		d[k] = s[i].files;
 		k++;
 	}
 	out->fds = median(f, count);
 	out->threads = median(t, count);
 	out->rss = median(r, count);
+	out->files = median(d, count);
 	out->samples = count;
 	out->valid = 1;
 	free(f);
 	free(t);
 	free(r);
+	free(d);
 	return 0;
 }
 
@@ -184,6 +188,8 @@ double fl_sample_figure(const fl_sample *s, enum fl_figure fig)
 		return s->threads;
 	case FL_FIG_RSS:
 		return (double)s->rss;
+	case FL_FIG_FILES:
+		return s->files;
 	}
 	return 0;
 }
@@ -197,6 +203,8 @@ const char *fl_figure_name(enum fl_figure fig)
 		return "threads";
 	case FL_FIG_RSS:
 		return "rss";
+	case FL_FIG_FILES:
+		return "files";
 	}
 	return "?";
 }
@@ -241,6 +249,12 @@ int fl_judge_steady(const fl_steady *st, const fl_baseline *b,
 	if (!fl_tolerance_holds(&st->rss, b->rss, (double)s->rss)) {
 		describe_violation(why, whylen, "rss", &st->rss, b->rss,
 				   (double)s->rss, 1);
+		return 0;
+	}
+	if (s->files >= 0 &&
+	    !fl_tolerance_holds(&st->files, b->files, s->files)) {
+		describe_violation(why, whylen, "files", &st->files, b->files,
+				   s->files, 0);
 		return 0;
 	}
 	if (st->health && health_ok != 1) {

@@ -43,6 +43,7 @@ typedef struct fl_steady {
 	fl_tolerance fds;
 	fl_tolerance threads;
 	fl_tolerance rss;
+	fl_tolerance files;	/* entries of the watched directory */
 	int health;		/* the health probe must pass */
 } fl_steady;
 
@@ -51,6 +52,7 @@ typedef struct fl_baseline {
 	int64_t from_ns, to_ns;
 	size_t samples;
 	double fds, threads, rss;	/* medians over the window */
+	double files;			/* -1: no directory watched */
 } fl_baseline;
 
 /* Median of each figure over samples with from <= t <= to. Returns 0, or
@@ -107,7 +109,7 @@ typedef struct fl_trend {
 	size_t n;
 } fl_trend;
 
-enum fl_figure { FL_FIG_FDS, FL_FIG_THREADS, FL_FIG_RSS };
+enum fl_figure { FL_FIG_FDS, FL_FIG_THREADS, FL_FIG_RSS, FL_FIG_FILES };
 
 /* Least-squares line through one figure over from..to. */
 void fl_judge_trend(const fl_sample *s, size_t n, enum fl_figure fig,

@@ -89,7 +89,11 @@ static double check_seconds(lua_State *L, int idx, const char *what)
 
 static void push_sample(lua_State *L, const fl_sample *s)
 {
-	lua_createtable(L, 0, 4);
+	lua_createtable(L, 0, 5);
+	if (s->files >= 0) {
+		lua_pushinteger(L, s->files);
+		lua_setfield(L, -2, "files");
+	}
 	lua_pushnumber(L, (double)s->t_ns / 1e9);
 	lua_setfield(L, -2, "t");
 	lua_pushinteger(L, s->fds);
@@ -194,6 +198,10 @@ static void push_baseline(lua_State *L, const fl_baseline *b)
 	lua_setfield(L, -2, "rss");
 	lua_pushinteger(L, (lua_Integer)b->samples);
 	lua_setfield(L, -2, "samples");
+	if (b->files >= 0) {
+		lua_pushnumber(L, b->files);
+		lua_setfield(L, -2, "files");
+	}
 	lua_pushnumber(L, (double)b->to_ns / 1e9);
 	lua_setfield(L, -2, "t");
 }
@@ -232,18 +240,40 @@ static int parse_errno_value(lua_State *L, int idx)
 	return e;
 }
 
-static void parse_fault(lua_State *L, int pidx, int oidx, fl_fault_spec *spec)
+static void copy_opt_string(lua_State *L, int idx, const char *key, char *out,
+			    size_t outlen, const char *what)
+{
+	lua_getfield(L, idx, key);
+	if (!lua_isnil(L, -1)) {
+		if (!lua_isstring(L, -1))
+			luaL_error(L, "%s: %s must be a string", what, key);
+		size_t len;
+		const char *v = lua_tolstring(L, -1, &len);
+		if (len >= outlen)
+			luaL_error(L, "%s: %s is too long", what, key);
+		memcpy(out, v, len + 1);
+	}
+	lua_pop(L, 1);
+}
+
+/* Reads a fault's options. out_text (may be NULL) receives the on_output
+ * trigger. */
+static void parse_fault(lua_State *L, int pidx, int oidx, fl_fault_spec *spec,
+			fl_output_trigger *out, char *out_text, size_t out_len)
 {
 	const char *point = luaL_checkstring(L, pidx);
 	memset(spec, 0, sizeof *spec);
+	if (out)
+		memset(out, 0, sizeof *out);
 	if (strlen(point) >= sizeof spec->point)
 		luaL_error(L, "fault: point name too long");
 	char why[256];
 	if (fl_points_check(point, why, sizeof why) < 0)
 		luaL_error(L, "fault: %s", why);
 	snprintf(spec->point, sizeof spec->point, "%s", point);
-	static const char *const keys[] = {"p", "errno", "onetime", "failnum",
-					   NULL};
+	static const char *const keys[] = {"p",	     "errno", "onetime",
+					   "failnum", "nth",   "actors",
+					   "after",   "on_output", NULL};
 	if (!lua_isnoneornil(L, oidx))
 		luaL_checktype(L, oidx, LUA_TTABLE);
 	check_keys(L, oidx, "fault", keys);
@@ -251,30 +281,108 @@ static void parse_fault(lua_State *L, int pidx, int oidx, fl_fault_spec *spec)
 	if (spec->p < 0 || spec->p > 1)
 		luaL_error(L, "fault: p must be between 0 and 1 (got %f)",
 			   spec->p);
-	if (lua_type(L, oidx) == LUA_TTABLE) {
-		lua_getfield(L, oidx, "errno");
-		if (!lua_isnil(L, -1))
-			spec->err = parse_errno_value(L, lua_gettop(L));
-		lua_pop(L, 1);
-		lua_getfield(L, oidx, "onetime");
-		spec->onetime = lua_toboolean(L, -1);
-		lua_pop(L, 1);
-	}
 	spec->failnum = (int)opt_num(L, oidx, "failnum", 1);
 	if (spec->failnum == 0)
 		luaL_error(L, "fault: failnum must not be 0 (libfiu ignores it)");
+	if (lua_type(L, oidx) != LUA_TTABLE)
+		return;
+	lua_getfield(L, oidx, "errno");
+	if (!lua_isnil(L, -1))
+		spec->err = parse_errno_value(L, lua_gettop(L));
+	lua_pop(L, 1);
+	lua_getfield(L, oidx, "onetime");
+	spec->onetime = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	lua_getfield(L, oidx, "nth");
+	if (lua_type(L, -1) == LUA_TNUMBER)
+		snprintf(spec->nth, sizeof spec->nth, "%lld",
+			 (long long)lua_tointeger(L, -1));
+	lua_pop(L, 1);
+	if (!spec->nth[0])
+		copy_opt_string(L, oidx, "nth", spec->nth, sizeof spec->nth,
+				"fault");
+	if (spec->nth[0] && fl_nth_check(spec->nth, why, sizeof why) < 0)
+		luaL_error(L, "fault: %s", why);
+	copy_opt_string(L, oidx, "actors", spec->actors, sizeof spec->actors,
+			"fault");
+	lua_getfield(L, oidx, "after");
+	if (!lua_isnil(L, -1)) {
+		int a = lua_gettop(L);
+		luaL_checktype(L, a, LUA_TTABLE);
+		static const char *const akeys[] = {"point", "calls", "actor",
+						    NULL};
+		check_keys(L, a, "fault.after", akeys);
+		copy_opt_string(L, a, "point", spec->after_point,
+				sizeof spec->after_point, "fault.after");
+		if (!spec->after_point[0])
+			luaL_error(L, "fault.after needs point = <name>");
+		if (fl_points_check(spec->after_point, why, sizeof why) < 0)
+			luaL_error(L, "fault.after: %s", why);
+		double calls = opt_num(L, a, "calls", 0);
+		if (calls < 1)
+			luaL_error(L, "fault.after needs calls >= 1");
+		spec->after_n = (uint64_t)calls;
+		copy_opt_string(L, a, "actor", spec->after_actor,
+				sizeof spec->after_actor, "fault.after");
+	}
+	lua_pop(L, 1);
+	lua_getfield(L, oidx, "on_output");
+	if (!lua_isnil(L, -1)) {
+		if (!out)
+			luaL_error(L, "on_output is not available here");
+		if (spec->after_point[0])
+			luaL_error(L, "fault: after and on_output exclude each "
+				      "other");
+		out->streams = FL_STDOUT | FL_STDERR;
+		if (lua_isstring(L, -1)) {
+			snprintf(out_text, out_len, "%s", lua_tostring(L, -1));
+		} else {
+			int o = lua_gettop(L);
+			luaL_checktype(L, o, LUA_TTABLE);
+			static const char *const okeys[] = {"text", "stream",
+							    "regex", NULL};
+			check_keys(L, o, "fault.on_output", okeys);
+			copy_opt_string(L, o, "text", out_text, out_len,
+					"fault.on_output");
+			char stream[16] = "any";
+			copy_opt_string(L, o, "stream", stream, sizeof stream,
+					"fault.on_output");
+			if (!strcmp(stream, "stdout"))
+				out->streams = FL_STDOUT;
+			else if (!strcmp(stream, "stderr"))
+				out->streams = FL_STDERR;
+			else if (strcmp(stream, "any"))
+				luaL_error(L, "fault.on_output: stream must be "
+					      "stdout, stderr or any");
+			lua_getfield(L, o, "regex");
+			out->regex = lua_toboolean(L, -1);
+			lua_pop(L, 1);
+		}
+		if (!out_text[0])
+			luaL_error(L, "fault.on_output needs the text of a line");
+		out->text = out_text;
+	}
+	lua_pop(L, 1);
 }
 
-/* t:fault(point, { p=, errno=, onetime=, failnum= }): opens a fault
- * window on a point. */
+/* t:fault(point, { p=, errno=, onetime=, failnum=, nth=, actors=, after=,
+ * on_output= }): opens a fault window on a point, now or when its
+ * trigger fires. */
 static int t_fault(lua_State *L)
 {
 	fl_ctx *ctx = check_target(L);
 	fl_fault_spec spec;
-	parse_fault(L, 2, 3, &spec);
+	fl_output_trigger out;
+	char text[256] = "";
+	parse_fault(L, 2, 3, &spec, &out, text, sizeof text);
+	char why[300];
+	if (fl_points_check_declared(spec.point, ctx->declared, ctx->ndeclared,
+				     why, sizeof why) < 0)
+		return luaL_error(L, "fault: %s", why);
 	need_running(L, ctx, "fault");
 	char err[512];
-	if (fl_ctx_open_window(ctx, &spec, err, sizeof err) < 0)
+	if (fl_ctx_open_window(ctx, &spec, out.text ? &out : NULL, err,
+			       sizeof err) < 0)
 		return luaL_error(L, "fault %s: %s", spec.point, err);
 	return 0;
 }
@@ -346,9 +454,10 @@ static int t_episodes(lua_State *L)
 {
 	fl_ctx *ctx = check_target(L);
 	luaL_checktype(L, 2, LUA_TTABLE);
-	static const char *const keys[] = {"point", "p",   "errno",  "onetime",
-					   "failnum", "count", "on", "off",
-					   "within", "hold",  NULL};
+	static const char *const keys[] = {"point", "p",     "errno",  "onetime",
+					   "failnum", "nth", "actors", "count",
+					   "on",    "off",   "within", "hold",
+					   NULL};
 	check_keys(L, 2, "episodes", keys);
 	lua_getfield(L, 2, "point");
 	int pidx = lua_gettop(L);
@@ -359,12 +468,13 @@ static int t_episodes(lua_State *L)
 		lua_newtable(L);
 		int o = lua_gettop(L);
 		static const char *const fk[] = {"p", "errno", "onetime",
-						 "failnum", NULL};
+						 "failnum", "nth", "actors",
+						 NULL};
 		for (int i = 0; fk[i]; i++) {
 			lua_getfield(L, 2, fk[i]);
 			lua_setfield(L, o, fk[i]);
 		}
-		parse_fault(L, pidx, o, &spec);
+		parse_fault(L, pidx, o, &spec, NULL, NULL, 0);
 	}
 	int count = (int)opt_num(L, 2, "count", 5);
 	double on = opt_num(L, 2, "on", 0.5);
@@ -378,7 +488,7 @@ static int t_episodes(lua_State *L)
 	int nrec = 0, failures = 0;
 	for (int i = 0; i < count; i++) {
 		char err[512];
-		if (fl_ctx_open_window(ctx, &spec, err, sizeof err) < 0) {
+		if (fl_ctx_open_window(ctx, &spec, NULL, err, sizeof err) < 0) {
 			free(times);
 			return luaL_error(L, "episodes: %s", err);
 		}
@@ -682,11 +792,18 @@ static void expect_leak(fl_ctx *ctx, lua_State *L, const char *figure,
 			   bytes ? " or a size like '4MiB'" : "");
 		return;
 	}
+	int files = strcmp(figure, "files") == 0;
+	if (files && !ctx->watch) {
+		luaL_error(L, "expect: leaked.files needs target.watch = \"DIR\"");
+		return;
+	}
 	double base = strcmp(figure, "fds") == 0	 ? ctx->base.fds
 		      : strcmp(figure, "threads") == 0 ? ctx->base.threads
+		      : files			       ? ctx->base.files
 						       : ctx->base.rss;
 	double fin = strcmp(figure, "fds") == 0	       ? ctx->final.fds
 		     : strcmp(figure, "threads") == 0 ? ctx->final.threads
+		     : files			      ? ctx->final.files
 						      : (double)ctx->final.rss;
 	double leaked = fin - base;
 	int ok = leaked <= allowed + 1e-9;
@@ -703,14 +820,16 @@ static void expect_leak(fl_ctx *ctx, lua_State *L, const char *figure,
 			 "the baseline",
 			 lv, av, fb, bb);
 	} else {
-		const char *unit = strcmp(figure, "fds") == 0 ? "fds" : "threads";
+		const char *unit = strcmp(figure, "fds") == 0 ? "fds"
+				   : files		   ? "files"
+							   : "threads";
 		int n = snprintf(msg, sizeof msg, "leaked %s %s (allowed %s)", lv,
 				 unit, av);
+		const char *gkey = strcmp(figure, "fds") == 0 ? "fd_groups"
+				   : files		   ? "file_groups"
+							   : "thread_groups";
 		json_t *groups = ctx->forensics
-					 ? json_object_get(ctx->forensics,
-							   strcmp(figure, "fds") == 0
-								   ? "fd_groups"
-								   : "thread_groups")
+					 ? json_object_get(ctx->forensics, gkey)
 					 : NULL;
 		if (groups && json_array_size(groups) > 0) {
 			fl_group g[6];
@@ -740,6 +859,115 @@ static void expect_leak(fl_ctx *ctx, lua_State *L, const char *figure,
 	fl_ctx_expect(ctx, L, what, ok, lv, av, msg);
 }
 
+/* Parses a rate: "1MiB/s", "512KiB/s", "2/s", "30/min", or a number
+ * (per second). Returns 0 or -1. */
+static int parse_rate(lua_State *L, int idx, int bytes, double *per_s)
+{
+	if (lua_type(L, idx) == LUA_TNUMBER) {
+		*per_s = lua_tonumber(L, idx);
+		return 0;
+	}
+	if (lua_type(L, idx) != LUA_TSTRING)
+		return -1;
+	char buf[64];
+	snprintf(buf, sizeof buf, "%s", lua_tostring(L, idx));
+	char *slash = strchr(buf, '/');
+	double div = 1;
+	if (slash) {
+		if (!strcmp(slash, "/s"))
+			div = 1;
+		else if (!strcmp(slash, "/min"))
+			div = 60;
+		else if (!strcmp(slash, "/h"))
+			div = 3600;
+		else
+			return -1;
+		*slash = '\0';
+	}
+	double v;
+	if (bytes) {
+		if (fl_parse_bytes(buf, &v) < 0)
+			return -1;
+	} else {
+		char *end;
+		v = strtod(buf, &end);
+		if (end == buf || *end)
+			return -1;
+	}
+	*per_s = v / div;
+	return 0;
+}
+
+/* t:expect{ trend = { rss = "1MiB/s", fds = "2/s", threads =, files =,
+ * window = s } }: the least-squares slope of each figure over the last
+ * window seconds (default: since the baseline) is at most the rate. */
+static void expect_trend(fl_ctx *ctx, lua_State *L, int tidx, fl_instance *in)
+{
+	luaL_checktype(L, tidx, LUA_TTABLE);
+	static const char *const tk[] = {"fds", "threads", "rss", "files",
+					 "window", NULL};
+	check_keys(L, tidx, "expect.trend", tk);
+	double window = opt_num(L, tidx, "window", -1);
+	int64_t end = fl_session_now(in->sess);
+	if (in->sess->exit.exited)
+		end = in->sess->exit.t_ns;
+	int64_t from;
+	if (window > 0)
+		from = end - (int64_t)(window * 1e9);
+	else if (ctx->base.valid && ctx->base_inst == ctx->ninstances - 1)
+		from = ctx->base.to_ns;
+	else
+		from = in->ready_ns;
+	static const enum fl_figure figs[] = {FL_FIG_FDS, FL_FIG_THREADS,
+					      FL_FIG_RSS, FL_FIG_FILES};
+	for (int i = 0; i < 4; i++) {
+		lua_getfield(L, tidx, tk[i]);
+		if (lua_isnil(L, -1)) {
+			lua_pop(L, 1);
+			continue;
+		}
+		int bytes = figs[i] == FL_FIG_RSS;
+		double allowed = 0;
+		if (parse_rate(L, lua_gettop(L), bytes, &allowed) < 0)
+			luaL_error(L, "expect.trend.%s must be a rate like %s",
+				   tk[i], bytes ? "\"1MiB/s\" or \"10MiB/min\""
+						: "\"2/s\" or \"30/min\"");
+		lua_pop(L, 1);
+		if (figs[i] == FL_FIG_FILES && !ctx->watch)
+			luaL_error(L, "expect.trend.files needs target.watch");
+		fl_trend tr;
+		pthread_mutex_lock(&in->sess->lock);
+		fl_judge_trend(in->sess->samples, in->sess->nsamples, figs[i],
+			       from, end, &tr);
+		pthread_mutex_unlock(&in->sess->lock);
+		char what[32], measured[64], allow[64], msg[300];
+		snprintf(what, sizeof what, "trend %s", tk[i]);
+		if (!tr.valid) {
+			snprintf(msg, sizeof msg,
+				 "%s trend: not enough samples over %.1f s", tk[i],
+				 (double)(end - from) / 1e9);
+			fl_ctx_expect(ctx, L, what, 0, "no data", "", msg);
+			continue;
+		}
+		if (bytes) {
+			char a[32], b[32];
+			fl_fmt_bytes(a, sizeof a, tr.slope_per_s);
+			fl_fmt_bytes(b, sizeof b, allowed);
+			snprintf(measured, sizeof measured, "%s/s", a);
+			snprintf(allow, sizeof allow, "%s/s", b);
+		} else {
+			snprintf(measured, sizeof measured, "%.2f/s", tr.slope_per_s);
+			snprintf(allow, sizeof allow, "%.2f/s", allowed);
+		}
+		int ok = tr.slope_per_s <= allowed;
+		snprintf(msg, sizeof msg,
+			 "%s %s %s over %.1f s (allowed %s, fit r²=%.2f)", tk[i],
+			 tr.slope_per_s >= 0 ? "grows" : "shrinks", measured,
+			 (double)(end - from) / 1e9, allow, tr.r2);
+		fl_ctx_expect(ctx, L, what, ok, measured, allow, msg);
+	}
+}
+
 /* t:expect{ exit=, signal=, leaked={fds=,threads=,rss=}, peak={...},
  * steady=true }: checks the end state. Every failed expectation is
  * recorded (the run goes on); returns true if all held. */
@@ -748,7 +976,7 @@ static int t_expect(lua_State *L)
 	fl_ctx *ctx = check_target(L);
 	luaL_checktype(L, 2, LUA_TTABLE);
 	static const char *const keys[] = {"exit", "signal", "leaked", "peak",
-					   "steady", "survived", NULL};
+					   "steady", "survived", "trend", NULL};
 	check_keys(L, 2, "expect", keys);
 	int before = ctx->nexpects;
 	fl_instance *in = ctx->inst;
@@ -759,7 +987,8 @@ static int t_expect(lua_State *L)
 	if (!lua_isnil(L, -1)) {
 		luaL_checktype(L, -1, LUA_TTABLE);
 		int lidx = lua_gettop(L);
-		static const char *const lk[] = {"fds", "threads", "rss", NULL};
+		static const char *const lk[] = {"fds", "threads", "rss", "files",
+						 NULL};
 		check_keys(L, lidx, "expect.leaked", lk);
 		if (!ctx->base.valid)
 			return luaL_error(L, "expect: leaks need a baseline "
@@ -782,7 +1011,8 @@ static int t_expect(lua_State *L)
 	if (!lua_isnil(L, -1)) {
 		luaL_checktype(L, -1, LUA_TTABLE);
 		int pidx = lua_gettop(L);
-		static const char *const pk[] = {"fds", "threads", "rss", NULL};
+		static const char *const pk[] = {"fds", "threads", "rss", "files",
+						 NULL};
 		check_keys(L, pidx, "expect.peak", pk);
 		fl_sample peak = {0};
 		pthread_mutex_lock(&in->sess->lock);
@@ -794,6 +1024,8 @@ static int t_expect(lua_State *L)
 				peak.threads = s->threads;
 			if (s->rss > peak.rss)
 				peak.rss = s->rss;
+			if (s->files > peak.files)
+				peak.files = s->files;
 		}
 		pthread_mutex_unlock(&in->sess->lock);
 		for (int i = 0; pk[i]; i++) {
@@ -808,9 +1040,10 @@ static int t_expect(lua_State *L)
 				} else {
 					allowed = luaL_checknumber(L, -1);
 				}
-				double v = i == 0 ? peak.fds
+				double v = i == 0   ? peak.fds
 					   : i == 1 ? peak.threads
-						    : (double)peak.rss;
+					   : i == 2 ? (double)peak.rss
+						    : peak.files;
 				char mv[32], av[32], msg[200], what[32];
 				fmt_value(mv, sizeof mv, v, bytes);
 				fmt_value(av, sizeof av, allowed, bytes);
@@ -823,6 +1056,11 @@ static int t_expect(lua_State *L)
 			lua_pop(L, 1);
 		}
 	}
+	lua_pop(L, 1);
+
+	lua_getfield(L, 2, "trend");
+	if (!lua_isnil(L, -1))
+		expect_trend(ctx, L, lua_gettop(L), in);
 	lua_pop(L, 1);
 
 	const fl_exit_info *e = &in->sess->exit;

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "monitor.h"
 
+#include "procfs.h"
 #include "util.h"
 
 #include <errno.h>
@@ -102,9 +103,11 @@ void fl_session_destroy(fl_session *s)
 	free(s->out.ring);
 	free(s->err.ring);
 	free(s->samples);
-	for (fl_waiter *w = s->waiters; w; w = w->next) {
-		/* Waiters belong to their callers; just unlink them. */
-	}
+	free(s->jrecs);
+	free(s->oom_fds);
+	free(s->oom_threads);
+	free(s->oom_smaps);
+	/* Waiters belong to their callers; they are only unlinked. */
 	s->waiters = NULL;
 	pthread_mutex_destroy(&s->lock);
 }
@@ -312,6 +315,18 @@ static void take_sample(fl_session *s)
 	fl_sample smp;
 	int64_t t0 = fl_now_ns();
 	int r = fl_sampler_read(&s->sampler, &smp);
+	smp.files = -1;
+	if (r == 0 && s->watch_path[0]) {
+		/* Opened at every sample: the target may create, remove and
+		 * create the directory again. Missing counts as empty. */
+		int dfd = open(s->watch_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		smp.files = 0;
+		if (dfd >= 0) {
+			int c = fl_procfs_count_dir(dfd);
+			smp.files = c > 0 ? c : 0;
+			close(dfd);
+		}
+	}
 	int64_t t1 = fl_now_ns();
 	pthread_mutex_lock(&s->lock);
 	if (r < 0) {
@@ -330,9 +345,33 @@ static void take_sample(fl_session *s)
 		s->samples = fl_xrealloc(s->samples, s->cap * sizeof *s->samples);
 	}
 	s->samples[s->nsamples++] = smp;
+	/* RSS (as the target sees it, with the footprint's memory) reached
+	 * the OOM precursor level: the scenario thread takes the snapshot. */
+	if (s->oom_rss > 0 && !s->oom_hit && smp.rss >= s->oom_rss) {
+		s->oom_hit = 1;
+		s->oom_t_ns = smp.t_ns;
+		s->oom_sample_rss = smp.rss;
+		s->oom_nfds = fl_procfs_fd_table(s->child.procfd, &s->oom_fds);
+		s->oom_nthreads = fl_procfs_threads(s->child.procfd,
+						    &s->oom_threads);
+		int fd = openat(s->child.procfd, "smaps_rollup",
+				O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			char buf[4096];
+			ssize_t got = read(fd, buf, sizeof buf - 1);
+			close(fd);
+			if (got > 0) {
+				buf[got] = '\0';
+				s->oom_smaps = fl_xstrdup(buf);
+			}
+		}
+	}
 	s->sample_cost_total_ns += (uint64_t)(t1 - t0);
 	if (t1 - t0 > s->sample_cost_max_ns)
 		s->sample_cost_max_ns = t1 - t0;
+	if (s->journal)
+		fl_journal_drain(s->journal, s->child.start_ns, &s->jrecs,
+				 &s->njrecs, &s->jcap);
 	pthread_mutex_unlock(&s->lock);
 	notify(s);
 }

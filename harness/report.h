@@ -26,6 +26,14 @@ int fl_write_file_atomic(const char *path, const char *data, size_t len);
 int fl_report_json(json_t *doc, const char *path);
 int fl_report_junit(json_t *doc, const char *path);
 int fl_report_html(json_t *doc, const char *path);
+/* OpenMetrics text (Prometheus' textfile collector reads it): verdicts,
+ * durations, MTTR, leaks and faults per scenario, counts per run. */
+int fl_report_openmetrics(json_t *doc, const char *path);
+
+/* Appends the <meta> Content-Security-Policy of a self-contained page:
+ * nothing may be loaded, and only the given inline style and script (named
+ * by their SHA-256; NULL for none) may apply or run. */
+void fl_html_csp(fl_buf *b, const char *style, const char *script);
 
 /* Reads and checks a results document. NULL with a message in err. */
 json_t *fl_results_load(const char *path, char *err, size_t errlen);

@@ -15,10 +15,26 @@ static const char *str(json_t *o, const char *key)
 	return s ? s : "";
 }
 
+/* An attribute. A parser turns a raw newline in an attribute value into a
+ * space, so newlines are written as character references: a multi-line
+ * message keeps its lines in CI's display. */
 static void attr(fl_buf *b, const char *name, const char *value)
 {
 	fl_buf_printf(b, " %s=\"", name);
-	fl_escape_xml(b, value);
+	fl_buf v;
+	fl_buf_init(&v);
+	fl_escape_xml(&v, value);
+	for (size_t i = 0; i < v.len; i++) {
+		if (v.data[i] == '\n')
+			fl_buf_puts(b, "&#10;");
+		else if (v.data[i] == '\r')
+			fl_buf_puts(b, "&#13;");
+		else if (v.data[i] == '\t')
+			fl_buf_puts(b, "&#9;");
+		else
+			fl_buf_putc(b, v.data[i]);
+	}
+	fl_buf_free(&v);
 	fl_buf_putc(b, '"');
 }
 
@@ -47,6 +63,24 @@ static void failure_body(fl_buf *b, json_t *s)
 			continue;
 		fl_buf_printf(&c, "  %s %s\n", str(e, "where"), str(e, "message"));
 	}
+	/* A flaky scenario: what each repetition gave. */
+	json_t *rep = json_object_get(s, "repeat");
+	json_t *verdicts = json_object_get(rep, "verdicts");
+	json_t *digests = json_object_get(rep, "digests");
+	for (size_t k = 0; k < json_array_size(verdicts); k++) {
+		const char *d = json_string_value(json_array_get(digests, k));
+		fl_buf_printf(&c, "  run %zu: %s%s%s\n", k + 1,
+			      json_string_value(json_array_get(verdicts, k))
+				      ? json_string_value(json_array_get(verdicts, k))
+				      : "?",
+			      d ? ", journal " : "", d ? d : "");
+	}
+	json_t *journal = json_object_get(s, "journal");
+	if (json_is_string(json_object_get(journal, "digest")))
+		fl_buf_printf(&c, "fault journal digest %s (%lld faults)\n",
+			      str(journal, "digest"),
+			      (long long)json_integer_value(
+				      json_object_get(journal, "total")));
 	json_t *err = json_object_get(s, "error");
 	if (json_is_object(err) && json_object_get(err, "traceback"))
 		fl_buf_printf(&c, "%s\n", str(err, "traceback"));

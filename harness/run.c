@@ -1,5 +1,6 @@
-/* faultline run: discovers scenarios, runs them, prints a line for each,
- * and writes the results and reports. */
+/* faultline run: discovers scenarios, runs them (side by side with -j,
+ * several times with --repeat, a deterministic share with --shard), prints
+ * a line for each, and writes the results and reports. */
 #define _GNU_SOURCE
 #include "cli.h"
 #include "guardian.h"
@@ -11,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +34,14 @@ static const char run_usage[] =
 	"returns a list).\n"
 	"\n"
 	"options:\n"
+	"  -j N, --jobs N      run N scenarios side by side (default 1)\n"
+	"  --shard I/N         run only the I-th of N shares of the suite\n"
+	"                      (1-based; scenario k goes to share k mod N);\n"
+	"                      'auto' reads GitLab's CI_NODE_INDEX and\n"
+	"                      CI_NODE_TOTAL, 'auto/N' Kubernetes'\n"
+	"                      JOB_COMPLETION_INDEX (or CI_NODE_INDEX)\n"
+	"  --repeat N          run each scenario N times; FLAKY when the\n"
+	"                      verdicts or the fault journals differ\n"
 	"  --seed S            seed for every scenario (default: each\n"
 	"                      scenario's own seed)\n"
 	"  --timeout S         watchdog per scenario, in seconds (default:\n"
@@ -39,11 +49,14 @@ static const char run_usage[] =
 	"  --tags T[,T...]     only scenarios carrying one of these tags\n"
 	"  --report-dir DIR    where reports go (default: reports); each run\n"
 	"                      writes DIR/<run id>/{results.json,junit.xml,\n"
-	"                      index.html} and points DIR/latest at it\n"
+	"                      index.html,journal-K.json} and points\n"
+	"                      DIR/latest at it\n"
 	"  --no-report         write no report directory\n"
 	"  --json FILE         also write the results to FILE\n"
 	"  --junit FILE        also write JUnit XML to FILE\n"
 	"  --html FILE         also write the HTML report to FILE\n"
+	"  --openmetrics FILE  also write OpenMetrics text (for Prometheus'\n"
+	"                      textfile collector) to FILE\n"
 	"  -v, --verbose       show the targets' output and scenario logs\n"
 	"  -q, --quiet         print only failures and the closing line\n"
 	"  -h, --help          this text\n";
@@ -56,8 +69,13 @@ struct run_cli {
 	const char *json_file;
 	const char *junit_file;
 	const char *html_file;
+	const char *openmetrics_file;
 	int quiet;
 	int color;
+	int jobs;
+	int repeat;
+	int shard_index;	/* 1-based; 0: no sharding */
+	int shard_total;
 };
 
 static void iso_time(char *out, size_t len, int64_t wall_ns)
@@ -79,16 +97,19 @@ static const char *verdict_color(const char *v)
 	return "\033[35m";
 }
 
-static void print_result(const struct run_cli *c, json_t *r)
+static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void fl_print_result(int color, int quiet, json_t *r)
 {
 	const char *v = json_string_value(json_object_get(r, "verdict"));
 	const char *name = json_string_value(json_object_get(r, "name"));
 	const char *msg = json_string_value(json_object_get(r, "message"));
 	int bad = strcmp(v, "PASS") && strcmp(v, "XFAIL");
-	if (c->quiet && !bad)
+	if (quiet && !bad)
 		return;
+	pthread_mutex_lock(&print_lock);
 	double d = json_number_value(json_object_get(r, "duration_s"));
-	if (c->color)
+	if (color)
 		printf("%s%-6s\033[0m %s  (%.2f s)\n", verdict_color(v), v,
 		       name, d);
 	else
@@ -106,9 +127,12 @@ static void print_result(const struct run_cli *c, json_t *r)
 			lines++;
 		}
 	}
+	size_t i;
+	json_t *w;
+	json_array_foreach(json_object_get(r, "warnings"), i, w)
+		printf("       warning: %s\n", json_string_value(w));
 	if (bad) {
 		json_t *e;
-		size_t i;
 		json_array_foreach(json_object_get(r, "expectations"), i, e)
 		{
 			if (json_is_true(json_object_get(e, "ok")))
@@ -122,6 +146,7 @@ static void print_result(const struct run_cli *c, json_t *r)
 		       json_string_value(json_object_get(r, "rerun")));
 	}
 	fflush(stdout);
+	pthread_mutex_unlock(&print_lock);
 }
 
 static int update_latest(const char *dir, const char *id)
@@ -140,7 +165,7 @@ static int update_latest(const char *dir, const char *id)
 	return 0;
 }
 
-static json_t *host_json(void)
+json_t *fl_host_json(void)
 {
 	struct utsname u;
 	char host[256] = "?";
@@ -158,21 +183,60 @@ static json_t *host_json(void)
 	return o;
 }
 
-static int write_reports(const struct run_cli *c, json_t *doc, const char *id,
-			 char *index_path, size_t index_len)
+/* Moves each scenario's full journal out of the results into
+ * dir/journal-K.json, leaving its file name behind. */
+static int write_journals(json_t *doc, const char *dir)
+{
+	int failed = 0;
+	size_t i;
+	json_t *s;
+	json_array_foreach(json_object_get(doc, "scenarios"), i, s)
+	{
+		json_t *data = json_object_get(s, "journal_file_data");
+		if (!data)
+			continue;
+		if (dir) {
+			char name[64], path[PATH_MAX + 64];
+			snprintf(name, sizeof name, "journal-%zu.json", i + 1);
+			snprintf(path, sizeof path, "%s/%s", dir, name);
+			int r = fl_report_json(data, path);
+			if (r < 0) {
+				fprintf(stderr, "faultline: %s: %s\n", path,
+					strerror(-r));
+				failed = 1;
+			} else {
+				json_object_set_new(json_object_get(s, "journal"),
+						    "file", json_string(name));
+			}
+		}
+		json_object_del(s, "journal_file_data");
+	}
+	return failed ? -1 : 0;
+}
+
+int fl_write_reports(const char *report_dir, json_t *doc, const char *id,
+		     const char *json_file, const char *junit_file,
+		     const char *html_file, const char *openmetrics_file,
+		     char *index_path, size_t index_len)
 {
 	int failed = 0;
 	index_path[0] = '\0';
-	if (!c->no_report) {
-		char dir[PATH_MAX];
-		snprintf(dir, sizeof dir, "%s/%s", c->report_dir, id);
+	char dir[PATH_MAX];
+	dir[0] = '\0';
+	if (report_dir) {
+		snprintf(dir, sizeof dir, "%s/%s", report_dir, id);
 		int r = fl_mkdirs(dir, 0755);
 		if (r < 0) {
 			fprintf(stderr, "faultline: cannot create %s: %s\n", dir,
 				strerror(-r));
 			return -1;
 		}
+	}
+	if (write_journals(doc, report_dir ? dir : NULL) < 0)
+		failed = 1;
+	if (report_dir) {
 		char path[PATH_MAX + 32];
+		int r;
 		snprintf(path, sizeof path, "%s/results.json", dir);
 		if ((r = fl_report_json(doc, path)) < 0) {
 			fprintf(stderr, "faultline: %s: %s\n", path, strerror(-r));
@@ -189,21 +253,27 @@ static int write_reports(const struct run_cli *c, json_t *doc, const char *id,
 			failed = 1;
 		}
 		snprintf(index_path, index_len, "%s", path);
-		if (update_latest(c->report_dir, id) < 0)
+		if (update_latest(report_dir, id) < 0)
 			fprintf(stderr, "faultline: cannot update %s/latest\n",
-				c->report_dir);
+				report_dir);
 	}
 	int r;
-	if (c->json_file && (r = fl_report_json(doc, c->json_file)) < 0) {
-		fprintf(stderr, "faultline: %s: %s\n", c->json_file, strerror(-r));
+	if (json_file && (r = fl_report_json(doc, json_file)) < 0) {
+		fprintf(stderr, "faultline: %s: %s\n", json_file, strerror(-r));
 		failed = 1;
 	}
-	if (c->junit_file && (r = fl_report_junit(doc, c->junit_file)) < 0) {
-		fprintf(stderr, "faultline: %s: %s\n", c->junit_file, strerror(-r));
+	if (junit_file && (r = fl_report_junit(doc, junit_file)) < 0) {
+		fprintf(stderr, "faultline: %s: %s\n", junit_file, strerror(-r));
 		failed = 1;
 	}
-	if (c->html_file && (r = fl_report_html(doc, c->html_file)) < 0) {
-		fprintf(stderr, "faultline: %s: %s\n", c->html_file, strerror(-r));
+	if (html_file && (r = fl_report_html(doc, html_file)) < 0) {
+		fprintf(stderr, "faultline: %s: %s\n", html_file, strerror(-r));
+		failed = 1;
+	}
+	if (openmetrics_file &&
+	    (r = fl_report_openmetrics(doc, openmetrics_file)) < 0) {
+		fprintf(stderr, "faultline: %s: %s\n", openmetrics_file,
+			strerror(-r));
 		failed = 1;
 	}
 	return failed ? -1 : 0;
@@ -219,12 +289,214 @@ static int parse_seconds(const char *s, double *out)
 	return 0;
 }
 
+static int parse_count(const char *s, int *out, int max)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (end == s || *end || v < 1 || v > max)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+/* --shard I/N, auto (GitLab) or auto/N (Kubernetes Indexed Jobs). */
+static int parse_shard(const char *spec, int *index, int *total, char *err,
+		       size_t errlen)
+{
+	const char *gl_i = getenv("CI_NODE_INDEX"), *gl_n = getenv("CI_NODE_TOTAL");
+	const char *k8s_i = getenv("JOB_COMPLETION_INDEX");
+	if (strcmp(spec, "auto") == 0) {
+		if (!gl_i || !gl_n) {
+			snprintf(err, errlen,
+				 "--shard auto needs CI_NODE_INDEX and "
+				 "CI_NODE_TOTAL (GitLab's parallel:); on "
+				 "Kubernetes use --shard auto/N");
+			return -1;
+		}
+		*index = atoi(gl_i);
+		*total = atoi(gl_n);
+	} else if (strncmp(spec, "auto/", 5) == 0) {
+		*total = atoi(spec + 5);
+		if (k8s_i && *k8s_i)
+			*index = atoi(k8s_i) + 1; /* 0-based there */
+		else if (gl_i && *gl_i)
+			*index = atoi(gl_i);
+		else {
+			snprintf(err, errlen,
+				 "--shard auto/N needs JOB_COMPLETION_INDEX "
+				 "(Kubernetes Indexed Job) or CI_NODE_INDEX");
+			return -1;
+		}
+	} else {
+		char *slash;
+		long i = strtol(spec, &slash, 10);
+		if (*slash != '/') {
+			snprintf(err, errlen, "--shard needs I/N, like 2/4");
+			return -1;
+		}
+		*index = (int)i;
+		*total = atoi(slash + 1);
+	}
+	if (*total < 1 || *index < 1 || *index > *total) {
+		snprintf(err, errlen,
+			 "--shard: share %d of %d does not exist (I counts from "
+			 "1 to N)",
+			 *index, *total);
+		return -1;
+	}
+	return 0;
+}
+
+int fl_runtime_start(char *tmp_root, size_t len)
+{
+	/* The guardian first (it must be forked before any thread), then
+	 * the monitor thread. */
+	if (fl_guardian_start() < 0 || fl_monitor_start() < 0) {
+		fprintf(stderr, "faultline: cannot start: %s\n", strerror(errno));
+		return -1;
+	}
+	const char *tmpbase = getenv("TMPDIR");
+	snprintf(tmp_root, len, "%s/faultline.XXXXXX",
+		 tmpbase && *tmpbase ? tmpbase : "/tmp");
+	if (!mkdtemp(tmp_root)) {
+		fprintf(stderr,
+			"faultline: cannot create a temporary directory in "
+			"%s: %s\n",
+			tmpbase && *tmpbase ? tmpbase : "/tmp", strerror(errno));
+		return -1;
+	}
+	fl_guardian_watch_dir(tmp_root);
+	return 0;
+}
+
+void fl_runtime_stop(const char *tmp_root)
+{
+	fl_monitor_stop();
+	if (tmp_root && tmp_root[0]) {
+		fl_rmtree(tmp_root);
+		fl_guardian_forget_dir(tmp_root);
+	}
+}
+
+void fl_run_id(char *id, size_t len, int64_t wall_ns)
+{
+	time_t t = (time_t)(wall_ns / FL_NS_PER_SEC);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char stamp[32];
+	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(id, len, "%s-%d", stamp, (int)getpid());
+}
+
+/* Runs a scenario repeat times; one result, FLAKY if the runs disagree
+ * in verdict or in the digest of the faults they fired. */
+static json_t *run_repeated(const fl_scenario_ref *ref, const fl_run_opts *opts,
+			    int repeat)
+{
+	json_t *first = fl_scenario_run(ref, opts);
+	if (repeat <= 1)
+		return first;
+	json_t *verdicts = json_array(), *digests = json_array();
+	json_t *durations = json_array();
+	const char *v0 = json_string_value(json_object_get(first, "verdict"));
+	const char *d0 = json_string_value(
+		json_object_get(json_object_get(first, "journal"), "digest"));
+	json_array_append_new(verdicts, json_string(v0));
+	json_array_append_new(digests, json_string(d0 ? d0 : ""));
+	json_array_append_new(durations, json_object_get(first, "duration_s")
+						 ? json_incref(json_object_get(first, "duration_s"))
+						 : json_real(0));
+	int verdict_differs = 0, digest_differs = 0, runs = 1;
+	for (int k = 1; k < repeat && !fl_monitor_interrupted(); k++) {
+		json_t *r = fl_scenario_run(ref, opts);
+		const char *v = json_string_value(json_object_get(r, "verdict"));
+		const char *d = json_string_value(
+			json_object_get(json_object_get(r, "journal"), "digest"));
+		verdict_differs |= strcmp(v, v0) != 0;
+		digest_differs |= strcmp(d ? d : "", d0 ? d0 : "") != 0;
+		json_array_append_new(verdicts, json_string(v));
+		json_array_append_new(digests, json_string(d ? d : ""));
+		json_array_append(durations, json_object_get(r, "duration_s"));
+		json_decref(r);
+		runs++;
+	}
+	json_t *rep = json_pack("{s:i,s:o,s:o,s:o}", "runs", runs, "verdicts",
+				verdicts, "digests", digests, "durations_s",
+				durations);
+	json_object_set_new(first, "repeat", rep);
+	if (verdict_differs || digest_differs) {
+		/* Count what differed, for the message. */
+		json_t *seen = json_object();
+		size_t i;
+		json_t *x;
+		json_array_foreach(json_object_get(rep, "verdicts"), i, x)
+		{
+			const char *k = json_string_value(x);
+			json_object_set_new(seen, k,
+					    json_integer(json_integer_value(
+								 json_object_get(seen, k)) +
+							 1));
+		}
+		fl_buf b;
+		fl_buf_init(&b);
+		fl_buf_printf(&b, "flaky over %d runs:", runs);
+		const char *k;
+		json_object_foreach(seen, k, x)
+			fl_buf_printf(&b, " %s x%lld", k,
+				      (long long)json_integer_value(x));
+		if (digest_differs) {
+			json_t *d = json_object();
+			json_array_foreach(json_object_get(rep, "digests"), i, x)
+				json_object_set_new(d, json_string_value(x),
+						    json_true());
+			fl_buf_printf(&b, "; %zu different fault journals",
+				      json_object_size(d));
+			json_decref(d);
+		}
+		json_decref(seen);
+		json_object_set_new(first, "verdict", json_string("FLAKY"));
+		json_object_set_new(first, "message", json_string(b.data));
+		fl_buf_free(&b);
+	}
+	return first;
+}
+
+struct pool {
+	struct run_cli *c;
+	fl_scenario_ref **todo;
+	int ntodo;
+	json_t **results;
+	int next;
+	pthread_mutex_t lock;
+};
+
+static void *worker(void *arg)
+{
+	struct pool *p = arg;
+	for (;;) {
+		pthread_mutex_lock(&p->lock);
+		int i = p->next++;
+		pthread_mutex_unlock(&p->lock);
+		if (i >= p->ntodo || fl_monitor_interrupted())
+			break;
+		json_t *r = run_repeated(p->todo[i], &p->c->opts, p->c->repeat);
+		fl_print_result(p->c->color, p->c->quiet, r);
+		p->results[i] = r;
+	}
+	return NULL;
+}
+
 int fl_cmd_run(int argc, char **argv)
 {
 	struct run_cli c;
 	memset(&c, 0, sizeof c);
 	c.report_dir = "reports";
+	c.jobs = 1;
+	c.repeat = 1;
 	static const struct option longopts[] = {
+		{"jobs", required_argument, NULL, 'j'},
+		{"shard", required_argument, NULL, 'X'},
+		{"repeat", required_argument, NULL, 'P'},
 		{"seed", required_argument, NULL, 'S'},
 		{"timeout", required_argument, NULL, 'T'},
 		{"tags", required_argument, NULL, 't'},
@@ -233,6 +505,7 @@ int fl_cmd_run(int argc, char **argv)
 		{"json", required_argument, NULL, 'J'},
 		{"junit", required_argument, NULL, 'U'},
 		{"html", required_argument, NULL, 'H'},
+		{"openmetrics", required_argument, NULL, 'O'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
@@ -240,8 +513,30 @@ int fl_cmd_run(int argc, char **argv)
 	};
 	optind = 1;
 	int ch;
-	while ((ch = getopt_long(argc, argv, "vqh", longopts, NULL)) != -1) {
+	char err[1024];
+	while ((ch = getopt_long(argc, argv, "j:vqh", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'j':
+			if (parse_count(optarg, &c.jobs, 256) < 0) {
+				fprintf(stderr, "faultline run: -j needs a number "
+						"from 1 to 256\n");
+				return FL_EXIT_USAGE;
+			}
+			break;
+		case 'X':
+			if (parse_shard(optarg, &c.shard_index, &c.shard_total,
+					err, sizeof err) < 0) {
+				fprintf(stderr, "faultline run: %s\n", err);
+				return FL_EXIT_USAGE;
+			}
+			break;
+		case 'P':
+			if (parse_count(optarg, &c.repeat, 100000) < 0) {
+				fprintf(stderr, "faultline run: --repeat needs a "
+						"positive number\n");
+				return FL_EXIT_USAGE;
+			}
+			break;
 		case 'S': {
 			char *end;
 			errno = 0;
@@ -281,6 +576,9 @@ int fl_cmd_run(int argc, char **argv)
 		case 'H':
 			c.html_file = optarg;
 			break;
+		case 'O':
+			c.openmetrics_file = optarg;
+			break;
 		case 'v':
 			c.opts.verbose = 1;
 			break;
@@ -299,7 +597,6 @@ int fl_cmd_run(int argc, char **argv)
 		fprintf(stderr, "faultline run: no scenario given\n\n%s", run_usage);
 		return FL_EXIT_USAGE;
 	}
-	char err[1024];
 	c.opts.agent_path = fl_find_agent(err, sizeof err);
 	if (!c.opts.agent_path) {
 		fprintf(stderr, "faultline: %s\n", err);
@@ -324,54 +621,74 @@ int fl_cmd_run(int argc, char **argv)
 				"paths\n");
 		return FL_EXIT_USAGE;
 	}
+	/* Tags first, then the share: every shard sees the same list. */
+	fl_scenario_ref **todo = fl_xcalloc((size_t)n, sizeof *todo);
+	int ntodo = 0, matched = 0;
+	for (int i = 0; i < n; i++) {
+		if (c.tags && !fl_scenario_has_tag(&refs[i], c.tags))
+			continue;
+		if (!c.shard_total || matched % c.shard_total == c.shard_index - 1)
+			todo[ntodo++] = &refs[i];
+		matched++;
+	}
 
-	/* The guardian first (it must be forked before any thread), then
-	 * the monitor thread. */
-	if (fl_guardian_start() < 0 || fl_monitor_start() < 0) {
-		fprintf(stderr, "faultline: cannot start: %s\n", strerror(errno));
-		fl_scenario_refs_free(refs, n);
-		return FL_EXIT_INTERNAL;
-	}
-	const char *tmpbase = getenv("TMPDIR");
 	char tmp_root[PATH_MAX];
-	snprintf(tmp_root, sizeof tmp_root, "%s/faultline.XXXXXX",
-		 tmpbase && *tmpbase ? tmpbase : "/tmp");
-	if (!mkdtemp(tmp_root)) {
-		fprintf(stderr, "faultline: cannot create a temporary "
-				"directory in %s: %s\n",
-			tmpbase && *tmpbase ? tmpbase : "/tmp", strerror(errno));
+	if (fl_runtime_start(tmp_root, sizeof tmp_root) < 0) {
+		free(todo);
 		fl_scenario_refs_free(refs, n);
 		return FL_EXIT_INTERNAL;
 	}
-	fl_guardian_watch_dir(tmp_root);
 	c.opts.tmp_root = tmp_root;
-	c.opts.self_path = argv[-1] ? argv[-1] : "faultline";
 	/* argv[-1] is the program as invoked: re-run lines use it. */
+	c.opts.self_path = argv[-1] ? argv[-1] : "faultline";
 
 	int64_t wall0 = fl_wall_ns(), t0 = fl_now_ns();
 	char started[64], id[96];
 	iso_time(started, sizeof started, wall0);
-	{
-		time_t t = (time_t)(wall0 / FL_NS_PER_SEC);
-		struct tm tm;
-		gmtime_r(&t, &tm);
-		char stamp[32];
-		strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-		snprintf(id, sizeof id, "%s-%d", stamp, (int)getpid());
+	fl_run_id(id, sizeof id, wall0);
+	/* The report directory exists from the start: scenarios keep
+	 * artifacts there (cores taken before an OOM). */
+	char artifacts[PATH_MAX];
+	if (!c.no_report) {
+		snprintf(artifacts, sizeof artifacts, "%s/%s", c.report_dir, id);
+		if (fl_mkdirs(artifacts, 0755) == 0)
+			c.opts.artifact_dir = artifacts;
 	}
 
+	struct pool pool = {.c = &c,
+			    .todo = todo,
+			    .ntodo = ntodo,
+			    .results = fl_xcalloc((size_t)ntodo + 1,
+						  sizeof(json_t *)),
+			    .lock = PTHREAD_MUTEX_INITIALIZER};
+	int jobs = c.jobs < ntodo ? c.jobs : ntodo;
+	if (jobs <= 1) {
+		worker(&pool);
+	} else {
+		pthread_t *th = fl_xcalloc((size_t)jobs, sizeof *th);
+		for (int i = 0; i < jobs; i++)
+			if (pthread_create(&th[i], NULL, worker, &pool) != 0) {
+				fprintf(stderr, "faultline: cannot start worker "
+						"threads\n");
+				jobs = i;
+				break;
+			}
+		for (int i = 0; i < jobs; i++)
+			pthread_join(th[i], NULL);
+		free(th);
+		if (jobs == 0)
+			worker(&pool);
+	}
+	/* Results in the order of the suite, whatever finished first. */
 	json_t *scenarios = json_array();
 	int ran = 0;
-	for (int i = 0; i < n; i++) {
-		if (c.tags && !fl_scenario_has_tag(&refs[i], c.tags))
-			continue;
-		if (fl_monitor_interrupted())
-			break;
-		json_t *r = fl_scenario_run(&refs[i], &c.opts);
-		print_result(&c, r);
-		json_array_append_new(scenarios, r);
-		ran++;
+	for (int i = 0; i < ntodo; i++) {
+		if (pool.results[i]) {
+			json_array_append_new(scenarios, pool.results[i]);
+			ran++;
+		}
 	}
+	free(pool.results);
 	int interrupted = fl_monitor_interrupted();
 
 	json_t *doc = json_object();
@@ -394,17 +711,27 @@ int fl_cmd_run(int argc, char **argv)
 	json_object_set_new(run, "seed", c.opts.have_seed
 						 ? json_integer((json_int_t)c.opts.seed)
 						 : json_null());
+	json_object_set_new(run, "jobs", json_integer(c.jobs));
+	json_object_set_new(run, "repeat", json_integer(c.repeat));
+	json_object_set_new(run, "shard",
+			    c.shard_total ? json_pack("{s:i,s:i,s:i}", "index",
+						      c.shard_index, "total",
+						      c.shard_total, "of", matched)
+					  : json_null());
 	json_object_set_new(run, "interrupted",
 			    interrupted ? json_string(strsignal(interrupted))
 					: json_null());
-	json_object_set_new(run, "host", host_json());
+	json_object_set_new(run, "host", fl_host_json());
 	json_object_set_new(doc, "run", run);
 	json_object_set_new(doc, "scenarios", scenarios);
 	fl_results_summarize(doc);
 
 	char index_path[PATH_MAX + 32];
-	int report_failed = write_reports(&c, doc, id, index_path,
-					  sizeof index_path) < 0;
+	int report_failed =
+		fl_write_reports(c.no_report ? NULL : c.report_dir, doc, id,
+				 c.json_file, c.junit_file, c.html_file,
+				 c.openmetrics_file, index_path,
+				 sizeof index_path) < 0;
 
 	json_t *sum = json_object_get(doc, "summary");
 	long long passed = json_integer_value(json_object_get(sum, "passed"));
@@ -412,32 +739,39 @@ int fl_cmd_run(int argc, char **argv)
 	long long errors = json_integer_value(json_object_get(sum, "errors"));
 	long long xfailed = json_integer_value(json_object_get(sum, "xfailed"));
 	long long xpassed = json_integer_value(json_object_get(sum, "xpassed"));
+	long long flaky = json_integer_value(json_object_get(sum, "flaky"));
 	printf("%lld passed, %lld failed", passed, failed);
 	if (xfailed)
 		printf(", %lld xfailed", xfailed);
 	if (xpassed)
 		printf(", %lld xpassed", xpassed);
+	if (flaky)
+		printf(", %lld flaky", flaky);
 	if (errors)
 		printf(", %lld errors", errors);
-	printf(" (%.1f s)", (double)(fl_now_ns() - t0) / 1e9);
+	printf(" (%.1f s", (double)(fl_now_ns() - t0) / 1e9);
+	if (c.shard_total)
+		printf(", share %d of %d", c.shard_index, c.shard_total);
+	printf(")");
 	if (index_path[0])
 		printf(" - report: %s", index_path);
 	printf("\n");
-	if (ran == 0)
+	if (matched == 0)
 		fprintf(stderr, "faultline: no scenario matched --tags %s\n",
 			c.tags ? c.tags : "");
 	fflush(stdout);
 
 	int status = (int)json_integer_value(json_object_get(sum, "exit_status"));
-	if (ran == 0)
+	/* An empty share is fine (more shards than scenarios); no scenario
+	 * at all is a usage error. */
+	if (matched == 0)
 		status = FL_EXIT_USAGE;
 	if (report_failed && status == 0)
 		status = FL_EXIT_INTERNAL;
 	json_decref(doc);
+	free(todo);
 	fl_scenario_refs_free(refs, n);
-	fl_monitor_stop();
-	fl_rmtree(tmp_root);
-	fl_guardian_forget_dir(tmp_root);
+	fl_runtime_stop(tmp_root);
 	if (interrupted) {
 		fprintf(stderr, "faultline: interrupted by %s\n",
 			strsignal(interrupted));

@@ -11,6 +11,7 @@ typedef struct fl_sample {
 	int32_t fds;
 	int32_t threads;
 	int64_t rss;		/* bytes */
+	int32_t files;		/* entries of the watched directory, or -1 */
 } fl_sample;
 
 enum fl_fd_method {

@@ -6,11 +6,14 @@
 #include "forensics.h"
 #include "guardian.h"
 #include "monitor.h"
+#include "elf.h"
+#include "points.h"
 #include "probe.h"
 #include "util.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <lauxlib.h>
 #include <lualib.h>
 #include <math.h>
@@ -20,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,7 +32,10 @@ extern char **environ;
 #define DEFAULT_TIMEOUT_S 60.0
 #define DEFAULT_HZ 200.0
 #define DEFAULT_HOLD_NS (100 * FL_NS_PER_MS)
-#define DEFAULT_FINAL_WINDOW_NS (200 * FL_NS_PER_MS)
+/* The final measurement is a median over this much time (at least five
+ * samples): long enough that one sample caught in the middle of a batch
+ * does not count, short enough to see the state the script just left. */
+#define DEFAULT_FINAL_WINDOW_NS (50 * FL_NS_PER_MS)
 #define AGENT_TIMEOUT_MS 2000
 #define SERIES_MAX_POINTS 4000
 
@@ -1005,6 +1012,33 @@ static int parse_target(fl_ctx *ctx, lua_State *L, int idx)
 	lua_getfield(L, idx, "inherit");
 	ctx->inherit = lua_toboolean(L, -1);
 	lua_pop(L, 1);
+	if (opt_string(L, idx, "watch", &ctx->watch, ctx, "target.") < 0)
+		return -1;
+	t = lua_getfield(L, idx, "oom");
+	if (t == LUA_TTABLE) {
+		int o = lua_absindex(L, -1);
+		char *rss = NULL;
+		if (opt_string(L, o, "rss", &rss, ctx, "target.oom.") < 0) {
+			lua_pop(L, 1);
+			return -1;
+		}
+		if (!rss || fl_parse_bytes(rss, &ctx->oom_rss) < 0 ||
+		    ctx->oom_rss <= 0) {
+			free(rss);
+			lua_pop(L, 1);
+			return cfg_error(ctx, "target.oom.rss must be a size like "
+					      "'200MiB'");
+		}
+		free(rss);
+		lua_getfield(L, o, "core");
+		ctx->oom_core = lua_toboolean(L, -1);
+		lua_pop(L, 1);
+	} else if (t != LUA_TNIL) {
+		lua_pop(L, 1);
+		return cfg_error(ctx, "target.oom must be a table like { rss = "
+				      "\"200MiB\" }");
+	}
+	lua_pop(L, 1);
 	return 0;
 }
 
@@ -1108,6 +1142,8 @@ static int parse_scenario(fl_ctx *ctx, lua_State *L)
 		    parse_tolerance_field(L, s, "threads", 0,
 					  &ctx->steady.threads, ctx) < 0 ||
 		    parse_tolerance_field(L, s, "rss", 1, &ctx->steady.rss,
+					  ctx) < 0 ||
+		    parse_tolerance_field(L, s, "files", 0, &ctx->steady.files,
 					  ctx) < 0) {
 			lua_pop(L, 1);
 			return -1;
@@ -1122,6 +1158,10 @@ static int parse_scenario(fl_ctx *ctx, lua_State *L)
 		fl_tolerance_from_number(0, &ctx->steady.threads);
 	}
 	lua_pop(L, 1);
+	if (ctx->steady.files.set && !ctx->watch)
+		return cfg_error(ctx, "steady.files needs target.watch = "
+				      "\"DIR\" (the directory whose entries "
+				      "are counted)");
 	if (ctx->steady.health && ctx->health.kind == 0)
 		return cfg_error(ctx, "steady.health = true needs a target.health "
 				      "probe");
@@ -1150,7 +1190,7 @@ static int parse_scenario(fl_ctx *ctx, lua_State *L)
 /* Starting and stopping the target                                     */
 /* ------------------------------------------------------------------ */
 
-static char **build_env(fl_ctx *ctx, int agent_fd)
+static char **build_env(fl_ctx *ctx, int agent_fd, int journal_fd)
 {
 	size_t n = 0;
 	while (environ[n])
@@ -1196,6 +1236,16 @@ static char **build_env(fl_ctx *ctx, int agent_fd)
 	env[k++] = fl_buf_steal(&b);
 	if (ctx->inherit)
 		env[k++] = fl_xstrdup(FL_ENV_INHERIT "=1");
+	if (journal_fd >= 0) {
+		fl_buf_init(&b);
+		fl_buf_printf(&b, "%s=%d", FL_ENV_JOURNAL_FD, journal_fd);
+		env[k++] = fl_buf_steal(&b);
+	}
+	fl_buf_init(&b);
+	fl_buf_printf(&b, "%s=", FL_ENV_POINTS);
+	for (int i = 0; i < ctx->npoints; i++)
+		fl_buf_printf(&b, "%s%s", i ? ":" : "", ctx->points[i]);
+	env[k++] = fl_buf_steal(&b);
 	const char *key;
 	json_t *val;
 	json_object_foreach(ctx->env, key, val)
@@ -1276,6 +1326,11 @@ static void check_hello(fl_instance *in)
 	if (fl_faults_poll_hello(&in->faults) == 1) {
 		pthread_mutex_lock(&in->sess->lock);
 		in->sess->footprint_threads = in->faults.agent_thread ? 1 : 0;
+		/* With inherit the agent keeps the journal's fd for the
+		 * programs the target executes. */
+		in->sess->footprint_fds = in->faults.agent_journal && !in->inherit
+						  ? 1
+						  : 2;
 		pthread_mutex_unlock(&in->sess->lock);
 	}
 }
@@ -1285,6 +1340,7 @@ void fl_ctx_wait(fl_ctx *ctx, int64_t deadline_ns, int return_on_news)
 	lua_State *L = ctx->L;
 	for (;;) {
 		fl_ctx_check_abort(ctx, L);
+		fl_ctx_poll_triggers(ctx);
 		int64_t now = fl_now_ns();
 		if (now >= deadline_ns)
 			return;
@@ -1350,6 +1406,229 @@ static const char *last_line(const char *text, char *buf, size_t len)
 	return buf;
 }
 
+/* Replay: hands the agent the recorded calls of each point and turns
+ * them on for the whole run, so exactly those calls fail whenever they
+ * happen; windows then only keep the episodes' books. */
+static int load_replay(fl_ctx *ctx, fl_instance *in, char *err, size_t errlen)
+{
+	size_t i = 0;
+	while (i < ctx->nreplay) {
+		const char *point = ctx->replay[i].point;
+		fl_buf lines;
+		fl_buf_init(&lines);
+		size_t j = i;
+		for (; j < ctx->nreplay && !strcmp(ctx->replay[j].point, point); j++)
+			fl_buf_printf(&lines, "%s %llu %d\n", ctx->replay[j].actor,
+				      (unsigned long long)ctx->replay[j].n,
+				      ctx->replay[j].err);
+		int r = fl_faults_replay(&in->faults, point, lines.data, err,
+					 errlen, AGENT_TIMEOUT_MS);
+		fl_buf_free(&lines);
+		if (r < 0)
+			return r;
+		fl_fault_spec spec;
+		memset(&spec, 0, sizeof spec);
+		snprintf(spec.point, sizeof spec.point, "%s", point);
+		spec.p = 1;
+		spec.failnum = 1;
+		spec.replay = 1;
+		r = fl_faults_enable(&in->faults, &spec, err, errlen,
+				     AGENT_TIMEOUT_MS);
+		if (r < 0)
+			return r;
+		i = j;
+	}
+	fl_ctx_log(ctx, "replay: %zu recorded faults loaded", ctx->nreplay);
+	return 0;
+}
+
+/* The point name of a journal entry of an instance. */
+static const char *entry_point(const fl_instance *in, const fl_jentry *e)
+{
+	const char *name = fl_faults_slot_name(&in->faults, (int)e->slot);
+	return name ? name : "?";
+}
+
+static void abbreviate_tmpdir(fl_ctx *ctx, fl_fd_entry *v, int n);
+static json_t *fd_list_json(const fl_fd_entry *v, int n, int max);
+static json_t *group_list_json(const fl_group *g, int n);
+static json_t *thread_list_json(const fl_thread_entry *v, int n);
+
+/* Runs gcore on the target, waiting at most a minute. Returns the core's
+ * path (malloc'd) or NULL with the reason in why. */
+static char *take_core(fl_ctx *ctx, pid_t pid, char *why, size_t whylen)
+{
+	if (!ctx->opts->artifact_dir) {
+		snprintf(why, whylen, "no report directory to keep a core in");
+		return NULL;
+	}
+	char prefix[PATH_MAX];
+	snprintf(prefix, sizeof prefix, "%s/core-%s", ctx->opts->artifact_dir,
+		 ctx->name);
+	for (char *p = prefix + strlen(ctx->opts->artifact_dir) + 1; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
+			*p = '_';
+	char pidbuf[32];
+	snprintf(pidbuf, sizeof pidbuf, "%d", (int)pid);
+	pid_t g = fork();
+	if (g == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+		dup2(devnull, 0);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		execlp("gcore", "gcore", "-o", prefix, pidbuf, (char *)NULL);
+		_exit(127);
+	}
+	if (g < 0) {
+		snprintf(why, whylen, "fork: %s", strerror(errno));
+		return NULL;
+	}
+	int status = 0;
+	int64_t deadline = fl_now_ns() + 60 * FL_NS_PER_SEC;
+	while (waitpid(g, &status, WNOHANG) == 0) {
+		if (fl_now_ns() > deadline) {
+			kill(g, SIGKILL);
+			waitpid(g, &status, 0);
+			snprintf(why, whylen, "gcore did not finish within 60 s");
+			return NULL;
+		}
+		struct timespec ts = {0, 20 * FL_NS_PER_MS};
+		nanosleep(&ts, NULL);
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		snprintf(why, whylen, "gcore failed (exit %d; is gdb installed?)",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		return NULL;
+	}
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s.%d", prefix, (int)pid);
+	return fl_xstrdup(path);
+}
+
+/* The OOM precursor: once RSS reached target.oom.rss, the monitor took a
+ * snapshot; it becomes the report's dump (and a core, if asked). */
+static void check_oom(fl_ctx *ctx)
+{
+	fl_instance *in = ctx->inst;
+	if (ctx->oom || !in || !in->sess)
+		return;
+	fl_session *s = in->sess;
+	pthread_mutex_lock(&s->lock);
+	int hit = s->oom_hit;
+	pthread_mutex_unlock(&s->lock);
+	if (!hit)
+		return;
+	ctx->oom = json_object();
+	json_object_set_new(ctx->oom, "t", json_real((double)s->oom_t_ns / 1e9));
+	json_object_set_new(ctx->oom, "rss", json_integer(s->oom_sample_rss));
+	json_object_set_new(ctx->oom, "threshold", json_integer((json_int_t)ctx->oom_rss));
+	if (s->oom_nfds >= 0 && s->oom_fds) {
+		abbreviate_tmpdir(ctx, s->oom_fds, s->oom_nfds);
+		fl_group *g;
+		int ng = fl_forensics_group_fds(s->oom_fds, s->oom_nfds, &g);
+		json_object_set_new(ctx->oom, "fd_count", json_integer(s->oom_nfds));
+		json_object_set_new(ctx->oom, "fds", fd_list_json(s->oom_fds, s->oom_nfds, 1000));
+		json_object_set_new(ctx->oom, "fd_groups", group_list_json(g, ng));
+		free(g);
+	}
+	if (s->oom_nthreads >= 0 && s->oom_threads) {
+		fl_group *g;
+		int ng = fl_forensics_group_threads(s->oom_threads, s->oom_nthreads, &g);
+		json_object_set_new(ctx->oom, "threads", thread_list_json(s->oom_threads, s->oom_nthreads));
+		json_object_set_new(ctx->oom, "thread_groups", group_list_json(g, ng));
+		free(g);
+	}
+	json_object_set_new(ctx->oom, "smaps_rollup",
+			    s->oom_smaps ? json_string(s->oom_smaps) : json_null());
+	char rss[32], lim[32];
+	fl_fmt_bytes(rss, sizeof rss, (double)s->oom_sample_rss);
+	fl_fmt_bytes(lim, sizeof lim, ctx->oom_rss);
+	fl_ctx_log(ctx, "OOM precursor: RSS %s reached %s at %.3f s: fd table, "
+			"threads and smaps_rollup saved",
+		   rss, lim, (double)s->oom_t_ns / 1e9);
+	json_t *core = json_null();
+	if (ctx->oom_core && !s->exit.exited) {
+		char why[256];
+		char *path = take_core(ctx, s->child.pid, why, sizeof why);
+		if (path) {
+			fl_ctx_log(ctx, "OOM precursor: core written to %s", path);
+			const char *base = strrchr(path, '/');
+			core = json_string(base ? base + 1 : path);
+			free(path);
+		} else {
+			fl_ctx_log(ctx, "OOM precursor: no core: %s", why);
+			json_object_set_new(ctx->oom, "core_error", json_string(why));
+		}
+	}
+	json_object_set_new(ctx->oom, "core", core);
+}
+
+void fl_ctx_poll_triggers(fl_ctx *ctx)
+{
+	check_oom(ctx);
+	for (int i = 0; i < ctx->nwindows; i++) {
+		fl_window *w = &ctx->windows[i];
+		if (w->on_ns >= 0 || w->off_ns >= 0)
+			continue;
+		fl_instance *in = ctx->instances[w->instance];
+		if (!in->sess)
+			continue;
+		if (w->waiter) {
+			pthread_mutex_lock(&in->sess->lock);
+			int matched = w->waiter->matched;
+			int64_t at = w->waiter->t_ns;
+			pthread_mutex_unlock(&in->sess->lock);
+			if (!matched || !in->running)
+				continue;
+			fl_session_remove_waiter(in->sess, w->waiter);
+			free(w->waiter);
+			w->waiter = NULL;
+			char err[256];
+			if (!ctx->replay &&
+			    fl_faults_enable(&in->faults, &w->spec, err, sizeof err,
+					     AGENT_TIMEOUT_MS) < 0) {
+				fl_ctx_log(ctx, "output trigger: %s", err);
+				continue;
+			}
+			w->on_ns = fl_session_now(in->sess);
+			fl_ctx_log(ctx, "fault on: %s (the line arrived at %.3f s)",
+				   w->spec.point, (double)at / 1e9);
+		}
+	}
+	/* Windows the agent opened itself, after a number of calls. */
+	for (int k = 0; k < ctx->ninstances; k++) {
+		fl_instance *in = ctx->instances[k];
+		if (!in->sess)
+			continue;
+		pthread_mutex_lock(&in->sess->lock);
+		for (; in->jseen < in->sess->njrecs; in->jseen++) {
+			const fl_jentry *e = &in->sess->jrecs[in->jseen];
+			if (e->kind != FL_JREC_WINDOW)
+				continue;
+			const char *point = entry_point(in, e);
+			for (int i = 0; i < ctx->nwindows; i++) {
+				fl_window *w = &ctx->windows[i];
+				if (w->instance != k || w->on_ns >= 0 ||
+				    strcmp(w->trigger, "calls") != 0 ||
+				    strcmp(w->spec.point, point) != 0)
+					continue;
+				w->on_ns = e->t_ns;
+				if (w->episode >= 0 &&
+				    ctx->episodes[w->episode].on_ns < 0)
+					ctx->episodes[w->episode].on_ns = e->t_ns;
+				fl_ctx_log(ctx,
+					   "fault on: %s (after call %llu of %s "
+					   "by actor %s)",
+					   w->spec.point,
+					   (unsigned long long)w->spec.after_n,
+					   w->spec.after_point, e->actor);
+			}
+		}
+		pthread_mutex_unlock(&in->sess->lock);
+	}
+}
+
 int fl_ctx_start(fl_ctx *ctx, char *err, size_t errlen)
 {
 	if (ctx->inst && ctx->inst->running) {
@@ -1363,6 +1642,7 @@ int fl_ctx_start(fl_ctx *ctx, char *err, size_t errlen)
 					     sizeof *ctx->instances);
 	ctx->instances[ctx->ninstances++] = in;
 	ctx->inst = in;
+	in->inherit = ctx->inherit;
 
 	in->argv = fl_xcalloc((size_t)ctx->ncmd + 1, sizeof *in->argv);
 	in->argc = ctx->ncmd;
@@ -1376,11 +1656,20 @@ int fl_ctx_start(fl_ctx *ctx, char *err, size_t errlen)
 		free(cwd);
 		return r;
 	}
-	char **env = build_env(ctx, in->faults.peer_fd);
+	r = fl_journal_create(&in->journal);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot create the fault journal: %s",
+			 strerror(-r));
+		free(cwd);
+		return r;
+	}
+	fl_faults_set_slots(&in->faults, ctx->points, ctx->npoints);
+	char **env = build_env(ctx, in->faults.peer_fd, in->journal.fd);
 	fl_spawn_spec spec = {.argv = in->argv,
 			      .envp = env,
 			      .cwd = cwd,
-			      .inherit_fd = in->faults.peer_fd,
+			      .inherit_fds = {in->faults.peer_fd, in->journal.fd},
+			      .ninherit = 2,
 			      .nrlimits = ctx->nrlimits};
 	memcpy(spec.rlimits, ctx->rlimits, sizeof spec.rlimits);
 	fl_child child;
@@ -1388,6 +1677,7 @@ int fl_ctx_start(fl_ctx *ctx, char *err, size_t errlen)
 	free_strv(env);
 	free(cwd);
 	fl_faults_spawned(&in->faults);
+	fl_journal_spawned(&in->journal);
 	if (r < 0) {
 		snprintf(in->start_error, sizeof in->start_error, "%s", err);
 		fl_faults_close(&in->faults);
@@ -1396,9 +1686,18 @@ int fl_ctx_start(fl_ctx *ctx, char *err, size_t errlen)
 	fl_guardian_watch_group(child.pid);
 	in->sess = fl_xcalloc(1, sizeof *in->sess);
 	fl_session_init(in->sess, &child, ctx->hz, ctx->output_limit);
-	/* The agent's socket is in the fd table from the first instruction;
-	 * its thread is counted once the agent says hello. */
-	in->sess->footprint_fds = 1;
+	/* The agent's socket and the journal are in the fd table from the
+	 * first instruction; the agent closes the journal's fd and starts its
+	 * thread, which is counted once it says hello. */
+	in->sess->footprint_fds = 2;
+	in->sess->journal = &in->journal;
+	if (ctx->watch) {
+		char *w = fl_ctx_expand(ctx, ctx->watch);
+		snprintf(in->sess->watch_path, sizeof in->sess->watch_path, "%s",
+			 w);
+		free(w);
+	}
+	in->sess->oom_rss = (int64_t)ctx->oom_rss;
 	if (ctx->opts->verbose) {
 		in->sess->tee = 1;
 		snprintf(in->sess->tee_prefix, sizeof in->sess->tee_prefix,
@@ -1473,6 +1772,11 @@ int fl_ctx_start(fl_ctx *ctx, char *err, size_t errlen)
 					"target (static or Go binary?): faults "
 					"cannot be injected");
 		ctx->next_probe_ns = fl_now_ns();
+		if (ctx->replay && in->faults.hello && load_replay(ctx, in, err, errlen) < 0) {
+			in->exit_acknowledged = 1;
+			fl_ctx_stop(ctx, SIGKILL, 0);
+			return -EPROTO;
+		}
 		fl_ctx_log(ctx, "ready after %.3f s",
 			   (double)in->ready_ns / 1e9);
 		return 0;
@@ -1522,9 +1826,12 @@ int fl_ctx_start(fl_ctx *ctx, char *err, size_t errlen)
 	return -ETIMEDOUT;
 }
 
-/* Median of the samples of the last window_ns up to end_ns. */
-static int window_median(fl_session *s, int64_t end_ns, int64_t window_ns,
-			 fl_sample *out)
+/* The final figures over the last window_ns up to end_ns: for counts
+ * (fds, threads, files) the lowest sample, which is what stayed (a leak
+ * shows in every sample; an fd a batch holds for a moment does not); for
+ * RSS, which moves both ways, the median. */
+static int window_final(fl_session *s, int64_t end_ns, int64_t window_ns,
+			fl_sample *out)
 {
 	pthread_mutex_lock(&s->lock);
 	fl_baseline b;
@@ -1535,9 +1842,20 @@ static int window_median(fl_session *s, int64_t end_ns, int64_t window_ns,
 		r = 0;
 	} else if (r == 0) {
 		out->t_ns = end_ns;
-		out->fds = (int32_t)lround(b.fds);
-		out->threads = (int32_t)lround(b.threads);
 		out->rss = (int64_t)llround(b.rss);
+		int first = 1;
+		for (size_t i = 0; i < s->nsamples; i++) {
+			const fl_sample *x = &s->samples[i];
+			if (x->t_ns < end_ns - window_ns || x->t_ns > end_ns)
+				continue;
+			if (first || x->fds < out->fds)
+				out->fds = x->fds;
+			if (first || x->threads < out->threads)
+				out->threads = x->threads;
+			if (first || x->files < out->files)
+				out->files = x->files;
+			first = 0;
+		}
 	}
 	pthread_mutex_unlock(&s->lock);
 	return r;
@@ -1560,6 +1878,43 @@ static void abbreviate_tmpdir(fl_ctx *ctx, fl_fd_entry *v, int n)
 	}
 }
 
+/* The entries of a directory as "dir/name" paths, sorted by name (fd is
+ * the position). Returns the count (0 for a missing directory). */
+static int list_dir(const char *dir, fl_fd_entry **out)
+{
+	*out = NULL;
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	size_t n = 0, cap = 0;
+	fl_fd_entry *v = NULL;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			v = fl_xrealloc(v, cap * sizeof *v);
+		}
+		snprintf(v[n].target, sizeof v[n].target, "%s/%s", dir, de->d_name);
+		n++;
+	}
+	closedir(d);
+	for (size_t i = 1; i < n; i++) {
+		fl_fd_entry e = v[i];
+		size_t j = i;
+		while (j > 0 && strcmp(v[j - 1].target, e.target) > 0) {
+			v[j] = v[j - 1];
+			j--;
+		}
+		v[j] = e;
+	}
+	for (size_t i = 0; i < n; i++)
+		v[i].fd = (int)i;
+	*out = v;
+	return (int)n;
+}
+
 int fl_ctx_take_baseline(fl_ctx *ctx, int64_t window_ns, char *err,
 			 size_t errlen)
 {
@@ -1580,6 +1935,10 @@ int fl_ctx_take_baseline(fl_ctx *ctx, int64_t window_ns, char *err,
 		return r;
 	}
 	ctx->base_inst = ctx->ninstances - 1;
+	/* A new baseline starts a new measurement: no final yet. */
+	ctx->have_final = 0;
+	json_decref(ctx->forensics);
+	ctx->forensics = NULL;
 	free(ctx->base_fds);
 	free(ctx->base_threads);
 	ctx->nbase_fds = fl_procfs_fd_table(in->sess->child.procfd,
@@ -1587,6 +1946,10 @@ int fl_ctx_take_baseline(fl_ctx *ctx, int64_t window_ns, char *err,
 	if (ctx->nbase_fds < 0)
 		ctx->nbase_fds = 0;
 	abbreviate_tmpdir(ctx, ctx->base_fds, ctx->nbase_fds);
+	free(ctx->base_files);
+	ctx->nbase_files = in->sess->watch_path[0]
+				   ? list_dir(in->sess->watch_path, &ctx->base_files)
+				   : 0;
 	ctx->nbase_threads = fl_procfs_threads(in->sess->child.procfd,
 					       &ctx->base_threads);
 	if (ctx->nbase_threads < 0)
@@ -1632,6 +1995,40 @@ static json_t *thread_list_json(const fl_thread_entry *v, int n)
 	return a;
 }
 
+/* The watched directory's entries that were not there at the baseline.
+ * Works after the target exited: a fatal exit is when files stay. */
+static void files_forensics(fl_ctx *ctx, fl_instance *in)
+{
+	if (!in->sess->watch_path[0])
+		return;
+	fl_fd_entry *now;
+	int n = list_dir(in->sess->watch_path, &now);
+	json_t *names = json_array();
+	fl_fd_entry *fresh = fl_xmalloc((size_t)(n > 0 ? n : 1) * sizeof *fresh);
+	int k = 0;
+	for (int i = 0; i < n; i++) {
+		int old = 0;
+		for (int j = 0; j < ctx->nbase_files && !old; j++)
+			old = !strcmp(ctx->base_files[j].target, now[i].target);
+		if (!old) {
+			fresh[k] = now[i];
+			fresh[k].fd = k;
+			k++;
+		}
+	}
+	abbreviate_tmpdir(ctx, fresh, k);
+	for (int i = 0; i < k && i < 1000; i++)
+		json_array_append_new(names, json_string(fresh[i].target));
+	fl_group *g;
+	int ng = fl_forensics_group_fds(fresh, k, &g);
+	json_object_set_new(ctx->forensics, "new_files", names);
+	json_object_set_new(ctx->forensics, "new_file_count", json_integer(k));
+	json_object_set_new(ctx->forensics, "file_groups", group_list_json(g, ng));
+	free(g);
+	free(fresh);
+	free(now);
+}
+
 void fl_ctx_take_final(fl_ctx *ctx)
 {
 	fl_instance *in = ctx->inst;
@@ -1645,13 +2042,49 @@ void fl_ctx_take_final(fl_ctx *ctx)
 	pthread_mutex_unlock(&s->lock);
 	if (nsamples == 0)
 		return;
+	/* The final figures come after the faults: from the last window's
+	 * end (or the last final_window, if that is shorter), over at least
+	 * a few samples, waiting for them if the script stops right after
+	 * t:clear(). */
+	int64_t last_off = -1;
+	for (int i = 0; i < ctx->nwindows; i++)
+		if (ctx->windows[i].instance == ctx->ninstances - 1 &&
+		    ctx->windows[i].off_ns > last_off)
+			last_off = ctx->windows[i].off_ns;
+	int64_t min_span = 5 * s->period_ns;
+	if (min_span > 300 * FL_NS_PER_MS)
+		min_span = 300 * FL_NS_PER_MS;
+	if (!exited && last_off >= 0) {
+		int64_t since = fl_session_now(s) - last_off;
+		if (since < min_span) {
+			int64_t until = fl_now_ns() + (min_span - since);
+			while (fl_now_ns() < until && !s->exit.exited)
+				fl_session_wait(s, until, -1);
+		}
+	}
+	pthread_mutex_lock(&s->lock);
+	exited = s->exit.exited;
+	exit_ns = s->exit.t_ns;
+	pthread_mutex_unlock(&s->lock);
 	int64_t end = exited ? exit_ns : fl_session_now(s);
-	if (window_median(s, end, ctx->final_window_ns, &ctx->final) < 0)
+	int64_t span = ctx->final_window_ns;
+	if (span < min_span)
+		span = min_span;
+	if (last_off >= 0 && end - last_off < span && end - last_off >= min_span)
+		span = end - last_off;
+	if (window_final(s, end, span, &ctx->final) < 0)
 		return;
 	ctx->have_final = 1;
 	ctx->final_at_ns = end;
 	json_decref(ctx->forensics);
 	ctx->forensics = json_object();
+	files_forensics(ctx, in);
+	if (exited && s->watch_path[0]) {
+		/* What a dead target left on disk is what is there now. */
+		fl_fd_entry *left;
+		ctx->final.files = list_dir(s->watch_path, &left);
+		free(left);
+	}
 	if (exited) {
 		json_object_set_new(ctx->forensics, "unavailable",
 				    json_string("the target had exited before "
@@ -1726,6 +2159,13 @@ static void collect_point_stats(fl_ctx *ctx, fl_instance *in)
 	if (n < 0)
 		return;
 	for (int i = 0; i < n; i++) {
+		/* Every known point is counted; the report shows those the
+		 * scenario touched. */
+		int named = 0;
+		for (int w = 0; w < ctx->nwindows && !named; w++)
+			named = strcmp(ctx->windows[w].spec.point, ps[i].point) == 0;
+		if (!ps[i].calls && !ps[i].fired && !ps[i].active && !named)
+			continue;
 		json_t *o = json_object_get(ctx->point_stats, ps[i].point);
 		if (!o) {
 			o = json_pack("{s:I,s:I}", "calls", (json_int_t)0,
@@ -1798,6 +2238,11 @@ int fl_ctx_stop(fl_ctx *ctx, int sig, double grace_s)
 	fl_monitor_remove(s);
 	fl_guardian_forget_group(s->child.pid);
 	fl_faults_close(&in->faults);
+	/* What the agent wrote after the last sample. */
+	fl_journal_drain(&in->journal, s->child.start_ns, &s->jrecs,
+			 &s->njrecs, &s->jcap);
+	in->jlost = fl_journal_lost(&in->journal);
+	fl_ctx_poll_triggers(ctx);
 	in->running = 0;
 	char desc[96];
 	describe_exit(&s->exit, desc, sizeof desc);
@@ -1809,8 +2254,8 @@ int fl_ctx_stop(fl_ctx *ctx, int sig, double grace_s)
 /* Fault windows and recovery                                           */
 /* ------------------------------------------------------------------ */
 
-int fl_ctx_open_window(fl_ctx *ctx, const fl_fault_spec *spec, char *err,
-		       size_t errlen)
+int fl_ctx_open_window(fl_ctx *ctx, const fl_fault_spec *spec,
+		       const fl_output_trigger *out, char *err, size_t errlen)
 {
 	fl_instance *in = ctx->inst;
 	if (!in || !in->running || in->sess->exit.exited) {
@@ -1829,10 +2274,24 @@ int fl_ctx_open_window(fl_ctx *ctx, const fl_fault_spec *spec, char *err,
 		fl_ctx_log(ctx, "(baseline taken automatically before the "
 				"first fault; call t:settle() to choose it)");
 	}
-	int r = fl_faults_enable(&in->faults, spec, err, errlen,
-				 AGENT_TIMEOUT_MS);
-	if (r < 0)
-		return r;
+	fl_waiter *waiter = NULL;
+	if (out && out->text) {
+		/* Opened by the monitor's sighting of the line, not now. */
+		waiter = fl_xcalloc(1, sizeof *waiter);
+		if (fl_session_add_waiter(in->sess, waiter, out->streams,
+					  out->text, out->regex, err,
+					  errlen) < 0) {
+			free(waiter);
+			return -EINVAL;
+		}
+	} else if (!ctx->replay) {
+		/* In replay the recorded calls are on for the whole run. */
+		int r = fl_faults_enable(&in->faults, spec, err, errlen,
+					 AGENT_TIMEOUT_MS);
+		if (r < 0)
+			return r;
+	}
+	int armed = waiter || spec->after_point[0];
 	int64_t now = fl_session_now(in->sess);
 	/* A window opened while no other is open starts a new episode. */
 	int open = 0;
@@ -1844,7 +2303,7 @@ int fl_ctx_open_window(fl_ctx *ctx, const fl_fault_spec *spec, char *err,
 						    sizeof *ctx->episodes);
 		fl_episode *e = &ctx->episodes[ctx->nepisodes++];
 		memset(e, 0, sizeof *e);
-		e->on_ns = now;
+		e->on_ns = armed ? -1 : now;
 		e->off_ns = -1;
 		e->within_s = -1;
 	}
@@ -1858,14 +2317,29 @@ int fl_ctx_open_window(fl_ctx *ctx, const fl_fault_spec *spec, char *err,
 	fl_window *w = &ctx->windows[ctx->nwindows++];
 	memset(w, 0, sizeof *w);
 	w->spec = *spec;
-	w->on_ns = now;
+	w->on_ns = armed ? -1 : now;
 	w->off_ns = -1;
 	w->episode = ctx->nepisodes - 1;
-	snprintf(w->trigger, sizeof w->trigger, "time");
+	w->instance = ctx->ninstances - 1;
+	w->waiter = waiter;
+	snprintf(w->trigger, sizeof w->trigger, "%s",
+		 waiter ? "output" : spec->after_point[0] ? "calls" : "time");
 	const char *en = spec->err ? fl_errno_name(spec->err) : NULL;
-	fl_ctx_log(ctx, "fault on: %s p=%g%s%s%s", spec->point, spec->p,
-		   spec->err ? " errno=" : "", en ? en : (spec->err ? "?" : ""),
-		   spec->onetime ? " onetime" : "");
+	char how[256] = "";
+	if (waiter)
+		snprintf(how, sizeof how, ", armed: on a line with '%s'",
+			 out->text);
+	else if (spec->after_point[0])
+		snprintf(how, sizeof how, ", armed: after call %llu of %s%s%s",
+			 (unsigned long long)spec->after_n, spec->after_point,
+			 spec->after_actor[0] ? " by " : "", spec->after_actor);
+	fl_ctx_log(ctx, "fault %s: %s p=%g%s%s%s%s%s%s%s", armed ? "armed" : "on",
+		   spec->point, spec->p, spec->err ? " errno=" : "",
+		   en ? en : (spec->err ? "?" : ""),
+		   spec->onetime ? " onetime" : "", spec->nth[0] ? " nth=" : "",
+		   spec->nth, spec->actors[0] ? " actors=" : "", spec->actors);
+	if (how[0])
+		fl_ctx_log(ctx, "%s", how + 2);
 	return 0;
 }
 
@@ -1874,9 +2348,12 @@ int fl_ctx_close_windows(fl_ctx *ctx, const char *point, char *err,
 {
 	fl_instance *in = ctx->inst;
 	int r = 0;
-	if (in && in->running && !in->sess->exit.exited)
+	if (in && in->running && !in->sess->exit.exited && !ctx->replay)
 		r = fl_faults_disable(&in->faults, point, err, errlen,
 				      AGENT_TIMEOUT_MS);
+	/* A trigger that fired since the last look opened its window before
+	 * this moment. */
+	fl_ctx_poll_triggers(ctx);
 	int64_t now = fl_ctx_now(ctx);
 	int still_open = 0, closed = 0;
 	for (int i = 0; i < ctx->nwindows; i++) {
@@ -1885,6 +2362,13 @@ int fl_ctx_close_windows(fl_ctx *ctx, const char *point, char *err,
 			continue;
 		if (!point || strcmp(point, "*") == 0 ||
 		    strcmp(point, w->spec.point) == 0) {
+			if (w->waiter) {
+				fl_session_remove_waiter(
+					ctx->instances[w->instance]->sess,
+					w->waiter);
+				free(w->waiter);
+				w->waiter = NULL;
+			}
 			w->off_ns = now;
 			closed++;
 			fl_ctx_log(ctx, "fault off: %s", w->spec.point);
@@ -1943,54 +2427,68 @@ int fl_ctx_judge_recovery(fl_ctx *ctx, lua_State *L, double within_s,
 /* Verdict and results                                                  */
 /* ------------------------------------------------------------------ */
 
+static void append_sample(json_t *t, json_t *fds, json_t *th, json_t *rss,
+			  json_t *files, double ts, int32_t f, int32_t h,
+			  int64_t r, int32_t d)
+{
+	json_array_append_new(t, json_real(ts));
+	json_array_append_new(fds, json_integer(f));
+	json_array_append_new(th, json_integer(h));
+	json_array_append_new(rss, json_integer(r));
+	if (files)
+		json_array_append_new(files, json_integer(d));
+}
+
 static json_t *series_json(fl_session *s)
 {
-	/* Long runs are thinned out: per bucket of time the minimum and the
-	 * maximum of each figure are kept, so spikes survive. */
 	pthread_mutex_lock(&s->lock);
 	size_t n = s->nsamples;
 	json_t *t = json_array(), *fds = json_array(), *th = json_array(),
 	       *rss = json_array();
+	json_t *files = s->watch_path[0] ? json_array() : NULL;
 	if (n <= SERIES_MAX_POINTS) {
 		for (size_t i = 0; i < n; i++) {
-			json_array_append_new(t, json_real((double)s->samples[i].t_ns / 1e9));
-			json_array_append_new(fds, json_integer(s->samples[i].fds));
-			json_array_append_new(th, json_integer(s->samples[i].threads));
-			json_array_append_new(rss, json_integer(s->samples[i].rss));
+			const fl_sample *x = &s->samples[i];
+			append_sample(t, fds, th, rss, files, (double)x->t_ns / 1e9,
+				      x->fds, x->threads, x->rss, x->files);
 		}
 	} else {
+		/* Long runs are thinned out to an envelope: each bucket of
+		 * samples becomes two points, its lowest figures at its start
+		 * and its highest at its end, so no spike is lost. */
 		size_t buckets = SERIES_MAX_POINTS / 2;
 		for (size_t b = 0; b < buckets; b++) {
 			size_t lo = b * n / buckets, hi = (b + 1) * n / buckets;
 			if (hi <= lo)
 				continue;
-			size_t imin = lo, imax = lo;
+			fl_sample mn = s->samples[lo], mx = s->samples[lo];
 			for (size_t i = lo; i < hi; i++) {
-				if (s->samples[i].fds < s->samples[imin].fds ||
-				    (s->samples[i].fds == s->samples[imin].fds &&
-				     s->samples[i].rss < s->samples[imin].rss))
-					imin = i;
-				if (s->samples[i].fds > s->samples[imax].fds ||
-				    (s->samples[i].fds == s->samples[imax].fds &&
-				     s->samples[i].rss > s->samples[imax].rss))
-					imax = i;
+				const fl_sample *x = &s->samples[i];
+				if (x->fds < mn.fds) mn.fds = x->fds;
+				if (x->fds > mx.fds) mx.fds = x->fds;
+				if (x->threads < mn.threads) mn.threads = x->threads;
+				if (x->threads > mx.threads) mx.threads = x->threads;
+				if (x->rss < mn.rss) mn.rss = x->rss;
+				if (x->rss > mx.rss) mx.rss = x->rss;
+				if (x->files < mn.files) mn.files = x->files;
+				if (x->files > mx.files) mx.files = x->files;
 			}
-			size_t first = imin < imax ? imin : imax;
-			size_t second = imin < imax ? imax : imin;
-			size_t pick[2] = {first, second};
-			for (int k = 0; k < (first == second ? 1 : 2); k++) {
-				const fl_sample *x = &s->samples[pick[k]];
-				json_array_append_new(t, json_real((double)x->t_ns / 1e9));
-				json_array_append_new(fds, json_integer(x->fds));
-				json_array_append_new(th, json_integer(x->threads));
-				json_array_append_new(rss, json_integer(x->rss));
-			}
+			append_sample(t, fds, th, rss, files,
+				      (double)s->samples[lo].t_ns / 1e9, mn.fds,
+				      mn.threads, mn.rss, mn.files);
+			if (hi - lo > 1)
+				append_sample(t, fds, th, rss, files,
+					      (double)s->samples[hi - 1].t_ns / 1e9,
+					      mx.fds, mx.threads, mx.rss, mx.files);
 		}
 	}
 	pthread_mutex_unlock(&s->lock);
-	return json_pack("{s:o,s:o,s:o,s:o,s:b}", "t", t, "fds", fds,
-			 "threads", th, "rss", rss, "downsampled",
-			 n > SERIES_MAX_POINTS);
+	json_t *o = json_pack("{s:o,s:o,s:o,s:o,s:b}", "t", t, "fds", fds,
+			      "threads", th, "rss", rss, "downsampled",
+			      n > SERIES_MAX_POINTS);
+	if (files)
+		json_object_set_new(o, "files", files);
+	return o;
 }
 
 static json_t *exit_json(const fl_instance *in)
@@ -2058,13 +2556,162 @@ static const char *verdict_of(fl_ctx *ctx, const char **message)
 	return "XFAIL";
 }
 
+/* Every fired fault of every run of the target, as replay sees them. */
+static fl_fault_rec *collect_faults(fl_ctx *ctx, size_t *count, uint64_t *lost)
+{
+	size_t n = 0, cap = 0;
+	fl_fault_rec *v = NULL;
+	*lost = 0;
+	for (int k = 0; k < ctx->ninstances; k++) {
+		fl_instance *in = ctx->instances[k];
+		*lost += in->jlost;
+		if (!in->sess)
+			continue;
+		for (size_t i = 0; i < in->sess->njrecs; i++) {
+			const fl_jentry *e = &in->sess->jrecs[i];
+			if (e->kind != FL_JREC_FAULT)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 256;
+				v = fl_xrealloc(v, cap * sizeof *v);
+			}
+			fl_fault_rec *f = &v[n++];
+			snprintf(f->point, sizeof f->point, "%s", entry_point(in, e));
+			/* A restarted target's actors are a new family. */
+			if (k == 0)
+				snprintf(f->actor, sizeof f->actor, "%s", e->actor);
+			else
+				snprintf(f->actor, sizeof f->actor, "r%d:%s", k,
+					 e->actor);
+			f->n = e->n;
+			f->err = e->err;
+			f->t = (double)e->t_ns / 1e9;
+		}
+	}
+	*count = n;
+	return v;
+}
+
+static int cmp_by_time(const void *a, const void *b)
+{
+	const fl_fault_rec *x = a, *y = b;
+	return (x->t > y->t) - (x->t < y->t);
+}
+
+#define JOURNAL_RESULTS_MAX 1000
+
+/* The journal's digest and records, coverage per point, and warnings for
+ * points that were enabled but never fired. */
+static void journal_results(fl_ctx *ctx, json_t *r)
+{
+	size_t n;
+	uint64_t lost;
+	fl_fault_rec *v = collect_faults(ctx, &n, &lost);
+	char digest[17];
+	fl_journal_digest(v, n, digest);
+	json_t *per = json_object();
+	for (size_t i = 0; i < n; i++) {
+		if (json_object_get(per, v[i].point))
+			continue;
+		char d[17];
+		fl_journal_digest_point(v, n, v[i].point, d);
+		json_object_set_new(per, v[i].point, json_string(d));
+	}
+	/* People read the journal in time order. */
+	fl_fault_rec *byt = fl_xmalloc((n + 1) * sizeof *byt);
+	if (n)
+		memcpy(byt, v, n * sizeof *v);
+	qsort(byt, n, sizeof *byt, cmp_by_time);
+	fl_journal_file jf = {
+		.scenario_file = ctx->ref->file,
+		.index = ctx->ref->index,
+		.name = ctx->name ? ctx->name : ctx->ref->name,
+		.seed = ctx->seed,
+		.recs = byt,
+		.nrecs = n,
+		.lost = lost,
+	};
+	char id[PATH_MAX + 16];
+	if (ctx->ref->index)
+		snprintf(id, sizeof id, "%s#%d", ctx->ref->file, ctx->ref->index);
+	else
+		snprintf(id, sizeof id, "%s", ctx->ref->file);
+	jf.scenario_id = id;
+	jf.verdict = (char *)json_string_value(json_object_get(r, "verdict"));
+	char *failed[64];
+	for (int i = 0; i < ctx->nexpects && jf.nfailed < 64; i++)
+		if (!ctx->expects[i].ok)
+			failed[jf.nfailed++] = ctx->expects[i].what;
+	jf.failed = failed;
+	json_t *file = fl_journal_file_json(&jf);
+	json_t *records = json_array();
+	json_t *all = json_object_get(file, "records");
+	for (size_t i = 0; i < n && i < JOURNAL_RESULTS_MAX; i++)
+		json_array_append(records, json_array_get(all, i));
+	json_object_set_new(r, "journal",
+			    json_pack("{s:s,s:o,s:I,s:I,s:b,s:o}", "digest", digest,
+				      "digests", per, "total", (json_int_t)n,
+				      "lost", (json_int_t)lost, "truncated",
+				      n > JOURNAL_RESULTS_MAX, "records", records));
+	/* run.c writes it next to results.json for replay and shrink. */
+	if (n)
+		json_object_set_new(r, "journal_file_data", file);
+	else
+		json_decref(file);
+	if (lost) {
+		char w[200];
+		snprintf(w, sizeof w,
+			 "the journal lost %llu records (the ring was full): "
+			 "the digest does not cover them",
+			 (unsigned long long)lost);
+		json_array_append_new(ctx->warnings, json_string(w));
+	}
+	/* A target that died could not report its counts: the journal still
+	 * knows what fired. */
+	for (size_t i = 0; i < n; i++) {
+		if (json_object_get(ctx->point_stats, v[i].point))
+			continue;
+		json_int_t count = 0;
+		for (size_t k = 0; k < n; k++)
+			count += strcmp(v[k].point, v[i].point) == 0;
+		json_object_set_new(ctx->point_stats, v[i].point,
+				    json_pack("{s:n,s:I}", "calls", "fired", count));
+	}
+	free(byt);
+	free(v);
+
+	/* Coverage: a point the scenario enabled that never fired. */
+	json_t *fired = json_object();
+	for (int i = 0; i < ctx->nwindows; i++) {
+		const char *pt = ctx->windows[i].spec.point;
+		if (strchr(pt, '*') || json_object_get(fired, pt))
+			continue;
+		json_t *st = json_object_get(ctx->point_stats, pt);
+		json_int_t f = json_integer_value(json_object_get(st, "fired"));
+		json_object_set_new(fired, pt, json_integer(f));
+		if (st && f == 0) {
+			char w[400];
+			snprintf(w, sizeof w,
+				 "point %s was enabled but never fired (%lld "
+				 "calls seen): the target does not reach it, or "
+				 "calls it through a path libfiu does not wrap",
+				 pt,
+				 (long long)json_integer_value(
+					 json_object_get(st, "calls")));
+			json_array_append_new(ctx->warnings, json_string(w));
+		}
+	}
+	json_decref(fired);
+}
+
 static json_t *build_result(fl_ctx *ctx, double duration_s)
 {
 	json_t *r = json_object();
 	const char *message;
 	const char *verdict = verdict_of(ctx, &message);
+	/* Scenarios run on several threads with -j: no static buffers. */
+	char buf[1400];
 	if (strcmp(verdict, "FAIL") == 0 && ctx->xfail && ctx->xfail_match) {
-		static char buf[1400];
 		const char *first = "";
 		for (int i = 0; i < ctx->nexpects; i++)
 			if (!ctx->expects[i].ok) {
@@ -2139,30 +2786,34 @@ static json_t *build_result(fl_ctx *ctx, double duration_s)
 	json_object_set_new(r, "steady", json_pack("{s:o,s:o,s:o,s:b}", "fds", tolerance_json(&ctx->steady.fds), "threads", tolerance_json(&ctx->steady.threads), "rss", tolerance_json(&ctx->steady.rss), "health", ctx->steady.health));
 	json_object_set_new(r, "hold_s", json_real((double)ctx->hold_ns / 1e9));
 	if (ctx->base.valid)
-		json_object_set_new(r, "baseline", json_pack("{s:f,s:f,s:I,s:f,s:f,s:f}", "from", (double)ctx->base.from_ns / 1e9, "to", (double)ctx->base.to_ns / 1e9, "samples", (json_int_t)ctx->base.samples, "fds", ctx->base.fds, "threads", ctx->base.threads, "rss", ctx->base.rss));
+		json_object_set_new(r, "baseline", json_pack("{s:f,s:f,s:I,s:f,s:f,s:f,s:o}", "from", (double)ctx->base.from_ns / 1e9, "to", (double)ctx->base.to_ns / 1e9, "samples", (json_int_t)ctx->base.samples, "fds", ctx->base.fds, "threads", ctx->base.threads, "rss", ctx->base.rss, "files", ctx->watch ? json_real(ctx->base.files) : json_null()));
 	else
 		json_object_set_new(r, "baseline", json_null());
 	if (ctx->have_final)
-		json_object_set_new(r, "final", json_pack("{s:f,s:i,s:i,s:I}", "t", (double)ctx->final_at_ns / 1e9, "fds", ctx->final.fds, "threads", ctx->final.threads, "rss", (json_int_t)ctx->final.rss));
+		json_object_set_new(r, "final", json_pack("{s:f,s:i,s:i,s:I,s:o}", "t", (double)ctx->final_at_ns / 1e9, "fds", ctx->final.fds, "threads", ctx->final.threads, "rss", (json_int_t)ctx->final.rss, "files", ctx->watch ? json_integer(ctx->final.files) : json_null()));
 	else
 		json_object_set_new(r, "final", json_null());
 	if (ctx->have_final && ctx->base.valid)
-		json_object_set_new(r, "leaks", json_pack("{s:f,s:f,s:f}", "fds", ctx->final.fds - ctx->base.fds, "threads", ctx->final.threads - ctx->base.threads, "rss", (double)ctx->final.rss - ctx->base.rss));
+		json_object_set_new(r, "leaks", json_pack("{s:f,s:f,s:f,s:o}", "fds", ctx->final.fds - ctx->base.fds, "threads", ctx->final.threads - ctx->base.threads, "rss", (double)ctx->final.rss - ctx->base.rss, "files", ctx->watch ? json_real(ctx->final.files - ctx->base.files) : json_null()));
 	else
 		json_object_set_new(r, "leaks", json_null());
 	json_object_set_new(r, "forensics", ctx->forensics ? json_incref(ctx->forensics) : json_null());
+	json_object_set_new(r, "oom_precursor", ctx->oom ? json_incref(ctx->oom) : json_null());
 
 	json_t *faults = json_array();
 	int time_based = 0;
 	for (int i = 0; i < ctx->nwindows; i++) {
 		fl_window *w = &ctx->windows[i];
 		const char *en = w->spec.err ? fl_errno_name(w->spec.err) : NULL;
-		json_array_append_new(faults, json_pack("{s:s,s:f,s:o,s:f,s:o,s:b,s:s,s:i}", "point", w->spec.point, "on", (double)w->on_ns / 1e9, "off", w->off_ns >= 0 ? json_real((double)w->off_ns / 1e9) : json_null(), "p", w->spec.p, "errno", en ? json_string(en) : (w->spec.err ? json_integer(w->spec.err) : json_null()), "onetime", w->spec.onetime, "trigger", w->trigger, "episode", w->episode));
+		json_array_append_new(faults, json_pack("{s:s,s:o,s:o,s:f,s:o,s:b,s:s,s:i}", "point", w->spec.point, "on", w->on_ns >= 0 ? json_real((double)w->on_ns / 1e9) : json_null(), "off", w->off_ns >= 0 ? json_real((double)w->off_ns / 1e9) : json_null(), "p", w->spec.p, "errno", en ? json_string(en) : (w->spec.err ? json_integer(w->spec.err) : json_null()), "onetime", w->spec.onetime, "trigger", w->trigger, "episode", w->episode));
 		time_based |= strcmp(w->trigger, "time") == 0;
 	}
 	json_object_set_new(r, "faults", faults);
 	json_object_set_new(r, "time_based_windows", json_boolean(time_based));
+	journal_results(ctx, r);
 	json_object_set_new(r, "points", json_incref(ctx->point_stats));
+	json_object_set_new(r, "warnings", json_incref(ctx->warnings));
+	json_object_set_new(r, "replay", ctx->replay ? json_pack("{s:I}", "faults", (json_int_t)ctx->nreplay) : json_null());
 
 	json_t *eps = json_array();
 	int64_t *rec = fl_xmalloc((size_t)(ctx->nepisodes + 1) * sizeof *rec);
@@ -2170,7 +2821,7 @@ static json_t *build_result(fl_ctx *ctx, double duration_s)
 	for (int i = 0; i < ctx->nepisodes; i++) {
 		fl_episode *e = &ctx->episodes[i];
 		const char *state = !e->judged ? "not judged" : e->rec.state == FL_RECOVERY_OK ? "recovered" : "not recovered";
-		json_array_append_new(eps, json_pack("{s:s,s:f,s:o,s:s,s:o,s:o,s:o,s:s?}", "points", e->points, "on", (double)e->on_ns / 1e9, "off", e->off_ns >= 0 ? json_real((double)e->off_ns / 1e9) : json_null(), "state", state, "recovery_s", e->judged && e->rec.state == FL_RECOVERY_OK ? json_real((double)e->rec.recovery_ns / 1e9) : json_null(), "recovered_at", e->judged && e->rec.state == FL_RECOVERY_OK ? json_real((double)e->rec.at_ns / 1e9) : json_null(), "within_s", e->within_s >= 0 ? json_real(e->within_s) : json_null(), "why", e->judged && e->rec.state == FL_RECOVERY_FAILED ? e->rec.why : NULL));
+		json_array_append_new(eps, json_pack("{s:s,s:o,s:o,s:s,s:o,s:o,s:o,s:s?}", "points", e->points, "on", e->on_ns >= 0 ? json_real((double)e->on_ns / 1e9) : json_null(), "off", e->off_ns >= 0 ? json_real((double)e->off_ns / 1e9) : json_null(), "state", state, "recovery_s", e->judged && e->rec.state == FL_RECOVERY_OK ? json_real((double)e->rec.recovery_ns / 1e9) : json_null(), "recovered_at", e->judged && e->rec.state == FL_RECOVERY_OK ? json_real((double)e->rec.at_ns / 1e9) : json_null(), "within_s", e->within_s >= 0 ? json_real(e->within_s) : json_null(), "why", e->judged && e->rec.state == FL_RECOVERY_FAILED ? e->rec.why : NULL));
 		if (e->judged && e->rec.state == FL_RECOVERY_OK)
 			rec[nrec++] = e->rec.recovery_ns;
 	}
@@ -2240,13 +2891,17 @@ static void ctx_free(fl_ctx *ctx)
 			fl_session_destroy(in->sess);
 			free(in->sess);
 		}
-		fl_faults_close(&in->faults);
+		fl_faults_free(&in->faults);
+		fl_journal_close(&in->journal);
 		free_strv(in->argv);
 		free(in);
 	}
 	free(ctx->instances);
 	free(ctx->base_fds);
 	free(ctx->base_threads);
+	free(ctx->base_files);
+	free(ctx->watch);
+	json_decref(ctx->oom);
 	json_decref(ctx->forensics);
 	free(ctx->health_results);
 	free(ctx->windows);
@@ -2254,6 +2909,13 @@ static void ctx_free(fl_ctx *ctx)
 	free(ctx->expects);
 	json_decref(ctx->log);
 	json_decref(ctx->point_stats);
+	json_decref(ctx->warnings);
+	for (int i = 0; i < ctx->npoints; i++)
+		free(ctx->points[i]);
+	free(ctx->points);
+	for (int i = 0; i < ctx->ndeclared; i++)
+		free(ctx->declared[i]);
+	free(ctx->declared);
 }
 
 /* The checks every scenario gets without asking: the target must not die
@@ -2287,6 +2949,128 @@ static void judge_survival(fl_ctx *ctx)
 	}
 }
 
+static int has_point(char **v, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(v[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static void add_point_name(fl_ctx *ctx, const char *name)
+{
+	if (has_point(ctx->points, ctx->npoints, name))
+		return;
+	ctx->points = fl_xrealloc(ctx->points, (size_t)(ctx->npoints + 1) *
+						       sizeof *ctx->points);
+	ctx->points[ctx->npoints++] = fl_xstrdup(name);
+}
+
+/* The points the agent counts from the target's first call: libfiu's
+ * POSIX points, and the string literals of the scenario that look like
+ * point names (its custom points, replayed points), so that call numbers
+ * never depend on when a window opened. */
+static void collect_points(fl_ctx *ctx)
+{
+	for (const char *const *p = fl_points_posix(); *p; p++)
+		add_point_name(ctx, *p);
+	for (size_t i = 0; i < ctx->nreplay; i++)
+		add_point_name(ctx, ctx->replay[i].point);
+	char *text;
+	if (fl_read_file(ctx->ref->file, &text, NULL) < 0)
+		return;
+	for (char *q = text; (q = strpbrk(q, "\"'")) != NULL;) {
+		char quote = *q++;
+		char *end = strchr(q, quote);
+		if (!end)
+			break;
+		size_t len = (size_t)(end - q);
+		int ok = len > 2 && len < 100 && memchr(q, '/', len) && q[0] != '/' &&
+			 q[0] != '.' && q[len - 1] != '/';
+		for (size_t k = 0; ok && k < len; k++)
+			ok = (q[k] >= 'a' && q[k] <= 'z') ||
+			     (q[k] >= '0' && q[k] <= '9') || q[k] == '_' ||
+			     q[k] == '/' || q[k] == '-' || q[k] == '.';
+		if (ok && ctx->npoints < FL_AGENT_MAX_POINTS - 32) {
+			char name[112];
+			snprintf(name, sizeof name, "%.*s", (int)len, q);
+			add_point_name(ctx, name);
+		}
+		q = end + 1;
+	}
+	free(text);
+}
+
+/* What the target's binary says about itself: the points it declares
+ * (counted from its first call, and used to catch typos), and why faults
+ * could not reach it (static, Go, fortified calls, its own libfiu). */
+static void inspect_target(fl_ctx *ctx)
+{
+	char *argv0 = fl_ctx_expand(ctx, ctx->cmd[0]);
+	char *cwd = ctx->cwd ? fl_ctx_expand(ctx, ctx->cwd) : NULL;
+	char joined[PATH_MAX];
+	const char *probe = argv0;
+	if (cwd && strchr(argv0, '/') && argv0[0] != '/') {
+		snprintf(joined, sizeof joined, "%s/%s", cwd, argv0);
+		probe = joined;
+	}
+	char *path = fl_target_resolve(probe);
+	free(argv0);
+	free(cwd);
+	if (!path)
+		return; /* the start will say why */
+	fl_elf_info info;
+	if (fl_elf_inspect(path, &info) < 0) {
+		free(path);
+		return; /* a script: nothing to say */
+	}
+	for (size_t i = 0; i < info.npoints; i++) {
+		add_point_name(ctx, info.points[i]);
+		ctx->declared = fl_xrealloc(ctx->declared,
+					    (size_t)(ctx->ndeclared + 1) *
+						    sizeof *ctx->declared);
+		ctx->declared[ctx->ndeclared++] = fl_xstrdup(info.points[i]);
+	}
+	char w[600];
+	if (info.is_static) {
+		snprintf(w, sizeof w,
+			 "%s is statically linked: LD_PRELOAD does not apply, "
+			 "so no fault can reach it",
+			 path);
+		json_array_append_new(ctx->warnings, json_string(w));
+	}
+	if (info.is_go) {
+		snprintf(w, sizeof w,
+			 "%s is a Go program: it makes its system calls "
+			 "itself, past libfiu's wrappers",
+			 path);
+		json_array_append_new(ctx->warnings, json_string(w));
+	}
+	if (info.own_libfiu) {
+		snprintf(w, sizeof w,
+			 "%s carries its own copy of libfiu (linked with "
+			 "libfiu.a): its own points are invisible to the agent; "
+			 "link it with -lfiu",
+			 path);
+		json_array_append_new(ctx->warnings, json_string(w));
+	}
+	if (info.nfortified) {
+		fl_buf b;
+		fl_buf_init(&b);
+		for (size_t i = 0; i < info.nfortified && i < 8; i++)
+			fl_buf_printf(&b, "%s%s", i ? ", " : "", info.fortified[i]);
+		snprintf(w, sizeof w,
+			 "%s calls fortified functions libfiu does not wrap (%s%s): "
+			 "faults on those calls never fire; build it without "
+			 "_FORTIFY_SOURCE",
+			 path, b.data ? b.data : "", info.nfortified > 8 ? ", ..." : "");
+		fl_buf_free(&b);
+		json_array_append_new(ctx->warnings, json_string(w));
+	}
+	fl_elf_info_free(&info);
+	free(path);
+}
+
 json_t *fl_scenario_run(const fl_scenario_ref *ref, const fl_run_opts *opts)
 {
 	fl_ctx ctx;
@@ -2297,6 +3081,9 @@ json_t *fl_scenario_run(const fl_scenario_ref *ref, const fl_run_opts *opts)
 	ctx.env = json_object();
 	ctx.log = json_array();
 	ctx.point_stats = json_object();
+	ctx.warnings = json_array();
+	ctx.replay = opts->replay;
+	ctx.nreplay = opts->nreplay;
 	ctx.hz = DEFAULT_HZ;
 	ctx.hold_ns = DEFAULT_HOLD_NS;
 	ctx.final_window_ns = DEFAULT_FINAL_WINDOW_NS;
@@ -2347,6 +3134,10 @@ json_t *fl_scenario_run(const fl_scenario_ref *ref, const fl_run_opts *opts)
 	if (ctx.error_msg && !ctx.name)
 		ctx.name = fl_xstrdup(ref->name ? ref->name : ref->file);
 
+	if (!ctx.error_msg) {
+		collect_points(&ctx);
+		inspect_target(&ctx);
+	}
 	if (!ctx.error_msg) {
 		ctx.start_ns = fl_now_ns();
 		ctx.deadline_ns = ctx.start_ns + (int64_t)(ctx.timeout_s * 1e9);

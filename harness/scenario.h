@@ -5,7 +5,10 @@
 #define FL_SCENARIO_H
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
+
+struct fl_fault_rec;
 
 typedef struct fl_run_opts {
 	int have_seed;		/* --seed given: overrides the scenario's */
@@ -16,6 +19,11 @@ typedef struct fl_run_opts {
 	const char *fiu_preload_path; /* libfiu's fiu_posix_preload.so */
 	const char *tmp_root;	/* per-run temporary directory */
 	const char *self_path;	/* how to invoke faultline in re-run lines */
+	/* Where artifacts (cores) go: the run's report directory, or NULL. */
+	const char *artifact_dir;
+	/* Replay: fail exactly these calls (and decide nothing). */
+	const struct fl_fault_rec *replay;
+	size_t nreplay;
 } fl_run_opts;
 
 /* One scenario found in a file (a file may return a list of them). */

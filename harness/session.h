@@ -8,6 +8,8 @@
 #include <regex.h>
 #include <stdint.h>
 
+#include "journal.h"
+#include "procfs.h"
 #include "sampler.h"
 #include "target.h"
 
@@ -72,6 +74,28 @@ typedef struct fl_session {
 	char tee_prefix[64];
 
 	fl_exit_info exit;
+
+	/* A directory whose entries are counted at every sample ("" : none):
+	 * the temporary files a target leaves behind. */
+	char watch_path[4096];
+
+	/* An RSS level at which forensics are taken once, before an OOM. */
+	int64_t oom_rss;
+	int oom_hit;		/* the monitor saw RSS reach it */
+	int64_t oom_t_ns;
+	int64_t oom_sample_rss;
+	/* Taken by the monitor at that moment (the target may not live long
+	 * after): its fd table, threads and smaps_rollup. */
+	fl_fd_entry *oom_fds;
+	int oom_nfds;
+	fl_thread_entry *oom_threads;
+	int oom_nthreads;
+	char *oom_smaps;
+
+	/* The fault journal the agent writes, drained at every sample. */
+	fl_journal *journal;
+	fl_jentry *jrecs;
+	size_t njrecs, jcap;
 
 	/* Monitor bookkeeping. */
 	int registered;

@@ -135,11 +135,11 @@ static void child_exec(const fl_spawn_spec *spec, const char *path,
 		close(devnull);
 	if (dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
 		goto fail;
-	if (spec->inherit_fd >= 0) {
+	for (int i = 0; i < spec->ninherit; i++) {
 		step = 4;
-		int flags = fcntl(spec->inherit_fd, F_GETFD);
-		if (flags < 0 ||
-		    fcntl(spec->inherit_fd, F_SETFD, flags & ~FD_CLOEXEC) < 0)
+		int fd = spec->inherit_fds[i];
+		int flags = fcntl(fd, F_GETFD);
+		if (flags < 0 || fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0)
 			goto fail;
 	}
 	if (spec->cwd) {

@@ -18,7 +18,8 @@ typedef struct fl_spawn_spec {
 	char *const *argv;	/* argv[0] is looked up in PATH if it has no '/' */
 	char *const *envp;	/* the complete environment */
 	const char *cwd;	/* NULL: the harness's */
-	int inherit_fd;		/* fd the child keeps open (-1: none) */
+	int inherit_fds[4];	/* fds the child keeps open */
+	int ninherit;
 	fl_rlimit_spec rlimits[FL_TARGET_MAX_RLIMITS];
 	int nrlimits;
 } fl_spawn_spec;

@@ -78,13 +78,25 @@ Test(e2e, shipped_scenarios, .timeout = 120)
 	struct env e = env_new();
 	char *out;
 	const char *paths[] = {"scenarios/", NULL};
-	int status = run_faultline(&e, paths, &out, 100);
+	int status = run_faultline(&e, paths, &out, 280);
 	cr_assert_eq(status, 0, "exit %d, output:\n%s", status, out);
-	cr_assert(strstr(out, "2 passed, 0 failed, 2 xfailed") != NULL, "%s", out);
 	json_t *doc = latest(&e);
-	cr_assert_eq(json_integer_value(json_object_get(
-			     json_object_get(doc, "summary"), "total")),
-		     4);
+	/* Every fixed mode passes, every leaky mode is caught. */
+	json_t *sum = json_object_get(doc, "summary");
+	long long total = json_integer_value(json_object_get(sum, "total"));
+	cr_assert_geq(total, 4);
+	cr_assert_eq(json_integer_value(json_object_get(sum, "passed")) +
+			     json_integer_value(json_object_get(sum, "xfailed")),
+		     total, "%s", out);
+	size_t si;
+	json_t *sx;
+	json_array_foreach(json_object_get(doc, "scenarios"), si, sx)
+	{
+		const char *file = tu_str(sx, "file");
+		int leaky = strstr(file, "_leaky") != NULL;
+		cr_assert_str_eq(tu_str(sx, "verdict"), leaky ? "XFAIL" : "PASS",
+				 "%s: %s", file, tu_str(sx, "message"));
+	}
 
 	json_t *s = tu_scenario(doc, "fixed keeps no fd when close");
 	cr_assert_str_eq(tu_str(s, "verdict"), "PASS");
@@ -144,14 +156,13 @@ Test(e2e, shipped_scenarios, .timeout = 120)
 	char path[PATH_MAX + 64];
 	snprintf(path, sizeof path, "%s/latest/junit.xml", e.reports);
 	char *junit = slurp(path);
-	cr_assert_eq(count_in(junit, "<testcase "), 4);
-	cr_assert_eq(count_in(junit, "<skipped "), 2);
+	cr_assert_eq(count_in(junit, "<testcase "), total);
+	cr_assert_eq(count_in(junit, "<skipped "),
+		     json_integer_value(json_object_get(sum, "xfailed")));
 	cr_assert_eq(count_in(junit, "<failure "), 0);
 	snprintf(path, sizeof path, "%s/latest/index.html", e.reports);
 	char *html = slurp(path);
-	cr_assert_eq(count_in(html, "<svg "), 4, "a chart per scenario");
-	cr_assert_geq(count_in(html, "class=\"win\""), 12,
-		      "fault windows shaded in 3 panes of 4 charts");
+	cr_assert_geq(count_in(html, "<svg"), total, "a chart per scenario");
 	free(junit);
 	free(html);
 	char link[PATH_MAX];
@@ -595,8 +606,16 @@ Test(e2e, close_semantics_and_seed, .timeout = 60)
 	cr_assert_str_eq(failed_lin, failed_fiu);
 	int nfailed = atoi(failed_lin + 7);
 	cr_assert(nfailed > 60 && nfailed < 140, "%d of 400 at p=0.25", nfailed);
+	/* Every /dev/null whose close failed is still open (the harness's
+	 * own connection may be among the leaks too, as a socket). */
+	json_t *groups = json_object_get(json_object_get(fiu, "forensics"), "fd_groups");
+	int devnull = -1;
+	json_array_foreach(groups, i, l)
+		if (!strcmp(tu_str(l, "pattern"), "/dev/null"))
+			devnull = (int)tu_num(l, "count");
+	cr_assert_eq(devnull, nfailed, "libfiu mode keeps every failed fd");
 	double leaked = tu_num(json_object_get(fiu, "leaks"), "fds");
-	cr_assert_eq((int)leaked, nfailed, "libfiu mode keeps every failed fd");
+	cr_assert(leaked == nfailed || leaked == nfailed + 1, "leaked %g", leaked);
 	json_decref(doc);
 	free(out);
 
@@ -697,8 +716,11 @@ Test(e2e, usage_errors, .timeout = 20)
 	free(out);
 	char *a7[] = {"faultline", "list", "scenarios", NULL};
 	cr_assert_eq(tu_run(a7, NULL, &out, 10), 0);
-	cr_assert_eq(count_in(out, "scenarios/"), 4, "%s", out);
-	cr_assert(strstr(out, "tags=fd,fileproc,smoke"), "%s", out);
+	cr_assert_geq(count_in(out, "scenarios/"), 4, "%s", out);
+	cr_assert(strstr(out, "scenarios/fd/fileproc_close_fixed.lua\tfileproc "
+			      "fixed keeps no fd when close() fails\t"
+			      "tags=fd,fileproc,smoke\tseed=1\n"),
+		  "%s", out);
 	free(out);
 	char *a8[] = {"faultline", "points", NULL};
 	cr_assert_eq(tu_run(a8, NULL, &out, 10), 0);
@@ -786,11 +808,11 @@ Test(e2e, config_fields_and_options, .timeout = 60)
 	free(out);
 
 	/* --tags picks scenarios; none matching is a usage error. */
-	char *t1[] = {"faultline", "run", "--no-report", "--tags", "mem,nope",
-		      "scenarios/", NULL};
+	char *t1[] = {"faultline", "run", "--no-report", "--tags", "det,nope",
+		      "tests/scenarios/det/", NULL};
 	status = tu_run(t1, e.tmp, &out, 40);
 	cr_assert_eq(status, 0, "%s", out);
-	cr_assert(strstr(out, "1 passed, 0 failed, 1 xfailed"), "%s", out);
+	cr_assert(strstr(out, "2 passed, 0 failed ("), "%s", out);
 	free(out);
 	char *t2[] = {"faultline", "run", "--no-report", "--tags", "nope",
 		      "scenarios/", NULL};

@@ -19,7 +19,11 @@ Test(tools, harness_under_asan, .timeout = 180)
 	snprintf(tmp, sizeof tmp, "%s/tmp", dir);
 	mkdir(tmp, 0700);
 	char *out;
-	char *a1[] = {"faultline", "run", "--report-dir", reports, "scenarios/",
+	char *a1[] = {"faultline", "run", "--report-dir", reports,
+		      "scenarios/fd/fileproc_close_fixed.lua",
+		      "scenarios/fd/fileproc_close_leaky.lua",
+		      "scenarios/mem/fileproc_malloc_leaky.lua",
+		      "tests/scenarios/det/mt_close.lua",
 		      NULL};
 	int status = tu_run(a1, tmp, &out, 150);
 	cr_assert_eq(status, 0, "exit %d:\n%s", status, out);
@@ -69,7 +73,8 @@ Test(tools, harness_under_asan, .timeout = 180)
 Test(tools, agent_under_valgrind, .timeout = 120)
 {
 	char *dir = tu_tempdir();
-	char reports[PATH_MAX + 16], tmp[PATH_MAX + 16], path[PATH_MAX + 16];
+	char reports[PATH_MAX + 16], tmp[PATH_MAX + 16], path[PATH_MAX + 16],
+		path2[PATH_MAX + 16];
 	snprintf(reports, sizeof reports, "%s/reports", dir);
 	snprintf(tmp, sizeof tmp, "%s/tmp", dir);
 	snprintf(path, sizeof path, "%s/vg.lua", dir);
@@ -91,6 +96,24 @@ Test(tools, agent_under_valgrind, .timeout = 120)
 		 "    t:stop()\n"
 		 "    t:expect { exit = 0 }\n"
 		 "  end }\n");
+	snprintf(path2, sizeof path2, "%s/vgmt.lua", dir);
+	/* Threads through the agent's pthread_create wrapper, decisions and
+	 * journal writes from four of them at once. */
+	tu_write(path2,
+		 "return { name = 'valgrind: agent with threads', timeout = 90,\n"
+		 "  target = { inherit = true,\n"
+		 "    cmd = { 'valgrind', '--quiet', '--error-exitcode=9', '--leak-check=no',\n"
+		 "            'build/tests/targets/mt', '--port', '{port}' },\n"
+		 "    ready = { stdout = 'READY', timeout = 60 }, stop = { grace = 30 } },\n"
+		 "  steady = { fds = '+50', threads = '+6' },\n"
+		 "  run = function(t)\n"
+		 "    t:settle(0.3)\n"
+		 "    t:fault('posix/io/oc/close', { p = 0.3, actors = '0.*' })\n"
+		 "    local r = t:tcp('RUN 200\\n', { timeout = 60 })\n"
+		 "    t:check(r and r:match('^DONE'), 'workers done: ' .. tostring(r))\n"
+		 "    t:clear()\n"
+		 "    t:stop { signal = 'KILL' }\n"
+		 "  end }\n");
 	char *out;
 	char *argv[] = {"faultline", "run", "--report-dir", reports, path, NULL};
 	int status = tu_run(argv, tmp, &out, 110);
@@ -102,6 +125,27 @@ Test(tools, agent_under_valgrind, .timeout = 120)
 	json_t *pt = json_object_get(json_object_get(s, "points"),
 				     "posix/io/oc/close");
 	cr_assert_geq(tu_num(pt, "fired"), 100);
+	json_decref(doc);
+	free(out);
+	char *argv2[] = {"faultline", "run", "--report-dir", reports, path2, NULL};
+	status = tu_run(argv2, tmp, &out, 110);
+	cr_assert_eq(status, 0, "exit %d:\n%s", status, out);
+	doc = tu_load_json(rp);
+	s = tu_scenario(doc, "valgrind: agent with threads");
+	json_t *j = json_object_get(s, "journal");
+	cr_assert_gt(tu_num(j, "total"), 150, "%g faults", tu_num(j, "total"));
+	/* Under valgrind too, the faults are the workers'. */
+	size_t i;
+	json_t *r;
+	json_array_foreach(json_object_get(j, "records"), i, r)
+		cr_assert(strncmp(tu_str(r, "actor"), "0.", 2) == 0);
+	/* Killed at the end, the target cannot exit 9: read valgrind's
+	 * error reports from its stderr instead. */
+	const char *err = tu_str(json_object_get(json_array_get(json_object_get(s, "targets"), 0), "output"),
+				 "stderr_tail");
+	cr_assert_null(strstr(err, "Invalid read"), "%s", err);
+	cr_assert_null(strstr(err, "Invalid write"), "%s", err);
+	cr_assert_null(strstr(err, "uninitialised"), "%s", err);
 	json_decref(doc);
 	free(out);
 	tu_rmrf(dir);

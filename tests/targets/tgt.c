@@ -13,12 +13,17 @@
  *   SICK / WELL           answer PING with SICK / PONG
  *   PRINT text            print text on stdout
  *   CLOSEBURST n          open and close /dev/null n times (close faults)
+ *   PAIRLEAK              400 closes; when both the 137th and the 342nd
+ *                         fail, an fd on /dev/zero is kept for good (a
+ *                         bug that needs two faults together)
  *   EXIT code             exit(code)
+ *   TOUCH dir n           create n empty files dir/tmp-<k> (left behind)
  *
  * Options: --port N, --ready TEXT (--ready-stderr), --no-ready,
  * --listen-after MS, --ignore-term, --crash-after MS, --exit-after MS
  * --code C, --child, --threads N, --print TEXT, --print-env NAME,
- * --print-cwd, --spam N.
+ * --print-cwd, --spam N, --churn (a thread that opens and closes
+ * /dev/null every 100 µs).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -51,6 +56,20 @@ static void *blocked_thread(void *arg)
 	(void)arg;
 	for (;;)
 		pause();
+	return NULL;
+}
+
+/* Opens and closes /dev/null every 100 µs for as long as the process
+ * lives: how many calls a window sees depends on the clock. */
+static void *churn(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		int f = open("/dev/null", O_RDONLY);
+		if (f >= 0)
+			close(f);
+		usleep(100);
+	}
 	return NULL;
 }
 
@@ -110,6 +129,29 @@ static void handle(int fd, char *line)
 				failed++;
 		}
 		snprintf(reply, sizeof reply, "FAILED %d\n", failed);
+	} else if (strcmp(line, "PAIRLEAK") == 0) {
+		int f137 = 0, f342 = 0;
+		for (int i = 1; i <= 400; i++) {
+			int f = open("/dev/null", O_RDONLY);
+			if (f >= 0 && close(f) != 0) {
+				f137 |= i == 137;
+				f342 |= i == 342;
+			}
+		}
+		if (f137 && f342 && nleaked < MAX_LEAK) {
+			int z = open("/dev/zero", O_RDONLY);
+			if (z >= 0)
+				leaked[nleaked++] = z;
+		}
+		snprintf(reply, sizeof reply, "PAIR %d %d\n", f137, f342);
+	} else if (sscanf(line, "TOUCH %63s %d", word, &n) == 2) {
+		for (int i = 0; i < n; i++) {
+			char path[160];
+			snprintf(path, sizeof path, "%s/tmp-%d", word, i);
+			int f = open(path, O_CREAT | O_WRONLY, 0600);
+			if (f >= 0)
+				close(f);
+		}
 	} else if (sscanf(line, "EXIT %d", &n) == 1) {
 		exit(n);
 	} else {
@@ -131,7 +173,7 @@ int main(int argc, char **argv)
 {
 	int port = 0, ignore_term = 0, no_ready = 0, crash_ms = -1, exit_ms = -1,
 	    exit_code = 0, child = 0, spam = 0, threads = 0, listen_after = 0,
-	    ready_stderr = 0, print_cwd = 0;
+	    ready_stderr = 0, print_cwd = 0, churning = 0;
 	const char *ready = "READY", *print = NULL, *print_env = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -166,6 +208,8 @@ int main(int argc, char **argv)
 			print_env = v, i++;
 		else if (!strcmp(a, "--print-cwd"))
 			print_cwd = 1;
+		else if (!strcmp(a, "--churn"))
+			churning = 1;
 		else {
 			fprintf(stderr, "tgt: unknown argument %s\n", a);
 			return 2;
@@ -184,6 +228,10 @@ int main(int argc, char **argv)
 	}
 	if (threads)
 		start_threads(threads, "worker");
+	if (churning) {
+		pthread_t th;
+		pthread_create(&th, NULL, churn, NULL);
+	}
 	if (print) {
 		printf("%s\n", print);
 		fprintf(stderr, "%s\n", print);

@@ -1,0 +1,672 @@
+/* faultline gate: compares a run with a baseline run (the last release's
+ * results) and fails on what a release must not bring: a scenario that
+ * newly fails, a new leak, or a recovery that got slower. */
+#define _GNU_SOURCE
+#include "cli.h"
+#include "report.h"
+#include "util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+static const char gate_usage[] =
+	"usage: faultline gate --baseline OLD [options] NEW\n"
+	"\n"
+	"Compares the results file NEW with the results file OLD (results.json\n"
+	"files, or report directories holding one), scenario by scenario\n"
+	"(matched by id), prints a table of what changed, improvements too,\n"
+	"and fails on:\n"
+	"\n"
+	"  newly failing  a scenario that was PASS or XFAIL in OLD, or absent\n"
+	"                 from it, and is FAIL, ERROR, XPASS or FLAKY in NEW\n"
+	"  new leak       a leak expectation (\"leaked fds\", \"leaked\n"
+	"                 threads\", \"leaked rss\") that failed in NEW but not\n"
+	"                 in OLD, or leaked fds or threads in NEW where OLD had\n"
+	"                 none; scenarios XFAIL in both runs are not checked\n"
+	"  MTTR           the mean or p95 recovery time grew by more than the\n"
+	"                 threshold and by more than the floor (both must hold,\n"
+	"                 so microsecond noise cannot fail a release); scenarios\n"
+	"                 XFAIL in both runs are not checked\n"
+	"\n"
+	"A scenario that fails in both runs is listed as still failing and\n"
+	"does not fail the gate; one missing from NEW is listed as removed.\n"
+	"\n"
+	"options:\n"
+	"  --baseline OLD         the results to compare with (required)\n"
+	"  --mttr-threshold R     allowed MTTR growth: 20% or 0.2 (default 20%)\n"
+	"  --mttr-floor D         growth below this never fails: 5ms, 0.5s,\n"
+	"                         200us, or seconds (default 5ms)\n"
+	"  --junit FILE           also write JUnit XML, one testcase per check\n"
+	"  -q, --quiet            print only the failed checks and the verdict\n"
+	"  -h, --help             this text\n"
+	"\n"
+	"exit status: 0 the gate passed, 1 it failed, 2 bad usage or an\n"
+	"unreadable results file, 3 the --junit file could not be written.\n";
+
+enum outcome { OK, INFO, BETTER, FAILED };
+static const char *const outcome_name[] = {"ok", "info", "better", "FAIL"};
+
+struct check {
+	char *scenario;
+	const char *name;	/* verdict, leaks, mttr mean, mttr p95 */
+	enum outcome outcome;
+	char *old_value, *new_value, *detail;
+	const char *kind;	/* for the closing count of failures */
+};
+
+struct gate {
+	double threshold, floor_s;
+	struct check *checks;
+	size_t n, cap;
+	int newly_failing, new_leaks, mttr_regressions, improvements;
+};
+
+static const char *str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "";
+}
+
+static double num(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static void add(struct gate *g, const char *scenario, const char *name,
+		enum outcome outcome, const char *kind, const char *old_value,
+		const char *new_value, const char *fmt, ...)
+	__attribute__((format(printf, 8, 9)));
+
+static void add(struct gate *g, const char *scenario, const char *name,
+		enum outcome outcome, const char *kind, const char *old_value,
+		const char *new_value, const char *fmt, ...)
+{
+	if (g->n == g->cap) {
+		g->cap = g->cap ? g->cap * 2 : 64;
+		g->checks = fl_xrealloc(g->checks, g->cap * sizeof *g->checks);
+	}
+	struct check *c = &g->checks[g->n++];
+	c->scenario = fl_xstrdup(scenario);
+	c->name = name;
+	c->outcome = outcome;
+	c->kind = kind;
+	c->old_value = fl_xstrdup(old_value);
+	c->new_value = fl_xstrdup(new_value);
+	fl_buf d;
+	fl_buf_init(&d);
+	va_list ap;
+	va_start(ap, fmt);
+	fl_buf_vprintf(&d, fmt, ap);
+	va_end(ap);
+	c->detail = fl_buf_steal(&d);
+	if (outcome == BETTER)
+		g->improvements++;
+}
+
+static int is_bad(const char *v)
+{
+	return !strcmp(v, "FAIL") || !strcmp(v, "ERROR") || !strcmp(v, "XPASS") ||
+	       !strcmp(v, "FLAKY");
+}
+
+static int is_good(const char *v)
+{
+	return !strcmp(v, "PASS") || !strcmp(v, "XFAIL");
+}
+
+/* The first line of a message, for a table cell. */
+static void first_line(char *out, size_t len, const char *msg)
+{
+	size_t n = strcspn(msg, "\n");
+	if (n >= len)
+		n = len - 1;
+	memcpy(out, msg, n);
+	out[n] = '\0';
+}
+
+static void check_verdict(struct gate *g, const char *id, json_t *o, json_t *n)
+{
+	const char *ov = o ? str(o, "verdict") : "-";
+	if (!n) {
+		add(g, id, "verdict", INFO, NULL, ov, "-",
+		    "removed: not in the new results");
+		return;
+	}
+	const char *nv = str(n, "verdict");
+	char msg[240];
+	first_line(msg, sizeof msg, str(n, "message"));
+	if (is_bad(nv)) {
+		if (!o || is_good(ov)) {
+			add(g, id, "verdict", FAILED, "newly failing", ov, nv,
+			    "newly failing%s%s", *msg ? ": " : "", msg);
+			g->newly_failing++;
+		} else {
+			add(g, id, "verdict", INFO, NULL, ov, nv,
+			    "still failing%s%s", *msg ? ": " : "", msg);
+		}
+		return;
+	}
+	if (!o)
+		add(g, id, "verdict", INFO, NULL, ov, nv, "new scenario");
+	else if (is_bad(ov))
+		add(g, id, "verdict", BETTER, NULL, ov, nv, "fixed: no longer fails");
+	else if (strcmp(ov, nv))
+		add(g, id, "verdict", INFO, NULL, ov, nv, "verdict changed");
+	else
+		add(g, id, "verdict", OK, NULL, ov, nv, "unchanged");
+}
+
+/* The failed leak expectation named `what` ("leaked fds"), or NULL. */
+static json_t *failed_leak(json_t *s, const char *what)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(s, "expectations"), i, e)
+	{
+		if (!json_is_true(json_object_get(e, "ok")) &&
+		    !strcmp(str(e, "what"), what))
+			return e;
+	}
+	return NULL;
+}
+
+static void check_leaks(struct gate *g, const char *id, json_t *o, json_t *n)
+{
+	fl_buf why, better;
+	fl_buf_init(&why);
+	fl_buf_init(&better);
+	size_t i;
+	json_t *e;
+	/* Leak expectations that failed now and did not before. */
+	json_array_foreach(json_object_get(n, "expectations"), i, e)
+	{
+		const char *what = str(e, "what");
+		if (strncmp(what, "leaked", 6) || json_is_true(json_object_get(e, "ok")))
+			continue;
+		if (o && failed_leak(o, what))
+			continue;
+		fl_buf_printf(&why, "%s%s %s (allowed %s)", why.len ? "; " : "",
+			      what, str(e, "measured"), str(e, "allowed"));
+	}
+	/* And the other way round: fixed. */
+	if (o) {
+		json_array_foreach(json_object_get(o, "expectations"), i, e)
+		{
+			const char *what = str(e, "what");
+			if (strncmp(what, "leaked", 6) ||
+			    json_is_true(json_object_get(e, "ok")) || failed_leak(n, what))
+				continue;
+			fl_buf_printf(&better, "%s%s no longer fails (was %s)",
+				      better.len ? "; " : "", what, str(e, "measured"));
+		}
+	}
+	/* Counts: fds or threads left behind where the old run left none,
+	 * even within the scenario's allowance. */
+	json_t *ol = o ? json_object_get(o, "leaks") : NULL;
+	json_t *nl = json_object_get(n, "leaks");
+	static const char *const figs[2] = {"fds", "threads"};
+	char oldv[96] = "", newv[96] = "";
+	for (int k = 0; k < 2; k++) {
+		double a = num(ol, figs[k]), b = num(nl, figs[k]);
+		if (!isnan(b))
+			snprintf(newv + strlen(newv), sizeof newv - strlen(newv),
+				 "%s%g %s", *newv ? ", " : "", b, figs[k]);
+		if (!isnan(a))
+			snprintf(oldv + strlen(oldv), sizeof oldv - strlen(oldv),
+				 "%s%g %s", *oldv ? ", " : "", a, figs[k]);
+		if (!o || !json_is_object(ol))
+			continue;
+		if (b > 0 && !(a > 0)) {
+			char what[32];
+			snprintf(what, sizeof what, "leaked %s", figs[k]);
+			/* Named already by its failed expectation. */
+			if (!failed_leak(n, what) || failed_leak(o, what))
+				fl_buf_printf(&why, "%s%g %s left behind (none before)",
+					      why.len ? "; " : "", b, figs[k]);
+		} else if (a > 0 && !(b > 0)) {
+			fl_buf_printf(&better, "%s%s no longer left behind",
+				      better.len ? "; " : "", figs[k]);
+		}
+	}
+	if (!*oldv)
+		snprintf(oldv, sizeof oldv, "-");
+	if (!*newv)
+		snprintf(newv, sizeof newv, "-");
+	if (why.len) {
+		add(g, id, "leaks", FAILED, "new leak", oldv, newv, "new leak: %s",
+		    why.data);
+		g->new_leaks++;
+	} else if (better.len) {
+		add(g, id, "leaks", BETTER, NULL, oldv, newv, "%s", better.data);
+	} else {
+		add(g, id, "leaks", OK, NULL, oldv, newv, "no new leak");
+	}
+	fl_buf_free(&why);
+	fl_buf_free(&better);
+}
+
+static void check_mttr(struct gate *g, const char *id, json_t *o, json_t *n,
+		       const char *key, const char *name)
+{
+	json_t *om = o ? json_object_get(o, "mttr") : NULL;
+	json_t *nm = json_object_get(n, "mttr");
+	double a = num(om, key), b = num(nm, key);
+	char av[32] = "-", bv[32] = "-";
+	if (!isnan(a))
+		fl_fmt_duration(av, sizeof av, (int64_t)llround(a * 1e9));
+	if (!isnan(b))
+		fl_fmt_duration(bv, sizeof bv, (int64_t)llround(b * 1e9));
+	if (isnan(a) && isnan(b)) {
+		add(g, id, name, OK, NULL, av, bv, "not measured");
+		return;
+	}
+	if (isnan(b)) {
+		add(g, id, name, INFO, NULL, av, bv,
+		    "no longer measured (no recovered episode)");
+		return;
+	}
+	if (isnan(a)) {
+		add(g, id, name, INFO, NULL, av, bv, "measured for the first time");
+		return;
+	}
+	double d = b - a;
+	double rel = a > 0 ? d / a : (d > 0 ? INFINITY : 0);
+	char floor_txt[32];
+	fl_fmt_duration(floor_txt, sizeof floor_txt, (int64_t)llround(g->floor_s * 1e9));
+	if (d > g->floor_s && rel > g->threshold) {
+		add(g, id, name, FAILED, "MTTR regression", av, bv,
+		    "slower by %.1f %% (allowed %.1f %% and %s)", rel * 100,
+		    g->threshold * 100, floor_txt);
+		g->mttr_regressions++;
+	} else if (-d > g->floor_s && -rel > g->threshold) {
+		add(g, id, name, BETTER, NULL, av, bv, "faster by %.1f %%", -rel * 100);
+	} else {
+		add(g, id, name, OK, NULL, av, bv, "within %.1f %% or %s (%+.1f %%)",
+		    g->threshold * 100, floor_txt, rel * 100);
+	}
+}
+
+/* "20%" or "0.2". */
+static int parse_ratio(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || errno || !(v >= 0))
+		return -1;
+	if (!strcmp(end, "%")) {
+		*out = v / 100;
+		return 0;
+	}
+	/* A bare number above 1 is almost surely a percentage without its
+	 * sign; refusing it beats reading 20 as 2000 %. */
+	if (*end || v > 1)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* "5ms", "0.5s", "200us", "200µs", or a bare number of seconds. */
+static int parse_duration(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || errno || !(v >= 0))
+		return -1;
+	while (*end == ' ')
+		end++;
+	double mul;
+	if (!*end || !strcmp(end, "s"))
+		mul = 1;
+	else if (!strcmp(end, "ms"))
+		mul = 1e-3;
+	else if (!strcmp(end, "us") || !strcmp(end, "µs"))
+		mul = 1e-6;
+	else if (!strcmp(end, "ns"))
+		mul = 1e-9;
+	else
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+static json_t *load(const char *arg, char *path, size_t len)
+{
+	struct stat st;
+	if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
+		snprintf(path, len, "%s/results.json", arg);
+	else
+		snprintf(path, len, "%s", arg);
+	char err[PATH_MAX + 256];
+	json_t *doc = fl_results_load(path, err, sizeof err);
+	if (!doc)
+		fprintf(stderr, "faultline gate: %s\n", err);
+	return doc;
+}
+
+static json_t *by_id(json_t *doc, const char *id)
+{
+	size_t i;
+	json_t *s;
+	json_array_foreach(json_object_get(doc, "scenarios"), i, s)
+		if (!strcmp(str(s, "id"), id))
+			return s;
+	return NULL;
+}
+
+/* "scenarios/fd/close.lua#2" -> "gate.scenarios.fd.close#2", as the
+ * run's JUnit names its classes, so the two line up in a CI's view. */
+static void classname(const char *id, char *out, size_t len)
+{
+	snprintf(out, len, "gate.%s", id);
+	char *lua = strstr(out, ".lua");
+	if (lua && (lua[4] == '\0' || lua[4] == '#'))
+		memmove(lua, lua + 4, strlen(lua + 4) + 1);
+	for (char *p = out; *p; p++)
+		if (*p == '/')
+			*p = '.';
+}
+
+static void attr(fl_buf *b, const char *name, const char *value)
+{
+	fl_buf_printf(b, " %s=\"", name);
+	fl_escape_xml(b, value);
+	fl_buf_putc(b, '"');
+}
+
+static int write_junit(const struct gate *g, const char *path,
+		       const char *old_path, const char *new_path)
+{
+	size_t failures = 0;
+	for (size_t i = 0; i < g->n; i++)
+		failures += g->checks[i].outcome == FAILED;
+	fl_buf b;
+	fl_buf_init(&b);
+	fl_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	fl_buf_printf(&b,
+		      "<testsuites name=\"faultline gate\" tests=\"%zu\" "
+		      "failures=\"%zu\" errors=\"0\">\n"
+		      "  <testsuite name=\"faultline gate\" tests=\"%zu\" "
+		      "failures=\"%zu\" errors=\"0\" skipped=\"0\" time=\"0\">\n"
+		      "    <properties>\n",
+		      g->n, failures, g->n, failures);
+	fl_buf_puts(&b, "      <property name=\"baseline\"");
+	attr(&b, "value", old_path);
+	fl_buf_puts(&b, "/>\n      <property name=\"results\"");
+	attr(&b, "value", new_path);
+	fl_buf_printf(&b,
+		      "/>\n      <property name=\"mttr_threshold\" value=\"%g\"/>\n"
+		      "      <property name=\"mttr_floor_s\" value=\"%g\"/>\n"
+		      "    </properties>\n",
+		      g->threshold, g->floor_s);
+	for (size_t i = 0; i < g->n; i++) {
+		const struct check *c = &g->checks[i];
+		char cls[PATH_MAX + 16];
+		classname(c->scenario, cls, sizeof cls);
+		fl_buf_puts(&b, "    <testcase");
+		attr(&b, "classname", cls);
+		attr(&b, "name", c->name);
+		fl_buf_puts(&b, " time=\"0\">");
+		fl_buf local;
+		fl_buf_init(&local);
+		fl_buf_printf(&local, "%s: %s -> %s: %s", c->scenario, c->old_value,
+			      c->new_value, c->detail);
+		if (c->outcome == FAILED) {
+			fl_buf_puts(&b, "\n      <failure");
+			attr(&b, "type", c->kind);
+			attr(&b, "message", local.data);
+			fl_buf_puts(&b, ">");
+			fl_escape_xml(&b, local.data);
+			fl_buf_puts(&b, "</failure>\n    ");
+		} else if (c->outcome != OK) {
+			fl_buf_puts(&b, "\n      <system-out>");
+			fl_escape_xml(&b, outcome_name[c->outcome]);
+			fl_buf_puts(&b, ": ");
+			fl_escape_xml(&b, local.data);
+			fl_buf_puts(&b, "</system-out>\n    ");
+		}
+		fl_buf_free(&local);
+		fl_buf_puts(&b, "</testcase>\n");
+	}
+	fl_buf_puts(&b, "  </testsuite>\n</testsuites>\n");
+	int r = fl_write_file_atomic(path, b.data, b.len);
+	fl_buf_free(&b);
+	return r;
+}
+
+/* Column widths count characters, not bytes: µs is two bytes wide. */
+static int width(const char *s)
+{
+	int w = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		w += (*p & 0xC0) != 0x80;
+	return w;
+}
+
+static void cell(const char *s, int w)
+{
+	fputs(s, stdout);
+	for (int i = width(s); i < w; i++)
+		putchar(' ');
+}
+
+static void print_table(const struct gate *g, int quiet)
+{
+	int ws = 8, wo = 3, wn = 3;
+	for (size_t i = 0; i < g->n; i++) {
+		const struct check *c = &g->checks[i];
+		if (c->outcome == OK || (quiet && c->outcome != FAILED))
+			continue;
+		if (width(c->scenario) > ws)
+			ws = width(c->scenario);
+		if (width(c->old_value) > wo)
+			wo = width(c->old_value);
+		if (width(c->new_value) > wn)
+			wn = width(c->new_value);
+	}
+	if (ws > 60)
+		ws = 60;
+	int header = 0;
+	/* Failures first, then improvements, then the rest. */
+	static const enum outcome order[] = {FAILED, BETTER, INFO};
+	for (size_t o = 0; o < 3; o++) {
+		for (size_t i = 0; i < g->n; i++) {
+			const struct check *c = &g->checks[i];
+			if (c->outcome != order[o] || (quiet && c->outcome != FAILED))
+				continue;
+			if (!header) {
+				cell("RESULT", 7);
+				cell(" CHECK", 11);
+				putchar(' ');
+				cell("SCENARIO", ws);
+				putchar(' ');
+				cell("OLD", wo);
+				putchar(' ');
+				cell("NEW", wn);
+				puts(" WHAT");
+				header = 1;
+			}
+			cell(outcome_name[c->outcome], 7);
+			putchar(' ');
+			cell(c->name, 10);
+			putchar(' ');
+			cell(c->scenario, ws);
+			putchar(' ');
+			cell(c->old_value, wo);
+			putchar(' ');
+			cell(c->new_value, wn);
+			printf(" %s\n", c->detail);
+		}
+	}
+	if (!header && !quiet)
+		puts("no change");
+}
+
+int fl_cmd_gate(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"baseline", required_argument, NULL, 'b'},
+		{"mttr-threshold", required_argument, NULL, 't'},
+		{"mttr-floor", required_argument, NULL, 'f'},
+		{"junit", required_argument, NULL, 'j'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct gate g;
+	memset(&g, 0, sizeof g);
+	g.threshold = 0.2;
+	g.floor_s = 0.005;
+	const char *old_arg = NULL, *junit = NULL;
+	int quiet = 0, ch;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'b':
+			old_arg = optarg;
+			break;
+		case 't':
+			if (parse_ratio(optarg, &g.threshold) < 0) {
+				fprintf(stderr, "faultline gate: --mttr-threshold "
+						"needs a share like 20%% or 0.2, "
+						"not '%s'\n",
+					optarg);
+				return FL_EXIT_USAGE;
+			}
+			break;
+		case 'f':
+			if (parse_duration(optarg, &g.floor_s) < 0) {
+				fprintf(stderr, "faultline gate: --mttr-floor needs "
+						"a duration like 5ms, 0.5s or "
+						"200us, not '%s'\n",
+					optarg);
+				return FL_EXIT_USAGE;
+			}
+			break;
+		case 'j':
+			junit = optarg;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'h':
+			fputs(gate_usage, stdout);
+			return FL_EXIT_OK;
+		default:
+			fputs(gate_usage, stderr);
+			return FL_EXIT_USAGE;
+		}
+	}
+	if (!old_arg) {
+		fprintf(stderr, "faultline gate: name the results to compare "
+				"with: --baseline OLD\n\n%s",
+			gate_usage);
+		return FL_EXIT_USAGE;
+	}
+	if (argc - optind != 1) {
+		fprintf(stderr, "faultline gate: give exactly one new results "
+				"file after the options\n\n%s",
+			gate_usage);
+		return FL_EXIT_USAGE;
+	}
+	char old_path[PATH_MAX], new_path[PATH_MAX];
+	json_t *old = load(old_arg, old_path, sizeof old_path);
+	if (!old)
+		return FL_EXIT_USAGE;
+	json_t *new = load(argv[optind], new_path, sizeof new_path);
+	if (!new) {
+		json_decref(old);
+		return FL_EXIT_USAGE;
+	}
+
+	size_t i;
+	json_t *n, *o;
+	json_array_foreach(json_object_get(new, "scenarios"), i, n)
+	{
+		const char *id = str(n, "id");
+		o = by_id(old, id);
+		check_verdict(&g, id, o, n);
+		/* A scenario expected to fail in both runs is known to be
+		 * broken: only its verdict is watched. */
+		int both_xfail = o && !strcmp(str(o, "verdict"), "XFAIL") &&
+				 !strcmp(str(n, "verdict"), "XFAIL");
+		if (both_xfail)
+			continue;
+		check_leaks(&g, id, o, n);
+		check_mttr(&g, id, o, n, "mean_s", "mttr mean");
+		check_mttr(&g, id, o, n, "p95_s", "mttr p95");
+	}
+	size_t removed = 0;
+	json_array_foreach(json_object_get(old, "scenarios"), i, o)
+	{
+		if (!by_id(new, str(o, "id"))) {
+			check_verdict(&g, str(o, "id"), o, NULL);
+			removed++;
+		}
+	}
+
+	if (!quiet) {
+		printf("faultline gate: OLD %s (run %s, %zu scenarios)\n", old_path,
+		       str(json_object_get(old, "run"), "id"),
+		       json_array_size(json_object_get(old, "scenarios")));
+		printf("                NEW %s (run %s, %zu scenarios)\n", new_path,
+		       str(json_object_get(new, "run"), "id"),
+		       json_array_size(json_object_get(new, "scenarios")));
+		char fl[32];
+		fl_fmt_duration(fl, sizeof fl, (int64_t)llround(g.floor_s * 1e9));
+		printf("MTTR may grow by up to %.1f %% or %s\n\n", g.threshold * 100, fl);
+	}
+	print_table(&g, quiet);
+	int failed = g.newly_failing + g.new_leaks + g.mttr_regressions;
+	printf("\ngate: %s", failed ? "FAIL" : "PASS");
+	if (failed) {
+		const char *sep = ": ";
+		if (g.newly_failing) {
+			printf("%s%d newly failing", sep, g.newly_failing);
+			sep = ", ";
+		}
+		if (g.new_leaks) {
+			printf("%s%d new leak%s", sep, g.new_leaks,
+			       g.new_leaks == 1 ? "" : "s");
+			sep = ", ";
+		}
+		if (g.mttr_regressions)
+			printf("%s%d MTTR regression%s", sep, g.mttr_regressions,
+			       g.mttr_regressions == 1 ? "" : "s");
+	}
+	printf(" (%zu scenarios compared, %d improvement%s",
+	       json_array_size(json_object_get(new, "scenarios")), g.improvements,
+	       g.improvements == 1 ? "" : "s");
+	if (removed)
+		printf(", %zu removed", removed);
+	printf(")\n");
+	fflush(stdout);
+
+	int status = failed ? FL_EXIT_FAILED : FL_EXIT_OK;
+	if (junit) {
+		int r = write_junit(&g, junit, old_path, new_path);
+		if (r < 0) {
+			fprintf(stderr, "faultline gate: %s: %s\n", junit, strerror(-r));
+			status = FL_EXIT_INTERNAL;
+		}
+	}
+	for (size_t k = 0; k < g.n; k++) {
+		free(g.checks[k].scenario);
+		free(g.checks[k].old_value);
+		free(g.checks[k].new_value);
+		free(g.checks[k].detail);
+	}
+	free(g.checks);
+	json_decref(old);
+	json_decref(new);
+	return status;
+}

@@ -1,0 +1,567 @@
+/* faultline trend: the nightly history. Reads the results files of many
+ * runs and writes one self-contained page with, per scenario, its verdicts,
+ * MTTR and leaks across the runs, in run order (run.started). The page has
+ * no script: charts are SVG, values show as tooltips through <title>, and
+ * the same policy as the report forbids everything else. */
+#define _GNU_SOURCE
+#include "cli.h"
+#include "report.h"
+#include "util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char trend_usage[] =
+	"usage: faultline trend [options] RESULTS... -o FILE\n"
+	"\n"
+	"Writes an HTML page with each scenario's verdicts, MTTR (mean, p95)\n"
+	"and leaked fds, threads and RSS across the given runs, ordered by\n"
+	"when they started: the history of nightly runs. RESULTS are\n"
+	"results.json files, or report directories holding one.\n"
+	"\n"
+	"options:\n"
+	"  -o, --output FILE      the page to write (required)\n"
+	"  --title TEXT           the page's title (default: faultline trend)\n"
+	"  -q, --quiet            print nothing but errors\n"
+	"  -h, --help             this text\n"
+	"\n"
+	"exit status: 0 written, 2 bad usage or an unreadable results file,\n"
+	"3 the page could not be written.\n";
+
+#define CW 300
+#define CH 120
+#define CL 52
+#define CR 8
+#define CT 18
+#define CB 22
+
+static const char css[] =
+	"body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d2330;"
+	"background:#f6f7f9}"
+	"header,section{max-width:1100px;margin:0 auto;padding:10px 20px}"
+	"h1{font-size:22px;margin:8px 0}h2{font-size:16px;margin:14px 0 4px}"
+	"table{border-collapse:collapse;background:#fff;margin:4px 0}"
+	"td,th{border:1px solid #d8dce3;padding:2px 7px;text-align:left;"
+	"vertical-align:top}th{background:#eef0f4}"
+	"td.n{text-align:right;font-variant-numeric:tabular-nums;"
+	"white-space:nowrap}"
+	".v{display:inline-block;min-width:48px;text-align:center;"
+	"font-weight:600;border-radius:3px;padding:0 4px;color:#fff;"
+	"font-size:12px}"
+	".v-PASS{background:#2e7d32}.v-FAIL{background:#c62828}"
+	".v-ERROR{background:#6a1b9a}.v-XFAIL{background:#5d7a8c}"
+	".v-XPASS{background:#e65100}.v-FLAKY{background:#9a7000}"
+	".v-NONE{background:#c9ced8}"
+	".scenario{background:#fff;border:1px solid #d8dce3;border-radius:6px;"
+	"margin:14px auto;max-width:1060px}"
+	".charts{display:flex;flex-wrap:wrap;gap:8px}"
+	".charts svg{width:340px;max-width:100%;background:#fff}"
+	"svg text{font-size:10px;fill:#4a5263}svg text.ct{font-size:11px;"
+	"font-weight:600;fill:#1d2330}"
+	".frame{fill:#fff;stroke:#c9ced8}.grid{stroke:#eceef2}"
+	".ln{fill:none;stroke-width:1.6}.l0{stroke:#1565c0}.l1{stroke:#d84315}"
+	".p0{fill:#1565c0}.p1{fill:#d84315}"
+	".strip rect{stroke:#fff}.sPASS{fill:#2e7d32}.sFAIL{fill:#c62828}"
+	".sERROR{fill:#6a1b9a}.sXFAIL{fill:#5d7a8c}.sXPASS{fill:#e65100}"
+	".sFLAKY{fill:#9a7000}.sNONE{fill:#e3e6eb}"
+	"svg text.t0{fill:#1565c0}svg text.t1{fill:#d84315}"
+	".bad{color:#c62828;font-weight:600}.muted{color:#6b7385}"
+	"code{background:#eef0f4;padding:1px 4px;border-radius:3px}";
+
+struct run {
+	char path[PATH_MAX];
+	json_t *doc;
+	const char *started, *id;
+	int order;
+};
+
+static const char *str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "";
+}
+
+static double num(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static void esc(fl_buf *b, const char *s)
+{
+	fl_escape_xml(b, s);
+}
+
+static int run_cmp(const void *a, const void *b)
+{
+	const struct run *x = a, *y = b;
+	int c = strcmp(x->started, y->started);
+	if (c)
+		return c;
+	c = strcmp(x->id, y->id);
+	return c ? c : x->order - y->order;
+}
+
+static json_t *by_id(json_t *doc, const char *id)
+{
+	size_t i;
+	json_t *s;
+	json_array_foreach(json_object_get(doc, "scenarios"), i, s)
+		if (!strcmp(str(s, "id"), id))
+			return s;
+	return NULL;
+}
+
+/* An axis label for a run: its date, or its time when the runs shown all
+ * started on the same day. */
+static void run_label(char *out, size_t len, const char *started,
+		      const char *other)
+{
+	if (strlen(started) >= 16 && !strncmp(started, other, 10))
+		snprintf(out, len, "%.5s", started + 11);
+	else
+		snprintf(out, len, "%.10s", started);
+}
+
+static double nice_ceiling(double v)
+{
+	if (!(v > 0))
+		return 1;
+	double p = pow(10, floor(log10(v)));
+	double m = v / p;
+	double f = m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10;
+	return f * p;
+}
+
+enum unit { U_COUNT, U_SECONDS, U_BYTES };
+
+static void fmt_value(char *out, size_t len, double v, enum unit u)
+{
+	if (v == 0)
+		snprintf(out, len, "0");
+	else if (u == U_SECONDS)
+		fl_fmt_duration(out, len, (int64_t)llround(v * 1e9));
+	else if (u == U_BYTES)
+		fl_fmt_bytes(out, len, v);
+	else
+		snprintf(out, len, "%g", v);
+}
+
+/* A small chart of one or two figures across the runs; a run without the
+ * figure (no such scenario, nothing measured) leaves a gap. */
+static void small_chart(fl_buf *b, const char *title, const struct run *runs,
+			int nruns, double *const vals[2], const char *const names[2],
+			int nlines, enum unit u)
+{
+	double mx = 0;
+	for (int l = 0; l < nlines; l++)
+		for (int r = 0; r < nruns; r++)
+			if (!isnan(vals[l][r]) && vals[l][r] > mx)
+				mx = vals[l][r];
+	double top;
+	if (u == U_BYTES) {
+		/* Binary units, so the ticks read 8 MiB rather than 7.6 MiB. */
+		double unit = mx >= 1048576 ? 1048576 : 1024;
+		top = nice_ceiling(mx / unit) * unit;
+		if (mx <= 0)
+			top = 1048576;
+	} else {
+		top = nice_ceiling(mx);
+	}
+	if (u == U_COUNT && top < 1)
+		top = 1;
+	if (u == U_SECONDS && mx <= 0)
+		top = 0.001;
+	double pw = CW - CL - CR, ph = CH - CT - CB;
+#define X(r) (CL + (nruns > 1 ? (double)(r) / (nruns - 1) * pw : pw / 2))
+#define Y(v) (CT + ph - (v) / top * ph)
+	fl_buf_printf(b, "<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"",
+		      CW, CH);
+	esc(b, title);
+	fl_buf_printf(b, "\"><text class=\"ct\" x=\"%d\" y=\"12\">", CL);
+	esc(b, title);
+	fl_buf_printf(b, "</text><rect class=\"frame\" x=\"%d\" y=\"%d\" "
+			 "width=\"%.0f\" height=\"%.0f\"/>",
+		      CL, CT, pw, ph);
+	for (int q = 0; q <= 2; q++) {
+		double v = top * q / 2;
+		char lab[32];
+		fmt_value(lab, sizeof lab, v, u);
+		fl_buf_printf(b,
+			      "<line class=\"grid\" x1=\"%d\" x2=\"%.0f\" y1=\"%.1f\" "
+			      "y2=\"%.1f\"/><text x=\"%d\" y=\"%.1f\" "
+			      "text-anchor=\"end\">%s</text>",
+			      CL, CL + pw, Y(v), Y(v), CL - 3, Y(v) + 3, lab);
+	}
+	char first[32], last[32];
+	run_label(first, sizeof first, runs[0].started, runs[nruns - 1].started);
+	run_label(last, sizeof last, runs[nruns - 1].started, runs[0].started);
+	fl_buf_printf(b, "<text x=\"%d\" y=\"%d\">", CL, CH - 6);
+	esc(b, first);
+	fl_buf_puts(b, "</text>");
+	if (nruns > 1) {
+		fl_buf_printf(b, "<text x=\"%.0f\" y=\"%d\" text-anchor=\"end\">",
+			      CL + pw, CH - 6);
+		esc(b, last);
+		fl_buf_puts(b, "</text>");
+	}
+	/* The key, top right. */
+	for (int l = nlines - 1, x = CW - CR; l >= 0; l--) {
+		fl_buf_printf(b, "<text class=\"t%d\" x=\"%d\" y=\"12\" "
+				 "text-anchor=\"end\">━ ",
+			      l, x);
+		esc(b, names[l]);
+		fl_buf_puts(b, "</text>");
+		x -= 12 + 7 * (int)strlen(names[l]);
+	}
+	for (int l = 0; l < nlines; l++) {
+		fl_buf_printf(b, "<path class=\"ln l%d\" d=\"", l);
+		int pen = 0;
+		for (int r = 0; r < nruns; r++) {
+			if (isnan(vals[l][r])) {
+				pen = 0;
+				continue;
+			}
+			fl_buf_printf(b, "%c%.1f %.1f", pen ? 'L' : 'M', X(r),
+				      Y(vals[l][r]));
+			pen = 1;
+		}
+		fl_buf_puts(b, "\"/>");
+		for (int r = 0; r < nruns; r++) {
+			if (isnan(vals[l][r]))
+				continue;
+			char v[32];
+			fmt_value(v, sizeof v, vals[l][r], u);
+			fl_buf_printf(b, "<circle class=\"p%d\" cx=\"%.1f\" cy=\"%.1f\" "
+					 "r=\"2.5\"><title>",
+				      l, X(r), Y(vals[l][r]));
+			esc(b, names[l]);
+			fl_buf_printf(b, " %s, run ", v);
+			esc(b, runs[r].id);
+			fl_buf_puts(b, " (");
+			esc(b, runs[r].started);
+			fl_buf_puts(b, ")</title></circle>");
+		}
+	}
+	fl_buf_puts(b, "</svg>");
+#undef X
+#undef Y
+}
+
+/* One square per run, coloured by the verdict. */
+static void verdict_strip(fl_buf *b, const struct run *runs, int nruns,
+			  const char *id)
+{
+	int w = nruns * 10;
+	fl_buf_printf(b, "<svg class=\"strip\" viewBox=\"0 0 %d 12\" width=\"%d\" "
+			 "height=\"12\" role=\"img\" aria-label=\"verdicts\">",
+		      w, w);
+	for (int r = 0; r < nruns; r++) {
+		json_t *s = by_id(runs[r].doc, id);
+		const char *v = s ? str(s, "verdict") : "NONE";
+		static const char *const known[] = {"PASS",  "FAIL",  "ERROR",
+						    "XFAIL", "XPASS", "FLAKY"};
+		const char *cls = "NONE";
+		for (size_t k = 0; k < 6; k++)
+			if (!strcmp(v, known[k]))
+				cls = known[k];
+		fl_buf_printf(b, "<rect class=\"s%s\" x=\"%d\" y=\"0\" width=\"10\" "
+				 "height=\"12\"><title>",
+			      cls, r * 10);
+		esc(b, s ? v : "not run");
+		fl_buf_puts(b, ", run ");
+		esc(b, runs[r].id);
+		fl_buf_puts(b, " (");
+		esc(b, runs[r].started);
+		fl_buf_puts(b, ")</title></rect>");
+	}
+	fl_buf_puts(b, "</svg>");
+}
+
+static void cell(fl_buf *b, double v, enum unit u, int bad)
+{
+	if (isnan(v)) {
+		fl_buf_puts(b, "<td class=\"n muted\">–</td>");
+		return;
+	}
+	char t[32];
+	fmt_value(t, sizeof t, v, u);
+	fl_buf_printf(b, "<td class=\"n%s\">%s</td>", bad ? " bad" : "", t);
+}
+
+static double fired(json_t *s)
+{
+	json_t *j = json_object_get(s, "journal");
+	if (json_is_number(json_object_get(j, "total")))
+		return num(j, "total");
+	double n = 0;
+	const char *k;
+	json_t *p;
+	json_object_foreach(json_object_get(s, "points"), k, p)
+		n += num(p, "fired");
+	return n;
+}
+
+static void scenario_section(fl_buf *b, const struct run *runs, int nruns,
+			     const char *id, int idx)
+{
+	/* The latest name the scenario had. */
+	const char *name = id;
+	for (int r = 0; r < nruns; r++) {
+		json_t *s = by_id(runs[r].doc, id);
+		if (s && *str(s, "name"))
+			name = str(s, "name");
+	}
+	fl_buf_printf(b, "<section class=\"scenario\" id=\"s%d\"><h2>", idx);
+	esc(b, name);
+	fl_buf_puts(b, "</h2><p class=\"muted\">");
+	esc(b, id);
+	fl_buf_puts(b, "</p>");
+	verdict_strip(b, runs, nruns, id);
+	double *v[7];
+	for (int k = 0; k < 7; k++)
+		v[k] = fl_xmalloc((size_t)nruns * sizeof *v[k]);
+	for (int r = 0; r < nruns; r++) {
+		json_t *s = by_id(runs[r].doc, id);
+		json_t *m = s ? json_object_get(s, "mttr") : NULL;
+		json_t *l = s ? json_object_get(s, "leaks") : NULL;
+		v[0][r] = num(m, "mean_s");
+		v[1][r] = num(m, "p95_s");
+		v[2][r] = num(l, "fds");
+		v[3][r] = num(l, "threads");
+		v[4][r] = num(l, "rss");
+		v[5][r] = num(m, "max_s");
+		v[6][r] = s ? fired(s) : NAN;
+	}
+	fl_buf_puts(b, "<div class=\"charts\">");
+	static const char *const mttr_names[2] = {"mean", "p95"};
+	static const char *const leak_names[2] = {"fds", "threads"};
+	static const char *const rss_names[2] = {"RSS", ""};
+	static const char *const mttr_title = "MTTR";
+	double *const mttr[2] = {v[0], v[1]};
+	double *const leaks[2] = {v[2], v[3]};
+	double *const rss[2] = {v[4], NULL};
+	small_chart(b, mttr_title, runs, nruns, mttr, mttr_names, 2,
+		    U_SECONDS);
+	small_chart(b, "leaked", runs, nruns, leaks, leak_names, 2,
+		    U_COUNT);
+	small_chart(b, "leaked RSS", runs, nruns, rss, rss_names, 1, U_BYTES);
+	fl_buf_puts(b, "</div>");
+	fl_buf_puts(b, "<details><summary>every run</summary><table><tr>"
+		       "<th>Started</th><th>Run</th><th>Verdict</th>"
+		       "<th>MTTR mean</th><th>p95</th><th>max</th>"
+		       "<th>Leaked fds</th><th>threads</th><th>RSS</th>"
+		       "<th>Faults fired</th></tr>");
+	for (int r = nruns - 1; r >= 0; r--) {
+		json_t *s = by_id(runs[r].doc, id);
+		fl_buf_puts(b, "<tr><td>");
+		esc(b, runs[r].started);
+		fl_buf_puts(b, "</td><td>");
+		esc(b, runs[r].id);
+		fl_buf_puts(b, "</td><td>");
+		if (s) {
+			fl_buf_puts(b, "<span class=\"v v-");
+			esc(b, str(s, "verdict"));
+			fl_buf_puts(b, "\">");
+			esc(b, str(s, "verdict"));
+			fl_buf_puts(b, "</span>");
+		} else {
+			fl_buf_puts(b, "<span class=\"muted\">not run</span>");
+		}
+		fl_buf_puts(b, "</td>");
+		cell(b, v[0][r], U_SECONDS, 0);
+		cell(b, v[1][r], U_SECONDS, 0);
+		cell(b, v[5][r], U_SECONDS, 0);
+		cell(b, v[2][r], U_COUNT, v[2][r] > 0);
+		cell(b, v[3][r], U_COUNT, v[3][r] > 0);
+		cell(b, v[4][r], U_BYTES, 0);
+		cell(b, v[6][r], U_COUNT, 0);
+		fl_buf_puts(b, "</tr>");
+	}
+	fl_buf_puts(b, "</table></details></section>");
+	for (int k = 0; k < 7; k++)
+		free(v[k]);
+}
+
+static int write_page(const char *path, const char *title, struct run *runs,
+		      int nruns)
+{
+	/* Scenario ids: those of the latest run in its order, then any that
+	 * only older runs have. */
+	json_t *ids = json_array(), *seen = json_object();
+	for (int r = nruns - 1; r >= 0; r--) {
+		size_t i;
+		json_t *s;
+		json_array_foreach(json_object_get(runs[r].doc, "scenarios"), i, s)
+		{
+			const char *id = str(s, "id");
+			if (!*id || json_object_get(seen, id))
+				continue;
+			json_object_set_new(seen, id, json_true());
+			json_array_append_new(ids, json_string(id));
+		}
+	}
+	fl_buf b;
+	fl_buf_init(&b);
+	fl_buf_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
+			"charset=\"utf-8\">");
+	fl_html_csp(&b, css, NULL);
+	fl_buf_puts(&b, "<meta name=\"viewport\" content=\"width=device-width\">"
+			"<title>");
+	esc(&b, title);
+	fl_buf_printf(&b, "</title><style>%s</style></head><body><header><h1>", css);
+	esc(&b, title);
+	fl_buf_printf(&b, "</h1><p>%d run%s from ", nruns, nruns == 1 ? "" : "s");
+	esc(&b, runs[0].started);
+	fl_buf_puts(&b, " to ");
+	esc(&b, runs[nruns - 1].started);
+	fl_buf_printf(&b, ", %zu scenarios.</p>", json_array_size(ids));
+
+	/* The runs, newest first. */
+	fl_buf_puts(&b, "<table><tr><th>Started</th><th>Run</th><th>faultline</th>"
+			"<th>Passed</th><th>Failed</th><th>Errors</th>"
+			"<th>XFailed</th><th>XPassed</th><th>Flaky</th>"
+			"<th>Exit</th></tr>");
+	for (int r = nruns - 1; r >= 0; r--) {
+		json_t *sum = json_object_get(runs[r].doc, "summary");
+		fl_buf_puts(&b, "<tr><td>");
+		esc(&b, runs[r].started);
+		fl_buf_puts(&b, "</td><td>");
+		esc(&b, runs[r].id);
+		fl_buf_puts(&b, "</td><td>");
+		esc(&b, str(runs[r].doc, "faultline_version"));
+		fl_buf_puts(&b, "</td>");
+		static const char *const keys[] = {"passed",  "failed",	 "errors",
+						   "xfailed", "xpassed", "flaky",
+						   "exit_status"};
+		for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+			double n = num(sum, keys[k]);
+			int bad = k != 0 && k != 3 && n > 0;
+			cell(&b, n, U_COUNT, bad);
+		}
+		fl_buf_puts(&b, "</tr>");
+	}
+	fl_buf_puts(&b, "</table>");
+
+	/* Every scenario on one line: its verdicts and latest figures. */
+	fl_buf_puts(&b, "<h2>Scenarios</h2><table><tr><th>Scenario</th>"
+			"<th>Verdicts, oldest to newest</th><th>MTTR mean</th>"
+			"<th>Leaked fds</th><th>threads</th><th>RSS</th></tr>");
+	size_t i;
+	json_t *idv;
+	json_array_foreach(ids, i, idv)
+	{
+		const char *id = json_string_value(idv);
+		json_t *last = by_id(runs[nruns - 1].doc, id);
+		fl_buf_printf(&b, "<tr><td><a href=\"#s%zu\">", i);
+		esc(&b, last ? str(last, "name") : id);
+		fl_buf_puts(&b, "</a><br><span class=\"muted\">");
+		esc(&b, id);
+		fl_buf_puts(&b, "</span></td><td>");
+		verdict_strip(&b, runs, nruns, id);
+		fl_buf_puts(&b, "</td>");
+		json_t *m = last ? json_object_get(last, "mttr") : NULL;
+		json_t *l = last ? json_object_get(last, "leaks") : NULL;
+		cell(&b, num(m, "mean_s"), U_SECONDS, 0);
+		cell(&b, num(l, "fds"), U_COUNT, num(l, "fds") > 0);
+		cell(&b, num(l, "threads"), U_COUNT, num(l, "threads") > 0);
+		cell(&b, num(l, "rss"), U_BYTES, 0);
+		fl_buf_puts(&b, "</tr>");
+	}
+	fl_buf_puts(&b, "</table></header>");
+	json_array_foreach(ids, i, idv)
+		scenario_section(&b, runs, nruns, json_string_value(idv), (int)i);
+	fl_buf_puts(&b, "</body></html>\n");
+	int r = fl_write_file_atomic(path, b.data, b.len);
+	fl_buf_free(&b);
+	json_decref(ids);
+	json_decref(seen);
+	return r;
+}
+
+int fl_cmd_trend(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"output", required_argument, NULL, 'o'},
+		{"title", required_argument, NULL, 'T'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *out = NULL, *title = "faultline trend";
+	int quiet = 0, ch;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'o':
+			out = optarg;
+			break;
+		case 'T':
+			title = optarg;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'h':
+			fputs(trend_usage, stdout);
+			return FL_EXIT_OK;
+		default:
+			fputs(trend_usage, stderr);
+			return FL_EXIT_USAGE;
+		}
+	}
+	if (!out) {
+		fprintf(stderr, "faultline trend: say where the page goes with "
+				"-o FILE\n\n%s",
+			trend_usage);
+		return FL_EXIT_USAGE;
+	}
+	int n = argc - optind;
+	if (n < 1) {
+		fprintf(stderr, "faultline trend: no results file given\n\n%s",
+			trend_usage);
+		return FL_EXIT_USAGE;
+	}
+	struct run *runs = fl_xcalloc((size_t)n, sizeof *runs);
+	int status = FL_EXIT_OK;
+	for (int i = 0; i < n; i++) {
+		const char *arg = argv[optind + i];
+		struct stat st;
+		if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
+			snprintf(runs[i].path, sizeof runs[i].path,
+				 "%s/results.json", arg);
+		else
+			snprintf(runs[i].path, sizeof runs[i].path, "%s", arg);
+		char err[PATH_MAX + 256];
+		runs[i].doc = fl_results_load(runs[i].path, err, sizeof err);
+		if (!runs[i].doc) {
+			fprintf(stderr, "faultline trend: %s\n", err);
+			status = FL_EXIT_USAGE;
+			goto done;
+		}
+		json_t *run = json_object_get(runs[i].doc, "run");
+		runs[i].started = str(run, "started");
+		runs[i].id = str(run, "id");
+		runs[i].order = i;
+	}
+	qsort(runs, (size_t)n, sizeof *runs, run_cmp);
+	int r = write_page(out, title, runs, n);
+	if (r < 0) {
+		fprintf(stderr, "faultline trend: %s: %s\n", out, strerror(-r));
+		status = FL_EXIT_INTERNAL;
+	} else if (!quiet) {
+		printf("trend of %d run%s from %s to %s: %s\n", n, n == 1 ? "" : "s",
+		       runs[0].started, runs[n - 1].started, out);
+	}
+done:
+	for (int i = 0; i < n; i++)
+		json_decref(runs[i].doc);
+	free(runs);
+	return status;
+}

@@ -1,0 +1,325 @@
+/* OpenMetrics text for Prometheus: the results of a run as gauges, written
+ * atomically so that a textfile collector never reads half a file.
+ *
+ * Every family is a gauge, also the verdict (one sample per possible
+ * verdict, 1 for the scenario's, like a stateset): node_exporter's textfile
+ * collector parses the older Prometheus text format, which refuses the
+ * stateset and info types but reads # UNIT and # EOF as comments, so gauges
+ * keep one file valid for both parsers. No sample carries a timestamp (the
+ * collector refuses them); faultline_run_start_timestamp_seconds says when
+ * the run began. */
+#define _GNU_SOURCE
+#include "report.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const verdicts[] = {"PASS",	"FAIL",	 "ERROR",
+				       "XFAIL", "XPASS", "FLAKY"};
+#define NVERDICTS (sizeof verdicts / sizeof verdicts[0])
+
+static const char *str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "";
+}
+
+/* Length of the valid UTF-8 sequence at s, or 0. */
+static size_t utf8_len(const unsigned char *s, size_t left)
+{
+	size_t n;
+	uint32_t c;
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xE0) == 0xC0) {
+		n = 2;
+		c = s[0] & 0x1F;
+	} else if ((s[0] & 0xF0) == 0xE0) {
+		n = 3;
+		c = s[0] & 0x0F;
+	} else if ((s[0] & 0xF8) == 0xF0) {
+		n = 4;
+		c = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n > left)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3F);
+	}
+	if ((n == 2 && c < 0x80) || (n == 3 && c < 0x800) ||
+	    (n == 4 && c < 0x10000) || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+		return 0;
+	return n;
+}
+
+/* A label value: backslash, double quote and newline escaped as the format
+ * says; other control characters and invalid UTF-8 become U+FFFD, since a
+ * label value must be UTF-8 and one stray byte would make the collector
+ * drop the whole file. */
+static void label_value(fl_buf *b, const char *value)
+{
+	const unsigned char *s = (const unsigned char *)(value ? value : "");
+	size_t len = strlen((const char *)s);
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_len(s + i, len - i);
+		if (n == 0) {
+			fl_buf_puts(b, "\xEF\xBF\xBD");
+			i++;
+			continue;
+		}
+		if (s[i] == '\\')
+			fl_buf_puts(b, "\\\\");
+		else if (s[i] == '"')
+			fl_buf_puts(b, "\\\"");
+		else if (s[i] == '\n')
+			fl_buf_puts(b, "\\n");
+		else if (s[i] < 0x20 || s[i] == 0x7F)
+			fl_buf_puts(b, "\xEF\xBF\xBD");
+		else
+			fl_buf_append(b, s + i, n);
+		i += n;
+	}
+}
+
+static void label(fl_buf *b, int first, const char *name, const char *value)
+{
+	fl_buf_printf(b, "%s%s=\"", first ? "{" : ",", name);
+	label_value(b, value);
+	fl_buf_putc(b, '"');
+}
+
+/* A number in the format's syntax: integers without an exponent, others
+ * with enough digits to round-trip. */
+static void value(fl_buf *b, double v)
+{
+	if (isnan(v))
+		fl_buf_puts(b, "NaN");
+	else if (isinf(v))
+		fl_buf_puts(b, v > 0 ? "+Inf" : "-Inf");
+	else if (v == floor(v) && fabs(v) < 1e15)
+		fl_buf_printf(b, "%.0f", v);
+	else {
+		/* The shortest form that reads back as the same double. */
+		char t[40];
+		for (int prec = 9; prec <= 17; prec++) {
+			snprintf(t, sizeof t, "%.*g", prec, v);
+			if (strtod(t, NULL) == v)
+				break;
+		}
+		fl_buf_puts(b, t);
+	}
+}
+
+static void family(fl_buf *b, const char *name, const char *unit,
+		   const char *help)
+{
+	fl_buf_printf(b, "# TYPE %s gauge\n", name);
+	if (unit)
+		fl_buf_printf(b, "# UNIT %s %s\n", name, unit);
+	fl_buf_printf(b, "# HELP %s %s\n", name, help);
+}
+
+/* One sample of a per-scenario family. */
+static void scenario_sample(fl_buf *b, const char *name, json_t *s, double v)
+{
+	fl_buf_puts(b, name);
+	label(b, 1, "scenario", str(s, "id"));
+	fl_buf_puts(b, "} ");
+	value(b, v);
+	fl_buf_putc(b, '\n');
+}
+
+/* A per-scenario family of a number found at obj.key, where obj is the
+ * scenario itself or one of its objects (mttr, leaks); scenarios without
+ * it have no sample. */
+static void scenario_family(fl_buf *b, json_t *scenarios, const char *name,
+			    const char *unit, const char *help, const char *obj,
+			    const char *key)
+{
+	int written = 0;
+	size_t i;
+	json_t *s;
+	json_array_foreach(scenarios, i, s)
+	{
+		json_t *o = obj ? json_object_get(s, obj) : s;
+		json_t *v = json_object_get(o, key);
+		if (!json_is_number(v))
+			continue;
+		if (!written)
+			family(b, name, unit, help);
+		written = 1;
+		scenario_sample(b, name, s, json_number_value(v));
+	}
+}
+
+static double faults_fired(json_t *s)
+{
+	json_t *j = json_object_get(s, "journal");
+	if (json_is_number(json_object_get(j, "total")))
+		return json_number_value(json_object_get(j, "total"));
+	double n = 0;
+	const char *k;
+	json_t *p;
+	json_object_foreach(json_object_get(s, "points"), k, p)
+		n += json_number_value(json_object_get(p, "fired"));
+	return n;
+}
+
+int fl_report_openmetrics(json_t *doc, const char *path)
+{
+	json_t *run = json_object_get(doc, "run");
+	json_t *sum = json_object_get(doc, "summary");
+	json_t *sc = json_object_get(doc, "scenarios");
+	fl_buf b;
+	fl_buf_init(&b);
+
+	/* The run. */
+	family(&b, "faultline_run_info", NULL,
+	       "The run: its id, faultline version and host (always 1).");
+	fl_buf_puts(&b, "faultline_run_info");
+	label(&b, 1, "run_id", str(run, "id"));
+	label(&b, 0, "version", str(doc, "faultline_version"));
+	label(&b, 0, "host", str(json_object_get(run, "host"), "hostname"));
+	fl_buf_puts(&b, "} 1\n");
+	struct tm tm;
+	memset(&tm, 0, sizeof tm);
+	const char *started = str(run, "started");
+	const char *end = strptime(started, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end && !*end) {
+		family(&b, "faultline_run_start_timestamp_seconds", "seconds",
+		       "When the run started, in seconds since the epoch.");
+		fl_buf_puts(&b, "faultline_run_start_timestamp_seconds ");
+		value(&b, (double)timegm(&tm));
+		fl_buf_putc(&b, '\n');
+	}
+	family(&b, "faultline_run_duration_seconds", "seconds",
+	       "Wall time of the whole run.");
+	fl_buf_puts(&b, "faultline_run_duration_seconds ");
+	value(&b, json_number_value(json_object_get(run, "duration_s")));
+	fl_buf_putc(&b, '\n');
+	family(&b, "faultline_run_exit_status", NULL,
+	       "Exit status of the run: 0 passed, 1 a scenario failed, 2 a "
+	       "scenario could not load or ended in ERROR.");
+	fl_buf_puts(&b, "faultline_run_exit_status ");
+	value(&b, json_number_value(json_object_get(sum, "exit_status")));
+	fl_buf_putc(&b, '\n');
+	family(&b, "faultline_run_scenarios", NULL,
+	       "Scenarios of the run by verdict.");
+	static const char *const counts[NVERDICTS] = {
+		"passed", "failed", "errors", "xfailed", "xpassed", "flaky"};
+	for (size_t v = 0; v < NVERDICTS; v++) {
+		fl_buf_puts(&b, "faultline_run_scenarios");
+		label(&b, 1, "verdict", verdicts[v]);
+		fl_buf_puts(&b, "} ");
+		value(&b, json_number_value(json_object_get(sum, counts[v])));
+		fl_buf_putc(&b, '\n');
+	}
+	family(&b, "faultline_run_load_errors", NULL,
+	       "Scenarios that could not be loaded.");
+	fl_buf_puts(&b, "faultline_run_load_errors ");
+	value(&b, json_number_value(json_object_get(sum, "load_errors")));
+	fl_buf_putc(&b, '\n');
+
+	/* Each scenario. */
+	size_t i;
+	json_t *s;
+	if (json_array_size(sc)) {
+		family(&b, "faultline_scenario_info", NULL,
+		       "A scenario: its name, file and seed (always 1).");
+		json_array_foreach(sc, i, s)
+		{
+			char seed[32];
+			snprintf(seed, sizeof seed, "%lld",
+				 (long long)json_integer_value(json_object_get(s, "seed")));
+			fl_buf_puts(&b, "faultline_scenario_info");
+			label(&b, 1, "scenario", str(s, "id"));
+			label(&b, 0, "name", str(s, "name"));
+			label(&b, 0, "file", str(s, "file"));
+			label(&b, 0, "seed", seed);
+			fl_buf_puts(&b, "} 1\n");
+		}
+		family(&b, "faultline_scenario_verdict", NULL,
+		       "1 for the scenario's verdict, 0 for the others.");
+		json_array_foreach(sc, i, s)
+		{
+			for (size_t v = 0; v < NVERDICTS; v++) {
+				fl_buf_puts(&b, "faultline_scenario_verdict");
+				label(&b, 1, "scenario", str(s, "id"));
+				label(&b, 0, "verdict", verdicts[v]);
+				fl_buf_printf(&b, "} %d\n",
+					      !strcmp(str(s, "verdict"), verdicts[v]));
+			}
+		}
+		family(&b, "faultline_scenario_ok", NULL,
+		       "1 when the scenario passed or failed as expected.");
+		json_array_foreach(sc, i, s)
+		{
+			const char *v = str(s, "verdict");
+			scenario_sample(&b, "faultline_scenario_ok", s,
+					!strcmp(v, "PASS") || !strcmp(v, "XFAIL"));
+		}
+	}
+	scenario_family(&b, sc, "faultline_scenario_duration_seconds", "seconds",
+			"From the start of the scenario to its verdict.", NULL,
+			"duration_s");
+	scenario_family(&b, sc, "faultline_scenario_mttr_mean_seconds", "seconds",
+			"Mean time to recovery over the recovered episodes.",
+			"mttr", "mean_s");
+	scenario_family(&b, sc, "faultline_scenario_mttr_p95_seconds", "seconds",
+			"95th percentile of the recovery times.", "mttr", "p95_s");
+	scenario_family(&b, sc, "faultline_scenario_mttr_max_seconds", "seconds",
+			"Longest recovery time.", "mttr", "max_s");
+	scenario_family(&b, sc, "faultline_scenario_leaked_fds", NULL,
+			"Open fds at the end minus the baseline.", "leaks", "fds");
+	scenario_family(&b, sc, "faultline_scenario_leaked_threads", NULL,
+			"Threads at the end minus the baseline.", "leaks", "threads");
+	scenario_family(&b, sc, "faultline_scenario_leaked_rss_bytes", "bytes",
+			"Resident memory at the end minus the baseline.", "leaks",
+			"rss");
+	if (json_array_size(sc)) {
+		family(&b, "faultline_scenario_faults_fired", NULL,
+		       "Faults injected into the target during the scenario.");
+		json_array_foreach(sc, i, s)
+			scenario_sample(&b, "faultline_scenario_faults_fired", s,
+					faults_fired(s));
+	}
+	for (int k = 0; k < 2; k++) {
+		const char *name = k ? "faultline_scenario_point_faults_fired"
+				     : "faultline_scenario_point_calls";
+		int written = 0;
+		json_array_foreach(sc, i, s)
+		{
+			const char *point;
+			json_t *p;
+			json_object_foreach(json_object_get(s, "points"), point, p)
+			{
+				if (!written)
+					family(&b, name, NULL,
+					       k ? "Faults injected at a failure "
+						   "point."
+						 : "Calls of a failure point seen "
+						   "while it was enabled.");
+				written = 1;
+				fl_buf_puts(&b, name);
+				label(&b, 1, "scenario", str(s, "id"));
+				label(&b, 0, "point", point);
+				fl_buf_puts(&b, "} ");
+				value(&b, json_number_value(json_object_get(
+						  p, k ? "fired" : "calls")));
+				fl_buf_putc(&b, '\n');
+			}
+		}
+	}
+	fl_buf_puts(&b, "# EOF\n");
+	int r = fl_write_file_atomic(path, b.data, b.len);
+	fl_buf_free(&b);
+	return r;
+}

@@ -1,0 +1,879 @@
+/* End to end: the commands that read results files (gate, trend, merge,
+ * report) and the files they write (HTML, JUnit, OpenMetrics), on crafted
+ * results in tests/data whose differences are known:
+ *
+ *   gate_old.json -> gate_new.json
+ *     a  unchanged                          c  MTTR +40 % but only +0.4 ms
+ *     b  MTTR mean 100 -> 130 ms (+30 %)    d  PASS -> FAIL
+ *     e  0 -> 2 leaked fds (allowed)        f  XFAIL in both, leak grew
+ *     g  FAIL in both                       h  FAIL -> PASS
+ *     i  PASS -> XFAIL with a failed "leaked threads"
+ *     j  removed                            k  new
+ *     l  MTTR 200 -> 100 ms
+ *   trend_{1,2,3}.json  three nights: a's MTTR 100, 200, 300 ms, leaked fds
+ *     0, 1, 4; gone.lua only in the first
+ *   shard_{1,2}.json    shards 1/2 (a, b) and 2/2 (c) of one run
+ *   features.json       journal, FLAKY with repeats, a point that never
+ *     fired, an OOM precursor, 3000 samples, hostile text everywhere */
+#include "testutil.h"
+
+#include <ctype.h>
+#include <math.h>
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	fseek(f, 0, SEEK_END);
+	long len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *s = malloc((size_t)len + 1);
+	size_t got = fread(s, 1, (size_t)len, f);
+	s[got] = '\0';
+	fclose(f);
+	return s;
+}
+
+static long long count_in(const char *hay, const char *needle)
+{
+	long long n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
+static long file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* Is there a line in the gate's table with this result, check and
+ * scenario (columns separated by spaces)? */
+static int gate_row(const char *out, const char *result, const char *check,
+		    const char *scenario)
+{
+	const char *p = out;
+	while (*p) {
+		size_t n = strcspn(p, "\n");
+		char line[1024];
+		snprintf(line, sizeof line, "%.*s", (int)(n < 1023 ? n : 1023), p);
+		char want[128];
+		snprintf(want, sizeof want, " %s ", scenario);
+		if (!strncmp(line, result, strlen(result)) &&
+		    line[strlen(result)] == ' ' && strstr(line, check) &&
+		    strstr(line, want))
+			return 1;
+		p += n;
+		if (*p)
+			p++;
+	}
+	return 0;
+}
+
+static int gate(char **out, const char *extra1, const char *extra2,
+		const char *junit)
+{
+	char *argv[16];
+	int n = 0;
+	argv[n++] = "faultline";
+	argv[n++] = "gate";
+	argv[n++] = "--baseline";
+	argv[n++] = "tests/data/gate_old.json";
+	if (extra1)
+		argv[n++] = (char *)extra1;
+	if (extra2)
+		argv[n++] = (char *)extra2;
+	if (junit) {
+		argv[n++] = "--junit";
+		argv[n++] = (char *)junit;
+	}
+	argv[n++] = "tests/data/gate_new.json";
+	argv[n] = NULL;
+	return tu_run(argv, NULL, out, 20);
+}
+
+/* The default gate fails on exactly the four known regressions, lists the
+ * improvements and the rest, and leaves alone what it must not judge. */
+Test(gate, defaults_find_the_known_regressions, .timeout = 30)
+{
+	char *out;
+	int status = gate(&out, NULL, NULL, NULL);
+	cr_assert_eq(status, 1, "exit %d:\n%s", status, out);
+	cr_assert(gate_row(out, "FAIL", "mttr mean", "b.lua"), "%s", out);
+	cr_assert(gate_row(out, "FAIL", "verdict", "d.lua"), "%s", out);
+	cr_assert(gate_row(out, "FAIL", "leaks", "e.lua"), "%s", out);
+	cr_assert(gate_row(out, "FAIL", "leaks", "i.lua"), "%s", out);
+	cr_assert(strstr(out, "100.0 ms") && strstr(out, "130.0 ms") &&
+			  strstr(out, "slower by 30.0 %"),
+		  "%s", out);
+	/* Below the floor, XFAIL in both, failing in both: no failure. */
+	cr_assert_not(gate_row(out, "FAIL", "mttr", "c.lua"), "%s", out);
+	cr_assert_not(strstr(out, " f.lua "), "XFAIL in both is skipped:\n%s", out);
+	cr_assert(gate_row(out, "info", "verdict", "g.lua"), "%s", out);
+	cr_assert(strstr(out, "still failing"), "%s", out);
+	cr_assert(gate_row(out, "better", "verdict", "h.lua"), "%s", out);
+	cr_assert(gate_row(out, "better", "mttr mean", "l.lua"), "%s", out);
+	cr_assert(gate_row(out, "info", "verdict", "j.lua") && strstr(out, "removed"),
+		  "%s", out);
+	cr_assert(gate_row(out, "info", "verdict", "k.lua") &&
+			  strstr(out, "new scenario"),
+		  "%s", out);
+	cr_assert_eq(count_in(out, "\nFAIL "), 4, "%s", out);
+	cr_assert(strstr(out, "gate: FAIL: 1 newly failing, 2 new leaks, 1 MTTR "
+			      "regression (11 scenarios compared, 3 improvements, "
+			      "1 removed)"),
+		  "%s", out);
+	free(out);
+}
+
+/* The threshold and the floor move the MTTR verdicts as documented. */
+Test(gate, threshold_and_floor, .timeout = 30)
+{
+	char *out;
+	/* +30 % is within 50 %. */
+	int status = gate(&out, "--mttr-threshold", "50%", NULL);
+	cr_assert_eq(status, 1, "%s", out);
+	cr_assert_not(gate_row(out, "FAIL", "mttr", "b.lua"), "%s", out);
+	cr_assert(strstr(out, "gate: FAIL: 1 newly failing, 2 new leaks ("), "%s", out);
+	free(out);
+	/* The same as a fraction. */
+	status = gate(&out, "--mttr-threshold", "0.5", NULL);
+	cr_assert_not(gate_row(out, "FAIL", "mttr", "b.lua"), "%s", out);
+	free(out);
+	/* A floor of 100 µs lets c's +0.4 ms (+40 %) count. */
+	status = gate(&out, "--mttr-floor", "100us", NULL);
+	cr_assert_eq(status, 1);
+	cr_assert(gate_row(out, "FAIL", "mttr mean", "c.lua"), "%s", out);
+	cr_assert(strstr(out, "2 MTTR regressions"), "%s", out);
+	free(out);
+	/* A floor above b's +30 ms hides it. */
+	status = gate(&out, "--mttr-floor", "0.05", NULL);
+	cr_assert_not(gate_row(out, "FAIL", "mttr", "b.lua"), "%s", out);
+	free(out);
+}
+
+Test(gate, same_results_pass, .timeout = 20)
+{
+	char *out;
+	char *argv[] = {"faultline", "gate", "--baseline", "tests/data/gate_new.json",
+			"tests/data/gate_new.json", NULL};
+	int status = tu_run(argv, NULL, &out, 10);
+	cr_assert_eq(status, 0, "%s", out);
+	/* Failing in both is listed, and is not a new failure. */
+	cr_assert_eq(count_in(out, "\nFAIL "), 0, "%s", out);
+	cr_assert(gate_row(out, "info", "verdict", "d.lua"), "%s", out);
+	cr_assert_eq(count_in(out, "still failing"), 2, "%s", out);
+	cr_assert(strstr(out, "gate: PASS (11 scenarios compared, 0 improvements)"),
+		  "%s", out);
+	free(out);
+}
+
+Test(gate, usage_errors, .timeout = 20)
+{
+	char *out;
+	cr_assert_eq(gate(&out, "--mttr-threshold", "20", NULL), 2, "%s", out);
+	cr_assert(strstr(out, "20% or 0.2"), "%s", out);
+	free(out);
+	cr_assert_eq(gate(&out, "--mttr-floor", "5 parsecs", NULL), 2, "%s", out);
+	free(out);
+	char *a1[] = {"faultline", "gate", "tests/data/gate_new.json", NULL};
+	cr_assert_eq(tu_run(a1, NULL, &out, 10), 2);
+	cr_assert(strstr(out, "--baseline"), "%s", out);
+	free(out);
+	char *a2[] = {"faultline", "gate", "--baseline", "tests/data/gate_old.json",
+		      "no/such/results.json", NULL};
+	cr_assert_eq(tu_run(a2, NULL, &out, 10), 2);
+	cr_assert(strstr(out, "no/such/results.json"), "%s", out);
+	free(out);
+	char *a3[] = {"faultline", "gate", "--baseline", "GNUmakefile",
+		      "tests/data/gate_new.json", NULL};
+	cr_assert_eq(tu_run(a3, NULL, &out, 10), 2);
+	free(out);
+	char *a4[] = {"faultline", "gate", "--help", NULL};
+	cr_assert_eq(tu_run(a4, NULL, &out, 10), 0);
+	cr_assert(strstr(out, "newly failing") && strstr(out, "--mttr-floor"), "%s", out);
+	free(out);
+}
+
+/* One testcase per check: 10 scenarios in NEW with 4 checks, f (XFAIL in
+ * both) with its verdict only, and the removed j: 42; four failures. */
+Test(gate, junit_one_testcase_per_check, .timeout = 20)
+{
+	char *dir = tu_tempdir();
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/gate.xml", dir);
+	char *out;
+	cr_assert_eq(gate(&out, NULL, NULL, path), 1, "%s", out);
+	char *x = slurp(path);
+	cr_assert_eq(count_in(x, "<testcase "), 42, "%s", x);
+	cr_assert_eq(count_in(x, "<failure "), 4, "%s", x);
+	cr_assert(strstr(x, "tests=\"42\" failures=\"4\""), "%s", x);
+	cr_assert(strstr(x, "classname=\"gate.d\" name=\"verdict\""), "%s", x);
+	cr_assert(strstr(x, "<failure type=\"newly failing\""), "%s", x);
+	cr_assert(strstr(x, "<failure type=\"MTTR regression\""), "%s", x);
+	cr_assert_eq(count_in(x, "<failure type=\"new leak\""), 2, "%s", x);
+	if (access("/usr/bin/xmllint", X_OK) == 0) {
+		char cmd[PATH_MAX + 64];
+		snprintf(cmd, sizeof cmd, "xmllint --noout '%s'", path);
+		cr_assert_eq(system(cmd), 0, "xmllint refused %s", path);
+	}
+	free(x);
+	free(out);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+/* The nightly history: runs in order of run.started whatever the order
+ * given, each figure where it belongs, nothing executable. */
+Test(trend, runs_in_order_with_their_figures, .timeout = 20)
+{
+	char *dir = tu_tempdir();
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/trend.html", dir);
+	char *out;
+	char *argv[] = {"faultline",		   "trend",
+			"tests/data/trend_3.json", "tests/data/trend_1.json",
+			"tests/data/trend_2.json", "-o",
+			path,			   NULL};
+	int status = tu_run(argv, NULL, &out, 10);
+	cr_assert_eq(status, 0, "%s", out);
+	cr_assert(strstr(out, "trend of 3 runs from 2026-01-01T02:00:00Z to "
+			      "2026-01-03T02:00:00Z"),
+		  "%s", out);
+	char *h = slurp(path);
+	cr_assert(strstr(h, "3 runs from 2026-01-01T02:00:00Z to "
+			    "2026-01-03T02:00:00Z, 3 scenarios."));
+	const char *m1 = strstr(h, "mean 100.0 ms, run 20260101T020000Z-1");
+	const char *m2 = strstr(h, "mean 200.0 ms, run 20260102T020000Z-2");
+	const char *m3 = strstr(h, "mean 300.0 ms, run 20260103T020000Z-3");
+	cr_assert(m1 && m2 && m3 && m1 < m2 && m2 < m3, "MTTR in run order");
+	cr_assert(strstr(h, "p95 450.0 ms, run 20260103T020000Z-3"));
+	const char *f1 = strstr(h, "fds 0, run 20260101T020000Z-1");
+	const char *f3 = strstr(h, "fds 4, run 20260103T020000Z-3");
+	cr_assert(f1 && f3 && f1 < f3, "leaked fds in run order");
+	cr_assert(strstr(h, "PASS, run 20260101T020000Z-1"));
+	cr_assert(strstr(h, "FAIL, run 20260103T020000Z-3"));
+	cr_assert(strstr(h, "not run, run 20260103T020000Z-3"), "gone.lua");
+	/* No script at all, and the policy says so. */
+	cr_assert_null(strstr(h, "<script"));
+	cr_assert(strstr(h, "script-src 'none'"));
+	cr_assert(strstr(h, "alpha &lt;script&gt;alert(&#39;trend&#39;)"));
+	free(h);
+	free(out);
+	char *a2[] = {"faultline", "trend", "tests/data/trend_1.json", NULL};
+	cr_assert_eq(tu_run(a2, NULL, &out, 10), 2);
+	cr_assert(strstr(out, "-o FILE"), "%s", out);
+	free(out);
+	char *a3[] = {"faultline", "trend", "-o", path, "nope.json", NULL};
+	cr_assert_eq(tu_run(a3, NULL, &out, 10), 2);
+	free(out);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+/* Two shards given in the wrong order make one run: shard order, counts
+ * recomputed, provenance recorded, the run's span from the earliest start
+ * to the latest end. */
+Test(merge, shards_make_one_run, .timeout = 20)
+{
+	char *dir = tu_tempdir();
+	char outdir[PATH_MAX], path[PATH_MAX + 32];
+	snprintf(outdir, sizeof outdir, "%s/merged", dir);
+	char *out;
+	char *argv[] = {"faultline", "merge", "tests/data/shard_2.json",
+			"tests/data/shard_1.json", "-o", outdir, NULL};
+	int status = tu_run(argv, NULL, &out, 10);
+	cr_assert_eq(status, 0, "%s", out);
+	cr_assert(strstr(out, "merged 2 results files: 3 scenarios: 1 passed, 1 "
+			      "failed, 1 xfailed"),
+		  "%s", out);
+	snprintf(path, sizeof path, "%s/results.json", outdir);
+	json_t *doc = tu_load_json(path);
+	json_t *sc = json_object_get(doc, "scenarios");
+	cr_assert_eq(json_array_size(sc), 3);
+	cr_assert_str_eq(tu_str(json_array_get(sc, 0), "id"), "s/a.lua");
+	cr_assert_str_eq(tu_str(json_array_get(sc, 1), "id"), "s/b.lua");
+	cr_assert_str_eq(tu_str(json_array_get(sc, 2), "id"), "s/c.lua");
+	json_t *sum = json_object_get(doc, "summary");
+	cr_assert_eq(tu_num(sum, "total"), 3);
+	cr_assert_eq(tu_num(sum, "passed"), 1);
+	cr_assert_eq(tu_num(sum, "failed"), 1);
+	cr_assert_eq(tu_num(sum, "xfailed"), 1);
+	cr_assert_eq(tu_num(sum, "exit_status"), 1);
+	json_t *run = json_object_get(doc, "run");
+	cr_assert_str_eq(tu_str(run, "started"), "2026-01-05T00:00:00Z");
+	/* Shard 1 began 10 s later and took 30 s; shard 2 took 20 s. */
+	cr_assert_float_eq(tu_num(run, "duration_s"), 40.0, 1e-9);
+	json_t *from = json_object_get(run, "merged_from");
+	cr_assert_eq(json_array_size(from), 2);
+	cr_assert_eq(tu_num(json_object_get(json_array_get(from, 0), "shard"), "index"), 1);
+	cr_assert_eq(tu_num(json_array_get(from, 0), "scenarios"), 2);
+	cr_assert_str_eq(tu_str(json_array_get(from, 1), "file"), "tests/data/shard_2.json");
+	cr_assert_null(json_object_get(run, "shard"), "a merged run is no shard");
+	cr_assert(strstr(tu_str(run, "command"), "merge tests/data/shard_2.json "
+						 "tests/data/shard_1.json -o "),
+		  "the command as typed: %s", tu_str(run, "command"));
+	json_decref(doc);
+	snprintf(path, sizeof path, "%s/junit.xml", outdir);
+	char *x = slurp(path);
+	cr_assert_eq(count_in(x, "<testcase "), 3);
+	free(x);
+	snprintf(path, sizeof path, "%s/index.html", outdir);
+	char *h = slurp(path);
+	cr_assert(strstr(h, "merged from</th><td>2 results files"));
+	free(h);
+	free(out);
+
+	/* The merged results are results: the gate reads them. */
+	char *a2[] = {"faultline", "gate", "--baseline", outdir, outdir, NULL};
+	cr_assert_eq(tu_run(a2, NULL, &out, 10), 0, "%s", out);
+	free(out);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+Test(merge, duplicates_conflicts_and_missing_shards, .timeout = 20)
+{
+	char *dir = tu_tempdir();
+	char outdir[PATH_MAX], path[PATH_MAX + 32];
+	snprintf(outdir, sizeof outdir, "%s/m", dir);
+	char *out;
+	/* The same shard twice: identical results, kept once. */
+	char *a1[] = {"faultline", "merge", "tests/data/shard_1.json",
+		      "tests/data/shard_1.json", "tests/data/shard_2.json", "-o",
+		      outdir, NULL};
+	cr_assert_eq(tu_run(a1, NULL, &out, 10), 0, "%s", out);
+	cr_assert(strstr(out, "2 scenarios given twice with identical results, "
+			      "kept once"),
+		  "%s", out);
+	snprintf(path, sizeof path, "%s/results.json", outdir);
+	json_t *doc = tu_load_json(path);
+	cr_assert_eq(json_array_size(json_object_get(doc, "scenarios")), 3);
+	json_decref(doc);
+	free(out);
+	/* The same id with different results: refused, naming both. */
+	char *a2[] = {"faultline", "merge", "tests/data/shard_1.json",
+		      "tests/data/shard_2_conflict.json", "-o", outdir, NULL};
+	cr_assert_eq(tu_run(a2, NULL, &out, 10), 2, "%s", out);
+	cr_assert(strstr(out, "scenario s/a.lua is in both tests/data/shard_1.json "
+			      "and tests/data/shard_2_conflict.json"),
+		  "%s", out);
+	free(out);
+	/* Shards of different splits. */
+	char *a3[] = {"faultline", "merge", "tests/data/shard_1.json",
+		      "tests/data/shard_other_split.json", "-o", outdir, NULL};
+	cr_assert_eq(tu_run(a3, NULL, &out, 10), 2, "%s", out);
+	free(out);
+	/* One shard of two: written, but the status says incomplete. */
+	char only[PATH_MAX + 8];
+	snprintf(only, sizeof only, "%s/only", dir);
+	char *a4[] = {"faultline", "merge", "tests/data/shard_1.json", "-o", only,
+		      NULL};
+	cr_assert_eq(tu_run(a4, NULL, &out, 10), 1, "%s", out);
+	cr_assert(strstr(out, "only 1 of 2 shards"), "%s", out);
+	snprintf(path, sizeof path, "%s/index.html", only);
+	cr_assert_gt(file_size(path), 1000);
+	free(out);
+	char *a5[] = {"faultline", "merge", "tests/data/shard_1.json", NULL};
+	cr_assert_eq(tu_run(a5, NULL, &out, 10), 2, "%s", out);
+	cr_assert(strstr(out, "-o DIR"), "%s", out);
+	free(out);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+/* A scenario's journal file follows it into the merged directory, renamed
+ * after its new place; a name that leaves the directory is not followed. */
+Test(merge, journals_follow_their_scenarios, .timeout = 20)
+{
+	char *dir = tu_tempdir();
+	char shard[PATH_MAX], path[PATH_MAX + 32], outdir[PATH_MAX + 8];
+	snprintf(shard, sizeof shard, "%s/shard", dir);
+	mkdir(shard, 0755);
+	json_t *doc = tu_load_json("tests/data/shard_2.json");
+	json_t *s = json_array_get(json_object_get(doc, "scenarios"), 0);
+	json_object_set_new(s, "journal",
+			    json_pack("{s:s,s:i,s:i,s:b,s:[],s:s}", "digest",
+				      "00000000000000aa", "total", 3, "lost", 0,
+				      "truncated", 1, "records", "file",
+				      "journal-1.json"));
+	json_t *s2 = json_deep_copy(s);
+	json_object_set_new(s2, "id", json_string("s/d.lua"));
+	json_object_set_new(json_object_get(s2, "journal"), "file",
+			    json_string("../../etc/passwd"));
+	json_array_append_new(json_object_get(doc, "scenarios"), s2);
+	snprintf(path, sizeof path, "%s/results.json", shard);
+	cr_assert_eq(json_dump_file(doc, path, 0), 0);
+	json_decref(doc);
+	snprintf(path, sizeof path, "%s/journal-1.json", shard);
+	tu_write(path, "{\"records\": \"the whole journal\"}\n");
+	snprintf(outdir, sizeof outdir, "%s/m", dir);
+	char *out;
+	char *argv[] = {"faultline", "merge", "tests/data/shard_1.json", shard, "-o",
+			outdir, NULL};
+	cr_assert_eq(tu_run(argv, NULL, &out, 10), 0, "%s", out);
+	cr_assert(strstr(out, "journal ../../etc/passwd of s/d.lua not copied"),
+		  "%s", out);
+	free(out);
+	/* Shard 1 has two scenarios: s/c.lua is the third. */
+	snprintf(path, sizeof path, "%s/journal-3.json", outdir);
+	char *copy = slurp(path);
+	cr_assert_str_eq(copy, "{\"records\": \"the whole journal\"}\n");
+	free(copy);
+	snprintf(path, sizeof path, "%s/results.json", outdir);
+	doc = tu_load_json(path);
+	json_t *sc = json_object_get(doc, "scenarios");
+	cr_assert_str_eq(tu_str(json_object_get(json_array_get(sc, 2), "journal"), "file"),
+			 "journal-3.json");
+	cr_assert_null(json_object_get(json_object_get(json_array_get(sc, 3), "journal"),
+				       "file"));
+	json_decref(doc);
+	snprintf(path, sizeof path, "%s/journal-4.json", outdir);
+	cr_assert_lt(file_size(path), 0);
+	snprintf(path, sizeof path, "%s/index.html", outdir);
+	char *h = slurp(path);
+	cr_assert(strstr(h, "every record: <a href=\"journal-3.json\">"));
+	free(h);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+/* ------------------------------------------------------------------ */
+/* OpenMetrics, parsed back. */
+
+struct sample {
+	char name[128];
+	char labels[1024];	/* name=value pairs, unescaped, '|'-separated */
+	double value;
+};
+
+/* Parses one exposition strictly enough to catch what a collector would
+ * refuse: metadata before samples, a family's samples together, label
+ * escapes, numbers, and # EOF at the end. Returns the number of samples;
+ * fails the test on any error. */
+static int om_parse(const char *text, struct sample *out, int max)
+{
+	int n = 0, lineno = 0;
+	char family[128] = "";
+	char seen[64][128];
+	int nseen = 0, eof = 0;
+	const char *p = text;
+	while (*p) {
+		lineno++;
+		size_t len = strcspn(p, "\n");
+		cr_assert_eq(p[len], '\n', "line %d does not end", lineno);
+		char line[4096];
+		cr_assert_lt(len, sizeof line);
+		memcpy(line, p, len);
+		line[len] = '\0';
+		p += len + 1;
+		cr_assert_not(eof, "text after # EOF (line %d)", lineno);
+		if (!strcmp(line, "# EOF")) {
+			eof = 1;
+			continue;
+		}
+		if (line[0] == '#') {
+			char kw[16], name[128], rest[512] = "";
+			int k = sscanf(line, "# %15s %127s %511[^\n]", kw, name, rest);
+			cr_assert_geq(k, 2, "line %d: %s", lineno, line);
+			if (!strcmp(kw, "TYPE")) {
+				for (int i = 0; i < nseen; i++)
+					cr_assert_str_neq(seen[i], name,
+							  "family %s twice", name);
+				cr_assert_lt(nseen, 64);
+				snprintf(seen[nseen++], sizeof seen[0], "%s", name);
+				snprintf(family, sizeof family, "%s", name);
+				cr_assert_str_eq(rest, "gauge", "line %d", lineno);
+			} else if (!strcmp(kw, "UNIT")) {
+				cr_assert_str_eq(name, family);
+				char suffix[64];
+				snprintf(suffix, sizeof suffix, "_%s", rest);
+				cr_assert(strlen(name) > strlen(suffix) &&
+						  !strcmp(name + strlen(name) - strlen(suffix),
+							  suffix),
+					  "unit %s is no suffix of %s", rest, name);
+			} else {
+				cr_assert_str_eq(kw, "HELP", "line %d", lineno);
+				cr_assert_str_eq(name, family);
+			}
+			continue;
+		}
+		cr_assert_lt(n, max);
+		struct sample *s = &out[n++];
+		const char *q = line;
+		size_t nl = strspn(q, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				      "0123456789_:");
+		cr_assert(nl > 0 && nl < sizeof s->name, "line %d", lineno);
+		memcpy(s->name, q, nl);
+		s->name[nl] = '\0';
+		cr_assert_str_eq(s->name, family, "line %d: sample outside its family",
+				 lineno);
+		q += nl;
+		s->labels[0] = '\0';
+		size_t ll = 0;
+		if (*q == '{') {
+			q++;
+			while (*q != '}') {
+				size_t kl = strspn(q, "abcdefghijklmnopqrstuvwxyz_");
+				cr_assert(kl > 0 && q[kl] == '=' && q[kl + 1] == '"',
+					  "line %d: %s", lineno, line);
+				if (ll)
+					s->labels[ll++] = '|';
+				memcpy(s->labels + ll, q, kl + 1);
+				ll += kl + 1;
+				q += kl + 2;
+				while (*q != '"') {
+					cr_assert(*q, "line %d: open label", lineno);
+					char c = *q++;
+					if (c == '\\') {
+						c = *q++;
+						cr_assert(c == '\\' || c == '"' || c == 'n',
+							  "line %d: bad escape", lineno);
+						if (c == 'n')
+							c = '\n';
+					}
+					cr_assert_lt(ll, sizeof s->labels - 2);
+					s->labels[ll++] = c;
+				}
+				q++;
+				if (*q == ',')
+					q++;
+			}
+			q++;
+			s->labels[ll] = '\0';
+		}
+		cr_assert_eq(*q, ' ', "line %d", lineno);
+		char *end;
+		s->value = strtod(q + 1, &end);
+		cr_assert(end != q + 1 && *end == '\0', "line %d: value", lineno);
+	}
+	cr_assert(eof, "no # EOF");
+	/* No two samples alike: a collector refuses the whole file. */
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++)
+			cr_assert(strcmp(out[i].name, out[j].name) ||
+					  strcmp(out[i].labels, out[j].labels),
+				  "duplicate %s{%s}", out[i].name, out[i].labels);
+	return n;
+}
+
+static double om_value(const struct sample *s, int n, const char *name,
+		       const char *labels)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(s[i].name, name) && !strcmp(s[i].labels, labels))
+			return s[i].value;
+	cr_assert_fail("no sample %s{%s}", name, labels);
+	return NAN;
+}
+
+static int om_has(const struct sample *s, int n, const char *name,
+		  const char *labels)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(s[i].name, name) && !strcmp(s[i].labels, labels))
+			return 1;
+	return 0;
+}
+
+/* faultline report writes the HTML, JUnit and OpenMetrics of a results
+ * file; every optional part of a scenario shows, and the metrics read
+ * back as the numbers in the file. */
+Test(report, regenerates_every_output, .timeout = 30)
+{
+	char *dir = tu_tempdir();
+	char outdir[PATH_MAX], prom[PATH_MAX], path[PATH_MAX + 32];
+	snprintf(outdir, sizeof outdir, "%s/r", dir);
+	snprintf(prom, sizeof prom, "%s/faultline.prom", dir);
+	char *out;
+	char *argv[] = {"faultline", "report", "tests/data/features.json", "-o",
+			outdir, "--openmetrics", prom, NULL};
+	int status = tu_run(argv, NULL, &out, 20);
+	cr_assert_eq(status, 0, "%s", out);
+	free(out);
+
+	char *text = slurp(prom);
+	static struct sample s[512];
+	int n = om_parse(text, s, 512);
+	cr_assert_gt(n, 40);
+	cr_assert_eq(om_value(s, n, "faultline_run_exit_status", ""), 1);
+	cr_assert_eq(om_value(s, n, "faultline_run_scenarios", "verdict=FLAKY"), 1);
+	cr_assert_eq(om_value(s, n, "faultline_run_scenarios", "verdict=PASS"), 1);
+	cr_assert_eq(om_value(s, n, "faultline_run_scenarios", "verdict=FAIL"), 0);
+	cr_assert_eq(om_value(s, n, "faultline_run_start_timestamp_seconds", ""),
+		     1767657600);
+	cr_assert_eq(om_value(s, n, "faultline_scenario_verdict",
+			      "scenario=feat.lua|verdict=FLAKY"),
+		     1);
+	cr_assert_eq(om_value(s, n, "faultline_scenario_verdict",
+			      "scenario=feat.lua|verdict=PASS"),
+		     0);
+	cr_assert_eq(om_value(s, n, "faultline_scenario_ok", "scenario=feat.lua"), 0);
+	cr_assert_float_eq(om_value(s, n, "faultline_scenario_mttr_mean_seconds",
+				    "scenario=feat.lua"),
+			   0.004, 1e-12);
+	cr_assert_float_eq(om_value(s, n, "faultline_scenario_mttr_p95_seconds",
+				    "scenario=feat.lua"),
+			   0.006, 1e-12);
+	cr_assert_eq(om_value(s, n, "faultline_scenario_leaked_fds", "scenario=feat.lua"), 1);
+	cr_assert_eq(om_value(s, n, "faultline_scenario_faults_fired", "scenario=feat.lua"),
+		     40);
+	cr_assert_eq(om_value(s, n, "faultline_scenario_point_faults_fired",
+			      "scenario=feat.lua|point=posix/io/rw/reed"),
+		     0);
+	cr_assert_float_eq(om_value(s, n, "faultline_scenario_duration_seconds",
+				    "scenario=feat.lua"),
+			   1.5, 1e-12);
+	/* The hostile id, escaped and read back. */
+	cr_assert_eq(om_value(s, n, "faultline_scenario_ok",
+			      "scenario=q\"uo\\te\nd.lua"),
+		     1);
+	cr_assert(strstr(text, "scenario=\"q\\\"uo\\\\te\\nd.lua\""), "%s", text);
+	cr_assert_not(om_has(s, n, "faultline_scenario_mttr_mean_seconds",
+			     "scenario=absent"));
+	free(text);
+
+	snprintf(path, sizeof path, "%s/index.html", outdir);
+	char *h = slurp(path);
+	cr_assert(strstr(h, "Repeated 3 times"));
+	cr_assert(strstr(h, "ffeeddccbbaa9988"));
+	cr_assert(strstr(h, "0 (never fired)"));
+	cr_assert(strstr(h, "was enabled but never fired"));
+	cr_assert(strstr(h, "OOM precursor"));
+	cr_assert(strstr(h, "RSS reached 512.0 MiB (threshold 500.0 MiB) at 1.200 s"));
+	cr_assert(strstr(h, "digest <code>0123456789abcdef</code> · 40 faults recorded"));
+	cr_assert(strstr(h, "2 lost"));
+	cr_assert(strstr(h, "<tr><th>shard</th><td>1/1</td></tr>"));
+	cr_assert(strstr(h, "<button type=\"button\" class=\"v v-FLAKY\""));
+	cr_assert(strstr(h, "re-run: <code>faultline run --seed 1 feat.lua</code>"));
+	cr_assert(strstr(h, "class=\"win\""), "fault window shaded");
+	cr_assert(strstr(h, "class=\"rec\""), "recovery marker");
+	cr_assert(strstr(h, "class=\"band\""), "tolerance band");
+	cr_assert(strstr(h, "class=\"h-bad\""), "failed health probes");
+	cr_assert(strstr(h, "class=\"oom\""), "OOM marker");
+	cr_assert(strstr(h, "<path class=\"line l-files\""), "watched files pane");
+	cr_assert(strstr(h, "watched files that were not there at the baseline: 1"));
+	cr_assert(strstr(h, "{tmpdir}/spool/job-*.tmp"));
+	cr_assert(strstr(h, "final minus baseline: <b>fds +1, threads +0, RSS 0 B, "
+			    "watched files +1</b>"));
+	/* Nothing from the target became markup: two script elements (the
+	 * page's and one chart's data), no img, no textarea. */
+	cr_assert_eq(count_in(h, "<script"), 2);
+	cr_assert_null(strstr(h, "<img"));
+	cr_assert_null(strstr(h, "</textarea>"));
+	cr_assert_null(strstr(h, "PWNED'</script>"));
+	cr_assert_gt(count_in(h, "&lt;script&gt;document.title=&#39;PWNED&#39;"), 5);
+	cr_assert_null(strstr(h, "unsafe-inline"));
+	free(h);
+
+	snprintf(path, sizeof path, "%s/junit.xml", outdir);
+	char *x = slurp(path);
+	cr_assert_null(strstr(x, "<script"));
+	cr_assert_null(strstr(x, "]]>"));
+	cr_assert(strstr(x, "<failure type=\"FLAKY\""));
+	cr_assert(strstr(x, "&lt;script&gt;document.title"));
+	free(x);
+	snprintf(path, sizeof path, "%s/results.json", outdir);
+	json_t *copy = tu_load_json(path);
+	json_decref(copy);
+
+	char *a2[] = {"faultline", "report", "tests/data/nope.json", NULL};
+	cr_assert_eq(tu_run(a2, NULL, &out, 10), 2);
+	free(out);
+	char *a3[] = {"faultline", "report", "--help", NULL};
+	cr_assert_eq(tu_run(a3, NULL, &out, 10), 0);
+	cr_assert(strstr(out, "usage: faultline report"));
+	free(out);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+/* The policy names the page's script and style by their SHA-256, so only
+ * they run; recomputed here with sha256sum. */
+static void hash_of(const char *text, char *b64, size_t len)
+{
+	char *dir = tu_tempdir();
+	char path[PATH_MAX], cmd[PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/t", dir);
+	FILE *f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+	snprintf(cmd, sizeof cmd, "sha256sum '%s'", path);
+	FILE *p = popen(cmd, "r");
+	char hex[65] = "";
+	cr_assert_eq(fscanf(p, "%64s", hex), 1);
+	pclose(p);
+	unsigned char bin[32];
+	for (int i = 0; i < 32; i++) {
+		unsigned v;
+		sscanf(hex + 2 * i, "%2x", &v);
+		bin[i] = (unsigned char)v;
+	}
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				  "0123456789+/";
+	size_t o = 0;
+	for (int i = 0; i < 32; i += 3) {
+		unsigned v = (unsigned)bin[i] << 16;
+		if (i + 1 < 32)
+			v |= (unsigned)bin[i + 1] << 8;
+		if (i + 2 < 32)
+			v |= bin[i + 2];
+		b64[o++] = abc[(v >> 18) & 63];
+		b64[o++] = abc[(v >> 12) & 63];
+		b64[o++] = i + 1 < 32 ? abc[(v >> 6) & 63] : '=';
+		b64[o++] = i + 2 < 32 ? abc[v & 63] : '=';
+	}
+	b64[o] = '\0';
+	cr_assert_lt(o, len);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+static char *between(const char *h, const char *open, const char *close)
+{
+	const char *a = strstr(h, open);
+	cr_assert_not_null(a, "no %s", open);
+	a += strlen(open);
+	const char *z = strstr(a, close);
+	cr_assert_not_null(z);
+	return strndup(a, (size_t)(z - a));
+}
+
+Test(report, policy_hashes_match_script_and_style, .timeout = 20)
+{
+	char *dir = tu_tempdir();
+	char *out;
+	char *argv[] = {"faultline", "report", "tests/data/shard_1.json", "-o", dir,
+			"-q", NULL};
+	cr_assert_eq(tu_run(argv, NULL, &out, 10), 0, "%s", out);
+	free(out);
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/index.html", dir);
+	char *h = slurp(path);
+	char *script = between(h, "<script>", "</script>");
+	char *style = between(h, "<style>", "</style>");
+	char *policy = between(h, "Content-Security-Policy\" content=\"", "\"");
+	char want[128], b64[64];
+	hash_of(script, b64, sizeof b64);
+	snprintf(want, sizeof want, "script-src 'sha256-%s'", b64);
+	cr_assert(strstr(policy, want), "%s not in %s", want, policy);
+	hash_of(style, b64, sizeof b64);
+	snprintf(want, sizeof want, "style-src 'sha256-%s'", b64);
+	cr_assert(strstr(policy, want), "%s not in %s", want, policy);
+	cr_assert(strstr(policy, "default-src 'none'"));
+	free(script);
+	free(style);
+	free(policy);
+	free(h);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+/* The hover data's run-length lists, [count, lo, spread, ...], expanded
+ * into columns. Returns the number of columns. */
+static int rle_expand(json_t *a, double *lo, double *spread, int max)
+{
+	int n = 0;
+	cr_assert(json_is_array(a));
+	cr_assert_eq(json_array_size(a) % 3, 0);
+	for (size_t i = 0; i < json_array_size(a); i += 3) {
+		json_int_t count = json_integer_value(json_array_get(a, i));
+		cr_assert_gt(count, 0);
+		for (json_int_t k = 0; k < count; k++) {
+			cr_assert_lt(n, max);
+			lo[n] = json_number_value(json_array_get(a, i + 1));
+			spread[n] = json_number_value(json_array_get(a, i + 2));
+			n++;
+		}
+	}
+	return n;
+}
+
+/* A minute at 1000 Hz (60 000 samples) makes a small page: each chart
+ * keeps one minimum and one maximum per pixel column, the hover data the
+ * same per column (run-length coded), and a one-sample spike survives. */
+Test(report, long_runs_stay_small, .timeout = 60)
+{
+	json_t *doc = tu_load_json("tests/data/shard_1.json");
+	json_t *s = json_array_get(json_object_get(doc, "scenarios"), 0);
+	json_t *t = json_array(), *fds = json_array(), *th = json_array(),
+	       *rss = json_array();
+	for (int i = 0; i < 60000; i++) {
+		json_array_append_new(t, json_real(i * 0.001));
+		/* One spike to 500 fds at 31.4159 s; a slow RSS ramp. */
+		json_array_append_new(fds, json_integer(i == 31416 ? 500 : 5 + (i / 7000)));
+		json_array_append_new(th, json_integer(1 + (i % 1000 == 0)));
+		json_array_append_new(rss, json_integer(1048576 + (json_int_t)i * 64));
+	}
+	json_t *target = json_pack("{s:[s],s:i,s:n,s:f,s:{s:o,s:o,s:o,s:o,s:b}}",
+				   "argv", "tgt", "pid", 1, "start_error",
+				   "ready_s", 0.01, "series", "t", t, "fds", fds,
+				   "threads", th, "rss", rss, "downsampled", 0);
+	json_object_set_new(s, "targets", json_pack("[o]", target));
+	char *dir = tu_tempdir();
+	char in[PATH_MAX], outdir[PATH_MAX + 8], path[PATH_MAX + 32];
+	snprintf(in, sizeof in, "%s/results.json", dir);
+	cr_assert_eq(json_dump_file(doc, in, JSON_COMPACT), 0);
+	json_decref(doc);
+	snprintf(outdir, sizeof outdir, "%s/out", dir);
+	char *out;
+	char *argv[] = {"faultline", "report", in, "-o", outdir, "-q", NULL};
+	cr_assert_eq(tu_run(argv, NULL, &out, 30), 0, "%s", out);
+	free(out);
+	snprintf(path, sizeof path, "%s/index.html", outdir);
+	long size = file_size(path);
+	cr_assert_gt(size, 5000);
+	cr_assert_lt(size, 100 * 1024, "%ld bytes for a minute at 1000 Hz", size);
+	char *h = slurp(path);
+	/* The hover data: one entry per pixel column (800). */
+	char *blob = between(h, "<script type=\"application/json\" id=\"d0-0\">",
+			     "</script>");
+	json_error_t e;
+	json_t *d = json_loads(blob, 0, &e);
+	cr_assert_not_null(d, "%s", e.text);
+	static double lo[1000], spread[1000];
+	cr_assert_eq(tu_num(d, "n"), 800);
+	cr_assert_eq(rle_expand(json_object_get(d, "fds"), lo, spread, 1000), 800);
+	/* The spike is in its column: minimum 9 (i / 7000 = 4), spread 491. */
+	size_t col = (size_t)(31.416 / 59.999 * 800);
+	cr_assert_eq(spread[col], 491, "column %zu", col);
+	cr_assert_eq(lo[col], 9);
+	/* Its neighbours have no spread. */
+	cr_assert_eq(spread[col - 2], 0);
+	cr_assert_eq(spread[col + 2], 0);
+	/* Flat stretches are coded once: fds change 9 times, and a column
+	 * holds a new value or a spread in few other places. */
+	cr_assert_lt(json_array_size(json_object_get(d, "fds")), 3 * 40);
+	cr_assert_eq(rle_expand(json_object_get(d, "rss"), lo, spread, 1000), 800);
+	cr_assert_float_eq(lo[0], 1024, 1e-9, "RSS in KiB");
+	/* The fds line reaches the spike's height: the highest point of its
+	 * path (the smallest y) is in the pane's upper fifth, the rest of
+	 * the line near the bottom; flat stretches cost one command each. */
+	char *line = between(h, "<path class=\"line l-fds\" d=\"", "\"");
+	cr_assert_lt(strlen(line), 4000, "%zu bytes of path", strlen(line));
+	double ymin = 1e9, ymax = -1e9;
+	for (const char *q = line; *q; q++) {
+		double y;
+		if (*q == 'V') {
+			y = strtod(q + 1, NULL);
+		} else if (*q == 'M' || *q == 'L') {
+			char *end;
+			strtod(q + 1, &end);
+			y = strtod(end, NULL);
+		} else {
+			continue;
+		}
+		ymin = y < ymin ? y : ymin;
+		ymax = y > ymax ? y : ymax;
+	}
+	/* The pane spans y 16 to 100. */
+	cr_assert_lt(ymin, 16 + 84 * 0.2, "top of the line at y %g", ymin);
+	cr_assert_gt(ymax, 16 + 84 * 0.8, "bottom of the line at y %g", ymax);
+	json_decref(d);
+	free(line);
+	free(blob);
+	free(h);
+	tu_rmrf(dir);
+	free(dir);
+}
