@@ -239,6 +239,7 @@ Test(e2e, errors_name_file_and_line, .timeout = 60)
 			       "tests/scenarios/errors_config.lua",
 			       "tests/scenarios/errors_method.lua",
 			       "tests/scenarios/errors_point.lua",
+			       "tests/scenarios/errors_declared.lua",
 			       "tests/scenarios/ok_minimal.lua",
 			       NULL};
 	int status = run_faultline(&e, paths, &out, 50);
@@ -277,6 +278,13 @@ Test(e2e, errors_name_file_and_line, .timeout = 60)
 	cr_assert(strstr(tu_str(s, "message"),
 			 "unknown failure point 'posix/io/oc/clsoe' (did you "
 			 "mean 'posix/io/oc/close'?)"),
+		  "%s", tu_str(s, "message"));
+
+	s = tu_scenario(doc, "error: misspelled declared point");
+	cr_assert(strstr(tu_str(s, "message"),
+			 "errors_declared.lua:8: fault: the target declares no "
+			 "failure point 'fl/chan/send/blok' (did you mean "
+			 "'fl/chan/send/block'?)"),
 		  "%s", tu_str(s, "message"));
 
 	s = tu_scenario(doc, "ok: minimal");
