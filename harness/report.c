@@ -10,9 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Decodes one UTF-8 sequence at s (len bytes left). Returns its length and
- * the code point, or 0 for an invalid sequence. */
-static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
+size_t fl_utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
 {
 	if (s[0] < 0x80) {
 		*cp = s[0];
@@ -56,7 +54,7 @@ void fl_escape_xml(fl_buf *b, const char *str)
 	size_t len = strlen(str);
 	for (size_t i = 0; i < len;) {
 		uint32_t cp;
-		size_t n = utf8_decode(s + i, len - i, &cp);
+		size_t n = fl_utf8_decode(s + i, len - i, &cp);
 		if (n == 0) {
 			fl_buf_puts(b, "\xEF\xBF\xBD");
 			i++;

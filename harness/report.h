@@ -4,12 +4,17 @@
 #define FL_REPORT_H
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "util.h"
 
 #define FL_RESULTS_SCHEMA "faultline.results"
 #define FL_RESULTS_SCHEMA_VERSION 1
+
+/* Decodes one UTF-8 sequence at s (len bytes left): its length and code
+ * point, or 0 for an invalid sequence (overlong, surrogate, too large). */
+size_t fl_utf8_decode(const unsigned char *s, size_t len, uint32_t *cp);
 
 /* Appends text escaped for XML/HTML text and attribute values. Bytes that
  * are not valid in XML 1.0 (control characters, invalid UTF-8) become

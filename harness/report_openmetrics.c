@@ -28,37 +28,6 @@ static const char *str(json_t *o, const char *key)
 	return s ? s : "";
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0. */
-static size_t utf8_len(const unsigned char *s, size_t left)
-{
-	size_t n;
-	uint32_t c;
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xE0) == 0xC0) {
-		n = 2;
-		c = s[0] & 0x1F;
-	} else if ((s[0] & 0xF0) == 0xE0) {
-		n = 3;
-		c = s[0] & 0x0F;
-	} else if ((s[0] & 0xF8) == 0xF0) {
-		n = 4;
-		c = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n > left)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3F);
-	}
-	if ((n == 2 && c < 0x80) || (n == 3 && c < 0x800) ||
-	    (n == 4 && c < 0x10000) || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-		return 0;
-	return n;
-}
 
 /* A label value: backslash, double quote and newline escaped as the format
  * says; other control characters and invalid UTF-8 become U+FFFD, since a
@@ -69,7 +38,8 @@ static void label_value(fl_buf *b, const char *value)
 	const unsigned char *s = (const unsigned char *)(value ? value : "");
 	size_t len = strlen((const char *)s);
 	for (size_t i = 0; i < len;) {
-		size_t n = utf8_len(s + i, len - i);
+		uint32_t cp;
+		size_t n = fl_utf8_decode(s + i, len - i, &cp);
 		if (n == 0) {
 			fl_buf_puts(b, "\xEF\xBF\xBD");
 			i++;

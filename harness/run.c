@@ -463,8 +463,8 @@ static json_t *run_repeated(const fl_scenario_ref *ref, const fl_run_opts *opts,
 
 struct pool {
 	struct run_cli *c;
-	fl_scenario_ref **todo;
-	int ntodo;
+	fl_scenario_ref **selected;
+	int nselected;
 	json_t **results;
 	int next;
 	pthread_mutex_t lock;
@@ -477,9 +477,9 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&p->lock);
 		int i = p->next++;
 		pthread_mutex_unlock(&p->lock);
-		if (i >= p->ntodo || fl_monitor_interrupted())
+		if (i >= p->nselected || fl_monitor_interrupted())
 			break;
-		json_t *r = run_repeated(p->todo[i], &p->c->opts, p->c->repeat);
+		json_t *r = run_repeated(p->selected[i], &p->c->opts, p->c->repeat);
 		fl_print_result(p->c->color, p->c->quiet, r);
 		p->results[i] = r;
 	}
@@ -622,19 +622,19 @@ int fl_cmd_run(int argc, char **argv)
 		return FL_EXIT_USAGE;
 	}
 	/* Tags first, then the share: every shard sees the same list. */
-	fl_scenario_ref **todo = fl_xcalloc((size_t)n, sizeof *todo);
-	int ntodo = 0, matched = 0;
+	fl_scenario_ref **selected = fl_xcalloc((size_t)n, sizeof *selected);
+	int nselected = 0, matched = 0;
 	for (int i = 0; i < n; i++) {
 		if (c.tags && !fl_scenario_has_tag(&refs[i], c.tags))
 			continue;
 		if (!c.shard_total || matched % c.shard_total == c.shard_index - 1)
-			todo[ntodo++] = &refs[i];
+			selected[nselected++] = &refs[i];
 		matched++;
 	}
 
 	char tmp_root[PATH_MAX];
 	if (fl_runtime_start(tmp_root, sizeof tmp_root) < 0) {
-		free(todo);
+		free(selected);
 		fl_scenario_refs_free(refs, n);
 		return FL_EXIT_INTERNAL;
 	}
@@ -656,12 +656,12 @@ int fl_cmd_run(int argc, char **argv)
 	}
 
 	struct pool pool = {.c = &c,
-			    .todo = todo,
-			    .ntodo = ntodo,
-			    .results = fl_xcalloc((size_t)ntodo + 1,
+			    .selected = selected,
+			    .nselected = nselected,
+			    .results = fl_xcalloc((size_t)nselected + 1,
 						  sizeof(json_t *)),
 			    .lock = PTHREAD_MUTEX_INITIALIZER};
-	int jobs = c.jobs < ntodo ? c.jobs : ntodo;
+	int jobs = c.jobs < nselected ? c.jobs : nselected;
 	if (jobs <= 1) {
 		worker(&pool);
 	} else {
@@ -682,7 +682,7 @@ int fl_cmd_run(int argc, char **argv)
 	/* Results in the order of the suite, whatever finished first. */
 	json_t *scenarios = json_array();
 	int ran = 0;
-	for (int i = 0; i < ntodo; i++) {
+	for (int i = 0; i < nselected; i++) {
 		if (pool.results[i]) {
 			json_array_append_new(scenarios, pool.results[i]);
 			ran++;
@@ -769,7 +769,7 @@ int fl_cmd_run(int argc, char **argv)
 	if (report_failed && status == 0)
 		status = FL_EXIT_INTERNAL;
 	json_decref(doc);
-	free(todo);
+	free(selected);
 	fl_scenario_refs_free(refs, n);
 	fl_runtime_stop(tmp_root);
 	if (interrupted) {

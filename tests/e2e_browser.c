@@ -24,28 +24,6 @@ static void need_chromium(void)
 			     "not install it here): browser test skipped");
 }
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
-	fseek(f, 0, SEEK_END);
-	long len = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *s = malloc((size_t)len + 1);
-	size_t got = fread(s, 1, (size_t)len, f);
-	s[got] = '\0';
-	fclose(f);
-	return s;
-}
-
-static long long count_in(const char *hay, const char *needle)
-{
-	long long n = 0;
-	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
-		n++;
-	return n;
-}
-
 /* Reads a pipe to the end into a growing buffer. */
 struct sink {
 	int fd;
@@ -261,9 +239,9 @@ Test(browser, report_renders_and_probe_stays_inert, .timeout = 240)
 	char *real = realpath(report, NULL);
 	cr_assert_not_null(real);
 	snprintf(path, sizeof path, "%s/index.html", real);
-	char *html = slurp(path);
+	char *html = tu_slurp(path);
 	/* The probe reached the page, as text. */
-	cr_assert_gt(count_in(html, "&lt;script&gt;document.title=&#39;PWNED&#39;"), 3);
+	cr_assert_gt(tu_count(html, "&lt;script&gt;document.title=&#39;PWNED&#39;"), 3);
 
 	snprintf(url, sizeof url, "file://%s", path);
 	char *dom, *log;
@@ -277,13 +255,13 @@ Test(browser, report_renders_and_probe_stays_inert, .timeout = 240)
 	/* Exactly the script elements the report wrote: its own and one data
 	 * block per chart; no img, textarea or event handler anywhere. */
 	int handlers;
-	int charts = (int)count_in(html, "<div class=\"chart\"");
+	int charts = (int)tu_count(html, "<div class=\"chart\"");
 	cr_assert_eq(charts, 2);
 	cr_assert_eq(count_elements(dom, "script", &handlers), 1 + charts);
 	cr_assert_eq(handlers, 0);
 	cr_assert_eq(count_elements(dom, "img", NULL), 0);
 	cr_assert_eq(count_elements(dom, "textarea", NULL), 0);
-	cr_assert_gt(count_in(dom, "&lt;img src=x onerror=alert(1)&gt;&lt;/textarea&gt;]]&gt;"),
+	cr_assert_gt(tu_count(dom, "&lt;img src=x onerror=alert(1)&gt;&lt;/textarea&gt;]]&gt;"),
 		     3);
 	/* The charts are drawn: three lines per chart with real paths, the
 	 * fault window shaded, the recovery marked. */
@@ -299,12 +277,12 @@ Test(browser, report_renders_and_probe_stays_inert, .timeout = 240)
 		p++;
 	}
 	cr_assert_eq(lines, 3 * charts);
-	cr_assert_geq(count_in(dom, "class=\"win\""), 1);
-	cr_assert_geq(count_in(dom, "class=\"rec\""), 1);
+	cr_assert_geq(tu_count(dom, "class=\"win\""), 1);
+	cr_assert_geq(tu_count(dom, "class=\"rec\""), 1);
 
 	/* The JUnit XML of the same run: well formed, the probe escaped. */
 	snprintf(path, sizeof path, "%s/junit.xml", real);
-	char *junit = slurp(path);
+	char *junit = tu_slurp(path);
 	cr_assert_null(strstr(junit, "<script"));
 	cr_assert_null(strstr(junit, "]]>"));
 	cr_assert_null(strstr(junit, "<img"));
@@ -369,7 +347,7 @@ Test(browser, sorting_filtering_and_hover_work, .timeout = 240)
 	char report[PATH_MAX], path[PATH_MAX + 64], url[PATH_MAX + 80];
 	run_probe(dir, report, sizeof report);
 	snprintf(path, sizeof path, "%s/index.html", report);
-	char *html = slurp(path);
+	char *html = tu_slurp(path);
 	char *meta = strstr(html, "<meta http-equiv=\"Content-Security-Policy\"");
 	cr_assert_not_null(meta);
 	char *meta_end = strchr(meta, '>');

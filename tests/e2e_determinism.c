@@ -4,36 +4,7 @@
  * --repeat and FLAKY; replay and shrink. */
 #include "testutil.h"
 
-struct env {
-	char *dir;
-	char reports[PATH_MAX];
-	char tmp[PATH_MAX];
-};
-
-static struct env env_new(void)
-{
-	struct env e;
-	e.dir = tu_tempdir();
-	snprintf(e.reports, sizeof e.reports, "%s/reports", e.dir);
-	snprintf(e.tmp, sizeof e.tmp, "%s/tmp", e.dir);
-	mkdir(e.tmp, 0700);
-	return e;
-}
-
-static void env_free(struct env *e)
-{
-	tu_rmrf(e->dir);
-	free(e->dir);
-}
-
-static json_t *latest(struct env *e)
-{
-	char path[PATH_MAX + 32];
-	snprintf(path, sizeof path, "%s/latest/results.json", e->reports);
-	return tu_load_json(path);
-}
-
-static int run(struct env *e, char **extra, const char *path, char **out)
+static int run(tu_env *e, char **extra, const char *path, char **out)
 {
 	char *argv[24];
 	int n = 0;
@@ -59,12 +30,12 @@ static const char *digest_of(json_t *s, const char *point)
 /* Four threads, p = 0.3: 20 runs, one journal. */
 Test(determinism, same_seed_same_journal_in_20_runs, .timeout = 150)
 {
-	struct env e = env_new();
+	tu_env e = tu_env_new();
 	char *out;
 	char *extra[] = {"--repeat", "20", NULL};
 	int status = run(&e, extra, "tests/scenarios/det/mt_close.lua", &out);
 	cr_assert_eq(status, 0, "exit %d:\n%s", status, out);
-	json_t *doc = latest(&e);
+	json_t *doc = tu_latest(&e);
 	json_t *s = tu_scenario(doc, "det: close faults in four threads");
 	cr_assert_str_eq(tu_str(s, "verdict"), "PASS", "%s", tu_str(s, "message"));
 	json_t *rep = json_object_get(s, "repeat");
@@ -101,7 +72,7 @@ Test(determinism, same_seed_same_journal_in_20_runs, .timeout = 150)
 	/* Another seed, other faults. */
 	char *seed[] = {"--seed", "4", NULL};
 	run(&e, seed, "tests/scenarios/det/mt_close.lua", &out);
-	doc = latest(&e);
+	doc = tu_latest(&e);
 	s = tu_scenario(doc, "det: close faults in four threads");
 	cr_assert_str_neq(digest_of(s, NULL), first);
 	json_decref(doc);
@@ -109,7 +80,7 @@ Test(determinism, same_seed_same_journal_in_20_runs, .timeout = 150)
 
 	/* A second point enabled alongside does not move close()'s faults. */
 	run(&e, NULL, "tests/scenarios/det/mt_two_points.lua", &out);
-	doc = latest(&e);
+	doc = tu_latest(&e);
 	s = tu_scenario(doc, "det: close faults with open faults alongside");
 	cr_assert_str_eq(digest_of(s, "posix/io/oc/close"), first);
 	cr_assert_gt(tu_num(json_object_get(json_object_get(s, "points"),
@@ -118,13 +89,13 @@ Test(determinism, same_seed_same_journal_in_20_runs, .timeout = 150)
 		     100);
 	json_decref(doc);
 	free(out);
-	env_free(&e);
+	tu_env_free(&e);
 }
 
 /* A scenario whose faults depend on timing is caught by --repeat. */
 Test(determinism, repeat_reports_flaky, .timeout = 60)
 {
-	struct env e = env_new();
+	tu_env e = tu_env_new();
 	char path[PATH_MAX + 32];
 	snprintf(path, sizeof path, "%s/timed.lua", e.dir);
 	/* A thread closing files every 100 µs: how many close() calls a
@@ -139,7 +110,7 @@ Test(determinism, repeat_reports_flaky, .timeout = 60)
 	char *extra[] = {"--repeat", "4", NULL};
 	int status = run(&e, extra, path, &out);
 	cr_assert_eq(status, 1, "exit %d:\n%s", status, out);
-	json_t *doc = latest(&e);
+	json_t *doc = tu_latest(&e);
 	json_t *s = tu_scenario(doc, "timed:");
 	cr_assert_str_eq(tu_str(s, "verdict"), "FLAKY");
 	cr_assert(strstr(tu_str(s, "message"), "flaky over 4 runs: PASS x4; "),
@@ -149,7 +120,7 @@ Test(determinism, repeat_reports_flaky, .timeout = 60)
 	cr_assert(strstr(out, "1 flaky"), "%s", out);
 	json_decref(doc);
 	free(out);
-	env_free(&e);
+	tu_env_free(&e);
 }
 
 static json_t *recs_of(json_t *doc, const char *name)
@@ -163,11 +134,11 @@ static json_t *recs_of(json_t *doc, const char *name)
  * journal that overflowed. */
 Test(determinism, selectors_and_triggers, .timeout = 90)
 {
-	struct env e = env_new();
+	tu_env e = tu_env_new();
 	char *out;
 	int status = run(&e, NULL, "tests/scenarios/det/selectors.lua", &out);
 	cr_assert_eq(status, 0, "exit %d:\n%s", status, out);
-	json_t *doc = latest(&e);
+	json_t *doc = tu_latest(&e);
 	size_t i;
 	json_t *r;
 
@@ -241,20 +212,20 @@ Test(determinism, selectors_and_triggers, .timeout = 90)
 			 "the journal lost"));
 	json_decref(doc);
 	free(out);
-	env_free(&e);
+	tu_env_free(&e);
 }
 
 /* replay fails exactly the recorded calls; shrink finds the two that
  * matter among ~290. */
 Test(determinism, replay_and_shrink, .timeout = 180)
 {
-	struct env e = env_new();
+	tu_env e = tu_env_new();
 	char *out;
 	int status = run(&e, NULL, "tests/scenarios/det/pairleak.lua", &out);
 	cr_assert_eq(status, 1, "exit %d:\n%s", status, out);
 	cr_assert(strstr(out, "leaked 1 fds (allowed 0): 1 x /dev/zero"), "%s", out);
 	free(out);
-	json_t *doc = latest(&e);
+	json_t *doc = tu_latest(&e);
 	json_t *s = tu_scenario(doc, "det: leaks only when two");
 	double fired = tu_num(json_object_get(s, "journal"), "total");
 	cr_assert_gt(fired, 200);
@@ -271,7 +242,7 @@ Test(determinism, replay_and_shrink, .timeout = 180)
 	cr_assert_eq(status, 0, "exit %d:\n%s", status, out);
 	cr_assert(strstr(out, "verdict FAIL (recorded FAIL); faults identical"), "%s", out);
 	free(out);
-	doc = latest(&e);
+	doc = tu_latest(&e);
 	s = tu_scenario(doc, "det: leaks only when two");
 	cr_assert_str_eq(tu_str(json_object_get(s, "journal"), "digest"), recorded);
 	cr_assert_eq(tu_num(json_object_get(s, "replay"), "faults"), fired);
@@ -295,5 +266,5 @@ Test(determinism, replay_and_shrink, .timeout = 180)
 	cr_assert_eq(status, 0, "exit %d:\n%s", status, out);
 	cr_assert(strstr(out, "leaked 1 fds"), "%s", out);
 	free(out);
-	env_free(&e);
+	tu_env_free(&e);
 }

@@ -20,28 +20,6 @@
 #include <ctype.h>
 #include <math.h>
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
-	fseek(f, 0, SEEK_END);
-	long len = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *s = malloc((size_t)len + 1);
-	size_t got = fread(s, 1, (size_t)len, f);
-	s[got] = '\0';
-	fclose(f);
-	return s;
-}
-
-static long long count_in(const char *hay, const char *needle)
-{
-	long long n = 0;
-	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
-		n++;
-	return n;
-}
-
 static long file_size(const char *path)
 {
 	struct stat st;
@@ -119,7 +97,7 @@ Test(gate, defaults_find_the_known_regressions, .timeout = 30)
 	cr_assert(gate_row(out, "info", "verdict", "k.lua") &&
 			  strstr(out, "new scenario"),
 		  "%s", out);
-	cr_assert_eq(count_in(out, "\nFAIL "), 4, "%s", out);
+	cr_assert_eq(tu_count(out, "\nFAIL "), 4, "%s", out);
 	cr_assert(strstr(out, "gate: FAIL: 1 newly failing, 2 new leaks, 1 MTTR "
 			      "regression (11 scenarios compared, 3 improvements, "
 			      "1 removed)"),
@@ -161,9 +139,9 @@ Test(gate, same_results_pass, .timeout = 20)
 	int status = tu_run(argv, NULL, &out, 10);
 	cr_assert_eq(status, 0, "%s", out);
 	/* Failing in both is listed, and is not a new failure. */
-	cr_assert_eq(count_in(out, "\nFAIL "), 0, "%s", out);
+	cr_assert_eq(tu_count(out, "\nFAIL "), 0, "%s", out);
 	cr_assert(gate_row(out, "info", "verdict", "d.lua"), "%s", out);
-	cr_assert_eq(count_in(out, "still failing"), 2, "%s", out);
+	cr_assert_eq(tu_count(out, "still failing"), 2, "%s", out);
 	cr_assert(strstr(out, "gate: PASS (11 scenarios compared, 0 improvements)"),
 		  "%s", out);
 	free(out);
@@ -205,14 +183,14 @@ Test(gate, junit_one_testcase_per_check, .timeout = 20)
 	snprintf(path, sizeof path, "%s/gate.xml", dir);
 	char *out;
 	cr_assert_eq(gate(&out, NULL, NULL, path), 1, "%s", out);
-	char *x = slurp(path);
-	cr_assert_eq(count_in(x, "<testcase "), 42, "%s", x);
-	cr_assert_eq(count_in(x, "<failure "), 4, "%s", x);
+	char *x = tu_slurp(path);
+	cr_assert_eq(tu_count(x, "<testcase "), 42, "%s", x);
+	cr_assert_eq(tu_count(x, "<failure "), 4, "%s", x);
 	cr_assert(strstr(x, "tests=\"42\" failures=\"4\""), "%s", x);
 	cr_assert(strstr(x, "classname=\"gate.d\" name=\"verdict\""), "%s", x);
 	cr_assert(strstr(x, "<failure type=\"newly failing\""), "%s", x);
 	cr_assert(strstr(x, "<failure type=\"MTTR regression\""), "%s", x);
-	cr_assert_eq(count_in(x, "<failure type=\"new leak\""), 2, "%s", x);
+	cr_assert_eq(tu_count(x, "<failure type=\"new leak\""), 2, "%s", x);
 	if (access("/usr/bin/xmllint", X_OK) == 0) {
 		char cmd[PATH_MAX + 64];
 		snprintf(cmd, sizeof cmd, "xmllint --noout '%s'", path);
@@ -241,7 +219,7 @@ Test(trend, runs_in_order_with_their_figures, .timeout = 20)
 	cr_assert(strstr(out, "trend of 3 runs from 2026-01-01T02:00:00Z to "
 			      "2026-01-03T02:00:00Z"),
 		  "%s", out);
-	char *h = slurp(path);
+	char *h = tu_slurp(path);
 	cr_assert(strstr(h, "3 runs from 2026-01-01T02:00:00Z to "
 			    "2026-01-03T02:00:00Z, 3 scenarios."));
 	const char *m1 = strstr(h, "mean 100.0 ms, run 20260101T020000Z-1");
@@ -316,11 +294,11 @@ Test(merge, shards_make_one_run, .timeout = 20)
 		  "the command as typed: %s", tu_str(run, "command"));
 	json_decref(doc);
 	snprintf(path, sizeof path, "%s/junit.xml", outdir);
-	char *x = slurp(path);
-	cr_assert_eq(count_in(x, "<testcase "), 3);
+	char *x = tu_slurp(path);
+	cr_assert_eq(tu_count(x, "<testcase "), 3);
 	free(x);
 	snprintf(path, sizeof path, "%s/index.html", outdir);
-	char *h = slurp(path);
+	char *h = tu_slurp(path);
 	cr_assert(strstr(h, "merged from</th><td>2 results files"));
 	free(h);
 	free(out);
@@ -418,7 +396,7 @@ Test(merge, journals_follow_their_scenarios, .timeout = 20)
 	free(out);
 	/* Shard 1 has two scenarios: s/c.lua is the third. */
 	snprintf(path, sizeof path, "%s/journal-3.json", outdir);
-	char *copy = slurp(path);
+	char *copy = tu_slurp(path);
 	cr_assert_str_eq(copy, "{\"records\": \"the whole journal\"}\n");
 	free(copy);
 	snprintf(path, sizeof path, "%s/results.json", outdir);
@@ -432,7 +410,7 @@ Test(merge, journals_follow_their_scenarios, .timeout = 20)
 	snprintf(path, sizeof path, "%s/journal-4.json", outdir);
 	cr_assert_lt(file_size(path), 0);
 	snprintf(path, sizeof path, "%s/index.html", outdir);
-	char *h = slurp(path);
+	char *h = tu_slurp(path);
 	cr_assert(strstr(h, "every record: <a href=\"journal-3.json\">"));
 	free(h);
 	tu_rmrf(dir);
@@ -593,7 +571,7 @@ Test(report, regenerates_every_output, .timeout = 30)
 	cr_assert_eq(status, 0, "%s", out);
 	free(out);
 
-	char *text = slurp(prom);
+	char *text = tu_slurp(prom);
 	static struct sample s[512];
 	int n = om_parse(text, s, 512);
 	cr_assert_gt(n, 40);
@@ -635,7 +613,7 @@ Test(report, regenerates_every_output, .timeout = 30)
 	free(text);
 
 	snprintf(path, sizeof path, "%s/index.html", outdir);
-	char *h = slurp(path);
+	char *h = tu_slurp(path);
 	cr_assert(strstr(h, "Repeated 3 times"));
 	cr_assert(strstr(h, "ffeeddccbbaa9988"));
 	cr_assert(strstr(h, "0 (never fired)"));
@@ -659,16 +637,16 @@ Test(report, regenerates_every_output, .timeout = 30)
 			    "watched files +1</b>"));
 	/* Nothing from the target became markup: two script elements (the
 	 * page's and one chart's data), no img, no textarea. */
-	cr_assert_eq(count_in(h, "<script"), 2);
+	cr_assert_eq(tu_count(h, "<script"), 2);
 	cr_assert_null(strstr(h, "<img"));
 	cr_assert_null(strstr(h, "</textarea>"));
 	cr_assert_null(strstr(h, "PWNED'</script>"));
-	cr_assert_gt(count_in(h, "&lt;script&gt;document.title=&#39;PWNED&#39;"), 5);
+	cr_assert_gt(tu_count(h, "&lt;script&gt;document.title=&#39;PWNED&#39;"), 5);
 	cr_assert_null(strstr(h, "unsafe-inline"));
 	free(h);
 
 	snprintf(path, sizeof path, "%s/junit.xml", outdir);
-	char *x = slurp(path);
+	char *x = tu_slurp(path);
 	cr_assert_null(strstr(x, "<script"));
 	cr_assert_null(strstr(x, "]]>"));
 	cr_assert(strstr(x, "<failure type=\"FLAKY\""));
@@ -750,7 +728,7 @@ Test(report, policy_hashes_match_script_and_style, .timeout = 20)
 	free(out);
 	char path[PATH_MAX + 32];
 	snprintf(path, sizeof path, "%s/index.html", dir);
-	char *h = slurp(path);
+	char *h = tu_slurp(path);
 	char *script = between(h, "<script>", "</script>");
 	char *style = between(h, "<style>", "</style>");
 	char *policy = between(h, "Content-Security-Policy\" content=\"", "\"");
@@ -825,7 +803,7 @@ Test(report, long_runs_stay_small, .timeout = 60)
 	long size = file_size(path);
 	cr_assert_gt(size, 5000);
 	cr_assert_lt(size, 100 * 1024, "%ld bytes for a minute at 1000 Hz", size);
-	char *h = slurp(path);
+	char *h = tu_slurp(path);
 	/* The hover data: one entry per pixel column (800). */
 	char *blob = between(h, "<script type=\"application/json\" id=\"d0-0\">",
 			     "</script>");

@@ -4,37 +4,7 @@
  * numbers, and that nothing (process, fifo, temporary file) is left. */
 #include "testutil.h"
 
-/* Everything a test made: reports and TMPDIR. */
-struct env {
-	char *dir;
-	char reports[PATH_MAX];
-	char tmp[PATH_MAX];
-};
-
-static struct env env_new(void)
-{
-	struct env e;
-	e.dir = tu_tempdir();
-	snprintf(e.reports, sizeof e.reports, "%s/reports", e.dir);
-	snprintf(e.tmp, sizeof e.tmp, "%s/tmp", e.dir);
-	mkdir(e.tmp, 0700);
-	return e;
-}
-
-static void env_free(struct env *e)
-{
-	tu_rmrf(e->dir);
-	free(e->dir);
-}
-
-static json_t *latest(struct env *e)
-{
-	char path[PATH_MAX + 32];
-	snprintf(path, sizeof path, "%s/latest/results.json", e->reports);
-	return tu_load_json(path);
-}
-
-static int run_faultline(struct env *e, const char *const *paths, char **out,
+static int run_faultline(tu_env *e, const char *const *paths, char **out,
 			 double timeout)
 {
 	char *argv[32];
@@ -49,38 +19,16 @@ static int run_faultline(struct env *e, const char *const *paths, char **out,
 	return tu_run(argv, e->tmp, out, timeout);
 }
 
-static long long count_in(const char *hay, const char *needle)
-{
-	long long n = 0;
-	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
-		n++;
-	return n;
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
-	fseek(f, 0, SEEK_END);
-	long len = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *s = malloc((size_t)len + 1);
-	size_t got = fread(s, 1, (size_t)len, f);
-	s[got] = '\0';
-	fclose(f);
-	return s;
-}
-
 /* The shipped suite: fixed passes, leaky is caught, with the leak named
  * and counted, for both close() and malloc() failures. */
 Test(e2e, shipped_scenarios, .timeout = 120)
 {
-	struct env e = env_new();
+	tu_env e = tu_env_new();
 	char *out;
 	const char *paths[] = {"scenarios/", NULL};
 	int status = run_faultline(&e, paths, &out, 280);
 	cr_assert_eq(status, 0, "exit %d, output:\n%s", status, out);
-	json_t *doc = latest(&e);
+	json_t *doc = tu_latest(&e);
 	/* Every fixed mode passes, every leaky mode is caught. */
 	json_t *sum = json_object_get(doc, "summary");
 	long long total = json_integer_value(json_object_get(sum, "total"));
@@ -155,14 +103,14 @@ Test(e2e, shipped_scenarios, .timeout = 120)
 	/* JUnit and HTML next to it, and latest pointing at the run. */
 	char path[PATH_MAX + 64];
 	snprintf(path, sizeof path, "%s/latest/junit.xml", e.reports);
-	char *junit = slurp(path);
-	cr_assert_eq(count_in(junit, "<testcase "), total);
-	cr_assert_eq(count_in(junit, "<skipped "),
+	char *junit = tu_slurp(path);
+	cr_assert_eq(tu_count(junit, "<testcase "), total);
+	cr_assert_eq(tu_count(junit, "<skipped "),
 		     json_integer_value(json_object_get(sum, "xfailed")));
-	cr_assert_eq(count_in(junit, "<failure "), 0);
+	cr_assert_eq(tu_count(junit, "<failure "), 0);
 	snprintf(path, sizeof path, "%s/latest/index.html", e.reports);
-	char *html = slurp(path);
-	cr_assert_geq(count_in(html, "<svg"), total, "a chart per scenario");
+	char *html = tu_slurp(path);
+	cr_assert_geq(tu_count(html, "<svg"), total, "a chart per scenario");
 	free(junit);
 	free(html);
 	char link[PATH_MAX];
@@ -174,18 +122,18 @@ Test(e2e, shipped_scenarios, .timeout = 120)
 	cr_assert_eq(tu_count_entries(e.tmp), 0, "temporary files left");
 	json_decref(doc);
 	free(out);
-	env_free(&e);
+	tu_env_free(&e);
 }
 
 /* Every call of the documented API, with its results checked inside the
  * scenario (t:check) and here. */
 Test(e2e, api_coverage, .timeout = 90)
 {
-	struct env e = env_new();
+	tu_env e = tu_env_new();
 	char *out;
 	const char *paths[] = {"tests/scenarios/api.lua", NULL};
 	int status = run_faultline(&e, paths, &out, 80);
-	json_t *doc = latest(&e);
+	json_t *doc = tu_latest(&e);
 	json_t *s = tu_scenario(doc, "api: every documented call");
 	if (strcmp(tu_str(s, "verdict"), "PASS") != 0) {
 		char *dump = json_dumps(json_object_get(s, "expectations"),
@@ -225,14 +173,14 @@ Test(e2e, api_coverage, .timeout = 90)
 		     3);
 	json_decref(doc);
 	free(out);
-	env_free(&e);
+	tu_env_free(&e);
 }
 
 /* Script and configuration errors name the file and the line, mark that
  * scenario ERROR, and the rest of the suite still runs. */
 Test(e2e, errors_name_file_and_line, .timeout = 60)
 {
-	struct env e = env_new();
+	tu_env e = tu_env_new();
 	char *out;
 	const char *paths[] = {"tests/scenarios/errors_runtime.lua",
 			       "tests/scenarios/errors_syntax.lua",
@@ -244,7 +192,7 @@ Test(e2e, errors_name_file_and_line, .timeout = 60)
 			       NULL};
 	int status = run_faultline(&e, paths, &out, 50);
 	cr_assert_eq(status, 2, "exit %d:\n%s", status, out);
-	json_t *doc = latest(&e);
+	json_t *doc = tu_latest(&e);
 	json_t *s = tu_scenario(doc, "error: runtime error on line 9");
 	cr_assert_str_eq(tu_str(s, "verdict"), "ERROR");
 	cr_assert(strstr(tu_str(s, "message"),
@@ -292,19 +240,19 @@ Test(e2e, errors_name_file_and_line, .timeout = 60)
 	cr_assert_eq(tu_count_entries(e.tmp), 0);
 	json_decref(doc);
 	free(out);
-	env_free(&e);
+	tu_env_free(&e);
 }
 
 /* t:assert and t:fail end the run as FAIL, even inside a pcall; t:check
  * records and goes on. */
 Test(e2e, assert_and_fail, .timeout = 40)
 {
-	struct env e = env_new();
+	tu_env e = tu_env_new();
 	char *out;
 	const char *paths[] = {"tests/scenarios/fail_calls.lua", NULL};
 	int status = run_faultline(&e, paths, &out, 30);
 	cr_assert_eq(status, 1, "exit %d:\n%s", status, out);
-	json_t *doc = latest(&e);
+	json_t *doc = tu_latest(&e);
 	json_t *s = tu_scenario(doc, "fail: t:assert false");
 	cr_assert_str_eq(tu_str(s, "verdict"), "FAIL");
 	cr_assert_str_eq(tu_str(s, "message"),
@@ -325,14 +273,14 @@ Test(e2e, assert_and_fail, .timeout = 40)
 			 "tests/scenarios/fail_calls.lua:17");
 	json_decref(doc);
 	free(out);
-	env_free(&e);
+	tu_env_free(&e);
 }
 
 /* A script that never returns is stopped by the watchdog, even when it
  * wraps its loop in pcall. */
 Test(e2e, watchdog_stops_endless_scripts, .timeout = 40)
 {
-	struct env e = env_new();
+	tu_env e = tu_env_new();
 	char path[PATH_MAX + 32];
 	snprintf(path, sizeof path, "%s/loops.lua", e.dir);
 	tu_write(path,
@@ -354,7 +302,7 @@ Test(e2e, watchdog_stops_endless_scripts, .timeout = 40)
 	double took = tu_now() - t0;
 	cr_assert_eq(status, 2, "exit %d:\n%s", status, out);
 	cr_assert_lt(took, 12, "three 1 s watchdogs took %.1f s", took);
-	json_t *doc = latest(&e);
+	json_t *doc = tu_latest(&e);
 	const char *names[] = {"loop: plain", "loop: pcall", "loop: sleeping"};
 	for (int i = 0; i < 3; i++) {
 		json_t *s = tu_scenario(doc, names[i]);
@@ -365,7 +313,7 @@ Test(e2e, watchdog_stops_endless_scripts, .timeout = 40)
 	}
 	json_decref(doc);
 	free(out);
-	env_free(&e);
+	tu_env_free(&e);
 }
 
 /* A target that ignores SIGTERM is killed after the grace period, and a
@@ -373,7 +321,7 @@ Test(e2e, watchdog_stops_endless_scripts, .timeout = 40)
  * and no temporary file stay behind. */
 Test(e2e, hang_and_error_leave_nothing, .timeout = 60)
 {
-	struct env e = env_new();
+	tu_env e = tu_env_new();
 	char path[PATH_MAX + 32];
 	snprintf(path, sizeof path, "%s/hang.lua", e.dir);
 	tu_write(path,
@@ -400,7 +348,7 @@ Test(e2e, hang_and_error_leave_nothing, .timeout = 60)
 	const char *paths[] = {path, NULL};
 	int status = run_faultline(&e, paths, &out, 40);
 	cr_assert_eq(status, 2, "exit %d:\n%s", status, out);
-	json_t *doc = latest(&e);
+	json_t *doc = tu_latest(&e);
 	json_t *s = tu_scenario(doc, "hang: ignores SIGTERM");
 	cr_assert_str_eq(tu_str(s, "verdict"), "PASS", "%s", tu_str(s, "message"));
 	json_t *ex = json_object_get(
@@ -419,7 +367,7 @@ Test(e2e, hang_and_error_leave_nothing, .timeout = 60)
 	cr_assert_eq(tu_count_entries(e.tmp), 0, "temporary files left");
 	json_decref(doc);
 	free(out);
-	env_free(&e);
+	tu_env_free(&e);
 }
 
 static pid_t wait_for_marker(const char *marker, double timeout_s)
@@ -444,7 +392,7 @@ static const char long_scenario[] =
  * children) and removes the temporary directory. */
 Test(e2e, harness_killed_leaves_nothing, .timeout = 30)
 {
-	struct env e = env_new();
+	tu_env e = tu_env_new();
 	char path[PATH_MAX + 32], text[1024];
 	snprintf(path, sizeof path, "%s/long.lua", e.dir);
 	snprintf(text, sizeof text, long_scenario, "MARK-KILL-9", "MARK-KILL-9");
@@ -463,14 +411,14 @@ Test(e2e, harness_killed_leaves_nothing, .timeout = 30)
 	while (tu_count_entries(e.tmp) != 0 && tu_now() < deadline)
 		usleep(20000);
 	cr_assert_eq(tu_count_entries(e.tmp), 0, "temporary files left");
-	env_free(&e);
+	tu_env_free(&e);
 }
 
 /* Ctrl-C: the running scenario ends as ERROR "interrupted", the report is
  * written, the target is gone, exit status 130. */
 Test(e2e, interrupt_writes_the_report, .timeout = 30)
 {
-	struct env e = env_new();
+	tu_env e = tu_env_new();
 	char path[PATH_MAX + 32], text[1024];
 	snprintf(path, sizeof path, "%s/long.lua", e.dir);
 	snprintf(text, sizeof text, long_scenario, "MARK-INT-2", "MARK-INT-2");
@@ -484,7 +432,7 @@ Test(e2e, interrupt_writes_the_report, .timeout = 30)
 	int status = tu_finish(p, &out, 15);
 	cr_assert_eq(status, 130, "exit %d:\n%s", status, out);
 	cr_assert_eq(tu_wait_gone("MARK-INT-2", 2), 0);
-	json_t *doc = latest(&e);
+	json_t *doc = tu_latest(&e);
 	json_t *s = tu_scenario(doc, "long");
 	cr_assert_str_eq(tu_str(s, "verdict"), "ERROR");
 	cr_assert(strstr(tu_str(s, "message"), "interrupted by SIGINT"), "%s",
@@ -492,13 +440,13 @@ Test(e2e, interrupt_writes_the_report, .timeout = 30)
 	cr_assert_eq(tu_count_entries(e.tmp), 0);
 	json_decref(doc);
 	free(out);
-	env_free(&e);
+	tu_env_free(&e);
 }
 
 /* Survival, readiness and leaks of threads and fds, with forensics. */
 Test(e2e, judged_failures, .timeout = 60)
 {
-	struct env e = env_new();
+	tu_env e = tu_env_new();
 	char path[PATH_MAX + 32];
 	snprintf(path, sizeof path, "%s/judged.lua", e.dir);
 	tu_write(path,
@@ -532,7 +480,7 @@ Test(e2e, judged_failures, .timeout = 60)
 	const char *paths[] = {path, NULL};
 	int status = run_faultline(&e, paths, &out, 50);
 	cr_assert_eq(status, 2, "exit %d:\n%s", status, out);
-	json_t *doc = latest(&e);
+	json_t *doc = tu_latest(&e);
 	json_t *s = tu_scenario(doc, "judged: crash");
 	cr_assert_str_eq(tu_str(s, "verdict"), "FAIL");
 	cr_assert(strstr(tu_str(s, "message"),
@@ -565,7 +513,7 @@ Test(e2e, judged_failures, .timeout = 60)
 		  "%s", tu_str(s, "message"));
 	json_decref(doc);
 	free(out);
-	env_free(&e);
+	tu_env_free(&e);
 }
 
 /* Injected close() failures: by default the fd is released (Linux); with
@@ -573,7 +521,7 @@ Test(e2e, judged_failures, .timeout = 60)
  * same seed fails the same calls; another seed fails others. */
 Test(e2e, close_semantics_and_seed, .timeout = 60)
 {
-	struct env e = env_new();
+	tu_env e = tu_env_new();
 	char path[PATH_MAX + 32];
 	snprintf(path, sizeof path, "%s/close.lua", e.dir);
 	tu_write(path,
@@ -594,7 +542,7 @@ Test(e2e, close_semantics_and_seed, .timeout = 60)
 	char *out;
 	const char *paths[] = {path, NULL};
 	run_faultline(&e, paths, &out, 40);
-	json_t *doc = latest(&e);
+	json_t *doc = tu_latest(&e);
 	json_t *lin = tu_scenario(doc, "close: linux");
 	json_t *fiu = tu_scenario(doc, "close: libfiu");
 	cr_assert_str_eq(tu_str(lin, "verdict"), "PASS", "%s", tu_str(lin, "message"));
@@ -631,7 +579,7 @@ Test(e2e, close_semantics_and_seed, .timeout = 60)
 	char *argv[] = {"faultline", "run", "--seed", "6", "--report-dir",
 			e.reports, path, NULL};
 	tu_run(argv, e.tmp, &out, 40);
-	doc = latest(&e);
+	doc = tu_latest(&e);
 	lin = tu_scenario(doc, "close: linux");
 	const char *other = NULL;
 	json_array_foreach(json_object_get(lin, "log"), i, l)
@@ -646,14 +594,14 @@ Test(e2e, close_semantics_and_seed, .timeout = 60)
 	cr_assert_str_neq(other, want);
 	json_decref(doc);
 	free(out);
-	env_free(&e);
+	tu_env_free(&e);
 }
 
 /* 1000 Hz sampling works; captured output stays bounded; what a target
  * prints cannot run in the report or break the JUnit XML. */
 Test(e2e, fast_sampling_bounded_output_escaped, .timeout = 40)
 {
-	struct env e = env_new();
+	tu_env e = tu_env_new();
 	char path[PATH_MAX + 32];
 	snprintf(path, sizeof path, "%s/fast.lua", e.dir);
 	tu_write(path,
@@ -666,7 +614,7 @@ Test(e2e, fast_sampling_bounded_output_escaped, .timeout = 40)
 	char *out;
 	const char *paths[] = {path, NULL};
 	run_faultline(&e, paths, &out, 30);
-	json_t *doc = latest(&e);
+	json_t *doc = tu_latest(&e);
 	json_t *s = tu_scenario(doc, "fast:");
 	json_t *t0 = json_array_get(json_object_get(s, "targets"), 0);
 	json_t *sm = json_object_get(t0, "sampling");
@@ -680,13 +628,13 @@ Test(e2e, fast_sampling_bounded_output_escaped, .timeout = 40)
 		     tu_num(o, "stdout_lines"));
 	char p2[PATH_MAX + 64];
 	snprintf(p2, sizeof p2, "%s/latest/index.html", e.reports);
-	char *html = slurp(p2);
+	char *html = tu_slurp(p2);
 	cr_assert_null(strstr(html, "<script>alert"));
 	cr_assert_null(strstr(html, "</textarea>"));
 	cr_assert_null(strstr(html, "<b>x"));
 	cr_assert_not_null(strstr(html, "&lt;script&gt;alert(1)"));
 	snprintf(p2, sizeof p2, "%s/latest/junit.xml", e.reports);
-	char *junit = slurp(p2);
+	char *junit = tu_slurp(p2);
 	cr_assert_null(strstr(junit, "]]>"));
 	cr_assert_null(strstr(junit, "<script>"));
 	cr_assert_not_null(strstr(junit, "&lt;script&gt;alert(2)"));
@@ -694,7 +642,7 @@ Test(e2e, fast_sampling_bounded_output_escaped, .timeout = 40)
 	free(junit);
 	json_decref(doc);
 	free(out);
-	env_free(&e);
+	tu_env_free(&e);
 }
 
 Test(e2e, usage_errors, .timeout = 20)
@@ -724,7 +672,7 @@ Test(e2e, usage_errors, .timeout = 20)
 	free(out);
 	char *a7[] = {"faultline", "list", "scenarios", NULL};
 	cr_assert_eq(tu_run(a7, NULL, &out, 10), 0);
-	cr_assert_geq(count_in(out, "scenarios/"), 4, "%s", out);
+	cr_assert_geq(tu_count(out, "scenarios/"), 4, "%s", out);
 	cr_assert(strstr(out, "scenarios/fd/fileproc_close_fixed.lua\tfileproc "
 			      "fixed keeps no fd when close() fails\t"
 			      "tags=fd,fileproc,smoke\tseed=1\n"),
@@ -755,7 +703,7 @@ Test(e2e, installed_layout_works, .timeout = 60)
 		 bin, dir);
 	int rc = system(cmd);
 	snprintf(cmd, sizeof cmd, "%s/out", dir);
-	char *out = slurp(cmd);
+	char *out = tu_slurp(cmd);
 	cr_assert_eq(WEXITSTATUS(rc), 0, "%s", out);
 	cr_assert(strstr(out, "PASS   ok: minimal"), "%s", out);
 	free(out);
@@ -767,7 +715,7 @@ Test(e2e, installed_layout_works, .timeout = 60)
  * options that choose scenarios and outputs. */
 Test(e2e, config_fields_and_options, .timeout = 60)
 {
-	struct env e = env_new();
+	tu_env e = tu_env_new();
 	char json[PATH_MAX + 16], junit[PATH_MAX + 16], html[PATH_MAX + 16];
 	snprintf(json, sizeof json, "%s/r.json", e.dir);
 	snprintf(junit, sizeof junit, "%s/r.xml", e.dir);
@@ -806,11 +754,11 @@ Test(e2e, config_fields_and_options, .timeout = 60)
 	s = tu_scenario(doc, "config: xfail that passes");
 	cr_assert_str_eq(tu_str(s, "verdict"), "XPASS");
 	json_decref(doc);
-	char *x = slurp(junit);
-	cr_assert_eq(count_in(x, "<testcase "), 7);
-	cr_assert_eq(count_in(x, "<failure "), 2, "the FAIL and the XPASS");
+	char *x = tu_slurp(junit);
+	cr_assert_eq(tu_count(x, "<testcase "), 7);
+	cr_assert_eq(tu_count(x, "<failure "), 2, "the FAIL and the XPASS");
 	free(x);
-	x = slurp(html);
+	x = tu_slurp(html);
 	cr_assert(strstr(x, "config: xfail that passes"));
 	free(x);
 	free(out);
@@ -828,5 +776,5 @@ Test(e2e, config_fields_and_options, .timeout = 60)
 	cr_assert_eq(status, 2, "%s", out);
 	cr_assert(strstr(out, "no scenario matched --tags nope"), "%s", out);
 	free(out);
-	env_free(&e);
+	tu_env_free(&e);
 }

@@ -241,6 +241,61 @@ static inline int tu_wait_gone(const char *marker, double timeout_s)
 	return n;
 }
 
+/* A whole file, NUL-terminated (the caller frees it). */
+static inline char *tu_slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	fseek(f, 0, SEEK_END);
+	long len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *s = malloc((size_t)len + 1);
+	size_t got = fread(s, 1, (size_t)len, f);
+	s[got] = '\0';
+	fclose(f);
+	return s;
+}
+
+/* How many times needle occurs in hay. */
+static inline long long tu_count(const char *hay, const char *needle)
+{
+	long long n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
+/* What one test made: a directory with its reports and its TMPDIR. */
+typedef struct tu_env {
+	char *dir;
+	char reports[PATH_MAX];
+	char tmp[PATH_MAX];
+} tu_env;
+
+static inline tu_env tu_env_new(void)
+{
+	tu_env e;
+	e.dir = tu_tempdir();
+	snprintf(e.reports, sizeof e.reports, "%s/reports", e.dir);
+	snprintf(e.tmp, sizeof e.tmp, "%s/tmp", e.dir);
+	mkdir(e.tmp, 0700);
+	return e;
+}
+
+static inline void tu_env_free(tu_env *e)
+{
+	tu_rmrf(e->dir);
+	free(e->dir);
+}
+
+/* The results.json of the newest run in the env's report directory. */
+static inline json_t *tu_latest(tu_env *e)
+{
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/latest/results.json", e->reports);
+	return tu_load_json(path);
+}
+
 /* Writes a scenario file. */
 static inline void tu_write(const char *path, const char *text)
 {
