@@ -716,13 +716,15 @@ Test(e2e, installed_layout_works, .timeout = 60)
 Test(e2e, config_fields_and_options, .timeout = 60)
 {
 	tu_env e = tu_env_new();
-	char json[PATH_MAX + 16], junit[PATH_MAX + 16], html[PATH_MAX + 16];
+	char json[PATH_MAX + 16], junit[PATH_MAX + 16], html[PATH_MAX + 16],
+		prom[PATH_MAX + 16];
 	snprintf(json, sizeof json, "%s/r.json", e.dir);
 	snprintf(junit, sizeof junit, "%s/r.xml", e.dir);
 	snprintf(html, sizeof html, "%s/r.html", e.dir);
+	snprintf(prom, sizeof prom, "%s/r.prom", e.dir);
 	char *out;
 	char *argv[] = {"faultline", "run", "-q", "--no-report", "--json", json,
-			"--junit", junit, "--html", html,
+			"--junit", junit, "--html", html, "--openmetrics", prom,
 			"tests/scenarios/api_config.lua", NULL};
 	int status = tu_run(argv, e.tmp, &out, 50);
 	cr_assert_eq(status, 1, "an XPASS and a mismatched xfail fail the run:\n%s",
@@ -731,7 +733,11 @@ Test(e2e, config_fields_and_options, .timeout = 60)
 	cr_assert_null(strstr(out, "PASS   config: autostart off"), "%s", out);
 	cr_assert(strstr(out, "XPASS  config: xfail that passes"), "%s", out);
 	cr_assert(strstr(out, "5 passed, 1 failed, 1 xpassed"), "%s", out);
-	cr_assert_eq(tu_count_entries(e.dir), 4, "no report directory made");
+	cr_assert_eq(tu_count_entries(e.dir), 5, "no report directory made");
+	char *om = tu_slurp(prom);
+	cr_assert(strstr(om, "faultline_run_exit_status 1\n"), "%s", om);
+	cr_assert(strstr(om, "# EOF\n"), "%s", om);
+	free(om);
 	json_t *doc = tu_load_json(json);
 	const char *pass[] = {"config: env, cwd", "config: output limit",
 			      "config: ready on a port", "config: autostart off",
