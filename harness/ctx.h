@@ -136,6 +136,7 @@ typedef struct fl_ctx {
 
 	/* Runtime. */
 	int64_t start_ns;	/* monotonic, scenario start */
+	int64_t started_wall_ns;	/* the same moment, wall clock */
 	int64_t deadline_ns;	/* monotonic, when the watchdog fires */
 	enum fl_abort abort;
 	char *error_msg;	/* script error (ERROR verdict) */

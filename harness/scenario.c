@@ -2739,6 +2739,7 @@ static json_t *build_result(fl_ctx *ctx, double duration_s)
 	json_object_set_new(r, "message", message ? json_string(message) : json_null());
 	json_object_set_new(r, "load_error", json_boolean(ctx->load_error));
 	json_object_set_new(r, "duration_s", json_real(duration_s));
+	json_object_set_new(r, "started", json_real((double)ctx->started_wall_ns / 1e9));
 	json_object_set_new(r, "xfail", ctx->xfail ? json_pack("{s:s?,s:s?}", "reason", ctx->xfail_reason, "match", ctx->xfail_match) : json_null());
 	char rerun[PATH_MAX + 128];
 	snprintf(rerun, sizeof rerun, "%s run --seed %llu %s",
@@ -3093,6 +3094,7 @@ json_t *fl_scenario_run(const fl_scenario_ref *ref, const fl_run_opts *opts)
 	ctx.health.fn_ref = LUA_NOREF;
 	ctx.run_ref = LUA_NOREF;
 	ctx.start_ns = fl_now_ns();
+	ctx.started_wall_ns = fl_wall_ns();
 	/* The loader runs under a generous watchdog of its own. */
 	ctx.timeout_s = DEFAULT_TIMEOUT_S;
 	ctx.deadline_ns = ctx.start_ns + (int64_t)(DEFAULT_TIMEOUT_S * 1e9);
@@ -3140,6 +3142,7 @@ json_t *fl_scenario_run(const fl_scenario_ref *ref, const fl_run_opts *opts)
 	}
 	if (!ctx.error_msg) {
 		ctx.start_ns = fl_now_ns();
+	ctx.started_wall_ns = fl_wall_ns();
 		ctx.deadline_ns = ctx.start_ns + (int64_t)(ctx.timeout_s * 1e9);
 		int ok = 1;
 		if (ctx.autostart && fl_ctx_start(&ctx, err, sizeof err) < 0) {

@@ -41,8 +41,8 @@ static json_t *run_json(char *const *extra, const char *tmp, const char *json,
 	return tu_load_json(json);
 }
 
-/* Eight scenarios at -j 2: the same verdicts as one at a time, results in
- * suite order, and no more than the slowest pair of lanes takes. */
+/* Eight scenarios at -j 2: they run at the same time, with the same
+ * verdicts and faults as one at a time, and results in suite order. */
 Test(scale, jobs_run_side_by_side, .timeout = 120)
 {
 	char *dir = tu_tempdir();
@@ -62,9 +62,7 @@ Test(scale, jobs_run_side_by_side, .timeout = 120)
 		 "return list\n");
 	int status;
 	char *a1[] = {"-j", "2", path, NULL};
-	double t0 = tu_now();
 	json_t *doc = run_json(a1, dir, json, &status);
-	double took = tu_now() - t0;
 	cr_assert_eq(status, 0);
 	json_t *sc = json_object_get(doc, "scenarios");
 	cr_assert_eq(json_array_size(sc), 8);
@@ -79,8 +77,17 @@ Test(scale, jobs_run_side_by_side, .timeout = 120)
 		cr_assert_gt(tu_num(t, "pid"), 0);
 	}
 	cr_assert_eq(json_integer_value(json_object_get(json_object_get(doc, "run"), "jobs")), 2);
-	/* 8 x ~0.9 s in two lanes. */
-	cr_assert_lt(took, 8 * 0.9 * 0.8, "took %.1f s", took);
+	/* Side by side: some scenarios ran at the same time as others (how
+	 * much faster that is, make bench measures). */
+	int overlapping = 0;
+	for (size_t i = 0; i < 8; i++)
+		for (size_t k = i + 1; k < 8; k++) {
+			json_t *a = json_array_get(sc, i), *b = json_array_get(sc, k);
+			double as = tu_num(a, "started"), ae = as + tu_num(a, "duration_s");
+			double bs = tu_num(b, "started"), be = bs + tu_num(b, "duration_s");
+			overlapping += as < be && bs < ae;
+		}
+	cr_assert_geq(overlapping, 4, "%d pairs overlapped", overlapping);
 	/* Same seeds, same faults, whatever ran beside them. */
 	char digests[8][17];
 	for (size_t i = 0; i < 8; i++)
