@@ -4,19 +4,16 @@
  * --repeat and FLAKY; replay and shrink. */
 #include "testutil.h"
 
+/* faultline run [extra...] path, with a long enough timeout. */
 static int run(tu_env *e, char **extra, const char *path, char **out)
 {
-	char *argv[24];
+	const char *args[16];
 	int n = 0;
-	argv[n++] = "faultline";
-	argv[n++] = "run";
-	argv[n++] = "--report-dir";
-	argv[n++] = e->reports;
-	for (int i = 0; extra && extra[i]; i++)
-		argv[n++] = extra[i];
-	argv[n++] = (char *)path;
-	argv[n] = NULL;
-	return tu_run(argv, e->tmp, out, 200);
+	for (int i = 0; extra && extra[i] && n < 14; i++)
+		args[n++] = extra[i];
+	args[n++] = path;
+	args[n] = NULL;
+	return tu_env_run(e, args, out, 200);
 }
 
 static const char *digest_of(json_t *s, const char *point)

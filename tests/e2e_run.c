@@ -4,21 +4,6 @@
  * numbers, and that nothing (process, fifo, temporary file) is left. */
 #include "testutil.h"
 
-static int run_faultline(tu_env *e, const char *const *paths, char **out,
-			 double timeout)
-{
-	char *argv[32];
-	int n = 0;
-	argv[n++] = "faultline";
-	argv[n++] = "run";
-	argv[n++] = "--report-dir";
-	argv[n++] = e->reports;
-	for (int i = 0; paths[i] && n < 30; i++)
-		argv[n++] = (char *)paths[i];
-	argv[n] = NULL;
-	return tu_run(argv, e->tmp, out, timeout);
-}
-
 /* The shipped suite: fixed passes, leaky is caught, with the leak named
  * and counted, for both close() and malloc() failures. */
 Test(e2e, shipped_scenarios, .timeout = 120)
@@ -26,7 +11,7 @@ Test(e2e, shipped_scenarios, .timeout = 120)
 	tu_env e = tu_env_new();
 	char *out;
 	const char *paths[] = {"scenarios/", NULL};
-	int status = run_faultline(&e, paths, &out, 280);
+	int status = tu_env_run(&e, paths, &out, 280);
 	cr_assert_eq(status, 0, "exit %d, output:\n%s", status, out);
 	json_t *doc = tu_latest(&e);
 	/* Every fixed mode passes, every leaky mode is caught. */
@@ -132,7 +117,7 @@ Test(e2e, api_coverage, .timeout = 90)
 	tu_env e = tu_env_new();
 	char *out;
 	const char *paths[] = {"tests/scenarios/api.lua", NULL};
-	int status = run_faultline(&e, paths, &out, 80);
+	int status = tu_env_run(&e, paths, &out, 80);
 	json_t *doc = tu_latest(&e);
 	json_t *s = tu_scenario(doc, "api: every documented call");
 	if (strcmp(tu_str(s, "verdict"), "PASS") != 0) {
@@ -190,7 +175,7 @@ Test(e2e, errors_name_file_and_line, .timeout = 60)
 			       "tests/scenarios/errors_declared.lua",
 			       "tests/scenarios/ok_minimal.lua",
 			       NULL};
-	int status = run_faultline(&e, paths, &out, 50);
+	int status = tu_env_run(&e, paths, &out, 50);
 	cr_assert_eq(status, 2, "exit %d:\n%s", status, out);
 	json_t *doc = tu_latest(&e);
 	json_t *s = tu_scenario(doc, "error: runtime error on line 9");
@@ -250,7 +235,7 @@ Test(e2e, assert_and_fail, .timeout = 40)
 	tu_env e = tu_env_new();
 	char *out;
 	const char *paths[] = {"tests/scenarios/fail_calls.lua", NULL};
-	int status = run_faultline(&e, paths, &out, 30);
+	int status = tu_env_run(&e, paths, &out, 30);
 	cr_assert_eq(status, 1, "exit %d:\n%s", status, out);
 	json_t *doc = tu_latest(&e);
 	json_t *s = tu_scenario(doc, "fail: t:assert false");
@@ -298,7 +283,7 @@ Test(e2e, watchdog_stops_endless_scripts, .timeout = 40)
 	char *out;
 	const char *paths[] = {path, NULL};
 	double t0 = tu_now();
-	int status = run_faultline(&e, paths, &out, 30);
+	int status = tu_env_run(&e, paths, &out, 30);
 	double took = tu_now() - t0;
 	cr_assert_eq(status, 2, "exit %d:\n%s", status, out);
 	cr_assert_lt(took, 12, "three 1 s watchdogs took %.1f s", took);
@@ -346,7 +331,7 @@ Test(e2e, hang_and_error_leave_nothing, .timeout = 60)
 		 "}\n");
 	char *out;
 	const char *paths[] = {path, NULL};
-	int status = run_faultline(&e, paths, &out, 40);
+	int status = tu_env_run(&e, paths, &out, 40);
 	cr_assert_eq(status, 2, "exit %d:\n%s", status, out);
 	json_t *doc = tu_latest(&e);
 	json_t *s = tu_scenario(doc, "hang: ignores SIGTERM");
@@ -478,7 +463,7 @@ Test(e2e, judged_failures, .timeout = 60)
 		 "}\n");
 	char *out;
 	const char *paths[] = {path, NULL};
-	int status = run_faultline(&e, paths, &out, 50);
+	int status = tu_env_run(&e, paths, &out, 50);
 	cr_assert_eq(status, 2, "exit %d:\n%s", status, out);
 	json_t *doc = tu_latest(&e);
 	json_t *s = tu_scenario(doc, "judged: crash");
@@ -541,7 +526,7 @@ Test(e2e, close_semantics_and_seed, .timeout = 60)
 		 "return { scenario('close: linux', 'linux'), scenario('close: libfiu', 'libfiu') }\n");
 	char *out;
 	const char *paths[] = {path, NULL};
-	run_faultline(&e, paths, &out, 40);
+	tu_env_run(&e, paths, &out, 40);
 	json_t *doc = tu_latest(&e);
 	json_t *lin = tu_scenario(doc, "close: linux");
 	json_t *fiu = tu_scenario(doc, "close: libfiu");
@@ -613,7 +598,7 @@ Test(e2e, fast_sampling_bounded_output_escaped, .timeout = 40)
 		 "  run = function(t) t:settle(1.0); t:stop(); t:fail('<script>alert(2)</script>]]>') end }\n");
 	char *out;
 	const char *paths[] = {path, NULL};
-	run_faultline(&e, paths, &out, 30);
+	tu_env_run(&e, paths, &out, 30);
 	json_t *doc = tu_latest(&e);
 	json_t *s = tu_scenario(doc, "fast:");
 	json_t *t0 = json_array_get(json_object_get(s, "targets"), 0);

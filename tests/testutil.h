@@ -296,6 +296,23 @@ static inline json_t *tu_latest(tu_env *e)
 	return tu_load_json(path);
 }
 
+/* Runs "faultline run --report-dir <env's reports> ARGS..." with the env's
+ * TMPDIR. Returns the exit status; *out gets the output. */
+static inline int tu_env_run(tu_env *e, const char *const *args, char **out,
+			     double timeout_s)
+{
+	char *argv[40];
+	int n = 0;
+	argv[n++] = "faultline";
+	argv[n++] = "run";
+	argv[n++] = "--report-dir";
+	argv[n++] = e->reports;
+	for (int i = 0; args[i] && n < 39; i++)
+		argv[n++] = (char *)args[i];
+	argv[n] = NULL;
+	return tu_run(argv, e->tmp, out, timeout_s);
+}
+
 /* Writes a scenario file. */
 static inline void tu_write(const char *path, const char *text)
 {
