@@ -106,7 +106,7 @@ static void bench_sampling(void)
 		fl_sampler_open(&fast, pid, FL_FDS_FSTATAT);
 		for (int i = 0; i < 500; i++) {
 			if (fl_sampler_read(&fast, &smp) == 0 &&
-			    smp.fds >= sizes[k])
+			    smp.v[FL_FIG_FDS] >= sizes[k])
 				break;
 			usleep(2000);
 		}
@@ -118,7 +118,7 @@ static void bench_sampling(void)
 			int64_t t0 = fl_now_ns();
 			fl_sampler_read(&fast, &smp);
 			int64_t t1 = fl_now_ns();
-			fds_seen = smp.fds;
+			fds_seen = (int)smp.v[FL_FIG_FDS];
 			fl_sample s2;
 			fl_sampler_read(&slow, &s2);
 			int64_t t2 = fl_now_ns();

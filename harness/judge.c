@@ -152,66 +152,22 @@ int fl_judge_baseline(const fl_sample *s, size_t n, int64_t from_ns,
 			count++;
 	if (count == 0)
 		return -ENODATA;
-	double *f = fl_xmalloc(count * sizeof *f);
-	double *t = fl_xmalloc(count * sizeof *t);
-	double *r = fl_xmalloc(count * sizeof *r);
-	double *d = fl_xmalloc(count * sizeof *d);
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i].t_ns < from_ns || s[i].t_ns > to_ns)
-			continue;
-		f[k] = s[i].fds;
-		t[k] = s[i].threads;
-		r[k] = (double)s[i].rss;
-		d[k] = s[i].files;
-		k++;
+	double *col = fl_xmalloc(count * sizeof *col);
+	for (int f = 0; f < FL_FIG_COUNT; f++) {
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++)
+			if (s[i].t_ns >= from_ns && s[i].t_ns <= to_ns)
+				col[k++] = fl_sample_figure(&s[i], f);
+		out->v[f] = median(col, count);
 	}
-	out->fds = median(f, count);
-	out->threads = median(t, count);
-	out->rss = median(r, count);
-	out->files = median(d, count);
+	free(col);
 	out->samples = count;
 	out->valid = 1;
-	free(f);
-	free(t);
-	free(r);
-	free(d);
 	return 0;
 }
 
-double fl_sample_figure(const fl_sample *s, enum fl_figure fig)
-{
-	switch (fig) {
-	case FL_FIG_FDS:
-		return s->fds;
-	case FL_FIG_THREADS:
-		return s->threads;
-	case FL_FIG_RSS:
-		return (double)s->rss;
-	case FL_FIG_FILES:
-		return s->files;
-	}
-	return 0;
-}
-
-const char *fl_figure_name(enum fl_figure fig)
-{
-	switch (fig) {
-	case FL_FIG_FDS:
-		return "fds";
-	case FL_FIG_THREADS:
-		return "threads";
-	case FL_FIG_RSS:
-		return "rss";
-	case FL_FIG_FILES:
-		return "files";
-	}
-	return "?";
-}
-
-static void describe_violation(char *why, size_t len, const char *what,
-			       const fl_tolerance *t, double base, double v,
-			       int bytes)
+static void describe_violation(char *why, size_t len, enum fl_figure fig,
+			       const fl_tolerance *t, double base, double v)
 {
 	if (!why)
 		return;
@@ -219,43 +175,27 @@ static void describe_violation(char *why, size_t len, const char *what,
 	double upper = fl_tolerance_upper(t, base);
 	int over = v > upper;
 	double limit = over ? upper : fl_tolerance_lower(t, base);
-	if (bytes) {
-		fl_fmt_bytes(vb, sizeof vb, v);
-		fl_fmt_bytes(bb, sizeof bb, base);
-		fl_fmt_bytes(lim, sizeof lim, limit);
-	} else {
-		snprintf(vb, sizeof vb, "%g", v);
-		snprintf(bb, sizeof bb, "%g", base);
-		snprintf(lim, sizeof lim, "%g", limit);
-	}
-	snprintf(why, len, "%s %s %s %s (baseline %s, tolerance %s)", what,
-		 vb, over ? ">" : "<", lim, bb, t->text);
+	fl_figure_format(fig, v, vb, sizeof vb);
+	fl_figure_format(fig, base, bb, sizeof bb);
+	fl_figure_format(fig, limit, lim, sizeof lim);
+	snprintf(why, len, "%s %s %s %s (baseline %s, tolerance %s)",
+		 fl_figure_key(fig), vb, over ? ">" : "<", lim, bb, t->text);
 }
 
 int fl_judge_steady(const fl_steady *st, const fl_baseline *b,
 		    const fl_sample *s, int health_ok, char *why,
 		    size_t whylen)
 {
-	if (!fl_tolerance_holds(&st->fds, b->fds, s->fds)) {
-		describe_violation(why, whylen, "fds", &st->fds, b->fds,
-				   s->fds, 0);
-		return 0;
-	}
-	if (!fl_tolerance_holds(&st->threads, b->threads, s->threads)) {
-		describe_violation(why, whylen, "threads", &st->threads,
-				   b->threads, s->threads, 0);
-		return 0;
-	}
-	if (!fl_tolerance_holds(&st->rss, b->rss, (double)s->rss)) {
-		describe_violation(why, whylen, "rss", &st->rss, b->rss,
-				   (double)s->rss, 1);
-		return 0;
-	}
-	if (s->files >= 0 &&
-	    !fl_tolerance_holds(&st->files, b->files, s->files)) {
-		describe_violation(why, whylen, "files", &st->files, b->files,
-				   s->files, 0);
-		return 0;
+	for (int f = 0; f < FL_FIG_COUNT; f++) {
+		double v = fl_sample_figure(s, f);
+		/* An optional figure that was not measured has no say. */
+		if (fl_figures[f].optional && v < 0)
+			continue;
+		if (!fl_tolerance_holds(&st->tol[f], b->v[f], v)) {
+			describe_violation(why, whylen, f, &st->tol[f], b->v[f],
+					   v);
+			return 0;
+		}
 	}
 	if (st->health && health_ok != 1) {
 		if (why)

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sampler.h"
+#include "figures.h"
 
 /* How far a figure may move from its baseline. Parsed from "+2" (at most 2
  * above), "-1" (at most 1 below), "±2" or "+-2" (both ways), "10%" (at most
@@ -40,10 +40,7 @@ typedef struct fl_health_result {
 
 /* The steady-state hypothesis of a scenario. */
 typedef struct fl_steady {
-	fl_tolerance fds;
-	fl_tolerance threads;
-	fl_tolerance rss;
-	fl_tolerance files;	/* entries of the watched directory */
+	fl_tolerance tol[FL_FIG_COUNT];	/* per figure; unset: no condition */
 	int health;		/* the health probe must pass */
 } fl_steady;
 
@@ -51,8 +48,8 @@ typedef struct fl_baseline {
 	int valid;
 	int64_t from_ns, to_ns;
 	size_t samples;
-	double fds, threads, rss;	/* medians over the window */
-	double files;			/* -1: no directory watched */
+	double v[FL_FIG_COUNT];	/* medians over the window; an optional
+				 * figure not measured reads -1 */
 } fl_baseline;
 
 /* Median of each figure over samples with from <= t <= to. Returns 0, or
@@ -109,13 +106,8 @@ typedef struct fl_trend {
 	size_t n;
 } fl_trend;
 
-enum fl_figure { FL_FIG_FDS, FL_FIG_THREADS, FL_FIG_RSS, FL_FIG_FILES };
-
 /* Least-squares line through one figure over from..to. */
 void fl_judge_trend(const fl_sample *s, size_t n, enum fl_figure fig,
 		    int64_t from_ns, int64_t to_ns, fl_trend *out);
-
-double fl_sample_figure(const fl_sample *s, enum fl_figure fig);
-const char *fl_figure_name(enum fl_figure fig);
 
 #endif

@@ -89,19 +89,15 @@ static double check_seconds(lua_State *L, int idx, const char *what)
 
 static void push_sample(lua_State *L, const fl_sample *s)
 {
-	lua_createtable(L, 0, 5);
-	if (s->files >= 0) {
-		lua_pushinteger(L, s->files);
-		lua_setfield(L, -2, "files");
-	}
+	lua_createtable(L, 0, FL_FIG_COUNT + 1);
 	lua_pushnumber(L, (double)s->t_ns / 1e9);
 	lua_setfield(L, -2, "t");
-	lua_pushinteger(L, s->fds);
-	lua_setfield(L, -2, "fds");
-	lua_pushinteger(L, s->threads);
-	lua_setfield(L, -2, "threads");
-	lua_pushinteger(L, s->rss);
-	lua_setfield(L, -2, "rss");
+	for (int f = 0; f < FL_FIG_COUNT; f++) {
+		if (fl_figures[f].optional && s->v[f] < 0)
+			continue;
+		lua_pushinteger(L, s->v[f]);
+		lua_setfield(L, -2, fl_figures[f].key);
+	}
 }
 
 static void push_exit(lua_State *L, const fl_exit_info *e)
@@ -190,16 +186,16 @@ static int t_sleep(lua_State *L)
 static void push_baseline(lua_State *L, const fl_baseline *b)
 {
 	lua_createtable(L, 0, 5);
-	lua_pushnumber(L, b->fds);
+	lua_pushnumber(L, b->v[FL_FIG_FDS]);
 	lua_setfield(L, -2, "fds");
-	lua_pushnumber(L, b->threads);
+	lua_pushnumber(L, b->v[FL_FIG_THREADS]);
 	lua_setfield(L, -2, "threads");
-	lua_pushnumber(L, b->rss);
+	lua_pushnumber(L, b->v[FL_FIG_RSS]);
 	lua_setfield(L, -2, "rss");
 	lua_pushinteger(L, (lua_Integer)b->samples);
 	lua_setfield(L, -2, "samples");
-	if (b->files >= 0) {
-		lua_pushnumber(L, b->files);
+	if (b->v[FL_FIG_FILES] >= 0) {
+		lua_pushnumber(L, b->v[FL_FIG_FILES]);
 		lua_setfield(L, -2, "files");
 	}
 	lua_pushnumber(L, (double)b->to_ns / 1e9);
@@ -797,14 +793,14 @@ static void expect_leak(fl_ctx *ctx, lua_State *L, const char *figure,
 		luaL_error(L, "expect: leaked.files needs target.watch = \"DIR\"");
 		return;
 	}
-	double base = strcmp(figure, "fds") == 0	 ? ctx->base.fds
-		      : strcmp(figure, "threads") == 0 ? ctx->base.threads
-		      : files			       ? ctx->base.files
-						       : ctx->base.rss;
-	double fin = strcmp(figure, "fds") == 0	       ? ctx->final.fds
-		     : strcmp(figure, "threads") == 0 ? ctx->final.threads
-		     : files			      ? ctx->final.files
-						      : (double)ctx->final.rss;
+	double base = strcmp(figure, "fds") == 0	 ? ctx->base.v[FL_FIG_FDS]
+		      : strcmp(figure, "threads") == 0 ? ctx->base.v[FL_FIG_THREADS]
+		      : files			       ? ctx->base.v[FL_FIG_FILES]
+						       : ctx->base.v[FL_FIG_RSS];
+	double fin = strcmp(figure, "fds") == 0	       ? ctx->final.v[FL_FIG_FDS]
+		     : strcmp(figure, "threads") == 0 ? ctx->final.v[FL_FIG_THREADS]
+		     : files			      ? ctx->final.v[FL_FIG_FILES]
+						      : (double)ctx->final.v[FL_FIG_RSS];
 	double leaked = fin - base;
 	int ok = leaked <= allowed + 1e-9;
 	char lv[32], av[32], msg[1024], what[32];
@@ -1018,14 +1014,14 @@ static int t_expect(lua_State *L)
 		pthread_mutex_lock(&in->sess->lock);
 		for (size_t i = 0; i < in->sess->nsamples; i++) {
 			const fl_sample *s = &in->sess->samples[i];
-			if (s->fds > peak.fds)
-				peak.fds = s->fds;
-			if (s->threads > peak.threads)
-				peak.threads = s->threads;
-			if (s->rss > peak.rss)
-				peak.rss = s->rss;
-			if (s->files > peak.files)
-				peak.files = s->files;
+			if (s->v[FL_FIG_FDS] > peak.v[FL_FIG_FDS])
+				peak.v[FL_FIG_FDS] = s->v[FL_FIG_FDS];
+			if (s->v[FL_FIG_THREADS] > peak.v[FL_FIG_THREADS])
+				peak.v[FL_FIG_THREADS] = s->v[FL_FIG_THREADS];
+			if (s->v[FL_FIG_RSS] > peak.v[FL_FIG_RSS])
+				peak.v[FL_FIG_RSS] = s->v[FL_FIG_RSS];
+			if (s->v[FL_FIG_FILES] > peak.v[FL_FIG_FILES])
+				peak.v[FL_FIG_FILES] = s->v[FL_FIG_FILES];
 		}
 		pthread_mutex_unlock(&in->sess->lock);
 		for (int i = 0; pk[i]; i++) {
@@ -1040,10 +1036,10 @@ static int t_expect(lua_State *L)
 				} else {
 					allowed = luaL_checknumber(L, -1);
 				}
-				double v = i == 0   ? peak.fds
-					   : i == 1 ? peak.threads
-					   : i == 2 ? (double)peak.rss
-						    : peak.files;
+				double v = i == 0   ? peak.v[FL_FIG_FDS]
+					   : i == 1 ? peak.v[FL_FIG_THREADS]
+					   : i == 2 ? (double)peak.v[FL_FIG_RSS]
+						    : peak.v[FL_FIG_FILES];
 				char mv[32], av[32], msg[200], what[32];
 				fmt_value(mv, sizeof mv, v, bytes);
 				fmt_value(av, sizeof av, allowed, bytes);
@@ -1315,8 +1311,8 @@ static int t_quiesce(lua_State *L)
 		if (n > 1) {
 			const fl_sample *last = &in->sess->samples[n - 1];
 			size_t i = n - 1;
-			while (i > 0 && in->sess->samples[i - 1].fds == last->fds &&
-			       in->sess->samples[i - 1].threads == last->threads)
+			while (i > 0 && in->sess->samples[i - 1].v[FL_FIG_FDS] == last->v[FL_FIG_FDS] &&
+			       in->sess->samples[i - 1].v[FL_FIG_THREADS] == last->v[FL_FIG_THREADS])
 				i--;
 			quiet = last->t_ns - in->sess->samples[i].t_ns >= hold_ns;
 		}

@@ -315,15 +315,15 @@ static void take_sample(fl_session *s)
 	fl_sample smp;
 	int64_t t0 = fl_now_ns();
 	int r = fl_sampler_read(&s->sampler, &smp);
-	smp.files = -1;
+	smp.v[FL_FIG_FILES] = -1;
 	if (r == 0 && s->watch_path[0]) {
 		/* Opened at every sample: the target may create, remove and
 		 * create the directory again. Missing counts as empty. */
 		int dfd = open(s->watch_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		smp.files = 0;
+		smp.v[FL_FIG_FILES] = 0;
 		if (dfd >= 0) {
 			int c = fl_procfs_count_dir(dfd);
-			smp.files = c > 0 ? c : 0;
+			smp.v[FL_FIG_FILES] = c > 0 ? c : 0;
 			close(dfd);
 		}
 	}
@@ -338,8 +338,8 @@ static void take_sample(fl_session *s)
 		return;
 	}
 	smp.t_ns = t0 - s->child.start_ns;
-	smp.fds -= s->footprint_fds;
-	smp.threads -= s->footprint_threads;
+	smp.v[FL_FIG_FDS] -= s->footprint_fds;
+	smp.v[FL_FIG_THREADS] -= s->footprint_threads;
 	if (s->nsamples == s->cap) {
 		s->cap *= 2;
 		s->samples = fl_xrealloc(s->samples, s->cap * sizeof *s->samples);
@@ -347,10 +347,10 @@ static void take_sample(fl_session *s)
 	s->samples[s->nsamples++] = smp;
 	/* RSS (as the target sees it, with the footprint's memory) reached
 	 * the OOM precursor level: the scenario thread takes the snapshot. */
-	if (s->oom_rss > 0 && !s->oom_hit && smp.rss >= s->oom_rss) {
+	if (s->oom_rss > 0 && !s->oom_hit && smp.v[FL_FIG_RSS] >= s->oom_rss) {
 		s->oom_hit = 1;
 		s->oom_t_ns = smp.t_ns;
-		s->oom_sample_rss = smp.rss;
+		s->oom_sample_rss = smp.v[FL_FIG_RSS];
 		s->oom_nfds = fl_procfs_fd_table(s->child.procfd, &s->oom_fds);
 		s->oom_nthreads = fl_procfs_threads(s->child.procfd,
 						    &s->oom_threads);

@@ -89,9 +89,9 @@ int fl_sampler_read(fl_sampler *s, fl_sample *out)
 	int fds = count_fds(s);
 	if (fds < 0)
 		return fds == -ENOENT ? -ESRCH : fds;
-	out->fds = fds;
-	out->threads = (int32_t)st.num_threads;
-	out->rss = (int64_t)st.rss_pages * s->page_size;
+	out->v[FL_FIG_FDS] = fds;
+	out->v[FL_FIG_THREADS] = st.num_threads;
+	out->v[FL_FIG_RSS] = (int64_t)st.rss_pages * s->page_size;
 	return 0;
 }
 

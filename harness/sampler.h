@@ -6,13 +6,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-typedef struct fl_sample {
-	int64_t t_ns;		/* since the target started (monotonic) */
-	int32_t fds;
-	int32_t threads;
-	int64_t rss;		/* bytes */
-	int32_t files;		/* entries of the watched directory, or -1 */
-} fl_sample;
+#include "figures.h"
+
 
 enum fl_fd_method {
 	FL_FDS_FSTATAT = 1,	/* st_size of /proc/PID/fd: O(1), Linux >= 6.2 */

@@ -1137,13 +1137,13 @@ static int parse_scenario(fl_ctx *ctx, lua_State *L)
 
 	if (lua_getfield(L, idx, "steady") == LUA_TTABLE) {
 		int s = lua_gettop(L);
-		if (parse_tolerance_field(L, s, "fds", 0, &ctx->steady.fds, ctx) <
+		if (parse_tolerance_field(L, s, "fds", 0, &ctx->steady.tol[FL_FIG_FDS], ctx) <
 			    0 ||
 		    parse_tolerance_field(L, s, "threads", 0,
-					  &ctx->steady.threads, ctx) < 0 ||
-		    parse_tolerance_field(L, s, "rss", 1, &ctx->steady.rss,
+					  &ctx->steady.tol[FL_FIG_THREADS], ctx) < 0 ||
+		    parse_tolerance_field(L, s, "rss", 1, &ctx->steady.tol[FL_FIG_RSS],
 					  ctx) < 0 ||
-		    parse_tolerance_field(L, s, "files", 0, &ctx->steady.files,
+		    parse_tolerance_field(L, s, "files", 0, &ctx->steady.tol[FL_FIG_FILES],
 					  ctx) < 0) {
 			lua_pop(L, 1);
 			return -1;
@@ -1154,11 +1154,11 @@ static int parse_scenario(fl_ctx *ctx, lua_State *L)
 	} else {
 		/* Without a hypothesis of its own a scenario still expects
 		 * fds and threads to come back to where they were. */
-		fl_tolerance_from_number(0, &ctx->steady.fds);
-		fl_tolerance_from_number(0, &ctx->steady.threads);
+		fl_tolerance_from_number(0, &ctx->steady.tol[FL_FIG_FDS]);
+		fl_tolerance_from_number(0, &ctx->steady.tol[FL_FIG_THREADS]);
 	}
 	lua_pop(L, 1);
-	if (ctx->steady.files.set && !ctx->watch)
+	if (ctx->steady.tol[FL_FIG_FILES].set && !ctx->watch)
 		return cfg_error(ctx, "steady.files needs target.watch = "
 				      "\"DIR\" (the directory whose entries "
 				      "are counted)");
@@ -1842,18 +1842,18 @@ static int window_final(fl_session *s, int64_t end_ns, int64_t window_ns,
 		r = 0;
 	} else if (r == 0) {
 		out->t_ns = end_ns;
-		out->rss = (int64_t)llround(b.rss);
+		out->v[FL_FIG_RSS] = (int64_t)llround(b.v[FL_FIG_RSS]);
 		int first = 1;
 		for (size_t i = 0; i < s->nsamples; i++) {
 			const fl_sample *x = &s->samples[i];
 			if (x->t_ns < end_ns - window_ns || x->t_ns > end_ns)
 				continue;
-			if (first || x->fds < out->fds)
-				out->fds = x->fds;
-			if (first || x->threads < out->threads)
-				out->threads = x->threads;
-			if (first || x->files < out->files)
-				out->files = x->files;
+			if (first || x->v[FL_FIG_FDS] < out->v[FL_FIG_FDS])
+				out->v[FL_FIG_FDS] = x->v[FL_FIG_FDS];
+			if (first || x->v[FL_FIG_THREADS] < out->v[FL_FIG_THREADS])
+				out->v[FL_FIG_THREADS] = x->v[FL_FIG_THREADS];
+			if (first || x->v[FL_FIG_FILES] < out->v[FL_FIG_FILES])
+				out->v[FL_FIG_FILES] = x->v[FL_FIG_FILES];
 			first = 0;
 		}
 	}
@@ -1955,10 +1955,10 @@ int fl_ctx_take_baseline(fl_ctx *ctx, int64_t window_ns, char *err,
 	if (ctx->nbase_threads < 0)
 		ctx->nbase_threads = 0;
 	char rss[32];
-	fl_fmt_bytes(rss, sizeof rss, ctx->base.rss);
+	fl_fmt_bytes(rss, sizeof rss, ctx->base.v[FL_FIG_RSS]);
 	fl_ctx_log(ctx, "baseline over %.2f s (%zu samples): %g fds, %g threads, %s RSS",
-		   (double)window_ns / 1e9, ctx->base.samples, ctx->base.fds,
-		   ctx->base.threads, rss);
+		   (double)window_ns / 1e9, ctx->base.samples, ctx->base.v[FL_FIG_FDS],
+		   ctx->base.v[FL_FIG_THREADS], rss);
 	return 0;
 }
 
@@ -2082,7 +2082,7 @@ void fl_ctx_take_final(fl_ctx *ctx)
 	if (exited && s->watch_path[0]) {
 		/* What a dead target left on disk is what is there now. */
 		fl_fd_entry *left;
-		ctx->final.files = list_dir(s->watch_path, &left);
+		ctx->final.v[FL_FIG_FILES] = list_dir(s->watch_path, &left);
 		free(left);
 	}
 	if (exited) {
@@ -2450,7 +2450,7 @@ static json_t *series_json(fl_session *s)
 		for (size_t i = 0; i < n; i++) {
 			const fl_sample *x = &s->samples[i];
 			append_sample(t, fds, th, rss, files, (double)x->t_ns / 1e9,
-				      x->fds, x->threads, x->rss, x->files);
+				      x->v[FL_FIG_FDS], x->v[FL_FIG_THREADS], x->v[FL_FIG_RSS], x->v[FL_FIG_FILES]);
 		}
 	} else {
 		/* Long runs are thinned out to an envelope: each bucket of
@@ -2464,22 +2464,22 @@ static json_t *series_json(fl_session *s)
 			fl_sample mn = s->samples[lo], mx = s->samples[lo];
 			for (size_t i = lo; i < hi; i++) {
 				const fl_sample *x = &s->samples[i];
-				if (x->fds < mn.fds) mn.fds = x->fds;
-				if (x->fds > mx.fds) mx.fds = x->fds;
-				if (x->threads < mn.threads) mn.threads = x->threads;
-				if (x->threads > mx.threads) mx.threads = x->threads;
-				if (x->rss < mn.rss) mn.rss = x->rss;
-				if (x->rss > mx.rss) mx.rss = x->rss;
-				if (x->files < mn.files) mn.files = x->files;
-				if (x->files > mx.files) mx.files = x->files;
+				if (x->v[FL_FIG_FDS] < mn.v[FL_FIG_FDS]) mn.v[FL_FIG_FDS] = x->v[FL_FIG_FDS];
+				if (x->v[FL_FIG_FDS] > mx.v[FL_FIG_FDS]) mx.v[FL_FIG_FDS] = x->v[FL_FIG_FDS];
+				if (x->v[FL_FIG_THREADS] < mn.v[FL_FIG_THREADS]) mn.v[FL_FIG_THREADS] = x->v[FL_FIG_THREADS];
+				if (x->v[FL_FIG_THREADS] > mx.v[FL_FIG_THREADS]) mx.v[FL_FIG_THREADS] = x->v[FL_FIG_THREADS];
+				if (x->v[FL_FIG_RSS] < mn.v[FL_FIG_RSS]) mn.v[FL_FIG_RSS] = x->v[FL_FIG_RSS];
+				if (x->v[FL_FIG_RSS] > mx.v[FL_FIG_RSS]) mx.v[FL_FIG_RSS] = x->v[FL_FIG_RSS];
+				if (x->v[FL_FIG_FILES] < mn.v[FL_FIG_FILES]) mn.v[FL_FIG_FILES] = x->v[FL_FIG_FILES];
+				if (x->v[FL_FIG_FILES] > mx.v[FL_FIG_FILES]) mx.v[FL_FIG_FILES] = x->v[FL_FIG_FILES];
 			}
 			append_sample(t, fds, th, rss, files,
-				      (double)s->samples[lo].t_ns / 1e9, mn.fds,
-				      mn.threads, mn.rss, mn.files);
+				      (double)s->samples[lo].t_ns / 1e9, mn.v[FL_FIG_FDS],
+				      mn.v[FL_FIG_THREADS], mn.v[FL_FIG_RSS], mn.v[FL_FIG_FILES]);
 			if (hi - lo > 1)
 				append_sample(t, fds, th, rss, files,
 					      (double)s->samples[hi - 1].t_ns / 1e9,
-					      mx.fds, mx.threads, mx.rss, mx.files);
+					      mx.v[FL_FIG_FDS], mx.v[FL_FIG_THREADS], mx.v[FL_FIG_RSS], mx.v[FL_FIG_FILES]);
 		}
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -2784,18 +2784,18 @@ static json_t *build_result(fl_ctx *ctx, double duration_s)
 	}
 	json_object_set_new(r, "targets", insts);
 
-	json_object_set_new(r, "steady", json_pack("{s:o,s:o,s:o,s:b}", "fds", tolerance_json(&ctx->steady.fds), "threads", tolerance_json(&ctx->steady.threads), "rss", tolerance_json(&ctx->steady.rss), "health", ctx->steady.health));
+	json_object_set_new(r, "steady", json_pack("{s:o,s:o,s:o,s:b}", "fds", tolerance_json(&ctx->steady.tol[FL_FIG_FDS]), "threads", tolerance_json(&ctx->steady.tol[FL_FIG_THREADS]), "rss", tolerance_json(&ctx->steady.tol[FL_FIG_RSS]), "health", ctx->steady.health));
 	json_object_set_new(r, "hold_s", json_real((double)ctx->hold_ns / 1e9));
 	if (ctx->base.valid)
-		json_object_set_new(r, "baseline", json_pack("{s:f,s:f,s:I,s:f,s:f,s:f,s:o}", "from", (double)ctx->base.from_ns / 1e9, "to", (double)ctx->base.to_ns / 1e9, "samples", (json_int_t)ctx->base.samples, "fds", ctx->base.fds, "threads", ctx->base.threads, "rss", ctx->base.rss, "files", ctx->watch ? json_real(ctx->base.files) : json_null()));
+		json_object_set_new(r, "baseline", json_pack("{s:f,s:f,s:I,s:f,s:f,s:f,s:o}", "from", (double)ctx->base.from_ns / 1e9, "to", (double)ctx->base.to_ns / 1e9, "samples", (json_int_t)ctx->base.samples, "fds", ctx->base.v[FL_FIG_FDS], "threads", ctx->base.v[FL_FIG_THREADS], "rss", ctx->base.v[FL_FIG_RSS], "files", ctx->watch ? json_real(ctx->base.v[FL_FIG_FILES]) : json_null()));
 	else
 		json_object_set_new(r, "baseline", json_null());
 	if (ctx->have_final)
-		json_object_set_new(r, "final", json_pack("{s:f,s:i,s:i,s:I,s:o}", "t", (double)ctx->final_at_ns / 1e9, "fds", ctx->final.fds, "threads", ctx->final.threads, "rss", (json_int_t)ctx->final.rss, "files", ctx->watch ? json_integer(ctx->final.files) : json_null()));
+		json_object_set_new(r, "final", json_pack("{s:f,s:i,s:i,s:I,s:o}", "t", (double)ctx->final_at_ns / 1e9, "fds", (int)ctx->final.v[FL_FIG_FDS], "threads", (int)ctx->final.v[FL_FIG_THREADS], "rss", (json_int_t)ctx->final.v[FL_FIG_RSS], "files", ctx->watch ? json_integer(ctx->final.v[FL_FIG_FILES]) : json_null()));
 	else
 		json_object_set_new(r, "final", json_null());
 	if (ctx->have_final && ctx->base.valid)
-		json_object_set_new(r, "leaks", json_pack("{s:f,s:f,s:f,s:o}", "fds", ctx->final.fds - ctx->base.fds, "threads", ctx->final.threads - ctx->base.threads, "rss", (double)ctx->final.rss - ctx->base.rss, "files", ctx->watch ? json_real(ctx->final.files - ctx->base.files) : json_null()));
+		json_object_set_new(r, "leaks", json_pack("{s:f,s:f,s:f,s:o}", "fds", ctx->final.v[FL_FIG_FDS] - ctx->base.v[FL_FIG_FDS], "threads", ctx->final.v[FL_FIG_THREADS] - ctx->base.v[FL_FIG_THREADS], "rss", (double)ctx->final.v[FL_FIG_RSS] - ctx->base.v[FL_FIG_RSS], "files", ctx->watch ? json_real(ctx->final.v[FL_FIG_FILES] - ctx->base.v[FL_FIG_FILES]) : json_null()));
 	else
 		json_object_set_new(r, "leaks", json_null());
 	json_object_set_new(r, "forensics", ctx->forensics ? json_incref(ctx->forensics) : json_null());

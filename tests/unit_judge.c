@@ -14,9 +14,10 @@ static fl_sample *series(const int *fds, size_t n)
 	fl_sample *s = calloc(n, sizeof *s);
 	for (size_t i = 0; i < n; i++) {
 		s[i].t_ns = (int64_t)i * 10 * MS;
-		s[i].fds = fds[i];
-		s[i].threads = 2;
-		s[i].rss = 10 << 20;
+		s[i].v[FL_FIG_FDS] = fds[i];
+		s[i].v[FL_FIG_THREADS] = 2;
+		s[i].v[FL_FIG_RSS] = 10 << 20;
+		s[i].v[FL_FIG_FILES] = -1;
 	}
 	return s;
 }
@@ -26,7 +27,7 @@ static fl_steady fds_within(const char *tol)
 	fl_steady st;
 	memset(&st, 0, sizeof st);
 	char err[128];
-	cr_assert_eq(fl_tolerance_parse(tol, 0, &st.fds, err, sizeof err), 0);
+	cr_assert_eq(fl_tolerance_parse(tol, 0, &st.tol[FL_FIG_FDS], err, sizeof err), 0);
 	return st;
 }
 
@@ -94,12 +95,12 @@ Test(judge, baseline_is_the_median)
 	fl_baseline b;
 	cr_assert_eq(fl_judge_baseline(s, 10, 0, 90 * MS, &b), 0);
 	cr_assert_eq(b.samples, 10);
-	cr_assert_float_eq(b.fds, 5, 1e-9, "one spike must not move it");
-	cr_assert_float_eq(b.threads, 2, 1e-9);
+	cr_assert_float_eq(b.v[FL_FIG_FDS], 5, 1e-9, "one spike must not move it");
+	cr_assert_float_eq(b.v[FL_FIG_THREADS], 2, 1e-9);
 	/* A window holding 4 samples: 5,6,5,4 -> median 5 (mean of 5 and 5). */
 	cr_assert_eq(fl_judge_baseline(s, 10, 30 * MS, 60 * MS, &b), 0);
 	cr_assert_eq(b.samples, 4);
-	cr_assert_float_eq(b.fds, 5, 1e-9);
+	cr_assert_float_eq(b.v[FL_FIG_FDS], 5, 1e-9);
 	cr_assert_eq(fl_judge_baseline(s, 10, 500 * MS, 600 * MS, &b), -ENODATA);
 	free(s);
 }
@@ -108,11 +109,11 @@ Test(judge, steady_names_the_broken_condition)
 {
 	fl_steady st = fds_within("+2");
 	char err[64];
-	fl_tolerance_parse("+1MiB", 1, &st.rss, err, sizeof err);
-	fl_baseline b = {.valid = 1, .fds = 10, .threads = 2, .rss = 10 << 20};
-	fl_sample ok = {.fds = 12, .threads = 2, .rss = 10 << 20};
-	fl_sample bad = {.fds = 13, .threads = 2, .rss = 10 << 20};
-	fl_sample fat = {.fds = 10, .threads = 2, .rss = 12 << 20};
+	fl_tolerance_parse("+1MiB", 1, &st.tol[FL_FIG_RSS], err, sizeof err);
+	fl_baseline b = {.valid = 1, .v = {[FL_FIG_FDS] = 10, [FL_FIG_THREADS] = 2, [FL_FIG_RSS] = 10 << 20, [FL_FIG_FILES] = -1}};
+	fl_sample ok = {.v = {[FL_FIG_FDS] = 12, [FL_FIG_THREADS] = 2, [FL_FIG_RSS] = 10 << 20, [FL_FIG_FILES] = -1}};
+	fl_sample bad = {.v = {[FL_FIG_FDS] = 13, [FL_FIG_THREADS] = 2, [FL_FIG_RSS] = 10 << 20, [FL_FIG_FILES] = -1}};
+	fl_sample fat = {.v = {[FL_FIG_FDS] = 10, [FL_FIG_THREADS] = 2, [FL_FIG_RSS] = 12 << 20, [FL_FIG_FILES] = -1}};
 	char why[192];
 	cr_assert(fl_judge_steady(&st, &b, &ok, -1, why, sizeof why));
 	cr_assert_not(fl_judge_steady(&st, &b, &bad, -1, why, sizeof why));
@@ -133,7 +134,7 @@ Test(judge, recovery_time)
 		fds[i] = i < 30 ? 20 : 10;
 	fl_sample *s = series(fds, 60);
 	fl_steady st = fds_within("+2");
-	fl_baseline b = {.valid = 1, .fds = 10, .threads = 2, .rss = 10 << 20};
+	fl_baseline b = {.valid = 1, .v = {[FL_FIG_FDS] = 10, [FL_FIG_THREADS] = 2, [FL_FIG_RSS] = 10 << 20, [FL_FIG_FILES] = -1}};
 	fl_recovery r;
 	fl_judge_recovery(s, 60, NULL, 0, &st, &b, 200 * MS, 100 * MS, 500 * MS,
 			  590 * MS, &r);
@@ -150,7 +151,7 @@ Test(judge, recovery_pending_until_the_hold_is_seen)
 		fds[i] = i < 30 ? 20 : 10;
 	fl_sample *s = series(fds, 35);
 	fl_steady st = fds_within("+2");
-	fl_baseline b = {.valid = 1, .fds = 10, .threads = 2, .rss = 10 << 20};
+	fl_baseline b = {.valid = 1, .v = {[FL_FIG_FDS] = 10, [FL_FIG_THREADS] = 2, [FL_FIG_RSS] = 10 << 20, [FL_FIG_FILES] = -1}};
 	fl_recovery r;
 	/* Steady from 300 ms, data up to 340 ms: a 100 ms hold is not seen
 	 * yet. */
@@ -168,7 +169,7 @@ Test(judge, a_relapse_restarts_the_hold)
 		fds[i] = (i < 30 || i == 35) ? 20 : 10;
 	fl_sample *s = series(fds, 60);
 	fl_steady st = fds_within("+2");
-	fl_baseline b = {.valid = 1, .fds = 10, .threads = 2, .rss = 10 << 20};
+	fl_baseline b = {.valid = 1, .v = {[FL_FIG_FDS] = 10, [FL_FIG_THREADS] = 2, [FL_FIG_RSS] = 10 << 20, [FL_FIG_FILES] = -1}};
 	fl_recovery r;
 	fl_judge_recovery(s, 60, NULL, 0, &st, &b, 200 * MS, 100 * MS, 500 * MS,
 			  590 * MS, &r);
@@ -185,7 +186,7 @@ Test(judge, recovery_bound_edges)
 		fds[i] = i < 30 ? 20 : 10;
 	fl_sample *s = series(fds, 80);
 	fl_steady st = fds_within("+2");
-	fl_baseline b = {.valid = 1, .fds = 10, .threads = 2, .rss = 10 << 20};
+	fl_baseline b = {.valid = 1, .v = {[FL_FIG_FDS] = 10, [FL_FIG_THREADS] = 2, [FL_FIG_RSS] = 10 << 20, [FL_FIG_FILES] = -1}};
 	fl_recovery r;
 	/* Recovery takes exactly 100 ms: a 100 ms bound holds... */
 	fl_judge_recovery(s, 80, NULL, 0, &st, &b, 200 * MS, 100 * MS, 100 * MS,
@@ -206,7 +207,7 @@ Test(judge, never_recovers)
 		fds[i] = 20 + i / 10;	/* a climbing leak */
 	fl_sample *s = series(fds, 100);
 	fl_steady st = fds_within("+2");
-	fl_baseline b = {.valid = 1, .fds = 10, .threads = 2, .rss = 10 << 20};
+	fl_baseline b = {.valid = 1, .v = {[FL_FIG_FDS] = 10, [FL_FIG_THREADS] = 2, [FL_FIG_RSS] = 10 << 20, [FL_FIG_FILES] = -1}};
 	fl_recovery r;
 	fl_judge_recovery(s, 100, NULL, 0, &st, &b, 200 * MS, 100 * MS, 500 * MS,
 			  600 * MS, &r);
@@ -227,7 +228,7 @@ Test(judge, health_keeps_it_from_recovering)
 	fl_sample *s = series(fds, 60);
 	fl_steady st = fds_within("+2");
 	st.health = 1;
-	fl_baseline b = {.valid = 1, .fds = 10, .threads = 2, .rss = 10 << 20};
+	fl_baseline b = {.valid = 1, .v = {[FL_FIG_FDS] = 10, [FL_FIG_THREADS] = 2, [FL_FIG_RSS] = 10 << 20, [FL_FIG_FILES] = -1}};
 	/* Health fails until 400 ms, passes from 405 ms. */
 	fl_health_result h[] = {{150 * MS, 0, 0, ""}, {250 * MS, 0, 0, ""},
 				{400 * MS, 0, 0, ""}, {405 * MS, 1, 0, ""},

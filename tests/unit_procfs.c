@@ -141,19 +141,20 @@ Test(sampler, counts_fds_both_ways)
 	cr_assert_eq(fl_sampler_open(&b, pid, FL_FDS_GETDENTS), 0);
 	for (int i = 0; i < 200; i++) {
 		cr_assert_eq(fl_sampler_read(&a, &sa), 0);
-		if (sa.fds >= 500)
+		if (sa.v[FL_FIG_FDS] >= 500)
 			break;
 		usleep(5000);
 	}
 	cr_assert_eq(fl_sampler_read(&a, &sa), 0);
 	cr_assert_eq(fl_sampler_read(&b, &sb), 0);
 	/* What the test runner left open, the pipe end and 500 files. */
-	cr_assert_eq(sa.fds, sb.fds, "fstatat says %d, getdents %d", sa.fds,
-		     sb.fds);
-	cr_assert_geq(sa.fds, 501);
-	cr_assert_leq(sa.fds, 600);
-	cr_assert_eq(sa.threads, 1);
-	cr_assert_gt(sa.rss, 0);
+	cr_assert_eq(sa.v[FL_FIG_FDS], sb.v[FL_FIG_FDS],
+		     "fstatat says %lld, getdents %lld",
+		     (long long)sa.v[FL_FIG_FDS], (long long)sb.v[FL_FIG_FDS]);
+	cr_assert_geq(sa.v[FL_FIG_FDS], 501);
+	cr_assert_leq(sa.v[FL_FIG_FDS], 600);
+	cr_assert_eq(sa.v[FL_FIG_THREADS], 1);
+	cr_assert_gt(sa.v[FL_FIG_RSS], 0);
 	close(release);
 	waitpid(pid, NULL, 0);
 	/* Reaped: the kept /proc/PID fd now refuses, whatever reuses the

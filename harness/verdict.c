@@ -1,0 +1,128 @@
+#include "verdict.h"
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <string.h>
+
+static const struct {
+	const char *name;
+	const char *summary_key;
+	int good;
+	int rank;
+} verdicts[FL_VERDICT_COUNT] = {
+	[FL_VERDICT_PASS] = {"PASS", "passed", 1, 6},
+	[FL_VERDICT_FAIL] = {"FAIL", "failed", 0, 2},
+	[FL_VERDICT_ERROR] = {"ERROR", "errors", 0, 1},
+	[FL_VERDICT_XFAIL] = {"XFAIL", "xfailed", 1, 5},
+	[FL_VERDICT_XPASS] = {"XPASS", "xpassed", 0, 3},
+	[FL_VERDICT_FLAKY] = {"FLAKY", "flaky", 0, 4},
+};
+
+static int valid(fl_verdict v)
+{
+	return (int)v >= 0 && v < FL_VERDICT_COUNT;
+}
+
+const char *fl_verdict_name(fl_verdict v)
+{
+	return valid(v) ? verdicts[v].name : "UNKNOWN";
+}
+
+fl_verdict fl_verdict_parse(const char *name)
+{
+	if (!name)
+		return FL_VERDICT_UNKNOWN;
+	for (int i = 0; i < FL_VERDICT_COUNT; i++)
+		if (strcmp(verdicts[i].name, name) == 0)
+			return (fl_verdict)i;
+	return FL_VERDICT_UNKNOWN;
+}
+
+int fl_verdict_good(fl_verdict v)
+{
+	return valid(v) && verdicts[v].good;
+}
+
+const char *fl_verdict_summary_key(fl_verdict v)
+{
+	return valid(v) ? verdicts[v].summary_key : "unknown";
+}
+
+int fl_verdict_rank(fl_verdict v)
+{
+	return valid(v) ? verdicts[v].rank : 0;
+}
+
+/* Lua patterns are what scenario authors know; a throwaway state with only
+ * the string library runs string.find in plain C terms. */
+int fl_verdict_lua_match(const char *message, const char *pattern)
+{
+	lua_State *L = luaL_newstate();
+	if (!L)
+		return 0;
+	luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 0);
+	lua_getfield(L, -1, "find");
+	lua_pushstring(L, message ? message : "");
+	lua_pushstring(L, pattern ? pattern : "");
+	int found = lua_pcall(L, 2, 1, 0) == LUA_OK && !lua_isnil(L, -1);
+	lua_close(L);
+	return found;
+}
+
+fl_verdict fl_verdict_decide(const fl_verdict_input *in, const char **message)
+{
+	*message = NULL;
+	if (in->error) {
+		*message = in->error;
+		return FL_VERDICT_ERROR;
+	}
+	int failed = 0;
+	for (int i = 0; i < in->nexpects; i++) {
+		if (in->expects[i].ok)
+			continue;
+		if (!failed)
+			*message = in->expects[i].message;
+		failed = 1;
+	}
+	if (!in->xfail)
+		return failed ? FL_VERDICT_FAIL : FL_VERDICT_PASS;
+	if (!failed) {
+		*message = "expected to fail, but every expectation held";
+		return FL_VERDICT_XPASS;
+	}
+	if (!in->xfail_match)
+		return FL_VERDICT_XFAIL;
+	/* The failure must be the expected one. */
+	fl_pattern_match_fn match = in->match ? in->match : fl_verdict_lua_match;
+	for (int i = 0; i < in->nexpects; i++) {
+		if (in->expects[i].ok)
+			continue;
+		if (match(in->expects[i].message, in->xfail_match)) {
+			*message = in->expects[i].message;
+			return FL_VERDICT_XFAIL;
+		}
+	}
+	return FL_VERDICT_FAIL;
+}
+
+void fl_verdict_count(fl_verdict_counts *c, fl_verdict v, int load_error)
+{
+	c->total++;
+	if (valid(v))
+		c->n[v]++;
+	else
+		c->unknown++;
+	if (load_error)
+		c->load_errors++;
+}
+
+int fl_verdict_exit_status(const fl_verdict_counts *c)
+{
+	if (c->n[FL_VERDICT_ERROR] || c->load_errors || c->unknown)
+		return 2;
+	if (c->n[FL_VERDICT_FAIL] || c->n[FL_VERDICT_XPASS] ||
+	    c->n[FL_VERDICT_FLAKY])
+		return 1;
+	return 0;
+}
