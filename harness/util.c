@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <dirent.h>
 #include <limits.h>
@@ -24,13 +25,6 @@ void fl_buf_free(fl_buf *b)
 {
 	free(b->data);
 	fl_buf_init(b);
-}
-
-void fl_buf_reset(fl_buf *b)
-{
-	b->len = 0;
-	if (b->data)
-		b->data[0] = '\0';
 }
 
 static int buf_reserve(fl_buf *b, size_t extra)
@@ -153,7 +147,7 @@ int fl_parse_bytes(const char *s, double *out)
 	char *end;
 	errno = 0;
 	double v = strtod(s, &end);
-	if (end == s || errno)
+	if (end == s || errno || !isfinite(v))
 		return -EINVAL;
 	while (*end == ' ')
 		end++;
@@ -204,9 +198,6 @@ struct errno_entry {
 static const struct errno_entry errno_table[] = {ERRNO_LIST(ERRNO_ENTRY)};
 #undef ERRNO_ENTRY
 
-#define ERRNO_NAME(e) #e,
-static const char *const errno_name_list[] = {ERRNO_LIST(ERRNO_NAME) NULL};
-#undef ERRNO_NAME
 
 int fl_errno_from_name(const char *name)
 {
@@ -224,11 +215,6 @@ const char *fl_errno_name(int err)
 		if (errno_table[i].value == err)
 			return errno_table[i].name;
 	return NULL;
-}
-
-const char *const *fl_errno_names(void)
-{
-	return errno_name_list;
 }
 
 static void out_of_memory(void)
