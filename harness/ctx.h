@@ -36,6 +36,10 @@ typedef struct fl_window {
 	int episode;		/* index into episodes, or -1 */
 	int instance;		/* the run of the target it belongs to */
 	fl_waiter *waiter;	/* an output trigger still waiting */
+	int64_t sent_ns;	/* when the harness asked for it: the agent
+				 * applied it between this and on_ns */
+	/* Why it is fine that it never fired ("" : it must fire). */
+	char optional[200];
 } fl_window;
 
 /* An episode: the faults between two quiet periods, and what recovery
@@ -76,16 +80,19 @@ typedef struct fl_instance {
  * threads, files): the items and their groups. */
 typedef struct fl_new_fds {
 	int listed;		/* the list was taken */
-	fl_fd_entry *items;
+	fl_fd_entry *items;	/* at the end, not at the baseline */
 	int n;
 	fl_group *groups;
 	int ngroups;
+	fl_fd_entry *gone;	/* at the baseline, not at the end */
+	int ngone;
 } fl_new_fds;
 
 typedef struct fl_new_threads {
 	int listed;
 	fl_thread_entry *items;
 	int n;
+	int gone;		/* baseline threads no longer there */
 	fl_group *groups;
 	int ngroups;
 	fl_thread_entry *all;	/* every thread at the end */
@@ -93,10 +100,17 @@ typedef struct fl_new_threads {
 } fl_new_threads;
 
 /* The final measurement: the figures at the end and the forensics that
- * explain them. */
+ * explain them. With a snapshot, each count is the size of the snapshot's
+ * list and its leak is the snapshot's difference with the baseline's, so
+ * a count and the items it names never disagree. */
 typedef struct fl_final {
 	int have;
 	fl_sample fig;
+	double base[FL_FIG_COUNT]; /* what fig is compared with: the
+				    * baseline snapshot's counts, else the
+				    * baseline's medians */
+	int snapshot;		/* fds, threads, files from one snapshot */
+	int quiet;		/* ...taken once the target was quiet */
 	int64_t at_ns;
 	const char *unavailable; /* why there are no fd/thread forensics */
 	fl_new_fds fds;

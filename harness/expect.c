@@ -17,21 +17,28 @@
 #define MESSAGE_GROUPS 4
 #define SUMMARY_GROUPS 6
 
-/* The groups behind a leaked count, for its message. */
+/* The groups behind a leaked count and how many of the baseline's items
+ * went away, for its message. */
 static void leak_groups(const fl_final *f, enum fl_figure fig,
-			const fl_group **g, int *n)
+			const fl_group **g, int *n, int *nnew, int *gone)
 {
 	*g = NULL;
-	*n = 0;
+	*n = *nnew = *gone = 0;
 	if (fig == FL_FIG_FDS && f->fds.listed) {
 		*g = f->fds.groups;
 		*n = f->fds.ngroups;
+		*nnew = f->fds.n;
+		*gone = f->fds.ngone;
 	} else if (fig == FL_FIG_THREADS && f->threads.listed) {
 		*g = f->threads.groups;
 		*n = f->threads.ngroups;
+		*nnew = f->threads.n;
+		*gone = f->threads.gone;
 	} else if (fig == FL_FIG_FILES && f->files.listed) {
 		*g = f->files.groups;
 		*n = f->files.ngroups;
+		*nnew = f->files.n;
+		*gone = f->files.ngone;
 	}
 }
 
@@ -40,31 +47,46 @@ static void leak_message(fl_ctx *ctx, enum fl_figure fig, double leaked,
 			 size_t len)
 {
 	char lv[48], av[48];
+	const fl_figure_def *d = &fl_figures[fig];
 	fl_figure_format(fig, leaked, lv, sizeof lv);
 	fl_figure_format(fig, allowed, av, sizeof av);
-	if (fl_figures[fig].bytes) {
+	if (d->bytes) {
 		char bb[48], fb[48];
 		fl_figure_format(fig, base, bb, sizeof bb);
 		fl_figure_format(fig, fin, fb, sizeof fb);
 		snprintf(msg, len,
 			 "leaked %s %s (allowed %s): %s at the end, %s at the "
 			 "baseline",
-			 lv, fl_figures[fig].unit, av, fb, bb);
+			 lv, d->unit, av, fb, bb);
 		return;
 	}
-	int n = snprintf(msg, len, "leaked %s %s (allowed %s)", lv,
-			 fl_figures[fig].unit, av);
+	int n = snprintf(msg, len, "leaked %s %s (allowed %s)", lv, d->unit,
+			 av);
 	const fl_group *g;
-	int ng;
-	leak_groups(&ctx->final, fig, &g, &ng);
-	if (ng <= 0 || n < 0 || (size_t)n >= len)
+	int ng, nnew, gone;
+	leak_groups(&ctx->final, fig, &g, &ng, &nnew, &gone);
+	if (n < 0 || (size_t)n >= len || (nnew == 0 && gone == 0))
 		return;
-	char summary[700];
-	fl_forensics_summary(g, ng < SUMMARY_GROUPS ? ng : SUMMARY_GROUPS,
-			     MESSAGE_GROUPS, summary, sizeof summary);
-	if (ng > SUMMARY_GROUPS)
-		strncat(summary, ", ...", sizeof summary - strlen(summary) - 1);
-	snprintf(msg + n, len - (size_t)n, ": %s", summary);
+	char summary[700] = "";
+	if (ng > 0) {
+		fl_forensics_summary(g, ng < SUMMARY_GROUPS ? ng : SUMMARY_GROUPS,
+				     MESSAGE_GROUPS, summary, sizeof summary);
+		if (ng > SUMMARY_GROUPS)
+			strncat(summary, ", ...",
+				sizeof summary - strlen(summary) - 1);
+	}
+	/* The count is the list's: new items less the baseline's that went
+	 * away, and the message says both when some went. */
+	if (gone == 0)
+		snprintf(msg + n, len - (size_t)n, ": %s", summary);
+	else if (nnew == 0)
+		snprintf(msg + n, len - (size_t)n, ": %d of the baseline's %s "
+						   "went away",
+			 gone, d->unit);
+	else
+		snprintf(msg + n, len - (size_t)n,
+			 ": %d new (%s), %d of the baseline's went away", nnew,
+			 summary, gone);
 }
 
 int fl_expect_leaks(fl_ctx *ctx, const char *where,
@@ -97,9 +119,9 @@ int fl_expect_leaks(fl_ctx *ctx, const char *where,
 	for (int f = 0; f < FL_FIG_COUNT; f++) {
 		if (isnan(allowed[f]))
 			continue;
-		double base = ctx->base.v[f];
+		double base = ctx->final.base[f];
 		double fin = fl_sample_figure(&ctx->final.fig, f);
-		double leaked = fin - base;
+		double leaked = fl_measure_leak(ctx, f);
 		int ok = leaked <= allowed[f] + 1e-9;
 		char lv[48], av[48], msg[1024], what[48];
 		fl_figure_format(f, leaked, lv, sizeof lv);
@@ -344,17 +366,9 @@ void fl_expect_survival(fl_ctx *ctx)
 {
 	for (int i = 0; i < ctx->ninstances; i++) {
 		fl_instance *in = ctx->instances[i];
+		if (!fl_instance_died_on_its_own(ctx, in))
+			continue;
 		fl_exit_info e = fl_instance_exit(in);
-		if (!in->sess || !e.exited)
-			continue;
-		if (in->stop_requested && !e.signal)
-			continue;
-		if (in->exit_acknowledged || (ctx->cfg.exits && !e.signal))
-			continue;
-		if (in->stop_requested && e.signal &&
-		    (e.signal == SIGTERM || e.signal == SIGKILL ||
-		     e.signal == SIGINT))
-			continue;
 		char desc[96], msg[512], line[256];
 		fl_exit_describe(&e, desc, sizeof desc);
 		fl_instance_last_stderr(in, line, sizeof line);
@@ -364,4 +378,150 @@ void fl_expect_survival(fl_ctx *ctx)
 			 line[0] ? "; last stderr line: " : "", line);
 		fl_ctx_expect(ctx, NULL, "survival", 0, desc, "running", msg);
 	}
+}
+
+/* Why calls of a window's point did not fail, from what its options ask
+ * and what the agent counted. */
+static void unfired_reason(const fl_ctx *ctx, const fl_window *w, char *out,
+			   size_t len)
+{
+	json_t *st = json_object_get(ctx->point_stats, w->spec.point);
+	json_t *calls = json_object_get(st, "calls");
+	if (w->on_ns < 0) {
+		if (w->spec.after_point[0])
+			snprintf(out, len,
+				 "it never opened: call %llu of %s%s%s never "
+				 "came",
+				 (unsigned long long)w->spec.after_n,
+				 w->spec.after_point,
+				 w->spec.after_actor[0] ? " by actor " : "",
+				 w->spec.after_actor);
+		else
+			snprintf(out, len,
+				 "it never opened: no line of output matched "
+				 "its trigger");
+		return;
+	}
+	if (!json_is_integer(calls)) {
+		snprintf(out, len,
+			 "the agent could not count its calls (the target "
+			 "died)");
+		return;
+	}
+	long long n = (long long)json_integer_value(calls);
+	if (n == 0) {
+		snprintf(out, len,
+			 "0 calls: the target never reached %s through a "
+			 "wrapped call",
+			 w->spec.point);
+		return;
+	}
+	int k = snprintf(out, len, "%lld call%s, none failed", n,
+			 n == 1 ? "" : "s");
+	if (k < 0 || (size_t)k >= len)
+		return;
+	if (w->spec.actors[0])
+		snprintf(out + k, len - (size_t)k,
+			 ": none by an actor matching '%s'", w->spec.actors);
+	else if (w->spec.nth[0])
+		snprintf(out + k, len - (size_t)k,
+			 ": none with a call number in '%s'", w->spec.nth);
+	else if (w->spec.p < 1)
+		snprintf(out + k, len - (size_t)k, " at p = %g (seed %llu)",
+			 w->spec.p, (unsigned long long)ctx->cfg.seed);
+}
+
+void fl_expect_windows_fired(fl_ctx *ctx)
+{
+	if (ctx->replay)
+		return; /* replay checks the faults it fired itself */
+	for (int i = 0; i < ctx->nwindows; i++) {
+		const fl_window *w = &ctx->windows[i];
+		if (w->optional[0] || fl_windows_fired(ctx, w) > 0)
+			continue;
+		/* One expectation per point and run: the first window that
+		 * did not fire speaks for the others. */
+		int seen = 0, total = 0, unfired = 0;
+		for (int j = 0; j < ctx->nwindows; j++) {
+			const fl_window *x = &ctx->windows[j];
+			if (x->instance != w->instance ||
+			    strcmp(x->spec.point, w->spec.point) != 0 ||
+			    x->optional[0])
+				continue;
+			total++;
+			int none = fl_windows_fired(ctx, x) == 0;
+			unfired += none;
+			if (none && j < i)
+				seen = 1;
+		}
+		if (seen)
+			continue;
+		char why[400], msg[800], measured[64], where[96] = "";
+		unfired_reason(ctx, w, why, sizeof why);
+		if (w->on_ns >= 0)
+			snprintf(where, sizeof where, " (%.2f s to %.2f s)",
+				 (double)w->on_ns / 1e9,
+				 w->off_ns >= 0 ? (double)w->off_ns / 1e9 : -1.0);
+		if (total > 1)
+			snprintf(msg, sizeof msg,
+				 "%d of %d fault windows on %s never fired: %s "
+				 "(a scenario whose faults never fire tests "
+				 "nothing; say optional = \"why\" if that is "
+				 "fine)",
+				 unfired, total, w->spec.point, why);
+		else
+			snprintf(msg, sizeof msg,
+				 "fault window on %s%s never fired: %s (a "
+				 "scenario whose faults never fire tests "
+				 "nothing; say optional = \"why\" if that is "
+				 "fine)",
+				 w->spec.point, where, why);
+		snprintf(measured, sizeof measured, "0 faults");
+		fl_ctx_expect(ctx, NULL, "fault fired", 0, measured,
+			      "at least 1", msg);
+	}
+}
+
+void fl_expect_baseline_health(fl_ctx *ctx)
+{
+	if (!ctx->cfg.steady.health || !ctx->base.valid)
+		return;
+	/* The probes of the baseline window; without one there, the first
+	 * after it. */
+	size_t first = ctx->nhealth, n = 0, passed = 0;
+	for (size_t i = 0; i < ctx->nhealth; i++) {
+		const fl_health_result *h = &ctx->health_results[i];
+		if (h->t_ns < ctx->base.from_ns)
+			continue;
+		if (h->t_ns > ctx->base.to_ns && n > 0)
+			break;
+		if (first == ctx->nhealth)
+			first = i;
+		n++;
+		passed += h->ok != 0;
+		if (h->t_ns > ctx->base.to_ns)
+			break;
+	}
+	if (passed)
+		return;
+	char msg[600];
+	if (n == 0)
+		snprintf(msg, sizeof msg,
+			 "the health probe never ran during or after the "
+			 "baseline (%.2f s to %.2f s): the steady state it is "
+			 "part of was never observed",
+			 (double)ctx->base.from_ns / 1e9,
+			 (double)ctx->base.to_ns / 1e9);
+	else
+		snprintf(msg, sizeof msg,
+			 "the health probe never passed during the baseline "
+			 "(%zu probe%s from %.2f s to %.2f s; first: %s): the "
+			 "steady state it is part of was never observed",
+			 n, n == 1 ? "" : "s", (double)ctx->base.from_ns / 1e9,
+			 (double)ctx->base.to_ns / 1e9,
+			 ctx->health_results[first].detail[0]
+				 ? ctx->health_results[first].detail
+				 : "failed");
+	fl_ctx_expect(ctx, NULL, "baseline health", 0, "never passed",
+		      "passes", msg);
 }

@@ -42,5 +42,11 @@ void fl_expect_episodes_held(fl_ctx *ctx, const char *where, int count,
 /* The checks every scenario gets: a target must not die on its own
  * unless the scenario said it would, or looked at the exit. */
 void fl_expect_survival(fl_ctx *ctx);
+/* ...and every fault window must fire at least once, unless the scenario
+ * said why it need not (optional = "why"). */
+void fl_expect_windows_fired(fl_ctx *ctx);
+/* ...and a steady state that includes health must have been seen: a
+ * probe that never passed during the baseline fails the scenario. */
+void fl_expect_baseline_health(fl_ctx *ctx);
 
 #endif

@@ -535,7 +535,11 @@ int fl_instance_start(fl_ctx *ctx, char *err, size_t errlen)
 		not_ready_reason(ctx, in, have_waiter, why, sizeof why);
 		snprintf(err, errlen, "%s", why);
 		snprintf(in->start_error, sizeof in->start_error, "%s", why);
-		in->exit_acknowledged = 1;
+		/* A target killed by a signal before it was ready crashed:
+		 * that is its failure, not a setup error. */
+		fl_exit_info ex = fl_instance_exit(in);
+		if (!(ex.exited && ex.signal))
+			in->exit_acknowledged = 1;
 		fl_instance_stop(ctx, SIGKILL, 0);
 		return -ETIMEDOUT;
 	}
@@ -598,7 +602,10 @@ int fl_instance_stop(fl_ctx *ctx, int sig, double grace_s)
 			fl_measure_final(ctx);
 		fl_windows_collect_stats(ctx, in);
 	}
-	in->stop_requested = 1;
+	/* Asked to stop only if it still ran: a target that had died on its
+	 * own must not look like one that was stopped. */
+	if (!fl_instance_exit(in).exited)
+		in->stop_requested = 1;
 	end_process(ctx, in, sig, grace_s);
 	/* Whatever the target left in its process group goes too. */
 	if (fl_target_group_alive(&s->child)) {
@@ -660,6 +667,21 @@ int fl_instance_setrlimit(fl_ctx *ctx, int resource, double value,
 		return -errno;
 	*old = cur.rlim_cur;
 	return 0;
+}
+
+int fl_instance_died_on_its_own(const fl_ctx *ctx, const fl_instance *in)
+{
+	fl_exit_info e = fl_instance_exit(in);
+	if (!in->sess || !e.exited || in->exit_acknowledged)
+		return 0;
+	if (in->stop_requested)
+		/* Stopped by the harness: only a signal other than the
+		 * stop's own (a crash during shutdown) is the target's. */
+		return e.signal && e.signal != SIGTERM && e.signal != SIGKILL &&
+		       e.signal != SIGINT && e.signal != ctx->cfg.stop_signal;
+	/* A batch job may exit with a status; no target may die by a
+	 * signal unannounced. */
+	return !(ctx->cfg.exits && !e.signal);
 }
 
 pid_t fl_instance_pid(const fl_ctx *ctx)

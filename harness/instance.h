@@ -33,6 +33,9 @@ int fl_instance_signal(fl_ctx *ctx, int sig);
  * previous soft limit (RLIM_INFINITY for none). 0 or -errno. */
 int fl_instance_setrlimit(fl_ctx *ctx, int resource, double value,
 			  rlim_t *old);
+/* Did this run end without the scenario asking for or expecting it (a
+ * crash, an exit in the middle of a server's life)? */
+int fl_instance_died_on_its_own(const fl_ctx *ctx, const fl_instance *in);
 /* The current run's pid, or 0. */
 pid_t fl_instance_pid(const fl_ctx *ctx);
 

@@ -113,6 +113,22 @@ static void parse_on_output(lua_State *L, int o, fl_output_trigger *out,
 	out->text = text;
 }
 
+/* optional = "why it may never fire": a non-empty reason. */
+static void parse_optional(lua_State *L, int oidx, char *out, size_t len)
+{
+	out[0] = '\0';
+	if (lua_type(L, oidx) != LUA_TTABLE)
+		return;
+	lua_getfield(L, oidx, "optional");
+	if (!lua_isnil(L, -1)) {
+		if (lua_type(L, -1) != LUA_TSTRING || !*lua_tostring(L, -1))
+			luaL_error(L, "fault: optional must be the reason why "
+				      "the window may never fire (a string)");
+		snprintf(out, len, "%s", lua_tostring(L, -1));
+	}
+	lua_pop(L, 1);
+}
+
 /* Reads a fault's options. out (may be NULL) receives the on_output
  * trigger, its text in out_text. */
 static void parse_fault(lua_State *L, int pidx, int oidx, fl_fault_spec *spec,
@@ -128,9 +144,10 @@ static void parse_fault(lua_State *L, int pidx, int oidx, fl_fault_spec *spec,
 	if (fl_points_check(point, why, sizeof why) < 0)
 		luaL_error(L, "fault: %s", why);
 	snprintf(spec->point, sizeof spec->point, "%s", point);
-	static const char *const keys[] = {"p",	     "errno", "onetime",
-					   "failnum", "nth",   "actors",
-					   "after",   "on_output", NULL};
+	static const char *const keys[] = {"p",	     "errno",	  "onetime",
+					   "failnum", "nth",	  "actors",
+					   "after",   "on_output", "optional",
+					   NULL};
 	if (!lua_isnoneornil(L, oidx))
 		luaL_checktype(L, oidx, LUA_TTABLE);
 	fl_larg_keys(L, oidx, "fault", keys);
@@ -188,14 +205,16 @@ static int t_fault(lua_State *L)
 	fl_output_trigger out;
 	char text[256] = "";
 	parse_fault(L, 2, 3, &spec, &out, text, sizeof text);
+	char optional[200];
+	parse_optional(L, 3, optional, sizeof optional);
 	char why[300];
 	if (fl_points_check_declared(spec.point, ctx->declared, ctx->ndeclared,
 				     why, sizeof why) < 0)
 		return luaL_error(L, "fault: %s", why);
 	fl_larg_need_running(L, ctx, "fault");
 	char err[512];
-	if (fl_windows_open(ctx, &spec, out.text ? &out : NULL, err,
-			    sizeof err) < 0)
+	if (fl_windows_open(ctx, &spec, out.text ? &out : NULL,
+			    optional[0] ? optional : NULL, err, sizeof err) < 0)
 		return luaL_error(L, "fault %s: %s", spec.point, err);
 	return 0;
 }
@@ -321,10 +340,9 @@ static int t_episodes(lua_State *L)
 {
 	fl_ctx *ctx = fl_larg_target(L);
 	luaL_checktype(L, 2, LUA_TTABLE);
-	static const char *const keys[] = {"point", "p",     "errno",  "onetime",
-					   "failnum", "nth", "actors", "count",
-					   "on",    "off",   "within", "hold",
-					   NULL};
+	static const char *const keys[] = {
+		"point", "p",	"errno", "onetime", "failnum", "nth",	   "actors",
+		"count", "on", "off",	"within",  "hold",    "optional", NULL};
 	fl_larg_keys(L, 2, "episodes", keys);
 	lua_getfield(L, 2, "point");
 	int pidx = lua_gettop(L);
@@ -333,13 +351,16 @@ static int t_episodes(lua_State *L)
 	fl_fault_spec spec;
 	lua_newtable(L);
 	int o = lua_gettop(L);
-	static const char *const fk[] = {"p",	"errno",  "onetime", "failnum",
-					 "nth", "actors", NULL};
+	static const char *const fk[] = {"p",	   "errno",  "onetime",
+					 "failnum", "nth",    "actors",
+					 "optional", NULL};
 	for (int i = 0; fk[i]; i++) {
 		lua_getfield(L, 2, fk[i]);
 		lua_setfield(L, o, fk[i]);
 	}
 	parse_fault(L, pidx, o, &spec, NULL, NULL, 0);
+	char optional[200];
+	parse_optional(L, o, optional, sizeof optional);
 	double count_d = fl_larg_num(L, 2, "count", 5);
 	double on = fl_larg_num(L, 2, "on", 0.5);
 	double off = fl_larg_num(L, 2, "off", 1.0);
@@ -355,7 +376,9 @@ static int t_episodes(lua_State *L)
 	int nrec = 0, failures = 0;
 	for (int i = 0; i < count; i++) {
 		char err[512];
-		if (fl_windows_open(ctx, &spec, NULL, err, sizeof err) < 0)
+		if (fl_windows_open(ctx, &spec, NULL,
+				    optional[0] ? optional : NULL, err,
+				    sizeof err) < 0)
 			return luaL_error(L, "episodes: %s", err);
 		fl_larg_after_wait(L, fl_wait(ctx, fl_now_ns() + (int64_t)(on * 1e9), 0));
 		if (fl_windows_close(ctx, spec.point, err, sizeof err) < 0)

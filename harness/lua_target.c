@@ -238,7 +238,8 @@ static int t_settle(lua_State *L)
 	fl_larg_need_running(L, ctx, "settle");
 	fl_larg_after_wait(L, fl_wait(ctx, fl_now_ns() + (int64_t)(s * 1e9), 0));
 	char err[256];
-	if (fl_measure_baseline(ctx, (int64_t)(s * 1e9), err, sizeof err) < 0)
+	if (fl_measure_baseline(ctx, fl_ctx_now(ctx) - (int64_t)(s * 1e9), 0,
+				err, sizeof err) < 0)
 		return luaL_error(L, "settle: %s", err);
 	push_baseline(L, &ctx->base);
 	return 1;

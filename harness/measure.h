@@ -8,13 +8,19 @@
 
 #include "ctx.h"
 
-/* Takes the baseline of the current run over [now - window, now].
- * 0, or -errno with err. */
-int fl_measure_baseline(fl_ctx *ctx, int64_t window_ns, char *err,
-			size_t errlen);
+/* Takes the baseline of the current run over [from_ns, now] (target
+ * time), waiting for min_samples (0: as many as the window holds, at
+ * most five) if the machine is busy, and the
+ * snapshot of its fd table, threads and watched files. 0, or -errno with
+ * err. */
+int fl_measure_baseline(fl_ctx *ctx, int64_t from_ns, size_t min_samples,
+			char *err, size_t errlen);
 /* Takes the final measurement of the current run and its forensics
  * (once per baseline). */
 void fl_measure_final(fl_ctx *ctx);
+/* What a figure leaked: the final value minus what it is compared with
+ * (needs a final measurement). */
+double fl_measure_leak(const fl_ctx *ctx, enum fl_figure fig);
 /* Drops the final measurement and its forensics. */
 void fl_measure_final_free(fl_final *f);
 void fl_measure_base_free(fl_base_snapshot *b);

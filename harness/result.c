@@ -1,7 +1,9 @@
 #define _GNU_SOURCE
 #include "result.h"
 
+#include "instance.h"
 #include "journal.h"
+#include "measure.h"
 #include "util.h"
 #include "windows.h"
 
@@ -79,7 +81,7 @@ static json_t *series_json(fl_session *s)
 	return o;
 }
 
-static json_t *exit_json(const fl_instance *in)
+static json_t *exit_json(const fl_ctx *ctx, const fl_instance *in)
 {
 	fl_exit_info e = fl_instance_exit(in);
 	json_t *o = json_object();
@@ -95,8 +97,9 @@ static json_t *exit_json(const fl_instance *in)
 	json_object_set_new(o, "stopped_by", in->stopped_by[0]
 						     ? json_string(in->stopped_by)
 						     : json_null());
-	json_object_set_new(o, "expected", json_boolean(in->stop_requested ||
-							 in->exit_acknowledged));
+	json_object_set_new(o, "expected",
+			    json_boolean(e.exited &&
+					 !fl_instance_died_on_its_own(ctx, in)));
 	json_object_set_new(o, "stragglers_killed",
 			    json_boolean(in->stragglers));
 	return o;
@@ -136,7 +139,7 @@ static json_t *output_json(fl_session *s)
 	return o;
 }
 
-static json_t *target_json(const fl_instance *in)
+static json_t *target_json(const fl_ctx *ctx, const fl_instance *in)
 {
 	json_t *argv = json_array();
 	for (int k = 0; k < in->argc; k++)
@@ -153,7 +156,7 @@ static json_t *target_json(const fl_instance *in)
 						      ? json_string(in->start_error)
 						      : json_null());
 	json_object_set_new(o, "ready_s", json_real((double)in->ready_ns / 1e9));
-	json_object_set_new(o, "exit", exit_json(in));
+	json_object_set_new(o, "exit", exit_json(ctx, in));
 	json_object_set_new(
 		o, "agent",
 		in->faults.hello
@@ -201,10 +204,16 @@ static json_t *baseline_json(const fl_ctx *ctx)
 {
 	if (!ctx->base.valid)
 		return json_null();
-	json_t *o = json_pack("{s:f,s:f,s:I}", "from",
+	const fl_base_snapshot *b = &ctx->base_snap;
+	json_t *snap = json_pack("{s:i,s:i}", "fds", b->nfds, "threads",
+				 b->nthreads);
+	json_object_set_new(snap, "files", ctx->cfg.watch
+						   ? json_integer(b->nfiles)
+						   : json_null());
+	json_t *o = json_pack("{s:f,s:f,s:I,s:o}", "from",
 			      (double)ctx->base.from_ns / 1e9, "to",
 			      (double)ctx->base.to_ns / 1e9, "samples",
-			      (json_int_t)ctx->base.samples);
+			      (json_int_t)ctx->base.samples, "snapshot", snap);
 	for (int f = 0; f < FL_FIG_COUNT; f++)
 		json_object_set_new(o, fl_figures[f].key,
 				    measured(ctx, f) ? json_real(ctx->base.v[f])
@@ -216,7 +225,20 @@ static json_t *final_json(const fl_ctx *ctx)
 {
 	if (!ctx->final.have)
 		return json_null();
-	json_t *o = json_pack("{s:f}", "t", (double)ctx->final.at_ns / 1e9);
+	/* What the final figures are compared with: the baseline snapshot's
+	 * counts, or the baseline's medians where there is no snapshot. */
+	json_t *against = json_object();
+	for (int f = 0; f < FL_FIG_COUNT; f++)
+		json_object_set_new(against, fl_figures[f].key,
+				    measured(ctx, f)
+					    ? json_real(ctx->final.base[f])
+					    : json_null());
+	json_t *o = json_pack("{s:f,s:s,s:b,s:o}", "t",
+			      (double)ctx->final.at_ns / 1e9, "source",
+			      ctx->final.snapshot ? "snapshot"
+						  : "samples before the exit",
+			      "quiet", ctx->final.quiet, "compared_with",
+			      against);
 	for (int f = 0; f < FL_FIG_COUNT; f++)
 		json_object_set_new(o, fl_figures[f].key,
 				    measured(ctx, f)
@@ -231,12 +253,10 @@ static json_t *leaks_json(const fl_ctx *ctx)
 		return json_null();
 	json_t *o = json_object();
 	for (int f = 0; f < FL_FIG_COUNT; f++)
-		json_object_set_new(
-			o, fl_figures[f].key,
-			measured(ctx, f)
-				? json_real((double)ctx->final.fig.v[f] -
-					    ctx->base.v[f])
-				: json_null());
+		json_object_set_new(o, fl_figures[f].key,
+				    measured(ctx, f)
+					    ? json_real(fl_measure_leak(ctx, f))
+					    : json_null());
 	return o;
 }
 
@@ -289,6 +309,8 @@ static json_t *forensics_json(const fl_final *f)
 					      json_string(f->files.items[i].target));
 		json_object_set_new(o, "new_files", names);
 		json_object_set_new(o, "new_file_count", json_integer(f->files.n));
+		json_object_set_new(o, "gone_file_count",
+				    json_integer(f->files.ngone));
 		json_object_set_new(o, "file_groups",
 				    group_list_json(f->files.groups,
 						    f->files.ngroups));
@@ -301,6 +323,9 @@ static json_t *forensics_json(const fl_final *f)
 		json_object_set_new(o, "new_fds", fd_list_json(f->fds.items, f->fds.n,
 							      FD_LIST_MAX));
 		json_object_set_new(o, "new_fd_count", json_integer(f->fds.n));
+		json_object_set_new(o, "gone_fds", fd_list_json(f->fds.gone,
+							       f->fds.ngone,
+							       FD_LIST_MAX));
 		json_object_set_new(o, "fd_groups",
 				    group_list_json(f->fds.groups, f->fds.ngroups));
 	}
@@ -311,6 +336,8 @@ static json_t *forensics_json(const fl_final *f)
 		json_object_set_new(o, "thread_groups",
 				    group_list_json(f->threads.groups,
 						    f->threads.ngroups));
+		json_object_set_new(o, "gone_thread_count",
+				    json_integer(f->threads.gone));
 		json_object_set_new(o, "threads",
 				    thread_list_json(f->threads.all,
 						     f->threads.nall));
@@ -363,7 +390,8 @@ static json_t *windows_json(const fl_ctx *ctx, int *time_based)
 		const char *en = w->spec.err ? fl_errno_name(w->spec.err) : NULL;
 		json_array_append_new(
 			faults,
-			json_pack("{s:s,s:o,s:o,s:f,s:o,s:b,s:s,s:i}", "point",
+			json_pack("{s:s,s:o,s:o,s:f,s:o,s:b,s:s,s:i,s:I,s:o}",
+				  "point",
 				  w->spec.point, "on",
 				  w->on_ns >= 0 ? json_real((double)w->on_ns / 1e9)
 						: json_null(),
@@ -376,7 +404,10 @@ static json_t *windows_json(const fl_ctx *ctx, int *time_based)
 				     : (w->spec.err ? json_integer(w->spec.err)
 						    : json_null()),
 				  "onetime", w->spec.onetime, "trigger",
-				  w->trigger, "episode", w->episode));
+				  w->trigger, "episode", w->episode, "fired",
+				  (json_int_t)fl_windows_fired(ctx, w), "optional",
+				  w->optional[0] ? json_string(w->optional)
+						 : json_null()));
 		*time_based |= strcmp(w->trigger, "time") == 0;
 	}
 	return faults;
@@ -475,30 +506,6 @@ static void fill_point_stats(fl_ctx *ctx, const fl_fault_rec *v, size_t n)
 	}
 }
 
-/* Coverage: a point the scenario enabled that never fired. */
-static void coverage_warnings(fl_ctx *ctx)
-{
-	json_t *seen = json_object();
-	for (int i = 0; i < ctx->nwindows; i++) {
-		const char *pt = ctx->windows[i].spec.point;
-		if (strchr(pt, '*') || json_object_get(seen, pt))
-			continue;
-		json_object_set_new(seen, pt, json_true());
-		json_t *st = json_object_get(ctx->point_stats, pt);
-		json_int_t fired = json_integer_value(json_object_get(st, "fired"));
-		if (st && fired == 0)
-			fl_ctx_warn(ctx,
-				    "point %s was enabled but never fired (%lld "
-				    "calls seen): the target does not reach it, "
-				    "or calls it through a path libfiu does not "
-				    "wrap",
-				    pt,
-				    (long long)json_integer_value(
-					    json_object_get(st, "calls")));
-	}
-	json_decref(seen);
-}
-
 /* The journal's digest and records, and the journal file. */
 static void journal_results(fl_ctx *ctx, json_t *r, const char *id,
 			    const char *verdict)
@@ -537,7 +544,6 @@ static void journal_results(fl_ctx *ctx, json_t *r, const char *id,
 			    (unsigned long long)lost);
 	fill_point_stats(ctx, v, n);
 	free(v);
-	coverage_warnings(ctx);
 }
 
 /* ------------------------------------------------------------------ */
@@ -702,7 +708,7 @@ json_t *fl_result_build(fl_ctx *ctx, double duration_s)
 	head_json(ctx, r, id, duration_s, verdict, message);
 	json_t *insts = json_array();
 	for (int i = 0; i < ctx->ninstances; i++)
-		json_array_append_new(insts, target_json(ctx->instances[i]));
+		json_array_append_new(insts, target_json(ctx, ctx->instances[i]));
 	json_object_set_new(r, "targets", insts);
 	json_object_set_new(r, "steady", steady_json(ctx));
 	json_object_set_new(r, "hold_s", json_real((double)ctx->cfg.hold_ns / 1e9));

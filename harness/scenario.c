@@ -175,6 +175,28 @@ static void run_script(fl_ctx *ctx)
 	}
 }
 
+/* A target that died on its own fails its scenario, whatever the script
+ * did afterwards: the script's next call errs ("the target is not
+ * running"), and that error is the crash's consequence, not a script
+ * error. An interruption stays an ERROR. */
+static void crash_over_error(fl_ctx *ctx)
+{
+	if (!ctx->host.error_msg || ctx->load_error ||
+	    ctx->host.abort == FL_ABORT_INTERRUPT)
+		return;
+	int died = 0;
+	for (int i = 0; i < ctx->ninstances && !died; i++)
+		died = fl_instance_died_on_its_own(ctx, ctx->instances[i]);
+	if (!died)
+		return;
+	fl_ctx_warn(ctx, "the script stopped after the target died: %s",
+		    ctx->host.error_msg);
+	free(ctx->host.error_msg);
+	ctx->host.error_msg = NULL;
+	free(ctx->traceback);
+	ctx->traceback = NULL;
+}
+
 json_t *fl_scenario_run(const fl_scenario_ref *ref, const fl_run_opts *opts)
 {
 	fl_ctx ctx;
@@ -198,8 +220,12 @@ json_t *fl_scenario_run(const fl_scenario_ref *ref, const fl_run_opts *opts)
 		fl_instance_stop(&ctx, ctx.cfg.stop_signal,
 				 ctx.host.error_msg ? ERROR_STOP_GRACE_S
 						    : ctx.cfg.stop_grace_s);
-	if (!ctx.host.error_msg)
+	crash_over_error(&ctx);
+	if (!ctx.host.error_msg) {
 		fl_expect_survival(&ctx);
+		fl_expect_baseline_health(&ctx);
+		fl_expect_windows_fired(&ctx);
+	}
 
 	double duration = (double)(fl_now_ns() - ctx.start_ns) / 1e9;
 	json_t *result = fl_result_build(&ctx, duration);

@@ -5,13 +5,15 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Without t:settle(), the automatic baseline looks back at least this
- * far. */
-#define AUTO_BASELINE_MIN_NS (50 * FL_NS_PER_MS)
+
+/* Without t:settle(), the baseline is taken over at least this many
+ * samples of the running target. */
+#define AUTO_BASELINE_SAMPLES 5
 
 const char *fl_instance_point_name(const fl_instance *in, const fl_jentry *e)
 {
@@ -25,6 +27,27 @@ int fl_windows_any_open(const fl_ctx *ctx)
 		if (ctx->windows[i].off_ns < 0)
 			return 1;
 	return 0;
+}
+
+size_t fl_windows_fired(const fl_ctx *ctx, const fl_window *w)
+{
+	const fl_instance *in = ctx->instances[w->instance];
+	if (!in->sess || w->on_ns < 0)
+		return 0;
+	/* A window opened now was applied by the agent between the request
+	 * and its answer; one opened by a trigger at on_ns exactly. */
+	int64_t from = strcmp(w->trigger, "time") == 0 ? w->sent_ns : w->on_ns;
+	int64_t to = w->off_ns >= 0 ? w->off_ns : INT64_MAX;
+	size_t n = 0;
+	pthread_mutex_lock(&in->sess->lock);
+	for (size_t i = 0; i < in->sess->njrecs; i++) {
+		const fl_jentry *e = &in->sess->jrecs[i];
+		if (e->kind == FL_JREC_FAULT && e->t_ns >= from && e->t_ns <= to &&
+		    strcmp(fl_instance_point_name(in, e), w->spec.point) == 0)
+			n++;
+	}
+	pthread_mutex_unlock(&in->sess->lock);
+	return n;
 }
 
 fl_episode *fl_windows_last_episode(fl_ctx *ctx)
@@ -73,7 +96,8 @@ static void log_open(fl_ctx *ctx, const fl_fault_spec *spec,
 }
 
 int fl_windows_open(fl_ctx *ctx, const fl_fault_spec *spec,
-		    const fl_output_trigger *out, char *err, size_t errlen)
+		    const fl_output_trigger *out, const char *optional,
+		    char *err, size_t errlen)
 {
 	fl_instance *in = ctx->inst;
 	if (!fl_ctx_target_live(ctx)) {
@@ -82,15 +106,14 @@ int fl_windows_open(fl_ctx *ctx, const fl_fault_spec *spec,
 	}
 	if (!ctx->base.valid) {
 		/* Faults without a settled baseline: take it over what was
-		 * seen since the target became ready. */
-		int64_t window = fl_session_now(in->sess) - in->ready_ns;
-		if (window < AUTO_BASELINE_MIN_NS)
-			window = AUTO_BASELINE_MIN_NS;
-		if (fl_measure_baseline(ctx, window, err, errlen) < 0)
+		 * seen since the target became ready (never its start-up). */
+		if (fl_measure_baseline(ctx, in->ready_ns, AUTO_BASELINE_SAMPLES,
+					err, errlen) < 0)
 			return -ENODATA;
 		fl_ctx_log(ctx, "(baseline taken automatically before the "
 				"first fault; call t:settle() to choose it)");
 	}
+	int64_t sent = fl_session_now(in->sess);
 	fl_waiter *waiter = NULL;
 	if (out && out->text) {
 		/* Opened by the monitor's sighting of the line, not now. */
@@ -121,6 +144,9 @@ int fl_windows_open(fl_ctx *ctx, const fl_fault_spec *spec,
 	w->episode = ctx->nepisodes - 1;
 	w->instance = ctx->ninstances - 1;
 	w->waiter = waiter;
+	w->sent_ns = sent;
+	if (optional)
+		snprintf(w->optional, sizeof w->optional, "%s", optional);
 	snprintf(w->trigger, sizeof w->trigger, "%s",
 		 waiter ? "output" : spec->after_point[0] ? "calls" : "time");
 	log_open(ctx, spec, out, armed);

@@ -18,13 +18,17 @@ typedef struct fl_output_trigger {
  * says so). Takes the baseline first if there is none. 0, or -errno with
  * the reason in err. */
 int fl_windows_open(fl_ctx *ctx, const fl_fault_spec *spec,
-		    const fl_output_trigger *out, char *err, size_t errlen);
+		    const fl_output_trigger *out, const char *optional,
+		    char *err, size_t errlen);
 /* Closes the windows of one point, or of all (point NULL or "*"). */
 int fl_windows_close(fl_ctx *ctx, const char *point, char *err,
 		     size_t errlen);
 int fl_windows_any_open(const fl_ctx *ctx);
 /* Opens windows whose trigger fired; called while waiting. */
 void fl_windows_poll(fl_ctx *ctx);
+/* Faults the window fired (journal records of its point and run while it
+ * was open). */
+size_t fl_windows_fired(const fl_ctx *ctx, const fl_window *w);
 /* The latest episode, or NULL. */
 fl_episode *fl_windows_last_episode(fl_ctx *ctx);
 
