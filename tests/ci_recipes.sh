@@ -253,7 +253,7 @@ dockerfile_structure() {
 	{
 		dpkg-query -W -f='${Package} ${Priority}\n' | awk '$2 == "required" { print $1 }'
 		dpkg-query -W -f='${Essential} ${Pre-Depends}, ${Depends}\n' | awk '$1 == "yes"' | cut -d' ' -f2- |
-			tr ',|' '\n\n' | sed 's/^ *//; s/[ :(].*//'
+			tr -s ',|' '\n' | sed 's/^ *//; s/[ :(].*//'
 	} | sort -u >"$tmp/base-pkgs"
 	grep -E '^FROM ' "$f" | grep -vqE '^FROM debian:bookworm-slim( AS [a-z]+)?$' &&
 		{ echo "a stage is not FROM debian:bookworm-slim"; ok=1; }
@@ -280,6 +280,52 @@ reject "runtime packages, libjansson4 left out" 'does not install libjansson4' d
 	"$(broken df-pkg "$df" 's/ libjansson4 / /')"
 reject "COPY of a path not in the tree" 'COPY scenario/: not in the source tree' dockerfile_structure \
 	"$(broken df-copy "$df" 's|^COPY scenarios/ |COPY scenario/ |')"
+
+# The image's file system without Docker: the build stage's install into
+# DESTDIR, then the last stage's COPY lines carried out under a scratch
+# root (--from=build reads the build stage, whose /src is this tree and
+# /out the DESTDIR; other sources come from the tree). A shipped scenario
+# must then pass from /suite with the installed faultline and its agent.
+image_root() {
+	local f=$1 root=$2 out=$3 from src dst args
+	make -s --no-print-directory install PREFIX=/usr/local DESTDIR="$out" >/dev/null || return 2
+	awk '/^FROM /{ n = 0; delete l } { l[++n] = $0 } END { for (i = 1; i <= n; i++) print l[i] }' "$f" |
+		awk '/^COPY / { print }' |
+		while read -r -a args; do
+			# COPY [--from=STAGE] SRC... DST
+			from="" && [ "${args[1]#--from=}" != "${args[1]}" ] && from=${args[1]#--from=}
+			local srcs=("${args[@]:1:${#args[@]}-2}") && [ -n "$from" ] && srcs=("${srcs[@]:1}")
+			dst=$root${args[${#args[@]}-1]}
+			mkdir -p "$dst"
+			for src in "${srcs[@]}"; do
+				case $from in
+				build) src=$(echo "$src" | sed "s|^/src/|$top/|; s|^/out/|$out/|") ;;
+				"") src=$top/$src ;;
+				*) echo "COPY --from=$from: unknown stage"; return 2 ;;
+				esac
+				# A directory's contents, or a file, like COPY.
+				if [ -d "$src" ]; then cp -a "$src/." "$dst" || return 1; else cp -a "$src" "$dst" || return 1; fi
+			done
+		done
+}
+image_runs() {
+	local root=$tmp/image-root
+	rm -rf "$root" "$tmp/image-out"
+	image_root "$1" "$root" "$tmp/image-out" || return 1
+	for f in usr/local/bin/faultline usr/local/lib/faultline/faultline-agent.so \
+		usr/local/bin/faultline-k8s-shard usr/local/bin/faultline-k8s-report \
+		suite/fixtures/bin/fileproc suite/scenarios/fd/fileproc_close_fixed.lua; do
+		[ -e "$root/$f" ] || { echo "the image has no /$f"; return 1; }
+	done
+	[ -x "$root/usr/local/bin/faultline-k8s-shard" ] || { echo "faultline-k8s-shard is not executable"; return 1; }
+	(cd "$root/suite" && "$root/usr/local/bin/faultline" run -v --no-report scenarios/fd/fileproc_close_fixed.lua) >"$tmp/image.log" 2>&1
+	local st=$?
+	cat "$tmp/image.log"
+	[ "$st" -eq 0 ] || { echo "the image's faultline exited $st"; return 1; }
+}
+accept "the image's file system runs a shipped scenario from /suite" image_runs "$df"
+reject "the image without the fixtures" 'fixtures/bin/fileproc' image_runs \
+	"$(broken df-fixtures "$df" '/^COPY --from=build \/src\/fixtures/d')"
 
 # ---------------------------------------------------------------------
 echo "shell: shellcheck"
