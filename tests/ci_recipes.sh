@@ -229,7 +229,7 @@ else
 fi
 
 # ---------------------------------------------------------------------
-echo "dockerfile: $ci/Dockerfile (hadolint is in neither Debian 12 nor npm)"
+echo "dockerfile: $ci/Dockerfile (hadolint: not in Debian 12, not on npm from its authors)"
 df=$ci/Dockerfile
 if have_npm_tools; then
 	accept "syntax and flags (dockerfile-utils)" "$bin/dockerfile-utils" lint "$df"
