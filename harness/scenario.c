@@ -3032,7 +3032,7 @@ static void inspect_target(fl_ctx *ctx)
 						    sizeof *ctx->declared);
 		ctx->declared[ctx->ndeclared++] = fl_xstrdup(info.points[i]);
 	}
-	char w[600];
+	char w[1400];
 	if (info.is_static) {
 		snprintf(w, sizeof w,
 			 "%s is statically linked: LD_PRELOAD does not apply, "
@@ -3055,19 +3055,9 @@ static void inspect_target(fl_ctx *ctx)
 			 path);
 		json_array_append_new(ctx->warnings, json_string(w));
 	}
-	if (info.nfortified) {
-		fl_buf b;
-		fl_buf_init(&b);
-		for (size_t i = 0; i < info.nfortified && i < 8; i++)
-			fl_buf_printf(&b, "%s%s", i ? ", " : "", info.fortified[i]);
-		snprintf(w, sizeof w,
-			 "%s calls fortified functions libfiu does not wrap (%s%s): "
-			 "faults on those calls never fire; build it without "
-			 "_FORTIFY_SOURCE",
-			 path, b.data ? b.data : "", info.nfortified > 8 ? ", ..." : "");
-		fl_buf_free(&b);
+	/* Once per program per run; `faultline points` says the same. */
+	if (fl_points_fortify_warning_once(path, w, sizeof w) > 0)
 		json_array_append_new(ctx->warnings, json_string(w));
-	}
 	fl_elf_info_free(&info);
 	free(path);
 }
