@@ -408,6 +408,14 @@ int readdir64_r(DIR *dir, struct dirent64 *entry, struct dirent64 **result)
 	return r;
 }
 
+/* libfiu wraps only __sysv_signal, which programs built with the default
+ * feature macros never call: their signal() is this one. */
+sighandler_t signal(int sig, sighandler_t handler)
+{
+	REAL(sighandler_t (*)(int, sighandler_t), "signal");
+	WRAP("posix/proc/signal", SIG_ERR, real(sig, handler));
+}
+
 /* ------------------------------------------------------------------ */
 /* Memory                                                               */
 /* ------------------------------------------------------------------ */

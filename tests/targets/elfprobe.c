@@ -7,7 +7,8 @@
  * covers (WITH_GAP: __write_chk, from a library built from this file with
  * GAP_LIB, stands in for a fortified variant of a wrapped function that
  * faultline does not wrap yet; a memcpy of a length known only at run
- * time adds __memcpy_chk, which is no point's). It reads a few bytes of a
+ * time adds __memcpy_chk, which is no point's, and stderr an imported
+ * object that is not a function). It reads a few bytes of a
  * file. */
 #include <fcntl.h>
 #include <stdio.h>
@@ -61,6 +62,8 @@ int main(int argc, char **argv)
 	n += copy[0];
 	if (__write_chk(1, "gap\n", 4, 4) != 4)
 		n = -1;
+	/* stderr is data the program imports, not a call. */
+	fflush(stderr);
 #endif
 	close(fd);
 	printf("%zd\n", n);

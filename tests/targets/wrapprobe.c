@@ -212,6 +212,7 @@ static int p_sendfile64(void)
 	off64_t off = 0;
 	return RET_ERRNO(sendfile64(devnull, filefd, &off, 4) < 0);
 }
+static int p_signal(void) { return RET_ERRNO(signal(SIGUSR2, SIG_IGN) == SIG_ERR); }
 static int p_close(void) { return RET_ERRNO(close(dup(devnull)) < 0); }
 static int p_fd(int fd)
 {
@@ -307,6 +308,7 @@ static const struct {
 	{ "sendfile64", "posix/io/net/sendfile", p_sendfile64 },
 	{ "sendmmsg", "posix/io/net/sendmmsg", p_sendmmsg },
 	{ "close", "posix/io/oc/close", p_close },
+	{ "signal", "posix/proc/signal", p_signal },
 	{ "__open_2", "posix/io/oc/open", p_open_2 },
 	{ "__open64_2", "posix/io/oc/open", p_open64_2 },
 	{ "openat", "posix/io/oc/openat", p_openat },
