@@ -179,9 +179,11 @@ Test(determinism, selectors_and_triggers, .timeout = 90)
 	cr_assert_gt(tu_num(w, "on"), 0.25, "opened by the line, not at once");
 
 	/* Without errno, close() fails with its valid errnos, all of them
-	 * appearing over 60 calls, the same way for the same seed. */
+	 * appearing over 60 calls, the same way for the same seed. (nth keeps
+	 * out the close of the command's connection, which races with the
+	 * window's end.) */
 	recs = recs_of(doc, "sel: derived errno");
-	cr_assert_eq(json_array_size(recs), 61);
+	cr_assert_eq(json_array_size(recs), 60);
 	int eio = 0, eintr = 0, enospc = 0;
 	json_array_foreach(recs, i, r)
 	{
@@ -191,7 +193,7 @@ Test(determinism, selectors_and_triggers, .timeout = 90)
 		enospc += !strcmp(en, "ENOSPC");
 	}
 	cr_assert(eio && eintr && enospc, "%d %d %d", eio, eintr, enospc);
-	cr_assert_eq(eio + eintr + enospc, 61);
+	cr_assert_eq(eio + eintr + enospc, 60);
 
 	s = tu_scenario(doc, "sel: never fired");
 	cr_assert(strstr(json_string_value(json_array_get(json_object_get(s, "warnings"), 0)),
