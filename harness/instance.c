@@ -112,20 +112,10 @@ static void binary_warnings(fl_ctx *ctx, const char *path,
 			    "libfiu.a): its own points are invisible to the "
 			    "agent; link it with -lfiu",
 			    path);
-	if (info->nfortified) {
-		fl_buf b;
-		fl_buf_init(&b);
-		for (size_t i = 0; i < info->nfortified && i < 8; i++)
-			fl_buf_printf(&b, "%s%s", i ? ", " : "",
-				      info->fortified[i]);
-		fl_ctx_warn(ctx,
-			    "%s calls fortified functions libfiu does not wrap "
-			    "(%s%s): faults on those calls never fire; build it "
-			    "without _FORTIFY_SOURCE",
-			    path, b.data ? b.data : "",
-			    info->nfortified > 8 ? ", ..." : "");
-		fl_buf_free(&b);
-	}
+	/* Once per program per run; `faultline points` says the same. */
+	char w[1400];
+	if (fl_points_fortify_warning_once(path, w, sizeof w) > 0)
+		fl_ctx_warn(ctx, "%s", w);
 }
 
 /* What the target's binary says about itself: the points it declares
