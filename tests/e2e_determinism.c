@@ -179,19 +179,27 @@ Test(determinism, selectors_and_triggers, .timeout = 90)
 	cr_assert_gt(tu_num(w, "on"), 0.25, "opened by the line, not at once");
 
 	/* Without errno, close() fails with its valid errnos, all of them
-	 * appearing over 60 calls, the same way for the same seed. */
+	 * appearing over 60 calls, the same way for the same seed. The
+	 * burst is calls 1 to 60; the target's close of the t:tcp
+	 * connection (call 61) happens when it sees the harness hang up,
+	 * before or after t:clear() lands, so it is left out. */
 	recs = recs_of(doc, "sel: derived errno");
-	cr_assert_eq(json_array_size(recs), 61);
-	int eio = 0, eintr = 0, enospc = 0;
+	cr_assert_geq(json_array_size(recs), 60);
+	cr_assert_leq(json_array_size(recs), 61);
+	int eio = 0, eintr = 0, enospc = 0, burst = 0;
 	json_array_foreach(recs, i, r)
 	{
+		if (tu_num(r, "n") > 60)
+			continue;
+		burst++;
 		const char *en = tu_str(r, "errno");
 		eio += !strcmp(en, "EIO");
 		eintr += !strcmp(en, "EINTR");
 		enospc += !strcmp(en, "ENOSPC");
 	}
+	cr_assert_eq(burst, 60);
 	cr_assert(eio && eintr && enospc, "%d %d %d", eio, eintr, enospc);
-	cr_assert_eq(eio + eintr + enospc, 61);
+	cr_assert_eq(eio + eintr + enospc, 60);
 
 	s = tu_scenario(doc, "sel: never fired");
 	cr_assert(strstr(json_string_value(json_array_get(json_object_get(s, "warnings"), 0)),
