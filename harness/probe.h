@@ -63,8 +63,9 @@ typedef struct fl_probe {
 	size_t send_len;
 	/* The reply (line protocol) or the body (HTTP) must contain this
 	 * text, or match it as a POSIX extended regular expression when
-	 * regex is set. NULL: no check (a line probe then passes once
-	 * connected and its request written). */
+	 * regex is set (^ and $ also match at newlines; matched once the
+	 * reply or body is complete). NULL: no check (a line probe then
+	 * passes once connected and its request written). */
 	const char *expect;
 	int regex;
 	/* Line protocols: where a reply ends. NULL: "\n"; "": only when the
