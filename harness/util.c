@@ -43,6 +43,13 @@ static int buf_reserve(fl_buf *b, size_t extra)
 	return 0;
 }
 
+void fl_buf_reset(fl_buf *b)
+{
+	b->len = 0;
+	if (b->data)
+		b->data[0] = '\0';
+}
+
 int fl_buf_append(fl_buf *b, const void *data, size_t len)
 {
 	if (buf_reserve(b, len) < 0)

@@ -15,6 +15,8 @@ typedef struct fl_buf {
 
 void fl_buf_init(fl_buf *b);
 void fl_buf_free(fl_buf *b);
+/* Empties b, keeping its memory. */
+void fl_buf_reset(fl_buf *b);
 int fl_buf_append(fl_buf *b, const void *data, size_t len);
 int fl_buf_puts(fl_buf *b, const char *s);
 int fl_buf_putc(fl_buf *b, char c);
