@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 
 #define DEFAULT_TIMEOUT_S 60.0
@@ -35,6 +36,7 @@ void fl_config_defaults(fl_config *c)
 	c->timeout_s = DEFAULT_TIMEOUT_S;
 	c->ready.timeout_s = DEFAULT_READY_TIMEOUT_S;
 	c->health.fn_ref = LUA_NOREF;
+	c->health.family = AF_INET;
 	c->health.timeout_s = DEFAULT_HEALTH_TIMEOUT_S;
 	c->health.interval_s = DEFAULT_HEALTH_INTERVAL_S;
 	c->stop_signal = SIGTERM;
@@ -73,8 +75,12 @@ void fl_config_free(fl_config *c)
 	free(c->ready.text);
 	free(c->ready.port);
 	free(c->health.port);
+	free(c->health.unix_path);
 	free(c->health.send);
 	free(c->health.expect);
+	free(c->health.reply_end);
+	free(c->health.http);
+	free(c->health.http_host);
 	free(c->watch);
 	memset(c, 0, sizeof *c);
 }
@@ -485,6 +491,138 @@ static void parse_ready(lua_State *L, const struct parse *p, int r)
 					c->ready.timeout_s, 0, 1);
 }
 
+/* The HTTP statuses that pass: 200, "2xx", "200-299", { 200, 204 }. */
+static void parse_status(lua_State *L, const struct parse *p, int h)
+{
+	fl_health_cfg *hc = &p->c->health;
+	fl_probe tmp;
+	memset(&tmp, 0, sizeof tmp);
+	char err[200];
+	int t = lua_getfield(L, h, "status");
+	int r = 0;
+	if (t == LUA_TNUMBER && lua_isinteger(L, -1)) {
+		int v = (int)lua_tointeger(L, -1);
+		r = fl_probe_add_status(&tmp, v, v, err, sizeof err);
+	} else if (t == LUA_TSTRING) {
+		r = fl_probe_parse_status(&tmp, lua_tostring(L, -1), err,
+					  sizeof err);
+	} else if (t == LUA_TTABLE) {
+		lua_Integer n = luaL_len(L, -1);
+		for (lua_Integer i = 1; i <= n && r == 0; i++) {
+			if (lua_geti(L, -1, i) == LUA_TNUMBER &&
+			    lua_isinteger(L, -1)) {
+				int v = (int)lua_tointeger(L, -1);
+				r = fl_probe_add_status(&tmp, v, v, err,
+							sizeof err);
+			} else if (lua_type(L, -1) == LUA_TSTRING) {
+				r = fl_probe_parse_status(&tmp,
+							  lua_tostring(L, -1),
+							  err, sizeof err);
+			} else {
+				snprintf(err, sizeof err,
+					 "a status is a number or text like "
+					 "\"2xx\"");
+				r = -EINVAL;
+			}
+			lua_pop(L, 1);
+		}
+	} else if (t != LUA_TNIL) {
+		snprintf(err, sizeof err,
+			 "must be a status like 200, \"2xx\" or a list");
+		r = -EINVAL;
+	}
+	lua_pop(L, 1);
+	if (r < 0)
+		fail(L, p, "status", "target.health.status: %s", err);
+	memcpy(hc->status, tmp.status, sizeof hc->status);
+	hc->nstatus = tmp.nstatus;
+}
+
+/* health = { tcp =, host =, unix =, send =, expect =, regex =,
+ * reply_end =, http =, status =, http_host =, timeout =, interval = } */
+static void parse_health_table(lua_State *L, const struct parse *p, int h)
+{
+	fl_health_cfg *hc = &p->c->health;
+	static const char *const keys[] = {
+		"tcp",	  "host",	"unix",	     "send",	"expect",
+		"regex",  "reply_end", "http",	     "status",	"http_host",
+		"timeout", "interval", NULL};
+	check_keys(L, p, h, "target.health", keys);
+	hc->kind = FL_HEALTH_TCP;
+	hc->port = get_port(L, p, h, "tcp", "target.health.");
+	hc->unix_path = get_string(L, p, h, "unix", "target.health.");
+	if (!hc->port && !hc->unix_path)
+		fail(L, p, "health",
+		     "target.health needs tcp = \"{port}\" or unix = \"path\" "
+		     "(or be a function)");
+	if (hc->port && hc->unix_path)
+		fail(L, p, "unix",
+		     "target.health: tcp and unix exclude each other");
+	char *host = get_string(L, p, h, "host", "target.health.");
+	if (host) {
+		char err[200];
+		int r = fl_probe_parse_host(host, &hc->family, err, sizeof err);
+		free(host);
+		if (r < 0 || hc->unix_path)
+			fail(L, p, "host", "target.health.host: %s",
+			     r < 0 ? err : "a Unix socket has no host");
+	}
+	int st = lua_getfield(L, h, "send");
+	if (st == LUA_TSTRING) {
+		size_t len;
+		const char *s = lua_tolstring(L, -1, &len);
+		hc->send = fl_xmalloc(len + 1);
+		memcpy(hc->send, s, len + 1);
+		hc->send_len = len;
+	} else if (st != LUA_TNIL) {
+		fail(L, p, "send", "target.health.send must be a string (got %s)",
+		     lua_typename(L, st));
+	}
+	lua_pop(L, 1);
+	hc->expect = get_string(L, p, h, "expect", "target.health.");
+	hc->regex = get_bool(L, p, h, "regex", "target.health.", 0);
+	hc->reply_end = get_string(L, p, h, "reply_end", "target.health.");
+	hc->http = get_string(L, p, h, "http", "target.health.");
+	hc->http_host = get_string(L, p, h, "http_host", "target.health.");
+	parse_status(L, p, h);
+	hc->timeout_s = get_number(L, p, h, "timeout", "target.health.",
+				   hc->timeout_s, 0, 1);
+	hc->interval_s = get_number(L, p, h, "interval", "target.health.",
+				    hc->interval_s, 0, 1);
+	/* The probe's own checks (an HTTP probe takes no send, a path starts
+	 * with '/', a regex compiles), on a stand-in address. */
+	fl_probe pr;
+	fl_health_probe_of(hc, 1, "/nonexistent", &pr);
+	char err[300];
+	int r = fl_probe_prepare(&pr, err, sizeof err);
+	fl_probe_release(&pr);
+	if (r < 0)
+		fail(L, p, "health", "target.health: %s", err);
+}
+
+void fl_health_probe_of(const fl_health_cfg *hc, int port,
+			const char *unix_path, fl_probe *out)
+{
+	memset(out, 0, sizeof *out);
+	if (hc->unix_path) {
+		out->addr.family = AF_UNIX;
+		out->addr.path = unix_path;
+	} else {
+		out->addr.family = hc->family;
+		out->addr.port = port;
+	}
+	out->send = hc->send;
+	out->send_len = hc->send_len;
+	out->expect = hc->expect;
+	out->regex = hc->regex;
+	out->reply_end = hc->reply_end;
+	out->http_path = hc->http;
+	out->http_host = hc->http_host;
+	memcpy(out->status, hc->status, sizeof out->status);
+	out->nstatus = hc->nstatus;
+	out->timeout_ns = (int64_t)(hc->timeout_s * 1e9);
+}
+
 static void parse_health(lua_State *L, const struct parse *p, int target)
 {
 	fl_config *c = p->c;
@@ -511,32 +649,7 @@ static void parse_health(lua_State *L, const struct parse *p, int target)
 		     "or a function (got %s)",
 		     lua_typename(L, t));
 	int h = lua_gettop(L);
-	static const char *const keys[] = {"tcp",     "send",	  "expect",
-					   "timeout", "interval", NULL};
-	check_keys(L, p, h, "target.health", keys);
-	c->health.kind = FL_HEALTH_TCP;
-	c->health.port = get_port(L, p, h, "tcp", "target.health.");
-	if (!c->health.port)
-		fail(L, p, "health",
-		     "target.health needs tcp = \"{port}\" (or be a function)");
-	int st = lua_getfield(L, h, "send");
-	if (st == LUA_TSTRING) {
-		size_t len;
-		const char *s = lua_tolstring(L, -1, &len);
-		c->health.send = fl_xmalloc(len + 1);
-		memcpy(c->health.send, s, len + 1);
-		c->health.send_len = len;
-	} else if (st != LUA_TNIL) {
-		fail(L, p, "send", "target.health.send must be a string (got %s)",
-		     lua_typename(L, st));
-	}
-	lua_pop(L, 1);
-	c->health.expect = get_string(L, p, h, "expect", "target.health.");
-	c->health.timeout_s = get_number(L, p, h, "timeout", "target.health.",
-					 c->health.timeout_s, 0, 1);
-	c->health.interval_s = get_number(L, p, h, "interval",
-					  "target.health.",
-					  c->health.interval_s, 0, 1);
+	parse_health_table(L, p, h);
 	lua_pop(L, 1);
 	if (lua_getfield(L, target, "health_interval") != LUA_TNIL)
 		fail(L, p, "health_interval",

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "judge.h"
+#include "probe.h"
 #include "target.h"
 
 /* When the target counts as ready. */
@@ -32,9 +33,17 @@ enum fl_health_kind {
 typedef struct fl_health_cfg {
 	enum fl_health_kind kind;
 	char *port;		/* TCP: "{port}", "{port:name}" or a number */
+	int family;		/* AF_INET (127.0.0.1) or AF_INET6 (::1) */
+	char *unix_path;	/* or a Unix-domain stream socket (unexpanded) */
 	char *send;		/* bytes to send (may hold NULs), or NULL */
 	size_t send_len;
-	char *expect;		/* the reply must contain it, or NULL */
+	char *expect;		/* the reply (or body) must contain it, or NULL */
+	int regex;		/* expect is a POSIX extended regex */
+	char *reply_end;	/* where a line reply ends (NULL: "\n") */
+	char *http;		/* HTTP: the path to GET, or NULL */
+	char *http_host;	/* HTTP: the Host header (NULL: the address) */
+	fl_probe_status status[FL_PROBE_MAX_STATUS]; /* HTTP: that pass */
+	size_t nstatus;
 	double timeout_s;
 	double interval_s;
 	int fn_ref;		/* FUNCTION: registry reference, LUA_NOREF */
@@ -80,6 +89,11 @@ typedef struct fl_config {
 	int64_t final_window_ns;
 	int run_ref;		/* registry reference of run() */
 } fl_config;
+
+/* The probe a health table describes, at port or unix_path (the
+ * placeholders already expanded); strings are borrowed from hc. */
+void fl_health_probe_of(const fl_health_cfg *hc, int port,
+			const char *unix_path, fl_probe *out);
 
 /* Every default. */
 void fl_config_defaults(fl_config *c);

@@ -40,6 +40,7 @@ typedef struct fl_window {
 				 * applied it between this and on_ns */
 	/* Why it is fine that it never fired ("" : it must fire). */
 	char optional[200];
+	int closed_at_stop;	/* still open when the target stopped */
 } fl_window;
 
 /* An episode: the faults between two quiet periods, and what recovery
@@ -170,6 +171,7 @@ typedef struct fl_ctx {
 	int nnamed_ports;
 	char tmpdir[PATH_MAX];
 
+	int stopping;		/* the current run is being stopped */
 	fl_instance *inst;	/* the current target, or NULL */
 	fl_instance **instances;
 	int ninstances;
@@ -180,9 +182,15 @@ typedef struct fl_ctx {
 	fl_oom oom;
 	fl_final final;
 
-	fl_health_result *health_results;
+	fl_health_result *health_results; /* in time order; back-to-back
+					   * probing keeps only changes */
 	size_t nhealth, health_cap;
+	size_t health_probes;	/* every probe made */
+	size_t health_failed;	/* ...and how many failed */
 	int64_t next_probe_ns;
+	fl_probe health_probe;	/* the prepared probe of the current run */
+	char *health_unix;	/* its Unix socket path, expanded */
+	int health_ready;	/* health_probe is prepared */
 
 	fl_window *windows;
 	int nwindows;

@@ -4,6 +4,7 @@
 #include "probe.h"
 #include "util.h"
 
+#include <errno.h>
 #include <lauxlib.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +13,8 @@
 
 static void record(fl_ctx *ctx, const fl_health_result *r)
 {
+	ctx->health_probes++;
+	ctx->health_failed += !r->ok;
 	if (ctx->nhealth == ctx->health_cap) {
 		ctx->health_cap = ctx->health_cap ? ctx->health_cap * 2 : 256;
 		ctx->health_results = fl_xrealloc(
@@ -50,6 +53,49 @@ static void probe_function(fl_ctx *ctx, fl_health_result *r)
 	r->latency_ns = fl_now_ns() - start;
 }
 
+void fl_health_release(fl_ctx *ctx)
+{
+	if (ctx->health_ready)
+		fl_probe_release(&ctx->health_probe);
+	ctx->health_ready = 0;
+	free(ctx->health_unix);
+	ctx->health_unix = NULL;
+}
+
+/* The probe of the current run, its placeholders expanded. 0, or -EINVAL
+ * (logged) when it cannot be made. */
+static int prepare(fl_ctx *ctx)
+{
+	if (ctx->health_ready)
+		return 0;
+	const fl_health_cfg *hc = &ctx->cfg.health;
+	free(ctx->health_unix);
+	ctx->health_unix = hc->unix_path ? fl_ctx_expand(ctx, hc->unix_path)
+					 : NULL;
+	fl_health_probe_of(hc, hc->port ? fl_ctx_port(ctx, hc->port) : 0,
+			   ctx->health_unix, &ctx->health_probe);
+	char err[300];
+	if (fl_probe_prepare(&ctx->health_probe, err, sizeof err) < 0) {
+		fl_ctx_log(ctx, "health probe: %s", err);
+		return -EINVAL;
+	}
+	ctx->health_ready = 1;
+	return 0;
+}
+
+/* One probe of the current run, dated when its reply began to arrive. */
+static void probe_socket(fl_ctx *ctx, fl_health_result *r)
+{
+	fl_probe_result pr;
+	if (prepare(ctx) < 0) {
+		memset(r, 0, sizeof *r);
+		snprintf(r->detail, sizeof r->detail, "the probe cannot be made");
+		return;
+	}
+	fl_probe_run(&ctx->health_probe, &pr);
+	fl_probe_to_health(&pr, ctx->inst->sess->child.start_ns, r);
+}
+
 fl_health_result *fl_health_probe_now(fl_ctx *ctx)
 {
 	const fl_health_cfg *hc = &ctx->cfg.health;
@@ -57,20 +103,76 @@ fl_health_result *fl_health_probe_now(fl_ctx *ctx)
 		return NULL;
 	fl_health_result r;
 	memset(&r, 0, sizeof r);
-	int64_t t0 = fl_ctx_now(ctx);
 	if (hc->kind == FL_HEALTH_TCP) {
-		fl_tcp_probe p = {.port = fl_ctx_port(ctx, hc->port),
-				  .send = hc->send,
-				  .send_len = hc->send_len,
-				  .expect = hc->expect,
-				  .timeout_ns = (int64_t)(hc->timeout_s * 1e9)};
-		fl_probe_tcp(&p, &r);
+		probe_socket(ctx, &r);
 	} else {
 		probe_function(ctx, &r);
+		/* A function's verdict is known when it returns. */
+		r.t_ns = fl_ctx_now(ctx);
 	}
-	r.t_ns = t0;
 	record(ctx, &r);
 	return &ctx->health_results[ctx->nhealth - 1];
+}
+
+/* Keeps a result of back-to-back probing only when it changes the state:
+ * the judge reads the state between results, and thousands of equal
+ * failures a second would say nothing more. */
+static void record_change(fl_ctx *ctx, const fl_health_result *r)
+{
+	if (ctx->nhealth && ctx->health_results[ctx->nhealth - 1].ok == r->ok) {
+		ctx->health_probes++;
+		ctx->health_failed += !r->ok;
+		return;
+	}
+	record(ctx, r);
+}
+
+struct loop_arg {
+	fl_ctx *ctx;
+};
+
+static int loop_each(void *arg, const fl_probe_result *pr)
+{
+	fl_ctx *ctx = ((struct loop_arg *)arg)->ctx;
+	fl_health_result r;
+	fl_probe_to_health(pr, ctx->inst->sess->child.start_ns, &r);
+	record_change(ctx, &r);
+	return !fl_ctx_target_live(ctx) ||
+	       fl_lua_abort_due(&ctx->host) != FL_ABORT_NONE;
+}
+
+int fl_health_until_ok(fl_ctx *ctx, int64_t deadline_ns)
+{
+	const fl_health_cfg *hc = &ctx->cfg.health;
+	if (hc->kind == FL_HEALTH_NONE || !fl_ctx_target_live(ctx))
+		return 0;
+	int passed = 0;
+	if (hc->kind == FL_HEALTH_TCP) {
+		if (prepare(ctx) < 0)
+			return 0;
+		struct loop_arg a = {ctx};
+		fl_probe_loop loop = {.deadline_ns = deadline_ns,
+				      .each = loop_each,
+				      .arg = &a};
+		fl_probe_result last;
+		passed = fl_probe_until_ok(&ctx->health_probe, &loop, &last) == 0;
+	} else {
+		while (!passed && fl_now_ns() < deadline_ns &&
+		       fl_ctx_target_live(ctx) &&
+		       fl_lua_abort_due(&ctx->host) == FL_ABORT_NONE) {
+			fl_health_result r;
+			memset(&r, 0, sizeof r);
+			probe_function(ctx, &r);
+			r.t_ns = fl_ctx_now(ctx);
+			record_change(ctx, &r);
+			passed = r.ok;
+		}
+	}
+	if (fl_lua_abort_due(&ctx->host) != FL_ABORT_NONE)
+		return -ECANCELED;
+	/* Interval probing goes on from here. */
+	ctx->next_probe_ns = fl_now_ns() + (int64_t)(hc->interval_s * 1e9);
+	return passed;
 }
 
 int fl_health_latest(const fl_ctx *ctx)
@@ -99,5 +201,8 @@ int fl_health_tick(fl_ctx *ctx)
 
 void fl_health_restart(fl_ctx *ctx)
 {
+	/* A new run: its probe is made anew (a named port stays, a Unix
+	 * socket's path is expanded again). */
+	fl_health_release(ctx);
 	ctx->next_probe_ns = fl_now_ns();
 }

@@ -585,8 +585,10 @@ int fl_instance_stop(fl_ctx *ctx, int sig, double grace_s)
 	/* Windows still open end here; the faults stop before the signal so
 	 * the target's shutdown path runs clean. */
 	char err[256];
+	ctx->stopping = 1;
 	if (fl_windows_any_open(ctx))
 		fl_windows_close(ctx, NULL, err, sizeof err);
+	ctx->stopping = 0;
 	if (!fl_instance_exit(in).exited) {
 		if (ctx->base.valid)
 			fl_measure_final(ctx);

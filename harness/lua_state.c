@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* How often (in VM instructions) the watchdog looks at the clock. */
 #define WATCHDOG_COUNT 1000
@@ -121,6 +122,21 @@ int fl_lua_call(lua_State *L, int nargs, int nresults)
 	lua_insert(L, base);
 	int status = lua_pcall(L, nargs, nresults, base);
 	lua_remove(L, base);
+	fl_lua_host *h = fl_lua_host_of(L);
+	if (status == LUA_ERRMEM && h && h->mem_exceeded && !h->error_msg) {
+		/* The handler cannot run without memory: say it here. */
+		char msg[128];
+		snprintf(msg, sizeof msg, "the script used more than %zu MiB "
+					  "(its memory limit)",
+			 h->mem_limit >> 20);
+		h->error_msg = fl_xstrdup(msg);
+	}
+	if (status != LUA_OK && h && !h->error_msg) {
+		/* Every failed call leaves a message: an error never reads as
+		 * a pass. */
+		const char *m = lua_tostring(L, -1);
+		h->error_msg = fl_xstrdup(m ? m : "error in the script");
+	}
 	return status;
 }
 
@@ -189,9 +205,33 @@ static int sb_os_exit(lua_State *L)
 			     "t:fail(message) to fail it)");
 }
 
+/* The allocator of a scenario's state: counts what the script holds and
+ * refuses past the limit, which Lua raises as an error in the script. */
+static void *counted_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	fl_lua_host *h = ud;
+	size_t old = ptr ? osize : 0;
+	if (nsize == 0) {
+		free(ptr);
+		if (h)
+			h->mem_used -= old;
+		return NULL;
+	}
+	if (h && nsize > old && h->mem_used - old + nsize > h->mem_limit) {
+		h->mem_exceeded = 1;
+		return NULL;
+	}
+	void *p = realloc(ptr, nsize);
+	if (p && h)
+		h->mem_used = h->mem_used - old + nsize;
+	return p;
+}
+
 lua_State *fl_lua_new(fl_lua_host *host)
 {
-	lua_State *L = luaL_newstate();
+	if (host && !host->mem_limit)
+		host->mem_limit = FL_LUA_MEMORY_LIMIT;
+	lua_State *L = lua_newstate(counted_alloc, host);
 	if (!L) {
 		fprintf(stderr, "faultline: cannot create a Lua state\n");
 		exit(3);
@@ -201,6 +241,117 @@ lua_State *fl_lua_new(fl_lua_host *host)
 	return L;
 }
 
+/* Is path (resolved) one of faultline's own /proc entries? The scenario
+ * must not read or write the harness's memory, fds or environment. */
+static int own_proc_entry(const char *resolved)
+{
+	if (strncmp(resolved, "/proc/", 6) != 0)
+		return 0;
+	const char *p = resolved + 6;
+	char *end;
+	long n = strtol(p, &end, 10);
+	if (end == p || (*end != '/' && *end != '\0'))
+		return 0;
+	if (n == (long)getpid())
+		return 1;
+	/* A thread of faultline's is faultline too. */
+	char task[64];
+	snprintf(task, sizeof task, "/proc/self/task/%ld", n);
+	return access(task, F_OK) == 0;
+}
+
+/* The path with its directory resolved (the file itself may not exist
+ * yet). 0, or -1 when the directory does not resolve. */
+static int resolve(const char *path, char *out, size_t len)
+{
+	char buf[PATH_MAX];
+	if (realpath(path, buf)) {
+		snprintf(out, len, "%s", buf);
+		return 0;
+	}
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	const char *base = path;
+	if (slash) {
+		base = path + (slash - dir) + 1;
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	} else {
+		snprintf(dir, sizeof dir, ".");
+	}
+	if (!realpath(dir, buf))
+		return -1;
+	snprintf(out, len, "%s/%s", strcmp(buf, "/") ? buf : "", base);
+	return 0;
+}
+
+/* May the script open path with mode? Raises the reason if not. */
+static void check_open(lua_State *L, const char *path, const char *mode)
+{
+	fl_lua_host *h = fl_lua_host_of(L);
+	char resolved[PATH_MAX];
+	if (resolve(path, resolved, sizeof resolved) < 0)
+		return; /* fopen will say why */
+	/* /proc/self itself resolves to /proc/<pid>. */
+	if (own_proc_entry(resolved) || strncmp(path, "/proc/self", 10) == 0 ||
+	    strncmp(path, "/proc/thread-self", 17) == 0)
+		luaL_error(L, "io: %s is faultline's own process: a scenario may "
+			      "not open it",
+			   path);
+	int writes = strpbrk(mode, "wa+") != NULL;
+	if (!writes)
+		return;
+	const char *dir = h ? h->write_dir : "";
+	size_t dl = strlen(dir);
+	if (!dl || strncmp(resolved, dir, dl) != 0 ||
+	    (resolved[dl] != '/' && resolved[dl] != '\0'))
+		luaL_error(L, "io: a scenario writes files only under its "
+			      "{tmpdir} (%s), not %s",
+			   dl ? dir : "none", path);
+}
+
+/* io.open with the checks above; the file object is Lua's own. */
+static int sb_io_open(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	const char *mode = luaL_optstring(L, 2, "r");
+	check_open(L, path, mode);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+/* io.lines(path, ...) reads: the same checks. */
+static int sb_io_lines(lua_State *L)
+{
+	if (!lua_isnoneornil(L, 1))
+		check_open(L, luaL_checkstring(L, 1), "r");
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+/* setmetatable without finalizers: Lua runs __gc with hooks off, so a
+ * finalizer that loops would escape the watchdog. */
+static int sb_setmetatable(lua_State *L)
+{
+	if (lua_type(L, 2) == LUA_TTABLE &&
+	    lua_getfield(L, 2, "__gc") != LUA_TNIL)
+		return luaL_error(L, "setmetatable: __gc finalizers are not "
+				     "available in a scenario (the watchdog "
+				     "cannot stop them)");
+	lua_settop(L, 2);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, 2, 1);
+	return 1;
+}
+
 /* Builds the environment of a scenario chunk: the safe parts of the
  * standard library, our pcall, print and os. Pushes the table. */
 static void push_sandbox(lua_State *L)
@@ -208,7 +359,7 @@ static void push_sandbox(lua_State *L)
 	static const char *const globals[] = {
 		"assert",   "error",	"ipairs",   "next",	"pairs",
 		"rawequal", "rawget",	"rawlen",   "rawset",	"select",
-		"setmetatable", "getmetatable", "tonumber", "tostring",
+		"getmetatable", "tonumber", "tostring",
 		"type",	    "string",	"table",    "math",	"utf8",
 		"coroutine", "_VERSION", NULL};
 	lua_newtable(L);
@@ -216,6 +367,9 @@ static void push_sandbox(lua_State *L)
 		lua_getglobal(L, globals[i]);
 		lua_setfield(L, -2, globals[i]);
 	}
+	lua_getglobal(L, "setmetatable");
+	lua_pushcclosure(L, sb_setmetatable, 1);
+	lua_setfield(L, -2, "setmetatable");
 	lua_pushcfunction(L, sb_pcall);
 	lua_setfield(L, -2, "pcall");
 	lua_pushcfunction(L, sb_xpcall);
@@ -237,14 +391,18 @@ static void push_sandbox(lua_State *L)
 	lua_setfield(L, -2, "exit");
 	lua_setfield(L, -2, "os");
 
-	/* io: reading and writing files, no processes. */
+	/* io: reading files, and writing under {tmpdir}; no processes, not
+	 * faultline's own /proc. */
 	lua_newtable(L);
-	static const char *const iokeys[] = {"open", "lines", "type", NULL};
 	lua_getglobal(L, "io");
-	for (int i = 0; iokeys[i]; i++) {
-		lua_getfield(L, -1, iokeys[i]);
-		lua_setfield(L, -3, iokeys[i]);
-	}
+	lua_getfield(L, -1, "type");
+	lua_setfield(L, -3, "type");
+	lua_getfield(L, -1, "open");
+	lua_pushcclosure(L, sb_io_open, 1);
+	lua_setfield(L, -3, "open");
+	lua_getfield(L, -1, "lines");
+	lua_pushcclosure(L, sb_io_lines, 1);
+	lua_setfield(L, -3, "lines");
 	lua_pop(L, 1);
 	lua_setfield(L, -2, "io");
 

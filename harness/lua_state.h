@@ -27,12 +27,21 @@ typedef struct fl_lua_host {
 	int abort_raised;	/* the full message was raised once */
 	char *error_msg;	/* the first error the handler saw (malloc'd) */
 	void *user;		/* the scenario's context */
+	/* Where the script may write files ("" : nowhere). */
+	char write_dir[4096];
+	/* The memory the script's state holds, and the most it may. */
+	size_t mem_used, mem_limit;
+	int mem_exceeded;	/* an allocation was refused */
 	/* Where print() goes; NULL: stderr. */
 	void (*log)(void *user, const char *msg);
 } fl_lua_host;
 
-/* A new state with the standard libraries; exits the process (status 3)
- * when Lua cannot allocate one. */
+/* The most memory a scenario's Lua state may hold. */
+#define FL_LUA_MEMORY_LIMIT ((size_t)256 << 20)
+
+/* A new state with the standard libraries, its memory counted against
+ * host->mem_limit (FL_LUA_MEMORY_LIMIT when 0); exits the process
+ * (status 3) when Lua cannot allocate one. */
 lua_State *fl_lua_new(fl_lua_host *host);
 fl_lua_host *fl_lua_host_of(lua_State *L);
 

@@ -18,6 +18,7 @@
 #include "wait.h"
 #include "windows.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <lauxlib.h>
 #include <math.h>
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 extern const luaL_Reg fl_lua_fault_methods[];
 extern const luaL_Reg fl_lua_expect_methods[];
@@ -356,40 +358,157 @@ static int t_wait_output(lua_State *L)
 	return 1;
 }
 
-/* t:tcp(text, { port=, expect=, timeout= }): sends text to the target on
- * loopback and returns its reply (up to expect, or the first newline), or
- * nil and the reason. */
+/* The address of t:tcp and t:http: { port = t.port, host = "127.0.0.1"
+ * | "::1", unix = "path" } (unix expanded; *unix_path owns it). */
+static void opt_addr(lua_State *L, fl_ctx *ctx, int idx, const char *fname,
+		     fl_probe_addr *addr, char **unix_path)
+{
+	*unix_path = NULL;
+	memset(addr, 0, sizeof *addr);
+	addr->family = AF_INET;
+	double port = fl_larg_num(L, idx, "port", ctx->port);
+	if (port < 1 || port > 65535 || port != floor(port))
+		luaL_error(L, "%s: port must be a port number", fname);
+	addr->port = (int)port;
+	if (lua_type(L, idx) != LUA_TTABLE)
+		return;
+	lua_getfield(L, idx, "host");
+	if (!lua_isnil(L, -1)) {
+		char err[200];
+		if (fl_probe_parse_host(luaL_checkstring(L, -1), &addr->family,
+					err, sizeof err) < 0)
+			luaL_error(L, "%s: %s", fname, err);
+	}
+	lua_pop(L, 1);
+	lua_getfield(L, idx, "unix");
+	if (!lua_isnil(L, -1)) {
+		*unix_path = fl_ctx_expand(ctx, luaL_checkstring(L, -1));
+		addr->family = AF_UNIX;
+		addr->path = *unix_path;
+	}
+	lua_pop(L, 1);
+}
+
+static const char *opt_string(lua_State *L, int idx, const char *key)
+{
+	if (lua_type(L, idx) != LUA_TTABLE)
+		return NULL;
+	lua_getfield(L, idx, key);
+	const char *v = lua_isnil(L, -1) ? NULL : luaL_checkstring(L, -1);
+	lua_pop(L, 1); /* the table keeps the string alive */
+	return v;
+}
+
+/* t:tcp(text, { port=, host=, unix=, expect=, reply_end=, timeout= }):
+ * sends text to the target and returns its reply (up to expect, or to
+ * reply_end, a newline by default), or nil and the reason. A complete
+ * reply that lacks expect is an answer at once, not a timeout. */
 static int t_tcp(lua_State *L)
 {
 	fl_ctx *ctx = fl_larg_target(L);
 	size_t len;
 	const char *text = luaL_checklstring(L, 2, &len);
-	static const char *const keys[] = {"port", "expect", "timeout", NULL};
+	static const char *const keys[] = {"port",	"host",	 "unix",
+					   "expect",	"reply_end", "timeout",
+					   NULL};
 	if (!lua_isnoneornil(L, 3))
 		luaL_checktype(L, 3, LUA_TTABLE);
 	fl_larg_keys(L, 3, "tcp", keys);
-	double port = fl_larg_num(L, 3, "port", ctx->port);
-	if (port < 1 || port > 65535 || port != floor(port))
-		return luaL_error(L, "tcp: port must be a port number");
 	double timeout = fl_larg_seconds(L, 3, "timeout", 2);
-	const char *expect = NULL;
-	if (lua_type(L, 3) == LUA_TTABLE) {
-		lua_getfield(L, 3, "expect");
-		expect = lua_tostring(L, -1);
-		lua_pop(L, 1);
-	}
+	const char *expect = opt_string(L, 3, "expect");
+	const char *reply_end = opt_string(L, 3, "reply_end");
+	fl_probe_addr addr;
+	char *unix_path;
+	opt_addr(L, ctx, 3, "tcp", &addr, &unix_path);
 	fl_lua_check_abort(L);
 	char err[256];
-	char *reply = fl_tcp_request((int)port, text, len, expect,
-				     (int64_t)(timeout * 1e9), err, sizeof err);
+	size_t rlen;
+	char *reply = fl_probe_request(&addr, text, len, expect, reply_end,
+				       (int64_t)(timeout * 1e9), &rlen, err,
+				       sizeof err);
+	free(unix_path);
 	if (!reply) {
 		lua_pushnil(L);
 		lua_pushstring(L, err);
 		return 2;
 	}
-	lua_pushstring(L, reply);
+	lua_pushlstring(L, reply, rlen);
 	free(reply);
 	return 1;
+}
+
+/* Pushes the headers of an HTTP reply as a table, names in lower case. */
+static void push_headers(lua_State *L, const fl_probe_reply *rep)
+{
+	lua_newtable(L);
+	const char *p = rep->headers, *end = rep->headers + rep->headers_len;
+	while (p && p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *stop = eol ? eol : end;
+		const char *colon = memchr(p, ':', (size_t)(stop - p));
+		if (colon) {
+			luaL_Buffer b;
+			luaL_buffinit(L, &b);
+			for (const char *q = p; q < colon; q++)
+				luaL_addchar(&b, (char)tolower((unsigned char)*q));
+			luaL_pushresult(&b);
+			const char *v = colon + 1;
+			while (v < stop && (*v == ' ' || *v == '\t'))
+				v++;
+			const char *ve = stop;
+			while (ve > v && (ve[-1] == '\r' || ve[-1] == ' '))
+				ve--;
+			lua_pushlstring(L, v, (size_t)(ve - v));
+			lua_settable(L, -3);
+		}
+		p = eol ? eol + 1 : NULL;
+	}
+}
+
+/* t:http(path, { port=, host=, unix=, http_host=, timeout= }): a GET on
+ * the target. Returns status, body, headers (names in lower case), or nil
+ * and the reason; any status is an answer, the script judges it. */
+static int t_http(lua_State *L)
+{
+	fl_ctx *ctx = fl_larg_target(L);
+	const char *path = luaL_checkstring(L, 2);
+	static const char *const keys[] = {"port", "host",    "unix",
+					   "http_host", "timeout", NULL};
+	if (!lua_isnoneornil(L, 3))
+		luaL_checktype(L, 3, LUA_TTABLE);
+	fl_larg_keys(L, 3, "http", keys);
+	double timeout = fl_larg_seconds(L, 3, "timeout", 2);
+	fl_probe p;
+	memset(&p, 0, sizeof p);
+	char *unix_path;
+	opt_addr(L, ctx, 3, "http", &p.addr, &unix_path);
+	p.http_path = path;
+	p.http_host = opt_string(L, 3, "http_host");
+	p.timeout_ns = (int64_t)(timeout * 1e9);
+	char err[300];
+	if (fl_probe_add_status(&p, 100, 599, err, sizeof err) < 0 ||
+	    fl_probe_prepare(&p, err, sizeof err) < 0) {
+		free(unix_path);
+		return luaL_error(L, "http: %s", err);
+	}
+	fl_lua_check_abort(L);
+	fl_probe_result r;
+	fl_probe_reply rep;
+	memset(&rep, 0, sizeof rep);
+	int ok = fl_probe_fetch(&p, &r, &rep);
+	fl_probe_release(&p);
+	free(unix_path);
+	if (!ok) {
+		fl_probe_reply_free(&rep);
+		lua_pushnil(L);
+		lua_pushstring(L, r.detail);
+		return 2;
+	}
+	lua_pushinteger(L, rep.status);
+	lua_pushlstring(L, rep.data ? rep.data : "", rep.len);
+	push_headers(L, &rep);
+	fl_probe_reply_free(&rep);
+	return 3;
 }
 
 /* t:port_named(name): the port that {port:name} expands to. */
@@ -438,6 +557,7 @@ static const luaL_Reg methods[] = {
 	{"quiesce", t_quiesce},
 	{"port_named", t_port_named},
 	{"tcp", t_tcp},
+	{"http", t_http},
 	{NULL, NULL},
 };
 

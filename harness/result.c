@@ -381,16 +381,18 @@ static json_t *oom_json(const fl_oom *o)
 /* Faults, journal, coverage                                            */
 /* ------------------------------------------------------------------ */
 
-static json_t *windows_json(const fl_ctx *ctx, int *time_based)
+static json_t *windows_json(const fl_ctx *ctx, int *time_based,
+			    int *all_exact)
 {
 	json_t *faults = json_array();
 	*time_based = 0;
+	*all_exact = 1;
 	for (int i = 0; i < ctx->nwindows; i++) {
 		const fl_window *w = &ctx->windows[i];
 		const char *en = w->spec.err ? fl_errno_name(w->spec.err) : NULL;
 		json_array_append_new(
 			faults,
-			json_pack("{s:s,s:o,s:o,s:f,s:o,s:b,s:s,s:i,s:I,s:o}",
+			json_pack("{s:s,s:o,s:o,s:f,s:o,s:b,s:s,s:i,s:I,s:o,s:b}",
 				  "point",
 				  w->spec.point, "on",
 				  w->on_ns >= 0 ? json_real((double)w->on_ns / 1e9)
@@ -407,8 +409,10 @@ static json_t *windows_json(const fl_ctx *ctx, int *time_based)
 				  w->trigger, "episode", w->episode, "fired",
 				  (json_int_t)fl_windows_fired(ctx, w), "optional",
 				  w->optional[0] ? json_string(w->optional)
-						 : json_null()));
+						 : json_null(),
+				  "exact", fl_windows_exact(w)));
 		*time_based |= strcmp(w->trigger, "time") == 0;
+		*all_exact &= fl_windows_exact(w);
 	}
 	return faults;
 }
@@ -600,29 +604,31 @@ static json_t *episodes_json(const fl_ctx *ctx, json_t **mttr)
 static json_t *health_json(const fl_ctx *ctx)
 {
 	json_t *ht = json_array(), *hok = json_array(), *hlat = json_array();
-	size_t failed = 0;
+	json_t *why = json_array();
 	size_t step = ctx->nhealth > SERIES_MAX_POINTS
 			      ? ctx->nhealth / SERIES_MAX_POINTS + 1
 			      : 1;
 	for (size_t i = 0; i < ctx->nhealth; i++) {
 		const fl_health_result *h = &ctx->health_results[i];
-		failed += !h->ok;
 		if (i % step == 0 || !h->ok) {
 			json_array_append_new(ht, json_real((double)h->t_ns / 1e9));
 			json_array_append_new(hok, json_boolean(h->ok));
 			json_array_append_new(
 				hlat, json_real((double)h->latency_ns / 1e6));
+			json_array_append_new(why, h->ok ? json_null()
+							 : json_string(h->detail));
 		}
 	}
+	size_t failed = ctx->health_failed;
 	static const char *const kinds[] = {
 		[FL_HEALTH_NONE] = "none",
 		[FL_HEALTH_TCP] = "tcp",
 		[FL_HEALTH_FUNCTION] = "function",
 	};
-	return json_pack("{s:I,s:I,s:s,s:o,s:o,s:o}", "probes",
-			 (json_int_t)ctx->nhealth, "failed", (json_int_t)failed,
-			 "kind", kinds[ctx->cfg.health.kind], "t", ht, "ok", hok,
-			 "latency_ms", hlat);
+	return json_pack("{s:I,s:I,s:s,s:o,s:o,s:o,s:o}", "probes",
+			 (json_int_t)ctx->health_probes, "failed",
+			 (json_int_t)failed, "kind", kinds[ctx->cfg.health.kind],
+			 "t", ht, "ok", hok, "latency_ms", hlat, "why", why);
 }
 
 static json_t *expectations_json(const fl_ctx *ctx)
@@ -717,9 +723,12 @@ json_t *fl_result_build(fl_ctx *ctx, double duration_s)
 	json_object_set_new(r, "leaks", leaks_json(ctx));
 	json_object_set_new(r, "forensics", forensics_json(&ctx->final));
 	json_object_set_new(r, "oom_precursor", oom_json(&ctx->oom));
-	int time_based;
-	json_object_set_new(r, "faults", windows_json(ctx, &time_based));
+	int time_based, exact;
+	json_object_set_new(r, "faults", windows_json(ctx, &time_based, &exact));
 	json_object_set_new(r, "time_based_windows", json_boolean(time_based));
+	/* Whether the same seed must give the same journal: every window is
+	 * exact (no window at all: nothing fires, trivially the same). */
+	json_object_set_new(r, "exact", json_boolean(exact));
 	journal_results(ctx, r, id, fl_verdict_name(verdict));
 	json_object_set_new(r, "points", json_incref(ctx->point_stats));
 	json_object_set_new(r, "warnings", json_incref(ctx->warnings));

@@ -7,6 +7,7 @@
 
 #include "ctx.h"
 #include "expect.h"
+#include "health.h"
 #include "instance.h"
 #include "lua_target.h"
 #include "measure.h"
@@ -15,6 +16,7 @@
 #include "util.h"
 
 #include <lauxlib.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +86,7 @@ static void ctx_free(fl_ctx *ctx)
 	free(o->core);
 	free(o->core_error);
 	free(ctx->health_results);
+	fl_health_release(ctx);
 	for (int i = 0; i < ctx->nwindows; i++)
 		free(ctx->windows[i].waiter);
 	free(ctx->windows);
@@ -207,6 +210,11 @@ json_t *fl_scenario_run(const fl_scenario_ref *ref, const fl_run_opts *opts)
 						"temporary directory");
 		ctx.tmpdir[0] = '\0';
 	}
+	/* The script writes files under its {tmpdir} only. */
+	char resolved[PATH_MAX];
+	if (ctx.tmpdir[0] && realpath(ctx.tmpdir, resolved))
+		snprintf(ctx.host.write_dir, sizeof ctx.host.write_dir, "%s",
+			 resolved);
 	ctx.L = fl_lua_new(&ctx.host);
 	fl_lua_open_target(ctx.L);
 

@@ -172,6 +172,17 @@ int fl_wait_recovery(fl_ctx *ctx, double within_s, int64_t hold_ns,
 	if (!ctx->base.valid)
 		return -ENODATA;
 	int64_t within_ns = within_s >= 0 ? (int64_t)(within_s * 1e9) : -1;
+	/* Health is part of the steady state: probe back to back until it
+	 * passes, so the moment it came back is known to one probe's round
+	 * trip, whatever the scenario's probe interval. */
+	if (ctx->cfg.steady.health && fl_ctx_target_live(ctx)) {
+		int64_t origin = ctx->inst->sess->child.start_ns;
+		int64_t deadline = within_ns >= 0
+					   ? origin + e->off_ns + within_ns
+					   : ctx->host.deadline_ns;
+		if (fl_health_until_ok(ctx, deadline) == -ECANCELED)
+			return -ECANCELED;
+	}
 	/* Without a bound, wait at most until the scenario's deadline. */
 	for (;;) {
 		fl_measure_recovery(ctx, e, within_ns, hold_ns, out);

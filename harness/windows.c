@@ -29,6 +29,18 @@ int fl_windows_any_open(const fl_ctx *ctx)
 	return 0;
 }
 
+int fl_windows_exact(const fl_window *w)
+{
+	/* Opened at one actor's call, and failing only that actor's calls:
+	 * other threads' calls at that moment depend on the interleaving. */
+	if (strcmp(w->trigger, "calls") != 0 || !w->spec.after_actor[0] ||
+	    strcmp(w->spec.actors, w->spec.after_actor) != 0)
+		return 0;
+	/* Closed by a count (onetime, nth) or only when the target
+	 * stopped, never at a script moment that races its calls. */
+	return w->spec.onetime || w->spec.nth[0] || w->closed_at_stop;
+}
+
 size_t fl_windows_fired(const fl_ctx *ctx, const fl_window *w)
 {
 	const fl_instance *in = ctx->instances[w->instance];
@@ -182,6 +194,7 @@ int fl_windows_close(fl_ctx *ctx, const char *point, char *err, size_t errlen)
 		    strcmp(point, w->spec.point) == 0) {
 			drop_waiter(ctx, w);
 			w->off_ns = now;
+			w->closed_at_stop = ctx->stopping;
 			closed++;
 			fl_ctx_log(ctx, "fault off: %s", w->spec.point);
 		} else {

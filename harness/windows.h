@@ -26,6 +26,12 @@ int fl_windows_close(fl_ctx *ctx, const char *point, char *err,
 int fl_windows_any_open(const fl_ctx *ctx);
 /* Opens windows whose trigger fired; called while waiting. */
 void fl_windows_poll(fl_ctx *ctx);
+/* Is the window exact: does the moment it opens and closes depend only on
+ * the calls of one actor (after = { point, calls, actor }), so that the
+ * same seed fails the same calls in every run? Windows opened at a script
+ * moment, on a line of output, or after calls counted over several
+ * threads are not. */
+int fl_windows_exact(const fl_window *w);
 /* Faults the window fired (journal records of its point and run while it
  * was open). */
 size_t fl_windows_fired(const fl_ctx *ctx, const fl_window *w);

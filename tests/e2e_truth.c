@@ -6,6 +6,8 @@
  * running target's; a health probe that never passed cannot pass. */
 #include "testutil.h"
 
+#include <math.h>
+
 #define TRUTH "'build/tests/targets/truth'"
 
 static json_t *run_text(tu_env *e, const char *text, int *status, char **out)
@@ -335,6 +337,147 @@ Test(truth, health_never_met_fails, .timeout = 60)
 	cr_assert(strstr(tu_str(s, "message"),
 			 "the health probe never passed during the baseline"),
 		  "%s", tu_str(s, "message"));
+	json_decref(doc);
+	free(out);
+	tu_env_free(&e);
+}
+
+/* The target's own recovery moment is the window's last failed fsync plus
+ * its 300 ms cooldown: faultline's MTTR must be within 2 ms of it, for a
+ * TCP probe, a Lua function probe and t:episodes, whatever the probe
+ * interval (50 ms here). */
+static void check_mttr(json_t *s)
+{
+	cr_assert_str_eq(tu_str(s, "verdict"), "PASS", "%s: %s",
+			 tu_str(s, "name"), tu_str(s, "message"));
+	json_t *recs = json_object_get(json_object_get(s, "journal"), "records");
+	size_t i, k;
+	json_t *ep, *r;
+	int checked = 0;
+	json_array_foreach(json_object_get(s, "episodes"), i, ep)
+	{
+		double on = tu_num(ep, "on"), off = tu_num(ep, "off");
+		double last = -1;
+		json_array_foreach(recs, k, r)
+		{
+			double t = tu_num(r, "t");
+			if (t >= on - 0.01 && t <= off && t > last)
+				last = t;
+		}
+		cr_assert_geq(last, 0, "%s: episode %zu fired no fault",
+			      tu_str(s, "name"), i + 1);
+		double target_mttr = last + 0.300 - off;
+		double mttr = tu_num(ep, "recovery_s");
+		cr_assert(fabs(mttr - target_mttr) <= 0.002,
+			  "%s episode %zu: faultline says %.4f s, the target "
+			  "recovered %.4f s after the window closed",
+			  tu_str(s, "name"), i + 1, mttr, target_mttr);
+		checked++;
+	}
+	cr_assert_gt(checked, 0, "%s: no episode", tu_str(s, "name"));
+}
+
+Test(truth, mttr_is_the_targets, .timeout = 90)
+{
+	tu_env e = tu_env_new();
+	int status;
+	char *out;
+	json_t *doc = run_text(
+		&e,
+		"local cmd = { 'build/tests/targets/cooldown', '--port', '{port}' }\n"
+		"local tcp = { tcp = '{port}', send = 'PING\\n', expect = 'PONG',\n"
+		"              interval = 0.05 }\n"
+		"local function fn(t) local r = t:tcp('PING\\n')\n"
+		"  return r == 'PONG\\n', tostring(r) end\n"
+		"local function once(t)\n"
+		"  t:settle(0.3)\n"
+		"  t:fault('posix/io/sync/fsync', { p = 1 })\n"
+		"  t:sleep(0.2)\n"
+		"  t:clear()\n"
+		"  t:expect_recovery { within = 1 }\n"
+		"end\n"
+		"local function scenario(name, health, run)\n"
+		"  return { name = name, run = run,\n"
+		"    target = { cmd = cmd, ready = { stdout = 'READY' }, health = health,\n"
+		"               health_interval = type(health) == 'function' and 0.05 or nil },\n"
+		"    steady = { fds = '+1', threads = '+0', health = true } }\n"
+		"end\n"
+		"return {\n"
+		"  scenario('mttr: tcp probe', tcp, once),\n"
+		"  scenario('mttr: function probe', fn, once),\n"
+		"  scenario('mttr: episodes', tcp, function(t)\n"
+		"    t:settle(0.3)\n"
+		"    t:episodes { point = 'posix/io/sync/fsync', p = 1, count = 3,\n"
+		"                 on = 0.2, off = 0.6, within = 1 }\n"
+		"  end),\n"
+		"}\n",
+		&status, &out);
+	cr_assert_eq(status, 0, "exit %d:\n%s", status, out);
+	check_mttr(tu_scenario(doc, "mttr: tcp probe"));
+	check_mttr(tu_scenario(doc, "mttr: function probe"));
+	check_mttr(tu_scenario(doc, "mttr: episodes"));
+	json_decref(doc);
+	free(out);
+	tu_env_free(&e);
+}
+
+/* A script cannot reach the harness: not its /proc, not files outside
+ * {tmpdir} for writing, not unbounded memory, not a finalizer the
+ * watchdog cannot stop; and a number that is not a number is an error.
+ * Each of these is an ERROR that says so, and the suite goes on. */
+Test(truth, scripts_cannot_reach_the_harness, .timeout = 90)
+{
+	tu_env e = tu_env_new();
+	int status;
+	char *out;
+	json_t *doc = run_text(
+		&e,
+		"local function s(name, run)\n"
+		"  return { name = name, run = run,\n"
+		"    target = { cmd = { " TRUTH " }, ready = { stdout = 'READY' } } }\n"
+		"end\n"
+		"return {\n"
+		"  s('own proc', function(t) io.open('/proc/self/environ') end),\n"
+		"  s('own mem', function(t) io.open('/proc/thread-self/../../mem', 'r+') end),\n"
+		"  s('write outside', function(t) io.open('/tmp/fl-outside-tmpdir', 'w') end),\n"
+		"  s('write inside', function(t)\n"
+		"    local f = assert(io.open(t.tmpdir .. '/note', 'w'))\n"
+		"    f:write('ok'); f:close()\n"
+		"    t:check(io.open(t.tmpdir .. '/note'):read('a') == 'ok', 'read back')\n"
+		"    for line in io.lines('/proc/version') do t:log(line) end\n"
+		"  end),\n"
+		"  s('memory', function(t)\n"
+		"    local k = {}\n"
+		"    for i = 1, 1e9 do k[i] = string.rep('x', 4096) .. i end\n"
+		"  end),\n"
+		"  s('finalizer', function(t)\n"
+		"    setmetatable({}, { __gc = function() while true do end end })\n"
+		"  end),\n"
+		"  s('nan', function(t) t:fault('posix/io/rw/read', { p = 0/0 }) end),\n"
+		"}\n",
+		&status, &out);
+	cr_assert_eq(status, 2, "exit %d:\n%s", status, out);
+	struct {
+		const char *name, *verdict, *message;
+	} want[] = {
+		{"own proc", "ERROR", "/proc/self/environ is faultline's own process"},
+		{"own mem", "ERROR", "is faultline's own process"},
+		{"write outside", "ERROR", "a scenario writes files only under its {tmpdir}"},
+		{"write inside", "PASS", NULL},
+		{"memory", "ERROR", "the script used more than 256 MiB"},
+		{"finalizer", "ERROR", "__gc finalizers are not available in a scenario"},
+		{"nan", "ERROR", "option 'p' must be a finite number"},
+	};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		json_t *s = tu_scenario(doc, want[i].name);
+		cr_assert_str_eq(tu_str(s, "verdict"), want[i].verdict, "%s: %s",
+				 want[i].name, tu_str(s, "message"));
+		if (want[i].message)
+			cr_assert(strstr(tu_str(s, "message"), want[i].message),
+				  "%s: %s", want[i].name, tu_str(s, "message"));
+	}
+	cr_assert_eq(access("/tmp/fl-outside-tmpdir", F_OK), -1,
+		     "nothing was written outside");
 	json_decref(doc);
 	free(out);
 	tu_env_free(&e);
