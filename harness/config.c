@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "config.h"
 
+#include "api.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -439,11 +440,8 @@ static int push_table(lua_State *L, const struct parse *p, int idx,
 
 static void parse_ready(lua_State *L, const struct parse *p, int r)
 {
-	static const char *const keys[] = {"stdout", "stderr", "output",
-					   "regex",  "port",   "delay",
-					   "timeout", NULL};
 	fl_config *c = p->c;
-	check_keys(L, p, r, "target.ready", keys);
+	check_keys(L, p, r, "target.ready", fl_api_keys("target.ready"));
 	static const struct {
 		const char *key;
 		int streams;
@@ -543,11 +541,7 @@ static void parse_status(lua_State *L, const struct parse *p, int h)
 static void parse_health_table(lua_State *L, const struct parse *p, int h)
 {
 	fl_health_cfg *hc = &p->c->health;
-	static const char *const keys[] = {
-		"tcp",	  "host",	"unix",	     "send",	"expect",
-		"regex",  "reply_end", "http",	     "status",	"http_host",
-		"timeout", "interval", NULL};
-	check_keys(L, p, h, "target.health", keys);
+	check_keys(L, p, h, "target.health", fl_api_keys("target.health"));
 	hc->kind = FL_HEALTH_TCP;
 	hc->port = get_port(L, p, h, "tcp", "target.health.");
 	hc->unix_path = get_string(L, p, h, "unix", "target.health.");
@@ -665,8 +659,7 @@ static void parse_stop(lua_State *L, const struct parse *p, int target)
 			   "{ signal = \"TERM\", grace = 2 }");
 	if (!s)
 		return;
-	static const char *const keys[] = {"signal", "grace", NULL};
-	check_keys(L, p, s, "target.stop", keys);
+	check_keys(L, p, s, "target.stop", fl_api_keys("target.stop"));
 	char *sig = get_string(L, p, s, "signal", "target.stop.");
 	if (sig) {
 		c->stop_signal = fl_signal_from_name(sig);
@@ -698,10 +691,8 @@ static void parse_rlimits(lua_State *L, const struct parse *p, int target)
 					: "?";
 		int res, bytes;
 		if (fl_rlimit_lookup(k, &res, &bytes) < 0) {
-			static const char *const known[] = {
-				"nofile", "as",	  "nproc", "core",
-				"stack",  "data", "fsize", "cpu", NULL};
-			const char *dym = fl_config_did_you_mean(k, known);
+			const char *dym = fl_config_did_you_mean(
+				k, fl_api_keys("target.rlimits"));
 			if (dym)
 				fail(L, p, k,
 				     "target.rlimits: unknown limit '%s' (did "
@@ -773,8 +764,7 @@ static void parse_oom(lua_State *L, const struct parse *p, int target)
 	int o = push_table(L, p, target, "oom", "target.", "{ rss = \"200MiB\" }");
 	if (!o)
 		return;
-	static const char *const keys[] = {"rss", "core", NULL};
-	check_keys(L, p, o, "target.oom", keys);
+	check_keys(L, p, o, "target.oom", fl_api_keys("target.oom"));
 	c->oom_rss = get_size(L, p, o, "rss", "target.oom.", 0);
 	if (c->oom_rss <= 0)
 		fail(L, p, "oom", "target.oom.rss must be a size like '200MiB'");
@@ -785,11 +775,7 @@ static void parse_oom(lua_State *L, const struct parse *p, int target)
 static void parse_target(lua_State *L, const struct parse *p, int t)
 {
 	fl_config *c = p->c;
-	static const char *const keys[] = {
-		"cmd",	   "env",     "cwd",	 "ready",	"health",
-		"health_interval", "stop", "rlimits", "close", "output_limit",
-		"autostart", "exits", "inherit", "watch",	"oom",	NULL};
-	check_keys(L, p, t, "target", keys);
+	check_keys(L, p, t, "target", fl_api_keys("target"));
 	c->cmd = get_list(L, p, t, "cmd", "target.", &c->ncmd);
 	if (!c->cmd)
 		fail(L, p, "target",
@@ -845,13 +831,7 @@ static void parse_steady(lua_State *L, const struct parse *p)
 			   "{ fds = \"+2\", threads = \"+0\" }");
 	if (!s)
 		return;
-	const char *keys[FL_FIG_COUNT + 2];
-	int nk = 0;
-	for (int f = 0; f < FL_FIG_COUNT; f++)
-		keys[nk++] = fl_figures[f].key;
-	keys[nk++] = "health";
-	keys[nk] = NULL;
-	check_keys(L, p, s, "steady", keys);
+	check_keys(L, p, s, "steady", fl_api_keys("steady"));
 	/* A table of its own replaces the default hypothesis. */
 	memset(&c->steady, 0, sizeof c->steady);
 	for (int f = 0; f < FL_FIG_COUNT; f++) {
@@ -891,8 +871,7 @@ static void parse_xfail(lua_State *L, const struct parse *p)
 		c->xfail_reason = fl_xstrdup(lua_tostring(L, -1));
 	} else if (t == LUA_TTABLE) {
 		int x = lua_gettop(L);
-		static const char *const keys[] = {"reason", "match", NULL};
-		check_keys(L, p, x, "xfail", keys);
+		check_keys(L, p, x, "xfail", fl_api_keys("xfail"));
 		c->xfail = 1;
 		c->xfail_reason = get_string(L, p, x, "reason", "xfail.");
 		c->xfail_match = get_string(L, p, x, "match", "xfail.");
@@ -910,11 +889,7 @@ static int parse_all(lua_State *L)
 	/* The scenario table is the second argument of this call. */
 	p->idx = 2;
 	fl_config *c = p->c;
-	static const char *const keys[] = {
-		"name",	  "description", "tags",  "seed",     "timeout",
-		"xfail",  "target",	 "sample", "steady",  "recovery",
-		"run",	  NULL};
-	check_keys(L, p, p->idx, "the scenario", keys);
+	check_keys(L, p, p->idx, "the scenario", fl_api_keys("the scenario"));
 	c->name = get_string(L, p, p->idx, "name", "");
 	c->description = get_string(L, p, p->idx, "description", "");
 	c->tags = get_list(L, p, p->idx, "tags", "", &c->ntags);
@@ -938,8 +913,7 @@ static int parse_all(lua_State *L)
 
 	int s = push_table(L, p, p->idx, "sample", "", "{ hz = 200 }");
 	if (s) {
-		static const char *const skeys[] = {"hz", NULL};
-		check_keys(L, p, s, "sample", skeys);
+		check_keys(L, p, s, "sample", fl_api_keys("sample"));
 		c->hz = get_number(L, p, s, "hz", "sample.", c->hz, 0, 0);
 		lua_pop(L, 1);
 	}
@@ -957,8 +931,7 @@ static int parse_all(lua_State *L)
 
 	int r = push_table(L, p, p->idx, "recovery", "", "{ hold = 0.1 }");
 	if (r) {
-		static const char *const rkeys[] = {"hold", NULL};
-		check_keys(L, p, r, "recovery", rkeys);
+		check_keys(L, p, r, "recovery", fl_api_keys("recovery"));
 		double hold = get_number(L, p, r, "hold", "recovery.",
 					 (double)c->hold_ns / 1e9, 0, 0);
 		c->hold_ns = (int64_t)(hold * 1e9);
