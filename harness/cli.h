@@ -19,6 +19,7 @@ int fl_cmd_gate(int argc, char **argv);
 int fl_cmd_trend(int argc, char **argv);
 int fl_cmd_merge(int argc, char **argv);
 int fl_cmd_report(int argc, char **argv);
+int fl_cmd_check(int argc, char **argv);
 
 /* Locates faultline-agent.so and libfiu's POSIX preload. NULL with a
  * message in err if one is missing. */

@@ -203,6 +203,7 @@ typedef struct fl_ctx {
 	json_t *point_stats;	/* from the agent at the end */
 	json_t *warnings;	/* array of strings */
 
+	char *program;		/* the target's binary, resolved, or NULL */
 	/* Points counted from the target's first call (FL_POINTS). */
 	char **points;
 	int npoints;

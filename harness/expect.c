@@ -4,6 +4,7 @@
 #include "health.h"
 #include "instance.h"
 #include "measure.h"
+#include "points.h"
 #include "util.h"
 #include "windows.h"
 
@@ -410,10 +411,19 @@ static void unfired_reason(const fl_ctx *ctx, const fl_window *w, char *out,
 	}
 	long long n = (long long)json_integer_value(calls);
 	if (n == 0) {
+		/* What it calls instead, if its imports say. */
+		char similar[300] = "";
+		fl_points_reach r;
+		if (ctx->program && fl_points_reach_of(ctx->program, &r) == 0) {
+			fl_points_similar_calls(&r, w->spec.point, similar,
+						sizeof similar);
+			fl_points_reach_free(&r);
+		}
 		snprintf(out, len,
 			 "0 calls: the target never reached %s through a "
-			 "wrapped call",
-			 w->spec.point);
+			 "wrapped call%s%s",
+			 w->spec.point, similar[0] ? "; it calls " : "",
+			 similar);
 		return;
 	}
 	int k = snprintf(out, len, "%lld call%s, none failed", n,

@@ -150,7 +150,8 @@ static void inspect_target(fl_ctx *ctx)
 	}
 	binary_warnings(ctx, path, &info);
 	fl_elf_info_free(&info);
-	free(path);
+	free(ctx->program);
+	ctx->program = path;
 }
 
 void fl_instance_prepare(fl_ctx *ctx)

@@ -95,6 +95,7 @@ static void ctx_free(fl_ctx *ctx)
 	json_decref(ctx->log);
 	json_decref(ctx->point_stats);
 	json_decref(ctx->warnings);
+	free(ctx->program);
 	free_names(ctx->points, ctx->npoints);
 	free_names(ctx->declared, ctx->ndeclared);
 }
