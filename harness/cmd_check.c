@@ -180,7 +180,7 @@ static void check_program(struct check *c, const fl_scenario_ref *ref,
 {
 	int missing;
 	char *path = program_of(cfg, &missing);
-	int cmd_line = fl_config_line_of(ref->file, "cmd");
+	int cmd_line = fl_config_line_of(ref->file, "cmd", from);
 	if (missing) {
 		finding(c, ref->file, cmd_line,
 			"target.cmd: '%s' is not an executable file (in PATH "

@@ -170,14 +170,14 @@ const char *fl_config_did_you_mean(const char *key, const char *const *known)
 	return best_d <= limit ? best : NULL;
 }
 
-int fl_config_line_of(const char *file, const char *key)
+int fl_config_line_of(const char *file, const char *key, int near)
 {
 	char *text;
 	if (!file || fl_read_file(file, &text, NULL) < 0)
 		return 0;
 	size_t kl = strlen(key);
-	int line = 1, found = 0;
-	for (const char *p = text; *p && !found; p++) {
+	int line = 1, best = 0;
+	for (const char *p = text; *p; p++) {
 		if (*p == '\n') {
 			line++;
 			continue;
@@ -188,11 +188,20 @@ int fl_config_line_of(const char *file, const char *key)
 		const char *q = p + kl;
 		while (*q == ' ' || *q == '\t')
 			q++;
-		if (*q == '=' && q[1] != '=')
-			found = 1;
+		if (*q != '=' || q[1] == '=')
+			continue;
+		/* The last one at or before near; else the first after it. */
+		if (near <= 0) {
+			best = line;
+			break;
+		}
+		if (line <= near || !best)
+			best = line;
+		if (line > near)
+			break;
 	}
 	free(text);
-	return found ? line : 0;
+	return best;
 }
 
 int fl_config_port_valid(const char *text)
@@ -220,6 +229,8 @@ struct parse {
 	fl_config *c;
 	const char *file;
 	int idx;		/* the scenario table, absolute */
+	int near;		/* a line of this scenario (its run function), for
+				 * a file of several; 0: none */
 };
 
 /* Raises "file:line: message", with the line where key is set, if the
@@ -235,7 +246,7 @@ static void fail(lua_State *L, const struct parse *p, const char *key,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	int line = key ? fl_config_line_of(p->file, key) : 0;
+	int line = key ? fl_config_line_of(p->file, key, p->near) : 0;
 	if (line)
 		luaL_error(L, "%s:%d: %s", p->file, line, msg);
 	else
@@ -952,6 +963,14 @@ int fl_config_parse(lua_State *L, int idx, const char *file, fl_config *c,
 	if (!lua_istable(L, p.idx)) {
 		snprintf(err, errlen, "%s: the scenario is not a table", file);
 		return -1;
+	}
+	/* Where this scenario is in its file: its run function's line. */
+	if (lua_getfield(L, p.idx, "run") == LUA_TFUNCTION) {
+		lua_Debug ar;
+		lua_getinfo(L, ">S", &ar);
+		p.near = ar.linedefined;
+	} else {
+		lua_pop(L, 1);
 	}
 	lua_pushcfunction(L, parse_all);
 	lua_pushlightuserdata(L, &p);
