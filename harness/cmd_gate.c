@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 static const char gate_usage[] =
 	"usage: faultline gate --baseline OLD [options] NEW\n"
@@ -67,18 +66,6 @@ struct gate {
 	size_t n, cap;
 	int newly_failing, new_leaks, mttr_regressions, improvements;
 };
-
-static const char *str(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "";
-}
-
-static double num(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-	return json_is_number(v) ? json_number_value(v) : NAN;
-}
 
 static void add(struct gate *g, const char *scenario, const char *name,
 		enum outcome outcome, const char *kind, const char *old_value,
@@ -134,15 +121,15 @@ static void first_line(char *out, size_t len, const char *msg)
 
 static void check_verdict(struct gate *g, const char *id, json_t *o, json_t *n)
 {
-	const char *ov = o ? str(o, "verdict") : "-";
+	const char *ov = o ? fl_results_str(o, "verdict") : "-";
 	if (!n) {
 		add(g, id, "verdict", INFO, NULL, ov, "-",
 		    "removed: not in the new results");
 		return;
 	}
-	const char *nv = str(n, "verdict");
+	const char *nv = fl_results_str(n, "verdict");
 	char msg[240];
-	first_line(msg, sizeof msg, str(n, "message"));
+	first_line(msg, sizeof msg, fl_results_str(n, "message"));
 	if (is_bad(nv)) {
 		if (!o || is_good(ov)) {
 			add(g, id, "verdict", FAILED, "newly failing", ov, nv,
@@ -169,10 +156,10 @@ static json_t *failed_leak(json_t *s, const char *what)
 {
 	size_t i;
 	json_t *e;
-	json_array_foreach(json_object_get(s, "expectations"), i, e)
+	json_array_foreach(fl_results_arr(s, "expectations"), i, e)
 	{
-		if (!json_is_true(json_object_get(e, "ok")) &&
-		    !strcmp(str(e, "what"), what))
+		if (!fl_results_bool(e, "ok") &&
+		    !strcmp(fl_results_str(e, "what"), what))
 			return e;
 	}
 	return NULL;
@@ -186,36 +173,36 @@ static void check_leaks(struct gate *g, const char *id, json_t *o, json_t *n)
 	size_t i;
 	json_t *e;
 	/* Leak expectations that failed now and did not before. */
-	json_array_foreach(json_object_get(n, "expectations"), i, e)
+	json_array_foreach(fl_results_arr(n, "expectations"), i, e)
 	{
-		const char *what = str(e, "what");
-		if (strncmp(what, "leaked", 6) || json_is_true(json_object_get(e, "ok")))
+		const char *what = fl_results_str(e, "what");
+		if (strncmp(what, "leaked", 6) || fl_results_bool(e, "ok"))
 			continue;
 		if (o && failed_leak(o, what))
 			continue;
 		fl_buf_printf(&why, "%s%s %s (allowed %s)", why.len ? "; " : "",
-			      what, str(e, "measured"), str(e, "allowed"));
+			      what, fl_results_str(e, "measured"), fl_results_str(e, "allowed"));
 	}
 	/* And the other way round: fixed. */
 	if (o) {
-		json_array_foreach(json_object_get(o, "expectations"), i, e)
+		json_array_foreach(fl_results_arr(o, "expectations"), i, e)
 		{
-			const char *what = str(e, "what");
+			const char *what = fl_results_str(e, "what");
 			if (strncmp(what, "leaked", 6) ||
-			    json_is_true(json_object_get(e, "ok")) || failed_leak(n, what))
+			    fl_results_bool(e, "ok") || failed_leak(n, what))
 				continue;
 			fl_buf_printf(&better, "%s%s no longer fails (was %s)",
-				      better.len ? "; " : "", what, str(e, "measured"));
+				      better.len ? "; " : "", what, fl_results_str(e, "measured"));
 		}
 	}
 	/* Counts: fds or threads left behind where the old run left none,
 	 * even within the scenario's allowance. */
-	json_t *ol = o ? json_object_get(o, "leaks") : NULL;
-	json_t *nl = json_object_get(n, "leaks");
+	json_t *ol = o ? fl_results_obj(o, "leaks") : NULL;
+	json_t *nl = fl_results_obj(n, "leaks");
 	static const char *const figs[2] = {"fds", "threads"};
 	char oldv[96] = "", newv[96] = "";
 	for (int k = 0; k < 2; k++) {
-		double a = num(ol, figs[k]), b = num(nl, figs[k]);
+		double a = fl_results_num(ol, figs[k]), b = fl_results_num(nl, figs[k]);
 		if (!isnan(b))
 			snprintf(newv + strlen(newv), sizeof newv - strlen(newv),
 				 "%s%g %s", *newv ? ", " : "", b, figs[k]);
@@ -256,9 +243,9 @@ static void check_leaks(struct gate *g, const char *id, json_t *o, json_t *n)
 static void check_mttr(struct gate *g, const char *id, json_t *o, json_t *n,
 		       const char *key, const char *name)
 {
-	json_t *om = o ? json_object_get(o, "mttr") : NULL;
-	json_t *nm = json_object_get(n, "mttr");
-	double a = num(om, key), b = num(nm, key);
+	json_t *om = o ? fl_results_obj(o, "mttr") : NULL;
+	json_t *nm = fl_results_obj(n, "mttr");
+	double a = fl_results_num(om, key), b = fl_results_num(nm, key);
 	char av[32] = "-", bv[32] = "-";
 	if (!isnan(a))
 		fl_fmt_duration(av, sizeof av, (int64_t)llround(a * 1e9));
@@ -341,26 +328,14 @@ static int parse_duration(const char *s, double *out)
 
 static json_t *load(const char *arg, char *path, size_t len)
 {
-	struct stat st;
-	if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
-		snprintf(path, len, "%s/results.json", arg);
-	else
-		snprintf(path, len, "%s", arg);
+	fl_results_path(arg, path, len);
 	char err[PATH_MAX + 256];
-	json_t *doc = fl_results_load(path, err, sizeof err);
-	if (!doc)
+	json_t *doc;
+	if (fl_results_load(path, &doc, err, sizeof err) < 0) {
 		fprintf(stderr, "faultline gate: %s\n", err);
+		return NULL;
+	}
 	return doc;
-}
-
-static json_t *by_id(json_t *doc, const char *id)
-{
-	size_t i;
-	json_t *s;
-	json_array_foreach(json_object_get(doc, "scenarios"), i, s)
-		if (!strcmp(str(s, "id"), id))
-			return s;
-	return NULL;
 }
 
 /* "scenarios/fd/close.lua#2" -> "gate.scenarios.fd.close#2", as the
@@ -590,15 +565,15 @@ int fl_cmd_gate(int argc, char **argv)
 
 	size_t i;
 	json_t *n, *o;
-	json_array_foreach(json_object_get(new, "scenarios"), i, n)
+	fl_results_foreach(new, i, n)
 	{
-		const char *id = str(n, "id");
-		o = by_id(old, id);
+		const char *id = fl_results_id(n);
+		o = fl_results_by_id(old, id);
 		check_verdict(&g, id, o, n);
 		/* A scenario expected to fail in both runs is known to be
 		 * broken: only its verdict is watched. */
-		int both_xfail = o && !strcmp(str(o, "verdict"), "XFAIL") &&
-				 !strcmp(str(n, "verdict"), "XFAIL");
+		int both_xfail = o && !strcmp(fl_results_str(o, "verdict"), "XFAIL") &&
+				 !strcmp(fl_results_str(n, "verdict"), "XFAIL");
 		if (both_xfail)
 			continue;
 		check_leaks(&g, id, o, n);
@@ -606,21 +581,21 @@ int fl_cmd_gate(int argc, char **argv)
 		check_mttr(&g, id, o, n, "p95_s", "mttr p95");
 	}
 	size_t removed = 0;
-	json_array_foreach(json_object_get(old, "scenarios"), i, o)
+	fl_results_foreach(old, i, o)
 	{
-		if (!by_id(new, str(o, "id"))) {
-			check_verdict(&g, str(o, "id"), o, NULL);
+		if (!fl_results_by_id(new, fl_results_id(o))) {
+			check_verdict(&g, fl_results_id(o), o, NULL);
 			removed++;
 		}
 	}
 
 	if (!quiet) {
 		printf("faultline gate: OLD %s (run %s, %zu scenarios)\n", old_path,
-		       str(json_object_get(old, "run"), "id"),
-		       json_array_size(json_object_get(old, "scenarios")));
+		       fl_results_str(fl_results_obj(old, "run"), "id"),
+		       fl_results_count(old));
 		printf("                NEW %s (run %s, %zu scenarios)\n", new_path,
-		       str(json_object_get(new, "run"), "id"),
-		       json_array_size(json_object_get(new, "scenarios")));
+		       fl_results_str(fl_results_obj(new, "run"), "id"),
+		       fl_results_count(new));
 		char fl[32];
 		fl_fmt_duration(fl, sizeof fl, (int64_t)llround(g.floor_s * 1e9));
 		printf("MTTR may grow by up to %.1f %% or %s\n\n", g.threshold * 100, fl);
@@ -644,7 +619,7 @@ int fl_cmd_gate(int argc, char **argv)
 			       g.mttr_regressions == 1 ? "" : "s");
 	}
 	printf(" (%zu scenarios compared, %d improvement%s",
-	       json_array_size(json_object_get(new, "scenarios")), g.improvements,
+	       fl_results_count(new), g.improvements,
 	       g.improvements == 1 ? "" : "s");
 	if (removed)
 		printf(", %zu removed", removed);

@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,17 +58,6 @@ static const char report_usage[] =
 	"exit status: 0 written; 2 bad usage or an unreadable input; 3 the\n"
 	"report could not be written.\n";
 
-/* A results file named directly, or the results.json of a report
- * directory. */
-static void results_path(const char *arg, char *out, size_t len)
-{
-	struct stat st;
-	if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
-		snprintf(out, len, "%s/results.json", arg);
-	else
-		snprintf(out, len, "%s", arg);
-}
-
 static int write_one(const char *dir, const char *name, json_t *doc,
 		     int (*writer)(json_t *, const char *))
 {
@@ -81,15 +71,14 @@ static int write_one(const char *dir, const char *name, json_t *doc,
 
 static void print_summary(json_t *doc, const char *what, const char *dir)
 {
-	json_t *sum = json_object_get(doc, "summary");
-	long long total = json_integer_value(json_object_get(sum, "total"));
+	json_t *sum = fl_results_obj(doc, "summary");
+	long long total = fl_results_int(sum, "total");
 	printf("%s: %lld scenario%s: %lld passed, %lld failed", what, total,
-	       total == 1 ? "" : "s",
-	       (long long)json_integer_value(json_object_get(sum, "passed")),
-	       (long long)json_integer_value(json_object_get(sum, "failed")));
+	       total == 1 ? "" : "s", fl_results_int(sum, "passed"),
+	       fl_results_int(sum, "failed"));
 	static const char *const extra[] = {"xfailed", "xpassed", "errors", "flaky"};
 	for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) {
-		long long n = json_integer_value(json_object_get(sum, extra[i]));
+		long long n = fl_results_int(sum, extra[i]);
 		if (n)
 			printf(", %lld %s", n, extra[i]);
 	}
@@ -118,13 +107,13 @@ static double iso_seconds(const char *s)
 static void carry_journal(json_t *sc, const char *results_path, const char *dir,
 			  const char *name)
 {
-	json_t *j = json_object_get(sc, "journal");
-	const char *file = json_string_value(json_object_get(j, "file"));
+	json_t *j = fl_results_obj(sc, "journal");
+	const char *file = fl_results_opt_str(j, "file");
 	if (!file)
 		return;
 	json_t *copy = json_deep_copy(j);
 	json_object_set_new(sc, "journal", copy);
-	file = json_string_value(json_object_get(copy, "file"));
+	file = fl_results_opt_str(copy, "file");
 	char src[PATH_MAX * 2], dst[PATH_MAX + 64], here[PATH_MAX];
 	snprintf(here, sizeof here, "%s", results_path);
 	snprintf(src, sizeof src, "%s/%s", dirname(here), file);
@@ -138,7 +127,7 @@ static void carry_journal(json_t *sc, const char *results_path, const char *dir,
 	free(data);
 	if (r < 0) {
 		fprintf(stderr, "faultline: note: journal %s of %s not copied: %s\n",
-			file, json_string_value(json_object_get(sc, "id")),
+			file, fl_results_id(sc),
 			strerror(-r));
 		json_object_del(copy, "file");
 		return;
@@ -223,21 +212,16 @@ int fl_cmd_merge(int argc, char **argv)
 	       *from = json_array(), *sources = json_array();
 	for (int i = 0; i < n; i++) {
 		char err[PATH_MAX + 256];
-		results_path(argv[optind + i], in[i].path, sizeof in[i].path);
-		in[i].doc = fl_results_load(in[i].path, err, sizeof err);
-		if (!in[i].doc) {
+		fl_results_path(argv[optind + i], in[i].path, sizeof in[i].path);
+		if (fl_results_load(in[i].path, &in[i].doc, err, sizeof err) < 0) {
 			fprintf(stderr, "faultline merge: %s\n", err);
 			status = FL_EXIT_USAGE;
 			goto out;
 		}
 		in[i].order = i;
-		json_t *sh = json_object_get(json_object_get(in[i].doc, "run"), "shard");
-		in[i].shard_index = json_is_object(sh)
-					    ? json_integer_value(json_object_get(sh, "index"))
-					    : -1;
-		in[i].shard_total = json_is_object(sh)
-					    ? json_integer_value(json_object_get(sh, "total"))
-					    : -1;
+		json_t *sh = fl_results_obj(fl_results_obj(in[i].doc, "run"), "shard");
+		in[i].shard_index = sh ? fl_results_int(sh, "index") : -1;
+		in[i].shard_total = sh ? fl_results_int(sh, "total") : -1;
 	}
 	qsort(in, (size_t)n, sizeof *in, input_cmp);
 
@@ -259,23 +243,24 @@ int fl_cmd_merge(int argc, char **argv)
 	}
 
 	merged = json_object();
-	const char *version = json_string_value(
-		json_object_get(in[0].doc, "faultline_version"));
+	const char *version = fl_results_opt_str(in[0].doc, "faultline_version");
 	double first_start = -1, last_end = -1;
 	const char *first_started = NULL;
 	json_t *seed = NULL, *interrupted = json_null();
 	int same_seed = 1, duplicates = 0;
 	long long shards_seen = 0;
 	for (int i = 0; i < n; i++) {
-		json_t *doc = in[i].doc, *run = json_object_get(doc, "run");
-		const char *v = json_string_value(json_object_get(doc, "faultline_version"));
+		json_t *doc = in[i].doc, *run = fl_results_obj(doc, "run");
+		const char *v = fl_results_opt_str(doc, "faultline_version");
 		if (!quiet && version && v && strcmp(v, version))
 			fprintf(stderr, "faultline merge: note: %s was written by "
 					"faultline %s, %s by %s\n",
 				in[0].path, version, in[i].path, v);
-		const char *started = json_string_value(json_object_get(run, "started"));
+		const char *started = fl_results_opt_str(run, "started");
 		double st = iso_seconds(started);
-		double dur = json_number_value(json_object_get(run, "duration_s"));
+		double dur = fl_results_num(run, "duration_s");
+		if (isnan(dur))
+			dur = 0;
 		if (st >= 0 && (first_start < 0 || st < first_start)) {
 			first_start = st;
 			first_started = started;
@@ -287,7 +272,7 @@ int fl_cmd_merge(int argc, char **argv)
 			seed = s;
 		else if (!json_equal(seed, s))
 			same_seed = 0;
-		if (json_is_string(json_object_get(run, "interrupted")) &&
+		if (fl_results_opt_str(run, "interrupted") &&
 		    json_is_null(interrupted))
 			interrupted = json_object_get(run, "interrupted");
 		if (in[i].shard_index >= 0 &&
@@ -297,9 +282,9 @@ int fl_cmd_merge(int argc, char **argv)
 		size_t k;
 		json_t *sc;
 		size_t added = 0;
-		json_array_foreach(json_object_get(doc, "scenarios"), k, sc)
+		fl_results_foreach(doc, k, sc)
 		{
-			const char *id = json_string_value(json_object_get(sc, "id"));
+			const char *id = fl_results_opt_str(sc, "id");
 			if (!id) {
 				fprintf(stderr, "faultline merge: %s: scenario %zu "
 						"has no id\n",
@@ -344,9 +329,8 @@ int fl_cmd_merge(int argc, char **argv)
 			json_object_set(f, "shard", json_object_get(run, "shard"));
 		json_object_set(f, "host", json_object_get(run, "host"));
 		json_object_set_new(f, "scenarios", json_integer((json_int_t)added));
-		json_object_set(f, "exit_status",
-				json_object_get(json_object_get(doc, "summary"),
-						"exit_status"));
+		json_object_set_new(f, "exit_status",
+				    json_integer(fl_results_exit_status(doc)));
 		json_array_append_new(from, f);
 	}
 
@@ -361,8 +345,8 @@ int fl_cmd_merge(int argc, char **argv)
 	json_t *run = json_object();
 	json_object_set_new(run, "id", json_string(id));
 	if (!first_started)
-		first_started = json_string_value(
-			json_object_get(json_object_get(in[0].doc, "run"), "started"));
+		first_started = fl_results_opt_str(fl_results_obj(in[0].doc, "run"),
+						   "started");
 	json_object_set_new(run, "started",
 			    first_started ? json_string(first_started) : json_null());
 	double wall = first_start >= 0 ? last_end - first_start : 0;
@@ -371,7 +355,7 @@ int fl_cmd_merge(int argc, char **argv)
 	json_object_set(run, "seed", same_seed && seed ? seed : json_null());
 	json_object_set(run, "interrupted", interrupted);
 	json_object_set(run, "host",
-			json_object_get(json_object_get(in[0].doc, "run"), "host"));
+			json_object_get(fl_results_obj(in[0].doc, "run"), "host"));
 	json_object_set(run, "merged_from", from);
 	json_object_set_new(merged, "schema", json_string(FL_RESULTS_SCHEMA));
 	json_object_set_new(merged, "schema_version",
@@ -474,9 +458,9 @@ int fl_cmd_report(int argc, char **argv)
 		return FL_EXIT_USAGE;
 	}
 	char path[PATH_MAX], err[PATH_MAX + 256];
-	results_path(argv[optind], path, sizeof path);
-	json_t *doc = fl_results_load(path, err, sizeof err);
-	if (!doc) {
+	fl_results_path(argv[optind], path, sizeof path);
+	json_t *doc;
+	if (fl_results_load(path, &doc, err, sizeof err) < 0) {
 		fprintf(stderr, "faultline report: %s\n", err);
 		return FL_EXIT_USAGE;
 	}
@@ -502,10 +486,10 @@ int fl_cmd_report(int argc, char **argv)
 	if (!same) {
 		size_t k;
 		json_t *sc;
-		json_array_foreach(json_object_get(doc, "scenarios"), k, sc)
+		fl_results_foreach(doc, k, sc)
 		{
-			const char *file = json_string_value(
-				json_object_get(json_object_get(sc, "journal"), "file"));
+			const char *file =
+				fl_results_opt_str(fl_results_obj(sc, "journal"), "file");
 			if (file) {
 				char name[PATH_MAX];
 				snprintf(name, sizeof name, "%s", file);

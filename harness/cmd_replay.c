@@ -199,15 +199,14 @@ int fl_cmd_replay(int argc, char **argv)
 	json_t *r = replay_once(&e, recs, e.jf.nrecs);
 	fl_print_result(isatty(1) && !getenv("NO_COLOR"), 0, r);
 	const char *verdict = json_string_value(json_object_get(r, "verdict"));
-	const char *digest = json_string_value(
-		json_object_get(json_object_get(r, "journal"), "digest"));
+	const char *digest =
+		fl_results_opt_str(fl_results_obj(r, "journal"), "digest");
 	int same_verdict = !strcmp(verdict, e.jf.verdict ? e.jf.verdict : "");
 	int same_digest = digest && !strcmp(digest, recorded_digest);
 	printf("verdict %s (recorded %s); faults %s (%lld fired, %zu "
 	       "recorded)\n",
 	       verdict, e.jf.verdict, same_digest ? "identical" : "differ",
-	       (long long)json_integer_value(
-		       json_object_get(json_object_get(r, "journal"), "total")),
+	       fl_results_int(fl_results_obj(r, "journal"), "total"),
 	       e.jf.nrecs);
 
 	json_t *doc = json_object();
@@ -262,11 +261,10 @@ static int still_fails(struct shrink *s, const fl_fault_rec *set, size_t n)
 	int fails = 0;
 	size_t i;
 	json_t *x;
-	json_array_foreach(json_object_get(r, "expectations"), i, x)
+	json_array_foreach(fl_results_arr(r, "expectations"), i, x)
 	{
-		const char *what = json_string_value(json_object_get(x, "what"));
-		if (!json_is_true(json_object_get(x, "ok")) && what &&
-		    !strcmp(what, s->want))
+		if (!fl_results_bool(x, "ok") &&
+		    !strcmp(fl_results_str(x, "what"), s->want))
 			fails = 1;
 	}
 	if (s->verbose)

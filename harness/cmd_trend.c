@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static const char trend_usage[] =
 	"usage: faultline trend [options] RESULTS... -o FILE\n"
@@ -81,18 +80,6 @@ struct run {
 	int order;
 };
 
-static const char *str(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "";
-}
-
-static double num(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-	return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
 static void esc(fl_buf *b, const char *s)
 {
 	fl_escape_xml(b, s);
@@ -106,16 +93,6 @@ static int run_cmp(const void *a, const void *b)
 		return c;
 	c = strcmp(x->id, y->id);
 	return c ? c : x->order - y->order;
-}
-
-static json_t *by_id(json_t *doc, const char *id)
-{
-	size_t i;
-	json_t *s;
-	json_array_foreach(json_object_get(doc, "scenarios"), i, s)
-		if (!strcmp(str(s, "id"), id))
-			return s;
-	return NULL;
 }
 
 /* An axis label for a run: its date, or its time when the runs shown all
@@ -263,8 +240,8 @@ static void verdict_strip(fl_buf *b, const struct run *runs, int nruns,
 			 "height=\"12\" role=\"img\" aria-label=\"verdicts\">",
 		      w, w);
 	for (int r = 0; r < nruns; r++) {
-		json_t *s = by_id(runs[r].doc, id);
-		const char *v = s ? str(s, "verdict") : "NONE";
+		json_t *s = fl_results_by_id(runs[r].doc, id);
+		const char *v = s ? fl_results_str(s, "verdict") : "NONE";
 		static const char *const known[] = {"PASS",  "FAIL",  "ERROR",
 						    "XFAIL", "XPASS", "FLAKY"};
 		const char *cls = "NONE";
@@ -297,14 +274,14 @@ static void cell(fl_buf *b, double v, enum unit u, int bad)
 
 static double fired(json_t *s)
 {
-	json_t *j = json_object_get(s, "journal");
-	if (json_is_number(json_object_get(j, "total")))
-		return num(j, "total");
+	json_t *j = fl_results_obj(s, "journal");
+	if (!isnan(fl_results_num(j, "total")))
+		return fl_results_num(j, "total");
 	double n = 0;
 	const char *k;
 	json_t *p;
-	json_object_foreach(json_object_get(s, "points"), k, p)
-		n += num(p, "fired");
+	json_object_foreach(fl_results_obj(s, "points"), k, p)
+		n += fl_results_num(p, "fired");
 	return n;
 }
 
@@ -314,9 +291,9 @@ static void scenario_section(fl_buf *b, const struct run *runs, int nruns,
 	/* The latest name the scenario had. */
 	const char *name = id;
 	for (int r = 0; r < nruns; r++) {
-		json_t *s = by_id(runs[r].doc, id);
-		if (s && *str(s, "name"))
-			name = str(s, "name");
+		json_t *s = fl_results_by_id(runs[r].doc, id);
+		if (s && *fl_results_str(s, "name"))
+			name = fl_results_str(s, "name");
 	}
 	fl_buf_printf(b, "<section class=\"scenario\" id=\"s%d\"><h2>", idx);
 	esc(b, name);
@@ -328,15 +305,15 @@ static void scenario_section(fl_buf *b, const struct run *runs, int nruns,
 	for (int k = 0; k < 7; k++)
 		v[k] = fl_xmalloc((size_t)nruns * sizeof *v[k]);
 	for (int r = 0; r < nruns; r++) {
-		json_t *s = by_id(runs[r].doc, id);
-		json_t *m = s ? json_object_get(s, "mttr") : NULL;
-		json_t *l = s ? json_object_get(s, "leaks") : NULL;
-		v[0][r] = num(m, "mean_s");
-		v[1][r] = num(m, "p95_s");
-		v[2][r] = num(l, "fds");
-		v[3][r] = num(l, "threads");
-		v[4][r] = num(l, "rss");
-		v[5][r] = num(m, "max_s");
+		json_t *s = fl_results_by_id(runs[r].doc, id);
+		json_t *m = s ? fl_results_obj(s, "mttr") : NULL;
+		json_t *l = s ? fl_results_obj(s, "leaks") : NULL;
+		v[0][r] = fl_results_num(m, "mean_s");
+		v[1][r] = fl_results_num(m, "p95_s");
+		v[2][r] = fl_results_num(l, "fds");
+		v[3][r] = fl_results_num(l, "threads");
+		v[4][r] = fl_results_num(l, "rss");
+		v[5][r] = fl_results_num(m, "max_s");
 		v[6][r] = s ? fired(s) : NAN;
 	}
 	fl_buf_puts(b, "<div class=\"charts\">");
@@ -359,7 +336,7 @@ static void scenario_section(fl_buf *b, const struct run *runs, int nruns,
 		       "<th>Leaked fds</th><th>threads</th><th>RSS</th>"
 		       "<th>Faults fired</th></tr>");
 	for (int r = nruns - 1; r >= 0; r--) {
-		json_t *s = by_id(runs[r].doc, id);
+		json_t *s = fl_results_by_id(runs[r].doc, id);
 		fl_buf_puts(b, "<tr><td>");
 		esc(b, runs[r].started);
 		fl_buf_puts(b, "</td><td>");
@@ -367,9 +344,9 @@ static void scenario_section(fl_buf *b, const struct run *runs, int nruns,
 		fl_buf_puts(b, "</td><td>");
 		if (s) {
 			fl_buf_puts(b, "<span class=\"v v-");
-			esc(b, str(s, "verdict"));
+			esc(b, fl_results_str(s, "verdict"));
 			fl_buf_puts(b, "\">");
-			esc(b, str(s, "verdict"));
+			esc(b, fl_results_str(s, "verdict"));
 			fl_buf_puts(b, "</span>");
 		} else {
 			fl_buf_puts(b, "<span class=\"muted\">not run</span>");
@@ -398,9 +375,9 @@ static int write_page(const char *path, const char *title, struct run *runs,
 	for (int r = nruns - 1; r >= 0; r--) {
 		size_t i;
 		json_t *s;
-		json_array_foreach(json_object_get(runs[r].doc, "scenarios"), i, s)
+		fl_results_foreach(runs[r].doc, i, s)
 		{
-			const char *id = str(s, "id");
+			const char *id = fl_results_id(s);
 			if (!*id || json_object_get(seen, id))
 				continue;
 			json_object_set_new(seen, id, json_true());
@@ -429,19 +406,19 @@ static int write_page(const char *path, const char *title, struct run *runs,
 			"<th>XFailed</th><th>XPassed</th><th>Flaky</th>"
 			"<th>Exit</th></tr>");
 	for (int r = nruns - 1; r >= 0; r--) {
-		json_t *sum = json_object_get(runs[r].doc, "summary");
+		json_t *sum = fl_results_obj(runs[r].doc, "summary");
 		fl_buf_puts(&b, "<tr><td>");
 		esc(&b, runs[r].started);
 		fl_buf_puts(&b, "</td><td>");
 		esc(&b, runs[r].id);
 		fl_buf_puts(&b, "</td><td>");
-		esc(&b, str(runs[r].doc, "faultline_version"));
+		esc(&b, fl_results_str(runs[r].doc, "faultline_version"));
 		fl_buf_puts(&b, "</td>");
 		static const char *const keys[] = {"passed",  "failed",	 "errors",
 						   "xfailed", "xpassed", "flaky",
 						   "exit_status"};
 		for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
-			double n = num(sum, keys[k]);
+			double n = fl_results_num(sum, keys[k]);
 			int bad = k != 0 && k != 3 && n > 0;
 			cell(&b, n, U_COUNT, bad);
 		}
@@ -458,20 +435,20 @@ static int write_page(const char *path, const char *title, struct run *runs,
 	json_array_foreach(ids, i, idv)
 	{
 		const char *id = json_string_value(idv);
-		json_t *last = by_id(runs[nruns - 1].doc, id);
+		json_t *last = fl_results_by_id(runs[nruns - 1].doc, id);
 		fl_buf_printf(&b, "<tr><td><a href=\"#s%zu\">", i);
-		esc(&b, last ? str(last, "name") : id);
+		esc(&b, last ? fl_results_str(last, "name") : id);
 		fl_buf_puts(&b, "</a><br><span class=\"muted\">");
 		esc(&b, id);
 		fl_buf_puts(&b, "</span></td><td>");
 		verdict_strip(&b, runs, nruns, id);
 		fl_buf_puts(&b, "</td>");
-		json_t *m = last ? json_object_get(last, "mttr") : NULL;
-		json_t *l = last ? json_object_get(last, "leaks") : NULL;
-		cell(&b, num(m, "mean_s"), U_SECONDS, 0);
-		cell(&b, num(l, "fds"), U_COUNT, num(l, "fds") > 0);
-		cell(&b, num(l, "threads"), U_COUNT, num(l, "threads") > 0);
-		cell(&b, num(l, "rss"), U_BYTES, 0);
+		json_t *m = last ? fl_results_obj(last, "mttr") : NULL;
+		json_t *l = last ? fl_results_obj(last, "leaks") : NULL;
+		cell(&b, fl_results_num(m, "mean_s"), U_SECONDS, 0);
+		cell(&b, fl_results_num(l, "fds"), U_COUNT, fl_results_num(l, "fds") > 0);
+		cell(&b, fl_results_num(l, "threads"), U_COUNT, fl_results_num(l, "threads") > 0);
+		cell(&b, fl_results_num(l, "rss"), U_BYTES, 0);
 		fl_buf_puts(&b, "</tr>");
 	}
 	fl_buf_puts(&b, "</table></header>");
@@ -532,22 +509,16 @@ int fl_cmd_trend(int argc, char **argv)
 	int status = FL_EXIT_OK;
 	for (int i = 0; i < n; i++) {
 		const char *arg = argv[optind + i];
-		struct stat st;
-		if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
-			snprintf(runs[i].path, sizeof runs[i].path,
-				 "%s/results.json", arg);
-		else
-			snprintf(runs[i].path, sizeof runs[i].path, "%s", arg);
+		fl_results_path(arg, runs[i].path, sizeof runs[i].path);
 		char err[PATH_MAX + 256];
-		runs[i].doc = fl_results_load(runs[i].path, err, sizeof err);
-		if (!runs[i].doc) {
+		if (fl_results_load(runs[i].path, &runs[i].doc, err, sizeof err) < 0) {
 			fprintf(stderr, "faultline trend: %s\n", err);
 			status = FL_EXIT_USAGE;
 			goto done;
 		}
-		json_t *run = json_object_get(runs[i].doc, "run");
-		runs[i].started = str(run, "started");
-		runs[i].id = str(run, "id");
+		json_t *run = fl_results_obj(runs[i].doc, "run");
+		runs[i].started = fl_results_str(run, "started");
+		runs[i].id = fl_results_str(run, "id");
 		runs[i].order = i;
 	}
 	qsort(runs, (size_t)n, sizeof *runs, run_cmp);

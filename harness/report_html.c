@@ -46,28 +46,6 @@ static const char *const fig_key[NFIG] = {"fds", "threads", "rss", "files"};
 static const char *const fig_title[NFIG] = {"open fds", "threads", "RSS",
 					    "watched files"};
 
-static const char *str(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "";
-}
-
-static double num(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-	return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
-static long long integer(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-	if (json_is_integer(v))
-		return (long long)json_integer_value(v);
-	if (json_is_real(v))
-		return llround(json_real_value(v));
-	return 0;
-}
-
 static void esc(fl_buf *b, const char *s)
 {
 	fl_escape_xml(b, s);
@@ -508,18 +486,18 @@ static double xpos(const struct plot *p, double t)
 
 static struct plot *plot_load(json_t *sc, json_t *target, int single_target)
 {
-	json_t *js = json_object_get(target, "series");
+	json_t *js = fl_results_obj(target, "series");
 	if (!json_is_object(js))
 		return NULL;
 	struct plot *p = fl_xcalloc(1, sizeof *p);
-	json_t *t = json_object_get(js, "t");
+	json_t *t = fl_results_arr(js, "t");
 	p->n = json_array_size(t);
 	p->t = fl_xmalloc((p->n + 1) * sizeof *p->t);
 	for (int k = 0; k < NFIG; k++)
 		p->v[k] = fl_xmalloc((p->n + 1) * sizeof *p->v[k]);
 	json_t *arr[NFIG];
 	for (int k = 0; k < NFIG; k++)
-		arr[k] = json_object_get(js, fig_key[k]);
+		arr[k] = fl_results_arr(js, fig_key[k]);
 	p->nfig = json_array_size(arr[FIG_FILES]) == p->n && p->n ? NFIG : FIG_FILES;
 	for (size_t i = 0; i < p->n; i++) {
 		p->t[i] = json_number_value(json_array_get(t, i));
@@ -527,7 +505,7 @@ static struct plot *plot_load(json_t *sc, json_t *target, int single_target)
 			p->v[k][i] = json_number_value(json_array_get(arr[k], i));
 	}
 	p->tmax = p->n ? p->t[p->n - 1] : 0;
-	double ext = num(json_object_get(target, "exit"), "t");
+	double ext = fl_results_num(fl_results_obj(target, "exit"), "t");
 	if (ext > p->tmax)
 		p->tmax = ext;
 	if (!(p->tmax > 0))
@@ -551,8 +529,8 @@ static struct plot *plot_load(json_t *sc, json_t *target, int single_target)
 	 * run; with several runs (t:restart) they are not split per run, so
 	 * they are drawn only when there is one. */
 	if (single_target) {
-		json_t *h = json_object_get(sc, "health");
-		json_t *ht = json_object_get(h, "t"), *ok = json_object_get(h, "ok");
+		json_t *h = fl_results_obj(sc, "health");
+		json_t *ht = fl_results_arr(h, "t"), *ok = fl_results_arr(h, "ok");
 		size_t i;
 		json_t *v;
 		json_array_foreach(ht, i, v)
@@ -563,11 +541,11 @@ static struct plot *plot_load(json_t *sc, json_t *target, int single_target)
 				c->failed++;
 			p->have_health = 1;
 		}
-		json_t *recs = json_object_get(json_object_get(sc, "journal"),
+		json_t *recs = fl_results_arr(fl_results_obj(sc, "journal"),
 					       "records");
 		json_array_foreach(recs, i, v)
 		{
-			double at = num(v, "t");
+			double at = fl_results_num(v, "t");
 			if (isnan(at))
 				continue;
 			p->col[col_of(p, at)].fired++;
@@ -591,8 +569,7 @@ static void plot_free(struct plot *p)
  * steady-state hypothesis writes it ("+2", "±10%", "+8MiB", "-1"). */
 static int tolerance_band(json_t *sc, int k, double base, double *lo, double *hi)
 {
-	const char *tol = json_string_value(
-		json_object_get(json_object_get(sc, "steady"), fig_key[k]));
+	const char *tol = fl_results_opt_str(fl_results_obj(sc, "steady"), fig_key[k]);
 	if (!tol || isnan(base))
 		return -1;
 	const char *p = tol;
@@ -639,9 +616,9 @@ static void pane(fl_buf *b, const struct plot *p, json_t *sc, int k, int top)
 		if (p->v[k][i] > hi)
 			hi = p->v[k][i];
 	}
-	json_t *base = json_object_get(sc, "baseline");
-	double bval = json_is_object(base) ? num(base, fig_key[k]) : NAN;
-	double bfrom = json_is_object(base) ? num(base, "from") : NAN;
+	json_t *base = fl_results_obj(sc, "baseline");
+	double bval = json_is_object(base) ? fl_results_num(base, fig_key[k]) : NAN;
+	double bfrom = json_is_object(base) ? fl_results_num(base, "from") : NAN;
 	if (isnan(bfrom))
 		bfrom = 0;
 	double band_lo = NAN, band_hi = NAN;
@@ -689,8 +666,7 @@ static void pane(fl_buf *b, const struct plot *p, json_t *sc, int k, int top)
 				      "width=\"%.1f\" height=\"%.1f\"><title>"
 				      "steady state: baseline ",
 				      bx, bt, MARGIN_L + PLOT_W - bx, bb - bt);
-			esc(b, json_string_value(json_object_get(
-				       json_object_get(sc, "steady"), fig_key[k])));
+			esc(b, fl_results_str(fl_results_obj(sc, "steady"), fig_key[k]));
 			fl_buf_puts(b, "</title></rect>");
 		}
 	}
@@ -761,7 +737,7 @@ static void pane(fl_buf *b, const struct plot *p, json_t *sc, int k, int top)
 static void windows(fl_buf *b, const struct plot *p, json_t *sc, int top,
 		    int height)
 {
-	json_t *faults = json_object_get(sc, "faults");
+	json_t *faults = fl_results_arr(sc, "faults");
 	size_t n = json_array_size(faults);
 	if (!n)
 		return;
@@ -769,7 +745,7 @@ static void windows(fl_buf *b, const struct plot *p, json_t *sc, int top,
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++) {
 		json_t *w = json_array_get(faults, i);
-		double a = num(w, "on"), z = num(w, "off");
+		double a = fl_results_num(w, "on"), z = fl_results_num(w, "off");
 		if (isnan(a))
 			continue;
 		if (isnan(z) || z > p->tmax)
@@ -805,9 +781,9 @@ static void windows(fl_buf *b, const struct plot *p, json_t *sc, int top,
 			size_t q;
 			json_t *f;
 			json_array_foreach(faults, q, f)
-				if (num(f, "on") == a)
+				if (fl_results_num(f, "on") == a)
 					w = f;
-			esc(b, str(w, "point"));
+			esc(b, fl_results_str(w, "point"));
 			fl_buf_printf(b, " from %.3f s to %.3f s", a, z);
 		} else {
 			fl_buf_printf(b, "%zu fault windows from %.3f s to %.3f s",
@@ -959,37 +935,37 @@ static void chart(fl_buf *b, json_t *sc, json_t *target, int idx, int tidx,
 	windows(b, p, sc, MARGIN_T, panes_bottom - MARGIN_T);
 	size_t i;
 	json_t *e;
-	json_array_foreach(json_object_get(sc, "episodes"), i, e)
+	json_array_foreach(fl_results_arr(sc, "episodes"), i, e)
 	{
-		double at = num(e, "recovered_at");
+		double at = fl_results_num(e, "recovered_at");
 		char title[160];
 		if (!isnan(at)) {
 			char d[32];
-			fmt_seconds(d, sizeof d, num(e, "recovery_s"));
+			fmt_seconds(d, sizeof d, fl_results_num(e, "recovery_s"));
 			snprintf(title, sizeof title, "recovered at %.3f s, %s after "
 				 "the fault window", at, d);
 			vmarker(b, "rec", xpos(p, at), MARGIN_T,
 				panes_bottom - MARGIN_T, title);
-		} else if (!strcmp(str(e, "state"), "not recovered") &&
-			   !isnan(num(e, "off")) && !isnan(num(e, "within_s"))) {
-			double dl = num(e, "off") + num(e, "within_s");
+		} else if (!strcmp(fl_results_str(e, "state"), "not recovered") &&
+			   !isnan(fl_results_num(e, "off")) && !isnan(fl_results_num(e, "within_s"))) {
+			double dl = fl_results_num(e, "off") + fl_results_num(e, "within_s");
 			if (dl <= p->tmax) {
 				snprintf(title, sizeof title,
 					 "not recovered by %.3f s (within %.2f s "
 					 "of the window's end)",
-					 dl, num(e, "within_s"));
+					 dl, fl_results_num(e, "within_s"));
 				vmarker(b, "miss", xpos(p, dl), MARGIN_T,
 					panes_bottom - MARGIN_T, title);
 			}
 		}
 	}
-	json_t *oom = json_object_get(sc, "oom_precursor");
-	if (json_is_object(oom) && !isnan(num(oom, "t")) && single_target) {
+	json_t *oom = fl_results_obj(sc, "oom_precursor");
+	if (json_is_object(oom) && !isnan(fl_results_num(oom, "t")) && single_target) {
 		char rb[32], title[96];
-		fl_fmt_bytes(rb, sizeof rb, num(oom, "rss"));
+		fl_fmt_bytes(rb, sizeof rb, fl_results_num(oom, "rss"));
 		snprintf(title, sizeof title,
-			 "OOM precursor snapshot at %.3f s (RSS %s)", num(oom, "t"), rb);
-		vmarker(b, "oom", xpos(p, num(oom, "t")), MARGIN_T,
+			 "OOM precursor snapshot at %.3f s (RSS %s)", fl_results_num(oom, "t"), rb);
+		vmarker(b, "oom", xpos(p, fl_results_num(oom, "t")), MARGIN_T,
 			panes_bottom - MARGIN_T, title);
 	}
 	/* Time axis labels (the panes draw its grid). */
@@ -1066,12 +1042,12 @@ static void chart(fl_buf *b, json_t *sc, json_t *target, int idx, int tidx,
 		fl_buf_puts(b, "<span><i class=\"k-hbad\"></i>health probe "
 			       "failed</span>");
 	if (p->have_journal) {
-		json_t *j = json_object_get(sc, "journal");
+		json_t *j = fl_results_obj(sc, "journal");
 		fl_buf_puts(b, "<span><i class=\"k-fired\"></i>faults fired");
-		if (json_is_true(json_object_get(j, "truncated")))
+		if (fl_results_bool(j, "truncated"))
 			fl_buf_printf(b, " (the first %zu of %lld)",
-				      json_array_size(json_object_get(j, "records")),
-				      integer(j, "total"));
+				      json_array_size(fl_results_arr(j, "records")),
+				      fl_results_int(j, "total"));
 		fl_buf_puts(b, "</span>");
 	}
 	if (json_is_object(oom))
@@ -1096,15 +1072,15 @@ static void chart(fl_buf *b, json_t *sc, json_t *target, int idx, int tidx,
 
 static double fired_total(json_t *sc)
 {
-	json_t *j = json_object_get(sc, "journal");
-	if (json_is_object(j) && json_is_number(json_object_get(j, "total")))
-		return num(j, "total");
+	json_t *j = fl_results_obj(sc, "journal");
+	if (!isnan(fl_results_num(j, "total")))
+		return fl_results_num(j, "total");
 	double n = 0;
 	const char *k;
 	json_t *v;
-	json_object_foreach(json_object_get(sc, "points"), k, v)
-		if (!isnan(num(v, "fired")))
-			n += num(v, "fired");
+	json_object_foreach(fl_results_obj(sc, "points"), k, v)
+		if (!isnan(fl_results_num(v, "fired")))
+			n += fl_results_num(v, "fired");
 	return n;
 }
 
@@ -1151,7 +1127,7 @@ static void cell_count(fl_buf *b, double v, int flag_positive)
 
 static void scenario_table(fl_buf *b, json_t *doc)
 {
-	json_t *sc = json_object_get(doc, "scenarios");
+	json_t *sc = fl_results_scenarios(doc);
 	fl_buf_puts(b, "<section id=\"table\"><h2>Scenarios</h2><input id=\"filter\" "
 		       "type=\"search\" placeholder=\"filter by name, verdict, "
 		       "file, tag\" aria-label=\"filter the scenarios\">"
@@ -1162,8 +1138,7 @@ static void scenario_table(fl_buf *b, json_t *doc)
 	json_t *s;
 	int files = 0;
 	json_array_foreach(sc, i, s)
-		files |= json_is_number(json_object_get(json_object_get(s, "leaks"),
-							"files"));
+		files |= !isnan(fl_results_num(fl_results_obj(s, "leaks"), "files"));
 	static const char *const cols[] = {
 		"Verdict",    "Scenario",   "MTTR mean",      "MTTR p95",
 		"MTTR max",   "Leaked fds", "Leaked threads", "Leaked RSS",
@@ -1175,7 +1150,7 @@ static void scenario_table(fl_buf *b, json_t *doc)
 	fl_buf_puts(b, "</tr></thead><tbody>");
 	json_array_foreach(sc, i, s)
 	{
-		const char *v = str(s, "verdict");
+		const char *v = fl_results_str(s, "verdict");
 		fl_buf_puts(b, "<tr data-verdict=\"");
 		esc(b, v);
 		fl_buf_printf(b, "\"><td data-s=\"%d\"><span class=\"v v-", verdict_rank(v));
@@ -1183,36 +1158,36 @@ static void scenario_table(fl_buf *b, json_t *doc)
 		fl_buf_puts(b, "\">");
 		esc(b, v);
 		fl_buf_puts(b, "</span></td><td data-s=\"");
-		esc(b, str(s, "name"));
+		esc(b, fl_results_str(s, "name"));
 		fl_buf_printf(b, "\"><a href=\"#s%zu\">", i);
-		esc(b, str(s, "name"));
+		esc(b, fl_results_str(s, "name"));
 		fl_buf_puts(b, "</a><br><span class=\"muted\">");
-		esc(b, str(s, "id"));
+		esc(b, fl_results_id(s));
 		size_t ti;
 		json_t *tag;
-		json_array_foreach(json_object_get(s, "tags"), ti, tag)
+		json_array_foreach(fl_results_arr(s, "tags"), ti, tag)
 		{
 			fl_buf_puts(b, ti ? ", " : " · ");
 			esc(b, json_string_value(tag));
 		}
 		fl_buf_puts(b, "</span></td>");
-		json_t *m = json_object_get(s, "mttr");
+		json_t *m = fl_results_obj(s, "mttr");
 		int hm = json_is_object(m);
-		cell_seconds(b, hm ? num(m, "mean_s") : NAN);
-		cell_seconds(b, hm ? num(m, "p95_s") : NAN);
-		cell_seconds(b, hm ? num(m, "max_s") : NAN);
-		json_t *l = json_object_get(s, "leaks");
+		cell_seconds(b, hm ? fl_results_num(m, "mean_s") : NAN);
+		cell_seconds(b, hm ? fl_results_num(m, "p95_s") : NAN);
+		cell_seconds(b, hm ? fl_results_num(m, "max_s") : NAN);
+		json_t *l = fl_results_obj(s, "leaks");
 		int hl = json_is_object(l);
-		cell_count(b, hl ? num(l, "fds") : NAN, 1);
-		cell_count(b, hl ? num(l, "threads") : NAN, 1);
+		cell_count(b, hl ? fl_results_num(l, "fds") : NAN, 1);
+		cell_count(b, hl ? fl_results_num(l, "threads") : NAN, 1);
 		char rb[32] = "";
 		if (hl)
-			fl_fmt_bytes(rb, sizeof rb, num(l, "rss"));
-		cell_num(b, hl ? num(l, "rss") : NAN, rb, 0);
+			fl_fmt_bytes(rb, sizeof rb, fl_results_num(l, "rss"));
+		cell_num(b, hl ? fl_results_num(l, "rss") : NAN, rb, 0);
 		if (files)
-			cell_count(b, hl ? num(l, "files") : NAN, 1);
+			cell_count(b, hl ? fl_results_num(l, "files") : NAN, 1);
 		cell_count(b, fired_total(s), 0);
-		cell_seconds(b, num(s, "duration_s"));
+		cell_seconds(b, fl_results_num(s, "duration_s"));
 		fl_buf_puts(b, "</tr>");
 	}
 	fl_buf_puts(b, "</tbody></table></section>");
@@ -1222,13 +1197,13 @@ static void scenario_table(fl_buf *b, json_t *doc)
  * what makes the results less trustworthy than they look. */
 static void problems(fl_buf *b, json_t *doc)
 {
-	json_t *sc = json_object_get(doc, "scenarios");
+	json_t *sc = fl_results_scenarios(doc);
 	size_t i;
 	json_t *s;
 	int any = 0;
 	json_array_foreach(sc, i, s)
 	{
-		const char *v = str(s, "verdict");
+		const char *v = fl_results_str(s, "verdict");
 		if (!is_bad(v))
 			continue;
 		if (!any)
@@ -1239,9 +1214,9 @@ static void problems(fl_buf *b, json_t *doc)
 		fl_buf_puts(b, "\">");
 		esc(b, v);
 		fl_buf_printf(b, "</span> <a href=\"#s%zu\">", i);
-		esc(b, str(s, "name"));
+		esc(b, fl_results_str(s, "name"));
 		fl_buf_puts(b, "</a>");
-		const char *msg = str(s, "message");
+		const char *msg = fl_results_str(s, "message");
 		if (*msg) {
 			size_t n = strcspn(msg, "\n");
 			char *line = strndup(msg, n > 300 ? 300 : n);
@@ -1257,10 +1232,10 @@ static void problems(fl_buf *b, json_t *doc)
 	/* Warnings. */
 	fl_buf warn;
 	fl_buf_init(&warn);
-	json_t *run = json_object_get(doc, "run");
-	if (json_is_string(json_object_get(run, "interrupted"))) {
+	json_t *run = fl_results_obj(doc, "run");
+	if (fl_results_opt_str(run, "interrupted")) {
 		fl_buf_puts(&warn, "<li>The run was interrupted (");
-		esc(&warn, str(run, "interrupted"));
+		esc(&warn, fl_results_str(run, "interrupted"));
 		fl_buf_puts(&warn, "): scenarios after it did not run.</li>");
 	}
 	int timebased = 0, lost = 0;
@@ -1268,34 +1243,34 @@ static void problems(fl_buf *b, json_t *doc)
 	{
 		const char *k;
 		json_t *pt;
-		json_object_foreach(json_object_get(s, "points"), k, pt)
+		json_object_foreach(fl_results_obj(s, "points"), k, pt)
 		{
-			if (num(pt, "fired") != 0)
+			if (fl_results_num(pt, "fired") != 0)
 				continue;
 			fl_buf_puts(&warn, "<li>Point <code>");
 			esc(&warn, k);
 			fl_buf_printf(&warn, "</code> was enabled but never fired "
 					     "in <a href=\"#s%zu\">",
 				      i);
-			esc(&warn, str(s, "name"));
+			esc(&warn, fl_results_str(s, "name"));
 			fl_buf_printf(&warn, "</a> (%.0f calls seen): a misspelt "
 					     "name, or a path the target never "
 					     "took.</li>",
-				      num(pt, "calls"));
+				      fl_results_num(pt, "calls"));
 		}
 		size_t wi;
 		json_t *w;
-		json_array_foreach(json_object_get(s, "warnings"), wi, w)
+		json_array_foreach(fl_results_arr(s, "warnings"), wi, w)
 		{
 			fl_buf_printf(&warn, "<li><a href=\"#s%zu\">", i);
-			esc(&warn, str(s, "name"));
+			esc(&warn, fl_results_str(s, "name"));
 			fl_buf_puts(&warn, "</a>: ");
 			esc(&warn, json_string_value(w));
 			fl_buf_puts(&warn, "</li>");
 		}
-		if (json_is_true(json_object_get(s, "time_based_windows")))
+		if (fl_results_bool(s, "time_based_windows"))
 			timebased++;
-		if (integer(json_object_get(s, "journal"), "lost") > 0)
+		if (fl_results_int(fl_results_obj(s, "journal"), "lost") > 0)
 			lost++;
 	}
 	if (timebased)
@@ -1319,42 +1294,40 @@ static void problems(fl_buf *b, json_t *doc)
 
 static void run_facts(fl_buf *b, json_t *doc)
 {
-	json_t *run = json_object_get(doc, "run");
+	json_t *run = fl_results_obj(doc, "run");
 	fl_buf_puts(b, "<table class=\"facts\">");
 	fl_buf_puts(b, "<tr><th>run</th><td>");
-	esc(b, str(run, "id"));
+	esc(b, fl_results_str(run, "id"));
 	fl_buf_puts(b, "</td></tr><tr><th>started</th><td>");
-	esc(b, str(run, "started"));
+	esc(b, fl_results_str(run, "started"));
 	fl_buf_printf(b, "</td></tr><tr><th>duration</th><td>%.2f s</td></tr>",
-		      num(run, "duration_s"));
+		      fl_results_num(run, "duration_s"));
 	fl_buf_puts(b, "<tr><th>seed</th><td>");
-	json_t *seed = json_object_get(run, "seed");
-	if (json_is_integer(seed))
-		fl_buf_printf(b, "%lld (every scenario)",
-			      (long long)json_integer_value(seed));
+	if (!isnan(fl_results_num(run, "seed")))
+		fl_buf_printf(b, "%lld (every scenario)", fl_results_int(run, "seed"));
 	else
 		fl_buf_puts(b, "each scenario's own (below, with the command "
 			       "that re-runs it)");
 	fl_buf_puts(b, "</td></tr><tr><th>command</th><td><code>");
-	esc(b, str(run, "command"));
+	esc(b, fl_results_str(run, "command"));
 	fl_buf_puts(b, "</code></td></tr><tr><th>faultline</th><td>");
-	esc(b, str(doc, "faultline_version"));
+	esc(b, fl_results_str(doc, "faultline_version"));
 	fl_buf_puts(b, "</td></tr>");
-	json_t *host = json_object_get(run, "host");
+	json_t *host = fl_results_obj(run, "host");
 	if (json_is_object(host)) {
 		fl_buf_puts(b, "<tr><th>machine</th><td>");
-		esc(b, str(host, "hostname"));
+		esc(b, fl_results_str(host, "hostname"));
 		fl_buf_puts(b, " · ");
-		esc(b, str(host, "kernel"));
-		fl_buf_printf(b, " · %lld CPUs · libfiu ", integer(host, "cpus"));
-		esc(b, str(host, "libfiu"));
+		esc(b, fl_results_str(host, "kernel"));
+		fl_buf_printf(b, " · %lld CPUs · libfiu ", fl_results_int(host, "cpus"));
+		esc(b, fl_results_str(host, "libfiu"));
 		fl_buf_puts(b, "</td></tr>");
 	}
-	json_t *shard = json_object_get(run, "shard");
+	json_t *shard = fl_results_obj(run, "shard");
 	if (json_is_object(shard))
 		fl_buf_printf(b, "<tr><th>shard</th><td>%lld/%lld</td></tr>",
-			      integer(shard, "index"), integer(shard, "total"));
-	json_t *from = json_object_get(run, "merged_from");
+			      fl_results_int(shard, "index"), fl_results_int(shard, "total"));
+	json_t *from = fl_results_arr(run, "merged_from");
 	if (json_array_size(from)) {
 		fl_buf_printf(b, "<tr><th>merged from</th><td>%zu results files:"
 				 "<ul>",
@@ -1364,17 +1337,17 @@ static void run_facts(fl_buf *b, json_t *doc)
 		json_array_foreach(from, i, f)
 		{
 			fl_buf_puts(b, "<li>");
-			json_t *sh = json_object_get(f, "shard");
+			json_t *sh = fl_results_obj(f, "shard");
 			if (json_is_object(sh))
 				fl_buf_printf(b, "shard %lld/%lld: ",
-					      integer(sh, "index"),
-					      integer(sh, "total"));
-			esc(b, str(f, "id"));
+					      fl_results_int(sh, "index"),
+					      fl_results_int(sh, "total"));
+			esc(b, fl_results_str(f, "id"));
 			fl_buf_printf(b, ", %lld scenarios, %.1f s on ",
-				      integer(f, "scenarios"), num(f, "duration_s"));
-			esc(b, str(json_object_get(f, "host"), "hostname"));
+				      fl_results_int(f, "scenarios"), fl_results_num(f, "duration_s"));
+			esc(b, fl_results_str(fl_results_obj(f, "host"), "hostname"));
 			fl_buf_puts(b, " <span class=\"muted\">");
-			esc(b, str(f, "file"));
+			esc(b, fl_results_str(f, "file"));
 			fl_buf_puts(b, "</span></li>");
 		}
 		fl_buf_puts(b, "</ul></td></tr>");
@@ -1384,8 +1357,8 @@ static void run_facts(fl_buf *b, json_t *doc)
 
 static void header(fl_buf *b, json_t *doc)
 {
-	json_t *sum = json_object_get(doc, "summary");
-	long long status = integer(sum, "exit_status");
+	json_t *sum = fl_results_obj(doc, "summary");
+	long long status = fl_results_int(sum, "exit_status");
 	fl_buf_puts(b, "<header id=\"top\"><h1>faultline resilience report</h1>");
 	static const char *const meaning[] = {
 		"every scenario passed or failed as expected",
@@ -1401,7 +1374,7 @@ static void header(fl_buf *b, json_t *doc)
 		{"errors", "ERROR", "errors"},	 {"xfailed", "XFAIL", "xfailed"},
 		{"xpassed", "XPASS", "xpassed"}, {"flaky", "FLAKY", "flaky"}};
 	for (size_t i = 0; i < sizeof verdicts / sizeof verdicts[0]; i++) {
-		long long n = integer(sum, verdicts[i][0]);
+		long long n = fl_results_int(sum, verdicts[i][0]);
 		fl_buf_printf(b,
 			      "<button type=\"button\" class=\"v v-%s%s\" "
 			      "data-verdict=\"%s\" aria-pressed=\"false\" "
@@ -1410,9 +1383,9 @@ static void header(fl_buf *b, json_t *doc)
 			      verdicts[i][1], n ? "" : " zero", verdicts[i][1],
 			      verdicts[i][1], n, verdicts[i][2]);
 	}
-	fl_buf_printf(b, " <span class=\"muted\">of %lld scenarios", integer(sum, "total"));
-	if (integer(sum, "load_errors"))
-		fl_buf_printf(b, ", %lld could not load", integer(sum, "load_errors"));
+	fl_buf_printf(b, " <span class=\"muted\">of %lld scenarios", fl_results_int(sum, "total"));
+	if (fl_results_int(sum, "load_errors"))
+		fl_buf_printf(b, ", %lld could not load", fl_results_int(sum, "load_errors"));
 	fl_buf_puts(b, "</span></p>");
 	run_facts(b, doc);
 	problems(b, doc);
@@ -1424,7 +1397,7 @@ static void header(fl_buf *b, json_t *doc)
 
 static void expectations(fl_buf *b, json_t *s)
 {
-	json_t *ex = json_object_get(s, "expectations");
+	json_t *ex = fl_results_arr(s, "expectations");
 	if (!json_array_size(ex))
 		return;
 	fl_buf_puts(b, "<h3>Expectations</h3><table><tr><th></th><th>What</th>"
@@ -1434,18 +1407,18 @@ static void expectations(fl_buf *b, json_t *s)
 	json_t *e;
 	json_array_foreach(ex, i, e)
 	{
-		int ok = json_is_true(json_object_get(e, "ok"));
+		int ok = fl_results_bool(e, "ok");
 		fl_buf_printf(b, "<tr><td class=\"%s\">%s</td><td>",
 			      ok ? "ok" : "bad", ok ? "✓" : "✗");
-		esc(b, str(e, "what"));
+		esc(b, fl_results_str(e, "what"));
 		fl_buf_printf(b, "</td><td class=\"%s\">", ok ? "" : "bad");
-		esc(b, str(e, "measured"));
+		esc(b, fl_results_str(e, "measured"));
 		fl_buf_puts(b, "</td><td>");
-		esc(b, str(e, "allowed"));
+		esc(b, fl_results_str(e, "allowed"));
 		fl_buf_puts(b, "</td><td>");
-		esc(b, str(e, "message"));
+		esc(b, fl_results_str(e, "message"));
 		fl_buf_puts(b, "</td><td><code>");
-		esc(b, str(e, "where"));
+		esc(b, fl_results_str(e, "where"));
 		fl_buf_puts(b, "</code></td></tr>");
 	}
 	fl_buf_puts(b, "</table>");
@@ -1453,21 +1426,21 @@ static void expectations(fl_buf *b, json_t *s)
 
 static void episodes(fl_buf *b, json_t *s)
 {
-	json_t *eps = json_object_get(s, "episodes");
+	json_t *eps = fl_results_arr(s, "episodes");
 	size_t n = json_array_size(eps);
 	if (!n)
 		return;
-	json_t *m = json_object_get(s, "mttr");
+	json_t *m = fl_results_obj(s, "mttr");
 	fl_buf_puts(b, "<h3>Fault windows and recovery</h3>");
 	if (json_is_object(m)) {
 		char a[32], p50[32], p95[32], mx[32];
-		fmt_seconds(a, sizeof a, num(m, "mean_s"));
-		fmt_seconds(p50, sizeof p50, num(m, "p50_s"));
-		fmt_seconds(p95, sizeof p95, num(m, "p95_s"));
-		fmt_seconds(mx, sizeof mx, num(m, "max_s"));
+		fmt_seconds(a, sizeof a, fl_results_num(m, "mean_s"));
+		fmt_seconds(p50, sizeof p50, fl_results_num(m, "p50_s"));
+		fmt_seconds(p95, sizeof p95, fl_results_num(m, "p95_s"));
+		fmt_seconds(mx, sizeof mx, fl_results_num(m, "max_s"));
 		fl_buf_printf(b, "<p>MTTR over %lld recovered episode%s: mean %s, "
 				 "p50 %s, p95 %s, max %s</p>",
-			      integer(m, "n"), integer(m, "n") == 1 ? "" : "s", a,
+			      fl_results_int(m, "n"), fl_results_int(m, "n") == 1 ? "" : "s", a,
 			      p50, p95, mx);
 	}
 	fl_buf_puts(b, "<table><tr><th>Points</th><th>On</th><th>Off</th>"
@@ -1484,29 +1457,29 @@ static void episodes(fl_buf *b, json_t *s)
 			break;
 		}
 		fl_buf_puts(b, "<tr><td><code>");
-		esc(b, str(e, "points"));
-		fl_buf_printf(b, "</code></td><td class=\"n\">%.3f s</td>", num(e, "on"));
-		if (isnan(num(e, "off")))
+		esc(b, fl_results_str(e, "points"));
+		fl_buf_printf(b, "</code></td><td class=\"n\">%.3f s</td>", fl_results_num(e, "on"));
+		if (isnan(fl_results_num(e, "off")))
 			fl_buf_puts(b, "<td>open</td>");
 		else
-			fl_buf_printf(b, "<td class=\"n\">%.3f s</td>", num(e, "off"));
-		if (!isnan(num(e, "recovery_s"))) {
+			fl_buf_printf(b, "<td class=\"n\">%.3f s</td>", fl_results_num(e, "off"));
+		if (!isnan(fl_results_num(e, "recovery_s"))) {
 			char d[32];
-			fmt_seconds(d, sizeof d, num(e, "recovery_s"));
+			fmt_seconds(d, sizeof d, fl_results_num(e, "recovery_s"));
 			fl_buf_printf(b, "<td class=\"n ok\">%s</td>", d);
 		} else {
 			fl_buf_printf(b, "<td class=\"%s\">",
-				      strcmp(str(e, "state"), "not recovered") ? ""
+				      strcmp(fl_results_str(e, "state"), "not recovered") ? ""
 										: "bad");
-			esc(b, str(e, "state"));
+			esc(b, fl_results_str(e, "state"));
 			fl_buf_puts(b, "</td>");
 		}
-		if (!isnan(num(e, "within_s")))
-			fl_buf_printf(b, "<td class=\"n\">%.2f s</td>", num(e, "within_s"));
+		if (!isnan(fl_results_num(e, "within_s")))
+			fl_buf_printf(b, "<td class=\"n\">%.2f s</td>", fl_results_num(e, "within_s"));
 		else
 			fl_buf_puts(b, "<td>–</td>");
 		fl_buf_puts(b, "<td>");
-		esc(b, str(e, "why"));
+		esc(b, fl_results_str(e, "why"));
 		fl_buf_puts(b, "</td></tr>");
 	}
 	fl_buf_puts(b, "</table>");
@@ -1522,8 +1495,8 @@ static void groups_table(fl_buf *b, json_t *groups, const char *what)
 		if (i == MAX_ROWS)
 			break;
 		fl_buf_printf(b, "<tr><td class=\"n\">%lld</td><td><code>",
-			      integer(e, "count"));
-		esc(b, str(e, "pattern"));
+			      fl_results_int(e, "count"));
+		esc(b, fl_results_str(e, "pattern"));
 		fl_buf_puts(b, "</code></td></tr>");
 	}
 	fl_buf_puts(b, "</table>");
@@ -1549,14 +1522,14 @@ static void thread_rows(fl_buf *b, json_t *threads)
 			fl_buf_puts(b, "</td></tr>");
 			continue;
 		}
-		fl_buf_printf(b, "<tr><td class=\"n\">%lld</td><td>", integer(e, "tid"));
-		esc(b, str(e, "name"));
+		fl_buf_printf(b, "<tr><td class=\"n\">%lld</td><td>", fl_results_int(e, "tid"));
+		esc(b, fl_results_str(e, "name"));
 		fl_buf_puts(b, "</td><td>");
-		esc(b, str(e, "state"));
+		esc(b, fl_results_str(e, "state"));
 		fl_buf_puts(b, "</td><td>");
-		esc(b, str(e, "wchan"));
+		esc(b, fl_results_str(e, "wchan"));
 		fl_buf_puts(b, "</td><td>");
-		esc(b, str(e, "syscall"));
+		esc(b, fl_results_str(e, "syscall"));
 		fl_buf_puts(b, "</td></tr>");
 	}
 	fl_buf_puts(b, "</table>");
@@ -1577,8 +1550,8 @@ static void fd_lines(fl_buf *b, json_t *fds)
 		if (json_is_string(e)) {
 			esc(b, json_string_value(e));
 		} else {
-			fl_buf_printf(b, "%5lld  ", integer(e, "fd"));
-			esc(b, str(e, "target"));
+			fl_buf_printf(b, "%5lld  ", fl_results_int(e, "fd"));
+			esc(b, fl_results_str(e, "target"));
 		}
 		fl_buf_putc(b, '\n');
 	}
@@ -1587,95 +1560,95 @@ static void fd_lines(fl_buf *b, json_t *fds)
 
 static void oom_precursor(fl_buf *b, json_t *s)
 {
-	json_t *o = json_object_get(s, "oom_precursor");
+	json_t *o = fl_results_obj(s, "oom_precursor");
 	if (!json_is_object(o))
 		return;
 	char rss[32], thr[32];
-	fl_fmt_bytes(rss, sizeof rss, num(o, "rss"));
-	fl_fmt_bytes(thr, sizeof thr, num(o, "threshold"));
+	fl_fmt_bytes(rss, sizeof rss, fl_results_num(o, "rss"));
+	fl_fmt_bytes(thr, sizeof thr, fl_results_num(o, "threshold"));
 	fl_buf_printf(b, "<h3>OOM precursor</h3><p class=\"bad\">RSS reached %s "
 			 "(threshold %s) at %.3f s: faultline took this "
 			 "snapshot before the memory ran out.</p>",
-		      rss, thr, num(o, "t"));
-	if (json_is_string(json_object_get(o, "core"))) {
+		      rss, thr, fl_results_num(o, "t"));
+	if (fl_results_opt_str(o, "core")) {
 		/* A file name in the report directory. */
 		fl_buf_puts(b, "<p>core dump: <a href=\"");
-		esc(b, str(o, "core"));
+		esc(b, fl_results_str(o, "core"));
 		fl_buf_puts(b, "\"><code>");
-		esc(b, str(o, "core"));
+		esc(b, fl_results_str(o, "core"));
 		fl_buf_puts(b, "</code></a></p>");
-	} else if (json_is_string(json_object_get(o, "core_error"))) {
+	} else if (fl_results_opt_str(o, "core_error")) {
 		fl_buf_puts(b, "<p class=\"muted\">no core dump: ");
-		esc(b, str(o, "core_error"));
+		esc(b, fl_results_str(o, "core_error"));
 		fl_buf_puts(b, "</p>");
 	}
-	if (json_array_size(json_object_get(o, "fd_groups")))
-		groups_table(b, json_object_get(o, "fd_groups"), "Open fds");
-	if (json_array_size(json_object_get(o, "thread_groups")))
-		groups_table(b, json_object_get(o, "thread_groups"), "Threads");
-	json_t *fds = json_object_get(o, "fds");
+	if (json_array_size(fl_results_arr(o, "fd_groups")))
+		groups_table(b, fl_results_arr(o, "fd_groups"), "Open fds");
+	if (json_array_size(fl_results_arr(o, "thread_groups")))
+		groups_table(b, fl_results_arr(o, "thread_groups"), "Threads");
+	json_t *fds = fl_results_arr(o, "fds");
 	if (json_array_size(fds)) {
-		json_t *fc = json_object_get(o, "fd_count");
 		fl_buf_printf(b, "<details><summary>%lld open fds</summary>",
-			      json_is_integer(fc) ? (long long)json_integer_value(fc)
-						  : (long long)json_array_size(fds));
+			      !isnan(fl_results_num(o, "fd_count"))
+				      ? fl_results_int(o, "fd_count")
+				      : (long long)json_array_size(fds));
 		fd_lines(b, fds);
 		fl_buf_puts(b, "</details>");
 	}
-	json_t *th = json_object_get(o, "threads");
+	json_t *th = fl_results_arr(o, "threads");
 	if (json_array_size(th)) {
 		fl_buf_printf(b, "<details><summary>%zu threads</summary>",
 			      json_array_size(th));
 		thread_rows(b, th);
 		fl_buf_puts(b, "</details>");
 	}
-	if (json_is_string(json_object_get(o, "smaps_rollup"))) {
+	if (fl_results_opt_str(o, "smaps_rollup")) {
 		fl_buf_puts(b, "<details><summary>smaps_rollup</summary><pre>");
-		esc(b, str(o, "smaps_rollup"));
+		esc(b, fl_results_str(o, "smaps_rollup"));
 		fl_buf_puts(b, "</pre></details>");
 	}
 }
 
 static void forensics(fl_buf *b, json_t *s)
 {
-	json_t *f = json_object_get(s, "forensics");
-	if (!json_is_object(f) && !json_is_object(json_object_get(s, "oom_precursor")))
+	json_t *f = fl_results_obj(s, "forensics");
+	if (!json_is_object(f) && !json_is_object(fl_results_obj(s, "oom_precursor")))
 		return;
 	fl_buf_puts(b, "<h3>Leak forensics</h3>");
-	json_t *l = json_object_get(s, "leaks");
+	json_t *l = fl_results_obj(s, "leaks");
 	if (json_is_object(l)) {
 		char rb[32];
-		fl_fmt_bytes(rb, sizeof rb, num(l, "rss"));
+		fl_fmt_bytes(rb, sizeof rb, fl_results_num(l, "rss"));
 		fl_buf_printf(b, "<p>final minus baseline: <b>fds %+g, threads "
 				 "%+g, RSS %s%s",
-			      num(l, "fds"), num(l, "threads"),
-			      num(l, "rss") > 0 ? "+" : "", rb);
-		if (!isnan(num(l, "files")))
-			fl_buf_printf(b, ", watched files %+g", num(l, "files"));
+			      fl_results_num(l, "fds"), fl_results_num(l, "threads"),
+			      fl_results_num(l, "rss") > 0 ? "+" : "", rb);
+		if (!isnan(fl_results_num(l, "files")))
+			fl_buf_printf(b, ", watched files %+g", fl_results_num(l, "files"));
 		fl_buf_puts(b, "</b></p>");
 	}
-	if (json_is_object(f) && json_object_get(f, "unavailable")) {
+	if (fl_results_opt_str(f, "unavailable")) {
 		fl_buf_puts(b, "<p class=\"muted\">");
-		esc(b, str(f, "unavailable"));
+		esc(b, fl_results_str(f, "unavailable"));
 		fl_buf_puts(b, "</p>");
 	} else if (json_is_object(f)) {
-		json_t *g = json_object_get(f, "fd_groups");
+		json_t *g = fl_results_arr(f, "fd_groups");
 		fl_buf_printf(b, "<p>fds open at the end that were not at the "
 				 "baseline: %lld</p>",
-			      integer(f, "new_fd_count"));
+			      fl_results_int(f, "new_fd_count"));
 		if (json_array_size(g)) {
 			groups_table(b, g, "What they point to");
 			fl_buf_puts(b, "<details><summary>every new fd</summary>");
-			fd_lines(b, json_object_get(f, "new_fds"));
+			fd_lines(b, fl_results_arr(f, "new_fds"));
 			fl_buf_puts(b, "</details>");
 		}
-		json_t *tg = json_object_get(f, "thread_groups");
+		json_t *tg = fl_results_arr(f, "thread_groups");
 		if (json_array_size(tg)) {
 			fl_buf_puts(b, "<p>threads that were not there at the "
 				       "baseline:</p>");
 			groups_table(b, tg, "Threads (where blocked)");
 		}
-		json_t *th = json_object_get(f, "threads");
+		json_t *th = fl_results_arr(f, "threads");
 		if (json_array_size(th)) {
 			fl_buf_printf(b, "<details><summary>all %zu threads at the "
 					 "end</summary>",
@@ -1685,11 +1658,11 @@ static void forensics(fl_buf *b, json_t *s)
 		}
 	}
 	/* Watched files are looked at also after the target exited. */
-	json_t *fg = json_object_get(f, "file_groups");
+	json_t *fg = fl_results_arr(f, "file_groups");
 	if (json_array_size(fg)) {
 		fl_buf_printf(b, "<p>watched files that were not there at the "
 				 "baseline: %lld</p>",
-			      integer(f, "new_file_count"));
+			      fl_results_int(f, "new_file_count"));
 		groups_table(b, fg, "Files");
 	}
 	oom_precursor(b, s);
@@ -1711,30 +1684,30 @@ static int tally_cmp(const void *a, const void *b)
 
 static void journal(fl_buf *b, json_t *s)
 {
-	json_t *j = json_object_get(s, "journal");
+	json_t *j = fl_results_obj(s, "journal");
 	if (!json_is_object(j))
 		return;
-	json_t *recs = json_object_get(j, "records");
+	json_t *recs = fl_results_arr(j, "records");
 	size_t n = json_array_size(recs);
 	fl_buf_puts(b, "<h3>Fault journal</h3><p>digest <code>");
-	esc(b, str(j, "digest"));
-	fl_buf_printf(b, "</code> · %lld fault%s recorded", integer(j, "total"),
-		      integer(j, "total") == 1 ? "" : "s");
-	long long lost = integer(j, "lost");
+	esc(b, fl_results_str(j, "digest"));
+	fl_buf_printf(b, "</code> · %lld fault%s recorded", fl_results_int(j, "total"),
+		      fl_results_int(j, "total") == 1 ? "" : "s");
+	long long lost = fl_results_int(j, "lost");
 	if (lost)
 		fl_buf_printf(b, " · <span class=\"bad\">%lld lost</span> (the "
 				 "digest does not cover them)",
 			      lost);
-	int truncated = json_is_true(json_object_get(j, "truncated"));
+	int truncated = fl_results_bool(j, "truncated");
 	if (truncated)
 		fl_buf_printf(b, " · the results keep the first %zu records", n);
-	if (json_is_string(json_object_get(j, "file"))) {
+	if (fl_results_opt_str(j, "file")) {
 		/* A file beside this page (a relative link, which the policy
 		 * allows since it is a navigation, not a load). */
 		fl_buf_puts(b, " · every record: <a href=\"");
-		esc(b, str(j, "file"));
+		esc(b, fl_results_str(j, "file"));
 		fl_buf_puts(b, "\">");
-		esc(b, str(j, "file"));
+		esc(b, fl_results_str(j, "file"));
 		fl_buf_puts(b, "</a>");
 	}
 	fl_buf_puts(b, "</p>");
@@ -1750,22 +1723,22 @@ static void journal(fl_buf *b, json_t *s)
 	json_array_foreach(recs, i, r)
 	{
 		char key[512];
-		snprintf(key, sizeof key, "%s\t%s", str(r, "point"), str(r, "errno"));
+		snprintf(key, sizeof key, "%s\t%s", fl_results_str(r, "point"), fl_results_str(r, "errno"));
 		size_t k;
 		for (k = 0; k < np && strcmp(by_point[k].key, key); k++)
 			;
 		if (k == np)
 			by_point[np++].key = fl_xstrdup(key);
 		by_point[k].n++;
-		for (k = 0; k < na && strcmp(by_actor[k].key, str(r, "actor")); k++)
+		for (k = 0; k < na && strcmp(by_actor[k].key, fl_results_str(r, "actor")); k++)
 			;
 		if (k == na)
-			by_actor[na++].key = fl_xstrdup(str(r, "actor"));
+			by_actor[na++].key = fl_xstrdup(fl_results_str(r, "actor"));
 		by_actor[k].n++;
 	}
 	qsort(by_point, np, sizeof *by_point, tally_cmp);
 	qsort(by_actor, na, sizeof *by_actor, tally_cmp);
-	json_t *digests = json_object_get(j, "digests");
+	json_t *digests = fl_results_obj(j, "digests");
 	fl_buf_printf(b, "<table><tr><th>Point</th><th>errno</th><th>Faults%s</th>"
 			 "%s</tr>",
 		      truncated ? " (in the records kept)" : "",
@@ -1782,7 +1755,7 @@ static void journal(fl_buf *b, json_t *s)
 				      by_point[k].n);
 			if (json_is_object(digests)) {
 				fl_buf_puts(b, "<td><code>");
-				esc(b, str(digests, by_point[k].key));
+				esc(b, fl_results_str(digests, by_point[k].key));
 				fl_buf_puts(b, "</code></td>");
 			}
 			fl_buf_puts(b, "</tr>");
@@ -1816,16 +1789,16 @@ static void journal(fl_buf *b, json_t *s)
 				      n - MAX_JOURNAL_ROWS);
 			break;
 		}
-		fl_buf_printf(b, "%9.3f  ", num(r, "t"));
-		esc(b, str(r, "point"));
-		for (size_t w = strlen(str(r, "point")); w < 28; w++)
+		fl_buf_printf(b, "%9.3f  ", fl_results_num(r, "t"));
+		esc(b, fl_results_str(r, "point"));
+		for (size_t w = strlen(fl_results_str(r, "point")); w < 28; w++)
 			fl_buf_putc(b, ' ');
 		fl_buf_putc(b, ' ');
-		esc(b, str(r, "actor"));
-		for (size_t w = strlen(str(r, "actor")); w < 8; w++)
+		esc(b, fl_results_str(r, "actor"));
+		for (size_t w = strlen(fl_results_str(r, "actor")); w < 8; w++)
 			fl_buf_putc(b, ' ');
-		fl_buf_printf(b, " %8lld  ", integer(r, "n"));
-		esc(b, str(r, "errno"));
+		fl_buf_printf(b, " %8lld  ", fl_results_int(r, "n"));
+		esc(b, fl_results_str(r, "errno"));
 		fl_buf_putc(b, '\n');
 	}
 	fl_buf_puts(b, "</pre></details>");
@@ -1833,7 +1806,7 @@ static void journal(fl_buf *b, json_t *s)
 
 static void coverage(fl_buf *b, json_t *s)
 {
-	json_t *p = json_object_get(s, "points");
+	json_t *p = fl_results_obj(s, "points");
 	if (!json_object_size(p))
 		return;
 	fl_buf_puts(b, "<h3>Fault coverage</h3><table><tr><th>Point</th>"
@@ -1843,7 +1816,7 @@ static void coverage(fl_buf *b, json_t *s)
 	json_t *v;
 	json_object_foreach(p, k, v)
 	{
-		double fired = num(v, "fired"), calls = num(v, "calls");
+		double fired = fl_results_num(v, "fired"), calls = fl_results_num(v, "calls");
 		fl_buf_puts(b, "<tr><td><code>");
 		esc(b, k);
 		fl_buf_printf(b, "</code></td><td class=\"n\">%.0f</td>", calls);
@@ -1862,14 +1835,14 @@ static void coverage(fl_buf *b, json_t *s)
 
 static void repeat(fl_buf *b, json_t *s)
 {
-	json_t *r = json_object_get(s, "repeat");
+	json_t *r = fl_results_obj(s, "repeat");
 	if (!json_is_object(r))
 		return;
-	json_t *vs = json_object_get(r, "verdicts"), *ds = json_object_get(r, "digests");
-	json_t *durs = json_object_get(r, "durations_s");
+	json_t *vs = fl_results_arr(r, "verdicts"), *ds = fl_results_arr(r, "digests");
+	json_t *durs = fl_results_arr(r, "durations_s");
 	fl_buf_printf(b, "<h3>Repeated %lld times</h3><table><tr><th>Run</th>"
 			 "<th>Verdict</th><th>Journal digest</th>%s</tr>",
-		      integer(r, "runs"),
+		      fl_results_int(r, "runs"),
 		      json_array_size(durs) ? "<th>Duration</th>" : "");
 	const char *d0 = json_string_value(json_array_get(ds, 0));
 	const char *v0 = json_string_value(json_array_get(vs, 0));
@@ -1897,7 +1870,7 @@ static void repeat(fl_buf *b, json_t *s)
 static void target_info(fl_buf *b, json_t *t)
 {
 	fl_buf_puts(b, "<p class=\"muted\">");
-	json_t *argv = json_object_get(t, "argv");
+	json_t *argv = fl_results_arr(t, "argv");
 	size_t i;
 	json_t *a;
 	fl_buf_puts(b, "command: <code>");
@@ -1908,61 +1881,61 @@ static void target_info(fl_buf *b, json_t *t)
 		esc(b, json_string_value(a));
 	}
 	fl_buf_puts(b, "</code>");
-	json_t *ex = json_object_get(t, "exit");
+	json_t *ex = fl_results_obj(t, "exit");
 	if (json_is_object(ex)) {
 		fl_buf_puts(b, " · ended: ");
-		if (json_is_string(json_object_get(ex, "signal")))
-			esc(b, str(ex, "signal"));
-		else if (json_is_integer(json_object_get(ex, "code")))
-			fl_buf_printf(b, "exit %lld", integer(ex, "code"));
-		if (json_is_true(json_object_get(ex, "core_dumped")))
+		if (fl_results_opt_str(ex, "signal"))
+			esc(b, fl_results_str(ex, "signal"));
+		else if (!isnan(fl_results_num(ex, "code")))
+			fl_buf_printf(b, "exit %lld", fl_results_int(ex, "code"));
+		if (fl_results_bool(ex, "core_dumped"))
 			fl_buf_puts(b, " (core dumped)");
-		if (json_is_string(json_object_get(ex, "stopped_by"))) {
+		if (fl_results_opt_str(ex, "stopped_by")) {
 			fl_buf_puts(b, " (stopped by ");
-			esc(b, str(ex, "stopped_by"));
+			esc(b, fl_results_str(ex, "stopped_by"));
 			fl_buf_puts(b, ")");
 		}
 	}
-	json_t *fp = json_object_get(t, "footprint");
+	json_t *fp = fl_results_obj(t, "footprint");
 	if (json_is_object(fp)) {
 		fl_buf_printf(b, " · harness footprint subtracted: %lld fd, %lld "
 				 "thread (",
-			      integer(fp, "fds"), integer(fp, "threads"));
-		esc(b, str(fp, "what"));
+			      fl_results_int(fp, "fds"), fl_results_int(fp, "threads"));
+		esc(b, fl_results_str(fp, "what"));
 		fl_buf_puts(b, ")");
 	}
-	json_t *sm = json_object_get(t, "sampling");
+	json_t *sm = fl_results_obj(t, "sampling");
 	if (json_is_object(sm)) {
 		fl_buf_printf(b, " · %lld samples at %.0f Hz, %.1f µs each (",
-			      integer(sm, "samples"), num(sm, "hz"),
-			      num(sm, "mean_cost_us"));
-		esc(b, str(sm, "fd_method"));
+			      fl_results_int(sm, "samples"), fl_results_num(sm, "hz"),
+			      fl_results_num(sm, "mean_cost_us"));
+		esc(b, fl_results_str(sm, "fd_method"));
 		fl_buf_puts(b, ")");
-		if (integer(sm, "errors"))
+		if (fl_results_int(sm, "errors"))
 			fl_buf_printf(b, " · <span class=\"bad\">%lld sampling "
 					 "errors</span>",
-				      integer(sm, "errors"));
+				      fl_results_int(sm, "errors"));
 	}
 	fl_buf_puts(b, "</p>");
-	if (json_is_string(json_object_get(t, "start_error"))) {
+	if (fl_results_opt_str(t, "start_error")) {
 		fl_buf_puts(b, "<p class=\"bad\">");
-		esc(b, str(t, "start_error"));
+		esc(b, fl_results_str(t, "start_error"));
 		fl_buf_puts(b, "</p>");
 	}
 }
 
 static void output_tails(fl_buf *b, json_t *t, int run, int runs)
 {
-	json_t *o = json_object_get(t, "output");
+	json_t *o = fl_results_obj(t, "output");
 	if (!json_is_object(o))
 		return;
 	static const char *const which[2] = {"stdout", "stderr"};
 	for (int k = 0; k < 2; k++) {
 		char key[32];
 		snprintf(key, sizeof key, "%s_tail", which[k]);
-		const char *tail = str(o, key);
+		const char *tail = fl_results_str(o, key);
 		snprintf(key, sizeof key, "%s_bytes", which[k]);
-		long long total = integer(o, key);
+		long long total = fl_results_int(o, key);
 		/* The page shows the last lines only; the results file keeps
 		 * the whole captured tail. */
 		size_t len = strlen(tail);
@@ -1991,7 +1964,7 @@ static void output_tails(fl_buf *b, json_t *t, int run, int runs)
 
 static void scenario_section(fl_buf *b, json_t *s, int idx)
 {
-	const char *v = str(s, "verdict");
+	const char *v = fl_results_str(s, "verdict");
 	fl_buf_printf(b, "<section class=\"scenario\" id=\"s%d\"><h2><span "
 			 "class=\"v v-",
 		      idx);
@@ -1999,48 +1972,48 @@ static void scenario_section(fl_buf *b, json_t *s, int idx)
 	fl_buf_puts(b, "\">");
 	esc(b, v);
 	fl_buf_puts(b, "</span> ");
-	esc(b, str(s, "name"));
+	esc(b, fl_results_str(s, "name"));
 	fl_buf_puts(b, "<a class=\"up\" href=\"#table\">back to the table</a></h2>");
-	if (json_is_string(json_object_get(s, "message"))) {
+	if (fl_results_opt_str(s, "message")) {
 		fl_buf_puts(b, "<p class=\"msg\">");
-		esc(b, str(s, "message"));
+		esc(b, fl_results_str(s, "message"));
 		fl_buf_puts(b, "</p>");
 	}
-	if (json_is_string(json_object_get(s, "description"))) {
+	if (fl_results_opt_str(s, "description")) {
 		fl_buf_puts(b, "<p>");
-		esc(b, str(s, "description"));
+		esc(b, fl_results_str(s, "description"));
 		fl_buf_puts(b, "</p>");
 	}
 	fl_buf_puts(b, "<p class=\"muted\">");
-	esc(b, str(s, "id"));
-	fl_buf_printf(b, " · seed %lld · %.2f s", integer(s, "seed"),
-		      num(s, "duration_s"));
-	json_t *xf = json_object_get(s, "xfail");
+	esc(b, fl_results_id(s));
+	fl_buf_printf(b, " · seed %lld · %.2f s", fl_results_int(s, "seed"),
+		      fl_results_num(s, "duration_s"));
+	json_t *xf = fl_results_obj(s, "xfail");
 	if (json_is_object(xf)) {
 		fl_buf_puts(b, " · expected to fail");
-		if (json_is_string(json_object_get(xf, "reason"))) {
+		if (fl_results_opt_str(xf, "reason")) {
 			fl_buf_puts(b, ": ");
-			esc(b, str(xf, "reason"));
+			esc(b, fl_results_str(xf, "reason"));
 		}
 	}
-	if (json_is_true(json_object_get(s, "time_based_windows")))
+	if (fl_results_bool(s, "time_based_windows"))
 		fl_buf_puts(b, " · fault windows opened on wall-clock time "
 			       "(not deterministic)");
-	json_t *replay = json_object_get(s, "replay");
+	json_t *replay = fl_results_obj(s, "replay");
 	if (json_is_object(replay))
 		fl_buf_printf(b, " · a replay of %lld recorded faults",
-			      integer(replay, "faults"));
+			      fl_results_int(replay, "faults"));
 	fl_buf_puts(b, "</p><p>re-run: <code>");
-	esc(b, str(s, "rerun"));
+	esc(b, fl_results_str(s, "rerun"));
 	fl_buf_puts(b, "</code></p>");
 	size_t i;
-	json_t *err = json_object_get(s, "error");
-	if (json_is_object(err) && json_is_string(json_object_get(err, "traceback"))) {
+	json_t *err = fl_results_obj(s, "error");
+	if (json_is_object(err) && fl_results_opt_str(err, "traceback")) {
 		fl_buf_puts(b, "<pre>");
-		esc(b, str(err, "traceback"));
+		esc(b, fl_results_str(err, "traceback"));
 		fl_buf_puts(b, "</pre>");
 	}
-	json_t *warnings = json_object_get(s, "warnings");
+	json_t *warnings = fl_results_arr(s, "warnings");
 	if (json_array_size(warnings)) {
 		fl_buf_puts(b, "<div class=\"warn\"><ul>");
 		json_t *w;
@@ -2054,7 +2027,7 @@ static void scenario_section(fl_buf *b, json_t *s, int idx)
 	}
 	repeat(b, s);
 	expectations(b, s);
-	json_t *targets = json_object_get(s, "targets");
+	json_t *targets = fl_results_arr(s, "targets");
 	size_t nt = json_array_size(targets);
 	json_t *t;
 	json_array_foreach(targets, i, t)
@@ -2070,7 +2043,7 @@ static void scenario_section(fl_buf *b, json_t *s, int idx)
 	coverage(b, s);
 	json_array_foreach(targets, i, t)
 		output_tails(b, t, (int)i + 1, (int)nt);
-	json_t *log = json_object_get(s, "log");
+	json_t *log = fl_results_arr(s, "log");
 	if (json_array_size(log)) {
 		fl_buf_printf(b, "<details><summary>log (%zu lines)</summary><pre>",
 			      json_array_size(log));
@@ -2082,8 +2055,8 @@ static void scenario_section(fl_buf *b, json_t *s, int idx)
 					      json_array_size(log) - MAX_LOG_LINES);
 				break;
 			}
-			fl_buf_printf(b, "%8.3f  ", num(e, "t"));
-			esc(b, str(e, "msg"));
+			fl_buf_printf(b, "%8.3f  ", fl_results_num(e, "t"));
+			esc(b, fl_results_str(e, "msg"));
 			fl_buf_putc(b, '\n');
 		}
 		fl_buf_puts(b, "</pre></details>");
@@ -2093,7 +2066,7 @@ static void scenario_section(fl_buf *b, json_t *s, int idx)
 
 int fl_report_html(json_t *doc, const char *path)
 {
-	json_t *sum = json_object_get(doc, "summary");
+	json_t *sum = fl_results_obj(doc, "summary");
 	fl_buf b;
 	fl_buf_init(&b);
 	fl_buf_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
@@ -2102,17 +2075,17 @@ int fl_report_html(json_t *doc, const char *path)
 	fl_buf_puts(&b, "<meta name=\"viewport\" content=\"width=device-width\">"
 			"<meta name=\"referrer\" content=\"no-referrer\"><title>");
 	fl_buf_printf(&b, "faultline: %s, %lld passed, %lld failed",
-		      integer(sum, "exit_status") ? "FAIL" : "PASS",
-		      integer(sum, "passed"),
-		      integer(sum, "failed") + integer(sum, "errors") +
-			      integer(sum, "xpassed") + integer(sum, "flaky"));
+		      fl_results_int(sum, "exit_status") ? "FAIL" : "PASS",
+		      fl_results_int(sum, "passed"),
+		      fl_results_int(sum, "failed") + fl_results_int(sum, "errors") +
+			      fl_results_int(sum, "xpassed") + fl_results_int(sum, "flaky"));
 	fl_buf_printf(&b, "</title><style>%s</style></head><body>", css);
 	header(&b, doc);
 	fl_buf_puts(&b, "<main>");
 	scenario_table(&b, doc);
 	size_t i;
 	json_t *s;
-	json_array_foreach(json_object_get(doc, "scenarios"), i, s)
+	fl_results_foreach(doc, i, s)
 		scenario_section(&b, s, (int)i);
 	fl_buf_printf(&b, "</main><script>%s</script></body></html>\n", script);
 	int r = fl_write_file_atomic(path, b.data, b.len);

@@ -22,12 +22,6 @@ static const char *const verdicts[] = {"PASS",	"FAIL",	 "ERROR",
 				       "XFAIL", "XPASS", "FLAKY"};
 #define NVERDICTS (sizeof verdicts / sizeof verdicts[0])
 
-static const char *str(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "";
-}
-
 
 /* A label value: backslash, double quote and newline escaped as the format
  * says; other control characters and invalid UTF-8 become U+FFFD, since a
@@ -101,7 +95,7 @@ static void family(fl_buf *b, const char *name, const char *unit,
 static void scenario_sample(fl_buf *b, const char *name, json_t *s, double v)
 {
 	fl_buf_puts(b, name);
-	label(b, 1, "scenario", str(s, "id"));
+	label(b, 1, "scenario", fl_results_id(s));
 	fl_buf_puts(b, "} ");
 	value(b, v);
 	fl_buf_putc(b, '\n');
@@ -110,44 +104,43 @@ static void scenario_sample(fl_buf *b, const char *name, json_t *s, double v)
 /* A per-scenario family of a number found at obj.key, where obj is the
  * scenario itself or one of its objects (mttr, leaks); scenarios without
  * it have no sample. */
-static void scenario_family(fl_buf *b, json_t *scenarios, const char *name,
+static void scenario_family(fl_buf *b, json_t *doc, const char *name,
 			    const char *unit, const char *help, const char *obj,
 			    const char *key)
 {
 	int written = 0;
 	size_t i;
 	json_t *s;
-	json_array_foreach(scenarios, i, s)
+	fl_results_foreach(doc, i, s)
 	{
-		json_t *o = obj ? json_object_get(s, obj) : s;
-		json_t *v = json_object_get(o, key);
-		if (!json_is_number(v))
+		double v = fl_results_num(obj ? fl_results_obj(s, obj) : s, key);
+		if (isnan(v))
 			continue;
 		if (!written)
 			family(b, name, unit, help);
 		written = 1;
-		scenario_sample(b, name, s, json_number_value(v));
+		scenario_sample(b, name, s, v);
 	}
 }
 
 static double faults_fired(json_t *s)
 {
-	json_t *j = json_object_get(s, "journal");
-	if (json_is_number(json_object_get(j, "total")))
-		return json_number_value(json_object_get(j, "total"));
+	double total = fl_results_num(fl_results_obj(s, "journal"), "total");
+	if (!isnan(total))
+		return total;
 	double n = 0;
 	const char *k;
 	json_t *p;
-	json_object_foreach(json_object_get(s, "points"), k, p)
-		n += json_number_value(json_object_get(p, "fired"));
+	json_object_foreach(fl_results_obj(s, "points"), k, p)
+		if (!isnan(fl_results_num(p, "fired")))
+			n += fl_results_num(p, "fired");
 	return n;
 }
 
 int fl_report_openmetrics(json_t *doc, const char *path)
 {
-	json_t *run = json_object_get(doc, "run");
-	json_t *sum = json_object_get(doc, "summary");
-	json_t *sc = json_object_get(doc, "scenarios");
+	json_t *run = fl_results_obj(doc, "run");
+	json_t *sum = fl_results_obj(doc, "summary");
 	fl_buf b;
 	fl_buf_init(&b);
 
@@ -155,13 +148,13 @@ int fl_report_openmetrics(json_t *doc, const char *path)
 	family(&b, "faultline_run_info", NULL,
 	       "The run: its id, faultline version and host (always 1).");
 	fl_buf_puts(&b, "faultline_run_info");
-	label(&b, 1, "run_id", str(run, "id"));
-	label(&b, 0, "version", str(doc, "faultline_version"));
-	label(&b, 0, "host", str(json_object_get(run, "host"), "hostname"));
+	label(&b, 1, "run_id", fl_results_str(run, "id"));
+	label(&b, 0, "version", fl_results_str(doc, "faultline_version"));
+	label(&b, 0, "host", fl_results_str(fl_results_obj(run, "host"), "hostname"));
 	fl_buf_puts(&b, "} 1\n");
 	struct tm tm;
 	memset(&tm, 0, sizeof tm);
-	const char *started = str(run, "started");
+	const char *started = fl_results_str(run, "started");
 	const char *end = strptime(started, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (end && !*end) {
 		family(&b, "faultline_run_start_timestamp_seconds", "seconds",
@@ -173,13 +166,13 @@ int fl_report_openmetrics(json_t *doc, const char *path)
 	family(&b, "faultline_run_duration_seconds", "seconds",
 	       "Wall time of the whole run.");
 	fl_buf_puts(&b, "faultline_run_duration_seconds ");
-	value(&b, json_number_value(json_object_get(run, "duration_s")));
+	value(&b, fl_results_num(run, "duration_s"));
 	fl_buf_putc(&b, '\n');
 	family(&b, "faultline_run_exit_status", NULL,
 	       "Exit status of the run: 0 passed, 1 a scenario failed, 2 a "
 	       "scenario could not load or ended in ERROR.");
 	fl_buf_puts(&b, "faultline_run_exit_status ");
-	value(&b, json_number_value(json_object_get(sum, "exit_status")));
+	value(&b, fl_results_exit_status(doc));
 	fl_buf_putc(&b, '\n');
 	family(&b, "faultline_run_scenarios", NULL,
 	       "Scenarios of the run by verdict.");
@@ -189,75 +182,74 @@ int fl_report_openmetrics(json_t *doc, const char *path)
 		fl_buf_puts(&b, "faultline_run_scenarios");
 		label(&b, 1, "verdict", verdicts[v]);
 		fl_buf_puts(&b, "} ");
-		value(&b, json_number_value(json_object_get(sum, counts[v])));
+		value(&b, (double)fl_results_int(sum, counts[v]));
 		fl_buf_putc(&b, '\n');
 	}
 	family(&b, "faultline_run_load_errors", NULL,
 	       "Scenarios that could not be loaded.");
 	fl_buf_puts(&b, "faultline_run_load_errors ");
-	value(&b, json_number_value(json_object_get(sum, "load_errors")));
+	value(&b, (double)fl_results_int(sum, "load_errors"));
 	fl_buf_putc(&b, '\n');
 
 	/* Each scenario. */
 	size_t i;
 	json_t *s;
-	if (json_array_size(sc)) {
+	if (fl_results_count(doc)) {
 		family(&b, "faultline_scenario_info", NULL,
 		       "A scenario: its name, file and seed (always 1).");
-		json_array_foreach(sc, i, s)
+		fl_results_foreach(doc, i, s)
 		{
 			char seed[32];
-			snprintf(seed, sizeof seed, "%lld",
-				 (long long)json_integer_value(json_object_get(s, "seed")));
+			snprintf(seed, sizeof seed, "%lld", fl_results_int(s, "seed"));
 			fl_buf_puts(&b, "faultline_scenario_info");
-			label(&b, 1, "scenario", str(s, "id"));
-			label(&b, 0, "name", str(s, "name"));
-			label(&b, 0, "file", str(s, "file"));
+			label(&b, 1, "scenario", fl_results_id(s));
+			label(&b, 0, "name", fl_results_str(s, "name"));
+			label(&b, 0, "file", fl_results_str(s, "file"));
 			label(&b, 0, "seed", seed);
 			fl_buf_puts(&b, "} 1\n");
 		}
 		family(&b, "faultline_scenario_verdict", NULL,
 		       "1 for the scenario's verdict, 0 for the others.");
-		json_array_foreach(sc, i, s)
+		fl_results_foreach(doc, i, s)
 		{
 			for (size_t v = 0; v < NVERDICTS; v++) {
 				fl_buf_puts(&b, "faultline_scenario_verdict");
-				label(&b, 1, "scenario", str(s, "id"));
+				label(&b, 1, "scenario", fl_results_id(s));
 				label(&b, 0, "verdict", verdicts[v]);
 				fl_buf_printf(&b, "} %d\n",
-					      !strcmp(str(s, "verdict"), verdicts[v]));
+					      !strcmp(fl_results_str(s, "verdict"), verdicts[v]));
 			}
 		}
 		family(&b, "faultline_scenario_ok", NULL,
 		       "1 when the scenario passed or failed as expected.");
-		json_array_foreach(sc, i, s)
+		fl_results_foreach(doc, i, s)
 		{
-			const char *v = str(s, "verdict");
+			const char *v = fl_results_str(s, "verdict");
 			scenario_sample(&b, "faultline_scenario_ok", s,
 					!strcmp(v, "PASS") || !strcmp(v, "XFAIL"));
 		}
 	}
-	scenario_family(&b, sc, "faultline_scenario_duration_seconds", "seconds",
+	scenario_family(&b, doc, "faultline_scenario_duration_seconds", "seconds",
 			"From the start of the scenario to its verdict.", NULL,
 			"duration_s");
-	scenario_family(&b, sc, "faultline_scenario_mttr_mean_seconds", "seconds",
+	scenario_family(&b, doc, "faultline_scenario_mttr_mean_seconds", "seconds",
 			"Mean time to recovery over the recovered episodes.",
 			"mttr", "mean_s");
-	scenario_family(&b, sc, "faultline_scenario_mttr_p95_seconds", "seconds",
+	scenario_family(&b, doc, "faultline_scenario_mttr_p95_seconds", "seconds",
 			"95th percentile of the recovery times.", "mttr", "p95_s");
-	scenario_family(&b, sc, "faultline_scenario_mttr_max_seconds", "seconds",
+	scenario_family(&b, doc, "faultline_scenario_mttr_max_seconds", "seconds",
 			"Longest recovery time.", "mttr", "max_s");
-	scenario_family(&b, sc, "faultline_scenario_leaked_fds", NULL,
+	scenario_family(&b, doc, "faultline_scenario_leaked_fds", NULL,
 			"Open fds at the end minus the baseline.", "leaks", "fds");
-	scenario_family(&b, sc, "faultline_scenario_leaked_threads", NULL,
+	scenario_family(&b, doc, "faultline_scenario_leaked_threads", NULL,
 			"Threads at the end minus the baseline.", "leaks", "threads");
-	scenario_family(&b, sc, "faultline_scenario_leaked_rss_bytes", "bytes",
+	scenario_family(&b, doc, "faultline_scenario_leaked_rss_bytes", "bytes",
 			"Resident memory at the end minus the baseline.", "leaks",
 			"rss");
-	if (json_array_size(sc)) {
+	if (fl_results_count(doc)) {
 		family(&b, "faultline_scenario_faults_fired", NULL,
 		       "Faults injected into the target during the scenario.");
-		json_array_foreach(sc, i, s)
+		fl_results_foreach(doc, i, s)
 			scenario_sample(&b, "faultline_scenario_faults_fired", s,
 					faults_fired(s));
 	}
@@ -265,12 +257,17 @@ int fl_report_openmetrics(json_t *doc, const char *path)
 		const char *name = k ? "faultline_scenario_point_faults_fired"
 				     : "faultline_scenario_point_calls";
 		int written = 0;
-		json_array_foreach(sc, i, s)
+		fl_results_foreach(doc, i, s)
 		{
 			const char *point;
 			json_t *p;
-			json_object_foreach(json_object_get(s, "points"), point, p)
+			json_object_foreach(fl_results_obj(s, "points"), point, p)
 			{
+				/* A count the target could not report has no
+				 * sample, rather than a 0 it did not measure. */
+				double v = fl_results_num(p, k ? "fired" : "calls");
+				if (isnan(v))
+					continue;
 				if (!written)
 					family(&b, name, NULL,
 					       k ? "Faults injected at a failure "
@@ -279,11 +276,10 @@ int fl_report_openmetrics(json_t *doc, const char *path)
 						   "while it was enabled.");
 				written = 1;
 				fl_buf_puts(&b, name);
-				label(&b, 1, "scenario", str(s, "id"));
+				label(&b, 1, "scenario", fl_results_id(s));
 				label(&b, 0, "point", point);
 				fl_buf_puts(&b, "} ");
-				value(&b, json_number_value(json_object_get(
-						  p, k ? "fired" : "calls")));
+				value(&b, v);
 				fl_buf_putc(&b, '\n');
 			}
 		}

@@ -102,13 +102,13 @@ static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
 void fl_print_result(int color, int quiet, json_t *r)
 {
 	const char *v = json_string_value(json_object_get(r, "verdict"));
-	const char *name = json_string_value(json_object_get(r, "name"));
-	const char *msg = json_string_value(json_object_get(r, "message"));
+	const char *name = fl_results_str(r, "name");
+	const char *msg = fl_results_opt_str(r, "message");
 	int bad = strcmp(v, "PASS") && strcmp(v, "XFAIL");
 	if (quiet && !bad)
 		return;
 	pthread_mutex_lock(&print_lock);
-	double d = json_number_value(json_object_get(r, "duration_s"));
+	double d = fl_results_num(r, "duration_s");
 	if (color)
 		printf("%s%-6s\033[0m %s  (%.2f s)\n", verdict_color(v), v,
 		       name, d);
@@ -129,21 +129,20 @@ void fl_print_result(int color, int quiet, json_t *r)
 	}
 	size_t i;
 	json_t *w;
-	json_array_foreach(json_object_get(r, "warnings"), i, w)
+	json_array_foreach(fl_results_arr(r, "warnings"), i, w)
 		printf("       warning: %s\n", json_string_value(w));
 	if (bad) {
 		json_t *e;
-		json_array_foreach(json_object_get(r, "expectations"), i, e)
+		json_array_foreach(fl_results_arr(r, "expectations"), i, e)
 		{
-			if (json_is_true(json_object_get(e, "ok")))
+			if (fl_results_bool(e, "ok"))
 				continue;
-			const char *where = json_string_value(json_object_get(e, "where"));
-			if (where && *where)
+			const char *where = fl_results_str(e, "where");
+			if (*where)
 				printf("       at %s\n", where);
 			break;
 		}
-		printf("       re-run: %s\n",
-		       json_string_value(json_object_get(r, "rerun")));
+		printf("       re-run: %s\n", fl_results_str(r, "rerun"));
 	}
 	fflush(stdout);
 	pthread_mutex_unlock(&print_lock);
@@ -190,7 +189,7 @@ static int write_journals(json_t *doc, const char *dir)
 	int failed = 0;
 	size_t i;
 	json_t *s;
-	json_array_foreach(json_object_get(doc, "scenarios"), i, s)
+	fl_results_foreach(doc, i, s)
 	{
 		json_t *data = json_object_get(s, "journal_file_data");
 		if (!data)
@@ -733,13 +732,13 @@ int fl_cmd_run(int argc, char **argv)
 				 c.openmetrics_file, index_path,
 				 sizeof index_path) < 0;
 
-	json_t *sum = json_object_get(doc, "summary");
-	long long passed = json_integer_value(json_object_get(sum, "passed"));
-	long long failed = json_integer_value(json_object_get(sum, "failed"));
-	long long errors = json_integer_value(json_object_get(sum, "errors"));
-	long long xfailed = json_integer_value(json_object_get(sum, "xfailed"));
-	long long xpassed = json_integer_value(json_object_get(sum, "xpassed"));
-	long long flaky = json_integer_value(json_object_get(sum, "flaky"));
+	json_t *sum = fl_results_obj(doc, "summary");
+	long long passed = fl_results_int(sum, "passed");
+	long long failed = fl_results_int(sum, "failed");
+	long long errors = fl_results_int(sum, "errors");
+	long long xfailed = fl_results_int(sum, "xfailed");
+	long long xpassed = fl_results_int(sum, "xpassed");
+	long long flaky = fl_results_int(sum, "flaky");
 	printf("%lld passed, %lld failed", passed, failed);
 	if (xfailed)
 		printf(", %lld xfailed", xfailed);
@@ -761,7 +760,7 @@ int fl_cmd_run(int argc, char **argv)
 			c.tags ? c.tags : "");
 	fflush(stdout);
 
-	int status = (int)json_integer_value(json_object_get(sum, "exit_status"));
+	int status = fl_results_exit_status(doc);
 	/* An empty share is fine (more shards than scenarios); no scenario
 	 * at all is a usage error. */
 	if (matched == 0)

@@ -1,0 +1,291 @@
+/* The results reader (harness/results.c): the schema check, including the
+ * refusal from a file's head alone, the accessors and what absent or
+ * mistyped fields read as, verdicts that fail closed, and the summary. */
+#include "testutil.h"
+
+#include "results.h"
+
+#include <math.h>
+
+static char *dir;
+
+static void setup(void)
+{
+	dir = tu_tempdir();
+}
+
+static void teardown(void)
+{
+	tu_rmrf(dir);
+	free(dir);
+}
+
+TestSuite(results, .init = setup, .fini = teardown);
+
+/* Writes text to a file of the test's directory; returns its path. */
+static const char *file_with(const char *name, const char *text)
+{
+	static char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	tu_write(path, text);
+	return path;
+}
+
+static int load(const char *text, json_t **doc, char *err, size_t len)
+{
+	return fl_results_load(file_with("r.json", text), doc, err, len);
+}
+
+#define MINIMAL                                                                \
+	"{\"schema\": \"faultline.results\", \"schema_version\": 1, "          \
+	"\"scenarios\": []}"
+
+Test(results, loads_a_results_document)
+{
+	json_t *doc;
+	char err[512] = "";
+	cr_assert_eq(load(MINIMAL, &doc, err, sizeof err), 0, "%s", err);
+	cr_assert_not_null(doc);
+	cr_assert_eq(fl_results_count(doc), 0);
+	json_decref(doc);
+}
+
+Test(results, refuses_what_is_not_a_results_document)
+{
+	json_t *doc = (json_t *)1;
+	char err[512];
+	char missing[PATH_MAX + 16];
+	snprintf(missing, sizeof missing, "%s/none.json", dir);
+	cr_assert_eq(fl_results_load(missing, &doc, err, sizeof err), -ENOENT);
+	cr_assert_null(doc);
+	cr_assert(strstr(err, "none.json"), "%s", err);
+
+	cr_assert_eq(load("{\"schema\": ", &doc, err, sizeof err), -EINVAL);
+	cr_assert_null(doc);
+	cr_assert_eq(load("[1, 2]", &doc, err, sizeof err), -EINVAL);
+	cr_assert(strstr(err, "not a faultline results file"), "%s", err);
+	cr_assert_eq(load("{\"schema\": \"faultline.journal\", \"schema_version\": 1, "
+			  "\"scenarios\": []}",
+			  &doc, err, sizeof err),
+		     -EINVAL);
+	cr_assert(strstr(err, "not a faultline results file"), "%s", err);
+	cr_assert_eq(load("{\"schema\": 7, \"schema_version\": 1}", &doc, err,
+			  sizeof err),
+		     -EINVAL);
+	/* The right schema and version but no scenarios. */
+	cr_assert_eq(load("{\"schema\": \"faultline.results\", \"schema_version\": 1}",
+			  &doc, err, sizeof err),
+		     -EINVAL);
+	cr_assert(strstr(err, "no scenarios array"), "%s", err);
+	cr_assert_eq(load("{\"schema\": \"faultline.results\", \"schema_version\": 1, "
+			  "\"scenarios\": {}}",
+			  &doc, err, sizeof err),
+		     -EINVAL);
+}
+
+Test(results, refuses_versions_it_does_not_read)
+{
+	json_t *doc;
+	char err[512];
+	cr_assert_eq(load("{\"schema\": \"faultline.results\", \"schema_version\": 2, "
+			  "\"scenarios\": []}",
+			  &doc, err, sizeof err),
+		     -ENOTSUP);
+	cr_assert(strstr(err, "version 2 is not supported"), "%s", err);
+	cr_assert_eq(load("{\"schema\": \"faultline.results\", \"schema_version\": 0, "
+			  "\"scenarios\": []}",
+			  &doc, err, sizeof err),
+		     -ENOTSUP);
+	cr_assert_eq(load("{\"schema\": \"faultline.results\", \"schema_version\": "
+			  "\"1\", \"scenarios\": []}",
+			  &doc, err, sizeof err),
+		     -ENOTSUP);
+	/* No version at all. */
+	cr_assert_eq(load("{\"schema\": \"faultline.results\", \"scenarios\": []}",
+			  &doc, err, sizeof err),
+		     -ENOTSUP);
+	/* After a nested member, the head check cannot see the version; the
+	 * full parse refuses it all the same. */
+	cr_assert_eq(load("{\"schema\": \"faultline.results\", \"run\": {\"id\": \"x\"}, "
+			  "\"schema_version\": 9, \"scenarios\": []}",
+			  &doc, err, sizeof err),
+		     -ENOTSUP);
+	cr_assert(strstr(err, "version 9"), "%s", err);
+}
+
+/* A head that names another version or schema is refused before the rest
+ * of the file is read: the rest here is not even JSON, so a full parse
+ * would have failed with a syntax error instead. */
+static void huge_with_head(const char *head, char **path_out)
+{
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/huge.json", dir);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(head, f);
+	for (int i = 0; i < 100000; i++)
+		fputs("{\"not\" json at all ", f);
+	fclose(f);
+	*path_out = strdup(path);
+}
+
+Test(results, refuses_from_the_head_alone)
+{
+	char *path, err[512];
+	json_t *doc;
+	huge_with_head("{\n \"schema\": \"faultline.results\",\n \"schema_version\": 3,\n"
+		       " \"scenarios\": [",
+		       &path);
+	cr_assert_eq(fl_results_load(path, &doc, err, sizeof err), -ENOTSUP, "%s", err);
+	cr_assert(strstr(err, "version 3 is not supported"), "%s", err);
+	free(path);
+	huge_with_head("{\"schema\":\"faultline.trend\",\"x\":[", &path);
+	cr_assert_eq(fl_results_load(path, &doc, err, sizeof err), -EINVAL, "%s", err);
+	cr_assert(strstr(err, "not a faultline results file"), "%s", err);
+	free(path);
+	/* The right head over a broken body: the full parse says where. */
+	huge_with_head("{\"schema\":\"faultline.results\",\"schema_version\":1,"
+		       "\"scenarios\":[",
+		       &path);
+	cr_assert_eq(fl_results_load(path, &doc, err, sizeof err), -EINVAL, "%s", err);
+	cr_assert(strstr(err, "huge.json:"), "%s", err);
+	cr_assert_null(strstr(err, "not supported"), "%s", err);
+	free(path);
+}
+
+/* The head's tokens are decoded by Jansson: escapes and numbers read as
+ * they would in the full parse. */
+Test(results, head_reads_tokens_as_json)
+{
+	json_t *doc;
+	char err[512] = "";
+	cr_assert_eq(load("  {\"sch\\u0065ma\" : \"faultline\\u002eresults\" ,"
+			  "\"schema_version\":1e0,\"scenarios\":[]}",
+			  &doc, err, sizeof err),
+		     -ENOTSUP, "1e0 is a real, not the integer 1: %s", err);
+	cr_assert_eq(load("{\"a\": \"}\\\",\", \"b\": null, \"c\": true, "
+			  "\"schema\": \"faultline\\u002eresults\", "
+			  "\"schema_version\": 1, \"scenarios\": []}",
+			  &doc, err, sizeof err),
+		     0, "%s", err);
+	json_decref(doc);
+}
+
+static json_t *parse(const char *text)
+{
+	json_error_t e;
+	json_t *o = json_loads(text, 0, &e);
+	cr_assert_not_null(o, "%s", e.text);
+	return o;
+}
+
+Test(results, accessors_say_what_absent_reads_as)
+{
+	json_t *o = parse("{\"s\": \"x\", \"n\": 2.6, \"i\": 7, \"t\": true, "
+			  "\"f\": false, \"z\": null, \"o\": {\"k\": 1}, "
+			  "\"a\": [1], \"big\": 9007199254740993}");
+	cr_assert_str_eq(fl_results_str(o, "s"), "x");
+	cr_assert_str_eq(fl_results_str(o, "n"), "");
+	cr_assert_str_eq(fl_results_str(o, "missing"), "");
+	cr_assert_str_eq(fl_results_str(NULL, "s"), "");
+	cr_assert_null(fl_results_opt_str(o, "z"));
+	cr_assert_str_eq(fl_results_opt_str(o, "s"), "x");
+	cr_assert_float_eq(fl_results_num(o, "n"), 2.6, 1e-12);
+	cr_assert_eq(fl_results_num(o, "i"), 7);
+	cr_assert(isnan(fl_results_num(o, "s")), "a string is no number");
+	cr_assert(isnan(fl_results_num(o, "z")), "null is no number");
+	cr_assert(isnan(fl_results_num(o, "missing")));
+	cr_assert(isnan(fl_results_num(NULL, "n")));
+	cr_assert_eq(fl_results_int(o, "n"), 3, "a real is rounded");
+	cr_assert_eq(fl_results_int(o, "i"), 7);
+	cr_assert_eq(fl_results_int(o, "big"), 9007199254740993LL,
+		     "an integer keeps all its digits");
+	cr_assert_eq(fl_results_int(o, "s"), 0);
+	cr_assert_eq(fl_results_int(o, "missing"), 0);
+	cr_assert_eq(fl_results_bool(o, "t"), 1);
+	cr_assert_eq(fl_results_bool(o, "f"), 0);
+	cr_assert_eq(fl_results_bool(o, "i"), 0, "only true is true");
+	cr_assert_eq(fl_results_obj(o, "o"), json_object_get(o, "o"));
+	cr_assert_null(fl_results_obj(o, "a"));
+	cr_assert_null(fl_results_obj(o, "z"));
+	cr_assert_eq(fl_results_arr(o, "a"), json_object_get(o, "a"));
+	cr_assert_null(fl_results_arr(o, "o"));
+	cr_assert_null(fl_results_arr(NULL, "a"));
+	json_decref(o);
+}
+
+/* Verdicts that are null, missing or misspelled read as UNKNOWN, and a
+ * document with one does not pass. */
+Test(results, unknown_verdicts_fail_closed)
+{
+	json_t *doc = parse("{\"scenarios\": ["
+			    "{\"id\": \"a\", \"verdict\": \"PASS\"},"
+			    "{\"id\": \"b\", \"verdict\": null},"
+			    "{\"id\": \"c\"},"
+			    "{\"id\": \"d\", \"verdict\": \"pass\"},"
+			    "{\"id\": \"e\", \"verdict\": 1},"
+			    "{\"id\": \"f\", \"verdict\": \"XFAIL\"}]}");
+	cr_assert_eq(fl_results_verdict(fl_results_by_id(doc, "a")), FL_VERDICT_PASS);
+	cr_assert_eq(fl_results_verdict(fl_results_by_id(doc, "f")), FL_VERDICT_XFAIL);
+	static const char *const unknown[] = {"b", "c", "d", "e"};
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(fl_results_verdict(fl_results_by_id(doc, unknown[i])),
+			     FL_VERDICT_UNKNOWN, "scenario %s", unknown[i]);
+	cr_assert_null(fl_results_by_id(doc, "nope"));
+	cr_assert_eq(fl_results_count(doc), 6);
+
+	fl_verdict_counts c;
+	fl_results_counts(doc, &c);
+	cr_assert_eq(c.unknown, 4);
+	cr_assert_eq(c.total, 6);
+	cr_assert_eq(fl_results_summarize(doc), 0);
+	json_t *sum = json_object_get(doc, "summary");
+	cr_assert_eq(fl_results_int(sum, "total"), 6);
+	cr_assert_eq(fl_results_int(sum, "passed"), 1);
+	cr_assert_eq(fl_results_int(sum, "xfailed"), 1);
+	cr_assert_eq(fl_results_exit_status(doc), 2,
+		     "unknown verdicts must not pass");
+	cr_assert_eq(fl_results_summary_count(doc, FL_VERDICT_PASS), 1);
+	json_decref(doc);
+}
+
+Test(results, summary_counts_every_verdict)
+{
+	json_t *doc = parse("{\"scenarios\": ["
+			    "{\"verdict\": \"PASS\"}, {\"verdict\": \"PASS\"},"
+			    "{\"verdict\": \"XFAIL\"}]}");
+	cr_assert_eq(fl_results_summarize(doc), 0);
+	cr_assert_eq(fl_results_exit_status(doc), 0);
+	/* The keys in the order docs/results.md lists them. */
+	char *text = json_dumps(json_object_get(doc, "summary"), JSON_COMPACT);
+	cr_assert_str_eq(text, "{\"total\":3,\"passed\":2,\"failed\":0,\"errors\":0,"
+			       "\"xfailed\":1,\"xpassed\":0,\"flaky\":0,"
+			       "\"load_errors\":0,\"exit_status\":0}");
+	free(text);
+	json_array_append_new(json_object_get(doc, "scenarios"),
+			      parse("{\"verdict\": \"FLAKY\"}"));
+	cr_assert_eq(fl_results_summarize(doc), 0);
+	cr_assert_eq(fl_results_exit_status(doc), 1);
+	json_array_append_new(json_object_get(doc, "scenarios"),
+			      parse("{\"verdict\": \"ERROR\", \"load_error\": true}"));
+	cr_assert_eq(fl_results_summarize(doc), 0);
+	cr_assert_eq(fl_results_exit_status(doc), 2);
+	cr_assert_eq(fl_results_summary_count(doc, FL_VERDICT_ERROR), 1);
+	cr_assert_eq(fl_results_int(json_object_get(doc, "summary"), "load_errors"), 1);
+	json_decref(doc);
+	/* A document nobody summarised has not passed. */
+	doc = parse("{\"scenarios\": []}");
+	cr_assert_eq(fl_results_exit_status(doc), 2);
+	json_decref(doc);
+}
+
+Test(results, path_of_a_report_directory)
+{
+	char out[PATH_MAX + 32];
+	fl_results_path(dir, out, sizeof out);
+	char want[PATH_MAX + 32];
+	snprintf(want, sizeof want, "%s/results.json", dir);
+	cr_assert_str_eq(out, want);
+	fl_results_path("some/file.json", out, sizeof out);
+	cr_assert_str_eq(out, "some/file.json");
+}
