@@ -24,7 +24,8 @@ static const char gate_usage[] =
 	"and fails on:\n"
 	"\n"
 	"  newly failing  a scenario that was PASS or XFAIL in OLD, or absent\n"
-	"                 from it, and is FAIL, ERROR, XPASS or FLAKY in NEW\n"
+	"                 from it, and is FAIL, ERROR, XPASS or FLAKY in NEW;\n"
+	"                 or one without a readable verdict in NEW\n"
 	"  new leak       a leak expectation (\"leaked fds\", \"leaked\n"
 	"                 threads\", \"leaked rss\") that failed in NEW but not\n"
 	"                 in OLD, or leaked fds or threads in NEW where OLD had\n"
@@ -50,7 +51,14 @@ static const char gate_usage[] =
 	"unreadable results file, 3 the --junit file could not be written.\n";
 
 enum outcome { OK, INFO, BETTER, FAILED };
-static const char *const outcome_name[] = {"ok", "info", "better", "FAIL"};
+
+/* What the table's first column says: a failed check reads like a failed
+ * scenario. */
+static const char *outcome_name(enum outcome o)
+{
+	static const char *const names[] = {"ok", "info", "better"};
+	return o == FAILED ? fl_verdict_name(FL_VERDICT_FAIL) : names[o];
+}
 
 struct check {
 	char *scenario;
@@ -98,17 +106,6 @@ static void add(struct gate *g, const char *scenario, const char *name,
 		g->improvements++;
 }
 
-static int is_bad(const char *v)
-{
-	return !strcmp(v, "FAIL") || !strcmp(v, "ERROR") || !strcmp(v, "XPASS") ||
-	       !strcmp(v, "FLAKY");
-}
-
-static int is_good(const char *v)
-{
-	return !strcmp(v, "PASS") || !strcmp(v, "XFAIL");
-}
-
 /* The first line of a message, for a table cell. */
 static void first_line(char *out, size_t len, const char *msg)
 {
@@ -121,34 +118,44 @@ static void first_line(char *out, size_t len, const char *msg)
 
 static void check_verdict(struct gate *g, const char *id, json_t *o, json_t *n)
 {
-	const char *ov = o ? fl_results_str(o, "verdict") : "-";
+	fl_verdict ov = o ? fl_results_verdict(o) : FL_VERDICT_UNKNOWN;
+	const char *ovs = o ? fl_verdict_name(ov) : "-";
 	if (!n) {
-		add(g, id, "verdict", INFO, NULL, ov, "-",
+		add(g, id, "verdict", INFO, NULL, ovs, "-",
 		    "removed: not in the new results");
 		return;
 	}
-	const char *nv = fl_results_str(n, "verdict");
+	fl_verdict nv = fl_results_verdict(n);
+	const char *nvs = fl_verdict_name(nv);
 	char msg[240];
 	first_line(msg, sizeof msg, fl_results_str(n, "message"));
-	if (is_bad(nv)) {
-		if (!o || is_good(ov)) {
-			add(g, id, "verdict", FAILED, "newly failing", ov, nv,
+	/* The gate cannot tell whether a scenario without a readable
+	 * verdict passed, so it does not let it through. */
+	if (nv == FL_VERDICT_UNKNOWN) {
+		add(g, id, "verdict", FAILED, "newly failing", ovs, nvs,
+		    "no verdict: the new results do not say whether it passed");
+		g->newly_failing++;
+		return;
+	}
+	if (!fl_verdict_good(nv)) {
+		if (!o || fl_verdict_good(ov)) {
+			add(g, id, "verdict", FAILED, "newly failing", ovs, nvs,
 			    "newly failing%s%s", *msg ? ": " : "", msg);
 			g->newly_failing++;
 		} else {
-			add(g, id, "verdict", INFO, NULL, ov, nv,
+			add(g, id, "verdict", INFO, NULL, ovs, nvs,
 			    "still failing%s%s", *msg ? ": " : "", msg);
 		}
 		return;
 	}
 	if (!o)
-		add(g, id, "verdict", INFO, NULL, ov, nv, "new scenario");
-	else if (is_bad(ov))
-		add(g, id, "verdict", BETTER, NULL, ov, nv, "fixed: no longer fails");
-	else if (strcmp(ov, nv))
-		add(g, id, "verdict", INFO, NULL, ov, nv, "verdict changed");
+		add(g, id, "verdict", INFO, NULL, ovs, nvs, "new scenario");
+	else if (!fl_verdict_good(ov))
+		add(g, id, "verdict", BETTER, NULL, ovs, nvs, "fixed: no longer fails");
+	else if (ov != nv)
+		add(g, id, "verdict", INFO, NULL, ovs, nvs, "verdict changed");
 	else
-		add(g, id, "verdict", OK, NULL, ov, nv, "unchanged");
+		add(g, id, "verdict", OK, NULL, ovs, nvs, "unchanged");
 }
 
 /* The failed leak expectation named `what` ("leaked fds"), or NULL. */
@@ -404,7 +411,7 @@ static int write_junit(const struct gate *g, const char *path,
 			fl_buf_puts(&b, "</failure>\n    ");
 		} else if (c->outcome != OK) {
 			fl_buf_puts(&b, "\n      <system-out>");
-			fl_escape_xml(&b, outcome_name[c->outcome]);
+			fl_escape_xml(&b, outcome_name(c->outcome));
 			fl_buf_puts(&b, ": ");
 			fl_escape_xml(&b, local.data);
 			fl_buf_puts(&b, "</system-out>\n    ");
@@ -470,7 +477,7 @@ static void print_table(const struct gate *g, int quiet)
 				puts(" WHAT");
 				header = 1;
 			}
-			cell(outcome_name[c->outcome], 7);
+			cell(outcome_name(c->outcome), 7);
 			putchar(' ');
 			cell(c->name, 10);
 			putchar(' ');
@@ -572,8 +579,8 @@ int fl_cmd_gate(int argc, char **argv)
 		check_verdict(&g, id, o, n);
 		/* A scenario expected to fail in both runs is known to be
 		 * broken: only its verdict is watched. */
-		int both_xfail = o && !strcmp(fl_results_str(o, "verdict"), "XFAIL") &&
-				 !strcmp(fl_results_str(n, "verdict"), "XFAIL");
+		int both_xfail = o && fl_results_verdict(o) == FL_VERDICT_XFAIL &&
+				 fl_results_verdict(n) == FL_VERDICT_XFAIL;
 		if (both_xfail)
 			continue;
 		check_leaks(&g, id, o, n);
@@ -602,7 +609,7 @@ int fl_cmd_gate(int argc, char **argv)
 	}
 	print_table(&g, quiet);
 	int failed = g.newly_failing + g.new_leaks + g.mttr_regressions;
-	printf("\ngate: %s", failed ? "FAIL" : "PASS");
+	printf("\ngate: %s", fl_verdict_name(failed ? FL_VERDICT_FAIL : FL_VERDICT_PASS));
 	if (failed) {
 		const char *sep = ": ";
 		if (g.newly_failing) {

@@ -71,18 +71,13 @@ static int write_one(const char *dir, const char *name, json_t *doc,
 
 static void print_summary(json_t *doc, const char *what, const char *dir)
 {
-	json_t *sum = fl_results_obj(doc, "summary");
-	long long total = fl_results_int(sum, "total");
-	printf("%s: %lld scenario%s: %lld passed, %lld failed", what, total,
-	       total == 1 ? "" : "s", fl_results_int(sum, "passed"),
-	       fl_results_int(sum, "failed"));
-	static const char *const extra[] = {"xfailed", "xpassed", "errors", "flaky"};
-	for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) {
-		long long n = fl_results_int(sum, extra[i]);
-		if (n)
-			printf(", %lld %s", n, extra[i]);
-	}
-	printf(" - report: %s/index.html\n", dir);
+	long long total = fl_results_int(fl_results_obj(doc, "summary"), "total");
+	fl_buf line;
+	fl_buf_init(&line);
+	fl_results_summary_line(doc, &line);
+	printf("%s: %lld scenario%s: %s - report: %s/index.html\n", what, total,
+	       total == 1 ? "" : "s", line.data, dir);
+	fl_buf_free(&line);
 }
 
 /* Seconds since the epoch of an ISO 8601 UTC time as run.started writes

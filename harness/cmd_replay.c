@@ -198,14 +198,16 @@ int fl_cmd_replay(int argc, char **argv)
 		       (unsigned long long)e.jf.lost);
 	json_t *r = replay_once(&e, recs, e.jf.nrecs);
 	fl_print_result(isatty(1) && !getenv("NO_COLOR"), 0, r);
-	const char *verdict = json_string_value(json_object_get(r, "verdict"));
+	fl_verdict verdict = fl_results_verdict(r);
 	const char *digest =
 		fl_results_opt_str(fl_results_obj(r, "journal"), "digest");
-	int same_verdict = !strcmp(verdict, e.jf.verdict ? e.jf.verdict : "");
+	int same_verdict = verdict != FL_VERDICT_UNKNOWN &&
+			   verdict == fl_verdict_parse(e.jf.verdict);
 	int same_digest = digest && !strcmp(digest, recorded_digest);
 	printf("verdict %s (recorded %s); faults %s (%lld fired, %zu "
 	       "recorded)\n",
-	       verdict, e.jf.verdict, same_digest ? "identical" : "differ",
+	       fl_verdict_name(verdict), e.jf.verdict ? e.jf.verdict : "none",
+	       same_digest ? "identical" : "differ",
 	       fl_results_int(fl_results_obj(r, "journal"), "total"),
 	       e.jf.nrecs);
 
@@ -269,7 +271,7 @@ static int still_fails(struct shrink *s, const fl_fault_rec *set, size_t n)
 	}
 	if (s->verbose)
 		printf("  replay %d: %zu faults -> %s%s\n", s->runs, n,
-		       json_string_value(json_object_get(r, "verdict")),
+		       fl_verdict_name(fl_results_verdict(r)),
 		       fails ? " (still fails)" : "");
 	json_decref(r);
 	return fails;

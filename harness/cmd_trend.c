@@ -40,7 +40,7 @@ static const char trend_usage[] =
 #define CT 18
 #define CB 22
 
-static const char css[] =
+static const char css_head[] =
 	"body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d2330;"
 	"background:#f6f7f9}"
 	"header,section{max-width:1100px;margin:0 auto;padding:10px 20px}"
@@ -53,9 +53,6 @@ static const char css[] =
 	".v{display:inline-block;min-width:48px;text-align:center;"
 	"font-weight:600;border-radius:3px;padding:0 4px;color:#fff;"
 	"font-size:12px}"
-	".v-PASS{background:#2e7d32}.v-FAIL{background:#c62828}"
-	".v-ERROR{background:#6a1b9a}.v-XFAIL{background:#5d7a8c}"
-	".v-XPASS{background:#e65100}.v-FLAKY{background:#9a7000}"
 	".v-NONE{background:#c9ced8}"
 	".scenario{background:#fff;border:1px solid #d8dce3;border-radius:6px;"
 	"margin:14px auto;max-width:1060px}"
@@ -66,9 +63,7 @@ static const char css[] =
 	".frame{fill:#fff;stroke:#c9ced8}.grid{stroke:#eceef2}"
 	".ln{fill:none;stroke-width:1.6}.l0{stroke:#1565c0}.l1{stroke:#d84315}"
 	".p0{fill:#1565c0}.p1{fill:#d84315}"
-	".strip rect{stroke:#fff}.sPASS{fill:#2e7d32}.sFAIL{fill:#c62828}"
-	".sERROR{fill:#6a1b9a}.sXFAIL{fill:#5d7a8c}.sXPASS{fill:#e65100}"
-	".sFLAKY{fill:#9a7000}.sNONE{fill:#e3e6eb}"
+	".strip rect{stroke:#fff}.sNONE{fill:#e3e6eb}"
 	"svg text.t0{fill:#1565c0}svg text.t1{fill:#d84315}"
 	".bad{color:#c62828;font-weight:600}.muted{color:#6b7385}"
 	"code{background:#eef0f4;padding:1px 4px;border-radius:3px}";
@@ -241,16 +236,11 @@ static void verdict_strip(fl_buf *b, const struct run *runs, int nruns,
 		      w, w);
 	for (int r = 0; r < nruns; r++) {
 		json_t *s = fl_results_by_id(runs[r].doc, id);
-		const char *v = s ? fl_results_str(s, "verdict") : "NONE";
-		static const char *const known[] = {"PASS",  "FAIL",  "ERROR",
-						    "XFAIL", "XPASS", "FLAKY"};
-		const char *cls = "NONE";
-		for (size_t k = 0; k < 6; k++)
-			if (!strcmp(v, known[k]))
-				cls = known[k];
+		/* NONE: not run (no verdict class is spelled so). */
+		const char *v = s ? fl_verdict_name(fl_results_verdict(s)) : "NONE";
 		fl_buf_printf(b, "<rect class=\"s%s\" x=\"%d\" y=\"0\" width=\"10\" "
 				 "height=\"12\"><title>",
-			      cls, r * 10);
+			      v, r * 10);
 		esc(b, s ? v : "not run");
 		fl_buf_puts(b, ", run ");
 		esc(b, runs[r].id);
@@ -343,11 +333,8 @@ static void scenario_section(fl_buf *b, const struct run *runs, int nruns,
 		esc(b, runs[r].id);
 		fl_buf_puts(b, "</td><td>");
 		if (s) {
-			fl_buf_puts(b, "<span class=\"v v-");
-			esc(b, fl_results_str(s, "verdict"));
-			fl_buf_puts(b, "\">");
-			esc(b, fl_results_str(s, "verdict"));
-			fl_buf_puts(b, "</span>");
+			const char *vn = fl_verdict_name(fl_results_verdict(s));
+			fl_buf_printf(b, "<span class=\"v v-%s\">%s</span>", vn, vn);
 		} else {
 			fl_buf_puts(b, "<span class=\"muted\">not run</span>");
 		}
@@ -384,15 +371,22 @@ static int write_page(const char *path, const char *title, struct run *runs,
 			json_array_append_new(ids, json_string(id));
 		}
 	}
+	fl_buf css;
+	fl_buf_init(&css);
+	fl_buf_puts(&css, css_head);
+	fl_html_verdict_css(&css, ".v-%s", "background");
+	fl_html_verdict_css(&css, ".s%s", "fill");
 	fl_buf b;
 	fl_buf_init(&b);
 	fl_buf_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
 			"charset=\"utf-8\">");
-	fl_html_csp(&b, css, NULL);
+	fl_html_csp(&b, css.data, NULL);
 	fl_buf_puts(&b, "<meta name=\"viewport\" content=\"width=device-width\">"
 			"<title>");
 	esc(&b, title);
-	fl_buf_printf(&b, "</title><style>%s</style></head><body><header><h1>", css);
+	fl_buf_printf(&b, "</title><style>%s</style></head><body><header><h1>",
+		      css.data);
+	fl_buf_free(&css);
 	esc(&b, title);
 	fl_buf_printf(&b, "</h1><p>%d run%s from ", nruns, nruns == 1 ? "" : "s");
 	esc(&b, runs[0].started);
@@ -401,10 +395,12 @@ static int write_page(const char *path, const char *title, struct run *runs,
 	fl_buf_printf(&b, ", %zu scenarios.</p>", json_array_size(ids));
 
 	/* The runs, newest first. */
-	fl_buf_puts(&b, "<table><tr><th>Started</th><th>Run</th><th>faultline</th>"
-			"<th>Passed</th><th>Failed</th><th>Errors</th>"
-			"<th>XFailed</th><th>XPassed</th><th>Flaky</th>"
-			"<th>Exit</th></tr>");
+	fl_buf_puts(&b, "<table><tr><th>Started</th><th>Run</th><th>faultline</th>");
+	for (int v = 0; v < FL_VERDICT_COUNT; v++) {
+		const char *key = fl_verdict_summary_key((fl_verdict)v);
+		fl_buf_printf(&b, "<th>%c%s</th>", key[0] - 'a' + 'A', key + 1);
+	}
+	fl_buf_puts(&b, "<th>Exit</th></tr>");
 	for (int r = nruns - 1; r >= 0; r--) {
 		json_t *sum = fl_results_obj(runs[r].doc, "summary");
 		fl_buf_puts(&b, "<tr><td>");
@@ -414,14 +410,12 @@ static int write_page(const char *path, const char *title, struct run *runs,
 		fl_buf_puts(&b, "</td><td>");
 		esc(&b, fl_results_str(runs[r].doc, "faultline_version"));
 		fl_buf_puts(&b, "</td>");
-		static const char *const keys[] = {"passed",  "failed",	 "errors",
-						   "xfailed", "xpassed", "flaky",
-						   "exit_status"};
-		for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
-			double n = fl_results_num(sum, keys[k]);
-			int bad = k != 0 && k != 3 && n > 0;
-			cell(&b, n, U_COUNT, bad);
+		for (int v = 0; v < FL_VERDICT_COUNT; v++) {
+			double n = fl_results_num(sum, fl_verdict_summary_key((fl_verdict)v));
+			cell(&b, n, U_COUNT, !fl_verdict_good((fl_verdict)v) && n > 0);
 		}
+		double status = fl_results_num(sum, "exit_status");
+		cell(&b, status, U_COUNT, status > 0);
 		fl_buf_puts(&b, "</tr>");
 	}
 	fl_buf_puts(&b, "</table>");

@@ -195,7 +195,31 @@ void fl_html_csp(fl_buf *b, const char *style, const char *script)
 /* Style and script. The policy above allows exactly these two texts, so
  * the page uses no style attributes and no event-handler attributes. */
 
-static const char css[] =
+/* The colour of each verdict's badge; an unreadable verdict is grey. */
+static const char *const verdict_colors[FL_VERDICT_COUNT] = {
+	[FL_VERDICT_PASS] = "#2e7d32",	[FL_VERDICT_FAIL] = "#c62828",
+	[FL_VERDICT_ERROR] = "#6a1b9a", [FL_VERDICT_XFAIL] = "#5d7a8c",
+	[FL_VERDICT_XPASS] = "#e65100", [FL_VERDICT_FLAKY] = "#9a7000",
+};
+#define UNKNOWN_COLOR "#455a64"
+
+const char *fl_html_verdict_color(fl_verdict v)
+{
+	const char *c = (int)v >= 0 && v < FL_VERDICT_COUNT ? verdict_colors[v] : NULL;
+	return c ? c : UNKNOWN_COLOR;
+}
+
+void fl_html_verdict_css(fl_buf *b, const char *selector, const char *property)
+{
+	for (int v = 0; v <= FL_VERDICT_COUNT; v++) {
+		fl_verdict verdict = v < FL_VERDICT_COUNT ? (fl_verdict)v
+							  : FL_VERDICT_UNKNOWN;
+		fl_buf_printf(b, selector, fl_verdict_name(verdict));
+		fl_buf_printf(b, "{%s:%s}", property, fl_html_verdict_color(verdict));
+	}
+}
+
+static const char css_head[] =
 	"[hidden]{display:none!important}"
 	"body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d2330;"
 	"background:#f6f7f9}"
@@ -212,10 +236,9 @@ static const char css[] =
 	"white-space:nowrap}"
 	".v{display:inline-block;min-width:52px;text-align:center;"
 	"font-weight:600;border-radius:3px;padding:0 5px;color:#fff;"
-	"border:0;font-size:13px}"
-	".v-PASS{background:#2e7d32}.v-FAIL{background:#c62828}"
-	".v-ERROR{background:#6a1b9a}.v-XFAIL{background:#5d7a8c}"
-	".v-XPASS{background:#e65100}.v-FLAKY{background:#9a7000}"
+	"border:0;font-size:13px}";
+/* ... the verdicts' colours between the two ... */
+static const char css_tail[] =
 	"button.v{cursor:pointer;padding:2px 8px;margin:0 4px 4px 0}"
 	"button.v.zero{opacity:.45}"
 	"button.v[aria-pressed=true]{outline:3px solid #1d2330}"
@@ -1084,22 +1107,6 @@ static double fired_total(json_t *sc)
 	return n;
 }
 
-static int verdict_rank(const char *v)
-{
-	static const char *const order[] = {"ERROR", "FAIL", "XPASS", "FLAKY",
-					    "XFAIL", "PASS"};
-	for (int i = 0; i < 6; i++)
-		if (!strcmp(v, order[i]))
-			return i;
-	return 6;
-}
-
-static int is_bad(const char *v)
-{
-	return !strcmp(v, "FAIL") || !strcmp(v, "ERROR") || !strcmp(v, "XPASS") ||
-	       !strcmp(v, "FLAKY");
-}
-
 static void cell_num(fl_buf *b, double v, const char *text, int bad)
 {
 	if (isnan(v)) {
@@ -1150,10 +1157,12 @@ static void scenario_table(fl_buf *b, json_t *doc)
 	fl_buf_puts(b, "</tr></thead><tbody>");
 	json_array_foreach(sc, i, s)
 	{
-		const char *v = fl_results_str(s, "verdict");
+		fl_verdict verdict = fl_results_verdict(s);
+		const char *v = fl_verdict_name(verdict);
 		fl_buf_puts(b, "<tr data-verdict=\"");
 		esc(b, v);
-		fl_buf_printf(b, "\"><td data-s=\"%d\"><span class=\"v v-", verdict_rank(v));
+		fl_buf_printf(b, "\"><td data-s=\"%d\"><span class=\"v v-",
+			      fl_verdict_rank(verdict));
 		esc(b, v);
 		fl_buf_puts(b, "\">");
 		esc(b, v);
@@ -1203,8 +1212,9 @@ static void problems(fl_buf *b, json_t *doc)
 	int any = 0;
 	json_array_foreach(sc, i, s)
 	{
-		const char *v = fl_results_str(s, "verdict");
-		if (!is_bad(v))
+		fl_verdict verdict = fl_results_verdict(s);
+		const char *v = fl_verdict_name(verdict);
+		if (fl_verdict_good(verdict))
 			continue;
 		if (!any)
 			fl_buf_puts(b, "<h2>Failures</h2><ul class=\"problems\">");
@@ -1358,30 +1368,28 @@ static void run_facts(fl_buf *b, json_t *doc)
 static void header(fl_buf *b, json_t *doc)
 {
 	json_t *sum = fl_results_obj(doc, "summary");
-	long long status = fl_results_int(sum, "exit_status");
+	long long status = fl_results_exit_status(doc);
+	const char *gate = fl_verdict_name(status ? FL_VERDICT_FAIL : FL_VERDICT_PASS);
 	fl_buf_puts(b, "<header id=\"top\"><h1>faultline resilience report</h1>");
 	static const char *const meaning[] = {
 		"every scenario passed or failed as expected",
 		"a scenario failed, passed unexpectedly (XPASS) or was flaky",
-		"a scenario could not load or ended in ERROR"};
+		"a scenario could not load, ended in ERROR or has no verdict"};
 	fl_buf_printf(b, "<div class=\"gate gate-%s\">Gate: %s</div> "
 			 "<span>exit status %lld: %s</span>",
-		      status ? "fail" : "pass", status ? "FAIL" : "PASS", status,
+		      status ? "fail" : "pass", gate, status,
 		      status >= 0 && status <= 2 ? meaning[status] : "internal error");
 	fl_buf_puts(b, "<p>");
-	static const char *const verdicts[][3] = {
-		{"passed", "PASS", "passed"},	 {"failed", "FAIL", "failed"},
-		{"errors", "ERROR", "errors"},	 {"xfailed", "XFAIL", "xfailed"},
-		{"xpassed", "XPASS", "xpassed"}, {"flaky", "FLAKY", "flaky"}};
-	for (size_t i = 0; i < sizeof verdicts / sizeof verdicts[0]; i++) {
-		long long n = fl_results_int(sum, verdicts[i][0]);
+	for (int v = 0; v < FL_VERDICT_COUNT; v++) {
+		const char *name = fl_verdict_name((fl_verdict)v);
+		long long n = fl_results_summary_count(doc, (fl_verdict)v);
 		fl_buf_printf(b,
 			      "<button type=\"button\" class=\"v v-%s%s\" "
 			      "data-verdict=\"%s\" aria-pressed=\"false\" "
 			      "title=\"show only %s scenarios (click again to "
 			      "undo)\">%lld %s</button>",
-			      verdicts[i][1], n ? "" : " zero", verdicts[i][1],
-			      verdicts[i][1], n, verdicts[i][2]);
+			      name, n ? "" : " zero", name, name, n,
+			      fl_verdict_summary_key((fl_verdict)v));
 	}
 	fl_buf_printf(b, " <span class=\"muted\">of %lld scenarios", fl_results_int(sum, "total"));
 	if (fl_results_int(sum, "load_errors"))
@@ -1845,17 +1853,18 @@ static void repeat(fl_buf *b, json_t *s)
 		      fl_results_int(r, "runs"),
 		      json_array_size(durs) ? "<th>Duration</th>" : "");
 	const char *d0 = json_string_value(json_array_get(ds, 0));
-	const char *v0 = json_string_value(json_array_get(vs, 0));
+	fl_verdict v0 = fl_verdict_parse(json_string_value(json_array_get(vs, 0)));
 	size_t n = json_array_size(vs) > json_array_size(ds) ? json_array_size(vs)
 							      : json_array_size(ds);
 	for (size_t i = 0; i < n && i < MAX_ROWS; i++) {
-		const char *v = json_string_value(json_array_get(vs, i));
+		json_t *vj = json_array_get(vs, i);
+		fl_verdict v = fl_verdict_parse(json_string_value(vj));
 		const char *d = json_string_value(json_array_get(ds, i));
-		int vdiff = v && v0 && strcmp(v, v0);
+		int vdiff = vj && v != v0;
 		int ddiff = d && d0 && strcmp(d, d0);
 		fl_buf_printf(b, "<tr><td class=\"n\">%zu</td><td class=\"%s\">", i + 1,
 			      vdiff ? "bad" : "");
-		esc(b, v ? v : "–");
+		esc(b, vj ? fl_verdict_name(v) : "–");
 		fl_buf_printf(b, "</td><td class=\"%s\"><code>", ddiff ? "bad" : "");
 		esc(b, d ? d : "–");
 		fl_buf_puts(b, "</code></td>");
@@ -1964,7 +1973,7 @@ static void output_tails(fl_buf *b, json_t *t, int run, int runs)
 
 static void scenario_section(fl_buf *b, json_t *s, int idx)
 {
-	const char *v = fl_results_str(s, "verdict");
+	const char *v = fl_verdict_name(fl_results_verdict(s));
 	fl_buf_printf(b, "<section class=\"scenario\" id=\"s%d\"><h2><span "
 			 "class=\"v v-",
 		      idx);
@@ -2066,20 +2075,27 @@ static void scenario_section(fl_buf *b, json_t *s, int idx)
 
 int fl_report_html(json_t *doc, const char *path)
 {
-	json_t *sum = fl_results_obj(doc, "summary");
+	fl_buf css;
+	fl_buf_init(&css);
+	fl_buf_puts(&css, css_head);
+	fl_html_verdict_css(&css, ".v-%s", "background");
+	fl_buf_puts(&css, css_tail);
+	long long failed = 0;
+	for (int v = 0; v < FL_VERDICT_COUNT; v++)
+		if (!fl_verdict_good((fl_verdict)v))
+			failed += fl_results_summary_count(doc, (fl_verdict)v);
 	fl_buf b;
 	fl_buf_init(&b);
 	fl_buf_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
 			"charset=\"utf-8\">");
-	fl_html_csp(&b, css, script);
+	fl_html_csp(&b, css.data, script);
 	fl_buf_puts(&b, "<meta name=\"viewport\" content=\"width=device-width\">"
 			"<meta name=\"referrer\" content=\"no-referrer\"><title>");
 	fl_buf_printf(&b, "faultline: %s, %lld passed, %lld failed",
-		      fl_results_int(sum, "exit_status") ? "FAIL" : "PASS",
-		      fl_results_int(sum, "passed"),
-		      fl_results_int(sum, "failed") + fl_results_int(sum, "errors") +
-			      fl_results_int(sum, "xpassed") + fl_results_int(sum, "flaky"));
-	fl_buf_printf(&b, "</title><style>%s</style></head><body>", css);
+		      fl_verdict_name(fl_results_exit_status(doc) ? FL_VERDICT_FAIL
+								  : FL_VERDICT_PASS),
+		      fl_results_summary_count(doc, FL_VERDICT_PASS), failed);
+	fl_buf_printf(&b, "</title><style>%s</style></head><body>", css.data);
 	header(&b, doc);
 	fl_buf_puts(&b, "<main>");
 	scenario_table(&b, doc);
@@ -2090,5 +2106,6 @@ int fl_report_html(json_t *doc, const char *path)
 	fl_buf_printf(&b, "</main><script>%s</script></body></html>\n", script);
 	int r = fl_write_file_atomic(path, b.data, b.len);
 	fl_buf_free(&b);
+	fl_buf_free(&css);
 	return r;
 }

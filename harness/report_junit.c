@@ -1,6 +1,7 @@
-/* JUnit XML: one testcase per scenario. FAIL, XPASS and FLAKY are
- * failures, ERROR is an error, XFAIL is reported as skipped with its
- * reason (it passed, in CI's terms, but a person may want to see it). */
+/* JUnit XML: one testcase per scenario. A verdict that is not good is a
+ * failure, or an error when the harness could not judge (ERROR, or no
+ * readable verdict); XFAIL is reported as skipped with its reason (it
+ * passed, in CI's terms, but a person may want to see it). */
 #define _GNU_SOURCE
 #include "report.h"
 
@@ -45,6 +46,17 @@ static void classname(const char *file, char *out, size_t len)
 			*p = '.';
 }
 
+/* What CI calls a verdict. */
+enum junit_kind { JUNIT_PASSED, JUNIT_SKIPPED, JUNIT_FAILURE, JUNIT_ERROR };
+
+static enum junit_kind junit_kind(fl_verdict v)
+{
+	if (fl_verdict_good(v))
+		return v == FL_VERDICT_PASS ? JUNIT_PASSED : JUNIT_SKIPPED;
+	return v == FL_VERDICT_ERROR || v == FL_VERDICT_UNKNOWN ? JUNIT_ERROR
+								: JUNIT_FAILURE;
+}
+
 static void failure_body(fl_buf *b, json_t *s)
 {
 	fl_buf c;
@@ -64,14 +76,13 @@ static void failure_body(fl_buf *b, json_t *s)
 	json_t *digests = fl_results_arr(rep, "digests");
 	for (size_t k = 0; k < json_array_size(verdicts); k++) {
 		const char *d = json_string_value(json_array_get(digests, k));
-		fl_buf_printf(&c, "  run %zu: %s%s%s\n", k + 1,
-			      json_string_value(json_array_get(verdicts, k))
-				      ? json_string_value(json_array_get(verdicts, k))
-				      : "?",
+		fl_verdict v = fl_verdict_parse(
+			json_string_value(json_array_get(verdicts, k)));
+		fl_buf_printf(&c, "  run %zu: %s%s%s\n", k + 1, fl_verdict_name(v),
 			      d ? ", journal " : "", d ? d : "");
 	}
 	json_t *journal = fl_results_obj(s, "journal");
-	if (json_is_string(json_object_get(journal, "digest")))
+	if (fl_results_opt_str(journal, "digest"))
 		fl_buf_printf(&c, "fault journal digest %s (%lld faults)\n",
 			      fl_results_str(journal, "digest"),
 			      fl_results_int(journal, "total"));
@@ -86,13 +97,14 @@ static void failure_body(fl_buf *b, json_t *s)
 
 int fl_report_junit(json_t *doc, const char *path)
 {
-	json_t *sum = fl_results_obj(doc, "summary");
 	json_t *run = fl_results_obj(doc, "run");
-	long long failures = fl_results_int(sum, "failed") +
-			     fl_results_int(sum, "xpassed") +
-			     fl_results_int(sum, "flaky");
-	long long errors = fl_results_int(sum, "errors");
-	long long skipped = fl_results_int(sum, "xfailed");
+	long long kinds[JUNIT_ERROR + 1] = {0};
+	size_t i;
+	json_t *s;
+	fl_results_foreach(doc, i, s)
+		kinds[junit_kind(fl_results_verdict(s))]++;
+	long long failures = kinds[JUNIT_FAILURE], errors = kinds[JUNIT_ERROR],
+		  skipped = kinds[JUNIT_SKIPPED];
 	double total_time = fl_results_num(run, "duration_s");
 	if (isnan(total_time))
 		total_time = 0;
@@ -117,35 +129,28 @@ int fl_report_junit(json_t *doc, const char *path)
 	attr(&b, "value", fl_results_str(doc, "faultline_version"));
 	fl_buf_puts(&b, "/>\n    </properties>\n");
 
-	size_t i;
-	json_t *s;
 	fl_results_foreach(doc, i, s)
 	{
 		char cls[512];
 		classname(fl_results_str(s, "file"), cls, sizeof cls);
-		const char *v = fl_results_str(s, "verdict");
+		fl_verdict verdict = fl_results_verdict(s);
+		const char *v = fl_verdict_name(verdict);
+		enum junit_kind kind = junit_kind(verdict);
 		fl_buf_puts(&b, "    <testcase");
 		attr(&b, "classname", cls);
 		attr(&b, "name", fl_results_str(s, "name"));
 		attr(&b, "file", fl_results_str(s, "file"));
 		double duration = fl_results_num(s, "duration_s");
 		fl_buf_printf(&b, " time=\"%.3f\">\n", isnan(duration) ? 0 : duration);
-		if (!strcmp(v, "FAIL") || !strcmp(v, "XPASS") ||
-		    !strcmp(v, "FLAKY")) {
-			fl_buf_puts(&b, "      <failure");
+		if (kind == JUNIT_FAILURE || kind == JUNIT_ERROR) {
+			const char *tag = kind == JUNIT_FAILURE ? "failure" : "error";
+			fl_buf_printf(&b, "      <%s", tag);
 			attr(&b, "type", v);
 			attr(&b, "message", fl_results_str(s, "message"));
 			fl_buf_puts(&b, ">");
 			failure_body(&b, s);
-			fl_buf_puts(&b, "</failure>\n");
-		} else if (!strcmp(v, "ERROR")) {
-			fl_buf_puts(&b, "      <error");
-			attr(&b, "type", v);
-			attr(&b, "message", fl_results_str(s, "message"));
-			fl_buf_puts(&b, ">");
-			failure_body(&b, s);
-			fl_buf_puts(&b, "</error>\n");
-		} else if (!strcmp(v, "XFAIL")) {
+			fl_buf_printf(&b, "</%s>\n", tag);
+		} else if (kind == JUNIT_SKIPPED) {
 			char msg[1200];
 			snprintf(msg, sizeof msg, "expected failure: %s",
 				 fl_results_str(s, "message"));

@@ -18,10 +18,6 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const verdicts[] = {"PASS",	"FAIL",	 "ERROR",
-				       "XFAIL", "XPASS", "FLAKY"};
-#define NVERDICTS (sizeof verdicts / sizeof verdicts[0])
-
 
 /* A label value: backslash, double quote and newline escaped as the format
  * says; other control characters and invalid UTF-8 become U+FFFD, since a
@@ -170,19 +166,17 @@ int fl_report_openmetrics(json_t *doc, const char *path)
 	fl_buf_putc(&b, '\n');
 	family(&b, "faultline_run_exit_status", NULL,
 	       "Exit status of the run: 0 passed, 1 a scenario failed, 2 a "
-	       "scenario could not load or ended in ERROR.");
+	       "scenario could not load, ended in ERROR or has no verdict.");
 	fl_buf_puts(&b, "faultline_run_exit_status ");
 	value(&b, fl_results_exit_status(doc));
 	fl_buf_putc(&b, '\n');
 	family(&b, "faultline_run_scenarios", NULL,
 	       "Scenarios of the run by verdict.");
-	static const char *const counts[NVERDICTS] = {
-		"passed", "failed", "errors", "xfailed", "xpassed", "flaky"};
-	for (size_t v = 0; v < NVERDICTS; v++) {
+	for (int v = 0; v < FL_VERDICT_COUNT; v++) {
 		fl_buf_puts(&b, "faultline_run_scenarios");
-		label(&b, 1, "verdict", verdicts[v]);
+		label(&b, 1, "verdict", fl_verdict_name((fl_verdict)v));
 		fl_buf_puts(&b, "} ");
-		value(&b, (double)fl_results_int(sum, counts[v]));
+		value(&b, (double)fl_results_summary_count(doc, (fl_verdict)v));
 		fl_buf_putc(&b, '\n');
 	}
 	family(&b, "faultline_run_load_errors", NULL,
@@ -212,22 +206,19 @@ int fl_report_openmetrics(json_t *doc, const char *path)
 		       "1 for the scenario's verdict, 0 for the others.");
 		fl_results_foreach(doc, i, s)
 		{
-			for (size_t v = 0; v < NVERDICTS; v++) {
+			fl_verdict verdict = fl_results_verdict(s);
+			for (int v = 0; v < FL_VERDICT_COUNT; v++) {
 				fl_buf_puts(&b, "faultline_scenario_verdict");
 				label(&b, 1, "scenario", fl_results_id(s));
-				label(&b, 0, "verdict", verdicts[v]);
-				fl_buf_printf(&b, "} %d\n",
-					      !strcmp(fl_results_str(s, "verdict"), verdicts[v]));
+				label(&b, 0, "verdict", fl_verdict_name((fl_verdict)v));
+				fl_buf_printf(&b, "} %d\n", verdict == (fl_verdict)v);
 			}
 		}
 		family(&b, "faultline_scenario_ok", NULL,
 		       "1 when the scenario passed or failed as expected.");
 		fl_results_foreach(doc, i, s)
-		{
-			const char *v = fl_results_str(s, "verdict");
 			scenario_sample(&b, "faultline_scenario_ok", s,
-					!strcmp(v, "PASS") || !strcmp(v, "XFAIL"));
-		}
+					fl_verdict_good(fl_results_verdict(s)));
 	}
 	scenario_family(&b, doc, "faultline_scenario_duration_seconds", "seconds",
 			"From the start of the scenario to its verdict.", NULL,

@@ -314,6 +314,16 @@ long long fl_results_summary_count(json_t *doc, fl_verdict v)
 			      fl_verdict_summary_key(v));
 }
 
+void fl_results_summary_line(json_t *doc, fl_buf *b)
+{
+	for (int v = 0; v < FL_VERDICT_COUNT; v++) {
+		long long n = fl_results_summary_count(doc, (fl_verdict)v);
+		if (n || v == FL_VERDICT_PASS || v == FL_VERDICT_FAIL)
+			fl_buf_printf(b, "%s%lld %s", v ? ", " : "", n,
+				      fl_verdict_summary_key((fl_verdict)v));
+	}
+}
+
 int fl_results_exit_status(json_t *doc)
 {
 	json_t *v = json_object_get(fl_results_obj(doc, "summary"), "exit_status");

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "util.h"
 #include "verdict.h"
 
 #define FL_RESULTS_SCHEMA "faultline.results"
@@ -69,6 +70,9 @@ void fl_results_counts(json_t *doc, fl_verdict_counts *c);
 int fl_results_summarize(json_t *doc);
 /* A count of the summary: fl_verdict_summary_key(v) ("passed", ...). */
 long long fl_results_summary_count(json_t *doc, fl_verdict v);
+/* Appends the summary's counts for people: "3 passed, 1 failed", then
+ * the other verdicts that occurred ("2 xfailed"), in verdict order. */
+void fl_results_summary_line(json_t *doc, fl_buf *b);
 /* The summary's exit status; 2 when it has none (a document nobody
  * summarised did not pass). */
 int fl_results_exit_status(json_t *doc);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -86,35 +87,39 @@ static void iso_time(char *out, size_t len, int64_t wall_ns)
 	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static const char *verdict_color(const char *v)
+/* The console's colour of each verdict: green what passed, cyan an
+ * expected failure, red a failure, magenta an error or no verdict. */
+static const char *const verdict_colors[FL_VERDICT_COUNT] = {
+	[FL_VERDICT_PASS] = "\033[32m",  [FL_VERDICT_XFAIL] = "\033[36m",
+	[FL_VERDICT_FAIL] = "\033[31m",  [FL_VERDICT_XPASS] = "\033[31m",
+	[FL_VERDICT_FLAKY] = "\033[31m", [FL_VERDICT_ERROR] = "\033[35m",
+};
+
+static const char *verdict_color(fl_verdict v)
 {
-	if (!strcmp(v, "PASS"))
-		return "\033[32m";
-	if (!strcmp(v, "XFAIL"))
-		return "\033[36m";
-	if (!strcmp(v, "FAIL") || !strcmp(v, "XPASS") || !strcmp(v, "FLAKY"))
-		return "\033[31m";
-	return "\033[35m";
+	const char *c = (int)v >= 0 && v < FL_VERDICT_COUNT ? verdict_colors[v] : NULL;
+	return c ? c : "\033[35m";
 }
 
 static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void fl_print_result(int color, int quiet, json_t *r)
 {
-	const char *v = json_string_value(json_object_get(r, "verdict"));
+	fl_verdict verdict = fl_results_verdict(r);
+	const char *v = fl_verdict_name(verdict);
 	const char *name = fl_results_str(r, "name");
 	const char *msg = fl_results_opt_str(r, "message");
-	int bad = strcmp(v, "PASS") && strcmp(v, "XFAIL");
+	int bad = !fl_verdict_good(verdict);
 	if (quiet && !bad)
 		return;
 	pthread_mutex_lock(&print_lock);
 	double d = fl_results_num(r, "duration_s");
 	if (color)
-		printf("%s%-6s\033[0m %s  (%.2f s)\n", verdict_color(v), v,
+		printf("%s%-6s\033[0m %s  (%.2f s)\n", verdict_color(verdict), v,
 		       name, d);
 	else
 		printf("%-6s %s  (%.2f s)\n", v, name, d);
-	if (msg && (bad || !strcmp(v, "XFAIL"))) {
+	if (msg && (bad || verdict == FL_VERDICT_XFAIL)) {
 		/* One line per line of the message, indented under it. */
 		const char *p = msg;
 		int lines = 0;
@@ -387,76 +392,51 @@ void fl_run_id(char *id, size_t len, int64_t wall_ns)
 	snprintf(id, len, "%s-%d", stamp, (int)getpid());
 }
 
-/* Runs a scenario repeat times; one result, FLAKY if the runs disagree
- * in verdict or in the digest of the faults they fired. */
+/* Runs a scenario repeat times; one result, whose verdict is the repeat
+ * rule's (fl_verdict_repeat: FLAKY when the runs disagree). */
 static json_t *run_repeated(const fl_scenario_ref *ref, const fl_run_opts *opts,
 			    int repeat)
 {
 	json_t *first = fl_scenario_run(ref, opts);
 	if (repeat <= 1)
 		return first;
-	json_t *verdicts = json_array(), *digests = json_array();
+	fl_verdict *verdicts = fl_xcalloc((size_t)repeat, sizeof *verdicts);
+	json_t *names = json_array(), *digests = json_array();
 	json_t *durations = json_array();
-	const char *v0 = json_string_value(json_object_get(first, "verdict"));
-	const char *d0 = json_string_value(
-		json_object_get(json_object_get(first, "journal"), "digest"));
-	json_array_append_new(verdicts, json_string(v0));
-	json_array_append_new(digests, json_string(d0 ? d0 : ""));
-	json_array_append_new(durations, json_object_get(first, "duration_s")
-						 ? json_incref(json_object_get(first, "duration_s"))
-						 : json_real(0));
-	int verdict_differs = 0, digest_differs = 0, runs = 1;
-	for (int k = 1; k < repeat && !fl_monitor_interrupted(); k++) {
-		json_t *r = fl_scenario_run(ref, opts);
-		const char *v = json_string_value(json_object_get(r, "verdict"));
-		const char *d = json_string_value(
-			json_object_get(json_object_get(r, "journal"), "digest"));
-		verdict_differs |= strcmp(v, v0) != 0;
-		digest_differs |= strcmp(d ? d : "", d0 ? d0 : "") != 0;
-		json_array_append_new(verdicts, json_string(v));
-		json_array_append_new(digests, json_string(d ? d : ""));
-		json_array_append(durations, json_object_get(r, "duration_s"));
-		json_decref(r);
+	int runs = 0, bad = !names || !digests || !durations;
+	for (json_t *r = first; r;) {
+		const char *d = fl_results_opt_str(fl_results_obj(r, "journal"), "digest");
+		verdicts[runs] = fl_results_verdict(r);
+		bad |= json_array_append_new(names,
+					     json_string(fl_verdict_name(verdicts[runs])));
+		bad |= json_array_append_new(digests, json_string(d ? d : ""));
+		double secs = fl_results_num(r, "duration_s");
+		bad |= json_array_append_new(durations, json_real(isnan(secs) ? 0 : secs));
+		if (r != first)
+			json_decref(r);
 		runs++;
+		r = runs < repeat && !fl_monitor_interrupted() ? fl_scenario_run(ref, opts)
+							      : NULL;
 	}
+	const char **digest_of = fl_xcalloc((size_t)runs, sizeof *digest_of);
+	for (int k = 0; k < runs; k++)
+		digest_of[k] = json_string_value(json_array_get(digests, k));
+	char message[512];
+	fl_verdict v = fl_verdict_repeat(verdicts, digest_of, (size_t)runs, message,
+					 sizeof message);
 	json_t *rep = json_pack("{s:i,s:o,s:o,s:o}", "runs", runs, "verdicts",
-				verdicts, "digests", digests, "durations_s",
+				names, "digests", digests, "durations_s",
 				durations);
-	json_object_set_new(first, "repeat", rep);
-	if (verdict_differs || digest_differs) {
-		/* Count what differed, for the message. */
-		json_t *seen = json_object();
-		size_t i;
-		json_t *x;
-		json_array_foreach(json_object_get(rep, "verdicts"), i, x)
-		{
-			const char *k = json_string_value(x);
-			json_object_set_new(seen, k,
-					    json_integer(json_integer_value(
-								 json_object_get(seen, k)) +
-							 1));
-		}
-		fl_buf b;
-		fl_buf_init(&b);
-		fl_buf_printf(&b, "flaky over %d runs:", runs);
-		const char *k;
-		json_object_foreach(seen, k, x)
-			fl_buf_printf(&b, " %s x%lld", k,
-				      (long long)json_integer_value(x));
-		if (digest_differs) {
-			json_t *d = json_object();
-			json_array_foreach(json_object_get(rep, "digests"), i, x)
-				json_object_set_new(d, json_string_value(x),
-						    json_true());
-			fl_buf_printf(&b, "; %zu different fault journals",
-				      json_object_size(d));
-			json_decref(d);
-		}
-		json_decref(seen);
-		json_object_set_new(first, "verdict", json_string("FLAKY"));
-		json_object_set_new(first, "message", json_string(b.data));
-		fl_buf_free(&b);
+	bad |= json_object_set_new(first, "repeat", rep);
+	if (v != fl_results_verdict(first)) {
+		bad |= json_object_set_new(first, "verdict",
+					   json_string(fl_verdict_name(v)));
+		bad |= json_object_set_new(first, "message", json_string(message));
 	}
+	if (bad)
+		fl_out_of_memory();
+	free(digest_of);
+	free(verdicts);
 	return first;
 }
 
@@ -732,23 +712,11 @@ int fl_cmd_run(int argc, char **argv)
 				 c.openmetrics_file, index_path,
 				 sizeof index_path) < 0;
 
-	json_t *sum = fl_results_obj(doc, "summary");
-	long long passed = fl_results_int(sum, "passed");
-	long long failed = fl_results_int(sum, "failed");
-	long long errors = fl_results_int(sum, "errors");
-	long long xfailed = fl_results_int(sum, "xfailed");
-	long long xpassed = fl_results_int(sum, "xpassed");
-	long long flaky = fl_results_int(sum, "flaky");
-	printf("%lld passed, %lld failed", passed, failed);
-	if (xfailed)
-		printf(", %lld xfailed", xfailed);
-	if (xpassed)
-		printf(", %lld xpassed", xpassed);
-	if (flaky)
-		printf(", %lld flaky", flaky);
-	if (errors)
-		printf(", %lld errors", errors);
-	printf(" (%.1f s", (double)(fl_now_ns() - t0) / 1e9);
+	fl_buf line;
+	fl_buf_init(&line);
+	fl_results_summary_line(doc, &line);
+	printf("%s (%.1f s", line.data, (double)(fl_now_ns() - t0) / 1e9);
+	fl_buf_free(&line);
 	if (c.shard_total)
 		printf(", share %d of %d", c.shard_index, c.shard_total);
 	printf(")");

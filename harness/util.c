@@ -231,7 +231,7 @@ const char *const *fl_errno_names(void)
 	return errno_name_list;
 }
 
-static void out_of_memory(void)
+_Noreturn void fl_out_of_memory(void)
 {
 	static const char msg[] = "faultline: out of memory\n";
 	if (write(2, msg, sizeof msg - 1) < 0) {
@@ -244,7 +244,7 @@ char *fl_xstrdup(const char *s)
 {
 	char *p = strdup(s ? s : "");
 	if (!p)
-		out_of_memory();
+		fl_out_of_memory();
 	return p;
 }
 
@@ -252,7 +252,7 @@ void *fl_xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
 	if (!p)
-		out_of_memory();
+		fl_out_of_memory();
 	return p;
 }
 
@@ -260,7 +260,7 @@ void *fl_xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size ? size : 1);
 	if (!p)
-		out_of_memory();
+		fl_out_of_memory();
 	return p;
 }
 
@@ -268,7 +268,7 @@ void *fl_xrealloc(void *p, size_t n)
 {
 	void *q = realloc(p, n ? n : 1);
 	if (!q)
-		out_of_memory();
+		fl_out_of_memory();
 	return q;
 }
 

@@ -49,6 +49,9 @@ const char *const *fl_errno_names(void);
  * sensible way to go on without memory, and a NULL here would only move the
  * crash. */
 char *fl_xstrdup(const char *s);
+/* The same policy for an allocation that failed elsewhere (Jansson's):
+ * says so on stderr and aborts. */
+_Noreturn void fl_out_of_memory(void);
 void *fl_xmalloc(size_t n);
 void *fl_xcalloc(size_t n, size_t size);
 void *fl_xrealloc(void *p, size_t n);

@@ -289,3 +289,46 @@ Test(results, path_of_a_report_directory)
 	fl_results_path("some/file.json", out, sizeof out);
 	cr_assert_str_eq(out, "some/file.json");
 }
+
+/* --repeat: the verdict of several runs (fl_verdict_repeat). */
+Test(repeat, agreeing_runs_keep_their_verdict)
+{
+	char msg[256] = "x";
+	fl_verdict v[3] = {FL_VERDICT_XFAIL, FL_VERDICT_XFAIL, FL_VERDICT_XFAIL};
+	const char *d[3] = {"00ff", "00ff", "00ff"};
+	cr_assert_eq(fl_verdict_repeat(v, d, 3, msg, sizeof msg), FL_VERDICT_XFAIL);
+	cr_assert_str_eq(msg, "");
+	/* No journal and an empty one are the same journal. */
+	const char *none[2] = {NULL, ""};
+	cr_assert_eq(fl_verdict_repeat(v, none, 2, msg, sizeof msg), FL_VERDICT_XFAIL);
+	cr_assert_eq(fl_verdict_repeat(v, d, 1, msg, sizeof msg), FL_VERDICT_XFAIL);
+}
+
+Test(repeat, differing_verdicts_are_flaky)
+{
+	char msg[256];
+	fl_verdict v[3] = {FL_VERDICT_PASS, FL_VERDICT_FAIL, FL_VERDICT_PASS};
+	const char *d[3] = {"a", "a", "a"};
+	cr_assert_eq(fl_verdict_repeat(v, d, 3, msg, sizeof msg), FL_VERDICT_FLAKY);
+	cr_assert_str_eq(msg, "flaky over 3 runs: PASS x2 FAIL x1");
+	/* In the order the verdicts first came; a missing one says so. */
+	fl_verdict w[4] = {FL_VERDICT_FAIL, FL_VERDICT_UNKNOWN, FL_VERDICT_PASS,
+			   FL_VERDICT_FAIL};
+	const char *e[4] = {"a", "b", NULL, "b"};
+	cr_assert_eq(fl_verdict_repeat(w, e, 4, msg, sizeof msg), FL_VERDICT_FLAKY);
+	cr_assert_str_eq(msg, "flaky over 4 runs: FAIL x2 UNKNOWN x1 PASS x1; 3 "
+			      "different fault journals");
+}
+
+Test(repeat, differing_journals_are_flaky)
+{
+	char msg[256];
+	fl_verdict v[2] = {FL_VERDICT_PASS, FL_VERDICT_PASS};
+	const char *d[2] = {"0123456789abcdef", "0123456789abcdee"};
+	cr_assert_eq(fl_verdict_repeat(v, d, 2, msg, sizeof msg), FL_VERDICT_FLAKY);
+	cr_assert_str_eq(msg, "flaky over 2 runs: PASS x2; 2 different fault journals");
+	/* A short buffer is cut, never overrun. */
+	char tiny[12];
+	cr_assert_eq(fl_verdict_repeat(v, d, 2, tiny, sizeof tiny), FL_VERDICT_FLAKY);
+	cr_assert_str_eq(tiny, "flaky over ");
+}
