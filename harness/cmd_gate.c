@@ -15,7 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
-static const char gate_usage[] =
+static const char usage_head[] =
 	"usage: faultline gate --baseline OLD [options] NEW\n"
 	"\n"
 	"Compares the results file NEW with the results file OLD (results.json\n"
@@ -25,11 +25,9 @@ static const char gate_usage[] =
 	"\n"
 	"  newly failing  a scenario that was PASS or XFAIL in OLD, or absent\n"
 	"                 from it, and is FAIL, ERROR, XPASS or FLAKY in NEW;\n"
-	"                 or one without a readable verdict in NEW\n"
-	"  new leak       a leak expectation (\"leaked fds\", \"leaked\n"
-	"                 threads\", \"leaked rss\") that failed in NEW but not\n"
-	"                 in OLD, or leaked fds or threads in NEW where OLD had\n"
-	"                 none; scenarios XFAIL in both runs are not checked\n"
+	"                 or one without a readable verdict in NEW\n";
+/* ... "new leak", written from the table of figures ... */
+static const char usage_tail[] =
 	"  MTTR           the mean or p95 recovery time grew by more than the\n"
 	"                 threshold and by more than the floor (both must hold,\n"
 	"                 so microsecond noise cannot fail a release); scenarios\n"
@@ -49,6 +47,64 @@ static const char gate_usage[] =
 	"\n"
 	"exit status: 0 the gate passed, 1 it failed, 2 bad usage or an\n"
 	"unreadable results file, 3 the --junit file could not be written.\n";
+
+/* Appends the words of text to b, wrapped at 72 columns under a hanging
+ * indent of 17. */
+static void wrap(fl_buf *b, const char *first, const char *text)
+{
+	size_t col = strlen(first);
+	fl_buf_puts(b, first);
+	for (const char *p = text; *p;) {
+		size_t n = strcspn(p, " ");
+		if (col > 17 && col + 1 + n > 72) {
+			fl_buf_printf(b, "\n%17s", "");
+			col = 17;
+		} else if (col > 17) {
+			fl_buf_putc(b, ' ');
+			col++;
+		}
+		fl_buf_append(b, p, n);
+		col += n;
+		p += n;
+		p += strspn(p, " ");
+	}
+	fl_buf_putc(b, '\n');
+}
+
+/* The usage, whose "new leak" names the figures the gate compares: every
+ * leak expectation, and the counts of the figures that are gated. */
+static void usage(FILE *out)
+{
+	fl_buf leak, gated;
+	fl_buf_init(&leak);
+	fl_buf_init(&gated);
+	int ngated = 0, seen = 0;
+	for (int k = 0; k < FL_FIG_COUNT; k++)
+		ngated += fl_figures[k].gated;
+	fl_buf_puts(&leak, "a leak expectation (");
+	for (int k = 0; k < FL_FIG_COUNT; k++) {
+		fl_buf_printf(&leak, "%s\"leaked %s\"", k ? ", " : "", fl_figures[k].key);
+		if (fl_figures[k].gated) {
+			seen++;
+			fl_buf_printf(&gated, "%s%s",
+				      seen == 1 ? "" : seen == ngated ? " or " : ", ",
+				      fl_figures[k].key);
+		}
+	}
+	fl_buf_printf(&leak, ") that failed in NEW but not in OLD, or leaked %s in "
+			     "NEW where OLD had none; scenarios XFAIL in both "
+			     "runs are not checked",
+		      gated.data);
+	fl_buf text;
+	fl_buf_init(&text);
+	fl_buf_puts(&text, usage_head);
+	wrap(&text, "  new leak       ", leak.data);
+	fl_buf_puts(&text, usage_tail);
+	fputs(text.data, out);
+	fl_buf_free(&text);
+	fl_buf_free(&leak);
+	fl_buf_free(&gated);
+}
 
 enum outcome { OK, INFO, BETTER, FAILED };
 
@@ -202,47 +258,56 @@ static void check_leaks(struct gate *g, const char *id, json_t *o, json_t *n)
 				      better.len ? "; " : "", what, fl_results_str(e, "measured"));
 		}
 	}
-	/* Counts: fds or threads left behind where the old run left none,
-	 * even within the scenario's allowance. */
+	/* Counts of the gated figures (fds, threads, files): things left
+	 * behind where the old run left none, even within the scenario's
+	 * allowance. */
 	json_t *ol = o ? fl_results_obj(o, "leaks") : NULL;
 	json_t *nl = fl_results_obj(n, "leaks");
-	static const char *const figs[2] = {"fds", "threads"};
-	char oldv[96] = "", newv[96] = "";
-	for (int k = 0; k < 2; k++) {
-		double a = fl_results_num(ol, figs[k]), b = fl_results_num(nl, figs[k]);
+	fl_buf oldv, newv;
+	fl_buf_init(&oldv);
+	fl_buf_init(&newv);
+	for (int k = 0; k < FL_FIG_COUNT; k++) {
+		const fl_figure_def *f = &fl_figures[k];
+		if (!f->gated)
+			continue;
+		double a = fl_results_num(ol, f->key), b = fl_results_num(nl, f->key);
+		char as[48], bs[48];
+		fl_figure_format(f->id, a, as, sizeof as);
+		fl_figure_format(f->id, b, bs, sizeof bs);
 		if (!isnan(b))
-			snprintf(newv + strlen(newv), sizeof newv - strlen(newv),
-				 "%s%g %s", *newv ? ", " : "", b, figs[k]);
+			fl_buf_printf(&newv, "%s%s %s", newv.len ? ", " : "", bs, f->unit);
 		if (!isnan(a))
-			snprintf(oldv + strlen(oldv), sizeof oldv - strlen(oldv),
-				 "%s%g %s", *oldv ? ", " : "", a, figs[k]);
-		if (!o || !json_is_object(ol))
+			fl_buf_printf(&oldv, "%s%s %s", oldv.len ? ", " : "", as, f->unit);
+		if (!o || !ol)
 			continue;
 		if (b > 0 && !(a > 0)) {
-			char what[32];
-			snprintf(what, sizeof what, "leaked %s", figs[k]);
+			char what[64];
+			snprintf(what, sizeof what, "leaked %s", f->key);
 			/* Named already by its failed expectation. */
 			if (!failed_leak(n, what) || failed_leak(o, what))
-				fl_buf_printf(&why, "%s%g %s left behind (none before)",
-					      why.len ? "; " : "", b, figs[k]);
+				fl_buf_printf(&why, "%s%s %s left behind (none before)",
+					      why.len ? "; " : "", bs, f->unit);
 		} else if (a > 0 && !(b > 0)) {
 			fl_buf_printf(&better, "%s%s no longer left behind",
-				      better.len ? "; " : "", figs[k]);
+				      better.len ? "; " : "", f->unit);
 		}
 	}
-	if (!*oldv)
-		snprintf(oldv, sizeof oldv, "-");
-	if (!*newv)
-		snprintf(newv, sizeof newv, "-");
+	if (!oldv.len)
+		fl_buf_puts(&oldv, "-");
+	if (!newv.len)
+		fl_buf_puts(&newv, "-");
 	if (why.len) {
-		add(g, id, "leaks", FAILED, "new leak", oldv, newv, "new leak: %s",
-		    why.data);
+		add(g, id, "leaks", FAILED, "new leak", oldv.data, newv.data,
+		    "new leak: %s", why.data);
 		g->new_leaks++;
 	} else if (better.len) {
-		add(g, id, "leaks", BETTER, NULL, oldv, newv, "%s", better.data);
+		add(g, id, "leaks", BETTER, NULL, oldv.data, newv.data, "%s",
+		    better.data);
 	} else {
-		add(g, id, "leaks", OK, NULL, oldv, newv, "no new leak");
+		add(g, id, "leaks", OK, NULL, oldv.data, newv.data, "no new leak");
 	}
+	fl_buf_free(&oldv);
+	fl_buf_free(&newv);
 	fl_buf_free(&why);
 	fl_buf_free(&better);
 }
@@ -541,23 +606,23 @@ int fl_cmd_gate(int argc, char **argv)
 			quiet = 1;
 			break;
 		case 'h':
-			fputs(gate_usage, stdout);
+			usage(stdout);
 			return FL_EXIT_OK;
 		default:
-			fputs(gate_usage, stderr);
+			usage(stderr);
 			return FL_EXIT_USAGE;
 		}
 	}
 	if (!old_arg) {
 		fprintf(stderr, "faultline gate: name the results to compare "
-				"with: --baseline OLD\n\n%s",
-			gate_usage);
+				"with: --baseline OLD\n\n");
+		usage(stderr);
 		return FL_EXIT_USAGE;
 	}
 	if (argc - optind != 1) {
 		fprintf(stderr, "faultline gate: give exactly one new results "
-				"file after the options\n\n%s",
-			gate_usage);
+				"file after the options\n\n");
+		usage(stderr);
 		return FL_EXIT_USAGE;
 	}
 	char old_path[PATH_MAX], new_path[PATH_MAX];

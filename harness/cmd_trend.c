@@ -20,9 +20,9 @@ static const char trend_usage[] =
 	"usage: faultline trend [options] RESULTS... -o FILE\n"
 	"\n"
 	"Writes an HTML page with each scenario's verdicts, MTTR (mean, p95)\n"
-	"and leaked fds, threads and RSS across the given runs, ordered by\n"
-	"when they started: the history of nightly runs. RESULTS are\n"
-	"results.json files, or report directories holding one.\n"
+	"and the leak of every figure faultline measures across the given\n"
+	"runs, ordered by when they started: the history of nightly runs.\n"
+	"RESULTS are results.json files, or report directories holding one.\n"
 	"\n"
 	"options:\n"
 	"  -o, --output FILE      the page to write (required)\n"
@@ -65,6 +65,7 @@ static const char css_head[] =
 	".p0{fill:#1565c0}.p1{fill:#d84315}"
 	".strip rect{stroke:#fff}.sNONE{fill:#e3e6eb}"
 	"svg text.t0{fill:#1565c0}svg text.t1{fill:#d84315}"
+	/* ... then each verdict's and each figure's colours ... */
 	".bad{color:#c62828;font-weight:600}.muted{color:#6b7385}"
 	"code{background:#eef0f4;padding:1px 4px;border-radius:3px}";
 
@@ -125,17 +126,23 @@ static void fmt_value(char *out, size_t len, double v, enum unit u)
 		snprintf(out, len, "%g", v);
 }
 
-/* A small chart of one or two figures across the runs; a run without the
- * figure (no such scenario, nothing measured) leaves a gap. */
-static void small_chart(fl_buf *b, const char *title, const struct run *runs,
-			int nruns, double *const vals[2], const char *const names[2],
-			int nlines, enum unit u)
+/* A line of a small chart: its name in the key, the suffix of its
+ * classes (l0, p0, t0 for "0"; lf-fds... for "f-fds") and a value per
+ * run. */
+struct line {
+	const char *name;
+	const char *cls;
+	const double *vals;
+};
+
+static double chart_top(const struct line *lines, int nlines, int nruns,
+			enum unit u)
 {
 	double mx = 0;
 	for (int l = 0; l < nlines; l++)
 		for (int r = 0; r < nruns; r++)
-			if (!isnan(vals[l][r]) && vals[l][r] > mx)
-				mx = vals[l][r];
+			if (!isnan(lines[l].vals[r]) && lines[l].vals[r] > mx)
+				mx = lines[l].vals[r];
 	double top;
 	if (u == U_BYTES) {
 		/* Binary units, so the ticks read 8 MiB rather than 7.6 MiB. */
@@ -150,6 +157,15 @@ static void small_chart(fl_buf *b, const char *title, const struct run *runs,
 		top = 1;
 	if (u == U_SECONDS && mx <= 0)
 		top = 0.001;
+	return top;
+}
+
+/* A small chart of a few figures across the runs; a run without the
+ * figure (no such scenario, nothing measured) leaves a gap. */
+static void small_chart(fl_buf *b, const char *title, const struct run *runs,
+			int nruns, const struct line *lines, int nlines, enum unit u)
+{
+	double top = chart_top(lines, nlines, nruns, u);
 	double pw = CW - CL - CR, ph = CH - CT - CB;
 #define X(r) (CL + (nruns > 1 ? (double)(r) / (nruns - 1) * pw : pw / 2))
 #define Y(v) (CT + ph - (v) / top * ph)
@@ -185,35 +201,36 @@ static void small_chart(fl_buf *b, const char *title, const struct run *runs,
 	}
 	/* The key, top right. */
 	for (int l = nlines - 1, x = CW - CR; l >= 0; l--) {
-		fl_buf_printf(b, "<text class=\"t%d\" x=\"%d\" y=\"12\" "
+		fl_buf_printf(b, "<text class=\"t%s\" x=\"%d\" y=\"12\" "
 				 "text-anchor=\"end\">━ ",
-			      l, x);
-		esc(b, names[l]);
+			      lines[l].cls, x);
+		esc(b, lines[l].name);
 		fl_buf_puts(b, "</text>");
-		x -= 12 + 7 * (int)strlen(names[l]);
+		x -= 12 + 7 * (int)strlen(lines[l].name);
 	}
 	for (int l = 0; l < nlines; l++) {
-		fl_buf_printf(b, "<path class=\"ln l%d\" d=\"", l);
+		const double *vals = lines[l].vals;
+		fl_buf_printf(b, "<path class=\"ln l%s\" d=\"", lines[l].cls);
 		int pen = 0;
 		for (int r = 0; r < nruns; r++) {
-			if (isnan(vals[l][r])) {
+			if (isnan(vals[r])) {
 				pen = 0;
 				continue;
 			}
 			fl_buf_printf(b, "%c%.1f %.1f", pen ? 'L' : 'M', X(r),
-				      Y(vals[l][r]));
+				      Y(vals[r]));
 			pen = 1;
 		}
 		fl_buf_puts(b, "\"/>");
 		for (int r = 0; r < nruns; r++) {
-			if (isnan(vals[l][r]))
+			if (isnan(vals[r]))
 				continue;
 			char v[32];
-			fmt_value(v, sizeof v, vals[l][r], u);
-			fl_buf_printf(b, "<circle class=\"p%d\" cx=\"%.1f\" cy=\"%.1f\" "
+			fmt_value(v, sizeof v, vals[r], u);
+			fl_buf_printf(b, "<circle class=\"p%s\" cx=\"%.1f\" cy=\"%.1f\" "
 					 "r=\"2.5\"><title>",
-				      l, X(r), Y(vals[l][r]));
-			esc(b, names[l]);
+				      lines[l].cls, X(r), Y(vals[r]));
+			esc(b, lines[l].name);
 			fl_buf_printf(b, " %s, run ", v);
 			esc(b, runs[r].id);
 			fl_buf_puts(b, " (");
@@ -275,6 +292,62 @@ static double fired(json_t *s)
 	return n;
 }
 
+/* A figure's leak in a table of runs: counts are bad above 0, sizes are
+ * judged by their expectations. */
+static void leak_cell(fl_buf *b, enum fl_figure k, double v)
+{
+	cell(b, v, fl_figures[k].bytes ? U_BYTES : U_COUNT,
+	     fl_figures[k].count && v > 0);
+}
+
+/* The figures' leak headers: "Leaked fds", then the others' labels. */
+static void leak_headers(fl_buf *b)
+{
+	for (int k = 0; k < FL_FIG_COUNT; k++)
+		fl_buf_printf(b, "<th>%s%s</th>", k ? "" : "Leaked ",
+			      fl_html_figure_label((enum fl_figure)k));
+}
+
+/* Is any run's value a number? An optional figure the scenario never
+ * measured gets no line. */
+static int any_value(const double *v, int nruns)
+{
+	for (int r = 0; r < nruns; r++)
+		if (!isnan(v[r]))
+			return 1;
+	return 0;
+}
+
+/* MTTR, then every figure's leak: the counts on one chart, each size on
+ * its own (their scales differ). */
+static void scenario_charts(fl_buf *b, const struct run *runs, int nruns,
+			    double *const *v, double *const *leak)
+{
+	fl_buf_puts(b, "<div class=\"charts\">");
+	struct line mttr[2] = {{"mean", "0", v[0]}, {"p95", "1", v[1]}};
+	small_chart(b, "MTTR", runs, nruns, mttr, 2, U_SECONDS);
+	struct line counts[FL_FIG_COUNT];
+	char cls[FL_FIG_COUNT][64];
+	int ncounts = 0;
+	for (int k = 0; k < FL_FIG_COUNT; k++) {
+		const fl_figure_def *f = &fl_figures[k];
+		snprintf(cls[k], sizeof cls[k], "f-%s", f->key);
+		if (f->optional && !any_value(leak[k], nruns))
+			continue;
+		struct line ln = {fl_html_figure_label(f->id), cls[k], leak[k]};
+		if (!f->bytes) {
+			counts[ncounts++] = ln;
+			continue;
+		}
+		char title[96];
+		snprintf(title, sizeof title, "leaked %s", ln.name);
+		small_chart(b, title, runs, nruns, &ln, 1, U_BYTES);
+	}
+	if (ncounts)
+		small_chart(b, "leaked", runs, nruns, counts, ncounts, U_COUNT);
+	fl_buf_puts(b, "</div>");
+}
+
 static void scenario_section(fl_buf *b, const struct run *runs, int nruns,
 			     const char *id, int idx)
 {
@@ -291,40 +364,29 @@ static void scenario_section(fl_buf *b, const struct run *runs, int nruns,
 	esc(b, id);
 	fl_buf_puts(b, "</p>");
 	verdict_strip(b, runs, nruns, id);
-	double *v[7];
-	for (int k = 0; k < 7; k++)
+	/* MTTR mean, p95, max and faults fired; each figure's leak. */
+	double *v[4], *leak[FL_FIG_COUNT];
+	for (int k = 0; k < 4; k++)
 		v[k] = fl_xmalloc((size_t)nruns * sizeof *v[k]);
+	for (int k = 0; k < FL_FIG_COUNT; k++)
+		leak[k] = fl_xmalloc((size_t)nruns * sizeof *leak[k]);
 	for (int r = 0; r < nruns; r++) {
 		json_t *s = fl_results_by_id(runs[r].doc, id);
 		json_t *m = s ? fl_results_obj(s, "mttr") : NULL;
 		json_t *l = s ? fl_results_obj(s, "leaks") : NULL;
 		v[0][r] = fl_results_num(m, "mean_s");
 		v[1][r] = fl_results_num(m, "p95_s");
-		v[2][r] = fl_results_num(l, "fds");
-		v[3][r] = fl_results_num(l, "threads");
-		v[4][r] = fl_results_num(l, "rss");
-		v[5][r] = fl_results_num(m, "max_s");
-		v[6][r] = s ? fired(s) : NAN;
+		v[2][r] = fl_results_num(m, "max_s");
+		v[3][r] = s ? fired(s) : NAN;
+		for (int k = 0; k < FL_FIG_COUNT; k++)
+			leak[k][r] = fl_results_num(l, fl_figures[k].key);
 	}
-	fl_buf_puts(b, "<div class=\"charts\">");
-	static const char *const mttr_names[2] = {"mean", "p95"};
-	static const char *const leak_names[2] = {"fds", "threads"};
-	static const char *const rss_names[2] = {"RSS", ""};
-	static const char *const mttr_title = "MTTR";
-	double *const mttr[2] = {v[0], v[1]};
-	double *const leaks[2] = {v[2], v[3]};
-	double *const rss[2] = {v[4], NULL};
-	small_chart(b, mttr_title, runs, nruns, mttr, mttr_names, 2,
-		    U_SECONDS);
-	small_chart(b, "leaked", runs, nruns, leaks, leak_names, 2,
-		    U_COUNT);
-	small_chart(b, "leaked RSS", runs, nruns, rss, rss_names, 1, U_BYTES);
-	fl_buf_puts(b, "</div>");
+	scenario_charts(b, runs, nruns, v, leak);
 	fl_buf_puts(b, "<details><summary>every run</summary><table><tr>"
 		       "<th>Started</th><th>Run</th><th>Verdict</th>"
-		       "<th>MTTR mean</th><th>p95</th><th>max</th>"
-		       "<th>Leaked fds</th><th>threads</th><th>RSS</th>"
-		       "<th>Faults fired</th></tr>");
+		       "<th>MTTR mean</th><th>p95</th><th>max</th>");
+	leak_headers(b);
+	fl_buf_puts(b, "<th>Faults fired</th></tr>");
 	for (int r = nruns - 1; r >= 0; r--) {
 		json_t *s = fl_results_by_id(runs[r].doc, id);
 		fl_buf_puts(b, "<tr><td>");
@@ -339,18 +401,18 @@ static void scenario_section(fl_buf *b, const struct run *runs, int nruns,
 			fl_buf_puts(b, "<span class=\"muted\">not run</span>");
 		}
 		fl_buf_puts(b, "</td>");
-		cell(b, v[0][r], U_SECONDS, 0);
-		cell(b, v[1][r], U_SECONDS, 0);
-		cell(b, v[5][r], U_SECONDS, 0);
-		cell(b, v[2][r], U_COUNT, v[2][r] > 0);
-		cell(b, v[3][r], U_COUNT, v[3][r] > 0);
-		cell(b, v[4][r], U_BYTES, 0);
-		cell(b, v[6][r], U_COUNT, 0);
+		for (int k = 0; k < 3; k++)
+			cell(b, v[k][r], U_SECONDS, 0);
+		for (int k = 0; k < FL_FIG_COUNT; k++)
+			leak_cell(b, (enum fl_figure)k, leak[k][r]);
+		cell(b, v[3][r], U_COUNT, 0);
 		fl_buf_puts(b, "</tr>");
 	}
 	fl_buf_puts(b, "</table></details></section>");
-	for (int k = 0; k < 7; k++)
+	for (int k = 0; k < 4; k++)
 		free(v[k]);
+	for (int k = 0; k < FL_FIG_COUNT; k++)
+		free(leak[k]);
 }
 
 static int write_page(const char *path, const char *title, struct run *runs,
@@ -376,6 +438,9 @@ static int write_page(const char *path, const char *title, struct run *runs,
 	fl_buf_puts(&css, css_head);
 	fl_html_verdict_css(&css, ".v-%s", "background");
 	fl_html_verdict_css(&css, ".s%s", "fill");
+	fl_html_figure_css(&css, ".lf-%s", "stroke");
+	fl_html_figure_css(&css, ".pf-%s", "fill");
+	fl_html_figure_css(&css, "svg text.tf-%s", "fill");
 	fl_buf b;
 	fl_buf_init(&b);
 	fl_buf_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
@@ -422,8 +487,9 @@ static int write_page(const char *path, const char *title, struct run *runs,
 
 	/* Every scenario on one line: its verdicts and latest figures. */
 	fl_buf_puts(&b, "<h2>Scenarios</h2><table><tr><th>Scenario</th>"
-			"<th>Verdicts, oldest to newest</th><th>MTTR mean</th>"
-			"<th>Leaked fds</th><th>threads</th><th>RSS</th></tr>");
+			"<th>Verdicts, oldest to newest</th><th>MTTR mean</th>");
+	leak_headers(&b);
+	fl_buf_puts(&b, "</tr>");
 	size_t i;
 	json_t *idv;
 	json_array_foreach(ids, i, idv)
@@ -440,9 +506,9 @@ static int write_page(const char *path, const char *title, struct run *runs,
 		json_t *m = last ? fl_results_obj(last, "mttr") : NULL;
 		json_t *l = last ? fl_results_obj(last, "leaks") : NULL;
 		cell(&b, fl_results_num(m, "mean_s"), U_SECONDS, 0);
-		cell(&b, fl_results_num(l, "fds"), U_COUNT, fl_results_num(l, "fds") > 0);
-		cell(&b, fl_results_num(l, "threads"), U_COUNT, fl_results_num(l, "threads") > 0);
-		cell(&b, fl_results_num(l, "rss"), U_BYTES, 0);
+		for (int k = 0; k < FL_FIG_COUNT; k++)
+			leak_cell(&b, (enum fl_figure)k,
+				  fl_results_num(l, fl_figures[k].key));
 		fl_buf_puts(&b, "</tr>");
 	}
 	fl_buf_puts(&b, "</table></header>");

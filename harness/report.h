@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "figures.h"
 #include "results.h"
 #include "util.h"
 
@@ -39,6 +40,13 @@ const char *fl_html_verdict_color(fl_verdict v);
  * format with one %s for the verdict's name (".v-%s"), property the
  * property its colour sets ("background"). */
 void fl_html_verdict_css(fl_buf *b, const char *selector, const char *property);
+
+/* How pages name a figure for people ("fds", "RSS"; its title when the
+ * page has no shorter name), and its colour. */
+const char *fl_html_figure_label(enum fl_figure f);
+const char *fl_html_figure_color(enum fl_figure f);
+/* A CSS rule per figure: selector has one %s for the figure's key. */
+void fl_html_figure_css(fl_buf *b, const char *selector, const char *property);
 
 /* Appends the <meta> Content-Security-Policy of a self-contained page:
  * nothing may be loaded, and only the given inline style and script (named

@@ -40,11 +40,9 @@
 #define MAX_JOURNAL_ROWS 50
 #define MAX_LOG_LINES 1000
 
-/* The figures charted; files only for a target with target.watch. */
-enum { FIG_FDS, FIG_THREADS, FIG_RSS, FIG_FILES, NFIG };
-static const char *const fig_key[NFIG] = {"fds", "threads", "rss", "files"};
-static const char *const fig_title[NFIG] = {"open fds", "threads", "RSS",
-					    "watched files"};
+/* Every figure of figures.h is charted and tabled; an optional one
+ * (files) only where the scenario measured it. */
+#define NFIG FL_FIG_COUNT
 
 static void esc(fl_buf *b, const char *s)
 {
@@ -219,6 +217,39 @@ void fl_html_verdict_css(fl_buf *b, const char *selector, const char *property)
 	}
 }
 
+/* How a page names and colours each figure. A figure without a row here
+ * still shows everywhere, under its title and in grey. */
+static const struct {
+	const char *label;	/* "fds": column headers, tooltips */
+	const char *color;
+} figure_looks[FL_FIG_COUNT] = {
+	[FL_FIG_FDS] = {"fds", "#d84315"},
+	[FL_FIG_THREADS] = {"threads", "#6a1b9a"},
+	[FL_FIG_RSS] = {"RSS", "#1565c0"},
+	[FL_FIG_FILES] = {"watched files", "#00796b"},
+};
+
+const char *fl_html_figure_label(enum fl_figure f)
+{
+	const char *l = figure_looks[f].label;
+	return l ? l : fl_figures[f].title;
+}
+
+const char *fl_html_figure_color(enum fl_figure f)
+{
+	const char *c = figure_looks[f].color;
+	return c ? c : "#607d8b";
+}
+
+void fl_html_figure_css(fl_buf *b, const char *selector, const char *property)
+{
+	for (int k = 0; k < FL_FIG_COUNT; k++) {
+		fl_buf_printf(b, selector, fl_figures[k].key);
+		fl_buf_printf(b, "{%s:%s}", property,
+			      fl_html_figure_color((enum fl_figure)k));
+	}
+}
+
 static const char css_head[] =
 	"[hidden]{display:none!important}"
 	"body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d2330;"
@@ -269,9 +300,9 @@ static const char css_tail[] =
 	".miss{stroke:#c62828;stroke-width:1.5;stroke-dasharray:2 2}"
 	".oom{stroke:#b71c1c;stroke-width:2}"
 	".cursor{stroke:#1d2330;stroke-opacity:.5}"
-	".line{fill:none;stroke-width:1.4;stroke-linejoin:round}"
-	".l-fds{stroke:#d84315}.l-threads{stroke:#6a1b9a}.l-rss{stroke:#1565c0}"
-	".l-files{stroke:#00796b}"
+	".line{fill:none;stroke-width:1.4;stroke-linejoin:round}";
+/* ... the figures' colours ... */
+static const char css_end[] =
 	".h-ok{fill:#a5d6a7}.h-bad{fill:#c62828}"
 	".fired{stroke:#e64a19;stroke-width:1}"
 	".legend{font-size:12px;color:#4a5263;margin:2px 0 8px}"
@@ -291,8 +322,10 @@ static const char css_tail[] =
 /* Sorting and filtering of the table, and the values under the mouse on
  * the charts. It reads only data embedded in this file, and marks the
  * document once it has run to the end (the browser test looks for it). */
-static const char script[] =
-	"(function(){'use strict';var D=document;"
+static const char script_head[] = "(function(){'use strict';var D=document,G=";
+/* ... G, the figures of the hover readout: [short key, label, in bytes] ... */
+static const char script_body[] =
+	";"
 	"function each(l,f){Array.prototype.forEach.call(l,f);}"
 	"var t=D.getElementById('sc'),q=D.getElementById('filter'),only={};"
 	"function apply(){if(!t)return;var s=q?q.value.toLowerCase():'',"
@@ -327,8 +360,8 @@ static const char script[] =
 	"return lo===hi?f(lo):f(lo)+' to '+f(hi);}"
 	"each(D.querySelectorAll('.chart'),function(c){"
 	"var d=JSON.parse(D.getElementById(c.dataset.src).textContent),n=d.n,"
-	"F=un(d.fds,2),T=un(d.thr,2),R=un(d.rss,2),L=un(d.fil,2),HP=un(d.hp,1),"
-	"HF=un(d.hf,1),J=un(d.jf,1);"
+	"V=G.map(function(g){return un(d[g[0]],2);}),F=V.filter(Boolean)[0],"
+	"HP=un(d.hp,1),HF=un(d.hf,1),J=un(d.jf,1);if(!F)return;"
 	"var svg=c.querySelector('svg'),tip=c.querySelector('.tip'),"
 	"cur=svg.querySelector('.cursor');"
 	"function hide(){tip.hidden=true;cur.setAttribute('visibility','hidden');}"
@@ -339,10 +372,9 @@ static const char script[] =
 	"for(var o=0;o<8&&i<0;o++){if(col-o>=0&&col-o<n&&F[col-o][0]!==null)i=col-o;"
 	"else if(col+o>=0&&col+o<n&&F[col+o][0]!==null)i=col+o;}"
 	"if(i<0){hide();return;}"
-	"var s='t '+(i*d.tmax/n).toFixed(3)+' to '+((i+1)*d.tmax/n).toFixed(3)+' s'"
-	"+'\\nfds '+fig(F[i],String)+'\\nthreads '+fig(T[i],String)"
-	"+'\\nRSS '+fig(R[i],function(v){return bytes(v*1024);});"
-	"if(L)s+='\\nfiles '+fig(L[i],String);"
+	"var s='t '+(i*d.tmax/n).toFixed(3)+' to '+((i+1)*d.tmax/n).toFixed(3)+' s';"
+	"G.forEach(function(g,k){if(V[k])s+='\\n'+g[1]+' '+fig(V[k][i],g[2]?"
+	"function(v){return bytes(v*1024);}:String);});"
 	"if(HP&&HP[i][0])s+='\\nhealth '+(HP[i][0]-HF[i][0])+' of '+HP[i][0]+' probes ok';"
 	"if(J&&J[i][0])s+='\\nfaults fired '+J[i][0];"
 	"tip.textContent=s;tip.hidden=false;var x=d.x0+i+0.5;"
@@ -353,6 +385,27 @@ static const char script[] =
 	"tip.style.left=left+'px';tip.style.top=(e.clientY-r.top+12)+'px';});"
 	"svg.addEventListener('mouseleave',hide);});"
 	"apply();D.documentElement.setAttribute('data-fl-ready','1');})();";
+
+/* The page's script: the figures of the hover readout come from the
+ * table, as JSON (so nothing in a label can end the script). */
+static void page_script(fl_buf *b)
+{
+	json_t *figs = json_array();
+	for (int k = 0; k < FL_FIG_COUNT; k++)
+		if (json_array_append_new(
+			    figs, json_pack("[s,s,b]", fl_figures[k].short_key,
+					    fl_html_figure_label((enum fl_figure)k),
+					    fl_figures[k].bytes)))
+			fl_out_of_memory();
+	char *text = json_dumps(figs, JSON_COMPACT);
+	if (!text)
+		fl_out_of_memory();
+	json_decref(figs);
+	fl_buf_puts(b, script_head);
+	fl_escape_script_json(b, text);
+	fl_buf_puts(b, script_body);
+	free(text);
+}
 
 /* ------------------------------------------------------------------ */
 /* Numbers in SVG: at most one decimal, none when it is zero. Coordinates
@@ -482,7 +535,8 @@ struct plot {
 	size_t n;
 	double *t, *v[NFIG];
 	double tmax;
-	int nfig;		/* 3, or 4 with watched files */
+	int nfig;		/* the figures charted, in table order */
+	enum fl_figure fig[NFIG];
 	struct column col[PLOT_W];
 	int have_health, have_journal;
 	double lo[NFIG], hi[NFIG];
@@ -519,9 +573,12 @@ static struct plot *plot_load(json_t *sc, json_t *target, int single_target)
 	for (int k = 0; k < NFIG; k++)
 		p->v[k] = fl_xmalloc((p->n + 1) * sizeof *p->v[k]);
 	json_t *arr[NFIG];
-	for (int k = 0; k < NFIG; k++)
-		arr[k] = fl_results_arr(js, fig_key[k]);
-	p->nfig = json_array_size(arr[FIG_FILES]) == p->n && p->n ? NFIG : FIG_FILES;
+	for (int k = 0; k < NFIG; k++) {
+		arr[k] = fl_results_arr(js, fl_figures[k].key);
+		/* An optional figure is charted when it was sampled. */
+		if (!fl_figures[k].optional || (p->n && json_array_size(arr[k]) == p->n))
+			p->fig[p->nfig++] = (enum fl_figure)k;
+	}
 	for (size_t i = 0; i < p->n; i++) {
 		p->t[i] = json_number_value(json_array_get(t, i));
 		for (int k = 0; k < NFIG; k++)
@@ -535,7 +592,8 @@ static struct plot *plot_load(json_t *sc, json_t *target, int single_target)
 		p->tmax = 1;
 	for (size_t i = 0; i < p->n; i++) {
 		struct column *c = &p->col[col_of(p, p->t[i])];
-		for (int k = 0; k < p->nfig; k++) {
+		for (int j = 0; j < p->nfig; j++) {
+			int k = p->fig[j];
 			double v = p->v[k][i];
 			if (!c->n || v < c->mn[k]) {
 				c->mn[k] = v;
@@ -592,7 +650,8 @@ static void plot_free(struct plot *p)
  * steady-state hypothesis writes it ("+2", "±10%", "+8MiB", "-1"). */
 static int tolerance_band(json_t *sc, int k, double base, double *lo, double *hi)
 {
-	const char *tol = fl_results_opt_str(fl_results_obj(sc, "steady"), fig_key[k]);
+	const char *tol = fl_results_opt_str(fl_results_obj(sc, "steady"),
+					     fl_figures[k].key);
 	if (!tol || isnan(base))
 		return -1;
 	const char *p = tol;
@@ -617,7 +676,7 @@ static int tolerance_band(json_t *sc, int k, double base, double *lo, double *hi
 	double amount = v;
 	if (unit[0] == '%') {
 		amount = base * v / 100.0;
-	} else if (k == FIG_RSS && unit[0]) {
+	} else if (fl_figures[k].bytes && unit[0]) {
 		char full[48];
 		snprintf(full, sizeof full, "%g%s", v, unit);
 		if (fl_parse_bytes(full, &amount) < 0)
@@ -640,7 +699,8 @@ static void pane(fl_buf *b, const struct plot *p, json_t *sc, int k, int top)
 			hi = p->v[k][i];
 	}
 	json_t *base = fl_results_obj(sc, "baseline");
-	double bval = json_is_object(base) ? fl_results_num(base, fig_key[k]) : NAN;
+	double bval = json_is_object(base) ? fl_results_num(base, fl_figures[k].key)
+					   : NAN;
 	double bfrom = json_is_object(base) ? fl_results_num(base, "from") : NAN;
 	if (isnan(bfrom))
 		bfrom = 0;
@@ -662,12 +722,13 @@ static void pane(fl_buf *b, const struct plot *p, json_t *sc, int k, int top)
 	}
 	double unit = 1;
 	const char *uname = "";
-	if (k == FIG_RSS)
+	int bytes = fl_figures[k].bytes;
+	if (bytes)
 		unit = byte_unit(hi, &uname);
 	if (hi - lo < 1e-9)
-		hi = lo + (k == FIG_RSS ? unit : 2);
+		hi = lo + (bytes ? unit : 2);
 	double step = nice_step((hi - lo) / unit, 3) * unit;
-	if (k != FIG_RSS && step < 1)
+	if (!bytes && step < 1)
 		step = 1;
 	double alo = floor(lo / step) * step, ahi = ceil(hi / step) * step;
 	if (ahi - alo < step)
@@ -676,7 +737,7 @@ static void pane(fl_buf *b, const struct plot *p, json_t *sc, int k, int top)
 		alo = 0;
 #define Y(v) (y1 - ((v)-alo) / (ahi - alo) * PANE_H)
 	fl_buf_printf(b, "<text class=\"pt\" x=\"%d\" y=\"%.0f\">%s</text>",
-		      MARGIN_L, y0 - 5, fig_title[k]);
+		      MARGIN_L, y0 - 5, fl_figures[k].title);
 	fl_buf_printf(b, "<rect class=\"pane\" x=\"%d\" y=\"%.0f\" width=\"%d\" "
 			 "height=\"%d\"/>",
 		      MARGIN_L, y0, PLOT_W, PANE_H);
@@ -689,7 +750,8 @@ static void pane(fl_buf *b, const struct plot *p, json_t *sc, int k, int top)
 				      "width=\"%.1f\" height=\"%.1f\"><title>"
 				      "steady state: baseline ",
 				      bx, bt, MARGIN_L + PLOT_W - bx, bb - bt);
-			esc(b, fl_results_str(fl_results_obj(sc, "steady"), fig_key[k]));
+			esc(b, fl_results_str(fl_results_obj(sc, "steady"),
+					      fl_figures[k].key));
 			fl_buf_puts(b, "</title></rect>");
 		}
 	}
@@ -724,10 +786,7 @@ static void pane(fl_buf *b, const struct plot *p, json_t *sc, int k, int top)
 	if (!isnan(bval)) {
 		double y = Y(bval);
 		char lab[48];
-		if (k == FIG_RSS)
-			fl_fmt_bytes(lab, sizeof lab, bval);
-		else
-			snprintf(lab, sizeof lab, "%g", bval);
+		fl_figure_format((enum fl_figure)k, bval, lab, sizeof lab);
 		fl_buf_printf(b,
 			      "<line class=\"base\" x1=\"%.1f\" x2=\"%d\" y1=\"%.1f\" "
 			      "y2=\"%.1f\"><title>baseline %s</title></line>",
@@ -736,7 +795,7 @@ static void pane(fl_buf *b, const struct plot *p, json_t *sc, int k, int top)
 	/* The line, one pixel column at a time: a column with several
 	 * samples is a vertical stroke from the first of its extremes to
 	 * the other, in time order, so spikes survive and the shape stays. */
-	fl_buf_printf(b, "<path class=\"line l-%s\" d=\"", fig_key[k]);
+	fl_buf_printf(b, "<path class=\"line l-%s\" d=\"", fl_figures[k].key);
 	struct pathw pw = {.b = b};
 	for (int c = 0; c < PLOT_W; c++) {
 		const struct column *col = &p->col[c];
@@ -892,11 +951,11 @@ static void hover_data(fl_buf *b, const struct plot *p, const char *id)
 				first = c;
 			last = c;
 		}
-	static const char *const names[NFIG] = {"fds", "thr", "rss", "fil"};
-	for (int k = 0; k < p->nfig; k++) {
-		double div = k == FIG_RSS ? 1024 : 1;
+	for (int j = 0; j < p->nfig; j++) {
+		int k = p->fig[j];
+		double div = fl_figures[k].bytes ? 1024 : 1;
 		struct rle r = {.b = b, .width = 2};
-		fl_buf_printf(b, ",\"%s\":[", names[k]);
+		fl_buf_printf(b, ",\"%s\":[", fl_figures[k].short_key);
 		double held[2] = {0, 0};
 		for (int c = 0; c < PLOT_W; c++) {
 			const struct column *col = &p->col[c];
@@ -950,10 +1009,15 @@ static void chart(fl_buf *b, json_t *sc, json_t *target, int idx, int tidx,
 	fl_buf_printf(b, "<div class=\"chart\" data-src=\"%s\">", id);
 	fl_buf_printf(b,
 		      "<svg viewBox=\"0 0 %d %d\" width=\"100%%\" role=\"img\" "
-		      "aria-label=\"open fds, threads and RSS over time\">",
+		      "aria-label=\"",
 		      CHART_W, height);
-	for (int k = 0; k < p->nfig; k++)
-		pane(b, p, sc, k, MARGIN_T + k * (PANE_H + PANE_GAP));
+	/* "open fds, threads and RSS over time" */
+	for (int j = 0; j < p->nfig; j++)
+		fl_buf_printf(b, "%s%s", j == 0 ? "" : j == p->nfig - 1 ? " and " : ", ",
+			      fl_figures[p->fig[j]].title);
+	fl_buf_puts(b, " over time\">");
+	for (int j = 0; j < p->nfig; j++)
+		pane(b, p, sc, p->fig[j], MARGIN_T + j * (PANE_H + PANE_GAP));
 	/* Fault windows and markers span every pane: one time axis. */
 	windows(b, p, sc, MARGIN_T, panes_bottom - MARGIN_T);
 	size_t i;
@@ -1140,21 +1204,30 @@ static void scenario_table(fl_buf *b, json_t *doc)
 		       "file, tag\" aria-label=\"filter the scenarios\">"
 		       "<span id=\"shown\" class=\"muted\"></span>"
 		       "<table id=\"sc\"><thead><tr>");
-	/* Watched files get a column when a scenario watched some. */
+	/* Every figure's leak has a column; an optional figure's only when
+	 * a scenario measured it. */
 	size_t i;
 	json_t *s;
-	int files = 0;
-	json_array_foreach(sc, i, s)
-		files |= !isnan(fl_results_num(fl_results_obj(s, "leaks"), "files"));
-	static const char *const cols[] = {
-		"Verdict",    "Scenario",   "MTTR mean",      "MTTR p95",
-		"MTTR max",   "Leaked fds", "Leaked threads", "Leaked RSS",
-		"Leaked files", "Faults fired", "Time"};
+	int shown[NFIG];
+	for (int k = 0; k < NFIG; k++) {
+		shown[k] = !fl_figures[k].optional;
+		json_array_foreach(sc, i, s)
+			shown[k] |= !isnan(fl_results_num(fl_results_obj(s, "leaks"),
+							  fl_figures[k].key));
+	}
+	static const char *const cols[] = {"Verdict", "Scenario", "MTTR mean",
+					   "MTTR p95", "MTTR max"};
 	for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++)
-		if (files || strcmp(cols[k], "Leaked files"))
-			fl_buf_printf(b, "<th class=\"sortable\" scope=\"col\">%s</th>",
-				      cols[k]);
-	fl_buf_puts(b, "</tr></thead><tbody>");
+		fl_buf_printf(b, "<th class=\"sortable\" scope=\"col\">%s</th>",
+			      cols[k]);
+	for (int k = 0; k < NFIG; k++)
+		if (shown[k])
+			fl_buf_printf(b, "<th class=\"sortable\" scope=\"col\">Leaked "
+					 "%s</th>",
+				      fl_html_figure_label((enum fl_figure)k));
+	fl_buf_puts(b, "<th class=\"sortable\" scope=\"col\">Faults fired</th>"
+		       "<th class=\"sortable\" scope=\"col\">Time</th>"
+		       "</tr></thead><tbody>");
 	json_array_foreach(sc, i, s)
 	{
 		fl_verdict verdict = fl_results_verdict(s);
@@ -1186,15 +1259,16 @@ static void scenario_table(fl_buf *b, json_t *doc)
 		cell_seconds(b, hm ? fl_results_num(m, "p95_s") : NAN);
 		cell_seconds(b, hm ? fl_results_num(m, "max_s") : NAN);
 		json_t *l = fl_results_obj(s, "leaks");
-		int hl = json_is_object(l);
-		cell_count(b, hl ? fl_results_num(l, "fds") : NAN, 1);
-		cell_count(b, hl ? fl_results_num(l, "threads") : NAN, 1);
-		char rb[32] = "";
-		if (hl)
-			fl_fmt_bytes(rb, sizeof rb, fl_results_num(l, "rss"));
-		cell_num(b, hl ? fl_results_num(l, "rss") : NAN, rb, 0);
-		if (files)
-			cell_count(b, hl ? fl_results_num(l, "files") : NAN, 1);
+		for (int k = 0; k < NFIG; k++) {
+			if (!shown[k])
+				continue;
+			double leak = fl_results_num(l, fl_figures[k].key);
+			char txt[48] = "";
+			fl_figure_format((enum fl_figure)k, leak, txt, sizeof txt);
+			/* More things left behind than at the baseline is bad
+			 * news; a size is judged by its expectation. */
+			cell_num(b, leak, txt, fl_figures[k].count && leak > 0);
+		}
 		cell_count(b, fired_total(s), 0);
 		cell_seconds(b, fl_results_num(s, "duration_s"));
 		fl_buf_puts(b, "</tr>");
@@ -1625,14 +1699,21 @@ static void forensics(fl_buf *b, json_t *s)
 	fl_buf_puts(b, "<h3>Leak forensics</h3>");
 	json_t *l = fl_results_obj(s, "leaks");
 	if (json_is_object(l)) {
-		char rb[32];
-		fl_fmt_bytes(rb, sizeof rb, fl_results_num(l, "rss"));
-		fl_buf_printf(b, "<p>final minus baseline: <b>fds %+g, threads "
-				 "%+g, RSS %s%s",
-			      fl_results_num(l, "fds"), fl_results_num(l, "threads"),
-			      fl_results_num(l, "rss") > 0 ? "+" : "", rb);
-		if (!isnan(fl_results_num(l, "files")))
-			fl_buf_printf(b, ", watched files %+g", fl_results_num(l, "files"));
+		/* "fds +1, threads +0, RSS 0 B": every figure measured. */
+		fl_buf_puts(b, "<p>final minus baseline: <b>");
+		int n = 0;
+		for (int k = 0; k < NFIG; k++) {
+			double v = fl_results_num(l, fl_figures[k].key);
+			if (isnan(v))
+				continue;
+			char txt[48];
+			if (fl_figures[k].bytes)
+				fl_figure_format_delta((enum fl_figure)k, v, txt, sizeof txt);
+			else
+				snprintf(txt, sizeof txt, "%+g", v);
+			fl_buf_printf(b, "%s%s %s", n++ ? ", " : "",
+				      fl_html_figure_label((enum fl_figure)k), txt);
+		}
 		fl_buf_puts(b, "</b></p>");
 	}
 	if (fl_results_opt_str(f, "unavailable")) {
@@ -2080,6 +2161,8 @@ int fl_report_html(json_t *doc, const char *path)
 	fl_buf_puts(&css, css_head);
 	fl_html_verdict_css(&css, ".v-%s", "background");
 	fl_buf_puts(&css, css_tail);
+	fl_html_figure_css(&css, ".l-%s", "stroke");
+	fl_buf_puts(&css, css_end);
 	long long failed = 0;
 	for (int v = 0; v < FL_VERDICT_COUNT; v++)
 		if (!fl_verdict_good((fl_verdict)v))
@@ -2088,7 +2171,10 @@ int fl_report_html(json_t *doc, const char *path)
 	fl_buf_init(&b);
 	fl_buf_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
 			"charset=\"utf-8\">");
-	fl_html_csp(&b, css.data, script);
+	fl_buf script;
+	fl_buf_init(&script);
+	page_script(&script);
+	fl_html_csp(&b, css.data, script.data);
 	fl_buf_puts(&b, "<meta name=\"viewport\" content=\"width=device-width\">"
 			"<meta name=\"referrer\" content=\"no-referrer\"><title>");
 	fl_buf_printf(&b, "faultline: %s, %lld passed, %lld failed",
@@ -2103,9 +2189,10 @@ int fl_report_html(json_t *doc, const char *path)
 	json_t *s;
 	fl_results_foreach(doc, i, s)
 		scenario_section(&b, s, (int)i);
-	fl_buf_printf(&b, "</main><script>%s</script></body></html>\n", script);
+	fl_buf_printf(&b, "</main><script>%s</script></body></html>\n", script.data);
 	int r = fl_write_file_atomic(path, b.data, b.len);
 	fl_buf_free(&b);
 	fl_buf_free(&css);
+	fl_buf_free(&script);
 	return r;
 }

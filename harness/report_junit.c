@@ -70,6 +70,20 @@ static void failure_body(fl_buf *b, json_t *s)
 			continue;
 		fl_buf_printf(&c, "  %s %s\n", fl_results_str(e, "where"), fl_results_str(e, "message"));
 	}
+	/* What the target left behind, every figure measured. */
+	json_t *leaks = fl_results_obj(s, "leaks");
+	int shown = 0;
+	for (int k = 0; k < FL_FIG_COUNT; k++) {
+		double v = fl_results_num(leaks, fl_figures[k].key);
+		if (isnan(v))
+			continue;
+		char txt[48];
+		fl_figure_format_delta((enum fl_figure)k, v, txt, sizeof txt);
+		fl_buf_printf(&c, "%s%s %s", shown++ ? ", " : "final minus baseline: ",
+			      fl_figures[k].key, txt);
+	}
+	if (shown)
+		fl_buf_putc(&c, '\n');
 	/* A flaky scenario: what each repetition gave. */
 	json_t *rep = fl_results_obj(s, "repeat");
 	json_t *verdicts = fl_results_arr(rep, "verdicts");

@@ -230,13 +230,15 @@ int fl_report_openmetrics(json_t *doc, const char *path)
 			"95th percentile of the recovery times.", "mttr", "p95_s");
 	scenario_family(&b, doc, "faultline_scenario_mttr_max_seconds", "seconds",
 			"Longest recovery time.", "mttr", "max_s");
-	scenario_family(&b, doc, "faultline_scenario_leaked_fds", NULL,
-			"Open fds at the end minus the baseline.", "leaks", "fds");
-	scenario_family(&b, doc, "faultline_scenario_leaked_threads", NULL,
-			"Threads at the end minus the baseline.", "leaks", "threads");
-	scenario_family(&b, doc, "faultline_scenario_leaked_rss_bytes", "bytes",
-			"Resident memory at the end minus the baseline.", "leaks",
-			"rss");
+	/* faultline_scenario_leaked_fds, ..._rss_bytes: every figure. */
+	for (int k = 0; k < FL_FIG_COUNT; k++) {
+		const fl_figure_def *f = &fl_figures[k];
+		char name[128];
+		snprintf(name, sizeof name, "faultline_scenario_leaked_%s%s", f->key,
+			 f->bytes ? "_bytes" : "");
+		scenario_family(&b, doc, name, f->bytes ? "bytes" : NULL, f->help,
+				"leaks", f->key);
+	}
 	if (fl_results_count(doc)) {
 		family(&b, "faultline_scenario_faults_fired", NULL,
 		       "Faults injected into the target during the scenario.");
