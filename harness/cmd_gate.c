@@ -48,29 +48,6 @@ static const char usage_tail[] =
 	"exit status: 0 the gate passed, 1 it failed, 2 bad usage or an\n"
 	"unreadable results file, 3 the --junit file could not be written.\n";
 
-/* Appends the words of text to b, wrapped at 72 columns under a hanging
- * indent of 17. */
-static void wrap(fl_buf *b, const char *first, const char *text)
-{
-	size_t col = strlen(first);
-	fl_buf_puts(b, first);
-	for (const char *p = text; *p;) {
-		size_t n = strcspn(p, " ");
-		if (col > 17 && col + 1 + n > 72) {
-			fl_buf_printf(b, "\n%17s", "");
-			col = 17;
-		} else if (col > 17) {
-			fl_buf_putc(b, ' ');
-			col++;
-		}
-		fl_buf_append(b, p, n);
-		col += n;
-		p += n;
-		p += strspn(p, " ");
-	}
-	fl_buf_putc(b, '\n');
-}
-
 /* The usage, whose "new leak" names the figures the gate compares: every
  * leak expectation, and the counts of the figures that are gated. */
 static void usage(FILE *out)
@@ -98,7 +75,7 @@ static void usage(FILE *out)
 	fl_buf text;
 	fl_buf_init(&text);
 	fl_buf_puts(&text, usage_head);
-	wrap(&text, "  new leak       ", leak.data);
+	fl_buf_wrap(&text, "  new leak       ", 17, 72, leak.data);
 	fl_buf_puts(&text, usage_tail);
 	fputs(text.data, out);
 	fl_buf_free(&text);

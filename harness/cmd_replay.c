@@ -24,7 +24,8 @@ static const char replay_usage[] =
 	"Runs the journal's scenario again, failing exactly the calls the\n"
 	"journal recorded (by point, actor and call number) and deciding no\n"
 	"others. Exit status 0 when the verdict and the journal's digest come\n"
-	"back, 1 when they do not, 2 on bad usage.\n"
+	"back, 1 when they do not, 2 on bad usage, 3 when the report could not\n"
+	"be written.\n"
 	"\n"
 	"JOURNAL is a journal-K.json file that 'faultline run' writes next to\n"
 	"results.json.\n"
@@ -211,24 +212,17 @@ int fl_cmd_replay(int argc, char **argv)
 	       fl_results_int(fl_results_obj(r, "journal"), "total"),
 	       e.jf.nrecs);
 
-	json_t *doc = json_object();
-	json_object_set_new(doc, "schema", json_string(FL_RESULTS_SCHEMA));
-	json_object_set_new(doc, "schema_version",
-			    json_integer(FL_RESULTS_SCHEMA_VERSION));
-	json_object_set_new(doc, "faultline_version", json_string(fl_version()));
 	char id[96];
 	fl_run_id(id, sizeof id, fl_wall_ns());
-	json_object_set_new(doc, "run",
-			    json_pack("{s:s,s:s,s:o,s:o}", "id", id, "replay_of",
-				      argv[optind], "seed", json_integer((json_int_t)e.jf.seed),
-				      "host", fl_host_json()));
-	json_t *arr = json_array();
-	json_array_append_new(arr, r);
-	json_object_set_new(doc, "scenarios", arr);
-	fl_results_summarize(doc);
+	json_t *run = json_pack("{s:s,s:s,s:I,s:o}", "id", id, "replay_of",
+				argv[optind], "seed", (json_int_t)e.jf.seed, "host",
+				fl_host_json());
+	json_t *doc = fl_results_new(fl_version(), run, json_pack("[o]", r));
+	if (!doc)
+		fl_out_of_memory();
 	char index[PATH_MAX + 32];
-	fl_write_reports(report_dir, doc, id, NULL, NULL, NULL, NULL, index,
-			 sizeof index);
+	int report_failed = fl_write_reports(doc, report_dir, id, NULL, index,
+					     sizeof index) < 0;
 	if (index[0])
 		printf("report: %s\n", index);
 	json_decref(doc);
@@ -237,7 +231,10 @@ int fl_cmd_replay(int argc, char **argv)
 	env_close(&e);
 	if (interrupted)
 		return 128 + interrupted;
-	return same_verdict && same_digest ? FL_EXIT_OK : FL_EXIT_FAILED;
+	/* A replay that came back still fails if its report is missing. */
+	if (same_verdict && same_digest)
+		return report_failed ? FL_EXIT_INTERNAL : FL_EXIT_OK;
+	return FL_EXIT_FAILED;
 }
 
 /* ------------------------------------------------------------------ */

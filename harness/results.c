@@ -276,6 +276,28 @@ fl_verdict fl_results_verdict(json_t *scenario)
 		json_string_value(json_object_get(scenario, "verdict")));
 }
 
+json_t *fl_results_new(const char *faultline_version, json_t *run,
+		       json_t *scenarios)
+{
+	json_t *doc = json_object();
+	int bad = !doc || !run || !json_is_array(scenarios);
+	bad = bad || json_object_set_new(doc, "schema", json_string(FL_RESULTS_SCHEMA));
+	bad = bad || json_object_set_new(doc, "schema_version",
+					 json_integer(FL_RESULTS_SCHEMA_VERSION));
+	bad = bad || json_object_set_new(doc, "faultline_version",
+					 json_string(faultline_version));
+	bad = bad || json_object_set(doc, "run", run);
+	bad = bad || json_object_set(doc, "scenarios", scenarios);
+	bad = bad || fl_results_summarize(doc) < 0;
+	json_decref(run);
+	json_decref(scenarios);
+	if (bad) {
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
+}
+
 void fl_results_counts(json_t *doc, fl_verdict_counts *c)
 {
 	memset(c, 0, sizeof *c);

@@ -62,6 +62,12 @@ fl_verdict fl_results_verdict(json_t *scenario);
 #define fl_results_foreach(doc, i, s)                                          \
 	json_array_foreach(fl_results_scenarios(doc), i, s)
 
+/* A new results document: the schema, faultline's version, run and
+ * scenarios (both taken over, also on failure) and the summary counted
+ * from them. NULL when out of memory or given NULL. */
+json_t *fl_results_new(const char *faultline_version, json_t *run,
+		       json_t *scenarios);
+
 /* Counts the verdicts of a document's scenarios (unknown ones included)
  * into c. */
 void fl_results_counts(json_t *doc, fl_verdict_counts *c);

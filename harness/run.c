@@ -8,6 +8,7 @@
 #include "report.h"
 #include "scenario.h"
 #include "util.h"
+#include "writers.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -27,7 +28,7 @@
 #define FL_LIBFIU_VERSION "unknown"
 #endif
 
-static const char run_usage[] =
+static const char usage_head[] =
 	"usage: faultline run [options] PATH...\n"
 	"\n"
 	"Runs the scenarios in the given Lua files and directories (searched\n"
@@ -47,30 +48,42 @@ static const char run_usage[] =
 	"                      scenario's own seed)\n"
 	"  --timeout S         watchdog per scenario, in seconds (default:\n"
 	"                      the scenario's timeout, else 60)\n"
-	"  --tags T[,T...]     only scenarios carrying one of these tags\n"
-	"  --report-dir DIR    where reports go (default: reports); each run\n"
-	"                      writes DIR/<run id>/{results.json,junit.xml,\n"
-	"                      index.html,journal-K.json} and points\n"
-	"                      DIR/latest at it\n"
-	"  --no-report         write no report directory\n"
-	"  --json FILE         also write the results to FILE\n"
-	"  --junit FILE        also write JUnit XML to FILE\n"
-	"  --html FILE         also write the HTML report to FILE\n"
-	"  --openmetrics FILE  also write OpenMetrics text (for Prometheus'\n"
-	"                      textfile collector) to FILE\n"
+	"  --tags T[,T...]     only scenarios carrying one of these tags\n";
+/* ... --report-dir and an option per output format (writers.h) ... */
+static const char usage_tail[] =
 	"  -v, --verbose       show the targets' output and scenario logs\n"
 	"  -q, --quiet         print only failures and the closing line\n"
 	"  -h, --help          this text\n";
+
+/* The usage, whose report files and output options come from the table
+ * of writers. */
+static void usage(FILE *out)
+{
+	fl_buf b, text;
+	fl_buf_init(&b);
+	fl_buf_init(&text);
+	fl_buf_puts(&text, "where reports go (default: reports); each run writes");
+	for (int w = 0; w < FL_WRITER_COUNT; w++)
+		if (fl_writers[w].file)
+			fl_buf_printf(&text, " %s,", fl_writers[w].file);
+	fl_buf_puts(&text, " and journal-K.json files into DIR/<run id>/ and "
+			   "points DIR/latest at it");
+	fl_buf_puts(&b, usage_head);
+	fl_buf_wrap(&b, "  --report-dir DIR    ", 22, 72, text.data);
+	fl_buf_puts(&b, "  --no-report         write no report directory\n");
+	fl_writers_usage(&b, 0, 22);
+	fl_buf_puts(&b, usage_tail);
+	fputs(b.data, out);
+	fl_buf_free(&b);
+	fl_buf_free(&text);
+}
 
 struct run_cli {
 	fl_run_opts opts;
 	const char *tags;
 	const char *report_dir;
 	int no_report;
-	const char *json_file;
-	const char *junit_file;
-	const char *html_file;
-	const char *openmetrics_file;
+	const char *extra[FL_WRITER_COUNT];	/* --json FILE ... */
 	int quiet;
 	int color;
 	int jobs;
@@ -204,13 +217,12 @@ static int write_journals(json_t *doc, const char *dir)
 			snprintf(name, sizeof name, "journal-%zu.json", i + 1);
 			snprintf(path, sizeof path, "%s/%s", dir, name);
 			int r = fl_report_json(data, path);
+			if (r == 0 && json_object_set_new(fl_results_obj(s, "journal"),
+							  "file", json_string(name)))
+				r = -ENOMEM;
 			if (r < 0) {
-				fprintf(stderr, "faultline: %s: %s\n", path,
-					strerror(-r));
+				fl_print_write_failure(path, r, NULL);
 				failed = 1;
-			} else {
-				json_object_set_new(json_object_get(s, "journal"),
-						    "file", json_string(name));
 			}
 		}
 		json_object_del(s, "journal_file_data");
@@ -218,67 +230,42 @@ static int write_journals(json_t *doc, const char *dir)
 	return failed ? -1 : 0;
 }
 
-int fl_write_reports(const char *report_dir, json_t *doc, const char *id,
-		     const char *json_file, const char *junit_file,
-		     const char *html_file, const char *openmetrics_file,
-		     char *index_path, size_t index_len)
+void fl_print_write_failure(const char *path, int err, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "faultline: cannot write %s: %s\n", path, strerror(-err));
+}
+
+int fl_write_reports(json_t *doc, const char *report_dir, const char *id,
+		     const char *const extra[FL_WRITER_COUNT], char *index_path,
+		     size_t index_len)
 {
 	int failed = 0;
 	index_path[0] = '\0';
+	fl_outputs out;
+	memset(&out, 0, sizeof out);
 	char dir[PATH_MAX];
-	dir[0] = '\0';
 	if (report_dir) {
 		snprintf(dir, sizeof dir, "%s/%s", report_dir, id);
 		int r = fl_mkdirs(dir, 0755);
 		if (r < 0) {
-			fprintf(stderr, "faultline: cannot create %s: %s\n", dir,
-				strerror(-r));
+			fl_print_write_failure(dir, r, NULL);
 			return -1;
 		}
+		out.dir = dir;
 	}
-	if (write_journals(doc, report_dir ? dir : NULL) < 0)
+	if (write_journals(doc, out.dir) < 0)
+		failed = 1;
+	for (int w = 0; extra && w < FL_WRITER_COUNT; w++)
+		out.extra[w] = extra[w];
+	if (fl_writers_write(doc, &out, fl_print_write_failure, NULL) < 0)
 		failed = 1;
 	if (report_dir) {
-		char path[PATH_MAX + 32];
-		int r;
-		snprintf(path, sizeof path, "%s/results.json", dir);
-		if ((r = fl_report_json(doc, path)) < 0) {
-			fprintf(stderr, "faultline: %s: %s\n", path, strerror(-r));
-			failed = 1;
-		}
-		snprintf(path, sizeof path, "%s/junit.xml", dir);
-		if ((r = fl_report_junit(doc, path)) < 0) {
-			fprintf(stderr, "faultline: %s: %s\n", path, strerror(-r));
-			failed = 1;
-		}
-		snprintf(path, sizeof path, "%s/index.html", dir);
-		if ((r = fl_report_html(doc, path)) < 0) {
-			fprintf(stderr, "faultline: %s: %s\n", path, strerror(-r));
-			failed = 1;
-		}
-		snprintf(index_path, index_len, "%s", path);
+		snprintf(index_path, index_len, "%s/%s", dir,
+			 fl_writers[FL_WRITER_HTML].file);
 		if (update_latest(report_dir, id) < 0)
 			fprintf(stderr, "faultline: cannot update %s/latest\n",
 				report_dir);
-	}
-	int r;
-	if (json_file && (r = fl_report_json(doc, json_file)) < 0) {
-		fprintf(stderr, "faultline: %s: %s\n", json_file, strerror(-r));
-		failed = 1;
-	}
-	if (junit_file && (r = fl_report_junit(doc, junit_file)) < 0) {
-		fprintf(stderr, "faultline: %s: %s\n", junit_file, strerror(-r));
-		failed = 1;
-	}
-	if (html_file && (r = fl_report_html(doc, html_file)) < 0) {
-		fprintf(stderr, "faultline: %s: %s\n", html_file, strerror(-r));
-		failed = 1;
-	}
-	if (openmetrics_file &&
-	    (r = fl_report_openmetrics(doc, openmetrics_file)) < 0) {
-		fprintf(stderr, "faultline: %s: %s\n", openmetrics_file,
-			strerror(-r));
-		failed = 1;
 	}
 	return failed ? -1 : 0;
 }
@@ -472,7 +459,7 @@ int fl_cmd_run(int argc, char **argv)
 	c.report_dir = "reports";
 	c.jobs = 1;
 	c.repeat = 1;
-	static const struct option longopts[] = {
+	static const struct option fixed_opts[] = {
 		{"jobs", required_argument, NULL, 'j'},
 		{"shard", required_argument, NULL, 'X'},
 		{"repeat", required_argument, NULL, 'P'},
@@ -481,15 +468,20 @@ int fl_cmd_run(int argc, char **argv)
 		{"tags", required_argument, NULL, 't'},
 		{"report-dir", required_argument, NULL, 'R'},
 		{"no-report", no_argument, NULL, 'N'},
-		{"json", required_argument, NULL, 'J'},
-		{"junit", required_argument, NULL, 'U'},
-		{"html", required_argument, NULL, 'H'},
-		{"openmetrics", required_argument, NULL, 'O'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
 	};
+	/* An option per output format: --json FILE, --junit FILE, ... */
+	enum { WRITER_OPT = 1000 };
+	size_t nfixed = sizeof fixed_opts / sizeof fixed_opts[0];
+	struct option longopts[sizeof fixed_opts / sizeof fixed_opts[0] +
+			       FL_WRITER_COUNT + 1];
+	memcpy(longopts, fixed_opts, sizeof fixed_opts);
+	for (int w = 0; w < FL_WRITER_COUNT; w++)
+		longopts[nfixed + (size_t)w] = (struct option){
+			fl_writers[w].option, required_argument, NULL, WRITER_OPT + w};
+	memset(&longopts[nfixed + FL_WRITER_COUNT], 0, sizeof longopts[0]);
 	optind = 1;
 	int ch;
 	char err[1024];
@@ -546,18 +538,7 @@ int fl_cmd_run(int argc, char **argv)
 		case 'N':
 			c.no_report = 1;
 			break;
-		case 'J':
-			c.json_file = optarg;
-			break;
-		case 'U':
-			c.junit_file = optarg;
-			break;
-		case 'H':
-			c.html_file = optarg;
-			break;
-		case 'O':
-			c.openmetrics_file = optarg;
-			break;
+
 		case 'v':
 			c.opts.verbose = 1;
 			break;
@@ -565,15 +546,20 @@ int fl_cmd_run(int argc, char **argv)
 			c.quiet = 1;
 			break;
 		case 'h':
-			fputs(run_usage, stdout);
+			usage(stdout);
 			return FL_EXIT_OK;
 		default:
-			fputs(run_usage, stderr);
+			if (ch >= WRITER_OPT && ch < WRITER_OPT + FL_WRITER_COUNT) {
+				c.extra[ch - WRITER_OPT] = optarg;
+				break;
+			}
+			usage(stderr);
 			return FL_EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "faultline run: no scenario given\n\n%s", run_usage);
+		fprintf(stderr, "faultline run: no scenario given\n\n");
+		usage(stderr);
 		return FL_EXIT_USAGE;
 	}
 	c.opts.agent_path = fl_find_agent(err, sizeof err);
@@ -663,54 +649,40 @@ int fl_cmd_run(int argc, char **argv)
 	int ran = 0;
 	for (int i = 0; i < nselected; i++) {
 		if (pool.results[i]) {
-			json_array_append_new(scenarios, pool.results[i]);
+			if (json_array_append_new(scenarios, pool.results[i]))
+				fl_out_of_memory();
 			ran++;
 		}
 	}
 	free(pool.results);
 	int interrupted = fl_monitor_interrupted();
 
-	json_t *doc = json_object();
-	json_object_set_new(doc, "schema", json_string(FL_RESULTS_SCHEMA));
-	json_object_set_new(doc, "schema_version",
-			    json_integer(FL_RESULTS_SCHEMA_VERSION));
-	json_object_set_new(doc, "faultline_version", json_string(fl_version()));
-	json_t *run = json_object();
-	json_object_set_new(run, "id", json_string(id));
-	json_object_set_new(run, "started", json_string(started));
-	json_object_set_new(run, "duration_s",
-			    json_real((double)(fl_now_ns() - t0) / 1e9));
 	fl_buf cmdline;
 	fl_buf_init(&cmdline);
 	fl_buf_puts(&cmdline, c.opts.self_path);
 	for (int i = 0; i < argc; i++)
 		fl_buf_printf(&cmdline, " %s", argv[i]);
-	json_object_set_new(run, "command", json_string(cmdline.data));
+	json_t *run = json_pack(
+		"{s:s,s:s,s:f,s:s,s:o,s:i,s:i,s:o,s:o,s:o}", "id", id, "started",
+		started, "duration_s", (double)(fl_now_ns() - t0) / 1e9, "command",
+		cmdline.data, "seed",
+		c.opts.have_seed ? json_integer((json_int_t)c.opts.seed) : json_null(),
+		"jobs", c.jobs, "repeat", c.repeat, "shard",
+		c.shard_total ? json_pack("{s:i,s:i,s:i}", "index", c.shard_index,
+					  "total", c.shard_total, "of", matched)
+			      : json_null(),
+		"interrupted",
+		interrupted ? json_string(strsignal(interrupted)) : json_null(),
+		"host", fl_host_json());
 	fl_buf_free(&cmdline);
-	json_object_set_new(run, "seed", c.opts.have_seed
-						 ? json_integer((json_int_t)c.opts.seed)
-						 : json_null());
-	json_object_set_new(run, "jobs", json_integer(c.jobs));
-	json_object_set_new(run, "repeat", json_integer(c.repeat));
-	json_object_set_new(run, "shard",
-			    c.shard_total ? json_pack("{s:i,s:i,s:i}", "index",
-						      c.shard_index, "total",
-						      c.shard_total, "of", matched)
-					  : json_null());
-	json_object_set_new(run, "interrupted",
-			    interrupted ? json_string(strsignal(interrupted))
-					: json_null());
-	json_object_set_new(run, "host", fl_host_json());
-	json_object_set_new(doc, "run", run);
-	json_object_set_new(doc, "scenarios", scenarios);
-	fl_results_summarize(doc);
+	json_t *doc = fl_results_new(fl_version(), run, scenarios);
+	if (!doc)
+		fl_out_of_memory();
 
 	char index_path[PATH_MAX + 32];
 	int report_failed =
-		fl_write_reports(c.no_report ? NULL : c.report_dir, doc, id,
-				 c.json_file, c.junit_file, c.html_file,
-				 c.openmetrics_file, index_path,
-				 sizeof index_path) < 0;
+		fl_write_reports(doc, c.no_report ? NULL : c.report_dir, id, c.extra,
+				 index_path, sizeof index_path) < 0;
 
 	fl_buf line;
 	fl_buf_init(&line);

@@ -103,6 +103,31 @@ char *fl_buf_steal(fl_buf *b)
 	return s;
 }
 
+void fl_buf_wrap(fl_buf *b, const char *first, int indent, int width,
+		 const char *text)
+{
+	fl_buf_puts(b, first);
+	const char *line = strrchr(first, '\n');
+	size_t col = strlen(line ? line + 1 : first), start = col;
+	for (const char *p = text; *p;) {
+		p += strspn(p, " ");
+		size_t n = strcspn(p, " ");
+		if (!n)
+			break;
+		if (col > start && col + 1 + n > (size_t)width) {
+			fl_buf_printf(b, "\n%*s", indent, "");
+			col = start = (size_t)indent;
+		} else if (col > start) {
+			fl_buf_putc(b, ' ');
+			col++;
+		}
+		fl_buf_append(b, p, n);
+		col += n;
+		p += n;
+	}
+	fl_buf_putc(b, '\n');
+}
+
 int64_t fl_now_ns(void)
 {
 	struct timespec ts;

@@ -24,6 +24,11 @@ int fl_buf_printf(fl_buf *b, const char *fmt, ...)
 int fl_buf_vprintf(fl_buf *b, const char *fmt, va_list ap);
 /* Hands the string over to the caller (who frees it) and resets b. */
 char *fl_buf_steal(fl_buf *b);
+/* Appends first, then the words of text wrapped at width columns, each
+ * line after the first indented by indent columns, and a newline: a
+ * paragraph of --help. The first word goes right after first. */
+void fl_buf_wrap(fl_buf *b, const char *first, int indent, int width,
+		 const char *text);
 
 /* Monotonic and wall clocks, in nanoseconds. */
 int64_t fl_now_ns(void);

@@ -1,6 +1,8 @@
 /* The results reader (harness/results.c): the schema check, including the
  * refusal from a file's head alone, the accessors and what absent or
- * mistyped fields read as, verdicts that fail closed, and the summary. */
+ * mistyped fields read as, verdicts that fail closed, and the summary.
+ * The repeat rule of verdict.c. The table of writers (harness/writers.c)
+ * that run, merge, report and replay write through. */
 #include "testutil.h"
 
 #include "results.h"
@@ -21,6 +23,7 @@ static void teardown(void)
 }
 
 TestSuite(results, .init = setup, .fini = teardown);
+TestSuite(writers, .init = setup, .fini = teardown);
 
 /* Writes text to a file of the test's directory; returns its path. */
 static const char *file_with(const char *name, const char *text)
@@ -331,4 +334,160 @@ Test(repeat, differing_journals_are_flaky)
 	char tiny[12];
 	cr_assert_eq(fl_verdict_repeat(v, d, 2, tiny, sizeof tiny), FL_VERDICT_FLAKY);
 	cr_assert_str_eq(tiny, "flaky over ");
+}
+
+/* ------------------------------------------------------------------ */
+/* The table of writers (harness/writers.c). */
+
+#include "writers.h"
+
+Test(writers, table_is_complete_and_unambiguous)
+{
+	for (int w = 0; w < FL_WRITER_COUNT; w++) {
+		const fl_writer *a = &fl_writers[w];
+		cr_assert_eq((int)a->id, w, "row %d", w);
+		cr_assert(a->name && *a->name && a->option && *a->option && a->help &&
+				  a->write,
+			  "row %d is incomplete", w);
+		cr_assert_eq(fl_writer_by_option(a->option), a);
+		for (int v = w + 1; v < FL_WRITER_COUNT; v++) {
+			const fl_writer *b = &fl_writers[v];
+			cr_assert_str_neq(a->option, b->option);
+			cr_assert(!a->file || !b->file || strcmp(a->file, b->file),
+				  "%s and %s share a file", a->name, b->name);
+		}
+	}
+	cr_assert_null(fl_writer_by_option("pdf"));
+	cr_assert_null(fl_writer_by_option(NULL));
+	/* run, merge and report print the help of each. */
+	fl_buf b;
+	fl_buf_init(&b);
+	fl_writers_usage(&b, 0, 22);
+	for (int w = 0; w < FL_WRITER_COUNT; w++) {
+		char opt[64];
+		snprintf(opt, sizeof opt, "  --%s FILE ", fl_writers[w].option);
+		cr_assert(strstr(b.data, opt), "%s", b.data);
+	}
+	fl_buf_reset(&b);
+	fl_writers_usage(&b, 1, 25);
+	for (int w = 0; w < FL_WRITER_COUNT; w++) {
+		char opt[64];
+		snprintf(opt, sizeof opt, "--%s FILE", fl_writers[w].option);
+		cr_assert_eq(strstr(b.data, opt) != NULL, fl_writers[w].file == NULL,
+			     "extra_only lists only formats outside the directory: %s",
+			     b.data);
+	}
+	fl_buf_free(&b);
+}
+
+static json_t *small_doc(void)
+{
+	json_t *doc = fl_results_new("test",
+				     json_pack("{s:s,s:s,s:f}", "id", "r1", "started",
+					       "2026-01-01T00:00:00Z", "duration_s", 1.0),
+				     json_pack("[{s:s,s:s,s:s}]", "id", "a.lua", "name",
+					       "a", "verdict", "PASS"));
+	cr_assert_not_null(doc);
+	return doc;
+}
+
+struct failures {
+	int n;
+	char paths[8][PATH_MAX];
+	int errs[8];
+};
+
+static void note_failure(const char *path, int err, void *arg)
+{
+	struct failures *f = arg;
+	cr_assert_lt(f->n, 8);
+	snprintf(f->paths[f->n], sizeof f->paths[0], "%s", path);
+	f->errs[f->n++] = err;
+}
+
+static int exists(const char *dir_, const char *name)
+{
+	char p[PATH_MAX * 2];
+	snprintf(p, sizeof p, "%s/%s", dir_, name);
+	struct stat st;
+	return stat(p, &st) == 0 && st.st_size > 0;
+}
+
+Test(writers, writes_the_directory_and_the_extra_files)
+{
+	json_t *doc = small_doc();
+	cr_assert_eq(fl_results_exit_status(doc), 0);
+	char rdir[PATH_MAX], extra[FL_WRITER_COUNT][PATH_MAX + 32];
+	snprintf(rdir, sizeof rdir, "%s/report/deep", dir);
+	fl_outputs out;
+	memset(&out, 0, sizeof out);
+	out.dir = rdir;
+	for (int w = 0; w < FL_WRITER_COUNT; w++) {
+		snprintf(extra[w], sizeof extra[w], "%s/extra-%s", dir,
+			 fl_writers[w].option);
+		out.extra[w] = extra[w];
+	}
+	struct failures f = {0};
+	cr_assert_eq(fl_writers_write(doc, &out, note_failure, &f), 0);
+	cr_assert_eq(f.n, 0);
+	int in_dir = 0;
+	for (int w = 0; w < FL_WRITER_COUNT; w++) {
+		if (fl_writers[w].file) {
+			cr_assert(exists(rdir, fl_writers[w].file), "%s", fl_writers[w].file);
+			in_dir++;
+		}
+		struct stat st;
+		cr_assert_eq(stat(extra[w], &st), 0, "%s", extra[w]);
+		cr_assert_gt(st.st_size, 0);
+	}
+	cr_assert_eq(tu_count_entries(rdir), in_dir, "nothing else in the directory");
+	/* The results file written is a results file. */
+	char results[PATH_MAX + 32], err[512];
+	snprintf(results, sizeof results, "%s/%s", rdir, fl_writers[FL_WRITER_JSON].file);
+	json_t *back;
+	cr_assert_eq(fl_results_load(results, &back, err, sizeof err), 0, "%s", err);
+	cr_assert(json_equal(back, doc));
+	json_decref(back);
+
+	/* skip: the results file stays as it was. */
+	tu_write(results, "kept");
+	memset(&out, 0, sizeof out);
+	out.dir = rdir;
+	out.skip[FL_WRITER_JSON] = 1;
+	cr_assert_eq(fl_writers_write(doc, &out, note_failure, &f), 0);
+	char *kept = tu_slurp(results);
+	cr_assert_str_eq(kept, "kept");
+	free(kept);
+	json_decref(doc);
+}
+
+/* A file that cannot be written is reported with its errno and makes the
+ * whole call fail, but does not stop the others. */
+Test(writers, failures_are_reported_and_do_not_stop_the_rest)
+{
+	json_t *doc = small_doc();
+	char afile[PATH_MAX], bad_dir[PATH_MAX + 16], bad_extra[PATH_MAX + 16],
+		good_extra[PATH_MAX + 16];
+	snprintf(afile, sizeof afile, "%s/plain", dir);
+	tu_write(afile, "x");
+	snprintf(bad_dir, sizeof bad_dir, "%s/sub", afile);
+	snprintf(bad_extra, sizeof bad_extra, "%s/no/such/dir/r.xml", dir);
+	snprintf(good_extra, sizeof good_extra, "%s/r.prom", dir);
+	fl_outputs out;
+	memset(&out, 0, sizeof out);
+	out.dir = bad_dir;
+	out.extra[FL_WRITER_JUNIT] = bad_extra;
+	out.extra[FL_WRITER_OPENMETRICS] = good_extra;
+	struct failures f = {0};
+	cr_assert_eq(fl_writers_write(doc, &out, note_failure, &f), -ENOTDIR);
+	cr_assert_eq(f.n, 2);
+	cr_assert_str_eq(f.paths[0], bad_dir);
+	cr_assert_eq(f.errs[0], -ENOTDIR);
+	cr_assert_str_eq(f.paths[1], bad_extra);
+	cr_assert_eq(f.errs[1], -ENOENT);
+	struct stat st;
+	cr_assert_eq(stat(good_extra, &st), 0, "the other file was still written");
+	/* No temporary file is left behind by the failed ones. */
+	cr_assert_eq(tu_count_entries(dir), 2, "plain and r.prom only");
+	json_decref(doc);
 }

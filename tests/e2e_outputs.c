@@ -1,8 +1,13 @@
-/* End to end: watched files (target.watch) are a figure like fds and
- * threads in every output made from results: the gate compares their
- * count, OpenMetrics exports their leak, the trend page charts it. From
- * crafted results (tests/data/shard_1.json with a files leak added) and
- * from a real run of the shipped fatalexit scenarios. */
+/* End to end: the outputs made from results.
+ *
+ * Watched files (target.watch) are a figure like fds and threads in every
+ * output: the gate compares their count, OpenMetrics exports their leak,
+ * the trend page charts it. From crafted results (tests/data/shard_1.json
+ * with a files leak added) and from a real run of the shipped fatalexit
+ * scenarios.
+ *
+ * A file that cannot be written makes run, merge, report and replay exit
+ * non-zero, naming it, and the other files are still written. */
 #include "testutil.h"
 
 /* shard_1.json with s/a.lua leaving `files` watched files behind, under
@@ -26,7 +31,7 @@ static char *with_files(const char *dir, const char *name, double files,
 
 /* Files left behind where the old run left none fail the gate like fds
  * do, and their count shows in the table. */
-Test(figures, gate_compares_watched_files, .timeout = 20)
+Test(outputs, gate_compares_watched_files, .timeout = 20)
 {
 	char *dir = tu_tempdir();
 	char *old = with_files(dir, "old.json", 0, "r1", "2026-01-01T00:00:00Z");
@@ -56,7 +61,7 @@ Test(figures, gate_compares_watched_files, .timeout = 20)
 	free(dir);
 }
 
-Test(figures, trend_charts_watched_files, .timeout = 20)
+Test(outputs, trend_charts_watched_files, .timeout = 20)
 {
 	char *dir = tu_tempdir();
 	char *a = with_files(dir, "a.json", 0, "r1", "2026-01-01T00:00:00Z");
@@ -86,7 +91,7 @@ Test(figures, trend_charts_watched_files, .timeout = 20)
 
 /* A real run of the leaky and the fixed fatalexit scenarios: the leaky
  * one's files are exported to OpenMetrics and counted by the gate. */
-Test(figures, run_exports_watched_files, .timeout = 120)
+Test(outputs, run_exports_watched_files, .timeout = 120)
 {
 	tu_env e = tu_env_new();
 	char prom[PATH_MAX + 16], json[PATH_MAX + 16];
@@ -130,5 +135,102 @@ Test(figures, run_exports_watched_files, .timeout = 120)
 	cr_assert(strstr(out, "2 files left behind (none before)"), "%s", out);
 	free(out);
 	json_decref(doc);
+	tu_env_free(&e);
+}
+
+/* A path no file can be written at: under a regular file. */
+static void unwritable(const char *dir, char *out, size_t len, const char *name)
+{
+	char plain[PATH_MAX];
+	snprintf(plain, sizeof plain, "%s/plain", dir);
+	tu_write(plain, "x");
+	snprintf(out, len, "%s/%s", plain, name);
+}
+
+Test(outputs, run_fails_without_its_results_file, .timeout = 60)
+{
+	tu_env e = tu_env_new();
+	char bad[PATH_MAX + 32], junit[PATH_MAX + 32];
+	unwritable(e.dir, bad, sizeof bad, "r.json");
+	snprintf(junit, sizeof junit, "%s/r.xml", e.dir);
+	char *argv[] = {"faultline", "run", "--no-report", "--json", bad, "--junit",
+			junit, "tests/scenarios/ok_minimal.lua", NULL};
+	char *out;
+	int status = tu_run(argv, e.tmp, &out, 50);
+	cr_assert_eq(status, 3, "the scenario passed but its results are lost:\n%s",
+		     out);
+	cr_assert(strstr(out, "PASS   ok: minimal"), "%s", out);
+	cr_assert(strstr(out, "cannot write ") && strstr(out, "plain/r.json"), "%s",
+		  out);
+	struct stat st;
+	cr_assert_eq(stat(junit, &st), 0, "the other file is written");
+	free(out);
+	/* A report directory that cannot be made. */
+	char *argv2[] = {"faultline", "run", "--report-dir", bad,
+			 "tests/scenarios/ok_minimal.lua", NULL};
+	status = tu_run(argv2, e.tmp, &out, 50);
+	cr_assert_eq(status, 3, "%s", out);
+	cr_assert(strstr(out, "cannot write "), "%s", out);
+	free(out);
+	tu_env_free(&e);
+}
+
+Test(outputs, merge_and_report_fail_on_a_file_they_cannot_write, .timeout = 30)
+{
+	char *dir = tu_tempdir();
+	char bad[PATH_MAX + 32], good[PATH_MAX + 32], prom[PATH_MAX + 32];
+	unwritable(dir, bad, sizeof bad, "out");
+	snprintf(good, sizeof good, "%s/good", dir);
+	char *out;
+	char *m1[] = {"faultline", "merge", "tests/data/shard_1.json",
+		      "tests/data/shard_2.json", "-o", bad, NULL};
+	cr_assert_eq(tu_run(m1, NULL, &out, 10), 3, "%s", out);
+	cr_assert(strstr(out, "plain/out"), "%s", out);
+	free(out);
+	/* The directory is fine, the extra file is not. */
+	unwritable(dir, prom, sizeof prom, "m.prom");
+	char *m2[] = {"faultline", "merge", "tests/data/shard_1.json",
+		      "tests/data/shard_2.json", "-o", good, "--openmetrics", prom,
+		      NULL};
+	cr_assert_eq(tu_run(m2, NULL, &out, 10), 3, "%s", out);
+	cr_assert(strstr(out, "plain/m.prom"), "%s", out);
+	char idx[PATH_MAX + 48];
+	snprintf(idx, sizeof idx, "%s/index.html", good);
+	struct stat st;
+	cr_assert_eq(stat(idx, &st), 0, "the directory was written");
+	free(out);
+	char *r1[] = {"faultline", "report", "tests/data/shard_1.json", "-o", bad,
+		      "-q", NULL};
+	cr_assert_eq(tu_run(r1, NULL, &out, 10), 3, "%s", out);
+	free(out);
+	char *r2[] = {"faultline", "report", "tests/data/shard_1.json", "-o", good,
+		      "--openmetrics", prom, NULL};
+	cr_assert_eq(tu_run(r2, NULL, &out, 10), 3, "%s", out);
+	cr_assert_null(strstr(out, "report: 2 scenarios"), "no success line: %s", out);
+	free(out);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+/* A replay whose verdict and faults came back, but whose report could not
+ * be written, does not exit 0. */
+Test(outputs, replay_fails_without_its_report, .timeout = 90)
+{
+	tu_env e = tu_env_new();
+	const char *args[] = {"scenarios/fd/fileproc_close_fixed.lua", NULL};
+	char *out;
+	int status = tu_env_run(&e, args, &out, 60);
+	cr_assert_eq(status, 0, "%s", out);
+	free(out);
+	char journal[PATH_MAX + 48], bad[PATH_MAX + 32];
+	snprintf(journal, sizeof journal, "%s/latest/journal-1.json", e.reports);
+	struct stat st;
+	cr_assert_eq(stat(journal, &st), 0, "the run fired faults");
+	unwritable(e.dir, bad, sizeof bad, "reports");
+	char *argv[] = {"faultline", "replay", "--report-dir", bad, journal, NULL};
+	status = tu_run(argv, e.tmp, &out, 60);
+	cr_assert(strstr(out, "faults identical"), "%s", out);
+	cr_assert_eq(status, 3, "%s", out);
+	free(out);
 	tu_env_free(&e);
 }
