@@ -3,6 +3,7 @@
  * newly fails, a new leak, or a recovery that got slower. */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "figures.h"
 #include "report.h"
 #include "util.h"
 
@@ -535,7 +536,71 @@ static void print_table(const struct gate *g, int quiet)
 		puts("no change");
 }
 
-int fl_cmd_gate(int argc, char **argv)
+/* Every check of every scenario of NEW, and the removed ones; how many
+ * were removed. */
+static size_t compare(struct gate *g, json_t *old, json_t *new)
+{
+	size_t i;
+	json_t *n, *o;
+	fl_results_foreach(new, i, n)
+	{
+		const char *id = fl_results_id(n);
+		o = fl_results_by_id(old, id);
+		check_verdict(g, id, o, n);
+		/* A scenario expected to fail in both runs is known to be
+		 * broken: only its verdict is watched. */
+		int both_xfail = o && fl_results_verdict(o) == FL_VERDICT_XFAIL &&
+				 fl_results_verdict(n) == FL_VERDICT_XFAIL;
+		if (both_xfail)
+			continue;
+		check_leaks(g, id, o, n);
+		check_mttr(g, id, o, n, "mean_s", "mttr mean");
+		check_mttr(g, id, o, n, "p95_s", "mttr p95");
+	}
+	size_t removed = 0;
+	fl_results_foreach(old, i, o)
+	{
+		if (!fl_results_by_id(new, fl_results_id(o))) {
+			check_verdict(g, fl_results_id(o), o, NULL);
+			removed++;
+		}
+	}
+	return removed;
+}
+
+/* "gate: FAIL: 1 newly failing, 2 new leaks (11 scenarios compared, ...)" */
+static void print_closing(const struct gate *g, size_t compared, size_t removed)
+{
+	int failed = g->newly_failing + g->new_leaks + g->mttr_regressions;
+	printf("\ngate: %s",
+	       fl_verdict_name(failed ? FL_VERDICT_FAIL : FL_VERDICT_PASS));
+	const char *sep = ": ";
+	if (g->newly_failing) {
+		printf("%s%d newly failing", sep, g->newly_failing);
+		sep = ", ";
+	}
+	if (g->new_leaks) {
+		printf("%s%d new leak%s", sep, g->new_leaks, g->new_leaks == 1 ? "" : "s");
+		sep = ", ";
+	}
+	if (g->mttr_regressions)
+		printf("%s%d MTTR regression%s", sep, g->mttr_regressions,
+		       g->mttr_regressions == 1 ? "" : "s");
+	printf(" (%zu scenarios compared, %d improvement%s", compared,
+	       g->improvements, g->improvements == 1 ? "" : "s");
+	if (removed)
+		printf(", %zu removed", removed);
+	printf(")\n");
+	fflush(stdout);
+}
+
+struct gate_opts {
+	const char *old_arg, *junit;
+	int quiet;
+};
+
+/* -1 to go on, else the exit status. */
+static int parse_opts(int argc, char **argv, struct gate *g, struct gate_opts *o)
 {
 	static const struct option longopts[] = {
 		{"baseline", required_argument, NULL, 'b'},
@@ -546,20 +611,15 @@ int fl_cmd_gate(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct gate g;
-	memset(&g, 0, sizeof g);
-	g.threshold = 0.2;
-	g.floor_s = 0.005;
-	const char *old_arg = NULL, *junit = NULL;
-	int quiet = 0, ch;
+	int ch;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'b':
-			old_arg = optarg;
+			o->old_arg = optarg;
 			break;
 		case 't':
-			if (parse_ratio(optarg, &g.threshold) < 0) {
+			if (parse_ratio(optarg, &g->threshold) < 0) {
 				fprintf(stderr, "faultline gate: --mttr-threshold "
 						"needs a share like 20%% or 0.2, "
 						"not '%s'\n",
@@ -568,7 +628,7 @@ int fl_cmd_gate(int argc, char **argv)
 			}
 			break;
 		case 'f':
-			if (parse_duration(optarg, &g.floor_s) < 0) {
+			if (parse_duration(optarg, &g->floor_s) < 0) {
 				fprintf(stderr, "faultline gate: --mttr-floor needs "
 						"a duration like 5ms, 0.5s or "
 						"200us, not '%s'\n",
@@ -577,10 +637,10 @@ int fl_cmd_gate(int argc, char **argv)
 			}
 			break;
 		case 'j':
-			junit = optarg;
+			o->junit = optarg;
 			break;
 		case 'q':
-			quiet = 1;
+			o->quiet = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -590,20 +650,31 @@ int fl_cmd_gate(int argc, char **argv)
 			return FL_EXIT_USAGE;
 		}
 	}
-	if (!old_arg) {
-		fprintf(stderr, "faultline gate: name the results to compare "
-				"with: --baseline OLD\n\n");
+	const char *wrong = !o->old_arg ? "name the results to compare with: "
+					  "--baseline OLD"
+			    : argc - optind != 1 ? "give exactly one new results "
+						   "file after the options"
+						 : NULL;
+	if (wrong) {
+		fprintf(stderr, "faultline gate: %s\n\n", wrong);
 		usage(stderr);
 		return FL_EXIT_USAGE;
 	}
-	if (argc - optind != 1) {
-		fprintf(stderr, "faultline gate: give exactly one new results "
-				"file after the options\n\n");
-		usage(stderr);
-		return FL_EXIT_USAGE;
-	}
+	return -1;
+}
+
+int fl_cmd_gate(int argc, char **argv)
+{
+	struct gate g;
+	memset(&g, 0, sizeof g);
+	g.threshold = 0.2;
+	g.floor_s = 0.005;
+	struct gate_opts o = {0};
+	int status = parse_opts(argc, argv, &g, &o);
+	if (status >= 0)
+		return status;
 	char old_path[PATH_MAX], new_path[PATH_MAX];
-	json_t *old = load(old_arg, old_path, sizeof old_path);
+	json_t *old = load(o.old_arg, old_path, sizeof old_path);
 	if (!old)
 		return FL_EXIT_USAGE;
 	json_t *new = load(argv[optind], new_path, sizeof new_path);
@@ -611,34 +682,8 @@ int fl_cmd_gate(int argc, char **argv)
 		json_decref(old);
 		return FL_EXIT_USAGE;
 	}
-
-	size_t i;
-	json_t *n, *o;
-	fl_results_foreach(new, i, n)
-	{
-		const char *id = fl_results_id(n);
-		o = fl_results_by_id(old, id);
-		check_verdict(&g, id, o, n);
-		/* A scenario expected to fail in both runs is known to be
-		 * broken: only its verdict is watched. */
-		int both_xfail = o && fl_results_verdict(o) == FL_VERDICT_XFAIL &&
-				 fl_results_verdict(n) == FL_VERDICT_XFAIL;
-		if (both_xfail)
-			continue;
-		check_leaks(&g, id, o, n);
-		check_mttr(&g, id, o, n, "mean_s", "mttr mean");
-		check_mttr(&g, id, o, n, "p95_s", "mttr p95");
-	}
-	size_t removed = 0;
-	fl_results_foreach(old, i, o)
-	{
-		if (!fl_results_by_id(new, fl_results_id(o))) {
-			check_verdict(&g, fl_results_id(o), o, NULL);
-			removed++;
-		}
-	}
-
-	if (!quiet) {
+	size_t removed = compare(&g, old, new);
+	if (!o.quiet) {
 		printf("faultline gate: OLD %s (run %s, %zu scenarios)\n", old_path,
 		       fl_results_str(fl_results_obj(old, "run"), "id"),
 		       fl_results_count(old));
@@ -649,37 +694,14 @@ int fl_cmd_gate(int argc, char **argv)
 		fl_fmt_duration(fl, sizeof fl, (int64_t)llround(g.floor_s * 1e9));
 		printf("MTTR may grow by up to %.1f %% or %s\n\n", g.threshold * 100, fl);
 	}
-	print_table(&g, quiet);
+	print_table(&g, o.quiet);
+	print_closing(&g, fl_results_count(new), removed);
 	int failed = g.newly_failing + g.new_leaks + g.mttr_regressions;
-	printf("\ngate: %s", fl_verdict_name(failed ? FL_VERDICT_FAIL : FL_VERDICT_PASS));
-	if (failed) {
-		const char *sep = ": ";
-		if (g.newly_failing) {
-			printf("%s%d newly failing", sep, g.newly_failing);
-			sep = ", ";
-		}
-		if (g.new_leaks) {
-			printf("%s%d new leak%s", sep, g.new_leaks,
-			       g.new_leaks == 1 ? "" : "s");
-			sep = ", ";
-		}
-		if (g.mttr_regressions)
-			printf("%s%d MTTR regression%s", sep, g.mttr_regressions,
-			       g.mttr_regressions == 1 ? "" : "s");
-	}
-	printf(" (%zu scenarios compared, %d improvement%s",
-	       fl_results_count(new), g.improvements,
-	       g.improvements == 1 ? "" : "s");
-	if (removed)
-		printf(", %zu removed", removed);
-	printf(")\n");
-	fflush(stdout);
-
-	int status = failed ? FL_EXIT_FAILED : FL_EXIT_OK;
-	if (junit) {
-		int r = write_junit(&g, junit, old_path, new_path);
+	status = failed ? FL_EXIT_FAILED : FL_EXIT_OK;
+	if (o.junit) {
+		int r = write_junit(&g, o.junit, old_path, new_path);
 		if (r < 0) {
-			fprintf(stderr, "faultline gate: %s: %s\n", junit, strerror(-r));
+			fprintf(stderr, "faultline gate: %s: %s\n", o.junit, strerror(-r));
 			status = FL_EXIT_INTERNAL;
 		}
 	}

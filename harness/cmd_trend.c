@@ -5,6 +5,7 @@
  * the same policy as the report forbids everything else. */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "html.h"
 #include "report.h"
 #include "util.h"
 

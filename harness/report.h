@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "figures.h"
 #include "results.h"
 #include "util.h"
 
@@ -33,24 +32,5 @@ int fl_report_html(json_t *doc, const char *path);
 /* OpenMetrics text (Prometheus' textfile collector reads it): verdicts,
  * durations, MTTR, leaks and faults per scenario, counts per run. */
 int fl_report_openmetrics(json_t *doc, const char *path);
-
-/* The colour of a verdict in HTML ("#2e7d32"); grey for an unknown one. */
-const char *fl_html_verdict_color(fl_verdict v);
-/* Appends a CSS rule for every verdict, UNKNOWN last: selector is a
- * format with one %s for the verdict's name (".v-%s"), property the
- * property its colour sets ("background"). */
-void fl_html_verdict_css(fl_buf *b, const char *selector, const char *property);
-
-/* How pages name a figure for people ("fds", "RSS"; its title when the
- * page has no shorter name), and its colour. */
-const char *fl_html_figure_label(enum fl_figure f);
-const char *fl_html_figure_color(enum fl_figure f);
-/* A CSS rule per figure: selector has one %s for the figure's key. */
-void fl_html_figure_css(fl_buf *b, const char *selector, const char *property);
-
-/* Appends the <meta> Content-Security-Policy of a self-contained page:
- * nothing may be loaded, and only the given inline style and script (named
- * by their SHA-256; NULL for none) may apply or run. */
-void fl_html_csp(fl_buf *b, const char *style, const char *script);
 
 #endif

@@ -3,6 +3,7 @@
  * readable verdict); XFAIL is reported as skipped with its reason (it
  * passed, in CI's terms, but a person may want to see it). */
 #define _GNU_SOURCE
+#include "figures.h"
 #include "report.h"
 
 #include <errno.h>

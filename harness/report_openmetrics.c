@@ -9,6 +9,7 @@
  * collector refuses them); faultline_run_start_timestamp_seconds says when
  * the run began. */
 #define _GNU_SOURCE
+#include "figures.h"
 #include "report.h"
 
 #include <math.h>
@@ -133,93 +134,139 @@ static double faults_fired(json_t *s)
 	return n;
 }
 
-int fl_report_openmetrics(json_t *doc, const char *path)
+/* The run: what it was, when, how long, and its verdicts. */
+static void run_families(fl_buf *b, json_t *doc)
 {
 	json_t *run = fl_results_obj(doc, "run");
 	json_t *sum = fl_results_obj(doc, "summary");
-	fl_buf b;
-	fl_buf_init(&b);
-
-	/* The run. */
-	family(&b, "faultline_run_info", NULL,
+	family(b, "faultline_run_info", NULL,
 	       "The run: its id, faultline version and host (always 1).");
-	fl_buf_puts(&b, "faultline_run_info");
-	label(&b, 1, "run_id", fl_results_str(run, "id"));
-	label(&b, 0, "version", fl_results_str(doc, "faultline_version"));
-	label(&b, 0, "host", fl_results_str(fl_results_obj(run, "host"), "hostname"));
-	fl_buf_puts(&b, "} 1\n");
+	fl_buf_puts(b, "faultline_run_info");
+	label(b, 1, "run_id", fl_results_str(run, "id"));
+	label(b, 0, "version", fl_results_str(doc, "faultline_version"));
+	label(b, 0, "host", fl_results_str(fl_results_obj(run, "host"), "hostname"));
+	fl_buf_puts(b, "} 1\n");
 	struct tm tm;
 	memset(&tm, 0, sizeof tm);
 	const char *started = fl_results_str(run, "started");
 	const char *end = strptime(started, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (end && !*end) {
-		family(&b, "faultline_run_start_timestamp_seconds", "seconds",
+		family(b, "faultline_run_start_timestamp_seconds", "seconds",
 		       "When the run started, in seconds since the epoch.");
-		fl_buf_puts(&b, "faultline_run_start_timestamp_seconds ");
-		value(&b, (double)timegm(&tm));
-		fl_buf_putc(&b, '\n');
+		fl_buf_puts(b, "faultline_run_start_timestamp_seconds ");
+		value(b, (double)timegm(&tm));
+		fl_buf_putc(b, '\n');
 	}
-	family(&b, "faultline_run_duration_seconds", "seconds",
+	family(b, "faultline_run_duration_seconds", "seconds",
 	       "Wall time of the whole run.");
-	fl_buf_puts(&b, "faultline_run_duration_seconds ");
-	value(&b, fl_results_num(run, "duration_s"));
-	fl_buf_putc(&b, '\n');
-	family(&b, "faultline_run_exit_status", NULL,
+	fl_buf_puts(b, "faultline_run_duration_seconds ");
+	value(b, fl_results_num(run, "duration_s"));
+	fl_buf_putc(b, '\n');
+	family(b, "faultline_run_exit_status", NULL,
 	       "Exit status of the run: 0 passed, 1 a scenario failed, 2 a "
 	       "scenario could not load, ended in ERROR or has no verdict.");
-	fl_buf_puts(&b, "faultline_run_exit_status ");
-	value(&b, fl_results_exit_status(doc));
-	fl_buf_putc(&b, '\n');
-	family(&b, "faultline_run_scenarios", NULL,
+	fl_buf_puts(b, "faultline_run_exit_status ");
+	value(b, fl_results_exit_status(doc));
+	fl_buf_putc(b, '\n');
+	family(b, "faultline_run_scenarios", NULL,
 	       "Scenarios of the run by verdict.");
 	for (int v = 0; v < FL_VERDICT_COUNT; v++) {
-		fl_buf_puts(&b, "faultline_run_scenarios");
-		label(&b, 1, "verdict", fl_verdict_name((fl_verdict)v));
-		fl_buf_puts(&b, "} ");
-		value(&b, (double)fl_results_summary_count(doc, (fl_verdict)v));
-		fl_buf_putc(&b, '\n');
+		fl_buf_puts(b, "faultline_run_scenarios");
+		label(b, 1, "verdict", fl_verdict_name((fl_verdict)v));
+		fl_buf_puts(b, "} ");
+		value(b, (double)fl_results_summary_count(doc, (fl_verdict)v));
+		fl_buf_putc(b, '\n');
 	}
-	family(&b, "faultline_run_load_errors", NULL,
+	family(b, "faultline_run_load_errors", NULL,
 	       "Scenarios that could not be loaded.");
-	fl_buf_puts(&b, "faultline_run_load_errors ");
-	value(&b, (double)fl_results_int(sum, "load_errors"));
-	fl_buf_putc(&b, '\n');
+	fl_buf_puts(b, "faultline_run_load_errors ");
+	value(b, (double)fl_results_int(sum, "load_errors"));
+	fl_buf_putc(b, '\n');
+}
 
-	/* Each scenario. */
+/* What each scenario is and its verdict. */
+static void scenario_verdicts(fl_buf *b, json_t *doc)
+{
 	size_t i;
 	json_t *s;
 	if (fl_results_count(doc)) {
-		family(&b, "faultline_scenario_info", NULL,
+		family(b, "faultline_scenario_info", NULL,
 		       "A scenario: its name, file and seed (always 1).");
 		fl_results_foreach(doc, i, s)
 		{
 			char seed[32];
 			snprintf(seed, sizeof seed, "%lld", fl_results_int(s, "seed"));
-			fl_buf_puts(&b, "faultline_scenario_info");
-			label(&b, 1, "scenario", fl_results_id(s));
-			label(&b, 0, "name", fl_results_str(s, "name"));
-			label(&b, 0, "file", fl_results_str(s, "file"));
-			label(&b, 0, "seed", seed);
-			fl_buf_puts(&b, "} 1\n");
+			fl_buf_puts(b, "faultline_scenario_info");
+			label(b, 1, "scenario", fl_results_id(s));
+			label(b, 0, "name", fl_results_str(s, "name"));
+			label(b, 0, "file", fl_results_str(s, "file"));
+			label(b, 0, "seed", seed);
+			fl_buf_puts(b, "} 1\n");
 		}
-		family(&b, "faultline_scenario_verdict", NULL,
+		family(b, "faultline_scenario_verdict", NULL,
 		       "1 for the scenario's verdict, 0 for the others.");
 		fl_results_foreach(doc, i, s)
 		{
 			fl_verdict verdict = fl_results_verdict(s);
 			for (int v = 0; v < FL_VERDICT_COUNT; v++) {
-				fl_buf_puts(&b, "faultline_scenario_verdict");
-				label(&b, 1, "scenario", fl_results_id(s));
-				label(&b, 0, "verdict", fl_verdict_name((fl_verdict)v));
-				fl_buf_printf(&b, "} %d\n", verdict == (fl_verdict)v);
+				fl_buf_puts(b, "faultline_scenario_verdict");
+				label(b, 1, "scenario", fl_results_id(s));
+				label(b, 0, "verdict", fl_verdict_name((fl_verdict)v));
+				fl_buf_printf(b, "} %d\n", verdict == (fl_verdict)v);
 			}
 		}
-		family(&b, "faultline_scenario_ok", NULL,
+		family(b, "faultline_scenario_ok", NULL,
 		       "1 when the scenario passed or failed as expected.");
 		fl_results_foreach(doc, i, s)
-			scenario_sample(&b, "faultline_scenario_ok", s,
+			scenario_sample(b, "faultline_scenario_ok", s,
 					fl_verdict_good(fl_results_verdict(s)));
 	}
+}
+
+/* Per failure point: calls seen while it was enabled, faults fired. */
+static void point_families(fl_buf *b, json_t *doc)
+{
+	size_t i;
+	json_t *s;
+	for (int k = 0; k < 2; k++) {
+		const char *name = k ? "faultline_scenario_point_faults_fired"
+				     : "faultline_scenario_point_calls";
+		int written = 0;
+		fl_results_foreach(doc, i, s)
+		{
+			const char *point;
+			json_t *p;
+			json_object_foreach(fl_results_obj(s, "points"), point, p)
+			{
+				/* A count the target could not report has no
+				 * sample, rather than a 0 it did not measure. */
+				double v = fl_results_num(p, k ? "fired" : "calls");
+				if (isnan(v))
+					continue;
+				if (!written)
+					family(b, name, NULL,
+					       k ? "Faults injected at a failure "
+						   "point."
+						 : "Calls of a failure point seen "
+						   "while it was enabled.");
+				written = 1;
+				fl_buf_puts(b, name);
+				label(b, 1, "scenario", fl_results_id(s));
+				label(b, 0, "point", point);
+				fl_buf_puts(b, "} ");
+				value(b, v);
+				fl_buf_putc(b, '\n');
+			}
+		}
+	}
+}
+
+int fl_report_openmetrics(json_t *doc, const char *path)
+{
+	fl_buf b;
+	fl_buf_init(&b);
+	run_families(&b, doc);
+	scenario_verdicts(&b, doc);
 	scenario_family(&b, doc, "faultline_scenario_duration_seconds", "seconds",
 			"From the start of the scenario to its verdict.", NULL,
 			"duration_s");
@@ -239,6 +286,8 @@ int fl_report_openmetrics(json_t *doc, const char *path)
 		scenario_family(&b, doc, name, f->bytes ? "bytes" : NULL, f->help,
 				"leaks", f->key);
 	}
+	size_t i;
+	json_t *s;
 	if (fl_results_count(doc)) {
 		family(&b, "faultline_scenario_faults_fired", NULL,
 		       "Faults injected into the target during the scenario.");
@@ -246,37 +295,7 @@ int fl_report_openmetrics(json_t *doc, const char *path)
 			scenario_sample(&b, "faultline_scenario_faults_fired", s,
 					faults_fired(s));
 	}
-	for (int k = 0; k < 2; k++) {
-		const char *name = k ? "faultline_scenario_point_faults_fired"
-				     : "faultline_scenario_point_calls";
-		int written = 0;
-		fl_results_foreach(doc, i, s)
-		{
-			const char *point;
-			json_t *p;
-			json_object_foreach(fl_results_obj(s, "points"), point, p)
-			{
-				/* A count the target could not report has no
-				 * sample, rather than a 0 it did not measure. */
-				double v = fl_results_num(p, k ? "fired" : "calls");
-				if (isnan(v))
-					continue;
-				if (!written)
-					family(&b, name, NULL,
-					       k ? "Faults injected at a failure "
-						   "point."
-						 : "Calls of a failure point seen "
-						   "while it was enabled.");
-				written = 1;
-				fl_buf_puts(&b, name);
-				label(&b, 1, "scenario", fl_results_id(s));
-				label(&b, 0, "point", point);
-				fl_buf_puts(&b, "} ");
-				value(&b, v);
-				fl_buf_putc(&b, '\n');
-			}
-		}
-	}
+	point_families(&b, doc);
 	fl_buf_puts(&b, "# EOF\n");
 	int r = fl_write_file_atomic(path, b.data, b.len);
 	fl_buf_free(&b);

@@ -452,13 +452,9 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-int fl_cmd_run(int argc, char **argv)
+/* -1 to go on, else the exit status. */
+static int parse_opts(int argc, char **argv, struct run_cli *c)
 {
-	struct run_cli c;
-	memset(&c, 0, sizeof c);
-	c.report_dir = "reports";
-	c.jobs = 1;
-	c.repeat = 1;
 	static const struct option fixed_opts[] = {
 		{"jobs", required_argument, NULL, 'j'},
 		{"shard", required_argument, NULL, 'X'},
@@ -488,21 +484,21 @@ int fl_cmd_run(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "j:vqh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'j':
-			if (parse_count(optarg, &c.jobs, 256) < 0) {
+			if (parse_count(optarg, &c->jobs, 256) < 0) {
 				fprintf(stderr, "faultline run: -j needs a number "
 						"from 1 to 256\n");
 				return FL_EXIT_USAGE;
 			}
 			break;
 		case 'X':
-			if (parse_shard(optarg, &c.shard_index, &c.shard_total,
+			if (parse_shard(optarg, &c->shard_index, &c->shard_total,
 					err, sizeof err) < 0) {
 				fprintf(stderr, "faultline run: %s\n", err);
 				return FL_EXIT_USAGE;
 			}
 			break;
 		case 'P':
-			if (parse_count(optarg, &c.repeat, 100000) < 0) {
+			if (parse_count(optarg, &c->repeat, 100000) < 0) {
 				fprintf(stderr, "faultline run: --repeat needs a "
 						"positive number\n");
 				return FL_EXIT_USAGE;
@@ -518,39 +514,38 @@ int fl_cmd_run(int argc, char **argv)
 					optarg);
 				return FL_EXIT_USAGE;
 			}
-			c.opts.have_seed = 1;
-			c.opts.seed = s;
+			c->opts.have_seed = 1;
+			c->opts.seed = s;
 			break;
 		}
 		case 'T':
-			if (parse_seconds(optarg, &c.opts.timeout_s) < 0) {
+			if (parse_seconds(optarg, &c->opts.timeout_s) < 0) {
 				fprintf(stderr, "faultline run: --timeout needs "
 						"a positive number of seconds\n");
 				return FL_EXIT_USAGE;
 			}
 			break;
 		case 't':
-			c.tags = optarg;
+			c->tags = optarg;
 			break;
 		case 'R':
-			c.report_dir = optarg;
+			c->report_dir = optarg;
 			break;
 		case 'N':
-			c.no_report = 1;
+			c->no_report = 1;
 			break;
-
 		case 'v':
-			c.opts.verbose = 1;
+			c->opts.verbose = 1;
 			break;
 		case 'q':
-			c.quiet = 1;
+			c->quiet = 1;
 			break;
 		case 'h':
 			usage(stdout);
 			return FL_EXIT_OK;
 		default:
 			if (ch >= WRITER_OPT && ch < WRITER_OPT + FL_WRITER_COUNT) {
-				c.extra[ch - WRITER_OPT] = optarg;
+				c->extra[ch - WRITER_OPT] = optarg;
 				break;
 			}
 			usage(stderr);
@@ -562,6 +557,86 @@ int fl_cmd_run(int argc, char **argv)
 		usage(stderr);
 		return FL_EXIT_USAGE;
 	}
+	return -1;
+}
+
+/* Runs the selected scenarios, -j of them side by side; their results in
+ * the order of the suite, whatever finished first. */
+static json_t *run_all(struct run_cli *c, fl_scenario_ref **selected,
+		       int nselected)
+{
+	struct pool pool = {.c = c,
+			    .selected = selected,
+			    .nselected = nselected,
+			    .results = fl_xcalloc((size_t)nselected + 1,
+						  sizeof(json_t *)),
+			    .lock = PTHREAD_MUTEX_INITIALIZER};
+	int jobs = c->jobs < nselected ? c->jobs : nselected;
+	if (jobs <= 1) {
+		worker(&pool);
+	} else {
+		pthread_t *th = fl_xcalloc((size_t)jobs, sizeof *th);
+		for (int i = 0; i < jobs; i++)
+			if (pthread_create(&th[i], NULL, worker, &pool) != 0) {
+				fprintf(stderr, "faultline: cannot start worker "
+						"threads\n");
+				jobs = i;
+				break;
+			}
+		for (int i = 0; i < jobs; i++)
+			pthread_join(th[i], NULL);
+		free(th);
+		if (jobs == 0)
+			worker(&pool);
+	}
+	json_t *scenarios = json_array();
+	for (int i = 0; i < nselected; i++) {
+		if (pool.results[i]) {
+			if (json_array_append_new(scenarios, pool.results[i]))
+				fl_out_of_memory();
+		}
+	}
+	free(pool.results);
+	return scenarios;
+}
+
+/* The "run" object of the results. */
+static json_t *run_json(const struct run_cli *c, int argc, char **argv,
+			const char *id, const char *started, int64_t t0,
+			int matched, int interrupted)
+{
+	fl_buf cmdline;
+	fl_buf_init(&cmdline);
+	fl_buf_puts(&cmdline, c->opts.self_path);
+	for (int i = 0; i < argc; i++)
+		fl_buf_printf(&cmdline, " %s", argv[i]);
+	json_t *run = json_pack(
+		"{s:s,s:s,s:f,s:s,s:o,s:i,s:i,s:o,s:o,s:o}", "id", id, "started",
+		started, "duration_s", (double)(fl_now_ns() - t0) / 1e9, "command",
+		cmdline.data, "seed",
+		c->opts.have_seed ? json_integer((json_int_t)c->opts.seed) : json_null(),
+		"jobs", c->jobs, "repeat", c->repeat, "shard",
+		c->shard_total ? json_pack("{s:i,s:i,s:i}", "index", c->shard_index,
+					  "total", c->shard_total, "of", matched)
+			      : json_null(),
+		"interrupted",
+		interrupted ? json_string(strsignal(interrupted)) : json_null(),
+		"host", fl_host_json());
+	fl_buf_free(&cmdline);
+	return run;
+}
+
+int fl_cmd_run(int argc, char **argv)
+{
+	struct run_cli c;
+	memset(&c, 0, sizeof c);
+	c.report_dir = "reports";
+	c.jobs = 1;
+	c.repeat = 1;
+	int status = parse_opts(argc, argv, &c);
+	if (status >= 0)
+		return status;
+	char err[1024];
 	c.opts.agent_path = fl_find_agent(err, sizeof err);
 	if (!c.opts.agent_path) {
 		fprintf(stderr, "faultline: %s\n", err);
@@ -620,61 +695,11 @@ int fl_cmd_run(int argc, char **argv)
 			c.opts.artifact_dir = artifacts;
 	}
 
-	struct pool pool = {.c = &c,
-			    .selected = selected,
-			    .nselected = nselected,
-			    .results = fl_xcalloc((size_t)nselected + 1,
-						  sizeof(json_t *)),
-			    .lock = PTHREAD_MUTEX_INITIALIZER};
-	int jobs = c.jobs < nselected ? c.jobs : nselected;
-	if (jobs <= 1) {
-		worker(&pool);
-	} else {
-		pthread_t *th = fl_xcalloc((size_t)jobs, sizeof *th);
-		for (int i = 0; i < jobs; i++)
-			if (pthread_create(&th[i], NULL, worker, &pool) != 0) {
-				fprintf(stderr, "faultline: cannot start worker "
-						"threads\n");
-				jobs = i;
-				break;
-			}
-		for (int i = 0; i < jobs; i++)
-			pthread_join(th[i], NULL);
-		free(th);
-		if (jobs == 0)
-			worker(&pool);
-	}
-	/* Results in the order of the suite, whatever finished first. */
-	json_t *scenarios = json_array();
-	int ran = 0;
-	for (int i = 0; i < nselected; i++) {
-		if (pool.results[i]) {
-			if (json_array_append_new(scenarios, pool.results[i]))
-				fl_out_of_memory();
-			ran++;
-		}
-	}
-	free(pool.results);
+	json_t *scenarios = run_all(&c, selected, nselected);
 	int interrupted = fl_monitor_interrupted();
 
-	fl_buf cmdline;
-	fl_buf_init(&cmdline);
-	fl_buf_puts(&cmdline, c.opts.self_path);
-	for (int i = 0; i < argc; i++)
-		fl_buf_printf(&cmdline, " %s", argv[i]);
-	json_t *run = json_pack(
-		"{s:s,s:s,s:f,s:s,s:o,s:i,s:i,s:o,s:o,s:o}", "id", id, "started",
-		started, "duration_s", (double)(fl_now_ns() - t0) / 1e9, "command",
-		cmdline.data, "seed",
-		c.opts.have_seed ? json_integer((json_int_t)c.opts.seed) : json_null(),
-		"jobs", c.jobs, "repeat", c.repeat, "shard",
-		c.shard_total ? json_pack("{s:i,s:i,s:i}", "index", c.shard_index,
-					  "total", c.shard_total, "of", matched)
-			      : json_null(),
-		"interrupted",
-		interrupted ? json_string(strsignal(interrupted)) : json_null(),
-		"host", fl_host_json());
-	fl_buf_free(&cmdline);
+	json_t *run = run_json(&c, argc, argv, id, started, t0, matched,
+			       interrupted);
 	json_t *doc = fl_results_new(fl_version(), run, scenarios);
 	if (!doc)
 		fl_out_of_memory();
@@ -700,7 +725,7 @@ int fl_cmd_run(int argc, char **argv)
 			c.tags ? c.tags : "");
 	fflush(stdout);
 
-	int status = fl_results_exit_status(doc);
+	status = fl_results_exit_status(doc);
 	/* An empty share is fine (more shards than scenarios); no scenario
 	 * at all is a usage error. */
 	if (matched == 0)

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "figures.h"
+#include "html.h"
 #include "report.h"
 #include "results.h"
 #include "writers.h"
