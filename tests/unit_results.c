@@ -53,6 +53,21 @@ Test(results, loads_a_results_document)
 	json_decref(doc);
 }
 
+/* A pipe cannot be read twice: it is parsed whole, and checked after. */
+Test(results, loads_from_a_pipe)
+{
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	cr_assert_eq(write(p[1], MINIMAL, strlen(MINIMAL)), (ssize_t)strlen(MINIMAL));
+	close(p[1]);
+	char path[64], err[512] = "";
+	snprintf(path, sizeof path, "/dev/fd/%d", p[0]);
+	json_t *doc;
+	cr_assert_eq(fl_results_load(path, &doc, err, sizeof err), 0, "%s", err);
+	json_decref(doc);
+	close(p[0]);
+}
+
 Test(results, refuses_what_is_not_a_results_document)
 {
 	json_t *doc = (json_t *)1;
