@@ -11,13 +11,21 @@
  *  4. The cost of a wrapped call (read, close) bare, under libfiu's POSIX
  *     preload, and under faultline's agent with decisions off and on.
  *  5. The wall time of a suite at -j 1 and -j 2.
- *  6. Refusing a 94 MB results file of an unknown schema version: the
+ *  6. One health probe (line protocol over TCP 127.0.0.1, ::1 and a Unix
+ *     socket; HTTP), start to verdict, beside a plain connect + close; a
+ *     wrong reply's verdict; how long after a recovery it is seen when
+ *     probing back to back and when probing every 50 ms.
+ *  7. The same probes of Debian's redis-server and nginx.
+ *  8. Refusing a 94 MB results file of an unknown schema version: the
  *     reader's head check beside parsing the whole file first.
+ *
+ * build/bench/bench FAULTLINE [N...] runs only sections N.
  */
 #define _GNU_SOURCE
 #include "../lib/agent_proto.h"
 #include "faults.h"
 #include "journal.h"
+#include "probe.h"
 #include "procfs.h"
 #include "results.h"
 #include "sampler.h"
@@ -28,13 +36,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static int cmp_i64(const void *a, const void *b)
@@ -460,9 +474,9 @@ static void bench_control(void)
 	rmdir(dir);
 }
 
-/* Runs callbench and parses "read X close Y" (ns per call). */
+/* Runs callbench and parses "read X close Y chk Z" (ns per call). */
 static int callbench(char **env, fl_faults *f, const char *rule, double *rd,
-		     double *cl)
+		     double *cl, double *ck)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -489,6 +503,7 @@ static int callbench(char **env, fl_faults *f, const char *rule, double *rd,
 		snprintf(spec.point, sizeof spec.point, "posix/io/oc/close");
 		fl_faults_enable(f, &spec, err, sizeof err, 2000);
 	}
+	/* read's window covers __read_chk too: the same point. */
 	char buf[128];
 	ssize_t n = read(p[0], buf, sizeof buf - 1);
 	close(p[0]);
@@ -496,20 +511,22 @@ static int callbench(char **env, fl_faults *f, const char *rule, double *rd,
 	if (n <= 0)
 		return -1;
 	buf[n] = '\0';
-	return sscanf(buf, "read %lf close %lf", rd, cl) == 2 ? 0 : -1;
+	return sscanf(buf, "read %lf close %lf chk %lf", rd, cl, ck) == 3 ? 0 : -1;
 }
 
 static void bench_calls(void)
 {
-	printf("4. A wrapped call: read(-1, buf, 0) and close(-1), best of 5 "
-	       "rounds of 2 million\n\n");
-	double br, bc, pr, pc, ar, ac, xr, xc;
-	if (callbench(NULL, NULL, NULL, &br, &bc) < 0) {
+	printf("4. A wrapped call: read(-1, buf, 0), close(-1) and the fortified "
+	       "__read_chk(-1, buf, 0, 1), best of 5 rounds of 2 million\n"
+	       "   (read: libfiu's wrapper; close: the agent's in front of "
+	       "libfiu's; __read_chk: the agent's, lib/agent_wrap.c)\n\n");
+	double br, bc, bk, pr, pc, pk, ar, ac, ak, xr, xc, xk;
+	if (callbench(NULL, NULL, NULL, &br, &bc, &bk) < 0) {
 		printf("   callbench failed\n\n");
 		return;
 	}
 	char *env_pre[] = {"LD_PRELOAD=/usr/lib/fiu/fiu_posix_preload.so", NULL};
-	callbench(env_pre, NULL, NULL, &pr, &pc);
+	callbench(env_pre, NULL, NULL, &pr, &pc, &pk);
 	/* The agent counts calls of its points from the start: decisions off
 	 * until a window opens. */
 	fl_faults f;
@@ -522,21 +539,28 @@ static void bench_calls(void)
 	char **env = agent_env("lib/faultline-agent.so",
 			       "/usr/lib/fiu/fiu_posix_preload.so", f.peer_fd,
 			       j.fd, "posix/io/rw/read:posix/io/oc/close");
-	callbench(env, &f, NULL, &ar, &ac);
-	callbench(env, &f, "p=0", &xr, &xc);
+	callbench(env, &f, NULL, &ar, &ac, &ak);
+	callbench(env, &f, "p=0", &xr, &xc, &xk);
 	fl_faults_free(&f);
 	fl_journal_close(&j);
-	printf("   %-44s %8s %8s\n", "", "read", "close");
-	printf("   %-44s %6.1f ns %6.1f ns\n", "bare", br, bc);
-	printf("   %-44s %6.1f ns %6.1f ns\n", "libfiu POSIX preload, point off", pr, pc);
-	printf("   %-44s %6.1f ns %6.1f ns\n", "faultline agent, decisions off", ar, ac);
-	printf("   %-44s %6.1f ns %6.1f ns\n", "faultline agent, window open (p = 0)", xr, xc);
+	printf("   %-44s %8s %8s %11s\n", "", "read", "close", "__read_chk");
+	printf("   %-44s %6.1f ns %6.1f ns %8.1f ns\n", "bare", br, bc, bk);
+	printf("   %-44s %6.1f ns %6.1f ns %8.1f ns\n", "libfiu POSIX preload, point off", pr,
+	       pc, pk);
+	printf("   %-44s %6.1f ns %6.1f ns %8.1f ns\n", "faultline agent, decisions off", ar,
+	       ac, ak);
+	printf("   %-44s %6.1f ns %6.1f ns %8.1f ns\n", "faultline agent, window open (p = 0)",
+	       xr, xc, xk);
 	printf("\n   overhead over bare: preload %.1f / %.1f ns; agent off %.1f / "
 	       "%.1f ns (%.2fx / %.2fx the preload's); agent on %.1f / %.1f ns "
 	       "(%.2fx / %.2fx)\n",
 	       pr - br, pc - bc, ar - br, ac - bc, (ar - br) / (pr - br),
 	       (ac - bc) / (pc - bc), xr - br, xc - bc, (xr - br) / (pr - br),
 	       (xc - bc) / (pc - bc));
+	printf("   __read_chk through the agent's wrapper: %.1f ns over bare off, "
+	       "%.1f ns on (libfiu's read wrapper: %.1f / %.1f ns; the preload "
+	       "alone does not see __read_chk: %.1f ns)\n",
+	       ak - bk, xk - bk, ar - br, xr - br, pk - bk);
 	printf("   (target: within 2x of the preload's own overhead)\n\n");
 }
 
@@ -578,6 +602,480 @@ static void bench_jobs(const char *faultline)
 	rmdir(dir);
 }
 
+/* ------------------------------------------------------------------ */
+/* 6 and 7: health probes. */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static void sleep_until_ns(int64_t t)
+{
+	struct timespec ts = {.tv_sec = (time_t)(t / FL_NS_PER_SEC),
+			      .tv_nsec = (long)(t % FL_NS_PER_SEC)};
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
+	       EINTR)
+		;
+}
+
+/* A server for the probe figures, in a child process: PING answered with
+ * FAIL until *recover_at (monotonic, shared with the parent), PONG after;
+ * HTTP answered with 200 and a 2-byte body. One connection at a time, as
+ * probes come one at a time. */
+typedef struct probe_server {
+	pid_t pid;
+	int port4, port6, port_http;	/* port6 0: no ::1 here */
+	char dir[32], path[108];
+	volatile int64_t *recover_at;
+} probe_server;
+
+static int listen_on(int family, int *port, const char *path)
+{
+	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof ss);
+	socklen_t sl;
+	if (family == AF_UNIX) {
+		struct sockaddr_un *a = (struct sockaddr_un *)&ss;
+		a->sun_family = AF_UNIX;
+		snprintf(a->sun_path, sizeof a->sun_path, "%s", path);
+		sl = sizeof *a;
+	} else if (family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+		a->sin6_family = AF_INET6;
+		a->sin6_addr = in6addr_loopback;
+		sl = sizeof *a;
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+		a->sin_family = AF_INET;
+		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sl = sizeof *a;
+	}
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 64) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+		close(fd);
+		return -1;
+	}
+	if (family == AF_INET6)
+		*port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	else if (family == AF_INET)
+		*port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+}
+
+static void serve_probes(int lfd[4], volatile int64_t *recover_at)
+{
+	for (;;) {
+		struct pollfd p[4];
+		int n = 0;
+		for (int i = 0; i < 4; i++)
+			if (lfd[i] >= 0)
+				p[n++] = (struct pollfd){lfd[i], POLLIN, 0};
+		if (poll(p, (nfds_t)n, -1) < 0)
+			continue;
+		for (int i = 0; i < n; i++) {
+			if (!(p[i].revents & POLLIN))
+				continue;
+			int fd = accept4(p[i].fd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd < 0)
+				continue;
+			char buf[2048];
+			size_t have = 0;
+			int http = p[i].fd == lfd[3];
+			while (have + 1 < sizeof buf) {
+				ssize_t r = recv(fd, buf + have,
+						 sizeof buf - 1 - have, 0);
+				if (r <= 0)
+					break;
+				have += (size_t)r;
+				buf[have] = '\0';
+				if (strstr(buf, http ? "\r\n\r\n" : "\n"))
+					break;
+			}
+			const char *reply =
+				http ? "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+				       "Connection: close\r\n\r\nok"
+				: fl_now_ns() >= *recover_at ? "PONG\n"
+							      : "FAIL\n";
+			if (have && send(fd, reply, strlen(reply),
+					 MSG_NOSIGNAL) < 0) {
+				/* The client went away: nothing to do. */
+			}
+			/* A line server keeps the connection until the client
+			 * closes it; an HTTP one closes after the reply. */
+			while (!http && recv(fd, buf, sizeof buf, 0) > 0)
+				;
+			close(fd);
+		}
+	}
+}
+
+static int probe_server_start(probe_server *s)
+{
+	memset(s, 0, sizeof *s);
+	s->recover_at = mmap(NULL, sizeof *s->recover_at,
+			     PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			     -1, 0);
+	if (s->recover_at == MAP_FAILED)
+		return -1;
+	*s->recover_at = 0;
+	snprintf(s->dir, sizeof s->dir, "/tmp/fl-bench-p.XXXXXX");
+	if (!mkdtemp(s->dir))
+		return -1;
+	snprintf(s->path, sizeof s->path, "%s/probe.sock", s->dir);
+	int lfd[4];
+	lfd[0] = listen_on(AF_INET, &s->port4, NULL);
+	lfd[1] = listen_on(AF_INET6, &s->port6, NULL);
+	lfd[2] = listen_on(AF_UNIX, NULL, s->path);
+	lfd[3] = listen_on(AF_INET, &s->port_http, NULL);
+	if (lfd[0] < 0 || lfd[2] < 0 || lfd[3] < 0)
+		return -1;
+	if (lfd[1] < 0)
+		s->port6 = 0;
+	s->pid = fork();
+	if (s->pid == 0) {
+		serve_probes(lfd, s->recover_at);
+		_exit(0);
+	}
+	for (int i = 0; i < 4; i++)
+		if (lfd[i] >= 0)
+			close(lfd[i]);
+	return s->pid > 0 ? 0 : -1;
+}
+
+static void probe_server_stop(probe_server *s)
+{
+	if (s->pid > 0) {
+		kill(s->pid, SIGKILL);
+		waitpid(s->pid, NULL, 0);
+	}
+	unlink(s->path);
+	rmdir(s->dir);
+	munmap((void *)s->recover_at, sizeof *s->recover_at);
+}
+
+/* n runs of a probe; prints median and p99 of start-to-verdict. Returns
+ * the median, or -1 when one failed (with its reason). */
+static int64_t probe_latency(const char *what, const fl_probe *p, int n,
+			     int want_ok)
+{
+	int64_t *v = calloc((size_t)n, sizeof *v);
+	for (int i = 0; i < n; i++) {
+		fl_probe_result r;
+		if (fl_probe_run(p, &r) != want_ok) {
+			printf("   %-40s %s\n", what,
+			       r.ok ? "passed (unexpected)" : r.detail);
+			free(v);
+			return -1;
+		}
+		v[i] = r.end_ns - r.start_ns;
+	}
+	print_latency(what, v, (size_t)n);
+	qsort(v, (size_t)n, sizeof *v, cmp_i64);
+	int64_t med = v[n / 2];
+	free(v);
+	return med;
+}
+
+static int64_t connect_close(const char *what, int port, int n)
+{
+	int64_t *v = calloc((size_t)n, sizeof *v);
+	for (int i = 0; i < n; i++) {
+		int64_t t0 = fl_now_ns();
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_in a = {.sin_family = AF_INET,
+					.sin_port = htons((uint16_t)port),
+					.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+			printf("   connect: %s\n", strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			free(v);
+			return -1;
+		}
+		close(fd);
+		v[i] = fl_now_ns() - t0;
+	}
+	print_latency(what, v, (size_t)n);
+	qsort(v, (size_t)n, sizeof *v, cmp_i64);
+	int64_t med = v[n / 2];
+	free(v);
+	return med;
+}
+
+/* How long after the target recovered its recovery is seen: probing
+ * back to back, and probing every interval (results dated by their reply
+ * in both). Runs are spread over the interval's phases. */
+static void recovery_resolution(probe_server *s, int64_t interval)
+{
+	enum { RUNS = 20 };
+	fl_probe p = {.addr = {.family = AF_INET, .port = s->port4},
+		      .send = "PING\n",
+		      .send_len = 5,
+		      .expect = "PONG"};
+	double b2b[RUNS], periodic[RUNS];
+	unsigned attempts = 0;
+	int64_t busy = 0;
+	for (int i = 0; i < RUNS; i++) {
+		/* Back to back from 20 ms before the recovery. */
+		int64_t t0 = fl_now_ns();
+		*s->recover_at = t0 + 20 * FL_NS_PER_MS;
+		fl_probe_loop loop = {.deadline_ns = t0 + FL_NS_PER_SEC};
+		fl_probe_result r;
+		if (fl_probe_until_ok(&p, &loop, &r) != 0) {
+			printf("   back to back: %s\n", r.detail);
+			return;
+		}
+		b2b[i] = (double)(fl_probe_result_time(&r) - *s->recover_at);
+		attempts += loop.attempts;
+		busy += fl_probe_result_time(&r) - t0;
+		/* Every interval, the recovery at a different phase. */
+		t0 = fl_now_ns();
+		*s->recover_at = t0 + 20 * FL_NS_PER_MS + interval * i / RUNS;
+		for (int64_t next = t0;; next += interval) {
+			sleep_until_ns(next);
+			if (fl_probe_run(&p, &r))
+				break;
+		}
+		periodic[i] = (double)(fl_probe_result_time(&r) - *s->recover_at);
+	}
+	qsort(b2b, RUNS, sizeof b2b[0], cmp_double);
+	qsort(periodic, RUNS, sizeof periodic[0], cmp_double);
+	char a[32], b[32], c[32], d[32];
+	fl_fmt_duration(a, sizeof a, (int64_t)b2b[RUNS / 2]);
+	fl_fmt_duration(b, sizeof b, (int64_t)b2b[RUNS - 1]);
+	fl_fmt_duration(c, sizeof c, (int64_t)periodic[RUNS / 2]);
+	fl_fmt_duration(d, sizeof d, (int64_t)periodic[RUNS - 1]);
+	printf("\n   recovery seen after it happened (%d recoveries):\n", RUNS);
+	printf("   %-40s median %10s   max %10s\n", "probing back to back", a, b);
+	char iv[32];
+	fl_fmt_duration(iv, sizeof iv, interval);
+	char label[64];
+	snprintf(label, sizeof label, "a probe every %s", iv);
+	printf("   %-40s median %10s   max %10s\n", label, c, d);
+	printf("   back to back against a failing target: %.0f probes/s\n",
+	       (double)attempts / ((double)busy / 1e9));
+}
+
+static void bench_probes(void)
+{
+	enum { N = 2000 };
+	printf("6. One health probe, start to verdict, on loopback, beside a "
+	       "plain connect + close\n   (median of %d; a server that answers "
+	       "one connection at a time)\n\n", N);
+	probe_server s;
+	if (probe_server_start(&s) < 0) {
+		printf("   could not start the probe server: %s\n\n",
+		       strerror(errno));
+		return;
+	}
+	*s.recover_at = 0;
+	connect_close("plain connect + close, TCP 127.0.0.1", s.port4, N);
+	fl_probe p = {.addr = {.family = AF_INET, .port = s.port4},
+		      .send = "PING\n",
+		      .send_len = 5,
+		      .expect = "PONG"};
+	probe_latency("PING/PONG probe, TCP 127.0.0.1", &p, N, 1);
+	if (s.port6) {
+		p.addr = (fl_probe_addr){.family = AF_INET6, .port = s.port6};
+		probe_latency("PING/PONG probe, TCP ::1", &p, N, 1);
+	}
+	p.addr = (fl_probe_addr){.family = AF_UNIX, .path = s.path};
+	probe_latency("PING/PONG probe, Unix socket", &p, N, 1);
+	fl_probe h = {.addr = {.family = AF_INET, .port = s.port_http},
+		      .http_path = "/health"};
+	probe_latency("HTTP GET /health -> 200, 127.0.0.1", &h, N, 1);
+	h.expect = "ok";
+	probe_latency("HTTP GET /health -> 200, body 'ok'", &h, N, 1);
+	/* A wrong reply now fails when it is complete. */
+	*s.recover_at = INT64_MAX;
+	p.addr = (fl_probe_addr){.family = AF_INET, .port = s.port4};
+	probe_latency("FAIL reply to a PONG probe: failed after", &p, N, 0);
+	printf("   (before this probe, a FAIL reply failed only at the "
+	       "timeout, 500 ms by default)\n");
+	recovery_resolution(&s, 50 * FL_NS_PER_MS);
+	probe_server_stop(&s);
+	printf("\n");
+}
+
+/* Starts argv (stdout and stderr to /dev/null) in its own process group. */
+static pid_t start_quiet(char *const argv[])
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+		dup2(devnull, 0);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		setpgid(0, 0);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void stop_quiet(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(-pid, SIGTERM);
+	for (int i = 0; i < 200; i++) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return;
+		usleep(10000);
+	}
+	kill(-pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+static int have_program(const char *name)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", name);
+	return system(cmd) == 0;
+}
+
+/* Waits (up to 5 s) until a probe of the server passes. */
+static int wait_up(const fl_probe *p)
+{
+	fl_probe_loop loop = {.deadline_ns = fl_now_ns() + 5 * FL_NS_PER_SEC,
+			      .gap_ns = 10 * FL_NS_PER_MS};
+	fl_probe_result r;
+	if (fl_probe_until_ok(p, &loop, &r) == 0)
+		return 0;
+	printf("   not up after 5 s: %s\n", r.detail);
+	return -1;
+}
+
+static void bench_real_servers(void)
+{
+	enum { N = 1000 };
+	printf("7. Health probes of real servers (Debian's redis-server and "
+	       "nginx; median of %d)\n\n", N);
+	char dir[] = "/tmp/fl-bench-srv.XXXXXX";
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return;
+	}
+	int have6 = 0;
+	{
+		int p6 = 0, fd = listen_on(AF_INET6, &p6, NULL);
+		have6 = fd >= 0;
+		if (fd >= 0)
+			close(fd);
+	}
+	if (have_program("redis-server")) {
+		int port = fl_probe_free_port();
+		char portbuf[16], sock[160], bind[32];
+		snprintf(portbuf, sizeof portbuf, "%d", port);
+		snprintf(sock, sizeof sock, "%s/redis.sock", dir);
+		snprintf(bind, sizeof bind, "%s", have6 ? "127.0.0.1 ::1"
+							: "127.0.0.1");
+		char *argv[] = {"redis-server", "--port", portbuf, "--bind",
+				bind, "--save", "", "--appendonly", "no",
+				"--dir", dir, "--unixsocket", sock,
+				"--unixsocketperm", "700", NULL};
+		pid_t pid = start_quiet(argv);
+		fl_probe p = {.addr = {.family = AF_INET, .port = port},
+			      .send = "PING\r\n",
+			      .send_len = 6,
+			      .expect = "+PONG\r\n"};
+		if (wait_up(&p) == 0) {
+			connect_close("redis: plain connect + close", port, N);
+			probe_latency("redis PING -> +PONG, TCP 127.0.0.1", &p, N, 1);
+			if (have6) {
+				p.addr.family = AF_INET6;
+				probe_latency("redis PING -> +PONG, TCP ::1", &p, N,
+					      1);
+			}
+			p.addr = (fl_probe_addr){.family = AF_UNIX, .path = sock};
+			probe_latency("redis PING -> +PONG, Unix socket", &p, N, 1);
+			p.addr = (fl_probe_addr){.family = AF_INET, .port = port};
+			p.send = "GET nokey\r\n";
+			p.send_len = 11;
+			probe_latency("redis GET nokey (no +PONG): failed after",
+				      &p, N, 0);
+		}
+		stop_quiet(pid);
+	} else {
+		printf("   redis-server not installed (make deps-bench installs "
+		       "it)\n");
+	}
+	if (have_program("nginx")) {
+		int port = fl_probe_free_port();
+		char conf[PATH_MAX], sock[160], v6[48] = "";
+		if (have6)
+			snprintf(v6, sizeof v6, "listen [::1]:%d;", port);
+		snprintf(conf, sizeof conf, "%s/nginx.conf", dir);
+		snprintf(sock, sizeof sock, "%s/nginx.sock", dir);
+		FILE *f = fopen(conf, "w");
+		if (!f) {
+			perror(conf);
+			goto out;
+		}
+		fprintf(f,
+			"daemon off; master_process off; worker_processes 1;\n"
+			"pid %s/nginx.pid; error_log stderr;\n"
+			"events { worker_connections 64; }\n"
+			"http { access_log off;\n"
+			"  client_body_temp_path %s/cb; proxy_temp_path %s/px;\n"
+			"  fastcgi_temp_path %s/fc; uwsgi_temp_path %s/uw;\n"
+			"  scgi_temp_path %s/sc;\n"
+			"  server { listen 127.0.0.1:%d; %s listen unix:%s;\n"
+			"    location = /health { return 200 \"ok\\n\"; }\n"
+			"    location = /down { return 503; } } }\n",
+			dir, dir, dir, dir, dir, dir, port, v6, sock);
+		fclose(f);
+		char *argv[] = {"nginx", "-p", dir, "-c", conf, "-e", "stderr",
+				NULL};
+		pid_t pid = start_quiet(argv);
+		fl_probe h = {.addr = {.family = AF_INET, .port = port},
+			      .http_path = "/health"};
+		if (wait_up(&h) == 0) {
+			connect_close("nginx: plain connect + close", port, N);
+			probe_latency("nginx GET /health -> 200, 127.0.0.1", &h,
+				      N, 1);
+			h.expect = "ok";
+			probe_latency("nginx GET /health -> 200, body 'ok'", &h, N, 1);
+			h.expect = NULL;
+			if (have6) {
+				h.addr.family = AF_INET6;
+				probe_latency("nginx GET /health -> 200, TCP ::1", &h, N,
+					      1);
+			}
+			h.addr = (fl_probe_addr){.family = AF_UNIX, .path = sock};
+			probe_latency("nginx GET /health -> 200, Unix socket", &h, N, 1);
+			h.addr = (fl_probe_addr){.family = AF_INET, .port = port};
+			h.http_path = "/down";
+			probe_latency("nginx GET /down (503): failed after", &h,
+				      N, 0);
+		}
+		stop_quiet(pid);
+	} else {
+		printf("   nginx not installed (make deps-bench installs "
+		       "nginx-light)\n");
+	}
+out:;
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench: could not remove %s\n", dir);
+	printf("\n");
+}
+
+/* Is section k asked for? No section numbers after the binary: all. */
+static int want(int argc, char **argv, int k)
+{
+	if (argc <= 2)
+		return 1;
+	for (int i = 2; i < argc; i++)
+		if (atoi(argv[i]) == k)
+			return 1;
+	return 0;
 /* Runs fn in a child; its wall time and peak RSS. */
 static void in_child(int (*fn)(const char *), const char *path, double *secs,
 		     long *maxrss_kib, int *status)
@@ -617,7 +1115,7 @@ static int load_whole_first(const char *path)
 
 static void bench_results_head(void)
 {
-	printf("6. Refusing a results file of an unknown schema version (94 MB)\n\n");
+	printf("8. Refusing a results file of an unknown schema version (94 MB)\n\n");
 	char dir[] = "/tmp/fl-bench-r.XXXXXX";
 	if (!mkdtemp(dir))
 		return;
@@ -670,11 +1168,21 @@ int main(int argc, char **argv)
 {
 	const char *faultline = argc > 1 ? argv[1] : "bin/faultline";
 	printf("faultline bench (%ld CPUs)\n\n", sysconf(_SC_NPROCESSORS_ONLN));
-	bench_sampling();
-	bench_fixed_cost(faultline);
-	bench_control();
-	bench_calls();
-	bench_jobs(faultline);
-	bench_results_head();
+	if (want(argc, argv, 1))
+		bench_sampling();
+	if (want(argc, argv, 2))
+		bench_fixed_cost(faultline);
+	if (want(argc, argv, 3))
+		bench_control();
+	if (want(argc, argv, 4))
+		bench_calls();
+	if (want(argc, argv, 5))
+		bench_jobs(faultline);
+	if (want(argc, argv, 6))
+		bench_probes();
+	if (want(argc, argv, 7))
+		bench_real_servers();
+	if (want(argc, argv, 8))
+		bench_results_head();
 	return 0;
 }

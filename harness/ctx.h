@@ -1,5 +1,8 @@
-/* The state of one running scenario, shared by the runner (scenario.c) and
- * the Lua-facing target object (lua_target.c). Internal to the harness. */
+/* The state of one running scenario: its configuration, the runs of its
+ * target, its fault windows and episodes, what was measured and what was
+ * expected. Internal to the harness: the modules that run a scenario
+ * (instance, windows, measure, health, wait, expect, result) share it, and
+ * scenario.c owns it. */
 #ifndef FL_CTX_H
 #define FL_CTX_H
 
@@ -8,32 +11,21 @@
 #include <lua.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "faults.h"
+#include "forensics.h"
 #include "journal.h"
 #include "judge.h"
+#include "lua_state.h"
 #include "procfs.h"
 #include "scenario.h"
 #include "session.h"
 #include "target.h"
+#include "verdict.h"
 
 #define FL_MAX_NAMED_PORTS 8
-
-/* Why a run stops early. */
-enum fl_abort {
-	FL_ABORT_NONE = 0,
-	FL_ABORT_ASSERT,	/* t:assert() failed: verdict FAIL */
-	FL_ABORT_TIMEOUT,	/* the watchdog: ERROR */
-	FL_ABORT_INTERRUPT,	/* SIGINT/SIGTERM: ERROR */
-};
-
-typedef struct fl_expect_rec {
-	char what[96];
-	int ok;
-	char measured[128];
-	char allowed[128];
-	char message[1024];
-	char where[256];
-} fl_expect_rec;
+/* How long the harness waits for the agent to answer a command. */
+#define FL_AGENT_TIMEOUT_MS 2000
 
 /* One fault window: a point enabled from on_ns until off_ns. */
 typedef struct fl_window {
@@ -44,6 +36,11 @@ typedef struct fl_window {
 	int episode;		/* index into episodes, or -1 */
 	int instance;		/* the run of the target it belongs to */
 	fl_waiter *waiter;	/* an output trigger still waiting */
+	int64_t sent_ns;	/* when the harness asked for it: the agent
+				 * applied it between this and on_ns */
+	/* Why it is fine that it never fired ("" : it must fire). */
+	char optional[200];
+	int closed_at_stop;	/* still open when the target stopped */
 } fl_window;
 
 /* An episode: the faults between two quiet periods, and what recovery
@@ -80,66 +77,93 @@ typedef struct fl_instance {
 	uint64_t jlost;
 } fl_instance;
 
-typedef struct fl_health_cfg {
-	int kind;		/* 0 none, 1 tcp, 2 Lua function */
-	int port;
-	char *send;
-	size_t send_len;
-	char *expect;
-	int64_t timeout_ns;
-	int64_t interval_ns;
-	int fn_ref;		/* registry reference of the Lua function */
-} fl_health_cfg;
+/* What was new at the end against the baseline, of one kind (fds,
+ * threads, files): the items and their groups. */
+typedef struct fl_new_fds {
+	int listed;		/* the list was taken */
+	fl_fd_entry *items;	/* at the end, not at the baseline */
+	int n;
+	fl_group *groups;
+	int ngroups;
+	fl_fd_entry *gone;	/* at the baseline, not at the end */
+	int ngone;
+} fl_new_fds;
+
+typedef struct fl_new_threads {
+	int listed;
+	fl_thread_entry *items;
+	int n;
+	int gone;		/* baseline threads no longer there */
+	fl_group *groups;
+	int ngroups;
+	fl_thread_entry *all;	/* every thread at the end */
+	int nall;
+} fl_new_threads;
+
+/* The final measurement: the figures at the end and the forensics that
+ * explain them. With a snapshot, each count is the size of the snapshot's
+ * list and its leak is the snapshot's difference with the baseline's, so
+ * a count and the items it names never disagree. */
+typedef struct fl_final {
+	int have;
+	fl_sample fig;
+	double base[FL_FIG_COUNT]; /* what fig is compared with: the
+				    * baseline snapshot's counts, else the
+				    * baseline's medians */
+	int snapshot;		/* fds, threads, files from one snapshot */
+	int quiet;		/* ...taken once the target was quiet */
+	int64_t at_ns;
+	const char *unavailable; /* why there are no fd/thread forensics */
+	fl_new_fds fds;
+	fl_new_threads threads;
+	fl_new_fds files;	/* entries of the watched directory */
+	int baseline_fd_count;
+} fl_final;
+
+/* The OOM precursor: the moment RSS reached target.oom.rss, and what the
+ * process looked like then. */
+typedef struct fl_oom {
+	int hit;
+	int64_t t_ns;
+	int64_t rss;
+	double threshold;
+	fl_fd_entry *fds;	/* NULL when the table could not be read */
+	int nfds;
+	fl_group *fd_groups;
+	int nfd_groups;
+	fl_thread_entry *threads;
+	int nthreads;
+	fl_group *thread_groups;
+	int nthread_groups;
+	char *smaps;		/* smaps_rollup, or NULL */
+	int core_asked;
+	char *core;		/* the core's file name in the report dir */
+	char *core_error;	/* why there is none */
+} fl_oom;
+
+/* The fd table, threads and watched files at the baseline. */
+typedef struct fl_base_snapshot {
+	fl_fd_entry *fds;
+	int nfds;
+	fl_thread_entry *threads;
+	int nthreads;
+	fl_fd_entry *files;
+	int nfiles;
+} fl_base_snapshot;
 
 typedef struct fl_ctx {
 	const fl_scenario_ref *ref;
 	const fl_run_opts *opts;
 	lua_State *L;
-
-	/* Configuration from the scenario table. */
-	char *name;
-	char *description;
-	json_t *tags;
-	uint64_t seed;
-	double timeout_s;
-	int xfail;
-	char *xfail_reason;
-	char *xfail_match;	/* Lua pattern the failure must match */
-	char **cmd;		/* unexpanded */
-	int ncmd;
-	json_t *env;		/* object: name -> value (unexpanded) */
-	char *cwd;
-	int ready_streams;	/* FL_STDOUT/FL_STDERR, 0: none */
-	char *ready_text;
-	int ready_regex;
-	int ready_port;		/* wait until this port accepts */
-	double ready_delay_s;
-	double ready_timeout_s;
-	fl_health_cfg health;
-	int stop_signal;
-	double stop_grace_s;
-	fl_rlimit_spec rlimits[FL_TARGET_MAX_RLIMITS];
-	int nrlimits;
-	char close_mode[16];
-	char *watch;		/* directory whose entries are a figure */
-	double oom_rss;		/* RSS at which to take OOM forensics */
-	int oom_core;		/* ...and a core with gcore */
-	double hz;
-	size_t output_limit;
-	int autostart;
-	int exits;		/* the target is expected to exit by itself */
-	int inherit;		/* programs it executes get the faults too */
-	fl_steady steady;
-	int64_t hold_ns;
-	int64_t final_window_ns;
-	int run_ref;		/* registry reference of run() */
+	fl_lua_host host;	/* watchdog, abort state, first error */
+	fl_config cfg;		/* the scenario table, parsed */
+	/* Pushes the Lua object of the target (lua_target.c): the health
+	 * function gets it as its argument. */
+	void (*push_target)(lua_State *L, struct fl_ctx *ctx);
 
 	/* Runtime. */
 	int64_t start_ns;	/* monotonic, scenario start */
-	int64_t started_wall_ns;	/* the same moment, wall clock */
-	int64_t deadline_ns;	/* monotonic, when the watchdog fires */
-	enum fl_abort abort;
-	char *error_msg;	/* script error (ERROR verdict) */
+	int64_t started_wall_ns; /* the same moment, wall clock */
 	char *traceback;
 	int load_error;		/* the scenario could not be loaded */
 	int port;
@@ -147,36 +171,33 @@ typedef struct fl_ctx {
 	int nnamed_ports;
 	char tmpdir[PATH_MAX];
 
+	int stopping;		/* the current run is being stopped */
 	fl_instance *inst;	/* the current target, or NULL */
 	fl_instance **instances;
 	int ninstances;
 
 	fl_baseline base;
 	int base_inst;		/* instance the baseline belongs to */
-	fl_fd_entry *base_fds;
-	int nbase_fds;
-	fl_thread_entry *base_threads;
-	int nbase_threads;
-	fl_fd_entry *base_files;	/* the watched directory's entries */
-	int nbase_files;
-	json_t *oom;			/* the OOM-precursor snapshot */
+	fl_base_snapshot base_snap;
+	fl_oom oom;
+	fl_final final;
 
-	int have_final;
-	fl_sample final;	/* medians over the final window */
-	int64_t final_at_ns;
-	json_t *forensics;	/* set when the final look is taken */
-	int leaked_fds_listed;
-
-	fl_health_result *health_results;
+	fl_health_result *health_results; /* in time order; back-to-back
+					   * probing keeps only changes */
 	size_t nhealth, health_cap;
+	size_t health_probes;	/* every probe made */
+	size_t health_failed;	/* ...and how many failed */
 	int64_t next_probe_ns;
+	fl_probe health_probe;	/* the prepared probe of the current run */
+	char *health_unix;	/* its Unix socket path, expanded */
+	int health_ready;	/* health_probe is prepared */
 
 	fl_window *windows;
 	int nwindows;
 	fl_episode *episodes;
 	int nepisodes;
 
-	fl_expect_rec *expects;
+	fl_expectation *expects;
 	int nexpects;
 	json_t *log;		/* array of {t, msg} */
 	json_t *point_stats;	/* from the agent at the end */
@@ -190,53 +211,39 @@ typedef struct fl_ctx {
 	char **declared;
 	int ndeclared;
 	/* Replay: the recorded faults to fail, instead of deciding. */
-	const fl_fault_rec *replay;
+	const struct fl_fault_rec *replay;
 	size_t nreplay;
 } fl_ctx;
 
-/* Opens windows whose trigger has fired; call while waiting. */
-void fl_ctx_poll_triggers(fl_ctx *ctx);
-
-/* From lua_target.c */
-void fl_lua_open_target(lua_State *L);
-void fl_lua_push_target(lua_State *L, fl_ctx *ctx);
-
-/* From scenario.c, used by the target object. */
+/* The context of a Lua state that runs a scenario. */
 fl_ctx *fl_ctx_of(lua_State *L);
-int fl_ctx_start(fl_ctx *ctx, char *err, size_t errlen);
-int fl_ctx_stop(fl_ctx *ctx, int sig, double grace_s);
-/* Waits until deadline (monotonic) while keeping health probes going;
- * raises a Lua error on timeout of the scenario or interruption. Returns
- * early when the monitor has news and return_on_news is set. */
-void fl_ctx_wait(fl_ctx *ctx, int64_t deadline_ns, int return_on_news);
-/* Takes the baseline over [now - window, now]. */
-int fl_ctx_take_baseline(fl_ctx *ctx, int64_t window_ns, char *err,
-			 size_t errlen);
-/* Takes the final measurement (median of the last window) and forensics. */
-void fl_ctx_take_final(fl_ctx *ctx);
-void fl_ctx_expect(fl_ctx *ctx, lua_State *L, const char *what, int ok,
-		   const char *measured, const char *allowed,
-		   const char *message);
-/* A window that opens when a line of output arrives. */
-typedef struct fl_output_trigger {
-	const char *text;
-	int streams;
-	int regex;
-} fl_output_trigger;
-int fl_ctx_open_window(fl_ctx *ctx, const fl_fault_spec *spec,
-		       const fl_output_trigger *out, char *err, size_t errlen);
-int fl_ctx_close_windows(fl_ctx *ctx, const char *point, char *err,
-			 size_t errlen);
-/* Judges recovery after the latest episode, waiting as needed. */
-int fl_ctx_judge_recovery(fl_ctx *ctx, lua_State *L, double within_s,
-			  int64_t hold_ns, fl_recovery *out);
+/* Seconds since the current target started (or the scenario, before). */
+int64_t fl_ctx_now(fl_ctx *ctx);
+/* Appends to the scenario's log (and prints it with -v). */
 void fl_ctx_log(fl_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Raises the watchdog's or the interrupt's error if due. */
-void fl_ctx_check_abort(fl_ctx *ctx, lua_State *L);
-int64_t fl_ctx_now(fl_ctx *ctx);
-fl_health_result *fl_ctx_probe_now(fl_ctx *ctx);
+/* Records a warning for the result. */
+void fl_ctx_warn(fl_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Records an expectation; where (may be NULL) is the script's file:line. */
+fl_expectation *fl_ctx_expect(fl_ctx *ctx, const char *where,
+			      const char *what, int ok, const char *measured,
+			      const char *allowed, const char *message);
+/* Replaces {port}, {port:NAME}, {tmpdir} and {seed}. Other braces are
+ * left as they are. Returns a malloc'd string. */
 char *fl_ctx_expand(fl_ctx *ctx, const char *text);
-void fl_ctx_ack_exit(fl_ctx *ctx);
+/* A port field of the configuration ("{port}", "8080"), resolved; -1 if
+ * it is not one. */
+int fl_ctx_port(fl_ctx *ctx, const char *text);
+/* The port {port:name} stands for (chosen on first use), or -1. */
+int fl_ctx_named_port(fl_ctx *ctx, const char *name);
+/* Paths under the scenario's own temporary directory read "{tmpdir}/...",
+ * as the scenario wrote them. */
+void fl_ctx_abbreviate(fl_ctx *ctx, fl_fd_entry *v, int n);
+
+/* The current target's exit as the monitor last saw it (locked copy). */
+fl_exit_info fl_instance_exit(const fl_instance *in);
+/* Is the current target running (started, not stopped, not exited)? */
+int fl_ctx_target_live(fl_ctx *ctx);
 
 #endif

@@ -9,6 +9,8 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,10 +276,11 @@ static int read_points(const image *im, const Elf64_Shdr *sh, names *out)
 	return 0;
 }
 
-/* Walks a symbol table: fortified imports, fiu_fail defined here,
- * runtime.main, and (when exports is not NULL) defined functions. */
+/* Walks a symbol table: imports and fortified imports (when imports is
+ * not NULL), fiu_fail defined here, runtime.main, and (when exports is not
+ * NULL) defined functions. */
 static int read_symbols(const image *im, const Elf64_Shdr *symtab, fl_elf_info *info,
-			names *fortified, names *exports)
+			names *fortified, names *imports, names *exports)
 {
 	Elf64_Shdr strtab;
 	if (section(im, symtab->sh_link, &strtab) != 0)
@@ -293,6 +296,14 @@ static int read_symbols(const image *im, const Elf64_Shdr *symtab, fl_elf_info *
 			continue;
 		int type = ELF64_ST_TYPE(sym.st_info);
 		if (sym.st_shndx == SHN_UNDEF) {
+			/* Data (stdout, environ) is not a call. */
+			int call = type == STT_FUNC || type == STT_NOTYPE ||
+				   type == STT_GNU_IFUNC;
+			if (imports && call) {
+				int rc = names_add(imports, name, strlen(name));
+				if (rc)
+					return rc;
+			}
 			if (fortified && is_fortified(name)) {
 				int rc = names_add(fortified, name, strlen(name));
 				if (rc)
@@ -313,8 +324,12 @@ static int read_symbols(const image *im, const Elf64_Shdr *symtab, fl_elf_info *
 	return 0;
 }
 
-static int read_needed(const image *im, const Elf64_Shdr *dyn, names *needed)
+/* DT_NEEDED entries, and the runpath: DT_RUNPATH, which the loader
+ * prefers, else DT_RPATH. */
+static int read_needed(const image *im, const Elf64_Shdr *dyn, names *needed,
+		       char **runpath)
 {
+	int have_runpath = 0;
 	Elf64_Shdr strtab;
 	if (section(im, dyn->sh_link, &strtab) != 0)
 		return -ENOEXEC;
@@ -337,6 +352,16 @@ static int read_needed(const image *im, const Elf64_Shdr *dyn, names *needed)
 		}
 		if (tag == DT_NULL)
 			break;
+		if ((tag == DT_RUNPATH || (tag == DT_RPATH && !have_runpath)) &&
+		    string_at(im, &strtab, val)) {
+			char *copy = strdup(string_at(im, &strtab, val));
+			if (!copy)
+				return -ENOMEM;
+			free(*runpath);
+			*runpath = copy;
+			have_runpath |= tag == DT_RUNPATH;
+			continue;
+		}
 		if (tag != DT_NEEDED)
 			continue;
 		const char *name = string_at(im, &strtab, val);
@@ -354,6 +379,8 @@ void fl_elf_info_free(fl_elf_info *info)
 	fl_elf_names_free(info->points, info->npoints);
 	fl_elf_names_free(info->fortified, info->nfortified);
 	fl_elf_names_free(info->needed, info->nneeded);
+	fl_elf_names_free(info->imports, info->nimports);
+	free(info->runpath);
 	memset(info, 0, sizeof *info);
 }
 
@@ -363,7 +390,8 @@ int fl_elf_inspect(const char *path, fl_elf_info *out)
 	image im;
 	int fd = -1;
 	int rc = load(path, &im, &fd);
-	names points = { 0 }, fortified = { 0 }, needed = { 0 };
+	names points = { 0 }, fortified = { 0 }, needed = { 0 }, imports = { 0 };
+	char *runpath = NULL;
 	int has_interp = 0;
 	if (rc)
 		goto out;
@@ -389,17 +417,18 @@ int fl_elf_inspect(const char *path, fl_elf_info *out)
 		else if (strcmp(name, ".go.buildinfo") == 0 || strcmp(name, ".gopclntab") == 0)
 			out->is_go = 1;
 		else if (sh.sh_type == SHT_DYNSYM)
-			rc = read_symbols(&im, &sh, out, &fortified, NULL);
+			rc = read_symbols(&im, &sh, out, &fortified, &imports, NULL);
 		else if (sh.sh_type == SHT_SYMTAB)
-			rc = read_symbols(&im, &sh, out, NULL, NULL);
+			rc = read_symbols(&im, &sh, out, NULL, NULL, NULL);
 		else if (sh.sh_type == SHT_DYNAMIC)
-			rc = read_needed(&im, &sh, &needed);
+			rc = read_needed(&im, &sh, &needed, &runpath);
 		if (rc)
 			goto out;
 	}
 	out->is_static = !has_interp && needed.n == 0;
 	names_sort_unique(&points);
 	names_sort_unique(&fortified);
+	names_sort_unique(&imports);
 out:
 	unload(&im, fd);
 	out->points = points.v;
@@ -408,6 +437,9 @@ out:
 	out->nfortified = fortified.n;
 	out->needed = needed.v;
 	out->nneeded = needed.n;
+	out->imports = imports.v;
+	out->nimports = imports.n;
+	out->runpath = runpath;
 	if (rc)
 		fl_elf_info_free(out);
 	return rc;
@@ -425,7 +457,7 @@ int fl_elf_exports(const char *path, char ***v, size_t *count)
 		Elf64_Shdr sh;
 		rc = section(&im, i, &sh);
 		if (rc == 0 && sh.sh_type == SHT_DYNSYM)
-			rc = read_symbols(&im, &sh, NULL, NULL, &exports);
+			rc = read_symbols(&im, &sh, NULL, NULL, NULL, &exports);
 	}
 	unload(&im, fd);
 	if (rc) {
@@ -436,4 +468,118 @@ int fl_elf_exports(const char *path, char ***v, size_t *count)
 	*v = exports.v;
 	*count = exports.n;
 	return 0;
+}
+
+/* The word size of an ELF file, 0 when it is not one. */
+static int elf_bits(const char *path)
+{
+	unsigned char id[EI_NIDENT];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, id, sizeof id);
+	close(fd);
+	if (n != (ssize_t)sizeof id || memcmp(id, ELFMAG, SELFMAG) != 0)
+		return 0;
+	return id[EI_CLASS] == ELFCLASS64 ? 64 : id[EI_CLASS] == ELFCLASS32 ? 32 : 0;
+}
+
+/* dir/soname, when it is a file of the wanted word size. */
+static int try_dir(const char *dir, size_t dirlen, const char *soname, int bits,
+		   char *out, size_t outlen)
+{
+	if (dirlen == 0)
+		return -ENOENT;
+	int n = snprintf(out, outlen, "%.*s/%s", (int)dirlen, dir, soname);
+	if (n < 0 || (size_t)n >= outlen)
+		return -ENAMETOOLONG;
+	struct stat st;
+	if (stat(out, &st) != 0 || !S_ISREG(st.st_mode))
+		return -ENOENT;
+	return bits == 0 || elf_bits(out) == bits ? 0 : -ENOENT;
+}
+
+/* Tries each directory of a list separated by ':'. */
+static int try_list(const char *list, const char *origin_dir, const char *soname,
+		    int bits, char *out, size_t outlen)
+{
+	for (const char *p = list; p && *p;) {
+		size_t n = strcspn(p, ":");
+		char dir[4096];
+		size_t len = 0;
+		/* $ORIGIN and ${ORIGIN}: the directory of the object. */
+		for (size_t i = 0; i < n && len < sizeof dir - 1;) {
+			size_t skip = strncmp(p + i, "${ORIGIN}", 9) == 0 ? 9
+				      : strncmp(p + i, "$ORIGIN", 7) == 0 ? 7
+									 : 0;
+			if (skip && origin_dir) {
+				len += (size_t)snprintf(dir + len, sizeof dir - len, "%s",
+							origin_dir);
+				if (len >= sizeof dir)
+					len = sizeof dir - 1;
+				i += skip;
+			} else {
+				dir[len++] = p[i++];
+			}
+		}
+		dir[len] = '\0';
+		if (try_dir(dir, len, soname, bits, out, outlen) == 0)
+			return 0;
+		p += n;
+		if (*p == ':')
+			p++;
+	}
+	return -ENOENT;
+}
+
+/* The directories an ld.so.conf file names, following its includes. */
+static int try_conf(const char *conf, int depth, const char *soname, int bits,
+		    char *out, size_t outlen)
+{
+	FILE *f = depth < 8 ? fopen(conf, "re") : NULL;
+	if (!f)
+		return -ENOENT;
+	char line[4096];
+	int rc = -ENOENT;
+	while (rc != 0 && fgets(line, sizeof line, f)) {
+		char *p = line + strspn(line, " \t");
+		p[strcspn(p, "#\r\n")] = '\0';
+		size_t len = strlen(p);
+		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			p[--len] = '\0';
+		if (!len)
+			continue;
+		if (strncmp(p, "include", 7) == 0 && (p[7] == ' ' || p[7] == '\t')) {
+			char *pat = p + 7 + strspn(p + 7, " \t");
+			glob_t g;
+			if (glob(pat, 0, NULL, &g) != 0)
+				continue;
+			for (size_t i = 0; rc != 0 && i < g.gl_pathc; i++)
+				rc = try_conf(g.gl_pathv[i], depth + 1, soname, bits, out,
+					      outlen);
+			globfree(&g);
+		} else if (p[0] == '/') {
+			rc = try_dir(p, len, soname, bits, out, outlen);
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+int fl_elf_find_library(const char *soname, const char *runpath,
+			const char *origin_dir, int bits, char *out, size_t outlen)
+{
+	/* A needed entry with a slash is a path, taken as it is. */
+	if (strchr(soname, '/')) {
+		struct stat st;
+		if (stat(soname, &st) != 0 || !S_ISREG(st.st_mode))
+			return -ENOENT;
+		int n = snprintf(out, outlen, "%s", soname);
+		return n < 0 || (size_t)n >= outlen ? -ENAMETOOLONG : 0;
+	}
+	if (runpath && try_list(runpath, origin_dir, soname, bits, out, outlen) == 0)
+		return 0;
+	if (try_conf("/etc/ld.so.conf", 0, soname, bits, out, outlen) == 0)
+		return 0;
+	return try_list("/lib64:/usr/lib64:/lib:/usr/lib", NULL, soname, bits, out, outlen);
 }

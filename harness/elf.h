@@ -17,6 +17,10 @@ typedef struct fl_elf_info {
 	size_t nfortified;
 	char **needed;		/* DT_NEEDED libraries, in file order */
 	size_t nneeded;
+	char **imports;		/* functions it imports (undefined dynamic
+				 * symbols that are not data), sorted, unique */
+	size_t nimports;
+	char *runpath;		/* DT_RUNPATH, else DT_RPATH, or NULL */
 	int is_static;		/* no interpreter and no needed library */
 	int is_go;		/* .go.buildinfo, .gopclntab or runtime.main */
 	int own_libfiu;		/* defines fiu_fail itself (linked libfiu.a) */
@@ -27,6 +31,13 @@ typedef struct fl_elf_info {
  * reading it. On success *out owns its lists (fl_elf_info_free). */
 int fl_elf_inspect(const char *path, fl_elf_info *out);
 void fl_elf_info_free(fl_elf_info *info);
+
+/* Finds the file of a needed library the way the dynamic loader would:
+ * the object's runpath ($ORIGIN is origin_dir), the directories of
+ * /etc/ld.so.conf, then /lib and /usr/lib; a candidate of another word
+ * size (bits) is passed over. -ENOENT when none fits. */
+int fl_elf_find_library(const char *soname, const char *runpath,
+			const char *origin_dir, int bits, char *out, size_t outlen);
 
 /* The functions a shared object defines in its dynamic symbol table (what
  * a preload such as libfiu's wraps), sorted and unique. */

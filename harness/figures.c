@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include "figures.h"
 
 #include "util.h"

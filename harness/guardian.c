@@ -54,11 +54,6 @@ void fl_guardian_forget_dir(const char *path)
 	send_line('D', '-', path);
 }
 
-pid_t fl_guardian_pid(void)
-{
-	return guardian_pid;
-}
-
 struct list {
 	char **items;
 	size_t n, cap;

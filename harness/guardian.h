@@ -16,7 +16,5 @@ void fl_guardian_forget_group(pid_t pgid);
 /* Registers or forgets a directory to remove. Thread-safe. */
 void fl_guardian_watch_dir(const char *path);
 void fl_guardian_forget_dir(const char *path);
-/* The guardian's pid (0 if none), for tests. */
-pid_t fl_guardian_pid(void);
 
 #endif

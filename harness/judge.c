@@ -140,6 +140,12 @@ static double median(double *v, size_t n)
 	return (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
 
+static double lower_median(double *v, size_t n)
+{
+	qsort(v, n, sizeof *v, cmp_double);
+	return v[(n - 1) / 2];
+}
+
 int fl_judge_baseline(const fl_sample *s, size_t n, int64_t from_ns,
 		      int64_t to_ns, fl_baseline *out)
 {
@@ -158,7 +164,10 @@ int fl_judge_baseline(const fl_sample *s, size_t n, int64_t from_ns,
 		for (size_t i = 0; i < n; i++)
 			if (s[i].t_ns >= from_ns && s[i].t_ns <= to_ns)
 				col[k++] = fl_sample_figure(&s[i], f);
-		out->v[f] = median(col, count);
+		/* A count's baseline is a count that was seen (the lower
+		 * median): leaks are then whole numbers, never "3.5 fds". */
+		out->v[f] = fl_figures[f].count ? lower_median(col, count)
+						: median(col, count);
 	}
 	free(col);
 	out->samples = count;

@@ -52,7 +52,8 @@ typedef struct fl_baseline {
 				 * figure not measured reads -1 */
 } fl_baseline;
 
-/* Median of each figure over samples with from <= t <= to. Returns 0, or
+/* Median of each figure over samples with from <= t <= to (for counts, the
+ * lower median, so the baseline is a count that was seen). Returns 0, or
  * -ENODATA when no sample lies in the window. */
 int fl_judge_baseline(const fl_sample *s, size_t n, int64_t from_ns,
 		      int64_t to_ns, fl_baseline *out);

@@ -29,8 +29,8 @@ static const char usage[] =
 	"  shrink JOURNAL           the smallest set of recorded faults that\n"
 	"                           still fails the same expectation\n"
 	"  points [TARGET]          the failure points scenarios can name; with\n"
-	"                           TARGET, the ones it declares, and warnings\n"
-	"                           when faults cannot reach it\n"
+	"                           TARGET, the points its calls reach and the\n"
+	"                           calls no point covers\n"
 	"  merge RESULTS... -o DIR  one report from the results of CI shards\n"
 	"  report RESULTS [-o DIR]  write junit.xml and index.html again\n"
 	"  gate --baseline OLD NEW  release gate: new failures, new leaks,\n"
@@ -82,66 +82,9 @@ int fl_cmd_list(int argc, char **argv)
 	return bad ? FL_EXIT_USAGE : FL_EXIT_OK;
 }
 
-/* The POSIX point whose last part is the function's name (posix/io/rw/read
- * for read), or NULL. */
-static const char *point_of_function(const char *function)
-{
-	size_t len = strlen(function);
-	for (const char *const *p = fl_points_posix(); *p; p++) {
-		size_t plen = strlen(*p);
-		if (plen > len && (*p)[plen - len - 1] == '/' &&
-		    strcmp(*p + plen - len, function) == 0)
-			return *p;
-	}
-	return NULL;
-}
-
-/* Warns about fortified calls that bypass libfiu's wrappers: those whose
- * plain function libfiu's preload defines (read for __read_chk). Without
- * the preload to look at, every fortified import is named. */
-static void warn_fortified(const char *target, const fl_elf_info *info)
-{
-	char err[512];
-	const char *preload = fl_find_fiu_preload(err, sizeof err);
-	char **wrapped = NULL;
-	size_t nwrapped = 0;
-	int known = preload && fl_elf_exports(preload, &wrapped, &nwrapped) == 0;
-	char list[2048] = "";
-	size_t used = 0, count = 0;
-	for (size_t i = 0; i < info->nfortified; i++) {
-		char base[256];
-		if (fl_elf_fortified_base(info->fortified[i], base, sizeof base) != 0)
-			continue;
-		if (known && !fl_elf_names_contain(wrapped, nwrapped, base))
-			continue;
-		const char *point = point_of_function(base);
-		int n = snprintf(list + used, sizeof list - used, "%s%s (instead of %s%s%s)",
-				 count ? ", " : "", info->fortified[i], base,
-				 point ? ", point " : "", point ? point : "");
-		if (n < 0 || (size_t)n >= sizeof list - used) {
-			/* Too many to name: the list ends with what fits. */
-			snprintf(list + (used < sizeof list - 6 ? used : sizeof list - 6), 6,
-				 ", ...");
-			count++;
-			break;
-		}
-		used += (size_t)n;
-		count++;
-	}
-	fl_elf_names_free(wrapped, nwrapped);
-	if (count == 0)
-		return;
-	fprintf(stderr,
-		"faultline: warning: %s was built with _FORTIFY_SOURCE and calls %s; "
-		"libfiu wraps only the plain functions, so faults injected there "
-		"never reach these calls (build it with -U_FORTIFY_SOURCE)%s.\n",
-		target, list,
-		known ? "" : "; libfiu's preload could not be read, so every "
-			     "fortified call is listed");
-}
-
 /* Each warning says why faults will not reach the target. */
-static void warn_target(const char *target, const fl_elf_info *info)
+static void warn_target(const char *target, const fl_elf_info *info,
+			const fl_points_reach *reach)
 {
 	if (info->is_static)
 		fprintf(stderr,
@@ -155,8 +98,11 @@ static void warn_target(const char *target, const fl_elf_info *info)
 			"calls itself rather than through the C library, so "
 			"libfiu's POSIX points never see them.\n",
 			target);
-	if (!info->is_static && !info->is_go)
-		warn_fortified(target, info);
+	if (!info->is_static && !info->is_go && reach) {
+		char w[1400];
+		if (fl_points_fortify_warning(reach, target, w, sizeof w) > 0)
+			fprintf(stderr, "faultline: warning: %s.\n", w);
+	}
 	int shared_libfiu = 0;
 	for (size_t i = 0; i < info->nneeded; i++)
 		shared_libfiu |= strncmp(info->needed[i], "libfiu.so", 9) == 0;
@@ -174,14 +120,81 @@ static void warn_target(const char *target, const fl_elf_info *info)
 			target);
 }
 
+/* The calls of a target that reach failure points, one line per point:
+ * the point, then the functions that reach it, with whose wrapper and,
+ * for a library's call, which library. */
+static void print_reached(const fl_points_reach *r)
+{
+	for (size_t i = 0; i < r->nreached;) {
+		const char *point = r->reached[i].point;
+		printf("%-30s", point);
+		for (int first = 1; i < r->nreached && !strcmp(r->reached[i].point, point);
+		     i++, first = 0) {
+			const fl_points_call *c = &r->reached[i];
+			printf("%s%s (%s%s%s)", first ? " " : ", ", c->function, c->wrapper,
+			       c->from ? ", from " : "", c->from ? c->from : "");
+		}
+		putchar('\n');
+	}
+}
+
+/* The calls no failure point covers, of the program itself (libs = 0) or
+ * of its libraries: one comment line per kind, wrapped. */
+static void print_uncovered(const fl_points_reach *r, int libs)
+{
+	for (size_t i = 0; i < r->nuncovered;) {
+		const char *kind = r->uncovered[i].kind;
+		int some = 0;
+		for (size_t k = i; k < r->nuncovered && !strcmp(r->uncovered[k].kind, kind); k++)
+			some |= !r->uncovered[k].from == !libs;
+		if (!some) {
+			while (i < r->nuncovered && !strcmp(r->uncovered[i].kind, kind))
+				i++;
+			continue;
+		}
+		int col = printf("#   %s:", kind);
+		int indent = col;
+		for (; i < r->nuncovered && !strcmp(r->uncovered[i].kind, kind); i++) {
+			const fl_points_call *c = &r->uncovered[i];
+			if (!c->from != !libs)
+				continue;
+			if (col + 1 + (int)strlen(c->function) > 78) {
+				col = printf("\n#%*s", indent - 1, "") - 1;
+			}
+			col += printf(" %s", c->function);
+		}
+		putchar('\n');
+	}
+}
+
+/* Whether any uncovered call is the program's own (libs = 0) or a
+ * library's. */
+static int any_uncovered(const fl_points_reach *r, int libs)
+{
+	for (size_t i = 0; i < r->nuncovered; i++)
+		if (!r->uncovered[i].from == !libs)
+			return 1;
+	return 0;
+}
+
 int fl_cmd_points(int argc, char **argv)
 {
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		puts("usage: faultline points [TARGET]\n"
-		     "Lists the failure points scenarios can name: with TARGET, the\n"
-		     "points that program declares (FLRT_POINT, lib/flrt.h) first,\n"
-		     "then libfiu's POSIX points; and warns on stderr when faults\n"
-		     "cannot reach TARGET (static, fortified, Go, its own libfiu).\n"
+		     "Without TARGET: every failure point a scenario may name, one a\n"
+		     "line: libfiu's POSIX points and those faultline's agent adds\n"
+		     "(accept4, openat, epoll_wait, sendfile, the fortified __read_chk\n"
+		     "and friends; docs/scenarios.md lists them).\n"
+		     "With TARGET, what faults can reach in that program, from the\n"
+		     "functions it and its libraries import:\n"
+		     "  - the failure points it declares (FLRT_POINT, lib/flrt.h);\n"
+		     "  - each point its calls reach, with the functions that reach it\n"
+		     "    and whose wrapper catches them (libfiu's or faultline's);\n"
+		     "  - the I/O, network, memory and process calls no point covers:\n"
+		     "    faults cannot reach those calls at all.\n"
+		     "Lines that start with '#' are commentary; the others start with a\n"
+		     "point's name. Warnings on stderr say when faults cannot reach\n"
+		     "TARGET at all (static, Go, its own libfiu) or miss fortified calls.\n"
 		     "Exit status 2 when TARGET is not a readable ELF file.");
 		return FL_EXIT_OK;
 	}
@@ -189,27 +202,56 @@ int fl_cmd_points(int argc, char **argv)
 		fputs("usage: faultline points [TARGET]\n", stderr);
 		return FL_EXIT_USAGE;
 	}
+	if (argc < 2) {
+		for (const char *const *p = fl_points_posix(); *p; p++)
+			puts(*p);
+		return FL_EXIT_OK;
+	}
+	const char *target = argv[1];
 	fl_elf_info info;
-	const char *target = argc == 2 ? argv[1] : NULL;
-	if (target) {
-		int rc = fl_elf_inspect(target, &info);
-		if (rc != 0) {
-			fprintf(stderr, "faultline: %s: %s\n", target,
-				rc == -ENOEXEC ? "not an ELF file (or a damaged one)"
-				: rc == -ENOTSUP ? "an ELF file of the other byte order"
-						 : strerror(-rc));
-			return FL_EXIT_USAGE;
-		}
+	fl_points_reach reach;
+	int rc = fl_elf_inspect(target, &info);
+	if (rc == 0) {
+		rc = fl_points_reach_of(target, &reach);
+		if (rc != 0)
+			fl_elf_info_free(&info);
+	}
+	if (rc != 0) {
+		fprintf(stderr, "faultline: %s: %s\n", target,
+			rc == -ENOEXEC	 ? "not an ELF file (or a damaged one)"
+			: rc == -ENOTSUP ? "an ELF file of the other byte order"
+					 : strerror(-rc));
+		return FL_EXIT_USAGE;
+	}
+	if (info.npoints) {
+		printf("# %s declares these failure points:\n", target);
 		for (size_t i = 0; i < info.npoints; i++)
 			puts(info.points[i]);
 	}
-	for (const char *const *p = fl_points_posix(); *p; p++)
-		puts(*p);
-	if (target) {
-		fflush(stdout);
-		warn_target(target, &info);
-		fl_elf_info_free(&info);
+	if (reach.nreached) {
+		printf("# Its calls reach these points (function, whose wrapper):\n");
+		print_reached(&reach);
+	} else {
+		printf("# None of its calls reaches a failure point.\n");
 	}
+	if (any_uncovered(&reach, 0)) {
+		printf("# No failure point covers these calls: faults cannot reach them.\n");
+		print_uncovered(&reach, 0);
+	}
+	if (any_uncovered(&reach, 1)) {
+		printf("# Nor these, which only its libraries call:\n");
+		print_uncovered(&reach, 1);
+	}
+	if (reach.nmissing) {
+		printf("# Libraries not found, whose calls are not listed:");
+		for (size_t i = 0; i < reach.nmissing; i++)
+			printf(" %s", reach.missing[i]);
+		putchar('\n');
+	}
+	fflush(stdout);
+	warn_target(target, &info, &reach);
+	fl_points_reach_free(&reach);
+	fl_elf_info_free(&info);
 	return FL_EXIT_OK;
 }
 

@@ -43,8 +43,6 @@ static struct {
 	struct slot *slots;
 	size_t nslots;
 	volatile sig_atomic_t interrupted;
-	void (*on_interrupt)(int, void *);
-	void *on_interrupt_arg;
 } mon = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.done = PTHREAD_COND_INITIALIZER,
@@ -83,11 +81,16 @@ int fl_session_init(fl_session *s, const fl_child *child, double hz,
 	s->cap = 1024;
 	s->samples = fl_xmalloc(s->cap * sizeof *s->samples);
 
-	/* The sampler takes its own reference to /proc/PID. */
-	int procfd = dup(child->procfd);
-	if (procfd >= 0 && fcntl(procfd, F_SETFD, FD_CLOEXEC) == 0 &&
-	    fl_sampler_open_dir(&s->sampler, child->pid, procfd, 0) == 0)
-		s->sampler_ok = 1;
+	/* The sampler takes its own reference to /proc/PID. A target that
+	 * cannot be sampled cannot be judged: that is an error, never a run
+	 * without samples. */
+	int procfd = fcntl(child->procfd, F_DUPFD_CLOEXEC, 0);
+	if (procfd < 0)
+		return -errno;
+	int r = fl_sampler_open_dir(&s->sampler, child->pid, procfd, 0);
+	if (r < 0)
+		return r;
+	s->sampler_ok = 1;
 	return 0;
 }
 
@@ -406,7 +409,10 @@ static int add_fd(int fd, size_t slot, int kind)
 	return epoll_ctl(mon.epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-static void register_session(fl_session *s)
+/* Adds the session's fds and its sample timer to the epoll set. A session
+ * that cannot be watched completely is not watched at all: add_result
+ * says why, and the scenario fails with that error. */
+static int register_session(fl_session *s)
 {
 	size_t slot = mon.nslots;
 	for (size_t i = 0; i < mon.nslots; i++)
@@ -414,33 +420,43 @@ static void register_session(fl_session *s)
 			slot = i;
 			break;
 		}
+	int r = 0;
+	if (fcntl(s->child.out_fd, F_SETFL,
+		  fcntl(s->child.out_fd, F_GETFL) | O_NONBLOCK) < 0 ||
+	    fcntl(s->child.err_fd, F_SETFL,
+		  fcntl(s->child.err_fd, F_GETFL) | O_NONBLOCK) < 0)
+		return -errno;
+	s->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (s->timerfd < 0)
+		return -errno;
+	struct itimerspec its;
+	its.it_interval.tv_sec = s->period_ns / FL_NS_PER_SEC;
+	its.it_interval.tv_nsec = s->period_ns % FL_NS_PER_SEC;
+	/* The first sample right away: it shows the process as exec left
+	 * it. */
+	its.it_value.tv_sec = 0;
+	its.it_value.tv_nsec = 1000;
+	if (timerfd_settime(s->timerfd, 0, &its, NULL) < 0 ||
+	    add_fd(s->child.out_fd, slot, KIND_OUT) < 0 ||
+	    add_fd(s->child.err_fd, slot, KIND_ERR) < 0 ||
+	    add_fd(s->child.pidfd, slot, KIND_PIDFD) < 0 ||
+	    add_fd(s->timerfd, slot, KIND_TIMER) < 0) {
+		r = -errno;
+		epoll_ctl(mon.epfd, EPOLL_CTL_DEL, s->child.out_fd, NULL);
+		epoll_ctl(mon.epfd, EPOLL_CTL_DEL, s->child.err_fd, NULL);
+		epoll_ctl(mon.epfd, EPOLL_CTL_DEL, s->child.pidfd, NULL);
+		close(s->timerfd);
+		s->timerfd = -1;
+		return r;
+	}
 	if (slot == mon.nslots) {
 		mon.slots = fl_xrealloc(mon.slots,
 					(mon.nslots + 1) * sizeof *mon.slots);
 		mon.nslots++;
 	}
 	mon.slots[slot].s = s;
-
-	fcntl(s->child.out_fd, F_SETFL,
-	      fcntl(s->child.out_fd, F_GETFL) | O_NONBLOCK);
-	fcntl(s->child.err_fd, F_SETFL,
-	      fcntl(s->child.err_fd, F_GETFL) | O_NONBLOCK);
-	add_fd(s->child.out_fd, slot, KIND_OUT);
-	add_fd(s->child.err_fd, slot, KIND_ERR);
-	add_fd(s->child.pidfd, slot, KIND_PIDFD);
-	s->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (s->timerfd >= 0) {
-		struct itimerspec its;
-		its.it_interval.tv_sec = s->period_ns / FL_NS_PER_SEC;
-		its.it_interval.tv_nsec = s->period_ns % FL_NS_PER_SEC;
-		/* The first sample right away: it shows the process as exec
-		 * left it. */
-		its.it_value.tv_sec = 0;
-		its.it_value.tv_nsec = 1000;
-		timerfd_settime(s->timerfd, 0, &its, NULL);
-		add_fd(s->timerfd, slot, KIND_TIMER);
-	}
 	s->registered = 1;
+	return 0;
 }
 
 static void unregister_session(fl_session *s)
@@ -467,7 +483,8 @@ static void handle_requests(void)
 	while (mon.adds) {
 		fl_session *s = mon.adds;
 		mon.adds = s->next_pending;
-		register_session(s);
+		s->add_result = register_session(s);
+		s->add_done = 1;
 	}
 	while (mon.removes) {
 		fl_session *s = mon.removes;
@@ -496,8 +513,6 @@ static void handle_signal(void)
 	for (size_t i = 0; i < mon.nslots; i++)
 		if (mon.slots[i].s)
 			notify(mon.slots[i].s);
-	if (mon.on_interrupt)
-		mon.on_interrupt((int)si.ssi_signo, mon.on_interrupt_arg);
 }
 
 static void *monitor_main(void *arg)
@@ -617,10 +632,11 @@ int fl_monitor_add(fl_session *s)
 	s->next_pending = mon.adds;
 	mon.adds = s;
 	wake_monitor();
-	while (!s->registered)
+	while (!s->add_done)
 		pthread_cond_wait(&mon.done, &mon.lock);
+	int r = s->add_result;
 	pthread_mutex_unlock(&mon.lock);
-	return 0;
+	return r;
 }
 
 void fl_monitor_remove(fl_session *s)
@@ -642,10 +658,4 @@ void fl_monitor_remove(fl_session *s)
 int fl_monitor_interrupted(void)
 {
 	return mon.interrupted;
-}
-
-void fl_monitor_on_interrupt(void (*fn)(int sig, void *arg), void *arg)
-{
-	mon.on_interrupt = fn;
-	mon.on_interrupt_arg = arg;
 }

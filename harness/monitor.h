@@ -13,14 +13,14 @@
 int fl_monitor_start(void);
 void fl_monitor_stop(void);
 
-/* Hands a session to the monitor / takes it back. Removal waits until the
- * monitor no longer touches the session. */
+/* Hands a session to the monitor (0, or -errno when its fds or its sample
+ * timer could not be set up: then the monitor does not watch it) / takes
+ * it back. Removal waits until the monitor no longer touches the
+ * session. */
 int fl_monitor_add(fl_session *s);
 void fl_monitor_remove(fl_session *s);
 
 /* The stop signal received (SIGINT, SIGTERM, SIGHUP), or 0. */
 int fl_monitor_interrupted(void);
-/* Runs fn from the monitor thread when a stop signal arrives. */
-void fl_monitor_on_interrupt(void (*fn)(int sig, void *arg), void *arg);
 
 #endif

@@ -13,7 +13,8 @@ struct fl_fault_rec;
 typedef struct fl_run_opts {
 	int have_seed;		/* --seed given: overrides the scenario's */
 	uint64_t seed;
-	double timeout_s;	/* --timeout: overrides the scenario's; 0 */
+	double timeout_s;	/* --timeout: overrides the scenario's own
+				 * when above 0 */
 	int verbose;		/* -v: target output and logs on stderr */
 	const char *agent_path;	/* faultline-agent.so */
 	const char *fiu_preload_path; /* libfiu's fiu_posix_preload.so */

@@ -23,8 +23,6 @@ typedef struct fl_stream {
 	int eof;
 } fl_stream;
 
-enum { FL_STDOUT = 1, FL_STDERR = 2 };
-
 /* Someone waiting for a line of output that contains text (or matches a
  * POSIX extended regular expression). */
 typedef struct fl_waiter {
@@ -99,6 +97,8 @@ typedef struct fl_session {
 
 	/* Monitor bookkeeping. */
 	int registered;
+	int add_done;		/* the monitor answered the add request */
+	int add_result;		/* 0, or -errno: why it could not watch */
 	int removing;
 	struct fl_session *next_pending;
 } fl_session;

@@ -9,6 +9,9 @@
 
 #define FL_TARGET_MAX_RLIMITS 8
 
+/* A target's output streams, as bits (a line may be awaited on either). */
+enum { FL_STDOUT = 1, FL_STDERR = 2 };
+
 typedef struct fl_rlimit_spec {
 	int resource;		/* RLIMIT_NOFILE, RLIMIT_AS, ... */
 	rlim_t soft, hard;

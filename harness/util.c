@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <dirent.h>
 #include <limits.h>
@@ -26,13 +27,6 @@ void fl_buf_free(fl_buf *b)
 	fl_buf_init(b);
 }
 
-void fl_buf_reset(fl_buf *b)
-{
-	b->len = 0;
-	if (b->data)
-		b->data[0] = '\0';
-}
-
 static int buf_reserve(fl_buf *b, size_t extra)
 {
 	size_t need = b->len + extra + 1;
@@ -47,6 +41,13 @@ static int buf_reserve(fl_buf *b, size_t extra)
 	b->data = p;
 	b->cap = cap;
 	return 0;
+}
+
+void fl_buf_reset(fl_buf *b)
+{
+	b->len = 0;
+	if (b->data)
+		b->data[0] = '\0';
 }
 
 int fl_buf_append(fl_buf *b, const void *data, size_t len)
@@ -178,7 +179,7 @@ int fl_parse_bytes(const char *s, double *out)
 	char *end;
 	errno = 0;
 	double v = strtod(s, &end);
-	if (end == s || errno)
+	if (end == s || errno || !isfinite(v))
 		return -EINVAL;
 	while (*end == ' ')
 		end++;
@@ -229,9 +230,6 @@ struct errno_entry {
 static const struct errno_entry errno_table[] = {ERRNO_LIST(ERRNO_ENTRY)};
 #undef ERRNO_ENTRY
 
-#define ERRNO_NAME(e) #e,
-static const char *const errno_name_list[] = {ERRNO_LIST(ERRNO_NAME) NULL};
-#undef ERRNO_NAME
 
 int fl_errno_from_name(const char *name)
 {
@@ -249,11 +247,6 @@ const char *fl_errno_name(int err)
 		if (errno_table[i].value == err)
 			return errno_table[i].name;
 	return NULL;
-}
-
-const char *const *fl_errno_names(void)
-{
-	return errno_name_list;
 }
 
 _Noreturn void fl_out_of_memory(void)

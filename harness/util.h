@@ -15,6 +15,7 @@ typedef struct fl_buf {
 
 void fl_buf_init(fl_buf *b);
 void fl_buf_free(fl_buf *b);
+/* Empties b, keeping its memory. */
 void fl_buf_reset(fl_buf *b);
 int fl_buf_append(fl_buf *b, const void *data, size_t len);
 int fl_buf_puts(fl_buf *b, const char *s);
@@ -47,8 +48,6 @@ int fl_parse_bytes(const char *s, double *out);
 /* Maps an errno name ("EIO") to its number and back. Unknown: -1 / NULL. */
 int fl_errno_from_name(const char *name);
 const char *fl_errno_name(int err);
-/* The table of errno names known to fl_errno_from_name, NULL-terminated. */
-const char *const *fl_errno_names(void);
 
 /* strdup that aborts the process on allocation failure: the harness has no
  * sensible way to go on without memory, and a NULL here would only move the

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include "verdict.h"
 
 #include <lauxlib.h>
@@ -74,39 +75,45 @@ int fl_verdict_lua_match(const char *message, const char *pattern)
 	return found;
 }
 
-fl_verdict fl_verdict_decide(const fl_verdict_input *in, const char **message)
+fl_verdict fl_verdict_decide(const fl_verdict_input *in, char *message,
+			     size_t len)
 {
-	*message = NULL;
+	snprintf(message, len, "%s", "");
 	if (in->error) {
-		*message = in->error;
+		snprintf(message, len, "%s", in->error);
 		return FL_VERDICT_ERROR;
 	}
-	int failed = 0;
-	for (int i = 0; i < in->nexpects; i++) {
-		if (in->expects[i].ok)
-			continue;
-		if (!failed)
-			*message = in->expects[i].message;
-		failed = 1;
+	const char *first = NULL;
+	for (int i = 0; i < in->nexpects && !first; i++)
+		if (!in->expects[i].ok)
+			first = in->expects[i].message;
+	if (!in->xfail) {
+		if (!first)
+			return FL_VERDICT_PASS;
+		snprintf(message, len, "%s", first);
+		return FL_VERDICT_FAIL;
 	}
-	if (!in->xfail)
-		return failed ? FL_VERDICT_FAIL : FL_VERDICT_PASS;
-	if (!failed) {
-		*message = "expected to fail, but every expectation held";
+	if (!first) {
+		snprintf(message, len,
+			 "expected to fail, but every expectation held");
 		return FL_VERDICT_XPASS;
 	}
-	if (!in->xfail_match)
+	if (!in->xfail_match) {
+		snprintf(message, len, "%s", first);
 		return FL_VERDICT_XFAIL;
+	}
 	/* The failure must be the expected one. */
 	fl_pattern_match_fn match = in->match ? in->match : fl_verdict_lua_match;
 	for (int i = 0; i < in->nexpects; i++) {
 		if (in->expects[i].ok)
 			continue;
 		if (match(in->expects[i].message, in->xfail_match)) {
-			*message = in->expects[i].message;
+			snprintf(message, len, "%s", in->expects[i].message);
 			return FL_VERDICT_XFAIL;
 		}
 	}
+	snprintf(message, len, "failed, but not as expected (xfail.match '%s'): %s",
+		 in->xfail_match, first);
 	return FL_VERDICT_FAIL;
 }
 

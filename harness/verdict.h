@@ -62,10 +62,10 @@ typedef struct fl_verdict_input {
 	fl_pattern_match_fn match; /* NULL: fl_verdict_lua_match */
 } fl_verdict_input;
 
-/* The verdict, and in *message the sentence that explains it (the first
- * failed expectation, the error, ...; a pointer into the input or a
- * constant). */
-fl_verdict fl_verdict_decide(const fl_verdict_input *in, const char **message);
+/* The verdict, and in message the sentence that explains it (the first
+ * failed expectation, the error, ...; "" for a plain PASS). */
+fl_verdict fl_verdict_decide(const fl_verdict_input *in, char *message,
+			     size_t len);
 
 /* The verdict of a scenario run n times (--repeat), from each run's
  * verdict and the digest of the faults it fired (NULL: none fired): the

@@ -35,6 +35,7 @@
 #define FIU_ENABLE 1
 
 #include "agent_proto.h"
+#include "points_table.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -189,52 +190,18 @@ static void ensure_actor(void)
 	}
 }
 
-/* Valid errnos per point, after the functions' manual pages. A failure
- * whose errno the scenario did not choose takes one of these, picked by the
- * same hash that decided the failure. */
-static const int errnos_close[] = {EIO, EINTR, ENOSPC};
-static const int errnos_open[] = {EACCES, EMFILE, ENFILE, ENOENT,
-				  ENOMEM, ENOSPC, EROFS};
-static const int errnos_read[] = {EIO, EINTR, EAGAIN};
-static const int errnos_write[] = {EIO, ENOSPC, EINTR, EPIPE, EDQUOT};
-static const int errnos_connect[] = {ECONNREFUSED, ETIMEDOUT, ENETUNREACH,
-				     EHOSTUNREACH, EADDRNOTAVAIL, EINTR};
-static const int errnos_accept[] = {EMFILE, ENFILE, ENOBUFS, ENOMEM,
-				    ECONNABORTED, EINTR};
-static const int errnos_send[] = {ECONNRESET, EPIPE, EINTR, ENOBUFS};
-static const int errnos_recv[] = {ECONNRESET, EINTR, ETIMEDOUT};
-static const int errnos_mm[] = {ENOMEM};
+/* A point's valid errnos are its row in lib/points_table.h; a failure
+ * whose errno the scenario did not choose takes one of them, picked by the
+ * same hash that decided the failure. A point with no row (the target's
+ * own) or no errnos fails with EIO. */
 static const int errnos_default[] = {EIO};
-
-#define SET_ERRNOS(p, arr)                                   \
-	do {                                                 \
-		(p)->errnos = (arr);                         \
-		(p)->nerrnos = sizeof(arr) / sizeof((arr)[0]); \
-	} while (0)
 
 static void choose_errnos(struct point *p)
 {
-	const char *n = p->name;
-	if (strstr(n, "/oc/close") || strstr(n, "fclose"))
-		SET_ERRNOS(p, errnos_close);
-	else if (strstr(n, "/oc/open") || strstr(n, "fopen"))
-		SET_ERRNOS(p, errnos_open);
-	else if (strstr(n, "/net/connect"))
-		SET_ERRNOS(p, errnos_connect);
-	else if (strstr(n, "/net/accept"))
-		SET_ERRNOS(p, errnos_accept);
-	else if (strstr(n, "/net/send"))
-		SET_ERRNOS(p, errnos_send);
-	else if (strstr(n, "/net/recv"))
-		SET_ERRNOS(p, errnos_recv);
-	else if (strstr(n, "/rw/read") || strstr(n, "/rw/pread"))
-		SET_ERRNOS(p, errnos_read);
-	else if (strstr(n, "/rw/write") || strstr(n, "/rw/pwrite"))
-		SET_ERRNOS(p, errnos_write);
-	else if (strncmp(n, "libc/mm/", 8) == 0 || strstr(n, "/mm/"))
-		SET_ERRNOS(p, errnos_mm);
-	else
-		SET_ERRNOS(p, errnos_default);
+	const fl_point_def *d = fl_point_def_find(p->name);
+	int n = d ? fl_point_def_nerrnos(d) : 0;
+	p->errnos = n ? d->errnos : errnos_default;
+	p->nerrnos = n ? n : 1;
 }
 
 static int find_slot(const char *name, uint64_t h)

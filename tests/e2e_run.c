@@ -197,8 +197,8 @@ Test(e2e, errors_name_file_and_line, .timeout = 60)
 	s = tu_scenario(doc, "error: config");
 	cr_assert_str_eq(tu_str(s, "verdict"), "ERROR");
 	cr_assert(strstr(tu_str(s, "message"),
-			 "tests/scenarios/errors_config.lua: target.cmd must be "
-			 "a list of strings"),
+			 "tests/scenarios/errors_config.lua:4: target.cmd must be "
+			 "a list of strings (got string)"),
 		  "%s", tu_str(s, "message"));
 
 	s = tu_scenario(doc, "error: bad option");

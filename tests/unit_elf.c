@@ -81,6 +81,52 @@ Test(elf, fortified_imports_are_named)
 	fl_elf_info_free(&info);
 }
 
+Test(elf, imports_are_the_functions_it_calls)
+{
+	fl_elf_info info = inspect_ok(ELF_DIR "gap");
+	cr_assert(has(info.imports, info.nimports, "__write_chk"));
+	cr_assert(has(info.imports, info.nimports, "__read_chk"));
+	cr_assert(has(info.imports, info.nimports, "__memcpy_chk"));
+	cr_assert(has(info.imports, info.nimports, "fflush"));
+	cr_assert_not(has(info.imports, info.nimports, "stderr"), "data read as a call");
+	cr_assert_not(has(info.imports, info.nimports, "main"), "a definition read as an import");
+	for (size_t i = 1; i < info.nimports; i++)
+		cr_assert_lt(strcmp(info.imports[i - 1], info.imports[i]), 0);
+	cr_assert_str_eq(info.runpath, "$ORIGIN");
+	cr_assert(has(info.needed, info.nneeded, "libgap.so"));
+	fl_elf_info_free(&info);
+	info = inspect_ok(ELF_DIR "plain");
+	cr_assert_null(info.runpath);
+	fl_elf_info_free(&info);
+}
+
+Test(elf, libraries_are_found_as_the_loader_would)
+{
+	char path[PATH_MAX];
+	/* $ORIGIN is the directory of the object that needs the library. */
+	cr_assert_eq(fl_elf_find_library("libgap.so", "$ORIGIN", "build/tests/elf", 64, path,
+					 sizeof path), 0);
+	cr_assert_str_eq(path, "build/tests/elf/libgap.so");
+	cr_assert_eq(fl_elf_find_library("libgap.so", "/nonexistent:${ORIGIN}", "build/tests/elf",
+					 64, path, sizeof path), 0);
+	cr_assert_str_eq(path, "build/tests/elf/libgap.so");
+	/* Without the runpath it is nowhere the loader looks. */
+	cr_assert_eq(fl_elf_find_library("libgap.so", NULL, "build/tests/elf", 64, path,
+					 sizeof path), -ENOENT);
+	/* The system's libraries come from ld.so.conf's directories. */
+	cr_assert_eq(fl_elf_find_library("libfiu.so.0", NULL, NULL, 64, path, sizeof path), 0);
+	cr_assert(strstr(path, "/libfiu.so.0"), "%s", path);
+	fl_elf_info info = inspect_ok(path);
+	cr_assert_eq(info.bits, 64);
+	fl_elf_info_free(&info);
+	/* A library of the other word size is passed over. */
+	int rc = fl_elf_find_library("libfiu.so.0", NULL, NULL, 32, path, sizeof path);
+	cr_assert(rc == -ENOENT || (rc == 0 && strstr(path, "32")), "%d %s", rc, path);
+	cr_assert_eq(fl_elf_find_library("libno-such-library.so.9", NULL, NULL, 64, path,
+					 sizeof path),
+		     -ENOENT);
+}
+
 Test(elf, a_private_libfiu_is_noticed)
 {
 	fl_elf_info info = inspect_ok(ELF_DIR "fiustatic");

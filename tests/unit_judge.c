@@ -105,6 +105,24 @@ Test(judge, baseline_is_the_median)
 	free(s);
 }
 
+/* Counts take the lower median of an even number of samples, so a leak is
+ * a whole number; RSS, a measure, takes the mean of the middle two. */
+Test(judge, baseline_of_counts_is_a_count)
+{
+	int fds[] = {9, 10, 9, 10};
+	fl_sample *s = series(fds, 4);
+	s[0].v[FL_FIG_RSS] = 100;
+	s[1].v[FL_FIG_RSS] = 200;
+	s[2].v[FL_FIG_RSS] = 300;
+	s[3].v[FL_FIG_RSS] = 400;
+	fl_baseline b;
+	cr_assert_eq(fl_judge_baseline(s, 4, 0, 30 * MS, &b), 0);
+	cr_assert_float_eq(b.v[FL_FIG_FDS], 9, 1e-9, "got %g", b.v[FL_FIG_FDS]);
+	cr_assert_float_eq(b.v[FL_FIG_RSS], 250, 1e-9, "got %g",
+			   b.v[FL_FIG_RSS]);
+	free(s);
+}
+
 Test(judge, steady_names_the_broken_condition)
 {
 	fl_steady st = fds_within("+2");

@@ -50,7 +50,10 @@ return {
   { name = "sel: derived errno", seed = 9, target = { cmd = tgt, ready = { stdout = "READY" } },
     run = function(t)
       t:settle(0.1)
-      t:fault("posix/io/oc/close", { p = 1 })
+      -- The burst's closes are the main thread's first 60; the close of
+      -- the connection after the reply races with t:clear(), so it is
+      -- left out of the window.
+      t:fault("posix/io/oc/close", { p = 1, nth = "1-60" })
       t:tcp("CLOSEBURST 60\n")
       t:clear(); t:stop()
     end },

@@ -1,0 +1,694 @@
+#define _GNU_SOURCE
+#include "instance.h"
+
+#include "../lib/agent_proto.h"
+#include "elf.h"
+#include "guardian.h"
+#include "health.h"
+#include "measure.h"
+#include "monitor.h"
+#include "points.h"
+#include "probe.h"
+#include "util.h"
+#include "windows.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+
+extern char **environ;
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+/* How long a ready target has to introduce its agent before the harness
+ * says faults cannot reach it. */
+#define HELLO_WAIT_NS (500 * FL_NS_PER_MS)
+/* After the exit, how long the output pipes may take to drain. */
+#define DRAIN_NS (100 * FL_NS_PER_MS)
+/* After SIGKILL, how long the harness waits for the exit. */
+#define KILL_WAIT_NS (5 * FL_NS_PER_SEC)
+
+/* ------------------------------------------------------------------ */
+/* Before the start: points and what the binary says                    */
+/* ------------------------------------------------------------------ */
+
+static int has_point(char **v, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(v[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static void add_point_name(fl_ctx *ctx, const char *name)
+{
+	if (has_point(ctx->points, ctx->npoints, name))
+		return;
+	ctx->points = fl_xrealloc(ctx->points, (size_t)(ctx->npoints + 1) *
+						       sizeof *ctx->points);
+	ctx->points[ctx->npoints++] = fl_xstrdup(name);
+}
+
+/* The points the agent counts from the target's first call: libfiu's
+ * POSIX points, and the string literals of the scenario that look like
+ * point names (its custom points, replayed points), so that call numbers
+ * never depend on when a window opened. */
+static void collect_points(fl_ctx *ctx)
+{
+	for (const char *const *p = fl_points_posix(); *p; p++)
+		add_point_name(ctx, *p);
+	for (size_t i = 0; i < ctx->nreplay; i++)
+		add_point_name(ctx, ctx->replay[i].point);
+	char *text;
+	if (fl_read_file(ctx->ref->file, &text, NULL) < 0)
+		return;
+	for (char *q = text; (q = strpbrk(q, "\"'")) != NULL;) {
+		char quote = *q++;
+		char *end = strchr(q, quote);
+		if (!end)
+			break;
+		size_t len = (size_t)(end - q);
+		int ok = len > 2 && len < 100 && memchr(q, '/', len) && q[0] != '/' &&
+			 q[0] != '.' && q[len - 1] != '/';
+		for (size_t k = 0; ok && k < len; k++)
+			ok = (q[k] >= 'a' && q[k] <= 'z') ||
+			     (q[k] >= '0' && q[k] <= '9') || q[k] == '_' ||
+			     q[k] == '/' || q[k] == '-' || q[k] == '.';
+		if (ok && ctx->npoints < FL_AGENT_MAX_POINTS - 32) {
+			char name[112];
+			snprintf(name, sizeof name, "%.*s", (int)len, q);
+			add_point_name(ctx, name);
+		}
+		q = end + 1;
+	}
+	free(text);
+}
+
+/* Why faults could not reach the binary: static, Go, its own libfiu,
+ * fortified calls libfiu does not wrap. */
+static void binary_warnings(fl_ctx *ctx, const char *path,
+			    const fl_elf_info *info)
+{
+	if (info->is_static)
+		fl_ctx_warn(ctx,
+			    "%s is statically linked: LD_PRELOAD does not "
+			    "apply, so no fault can reach it",
+			    path);
+	if (info->is_go)
+		fl_ctx_warn(ctx,
+			    "%s is a Go program: it makes its system calls "
+			    "itself, past libfiu's wrappers",
+			    path);
+	if (info->own_libfiu)
+		fl_ctx_warn(ctx,
+			    "%s carries its own copy of libfiu (linked with "
+			    "libfiu.a): its own points are invisible to the "
+			    "agent; link it with -lfiu",
+			    path);
+	/* Once per program per run; `faultline points` says the same. */
+	char w[1400];
+	if (fl_points_fortify_warning_once(path, w, sizeof w) > 0)
+		fl_ctx_warn(ctx, "%s", w);
+}
+
+/* What the target's binary says about itself: the points it declares
+ * (counted from its first call, and used to catch typos), and why faults
+ * could not reach it. */
+static void inspect_target(fl_ctx *ctx)
+{
+	char *argv0 = fl_ctx_expand(ctx, ctx->cfg.cmd[0]);
+	char *cwd = ctx->cfg.cwd ? fl_ctx_expand(ctx, ctx->cfg.cwd) : NULL;
+	char joined[PATH_MAX];
+	const char *probe = argv0;
+	if (cwd && strchr(argv0, '/') && argv0[0] != '/') {
+		snprintf(joined, sizeof joined, "%s/%s", cwd, argv0);
+		probe = joined;
+	}
+	char *path = fl_target_resolve(probe);
+	free(argv0);
+	free(cwd);
+	if (!path)
+		return; /* the start will say why */
+	fl_elf_info info;
+	if (fl_elf_inspect(path, &info) < 0) {
+		free(path);
+		return; /* a script: nothing to say */
+	}
+	for (size_t i = 0; i < info.npoints; i++) {
+		add_point_name(ctx, info.points[i]);
+		ctx->declared = fl_xrealloc(ctx->declared,
+					    (size_t)(ctx->ndeclared + 1) *
+						    sizeof *ctx->declared);
+		ctx->declared[ctx->ndeclared++] = fl_xstrdup(info.points[i]);
+	}
+	binary_warnings(ctx, path, &info);
+	fl_elf_info_free(&info);
+	free(path);
+}
+
+void fl_instance_prepare(fl_ctx *ctx)
+{
+	collect_points(ctx);
+	inspect_target(ctx);
+}
+
+/* ------------------------------------------------------------------ */
+/* Starting                                                             */
+/* ------------------------------------------------------------------ */
+
+static void free_strv(char **v)
+{
+	if (!v)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+static int scenario_sets(const fl_config *c, const char *name, size_t len)
+{
+	for (int i = 0; i < c->nenv; i++)
+		if (strlen(c->env_names[i]) == len &&
+		    strncmp(c->env_names[i], name, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* The target's environment: the harness's, without its own and libfiu's
+ * variables, the scenario's on top, and the agent preloaded in front of
+ * libfiu's POSIX wrappers. */
+static char **build_env(fl_ctx *ctx, int agent_fd, int journal_fd)
+{
+	const fl_config *c = &ctx->cfg;
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	size_t extra = (size_t)c->nenv + 8;
+	char **env = fl_xcalloc(n + extra + 1, sizeof *env);
+	size_t k = 0;
+	const char *old_preload = NULL;
+	for (size_t i = 0; i < n; i++) {
+		const char *e = environ[i];
+		if (strncmp(e, "LD_PRELOAD=", 11) == 0) {
+			old_preload = e + 11;
+			continue;
+		}
+		if (strncmp(e, "FL_", 3) == 0 || strncmp(e, "FIU_", 4) == 0)
+			continue;
+		/* Variables the scenario sets replace the harness's. */
+		const char *eq = strchr(e, '=');
+		if (eq && scenario_sets(c, e, (size_t)(eq - e)))
+			continue;
+		env[k++] = fl_xstrdup(e);
+	}
+	fl_buf b;
+	fl_buf_init(&b);
+	fl_buf_printf(&b, "LD_PRELOAD=%s:%s", ctx->opts->agent_path,
+		      ctx->opts->fiu_preload_path);
+	if (old_preload && *old_preload)
+		fl_buf_printf(&b, ":%s", old_preload);
+	env[k++] = fl_buf_steal(&b);
+	fl_buf_init(&b);
+	fl_buf_printf(&b, "%s=%d", FL_ENV_AGENT_FD, agent_fd);
+	env[k++] = fl_buf_steal(&b);
+	fl_buf_init(&b);
+	fl_buf_printf(&b, "%s=%llu", FL_ENV_SEED, (unsigned long long)c->seed);
+	env[k++] = fl_buf_steal(&b);
+	fl_buf_init(&b);
+	fl_buf_printf(&b, "%s=%s", FL_ENV_CLOSE, c->close_mode);
+	env[k++] = fl_buf_steal(&b);
+	if (c->inherit)
+		env[k++] = fl_xstrdup(FL_ENV_INHERIT "=1");
+	if (journal_fd >= 0) {
+		fl_buf_init(&b);
+		fl_buf_printf(&b, "%s=%d", FL_ENV_JOURNAL_FD, journal_fd);
+		env[k++] = fl_buf_steal(&b);
+	}
+	fl_buf_init(&b);
+	fl_buf_printf(&b, "%s=", FL_ENV_POINTS);
+	for (int i = 0; i < ctx->npoints; i++)
+		fl_buf_printf(&b, "%s%s", i ? ":" : "", ctx->points[i]);
+	env[k++] = fl_buf_steal(&b);
+	for (int i = 0; i < c->nenv; i++) {
+		char *v = fl_ctx_expand(ctx, c->env_values[i]);
+		fl_buf_init(&b);
+		fl_buf_printf(&b, "%s=%s", c->env_names[i], v);
+		env[k++] = fl_buf_steal(&b);
+		free(v);
+	}
+	env[k] = NULL;
+	return env;
+}
+
+void fl_instance_check_hello(fl_instance *in)
+{
+	if (in->faults.hello || in->faults.fd < 0)
+		return;
+	if (fl_faults_poll_hello(&in->faults) == 1) {
+		pthread_mutex_lock(&in->sess->lock);
+		in->sess->footprint_threads = in->faults.agent_thread ? 1 : 0;
+		/* With inherit the agent keeps the journal's fd for the
+		 * programs the target executes. */
+		in->sess->footprint_fds = in->faults.agent_journal && !in->inherit
+						  ? 1
+						  : 2;
+		pthread_mutex_unlock(&in->sess->lock);
+	}
+}
+
+void fl_exit_describe(const fl_exit_info *e, char *out, size_t len)
+{
+	if (!e->exited)
+		snprintf(out, len, "still running");
+	else if (e->signal)
+		snprintf(out, len, "killed by %s%s", fl_signal_name(e->signal),
+			 e->core ? " (core dumped)" : "");
+	else
+		snprintf(out, len, "exit status %d", e->code);
+}
+
+static void last_line(const char *text, char *buf, size_t len)
+{
+	size_t n = strlen(text);
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+		n--;
+	size_t start = n;
+	while (start > 0 && text[start - 1] != '\n')
+		start--;
+	snprintf(buf, len, "%.*s", (int)(n - start), text + start);
+}
+
+void fl_instance_last_stderr(fl_instance *in, char *out, size_t len)
+{
+	out[0] = '\0';
+	if (!in || !in->sess)
+		return;
+	char *tail = fl_stream_tail(in->sess, FL_STDERR, NULL);
+	last_line(tail, out, len);
+	free(tail);
+}
+
+/* A run the monitor does not watch: killed and reaped here, and kept for
+ * the report with the reason. */
+static void abandon(fl_instance *in, const char *why)
+{
+	fl_child *c = &in->sess->child;
+	fl_target_kill_group(c, SIGKILL);
+	siginfo_t info;
+	memset(&info, 0, sizeof info);
+	waitid((idtype_t)P_PIDFD, (id_t)c->pidfd, &info, WEXITED);
+	fl_guardian_forget_group(c->pid);
+	pthread_mutex_lock(&in->sess->lock);
+	in->sess->exit.exited = 1;
+	in->sess->exit.signal = SIGKILL;
+	in->sess->exit.t_ns = fl_session_now(in->sess);
+	pthread_mutex_unlock(&in->sess->lock);
+	in->exit_acknowledged = 1;
+	snprintf(in->start_error, sizeof in->start_error, "%s", why);
+}
+
+/* Creates the instance, its control channel and journal, and spawns it.
+ * 0 or -errno with err. */
+static int spawn(fl_ctx *ctx, fl_instance *in, char *err, size_t errlen)
+{
+	const fl_config *c = &ctx->cfg;
+	in->inherit = c->inherit;
+	in->argv = fl_xcalloc((size_t)c->ncmd + 1, sizeof *in->argv);
+	in->argc = c->ncmd;
+	for (int i = 0; i < c->ncmd; i++)
+		in->argv[i] = fl_ctx_expand(ctx, c->cmd[i]);
+	int r = fl_faults_create(&in->faults);
+	if (r < 0) {
+		snprintf(err, errlen, "socketpair: %s", strerror(-r));
+		return r;
+	}
+	r = fl_journal_create(&in->journal);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot create the fault journal: %s",
+			 strerror(-r));
+		return r;
+	}
+	fl_faults_set_slots(&in->faults, ctx->points, ctx->npoints);
+	char *cwd = c->cwd ? fl_ctx_expand(ctx, c->cwd) : NULL;
+	char **env = build_env(ctx, in->faults.peer_fd, in->journal.fd);
+	fl_spawn_spec spec = {.argv = in->argv,
+			      .envp = env,
+			      .cwd = cwd,
+			      .inherit_fds = {in->faults.peer_fd, in->journal.fd},
+			      .ninherit = 2,
+			      .nrlimits = c->nrlimits};
+	memcpy(spec.rlimits, c->rlimits, sizeof spec.rlimits);
+	fl_child child;
+	r = fl_target_spawn(&spec, &child, err, errlen);
+	free_strv(env);
+	free(cwd);
+	fl_faults_spawned(&in->faults);
+	fl_journal_spawned(&in->journal);
+	if (r < 0) {
+		snprintf(in->start_error, sizeof in->start_error, "%s", err);
+		fl_faults_close(&in->faults);
+		return r;
+	}
+	fl_guardian_watch_group(child.pid);
+	in->sess = fl_xcalloc(1, sizeof *in->sess);
+	r = fl_session_init(in->sess, &child, c->hz, c->output_limit);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot sample the target (/proc/%d): %s",
+			 (int)child.pid, strerror(-r));
+		abandon(in, err);
+		return r;
+	}
+	/* The agent's socket and the journal are in the fd table from the
+	 * first instruction; the agent closes the journal's fd and starts its
+	 * thread, which is counted once it says hello. */
+	in->sess->footprint_fds = 2;
+	in->sess->journal = &in->journal;
+	if (c->watch) {
+		char *w = fl_ctx_expand(ctx, c->watch);
+		snprintf(in->sess->watch_path, sizeof in->sess->watch_path, "%s",
+			 w);
+		free(w);
+	}
+	in->sess->oom_rss = (int64_t)c->oom_rss;
+	if (ctx->opts->verbose) {
+		in->sess->tee = 1;
+		snprintf(in->sess->tee_prefix, sizeof in->sess->tee_prefix,
+			 "[%.40s]", c->name);
+	}
+	return 0;
+}
+
+/* Why the target did not become ready, with the last thing it printed. */
+static void not_ready_reason(fl_ctx *ctx, fl_instance *in, int have_waiter,
+			     char *why, size_t len)
+{
+	const fl_ready_cfg *rc = &ctx->cfg.ready;
+	fl_exit_info ex = fl_instance_exit(in);
+	char lastline[256];
+	fl_instance_last_stderr(in, lastline, sizeof lastline);
+	if (ex.exited) {
+		char desc[96];
+		fl_exit_describe(&ex, desc, sizeof desc);
+		snprintf(why, len, "the target ended before it was ready (%s)%s%s",
+			 desc, lastline[0] ? "; last stderr line: " : "",
+			 lastline);
+		return;
+	}
+	if (fl_monitor_interrupted()) {
+		snprintf(why, len, "interrupted while the target started");
+		return;
+	}
+	fl_buf b;
+	fl_buf_init(&b);
+	fl_buf_printf(&b, "the target was not ready within %.1f s:",
+		      rc->timeout_s);
+	if (have_waiter)
+		fl_buf_printf(&b, " no line %s '%s' on %s",
+			      rc->regex ? "matching" : "containing", rc->text,
+			      rc->streams == FL_STDOUT	 ? "stdout"
+			      : rc->streams == FL_STDERR ? "stderr"
+							 : "its output");
+	if (rc->port)
+		fl_buf_printf(&b, "%s port %d not accepting",
+			      have_waiter ? " or" : "",
+			      fl_ctx_port(ctx, rc->port));
+	if (lastline[0])
+		fl_buf_printf(&b, "; last stderr line: %s", lastline);
+	snprintf(why, len, "%s", b.data);
+	fl_buf_free(&b);
+}
+
+/* Waits until the line, the port and the delay all say ready. 1 ready,
+ * 0 not (exited, interrupted, timed out). */
+static int wait_ready(fl_ctx *ctx, fl_instance *in, fl_waiter *ready,
+		      int have_waiter)
+{
+	const fl_ready_cfg *rc = &ctx->cfg.ready;
+	int64_t ready_deadline = fl_now_ns() + (int64_t)(rc->timeout_s * 1e9);
+	int64_t delay_until = fl_now_ns() + (int64_t)(rc->delay_s * 1e9);
+	int port = rc->port ? fl_ctx_port(ctx, rc->port) : 0;
+	for (;;) {
+		fl_instance_check_hello(in);
+		pthread_mutex_lock(&in->sess->lock);
+		int exited = in->sess->exit.exited;
+		int line_ok = !have_waiter || ready->matched;
+		pthread_mutex_unlock(&in->sess->lock);
+		if (exited)
+			return 0;
+		int port_ok = 1;
+		if (line_ok && port) {
+			fl_tcp_probe p = {.port = port,
+					  .timeout_ns = 100 * FL_NS_PER_MS};
+			fl_health_result hr;
+			port_ok = fl_probe_tcp(&p, &hr);
+		}
+		if (line_ok && port_ok && fl_now_ns() >= delay_until)
+			return 1;
+		if (fl_now_ns() > ready_deadline || fl_monitor_interrupted() ||
+		    (ctx->host.deadline_ns && fl_now_ns() > ctx->host.deadline_ns))
+			return 0;
+		fl_session_wait(in->sess, fl_now_ns() + 20 * FL_NS_PER_MS,
+				in->faults.hello ? -1 : in->faults.fd);
+	}
+}
+
+/* Gives the agent a moment to introduce itself if it has not: its thread
+ * must be counted before any baseline. */
+static void wait_hello(fl_ctx *ctx, fl_instance *in)
+{
+	int64_t deadline = fl_now_ns() + HELLO_WAIT_NS;
+	while (!in->faults.hello && fl_now_ns() < deadline &&
+	       !fl_instance_exit(in).exited) {
+		fl_session_wait(in->sess, fl_now_ns() + 10 * FL_NS_PER_MS,
+				in->faults.fd);
+		fl_instance_check_hello(in);
+	}
+	if (!in->faults.hello)
+		fl_ctx_log(ctx, "warning: no faultline agent in the target "
+				"(static or Go binary?): faults cannot be "
+				"injected");
+}
+
+int fl_instance_start(fl_ctx *ctx, char *err, size_t errlen)
+{
+	if (ctx->inst && ctx->inst->running) {
+		snprintf(err, errlen, "the target is already running (pid %d)",
+			 (int)ctx->inst->sess->child.pid);
+		return -EBUSY;
+	}
+	fl_instance *in = fl_xcalloc(1, sizeof *in);
+	ctx->instances = fl_xrealloc(ctx->instances,
+				     (size_t)(ctx->ninstances + 1) *
+					     sizeof *ctx->instances);
+	ctx->instances[ctx->ninstances++] = in;
+	ctx->inst = in;
+	int r = spawn(ctx, in, err, errlen);
+	if (r < 0)
+		return r;
+	const fl_ready_cfg *rc = &ctx->cfg.ready;
+	fl_waiter ready;
+	int have_waiter = 0;
+	if (rc->streams && rc->text) {
+		if (fl_session_add_waiter(in->sess, &ready, rc->streams, rc->text,
+					  rc->regex, err, errlen) < 0) {
+			abandon(in, err);
+			return -EINVAL;
+		}
+		have_waiter = 1;
+	}
+	r = fl_monitor_add(in->sess);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot watch the target (its output, "
+				      "exit and sample timer): %s",
+			 strerror(-r));
+		if (have_waiter)
+			fl_session_remove_waiter(in->sess, &ready);
+		abandon(in, err);
+		return r;
+	}
+	in->running = 1;
+	fl_ctx_log(ctx, "started pid %d: %s", (int)in->sess->child.pid,
+		   in->argv[0]);
+
+	int ok = wait_ready(ctx, in, &ready, have_waiter);
+	if (have_waiter)
+		fl_session_remove_waiter(in->sess, &ready);
+	if (!ok) {
+		char why[512];
+		not_ready_reason(ctx, in, have_waiter, why, sizeof why);
+		snprintf(err, errlen, "%s", why);
+		snprintf(in->start_error, sizeof in->start_error, "%s", why);
+		/* A target killed by a signal before it was ready crashed:
+		 * that is its failure, not a setup error. */
+		fl_exit_info ex = fl_instance_exit(in);
+		if (!(ex.exited && ex.signal))
+			in->exit_acknowledged = 1;
+		fl_instance_stop(ctx, SIGKILL, 0);
+		return -ETIMEDOUT;
+	}
+	in->ready_ns = fl_session_now(in->sess);
+	wait_hello(ctx, in);
+	fl_health_restart(ctx);
+	if (ctx->replay && in->faults.hello &&
+	    fl_windows_load_replay(ctx, in, err, errlen) < 0) {
+		in->exit_acknowledged = 1;
+		fl_instance_stop(ctx, SIGKILL, 0);
+		return -EPROTO;
+	}
+	fl_ctx_log(ctx, "ready after %.3f s", (double)in->ready_ns / 1e9);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Stopping                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Sends sig, waits grace_s, then SIGKILLs the group. */
+static void end_process(fl_ctx *ctx, fl_instance *in, int sig, double grace_s)
+{
+	fl_session *s = in->sess;
+	if (fl_instance_exit(in).exited)
+		return;
+	if (sig == 0)
+		sig = SIGTERM;
+	fl_target_signal(&s->child, sig);
+	snprintf(in->stopped_by, sizeof in->stopped_by, "%s",
+		 fl_signal_name(sig));
+	int64_t deadline = fl_now_ns() + (int64_t)(grace_s * 1e9);
+	while (!fl_instance_exit(in).exited && fl_now_ns() < deadline)
+		fl_session_wait(s, deadline, -1);
+	if (fl_instance_exit(in).exited)
+		return;
+	fl_target_kill_group(&s->child, SIGKILL);
+	snprintf(in->stopped_by, sizeof in->stopped_by,
+		 "%s, then SIGKILL after %.1f s", fl_signal_name(sig), grace_s);
+	fl_ctx_log(ctx, "no exit %.1f s after %s: SIGKILL", grace_s,
+		   fl_signal_name(sig));
+	int64_t kdeadline = fl_now_ns() + KILL_WAIT_NS;
+	while (!fl_instance_exit(in).exited && fl_now_ns() < kdeadline)
+		fl_session_wait(s, kdeadline, -1);
+}
+
+int fl_instance_stop(fl_ctx *ctx, int sig, double grace_s)
+{
+	fl_instance *in = ctx->inst;
+	if (!in || !in->running)
+		return 0;
+	fl_session *s = in->sess;
+	/* Windows still open end here; the faults stop before the signal so
+	 * the target's shutdown path runs clean. */
+	char err[256];
+	ctx->stopping = 1;
+	if (fl_windows_any_open(ctx))
+		fl_windows_close(ctx, NULL, err, sizeof err);
+	ctx->stopping = 0;
+	if (!fl_instance_exit(in).exited) {
+		if (ctx->base.valid)
+			fl_measure_final(ctx);
+		fl_windows_collect_stats(ctx, in);
+	}
+	/* Asked to stop only if it still ran: a target that had died on its
+	 * own must not look like one that was stopped. */
+	if (!fl_instance_exit(in).exited)
+		in->stop_requested = 1;
+	end_process(ctx, in, sig, grace_s);
+	/* Whatever the target left in its process group goes too. */
+	if (fl_target_group_alive(&s->child)) {
+		in->stragglers = 1;
+		fl_target_kill_group(&s->child, SIGKILL);
+		fl_ctx_log(ctx, "processes were left in the target's group: "
+				"killed");
+	}
+	/* Let the pipes drain for a moment after the exit. */
+	int64_t drain = fl_now_ns() + DRAIN_NS;
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		int eof = s->out.eof && s->err.eof;
+		pthread_mutex_unlock(&s->lock);
+		if (eof || fl_now_ns() >= drain)
+			break;
+		fl_session_wait(s, drain, -1);
+	}
+	fl_monitor_remove(s);
+	fl_guardian_forget_group(s->child.pid);
+	fl_faults_close(&in->faults);
+	/* What the agent wrote after the last sample. */
+	fl_journal_drain(&in->journal, s->child.start_ns, &s->jrecs,
+			 &s->njrecs, &s->jcap);
+	in->jlost = fl_journal_lost(&in->journal);
+	fl_windows_poll(ctx);
+	in->running = 0;
+	char desc[96];
+	fl_exit_info ex = fl_instance_exit(in);
+	fl_exit_describe(&ex, desc, sizeof desc);
+	fl_ctx_log(ctx, "target %s", desc);
+	return 0;
+}
+
+int fl_instance_signal(fl_ctx *ctx, int sig)
+{
+	if (!fl_ctx_target_live(ctx))
+		return -ESRCH;
+	int r = fl_target_signal(&ctx->inst->sess->child, sig);
+	if (r == 0)
+		fl_ctx_log(ctx, "sent %s", fl_signal_name(sig));
+	return r;
+}
+
+int fl_instance_setrlimit(fl_ctx *ctx, int resource, double value,
+			  rlim_t *old)
+{
+	if (!fl_ctx_target_live(ctx))
+		return -ESRCH;
+	pid_t pid = ctx->inst->sess->child.pid;
+	struct rlimit cur, nl;
+	if (prlimit(pid, resource, NULL, &cur) < 0)
+		return -errno;
+	nl.rlim_cur = (rlim_t)value;
+	nl.rlim_max = cur.rlim_max;
+	if (nl.rlim_cur > nl.rlim_max && cur.rlim_max != RLIM_INFINITY)
+		nl.rlim_max = nl.rlim_cur;
+	if (prlimit(pid, resource, &nl, NULL) < 0)
+		return -errno;
+	*old = cur.rlim_cur;
+	return 0;
+}
+
+int fl_instance_died_on_its_own(const fl_ctx *ctx, const fl_instance *in)
+{
+	fl_exit_info e = fl_instance_exit(in);
+	if (!in->sess || !e.exited || in->exit_acknowledged)
+		return 0;
+	if (in->stop_requested)
+		/* Stopped by the harness: only a signal other than the
+		 * stop's own (a crash during shutdown) is the target's. */
+		return e.signal && e.signal != SIGTERM && e.signal != SIGKILL &&
+		       e.signal != SIGINT && e.signal != ctx->cfg.stop_signal;
+	/* A batch job may exit with a status; no target may die by a
+	 * signal unannounced. */
+	return !(ctx->cfg.exits && !e.signal);
+}
+
+pid_t fl_instance_pid(const fl_ctx *ctx)
+{
+	return ctx->inst && ctx->inst->sess ? ctx->inst->sess->child.pid : 0;
+}
+
+void fl_instance_free(fl_instance *in)
+{
+	if (in->sess) {
+		fl_session_destroy(in->sess);
+		free(in->sess);
+	}
+	fl_faults_free(&in->faults);
+	fl_journal_close(&in->journal);
+	free_strv(in->argv);
+	free(in);
+}

@@ -1,0 +1,44 @@
+/* One run of the target: what its binary says about itself, its
+ * environment (the agent preloaded), starting it in its own process group
+ * and waiting until it is ready, and stopping it (the windows close, the
+ * final measurement is taken, then the stop signal, the grace period and
+ * SIGKILL for the whole group). */
+#ifndef FL_INSTANCE_H
+#define FL_INSTANCE_H
+
+#include "ctx.h"
+
+/* Before the first start: the points the agent counts from the first call
+ * (libfiu's, the scenario's literals, the binary's declared points), and
+ * warnings about faults that cannot reach the binary. */
+void fl_instance_prepare(fl_ctx *ctx);
+
+/* Starts a new run and waits until it is ready. 0, or -errno with the
+ * reason in err (the run is then stopped and kept for the report). */
+int fl_instance_start(fl_ctx *ctx, char *err, size_t errlen);
+/* Stops the current run (a no-op when it is not running). */
+int fl_instance_stop(fl_ctx *ctx, int sig, double grace_s);
+/* Looks for the agent's hello without blocking; once it arrived, the
+ * agent's footprint is known. */
+void fl_instance_check_hello(fl_instance *in);
+
+/* "exit status 3", "killed by SIGSEGV (core dumped)", "still running". */
+void fl_exit_describe(const fl_exit_info *e, char *out, size_t len);
+/* The last line the run printed on stderr, or "". */
+void fl_instance_last_stderr(fl_instance *in, char *out, size_t len);
+
+/* Sends a signal to the current run's process. 0 or -errno. */
+int fl_instance_signal(fl_ctx *ctx, int sig);
+/* Changes a resource limit of the current run (prlimit); *old receives the
+ * previous soft limit (RLIM_INFINITY for none). 0 or -errno. */
+int fl_instance_setrlimit(fl_ctx *ctx, int resource, double value,
+			  rlim_t *old);
+/* Did this run end without the scenario asking for or expecting it (a
+ * crash, an exit in the middle of a server's life)? */
+int fl_instance_died_on_its_own(const fl_ctx *ctx, const fl_instance *in);
+/* The current run's pid, or 0. */
+pid_t fl_instance_pid(const fl_ctx *ctx);
+
+void fl_instance_free(fl_instance *in);
+
+#endif

@@ -1,0 +1,51 @@
+/* Measurement: the baseline (medians over a settle window, and the fd
+ * table, threads and watched files for forensics), the final figures with
+ * the forensics that explain them, the OOM precursor, and the figures the
+ * scripts ask for (latest sample, peaks, trends, quiet periods, recovery
+ * after a window). The only module that reads a session's samples. */
+#ifndef FL_MEASURE_H
+#define FL_MEASURE_H
+
+#include "ctx.h"
+
+/* Takes the baseline of the current run over [from_ns, now] (target
+ * time), waiting for min_samples (0: as many as the window holds, at
+ * most five) if the machine is busy, and the
+ * snapshot of its fd table, threads and watched files. 0, or -errno with
+ * err. */
+int fl_measure_baseline(fl_ctx *ctx, int64_t from_ns, size_t min_samples,
+			char *err, size_t errlen);
+/* Takes the final measurement of the current run and its forensics
+ * (once per baseline). */
+void fl_measure_final(fl_ctx *ctx);
+/* What a figure leaked: the final value minus what it is compared with
+ * (needs a final measurement). */
+double fl_measure_leak(const fl_ctx *ctx, enum fl_figure fig);
+/* Drops the final measurement and its forensics. */
+void fl_measure_final_free(fl_final *f);
+void fl_measure_base_free(fl_base_snapshot *b);
+
+/* The OOM precursor: once RSS reached target.oom.rss, the monitor took a
+ * snapshot; it becomes the report's dump (and a core, if asked). */
+void fl_measure_check_oom(fl_ctx *ctx);
+
+/* The latest sample of the current run: 1, or 0 when there is none. */
+int fl_measure_last(fl_ctx *ctx, fl_sample *out);
+/* How many samples the current run has. */
+size_t fl_measure_count(fl_ctx *ctx);
+/* The highest value of each figure over the current run (0 without
+ * samples). */
+void fl_measure_peak(fl_ctx *ctx, fl_sample *out);
+/* The least-squares line of a figure over [from, to] of the current run. */
+void fl_measure_trend(fl_ctx *ctx, enum fl_figure fig, int64_t from_ns,
+		      int64_t to_ns, fl_trend *out);
+/* Have fds and threads stayed the same for hold_ns up to the latest
+ * sample? */
+int fl_measure_quiet_for(fl_ctx *ctx, int64_t hold_ns);
+/* One look at recovery after episode e, on what was measured up to now. */
+void fl_measure_recovery(fl_ctx *ctx, const fl_episode *e, int64_t within_ns,
+			 int64_t hold_ns, fl_recovery *out);
+/* The end of the current run's measurements: its exit, or now. */
+int64_t fl_measure_end(fl_ctx *ctx);
+
+#endif
