@@ -16,6 +16,8 @@
  *     wrong reply's verdict; how long after a recovery it is seen when
  *     probing back to back and when probing every 50 ms.
  *  7. The same probes of Debian's redis-server and nginx.
+ *  8. Refusing a 94 MB results file of an unknown schema version: the
+ *     reader's head check beside parsing the whole file first.
  *
  * build/bench/bench FAULTLINE [N...] runs only sections N.
  */
@@ -25,6 +27,7 @@
 #include "journal.h"
 #include "probe.h"
 #include "procfs.h"
+#include "results.h"
 #include "sampler.h"
 #include "target.h"
 #include "util.h"
@@ -1073,6 +1076,92 @@ static int want(int argc, char **argv, int k)
 		if (atoi(argv[i]) == k)
 			return 1;
 	return 0;
+/* Runs fn in a child; its wall time and peak RSS. */
+static void in_child(int (*fn)(const char *), const char *path, double *secs,
+		     long *maxrss_kib, int *status)
+{
+	int64_t t0 = fl_now_ns();
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(fn(path) & 0xff);
+	int st = 0;
+	struct rusage ru;
+	memset(&ru, 0, sizeof ru);
+	wait4(pid, &st, 0, &ru);
+	*secs = (double)(fl_now_ns() - t0) / 1e9;
+	*maxrss_kib = ru.ru_maxrss;
+	*status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int load_with_reader(const char *path)
+{
+	json_t *doc;
+	char err[512];
+	int r = fl_results_load(path, &doc, err, sizeof err);
+	json_decref(doc);
+	return r == -ENOTSUP ? 0 : 1;
+}
+
+static int load_whole_first(const char *path)
+{
+	json_error_t e;
+	json_t *doc = json_load_file(path, 0, &e);
+	if (!doc)
+		return 1;
+	json_int_t v = json_integer_value(json_object_get(doc, "schema_version"));
+	json_decref(doc);
+	return v == FL_RESULTS_SCHEMA_VERSION ? 1 : 0;
+}
+
+static void bench_results_head(void)
+{
+	printf("8. Refusing a results file of an unknown schema version (94 MB)\n\n");
+	char dir[] = "/tmp/fl-bench-r.XXXXXX";
+	if (!mkdtemp(dir))
+		return;
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/results.json", dir);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return;
+	/* A scenario with a long series, like a run's, repeated. */
+	fl_buf one;
+	fl_buf_init(&one);
+	fl_buf_puts(&one, "{\"id\": \"s.lua\", \"verdict\": \"PASS\", \"targets\": "
+			  "[{\"series\": {\"t\": [");
+	for (int i = 0; i < 4000; i++)
+		fl_buf_printf(&one, "%s%.3f", i ? ", " : "", i * 0.001);
+	fl_buf_puts(&one, "], \"fds\": [");
+	for (int i = 0; i < 4000; i++)
+		fl_buf_printf(&one, "%s%d", i ? ", " : "", 5 + i % 3);
+	fl_buf_puts(&one, "]}}]}");
+	fputs("{\n \"schema\": \"faultline.results\",\n \"schema_version\": 2,\n"
+	      " \"scenarios\": [", f);
+	long size = 0;
+	for (int i = 0; size < 94000000L; i++) {
+		if (i)
+			fputs(",\n", f);
+		fputs(one.data, f);
+		size += (long)one.len + 2;
+	}
+	fputs("]}\n", f);
+	fclose(f);
+	fl_buf_free(&one);
+	double ta, tb;
+	long ra, rb;
+	int sa, sb;
+	in_child(load_with_reader, path, &ta, &ra, &sa);
+	in_child(load_whole_first, path, &tb, &rb, &sb);
+	printf("   %-44s %8.3f s %9ld KiB peak RSS%s\n",
+	       "fl_results_load (checks the first 4 KiB)", ta, ra,
+	       sa ? " (did not refuse it!)" : "");
+	printf("   %-44s %8.3f s %9ld KiB peak RSS%s\n",
+	       "json_load_file, then the check", tb, rb,
+	       sb ? " (did not refuse it!)" : "");
+	printf("\n   whole parse / head check: %.0fx the time, %.0fx the memory\n\n",
+	       tb / (ta > 0 ? ta : 1e-9), (double)rb / (double)(ra > 0 ? ra : 1));
+	unlink(path);
+	rmdir(dir);
 }
 
 int main(int argc, char **argv)
@@ -1093,5 +1182,7 @@ int main(int argc, char **argv)
 		bench_probes();
 	if (want(argc, argv, 7))
 		bench_real_servers();
+	if (want(argc, argv, 8))
+		bench_results_head();
 	return 0;
 }
