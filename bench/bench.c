@@ -37,6 +37,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -1076,6 +1077,8 @@ static int want(int argc, char **argv, int k)
 		if (atoi(argv[i]) == k)
 			return 1;
 	return 0;
+}
+
 /* Runs fn in a child; its wall time and peak RSS. */
 static void in_child(int (*fn)(const char *), const char *path, double *secs,
 		     long *maxrss_kib, int *status)
@@ -1164,6 +1167,103 @@ static void bench_results_head(void)
 	rmdir(dir);
 }
 
+/* MTTR against a target that knows when it recovered
+ * (tests/targets/cooldown.c: its last failed fsync plus 300 ms): how far
+ * faultline's figure is from the target's, per probe kind, with probes
+ * every 50 ms between windows. */
+static void bench_mttr(const char *faultline)
+{
+	printf("9. MTTR against the target's own recovery moment (cooldown: "
+	       "last failed\n   fsync + 300 ms; probe interval 50 ms; 10 "
+	       "episodes each)\n\n");
+	char dir[] = "/tmp/fl-bench-mttr.XXXXXX";
+	if (!mkdtemp(dir)) {
+		printf("   (no temporary directory)\n\n");
+		return;
+	}
+	char path[PATH_MAX], reports[PATH_MAX];
+	snprintf(path, sizeof path, "%s/mttr.lua", dir);
+	snprintf(reports, sizeof reports, "%s/reports", dir);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return;
+	fputs("local cmd = { 'build/tests/targets/cooldown', '--port', '{port}' }\n"
+	      "local tcp = { tcp = '{port}', send = 'PING\\n', expect = 'PONG',\n"
+	      "              interval = 0.05 }\n"
+	      "local function fn(t) return t:tcp('PING\\n') == 'PONG\\n' end\n"
+	      "local function s(name, health)\n"
+	      "  return { name = name, timeout = 60,\n"
+	      "    target = { cmd = cmd, ready = { stdout = 'READY' }, health = health,\n"
+	      "      health_interval = type(health) == 'function' and 0.05 or nil },\n"
+	      "    steady = { fds = '+1', threads = '+0', health = true },\n"
+	      "    run = function(t) t:settle(0.3)\n"
+	      "      t:episodes { point = 'posix/io/sync/fsync', p = 1, count = 10,\n"
+	      "                   on = 0.1, off = 0.5, within = 1 } end }\n"
+	      "end\n"
+	      "return { s('tcp probe', tcp), s('function probe', fn) }\n",
+	      f);
+	fclose(f);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		execl(faultline, faultline, "run", "--report-dir", reports, path,
+		      (char *)NULL);
+		_exit(127);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	char rp[PATH_MAX + 32];
+	snprintf(rp, sizeof rp, "%s/latest/results.json", reports);
+	char err[256];
+	json_t *doc = NULL;
+	if (fl_results_load(rp, &doc, err, sizeof err) < 0) {
+		printf("   (no results: %s)\n\n", err);
+		return;
+	}
+	printf("   %-16s %12s %12s %12s\n", "probe", "median |d|", "max |d|",
+	       "episodes");
+	size_t i;
+	json_t *s;
+	json_array_foreach(json_object_get(doc, "scenarios"), i, s)
+	{
+		json_t *recs = json_object_get(json_object_get(s, "journal"),
+					       "records");
+		double d[64];
+		size_t nd = 0, k;
+		json_t *ep, *r;
+		json_array_foreach(json_object_get(s, "episodes"), k, ep)
+		{
+			double on = json_number_value(json_object_get(ep, "on"));
+			double off = json_number_value(json_object_get(ep, "off"));
+			double last = -1;
+			size_t j;
+			json_array_foreach(recs, j, r)
+			{
+				double t = json_number_value(json_object_get(r, "t"));
+				if (t >= on - 0.01 && t <= off && t > last)
+					last = t;
+			}
+			json_t *rs = json_object_get(ep, "recovery_s");
+			if (last < 0 || !json_is_number(rs) || nd == 64)
+				continue;
+			d[nd++] = fabs(json_number_value(rs) - (last + 0.3 - off));
+		}
+		qsort(d, nd, sizeof *d, cmp_double);
+		printf("   %-16s %9.2f ms %9.2f ms %12zu\n",
+		       json_string_value(json_object_get(s, "name")),
+		       nd ? d[nd / 2] * 1e3 : NAN, nd ? d[nd - 1] * 1e3 : NAN,
+		       nd);
+	}
+	printf("   (interval probing alone would be up to 50 ms late)\n\n");
+	json_decref(doc);
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		printf("   (could not remove %s)\n", dir);
+}
+
 int main(int argc, char **argv)
 {
 	const char *faultline = argc > 1 ? argv[1] : "bin/faultline";
@@ -1184,5 +1284,7 @@ int main(int argc, char **argv)
 		bench_real_servers();
 	if (want(argc, argv, 8))
 		bench_results_head();
+	if (want(argc, argv, 9))
+		bench_mttr(faultline);
 	return 0;
 }
