@@ -1,10 +1,16 @@
-/* A target for make bench: calls a wrapped function many times and prints
- * the cost per call. Started by build/bench/bench bare, under libfiu's
- * POSIX preload, and under faultline's agent. */
+/* A target for make bench, started by build/bench/bench bare, under
+ * libfiu's POSIX preload, and under faultline's agent:
+ *   callbench calls   calls a wrapped function many times and prints the
+ *                     cost per call: "read NS close NS";
+ *   callbench forks   forks children that exit at once and prints the
+ *                     median cost of a fork and its wait, and the size of
+ *                     faultline's region if mapped: "fork US region KIB".
+ */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,13 +21,9 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int main(int argc, char **argv)
+static int calls(void)
 {
-	long n = argc > 1 ? atol(argv[1]) : 2000000;
-	int delay_ms = argc > 2 ? atoi(argv[2]) : 0;
-	/* Time for the bench to enable a point before the loop. */
-	if (delay_ms)
-		usleep((useconds_t)delay_ms * 1000);
+	long n = 2000000;
 	char buf[1];
 	double best_read = 1e9, best_close = 1e9;
 	for (int round = 0; round < 5; round++) {
@@ -41,4 +43,53 @@ int main(int argc, char **argv)
 	}
 	printf("read %.1f close %.1f\n", best_read * 1e9, best_close * 1e9);
 	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* The size of faultline's region in this process, from /proc/self/maps. */
+static double region_kib(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return 0;
+	char line[512];
+	double kib = 0;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long lo, hi;
+		if (strstr(line, "memfd:faultline") &&
+		    sscanf(line, "%lx-%lx", &lo, &hi) == 2)
+			kib += (double)(hi - lo) / 1024;
+	}
+	fclose(f);
+	return kib;
+}
+
+static int forks(void)
+{
+	enum { N = 400 };
+	static double v[N];
+	for (int i = 0; i < N; i++) {
+		double t0 = now();
+		pid_t pid = fork();
+		if (pid == 0)
+			_exit(0);
+		if (pid < 0)
+			return 1;
+		waitpid(pid, NULL, 0);
+		v[i] = now() - t0;
+	}
+	qsort(v, N, sizeof v[0], cmp_double);
+	printf("fork %.1f region %.0f\n", v[N / 2] * 1e6, region_kib());
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "calls";
+	return strcmp(mode, "forks") == 0 ? forks() : calls();
 }

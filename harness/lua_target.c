@@ -379,7 +379,8 @@ static int t_fault(lua_State *L)
 	if (fl_points_check_declared(spec.point, ctx->declared, ctx->ndeclared,
 				     why, sizeof why) < 0)
 		return luaL_error(L, "fault: %s", why);
-	need_running(L, ctx, "fault");
+	/* Before t:start() the window is open from the target's first
+	 * instruction. */
 	char err[512];
 	if (fl_ctx_open_window(ctx, &spec, out.text ? &out : NULL, err,
 			       sizeof err) < 0)

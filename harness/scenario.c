@@ -1190,7 +1190,7 @@ static int parse_scenario(fl_ctx *ctx, lua_State *L)
 /* Starting and stopping the target                                     */
 /* ------------------------------------------------------------------ */
 
-static char **build_env(fl_ctx *ctx, int agent_fd, int journal_fd)
+static char **build_env(fl_ctx *ctx, int shm_fd)
 {
 	size_t n = 0;
 	while (environ[n])
@@ -1224,27 +1224,9 @@ static char **build_env(fl_ctx *ctx, int agent_fd, int journal_fd)
 	if (old_preload && *old_preload)
 		fl_buf_printf(&b, ":%s", old_preload);
 	env[k++] = fl_buf_steal(&b);
+	/* Seed, close mode, inherit and the points are in the region. */
 	fl_buf_init(&b);
-	fl_buf_printf(&b, "%s=%d", FL_ENV_AGENT_FD, agent_fd);
-	env[k++] = fl_buf_steal(&b);
-	fl_buf_init(&b);
-	fl_buf_printf(&b, "%s=%llu", FL_ENV_SEED, (unsigned long long)ctx->seed);
-	env[k++] = fl_buf_steal(&b);
-	fl_buf_init(&b);
-	fl_buf_printf(&b, "%s=%s", FL_ENV_CLOSE,
-		      ctx->close_mode[0] ? ctx->close_mode : "linux");
-	env[k++] = fl_buf_steal(&b);
-	if (ctx->inherit)
-		env[k++] = fl_xstrdup(FL_ENV_INHERIT "=1");
-	if (journal_fd >= 0) {
-		fl_buf_init(&b);
-		fl_buf_printf(&b, "%s=%d", FL_ENV_JOURNAL_FD, journal_fd);
-		env[k++] = fl_buf_steal(&b);
-	}
-	fl_buf_init(&b);
-	fl_buf_printf(&b, "%s=", FL_ENV_POINTS);
-	for (int i = 0; i < ctx->npoints; i++)
-		fl_buf_printf(&b, "%s%s", i ? ":" : "", ctx->points[i]);
+	fl_buf_printf(&b, "%s=%d", FL_ENV_SHM_FD, shm_fd);
 	env[k++] = fl_buf_steal(&b);
 	const char *key;
 	json_t *val;
@@ -1318,21 +1300,11 @@ fl_health_result *fl_ctx_probe_now(fl_ctx *ctx)
 	return &ctx->health_results[ctx->nhealth++];
 }
 
-/* Learns about the agent once it has said hello. */
+/* Learns whether the target's agent has registered. (Its footprint is
+ * read from its registration at every sample by the monitor.) */
 static void check_hello(fl_instance *in)
 {
-	if (in->faults.hello || in->faults.fd < 0)
-		return;
-	if (fl_faults_poll_hello(&in->faults) == 1) {
-		pthread_mutex_lock(&in->sess->lock);
-		in->sess->footprint_threads = in->faults.agent_thread ? 1 : 0;
-		/* With inherit the agent keeps the journal's fd for the
-		 * programs the target executes. */
-		in->sess->footprint_fds = in->faults.agent_journal && !in->inherit
-						  ? 1
-						  : 2;
-		pthread_mutex_unlock(&in->sess->lock);
-	}
+	fl_faults_registered(&in->faults);
 }
 
 void fl_ctx_wait(fl_ctx *ctx, int64_t deadline_ns, int return_on_news)
@@ -1360,9 +1332,7 @@ void fl_ctx_wait(fl_ctx *ctx, int64_t deadline_ns, int return_on_news)
 		if (wake > now + 50 * FL_NS_PER_MS)
 			wake = now + 50 * FL_NS_PER_MS;
 		if (in && in->sess) {
-			int news = fl_session_wait(
-				in->sess, wake,
-				in->faults.hello ? -1 : in->faults.fd);
+			int news = fl_session_wait(in->sess, wake, -1);
 			check_hello(in);
 			if (news && return_on_news)
 				return;
@@ -1650,34 +1620,45 @@ int fl_ctx_start(fl_ctx *ctx, char *err, size_t errlen)
 		in->argv[i] = fl_ctx_expand(ctx, ctx->cmd[i]);
 	char *cwd = ctx->cwd ? fl_ctx_expand(ctx, ctx->cwd) : NULL;
 
-	int r = fl_faults_create(&in->faults);
+	int r = fl_faults_create(&in->faults, ctx->seed, ctx->close_mode,
+				 ctx->inherit, ctx->replay ? ctx->nreplay : 0);
 	if (r < 0) {
-		snprintf(err, errlen, "socketpair: %s", strerror(-r));
-		free(cwd);
-		return r;
-	}
-	r = fl_journal_create(&in->journal);
-	if (r < 0) {
-		snprintf(err, errlen, "cannot create the fault journal: %s",
+		snprintf(err, errlen, "cannot create the fault region: %s",
 			 strerror(-r));
 		free(cwd);
 		return r;
 	}
+	fl_journal_attach(&in->journal, in->faults.shm, in->faults.shm_size);
 	fl_faults_set_slots(&in->faults, ctx->points, ctx->npoints);
-	char **env = build_env(ctx, in->faults.peer_fd, in->journal.fd);
+	/* Before the first instruction: the recorded calls of a replay, and
+	 * the windows the script opened before starting the target. */
+	r = ctx->replay ? load_replay(ctx, in, err, errlen) : 0;
+	for (int i = 0; i < ctx->nwindows && r == 0; i++) {
+		fl_window *w = &ctx->windows[i];
+		if (w->instance == ctx->ninstances - 1 && w->off_ns < 0 &&
+		    !ctx->replay)
+			r = fl_faults_enable(&in->faults, &w->spec, err, errlen,
+					     AGENT_TIMEOUT_MS);
+	}
+	if (r < 0) {
+		snprintf(in->start_error, sizeof in->start_error, "%s", err);
+		free(cwd);
+		return r;
+	}
+	int shm_fd = fl_faults_fd(&in->faults);
+	char **env = build_env(ctx, shm_fd);
 	fl_spawn_spec spec = {.argv = in->argv,
 			      .envp = env,
 			      .cwd = cwd,
-			      .inherit_fds = {in->faults.peer_fd, in->journal.fd},
-			      .ninherit = 2,
+			      .inherit_fds = {shm_fd},
+			      .ninherit = 1,
 			      .nrlimits = ctx->nrlimits};
 	memcpy(spec.rlimits, ctx->rlimits, sizeof spec.rlimits);
 	fl_child child;
 	r = fl_target_spawn(&spec, &child, err, errlen);
 	free_strv(env);
 	free(cwd);
-	fl_faults_spawned(&in->faults);
-	fl_journal_spawned(&in->journal);
+	fl_faults_spawned(&in->faults, r < 0 ? 0 : child.pid);
 	if (r < 0) {
 		snprintf(in->start_error, sizeof in->start_error, "%s", err);
 		fl_faults_close(&in->faults);
@@ -1686,10 +1667,9 @@ int fl_ctx_start(fl_ctx *ctx, char *err, size_t errlen)
 	fl_guardian_watch_group(child.pid);
 	in->sess = fl_xcalloc(1, sizeof *in->sess);
 	fl_session_init(in->sess, &child, ctx->hz, ctx->output_limit);
-	/* The agent's socket and the journal are in the fd table from the
-	 * first instruction; the agent closes the journal's fd and starts its
-	 * thread, which is counted once it says hello. */
-	in->sess->footprint_fds = 2;
+	/* The monitor reads the agent's footprint in the target from its
+	 * registration at every sample. */
+	in->sess->faults = &in->faults;
 	in->sess->journal = &in->journal;
 	if (ctx->watch) {
 		char *w = fl_ctx_expand(ctx, ctx->watch);
@@ -1751,32 +1731,24 @@ int fl_ctx_start(fl_ctx *ctx, char *err, size_t errlen)
 		if (fl_monitor_interrupted() ||
 		    (ctx->deadline_ns && fl_now_ns() > ctx->deadline_ns))
 			break;
-		fl_session_wait(in->sess, wake,
-				in->faults.hello ? -1 : in->faults.fd);
+		fl_session_wait(in->sess, wake, -1);
 	}
 	if (have_waiter)
 		fl_session_remove_waiter(in->sess, &ready);
 	if (ok) {
 		in->ready_ns = fl_session_now(in->sess);
-		/* Give the agent a moment to introduce itself if it has not:
-		 * its thread must be counted before any baseline. */
+		/* The agent registers before main(); a target that is ready
+		 * without it never loads it. */
 		int64_t hello_deadline = fl_now_ns() + 500 * FL_NS_PER_MS;
-		while (!in->faults.hello && fl_now_ns() < hello_deadline &&
-		       !in->sess->exit.exited) {
+		while (!fl_faults_registered(&in->faults) &&
+		       fl_now_ns() < hello_deadline && !in->sess->exit.exited)
 			fl_session_wait(in->sess, fl_now_ns() + 10 * FL_NS_PER_MS,
-					in->faults.fd);
-			check_hello(in);
-		}
-		if (!in->faults.hello)
+					-1);
+		if (!in->faults.registered)
 			fl_ctx_log(ctx, "warning: no faultline agent in the "
 					"target (static or Go binary?): faults "
 					"cannot be injected");
 		ctx->next_probe_ns = fl_now_ns();
-		if (ctx->replay && in->faults.hello && load_replay(ctx, in, err, errlen) < 0) {
-			in->exit_acknowledged = 1;
-			fl_ctx_stop(ctx, SIGKILL, 0);
-			return -EPROTO;
-		}
 		fl_ctx_log(ctx, "ready after %.3f s",
 			   (double)in->ready_ns / 1e9);
 		return 0;
@@ -2107,12 +2079,16 @@ void fl_ctx_take_final(fl_ctx *ctx)
 	int nth = fl_procfs_threads(s->child.procfd, &th);
 	int same_instance = ctx->base.valid &&
 			    ctx->base_inst == ctx->ninstances - 1;
+	/* The agent has no thread; its fd is there only with inherit. */
+	fl_footprint agent_fp;
+	fl_faults_footprint(&in->faults, s->child.procfd, s->child.pid,
+			    &agent_fp);
 	if (na >= 0 && nb >= 0) {
 		fl_fd_entry *newfds;
 		int n = fl_forensics_new_fds(
 			same_instance ? ctx->base_fds : NULL,
 			same_instance ? ctx->nbase_fds : 0, a, na, b, nb,
-			in->faults.hello ? in->faults.agent_fd : -1, &newfds);
+			agent_fp.fds ? agent_fp.fd : -1, &newfds);
 		fl_group *g;
 		int ng = fl_forensics_group_fds(newfds, n, &g);
 		json_object_set_new(ctx->forensics, "new_fds",
@@ -2128,8 +2104,8 @@ void fl_ctx_take_final(fl_ctx *ctx)
 		fl_thread_entry *newth;
 		int n = fl_forensics_new_threads(
 			same_instance ? ctx->base_threads : NULL,
-			same_instance ? ctx->nbase_threads : 0, th, nth,
-			in->faults.hello ? in->faults.agent_tid : -1, &newth);
+			same_instance ? ctx->nbase_threads : 0, th, nth, -1,
+			&newth);
 		fl_group *g;
 		int ng = fl_forensics_group_threads(newth, n, &g);
 		json_object_set_new(ctx->forensics, "new_threads",
@@ -2151,8 +2127,6 @@ void fl_ctx_take_final(fl_ctx *ctx)
 /* Collects the agent's per-point counts while it can still answer. */
 static void collect_point_stats(fl_ctx *ctx, fl_instance *in)
 {
-	if (!in->faults.hello || in->sess->exit.exited)
-		return;
 	fl_point_stats *ps;
 	char err[256];
 	int n = fl_faults_stats(&in->faults, &ps, err, sizeof err, 500);
@@ -2196,11 +2170,15 @@ int fl_ctx_stop(fl_ctx *ctx, int sig, double grace_s)
 	for (int i = 0; i < ctx->nwindows; i++)
 		if (ctx->windows[i].off_ns < 0)
 			fl_ctx_close_windows(ctx, NULL, err, sizeof err);
-	if (!s->exit.exited) {
-		if (ctx->base.valid)
-			fl_ctx_take_final(ctx);
-		collect_point_stats(ctx, in);
-	}
+	if (!s->exit.exited && ctx->base.valid)
+		fl_ctx_take_final(ctx);
+	/* The counts are in the shared region: there even if it died. */
+	collect_point_stats(ctx, in);
+	/* Which processes ran the agent, and which executed another
+	 * program, while they can still be looked at. */
+	fl_proc_info *procs;
+	fl_faults_procs(&in->faults, &procs);
+	free(procs);
 	in->stop_requested = 1;
 	int64_t t0 = fl_now_ns();
 	if (!s->exit.exited) {
@@ -2254,15 +2232,38 @@ int fl_ctx_stop(fl_ctx *ctx, int sig, double grace_s)
 /* Fault windows and recovery                                           */
 /* ------------------------------------------------------------------ */
 
+/* Processes of the target that executed a program without the agent are
+ * out of the window's reach: say so. */
+static void note_executed(fl_ctx *ctx, fl_instance *in)
+{
+	fl_proc_info *procs;
+	int n = fl_faults_procs(&in->faults, &procs);
+	for (int i = 0; i < n; i++)
+		if (procs[i].state == FL_PROC_EXECUTED)
+			fl_ctx_log(ctx,
+				   "note: process %d (actor %s) executed %s "
+				   "without the agent: no fault reaches it",
+				   (int)procs[i].pid, procs[i].actor,
+				   procs[i].now[0] ? procs[i].now : "a program");
+	free(procs);
+}
+
 int fl_ctx_open_window(fl_ctx *ctx, const fl_fault_spec *spec,
 		       const fl_output_trigger *out, char *err, size_t errlen)
 {
 	fl_instance *in = ctx->inst;
-	if (!in || !in->running || in->sess->exit.exited) {
+	/* Before the target runs, the window is written into the region of
+	 * its next start, before its first instruction (batch jobs). */
+	int before_start = !in || !in->running;
+	if (before_start && out && out->text) {
+		snprintf(err, errlen, "on_output needs a running target");
+		return -ESRCH;
+	}
+	if (!before_start && in->sess->exit.exited) {
 		snprintf(err, errlen, "no running target to inject faults into");
 		return -ESRCH;
 	}
-	if (!ctx->base.valid) {
+	if (!before_start && !ctx->base.valid) {
 		/* Faults without a settled baseline: take it over what was
 		 * seen since the target became ready. */
 		int64_t now = fl_session_now(in->sess);
@@ -2284,7 +2285,7 @@ int fl_ctx_open_window(fl_ctx *ctx, const fl_fault_spec *spec,
 			free(waiter);
 			return -EINVAL;
 		}
-	} else if (!ctx->replay) {
+	} else if (!ctx->replay && !before_start) {
 		/* In replay the recorded calls are on for the whole run. */
 		int r = fl_faults_enable(&in->faults, spec, err, errlen,
 					 AGENT_TIMEOUT_MS);
@@ -2292,7 +2293,7 @@ int fl_ctx_open_window(fl_ctx *ctx, const fl_fault_spec *spec,
 			return r;
 	}
 	int armed = waiter || spec->after_point[0];
-	int64_t now = fl_session_now(in->sess);
+	int64_t now = before_start ? 0 : fl_session_now(in->sess);
 	/* A window opened while no other is open starts a new episode. */
 	int open = 0;
 	for (int i = 0; i < ctx->nwindows; i++)
@@ -2320,10 +2321,13 @@ int fl_ctx_open_window(fl_ctx *ctx, const fl_fault_spec *spec,
 	w->on_ns = armed ? -1 : now;
 	w->off_ns = -1;
 	w->episode = ctx->nepisodes - 1;
-	w->instance = ctx->ninstances - 1;
+	w->instance = before_start ? ctx->ninstances : ctx->ninstances - 1;
 	w->waiter = waiter;
 	snprintf(w->trigger, sizeof w->trigger, "%s",
-		 waiter ? "output" : spec->after_point[0] ? "calls" : "time");
+		 waiter			  ? "output"
+		 : spec->after_point[0] ? "calls"
+		 : before_start		  ? "start"
+					  : "time");
 	const char *en = spec->err ? fl_errno_name(spec->err) : NULL;
 	char how[256] = "";
 	if (waiter)
@@ -2340,6 +2344,10 @@ int fl_ctx_open_window(fl_ctx *ctx, const fl_fault_spec *spec,
 		   spec->nth, spec->actors[0] ? " actors=" : "", spec->actors);
 	if (how[0])
 		fl_ctx_log(ctx, "%s", how + 2);
+	if (before_start)
+		fl_ctx_log(ctx, "(from the first instruction of the next start)");
+	else
+		note_executed(ctx, in);
 	return 0;
 }
 
@@ -2770,8 +2778,8 @@ static json_t *build_result(fl_ctx *ctx, double duration_s)
 		json_object_set_new(o, "start_error", in->start_error[0] ? json_string(in->start_error) : json_null());
 		json_object_set_new(o, "ready_s", json_real((double)in->ready_ns / 1e9));
 		json_object_set_new(o, "exit", exit_json(in));
-		json_object_set_new(o, "agent", in->faults.hello ? json_pack("{s:b,s:i,s:i,s:s}", "connected", 1, "fd", in->faults.agent_fd, "tid", in->faults.agent_tid, "close", in->faults.close_mode) : json_pack("{s:b}", "connected", 0));
-		json_object_set_new(o, "footprint", json_pack("{s:i,s:i,s:s}", "fds", s->footprint_fds, "threads", s->footprint_threads, "what", s->footprint_threads ? "faultline agent: its thread fl-agent and its control socket" : "faultline agent's control socket"));
+		json_object_set_new(o, "agent", fl_faults_json(&in->faults));
+		json_object_set_new(o, "footprint", fl_faults_footprint_json(&in->faults));
 		json_object_set_new(o, "sampling", json_pack("{s:f,s:I,s:f,s:f,s:I,s:s}", "hz", 1e9 / (double)s->period_ns, "samples", (json_int_t)s->nsamples, "mean_cost_us", s->nsamples ? (double)s->sample_cost_total_ns / (double)s->nsamples / 1e3 : 0.0, "max_cost_us", (double)s->sample_cost_max_ns / 1e3, "errors", (json_int_t)s->sample_errors, "fd_method", fl_sampler_method_name(s->sampler.method)));
 		json_object_set_new(o, "series", series_json(s));
 		size_t olen, elen;
@@ -2992,7 +3000,7 @@ static void collect_points(fl_ctx *ctx)
 			ok = (q[k] >= 'a' && q[k] <= 'z') ||
 			     (q[k] >= '0' && q[k] <= '9') || q[k] == '_' ||
 			     q[k] == '/' || q[k] == '-' || q[k] == '.';
-		if (ok && ctx->npoints < FL_AGENT_MAX_POINTS - 32) {
+		if (ok && ctx->npoints < FL_MAX_POINTS - 32) {
 			char name[112];
 			snprintf(name, sizeof name, "%.*s", (int)len, q);
 			add_point_name(ctx, name);
