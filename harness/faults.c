@@ -639,14 +639,15 @@ static uint64_t start_ticks_of(pid_t pid)
 	return p ? strtoull(p + 1, NULL, 10) : 0;
 }
 
-/* Keeps the latest look at each process (by pid and registration time),
+/* Keeps the latest look at each process (by pid and start time),
  * so processes that are gone are still known. */
 static void remember(fl_faults *f, const fl_proc_info *list, int n)
 {
 	for (int i = 0; i < n; i++) {
 		int k = 0;
-		while (k < f->nseen && !(f->seen[k].pid == list[i].pid &&
-					 f->seen[k].t_ns == list[i].t_ns))
+		while (k < f->nseen &&
+		       !(f->seen[k].pid == list[i].pid &&
+			 f->seen[k].start_ticks == list[i].start_ticks))
 			k++;
 		if (k == f->nseen) {
 			f->seen = fl_xrealloc(f->seen, (size_t)(f->nseen + 1) *
@@ -681,6 +682,7 @@ int fl_faults_procs(fl_faults *f, fl_proc_info **out)
 		snprintf(p->exe, sizeof p->exe, "%s", e->exe);
 		p->images = (int)e->images;
 		p->t_ns = e->t_ns;
+		p->start_ticks = e->start_ticks;
 		/* What it registered; while it runs another program only the
 		 * descriptor kept with inherit remains. */
 		p->footprint.fds = e->fds;
@@ -758,15 +760,25 @@ json_t *fl_faults_json(fl_faults *f)
 
 json_t *fl_faults_footprint_json(const fl_faults *f)
 {
-	fl_footprint fp = {.fds = 1, .fd = f->target_fd};
+	const fl_proc_info *root = NULL;
 	for (int i = 0; i < f->nseen; i++)
-		if (f->seen[i].pid == f->root &&
-		    f->seen[i].footprint.bytes > 0) {
-			fp = f->seen[i].footprint;
-			break;
-		}
-	char what[200];
-	if (fp.bytes)
+		if (f->seen[i].pid == f->root)
+			root = &f->seen[i];
+	fl_footprint fp = {.fds = 1, .fd = f->target_fd};
+	char what[400];
+	if (!root) {
+		snprintf(what, sizeof what,
+			 "the fault region's fd (no faultline agent registered)");
+	} else if (root->now[0]) {
+		/* It executed a program without the agent: from then on only
+		 * the fd kept with inherit was ours. */
+		memset(&fp, 0, sizeof fp);
+		fp.fds = root->footprint.fds;
+		snprintf(what, sizeof what,
+			 "none since it executed %s without the faultline agent%s",
+			 root->now, fp.fds ? ", but the region's fd" : "");
+	} else {
+		fp = root->footprint;
 		snprintf(what, sizeof what,
 			 "faultline agent: its shared fault region and its own "
 			 "pages (%.1f KiB, resident from the start), %.1f KiB of "
@@ -775,9 +787,7 @@ json_t *fl_faults_footprint_json(const fl_faults *f)
 			 fp.fds ? "; the region's fd, kept for programs it "
 				  "executes"
 				: ", no fd");
-	else
-		snprintf(what, sizeof what,
-			 "the fault region's fd (no faultline agent registered)");
+	}
 	return json_pack("{s:i,s:i,s:I,s:I,s:s}", "fds", fp.fds, "threads",
 			 fp.threads, "bytes", (json_int_t)fp.bytes, "tls_bytes",
 			 (json_int_t)fp.tls_bytes, "what", what);

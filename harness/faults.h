@@ -60,6 +60,7 @@ typedef struct fl_proc_info {
 	int images;		/* program images that registered (1 + execs
 				 * that kept the agent) */
 	int64_t t_ns;		/* registration, CLOCK_MONOTONIC */
+	uint64_t start_ticks;	/* with pid, names the process for good */
 	fl_footprint footprint;
 } fl_proc_info;
 

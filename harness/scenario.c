@@ -1712,19 +1712,21 @@ int fl_ctx_start(fl_ctx *ctx, char *err, size_t errlen)
 		int exited = in->sess->exit.exited;
 		int line_ok = !have_waiter || ready.matched;
 		pthread_mutex_unlock(&in->sess->lock);
-		if (exited)
-			break;
 		int port_ok = 1;
 		if (line_ok && ctx->ready_port) {
 			fl_tcp_probe p = {.port = ctx->ready_port,
 					  .timeout_ns = 100 * FL_NS_PER_MS};
 			fl_health_result hr;
-			port_ok = fl_probe_tcp(&p, &hr);
+			port_ok = !exited && fl_probe_tcp(&p, &hr);
 		}
+		/* A batch job (ready at once, or once it printed its line)
+		 * may well have finished already: it was ready. */
 		if (line_ok && port_ok && fl_now_ns() >= delay_until) {
 			ok = 1;
 			break;
 		}
+		if (exited)
+			break;
 		if (fl_now_ns() > ready_deadline)
 			break;
 		int64_t wake = fl_now_ns() + 20 * FL_NS_PER_MS;

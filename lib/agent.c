@@ -44,11 +44,12 @@
  * the same region and registers again.
  *
  * Footprint: the region and the agent's and libfiu preload's own pages are
- * made resident when mapped (and again in each forked child, which
- * inherits the mappings but not their page tables), so they never grow
- * with the faults fired; their size, the per-thread TLS and the one
- * descriptor kept with inherit are written to the process's entry for the
- * harness to subtract.
+ * made resident when mapped, so they never grow with the faults fired; a
+ * forked child inherits the mappings but not their page tables, so it maps
+ * the control part again at fork and the journal's records at its first
+ * fault. Their size, the per-thread TLS and the one descriptor kept with
+ * inherit are written to the process's entry for the harness to
+ * subtract.
  */
 #define _GNU_SOURCE
 #define FIU_ENABLE 1
@@ -91,6 +92,10 @@ static uint64_t agent_seed;
 static int kept_fd = -1;	/* the region's fd, kept with inherit */
 static pid_t my_pid;
 static fl_shm_proc *my_proc;
+/* The journal's records, mapped in this process yet? A forked child maps
+ * them at its first fault, not at fork: most children that execute a
+ * program right away never fire one. */
+static _Atomic int records_mapped;
 
 static int (*libc_close)(int);
 static int (*real_pthread_create)(pthread_t *, const pthread_attr_t *,
@@ -214,10 +219,14 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+static void map_records(void);
+
 /* Appends a record to the journal, or counts it lost: never blocks. */
 static void journal_write(uint32_t kind, int slot, uint64_t n, int err)
 {
 	fl_journal_hdr *j = shm.jhdr;
+	if (!atomic_load_explicit(&records_mapped, memory_order_relaxed))
+		map_records();
 	uint64_t w = atomic_load_explicit(&j->write_idx, memory_order_relaxed);
 	for (;;) {
 		uint64_t r = atomic_load_explicit(&j->read_idx,
@@ -667,17 +676,40 @@ static int collect_object(struct dl_phdr_info *info, size_t size, void *self)
 	return 0;
 }
 
-/* Populates the region and the recorded ranges; returns the bytes that
- * are now resident because of the agent. */
-static uint64_t populate_all(void)
+/* Makes the region's control part (or all of it) and the recorded ranges
+ * resident; returns the bytes that now are because of the agent. The
+ * region's pages all exist (the harness made them), so mapping them for
+ * reading is enough to count them, and three times cheaper than for
+ * writing: a later write only makes the mapping writable. */
+static uint64_t populate_all(int with_records)
 {
 	uint64_t bytes = 0;
-	if (populate((uintptr_t)region, region_size, 1) == 0)
-		bytes += region_size;
+	size_t control = shm.hdr->off_records;
+	if (populate((uintptr_t)region, with_records ? region_size : control,
+		     0) == 0)
+		bytes += with_records ? region_size : control;
 	for (int i = 0; i < nranges; i++)
 		if (populate(ranges[i].start, ranges[i].len, ranges[i].write) == 0)
 			bytes += ranges[i].len;
+	atomic_store(&records_mapped, with_records);
 	return bytes;
+}
+
+/* Before the first record this process writes: the records become
+ * resident at once and its registration says so right after, so its
+ * footprint never rises a page at a time with the faults it fires. */
+static void map_records(void)
+{
+	int expected = 0;
+	if (!atomic_compare_exchange_strong(&records_mapped, &expected, 1))
+		return;
+	size_t control = shm.hdr->off_records;
+	if (populate((uintptr_t)region + control, region_size - control, 0) < 0)
+		return;
+	footprint_bytes += region_size - control;
+	if (my_proc)
+		__atomic_store_n(&my_proc->bytes, footprint_bytes,
+				 __ATOMIC_RELEASE);
 }
 
 /* ------------------------------------------------------------------ */
@@ -826,7 +858,7 @@ static void atfork_child(void)
 	set_actor(fork_child_actor);
 	/* The child shares the parent's mappings, not their page tables:
 	 * without this its footprint would grow as it touches them. */
-	footprint_bytes = populate_all();
+	footprint_bytes = populate_all(0);
 	register_process(1, parent_exe ? exe : NULL);
 	in_agent--;
 }
@@ -917,7 +949,7 @@ __attribute__((constructor)) static void agent_init(void)
 	Dl_info self;
 	if (dladdr((void *)agent_init, &self) && self.dli_fbase)
 		dl_iterate_phdr(collect_object, self.dli_fbase);
-	footprint_bytes = populate_all();
+	footprint_bytes = populate_all(1);
 	pthread_atfork(atfork_prepare, NULL, atfork_child);
 	ensure_actor();
 	register_process(0, NULL);

@@ -12,7 +12,8 @@
  * registration, their counts and the faults they fired into it.
  *
  * Layout (offsets in the header; every part is a fixed-size array, so
- * nothing is ever allocated and nothing moves):
+ * nothing is ever allocated and nothing moves; the journal's records come
+ * last, after the control part):
  *  - header: seed, close mode, inherit flag, counters, the armed list;
  *  - point table: one entry per point name ever called or named, appended
  *    by any process (or the harness) without a lock: claim an entry with a
@@ -257,6 +258,10 @@ typedef struct fl_shm_hdr {
 	uint64_t size;			/* of the whole region */
 	uint64_t off_points, off_index, off_rules, off_patterns, off_procs,
 		off_journal, off_replay;
+	/* The journal's records come last: everything before them is the
+	 * control part, which every process maps in full from its start; the
+	 * records are mapped by each process when it first journals. */
+	uint64_t off_records;
 	uint32_t replay_cap;		/* power of two, or 0 */
 	uint32_t inherit;		/* programs the target executes keep
 					 * the agent */
@@ -311,10 +316,11 @@ static inline size_t fl_shm_layout(fl_shm_hdr *h, size_t replay_records)
 	h->off_procs = off;
 	off = fl_shm_align(off + FL_MAX_PROCS * sizeof(fl_shm_proc));
 	h->off_journal = off;
-	off = fl_shm_align(off + sizeof(fl_journal_hdr) +
-			   FL_JOURNAL_CAPACITY * sizeof(fl_journal_rec));
+	off = fl_shm_align(off + sizeof(fl_journal_hdr));
 	h->off_replay = off;
 	off = fl_shm_align(off + (size_t)cap * sizeof(fl_shm_replay));
+	h->off_records = off;
+	off = fl_shm_align(off + FL_JOURNAL_CAPACITY * sizeof(fl_journal_rec));
 	h->replay_cap = cap;
 	h->size = off;
 	return off;
@@ -335,7 +341,7 @@ static inline int fl_shm_view_of(void *base, size_t mapped, fl_shm_view *v)
 	v->patterns = (fl_shm_pattern *)(b + h->off_patterns);
 	v->procs = (fl_shm_proc *)(b + h->off_procs);
 	v->jhdr = (fl_journal_hdr *)(b + h->off_journal);
-	v->jrecs = (fl_journal_rec *)(v->jhdr + 1);
+	v->jrecs = (fl_journal_rec *)(b + h->off_records);
 	v->replay = h->replay_cap ? (fl_shm_replay *)(b + h->off_replay) : NULL;
 	return 0;
 }
@@ -370,11 +376,16 @@ static inline int fl_shm_point_get(const fl_shm_view *v, const char *name,
 			if (!create)
 				return -1;
 			if (mine < 0) {
-				uint32_t n = atomic_fetch_add(&v->hdr->npoints, 1);
-				if (n >= FL_MAX_POINTS) {
-					atomic_fetch_add(&v->hdr->points_lost, 1);
-					return -1;
-				}
+				/* Claimed only while there is room, so the count
+				 * never runs past the table. */
+				uint32_t n = atomic_load(&v->hdr->npoints);
+				do {
+					if (n >= FL_MAX_POINTS) {
+						atomic_fetch_add(&v->hdr->points_lost, 1);
+						return -1;
+					}
+				} while (!atomic_compare_exchange_weak(
+					&v->hdr->npoints, &n, n + 1));
 				fl_shm_point *p = &v->points[n];
 				atomic_store_explicit(&p->state, FL_POINT_FILLING,
 						      memory_order_relaxed);
