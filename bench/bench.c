@@ -277,7 +277,7 @@ static void bench_fixed_cost(const char *faultline)
 	printf("   %-46s %12s   %.2fx fiu-run\n",
 	       "faultline run, whole command / scenarios", b,
 	       fiu_ok ? (double)(whole / K) / (double)mf : 0.0);
-	printf("\n   A faultline scenario also connects its agent, samples at "
+	printf("\n   A faultline scenario also makes its fault region, samples at "
 	       "200 Hz, takes a\n   final look at the fd table and threads, and "
 	       "waits for the target to exit.\n\n");
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -738,8 +738,9 @@ json_t *fl_faults_json(fl_faults *f)
 	int n = fl_faults_procs(f, &list);
 	free(list);
 	(void)n;
+	/* A target that forks thousands of processes: the first ones tell. */
 	json_t *procs = json_array();
-	for (int i = 0; i < f->nseen; i++) {
+	for (int i = 0; i < f->nseen && i < 200; i++) {
 		const fl_proc_info *p = &f->seen[i];
 		json_array_append_new(
 			procs, json_pack("{s:i,s:i,s:s,s:s,s:s,s:s?,s:i}", "pid",
@@ -751,11 +752,11 @@ json_t *fl_faults_json(fl_faults *f)
 	}
 	uint64_t lost_points, lost_procs;
 	fl_faults_lost(f, &lost_points, &lost_procs);
-	return json_pack("{s:b,s:s,s:i,s:o,s:I,s:I}", "registered",
+	return json_pack("{s:b,s:s,s:i,s:o,s:i,s:I,s:I}", "registered",
 			 f->registered, "close", f->close_mode, "threads", 0,
-			 "processes", procs, "points_lost",
-			 (json_int_t)lost_points, "processes_lost",
-			 (json_int_t)lost_procs);
+			 "processes", procs, "processes_total", f->nseen,
+			 "points_lost", (json_int_t)lost_points,
+			 "processes_lost", (json_int_t)lost_procs);
 }
 
 json_t *fl_faults_footprint_json(const fl_faults *f)
