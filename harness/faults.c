@@ -1,7 +1,8 @@
 /* Fault control through the shared region (lib/agent_proto.h): rules,
  * points, replay sets and close mode written here, counts and process
  * registrations read back. The scenario thread is the only writer on the
- * harness's side; the monitor thread only reads (fl_faults_footprint). */
+ * harness's side; the monitor thread only reads the region
+ * (fl_faults_footprint, which keeps its own small cache in atomics). */
 #define _GNU_SOURCE
 #include "faults.h"
 
@@ -587,7 +588,23 @@ static int maps_region(int procfd, pid_t pid, const fl_shm_proc *e)
 	return strncmp(link, "/memfd:faultline", 16) == 0;
 }
 
-void fl_faults_footprint(const fl_faults *f, int procfd, pid_t pid,
+/* maps_region for the first process, looked at again only when its
+ * registration changed or FL_FAULTS_RECHECK_NS passed: a look at
+ * map_files costs more than a whole sample. */
+static int root_maps_region(fl_faults *f, int procfd, const fl_shm_proc *e)
+{
+	int64_t now = fl_now_ns();
+	if (atomic_load(&f->root_checked_reg) == e->t_ns &&
+	    now - atomic_load(&f->root_checked_ns) < FL_FAULTS_RECHECK_NS)
+		return atomic_load(&f->root_maps);
+	int maps = maps_region(procfd, e->pid, e);
+	atomic_store(&f->root_maps, maps);
+	atomic_store(&f->root_checked_reg, e->t_ns);
+	atomic_store(&f->root_checked_ns, now);
+	return maps;
+}
+
+void fl_faults_footprint(fl_faults *f, int procfd, pid_t pid,
 			 fl_footprint *out)
 {
 	memset(out, 0, sizeof *out);
@@ -605,7 +622,9 @@ void fl_faults_footprint(const fl_faults *f, int procfd, pid_t pid,
 	}
 	out->fds = e->fds;
 	out->fd = e->fd;
-	if (maps_region(procfd, pid, e) == 0) {
+	int maps = pid == f->root ? root_maps_region(f, procfd, e)
+				  : maps_region(procfd, pid, e);
+	if (maps == 0) {
 		/* It executed a program without the agent; with inherit the
 		 * descriptor stayed open across the exec. */
 		return;

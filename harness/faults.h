@@ -77,7 +77,15 @@ typedef struct fl_faults {
 	/* Every process seen registered, as last seen (fl_faults_procs). */
 	fl_proc_info *seen;
 	int nseen;
+	/* Whether the first process still maps the region, looked at most
+	 * every FL_FAULTS_RECHECK_NS (a look costs several sampling
+	 * periods): for its registration (t_ns) as of checked_ns. */
+	_Atomic int64_t root_checked_ns;
+	_Atomic int64_t root_checked_reg;
+	_Atomic int root_maps;
 } fl_faults;
+
+#define FL_FAULTS_RECHECK_NS 50000000LL
 
 /* Creates the shared region, with room for replay_records recorded calls
  * (0 when not replaying). Rules can be written into it at once: a window
@@ -126,9 +134,11 @@ int fl_faults_stats(fl_faults *f, fl_point_stats **out, char *err,
 /* What the agent holds in process pid (procfd: its /proc/PID directory,
  * or -1), to be subtracted from its figures: the registration's figures
  * while the process runs the agent; nothing once it executed a program
- * without it; the inherited descriptor before the agent registered (or
- * in a target that never loads it). */
-void fl_faults_footprint(const fl_faults *f, int procfd, pid_t pid,
+ * without it (noticed within FL_FAULTS_RECHECK_NS for the first process,
+ * at once for others); the inherited descriptor before the agent
+ * registered (or in a target that never loads it). Safe to call from
+ * the monitor thread while the scenario thread writes rules. */
+void fl_faults_footprint(fl_faults *f, int procfd, pid_t pid,
 			 fl_footprint *out);
 
 /* Every process that registered: which run the agent now, which executed

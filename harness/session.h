@@ -65,7 +65,7 @@ typedef struct fl_session {
 
 	/* The target's fault region: what the agent holds inside the
 	 * target (its registration says) is subtracted from every sample. */
-	const struct fl_faults *faults;
+	struct fl_faults *faults;
 
 	fl_stream out, err;
 	size_t ring_cap;
