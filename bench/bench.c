@@ -573,8 +573,8 @@ static int callbench_agent(const char *mode, int on, double *a, double *b)
 
 static void bench_calls(void)
 {
-	printf("4. A wrapped call: read(-1, buf, 0) and close(-1), best of 5 "
-	       "rounds of 2 million\n\n");
+	printf("4. A wrapped call: read(-1, buf, 0) and close(-1), CPU time, best "
+	       "of 5 rounds\n   of 2 million\n\n");
 	double br, bc, pr, pc, ar, ac, xr, xc;
 	if (callbench(NULL, "calls", &br, &bc) < 0) {
 		printf("   callbench failed\n\n");
