@@ -602,8 +602,9 @@ static void bench_calls(void)
 
 static void bench_forks(void)
 {
-	printf("6. fork() and the child's exit, waited for (median of 400): "
-	       "the agent makes\n   its pages resident again in each child\n\n");
+	printf("6. fork(), the child's exit and the wait: CPU time of parent "
+	       "and child, mean\n   of 400 (the agent maps its region's control "
+	       "part again in each child)\n\n");
 	double b0, b1, p0, p1, a0, a1;
 	if (callbench(NULL, "forks", &b0, &b1) < 0) {
 		printf("   callbench failed\n\n");
