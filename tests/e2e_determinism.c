@@ -181,7 +181,11 @@ Test(determinism, selectors_and_triggers, .timeout = 90)
 	/* Without errno, close() fails with its valid errnos, all of them
 	 * appearing over 60 calls, the same way for the same seed. */
 	recs = recs_of(doc, "sel: derived errno");
-	cr_assert_eq(json_array_size(recs), 61);
+	/* The 60 of the burst, and the close of the probe's connection when
+	 * the target gets to it before t:clear() does (a clear is a write
+	 * into shared memory: it does not wait for the target). */
+	size_t nrecs = json_array_size(recs);
+	cr_assert(nrecs == 60 || nrecs == 61, "%zu records", nrecs);
 	int eio = 0, eintr = 0, enospc = 0;
 	json_array_foreach(recs, i, r)
 	{
@@ -191,7 +195,7 @@ Test(determinism, selectors_and_triggers, .timeout = 90)
 		enospc += !strcmp(en, "ENOSPC");
 	}
 	cr_assert(eio && eintr && enospc, "%d %d %d", eio, eintr, enospc);
-	cr_assert_eq(eio + eintr + enospc, 61);
+	cr_assert_eq((size_t)(eio + eintr + enospc), nrecs);
 
 	s = tu_scenario(doc, "sel: never fired");
 	cr_assert(strstr(json_string_value(json_array_get(json_object_get(s, "warnings"), 0)),
