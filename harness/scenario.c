@@ -2977,10 +2977,11 @@ static void add_point_name(fl_ctx *ctx, const char *name)
 	ctx->points[ctx->npoints++] = fl_xstrdup(name);
 }
 
-/* The points the agent counts from the target's first call: libfiu's
- * POSIX points, and the string literals of the scenario that look like
- * point names (its custom points, replayed points), so that call numbers
- * never depend on when a window opened. */
+/* The points registered in the fault region before the target starts:
+ * libfiu's POSIX points, and the string literals of the scenario that look
+ * like point names (its custom points, replayed points). The agent counts
+ * every point from its first call anyway; registered ones have stable
+ * entries and are covered by a prefix window before their first call. */
 static void collect_points(fl_ctx *ctx)
 {
 	for (const char *const *p = fl_points_posix(); *p; p++)
