@@ -1539,7 +1539,9 @@ void fl_ctx_poll_triggers(fl_ctx *ctx)
 	check_oom(ctx);
 	for (int i = 0; i < ctx->nwindows; i++) {
 		fl_window *w = &ctx->windows[i];
-		if (w->on_ns >= 0 || w->off_ns >= 0)
+		/* Armed for a start that has not happened yet: no instance. */
+		if (w->on_ns >= 0 || w->off_ns >= 0 ||
+		    w->instance >= ctx->ninstances)
 			continue;
 		fl_instance *in = ctx->instances[w->instance];
 		if (!in->sess)
