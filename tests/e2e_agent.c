@@ -500,6 +500,31 @@ Test(agent, window_armed_before_the_first_instruction, .timeout = 60)
 	cr_assert_eq(tu_num(pt, "fired"), 1);
 	json_decref(doc);
 	free(out);
+
+	/* Armed before the start on the 4th call of the main thread, with the
+	 * script waiting meanwhile: calls 4 to 10 fail. */
+	status = run_scenario(
+		&e, "armed.lua",
+		"return { name = 'armed first', seed = 1,\n"
+		"  target = { autostart = false, cmd = { 'build/tests/targets/firstcall' } },\n"
+		"  run = function(t)\n"
+		"    t:fault('posix/io/oc/open', { after = { point = 'posix/io/oc/open', calls = 4, actor = '0' } })\n"
+		"    t:sleep(0.05)\n"
+		"    t:start()\n"
+		"    t:wait_exit(10)\n"
+		"    t:expect { exit = 0 }\n"
+		"  end }\n",
+		&out, 50);
+	cr_assert_eq(status, 0, "exit %d:\n%s", status, out);
+	doc = tu_latest(&e);
+	s = tu_scenario(doc, "armed first");
+	t0 = json_array_get(json_object_get(s, "targets"), 0);
+	so = tu_str(json_object_get(t0, "output"), "stdout_tail");
+	cr_assert(strstr(so, "first open: ok") && strstr(so, "then 7 of 9 failed"), "%s", so);
+	w = json_array_get(json_object_get(s, "faults"), 0);
+	cr_assert_str_eq(tu_str(w, "trigger"), "calls");
+	json_decref(doc);
+	free(out);
 	tu_env_free(&e);
 }
 
