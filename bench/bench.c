@@ -6,7 +6,9 @@
  *     10 000 fds, beside counting its /proc/PID/fd entries.
  *  2. The fixed cost of a scenario (spawn, ready, stop) beside starting
  *     the same target with libfiu's fiu-run and stopping it.
- *  3. One fault-control round trip to faultline's agent, beside libfiu's
+ *  3. Opening a fault window: the harness's write into the shared region
+ *     and the round trip of that write to another process, beside the
+ *     socket-pair round trip the agent used before, libfiu's
  *     remote-control fifo and its fiu-ctrl command.
  *  4. The cost of a wrapped call (read, close) bare, under libfiu's POSIX
  *     preload, and under faultline's agent with decisions off and on.
@@ -19,37 +21,39 @@
  *  8. Refusing a 94 MB results file of an unknown schema version: the
  *     reader's head check beside parsing the whole file first.
  *
+ *  9. MTTR against a target that knows its own recovery moment.
+ *  10. fork() bare, under libfiu's preload and under the agent, which
+ *     populates its pages again in each child.
+ *
  * build/bench/bench FAULTLINE [N...] runs only sections N.
  */
 #define _GNU_SOURCE
 #include "../lib/agent_proto.h"
 #include "faults.h"
 #include "journal.h"
-#include "probe.h"
 #include "procfs.h"
-#include "results.h"
 #include "sampler.h"
 #include "target.h"
+#include "results.h"
+#include "probe.h"
 #include "util.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <limits.h>
-#include <math.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
+#include <math.h>
+#include <sys/un.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static int cmp_i64(const void *a, const void *b)
@@ -124,7 +128,7 @@ static void bench_sampling(void)
 		fl_sampler_open(&fast, pid, FL_FDS_FSTATAT);
 		for (int i = 0; i < 500; i++) {
 			if (fl_sampler_read(&fast, &smp) == 0 &&
-			    smp.v[FL_FIG_FDS] >= sizes[k])
+			    smp.fds >= sizes[k])
 				break;
 			usleep(2000);
 		}
@@ -136,7 +140,7 @@ static void bench_sampling(void)
 			int64_t t0 = fl_now_ns();
 			fl_sampler_read(&fast, &smp);
 			int64_t t1 = fl_now_ns();
-			fds_seen = (int)smp.v[FL_FIG_FDS];
+			fds_seen = smp.fds;
 			fl_sample s2;
 			fl_sampler_read(&slow, &s2);
 			int64_t t2 = fl_now_ns();
@@ -290,7 +294,7 @@ static void bench_fixed_cost(const char *faultline)
 	printf("   %-46s %12s   %.2fx fiu-run\n",
 	       "faultline run, whole command / scenarios", b,
 	       fiu_ok ? (double)(whole / K) / (double)mf : 0.0);
-	printf("\n   A faultline scenario also connects its agent, samples at "
+	printf("\n   A faultline scenario also makes its fault region, samples at "
 	       "200 Hz, takes a\n   final look at the fd table and threads, and "
 	       "waits for the target to exit.\n\n");
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
@@ -301,8 +305,7 @@ static void bench_fixed_cost(const char *faultline)
 extern char **environ;
 
 /* The environment a target gets from faultline, built here by hand. */
-static char **agent_env(const char *agent, const char *preload, int agent_fd,
-			int journal_fd, const char *points)
+static char **agent_env(const char *agent, const char *preload, int shm_fd)
 {
 	size_t n = 0;
 	while (environ[n])
@@ -315,13 +318,8 @@ static char **agent_env(const char *agent, const char *preload, int agent_fd,
 	char buf[8192];
 	snprintf(buf, sizeof buf, "LD_PRELOAD=%s:%s", agent, preload);
 	env[k++] = fl_xstrdup(buf);
-	snprintf(buf, sizeof buf, "%s=%d", FL_ENV_AGENT_FD, agent_fd);
+	snprintf(buf, sizeof buf, "%s=%d", FL_ENV_SHM_FD, shm_fd);
 	env[k++] = fl_xstrdup(buf);
-	snprintf(buf, sizeof buf, "%s=%d", FL_ENV_JOURNAL_FD, journal_fd);
-	env[k++] = fl_xstrdup(buf);
-	snprintf(buf, sizeof buf, "%s=%s", FL_ENV_POINTS, points);
-	env[k++] = fl_xstrdup(buf);
-	env[k++] = fl_xstrdup("FL_SEED=1");
 	return env;
 }
 
@@ -341,42 +339,105 @@ static void print_latency(const char *what, int64_t *v, size_t n)
 	printf("   %-40s median %10s   p99 %10s\n", what, med, p99);
 }
 
-static int64_t bench_agent_rtt(const char *agent, const char *preload)
+/* The control of today: the harness writes the rule into the shared
+ * region, and a process of the target sees it at its next call. Measured
+ * as (a) the harness's cost of opening and closing a window, and (b) the
+ * round trip from that write to a process that maps the region (a forked
+ * child spinning on the point's rule, as a target's next call would read
+ * it) and back through the same memory. */
+static int64_t bench_region(void)
 {
 	fl_faults f;
-	fl_journal j;
-	if (fl_faults_create(&f) < 0 || fl_journal_create(&j) < 0)
+	if (fl_faults_create(&f, 1, "linux", 0, 0) < 0)
 		return -1;
-	char **env = agent_env(agent, preload, f.peer_fd, j.fd,
-			       "posix/io/rw/read:posix/io/oc/close");
-	char *argv[] = {"build/tests/targets/tgt", NULL};
-	fl_spawn_spec spec = {.argv = argv, .envp = env, .inherit_fds = {f.peer_fd, j.fd},
-			      .ninherit = 2};
-	fl_child c;
-	char err[256];
-	if (fl_target_spawn(&spec, &c, err, sizeof err) < 0) {
-		printf("   faultline agent: %s\n", err);
+	fl_shm_view v;
+	if (fl_shm_view_of(f.shm, f.shm_size, &v) < 0) {
+		fl_faults_free(&f);
 		return -1;
 	}
-	fl_faults_spawned(&f);
-	fl_journal_spawned(&j);
+	int slot = fl_shm_point_get(&v, "posix/io/rw/read", 1, NULL);
+	fl_fault_spec spec;
+	memset(&spec, 0, sizeof spec);
+	snprintf(spec.point, sizeof spec.point, "posix/io/rw/read");
+	spec.p = 1;
+	spec.failnum = 1;
+	char err[256];
 	enum { N = 5000 };
-	static int64_t v[N];
+	static int64_t w[N], rt[N];
 	for (int i = 0; i < N; i++) {
 		int64_t t0 = fl_now_ns();
-		if (fl_faults_ping(&f, 2000) < 0) {
-			printf("   faultline agent: no answer\n");
-			reap(&c);
-			return -1;
+		fl_faults_enable(&f, &spec, err, sizeof err, 0);
+		fl_faults_disable(&f, spec.point, err, sizeof err, 0);
+		w[i] = (fl_now_ns() - t0) / 2;
+	}
+	print_latency("harness: open or close a window", w, N);
+	/* The acknowledgement goes back through the point's fired count. */
+	_Atomic uint64_t *rule = &v.points[slot].rule;
+	_Atomic uint64_t *ack = &v.points[slot].fired;
+	pid_t pid = fork();
+	if (pid == 0) {
+		uint64_t seen = 0;
+		for (int i = 0; i < N; i++) {
+			while (atomic_load(rule) == seen)
+				;
+			seen = atomic_load(rule);
+			atomic_store(ack, (uint64_t)i + 1);
 		}
+		_exit(0);
+	}
+	for (int i = 0; i < N; i++) {
+		int64_t t0 = fl_now_ns();
+		if (i % 2 == 0)
+			fl_faults_enable(&f, &spec, err, sizeof err, 0);
+		else
+			fl_faults_disable(&f, spec.point, err, sizeof err, 0);
+		while (atomic_load(ack) != (uint64_t)i + 1)
+			;
+		rt[i] = fl_now_ns() - t0;
+	}
+	waitpid(pid, NULL, 0);
+	print_latency("write, seen by another process, ack", rt, N);
+	int64_t med = rt[N / 2];
+	fl_faults_free(&f);
+	return med;
+}
+
+/* The control channel faultline's agent used before: one message over a
+ * SOCK_SEQPACKET socket pair to a thread of another process, and its
+ * reply. */
+static int64_t bench_socket_rtt(void)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	enum { N = 5000 };
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		char buf[256];
+		for (;;) {
+			ssize_t n = recv(sv[1], buf, sizeof buf, 0);
+			if (n <= 0)
+				_exit(0);
+			if (send(sv[1], "ok slot=1", 9, MSG_NOSIGNAL) < 0)
+				_exit(0);
+		}
+	}
+	close(sv[1]);
+	static int64_t v[N];
+	const char *cmd = "enable point=posix/io/rw/read p=1";
+	for (int i = 0; i < N; i++) {
+		int64_t t0 = fl_now_ns();
+		char buf[64];
+		if (send(sv[0], cmd, strlen(cmd), MSG_NOSIGNAL) < 0 ||
+		    recv(sv[0], buf, sizeof buf, 0) <= 0)
+			break;
 		v[i] = fl_now_ns() - t0;
 	}
-	print_latency("faultline agent (socket pair)", v, N);
-	int64_t med = v[N / 2];
-	reap(&c);
-	fl_faults_free(&f);
-	fl_journal_close(&j);
-	return med;
+	close(sv[0]);
+	waitpid(pid, NULL, 0);
+	print_latency("socket pair round trip (the old agent)", v, N);
+	return v[N / 2];
 }
 
 static int64_t bench_fifo_rtt(const char *dir, double *fiuctrl_ns)
@@ -458,26 +519,29 @@ static int64_t bench_fifo_rtt(const char *dir, double *fiuctrl_ns)
 
 static void bench_control(void)
 {
-	printf("3. One fault-control round trip (enable/disable or ping and its "
-	       "answer)\n\n");
+	printf("3. Opening a fault window: the shared region beside a socket "
+	       "round trip\n   and libfiu's remote control\n\n");
 	char dir[] = "/tmp/fl-bench-rc.XXXXXX";
 	if (!mkdtemp(dir))
 		return;
-	int64_t agent = bench_agent_rtt("lib/faultline-agent.so",
-					"/usr/lib/fiu/fiu_posix_preload.so");
+	int64_t region = bench_region();
+	int64_t sock = bench_socket_rtt();
 	double fiuctrl;
 	int64_t fifo = bench_fifo_rtt(dir, &fiuctrl);
-	if (agent > 0 && fifo > 0)
-		printf("\n   faultline agent / libfiu fifo: %.2fx", (double)agent / (double)fifo);
-	if (agent > 0 && fiuctrl > 0)
-		printf("; fiu-ctrl / faultline agent: %.0fx", fiuctrl / (double)agent);
-	printf("\n   (target: under 100 µs median on an idle machine)\n\n");
+	if (region > 0 && sock > 0)
+		printf("\n   socket round trip / region round trip: %.0fx",
+		       (double)sock / (double)region);
+	if (region > 0 && fifo > 0)
+		printf("; libfiu fifo / region: %.0fx", (double)fifo / (double)region);
+	printf("\n   (nothing waits for the target: a window is open in every "
+	       "process\n   once the write is visible)\n\n");
 	rmdir(dir);
 }
 
-/* Runs callbench and parses "read X close Y chk Z" (ns per call). */
-static int callbench(char **env, fl_faults *f, const char *rule, double *rd,
-		     double *cl, double *ck)
+/* Runs callbench in its mode and returns its first two figures and, when
+ * c is not NULL, its third (calls: __read_chk's ns per call). */
+static int callbench(char **env, const char *mode, double *a, double *b,
+		     double *c)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -485,26 +549,11 @@ static int callbench(char **env, fl_faults *f, const char *rule, double *rd,
 	pid_t pid = fork();
 	if (pid == 0) {
 		dup2(p[1], 1);
-		char *argv[] = {"build/bench/callbench", "2000000",
-				rule ? "300" : "0", NULL};
+		char *argv[] = {"build/bench/callbench", (char *)mode, NULL};
 		execve(argv[0], argv, env ? env : environ);
 		_exit(127);
 	}
 	close(p[1]);
-	if (rule && f) {
-		/* While the target sleeps before its loop. */
-		usleep(100000);
-		char err[256];
-		fl_fault_spec spec;
-		memset(&spec, 0, sizeof spec);
-		spec.p = 0;
-		spec.failnum = 1;
-		snprintf(spec.point, sizeof spec.point, "posix/io/rw/read");
-		fl_faults_enable(f, &spec, err, sizeof err, 2000);
-		snprintf(spec.point, sizeof spec.point, "posix/io/oc/close");
-		fl_faults_enable(f, &spec, err, sizeof err, 2000);
-	}
-	/* read's window covers __read_chk too: the same point. */
 	char buf[128];
 	ssize_t n = read(p[0], buf, sizeof buf - 1);
 	close(p[0]);
@@ -512,46 +561,65 @@ static int callbench(char **env, fl_faults *f, const char *rule, double *rd,
 	if (n <= 0)
 		return -1;
 	buf[n] = '\0';
-	return sscanf(buf, "read %lf close %lf chk %lf", rd, cl, ck) == 3 ? 0 : -1;
+	double unused;
+	return sscanf(buf, "%*s %lf %*s %lf %*s %lf", a, b, c ? c : &unused) >=
+			       (c ? 3 : 2)
+		       ? 0
+		       : -1;
+}
+
+/* callbench under the agent, with the region made here (and, for on,
+ * a window at p = 0 on both points, open from the first instruction). */
+static int callbench_agent(const char *mode, int on, double *a, double *b,
+			   double *c)
+{
+	fl_faults f;
+	if (fl_faults_create(&f, 1, "linux", 0, 0) < 0)
+		return -1;
+	char err[256];
+	fl_fault_spec spec;
+	memset(&spec, 0, sizeof spec);
+	spec.p = 0;
+	spec.failnum = 1;
+	for (int i = 0; on && i < 2; i++) {
+		snprintf(spec.point, sizeof spec.point, "%s",
+			 i ? "posix/io/oc/close" : "posix/io/rw/read");
+		fl_faults_enable(&f, &spec, err, sizeof err, 0);
+	}
+	int fd = fl_faults_fd(&f);
+	fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) & ~FD_CLOEXEC);
+	char **env = agent_env("lib/faultline-agent.so",
+			       "/usr/lib/fiu/fiu_posix_preload.so", fd);
+	int r = callbench(env, mode, a, b, c);
+	fl_faults_free(&f);
+	return r;
 }
 
 static void bench_calls(void)
 {
-	printf("4. A wrapped call: read(-1, buf, 0), close(-1) and the fortified "
-	       "__read_chk(-1, buf, 0, 1), best of 5 rounds of 2 million\n"
-	       "   (read: libfiu's wrapper; close: the agent's in front of "
-	       "libfiu's; __read_chk: the agent's, lib/agent_wrap.c)\n\n");
+	printf("4. A wrapped call: read(-1, buf, 0), close(-1) and "
+	       "__read_chk(-1, buf, 0, 1),\n   CPU time, best of 5 rounds of 2 "
+	       "million (read: libfiu's wrapper; close: the\n   agent's; "
+	       "__read_chk, what a fortified build calls: lib/agent_wrap.c)\n\n");
 	double br, bc, bk, pr, pc, pk, ar, ac, ak, xr, xc, xk;
-	if (callbench(NULL, NULL, NULL, &br, &bc, &bk) < 0) {
+	if (callbench(NULL, "calls", &br, &bc, &bk) < 0) {
 		printf("   callbench failed\n\n");
 		return;
 	}
 	char *env_pre[] = {"LD_PRELOAD=/usr/lib/fiu/fiu_posix_preload.so", NULL};
-	callbench(env_pre, NULL, NULL, &pr, &pc, &pk);
-	/* The agent counts calls of its points from the start: decisions off
-	 * until a window opens. */
-	fl_faults f;
-	fl_journal j;
-	fl_faults_create(&f);
-	fl_journal_create(&j);
-	int fl = fcntl(f.peer_fd, F_GETFD), jl = fcntl(j.fd, F_GETFD);
-	fcntl(f.peer_fd, F_SETFD, fl & ~FD_CLOEXEC);
-	fcntl(j.fd, F_SETFD, jl & ~FD_CLOEXEC);
-	char **env = agent_env("lib/faultline-agent.so",
-			       "/usr/lib/fiu/fiu_posix_preload.so", f.peer_fd,
-			       j.fd, "posix/io/rw/read:posix/io/oc/close");
-	callbench(env, &f, NULL, &ar, &ac, &ak);
-	callbench(env, &f, "p=0", &xr, &xc, &xk);
-	fl_faults_free(&f);
-	fl_journal_close(&j);
+	callbench(env_pre, "calls", &pr, &pc, &pk);
+	/* The agent counts every call of every point from the start:
+	 * decisions off until a window opens. */
+	callbench_agent("calls", 0, &ar, &ac, &ak);
+	callbench_agent("calls", 1, &xr, &xc, &xk);
 	printf("   %-44s %8s %8s %11s\n", "", "read", "close", "__read_chk");
 	printf("   %-44s %6.1f ns %6.1f ns %8.1f ns\n", "bare", br, bc, bk);
-	printf("   %-44s %6.1f ns %6.1f ns %8.1f ns\n", "libfiu POSIX preload, point off", pr,
-	       pc, pk);
-	printf("   %-44s %6.1f ns %6.1f ns %8.1f ns\n", "faultline agent, decisions off", ar,
-	       ac, ak);
-	printf("   %-44s %6.1f ns %6.1f ns %8.1f ns\n", "faultline agent, window open (p = 0)",
-	       xr, xc, xk);
+	printf("   %-44s %6.1f ns %6.1f ns %8.1f ns\n",
+	       "libfiu POSIX preload, point off", pr, pc, pk);
+	printf("   %-44s %6.1f ns %6.1f ns %8.1f ns\n",
+	       "faultline agent, decisions off", ar, ac, ak);
+	printf("   %-44s %6.1f ns %6.1f ns %8.1f ns\n",
+	       "faultline agent, window open (p = 0)", xr, xc, xk);
 	printf("\n   overhead over bare: preload %.1f / %.1f ns; agent off %.1f / "
 	       "%.1f ns (%.2fx / %.2fx the preload's); agent on %.1f / %.1f ns "
 	       "(%.2fx / %.2fx)\n",
@@ -559,10 +627,30 @@ static void bench_calls(void)
 	       (ac - bc) / (pc - bc), xr - br, xc - bc, (xr - br) / (pr - br),
 	       (xc - bc) / (pc - bc));
 	printf("   __read_chk through the agent's wrapper: %.1f ns over bare off, "
-	       "%.1f ns on (libfiu's read wrapper: %.1f / %.1f ns; the preload "
-	       "alone does not see __read_chk: %.1f ns)\n",
-	       ak - bk, xk - bk, ar - br, xr - br, pk - bk);
+	       "%.1f ns on\n   (libfiu's preload alone does not see __read_chk: "
+	       "%.1f ns)\n",
+	       ak - bk, xk - bk, pk - bk);
 	printf("   (target: within 2x of the preload's own overhead)\n\n");
+}
+
+static void bench_forks(void)
+{
+	printf("10. fork(), the child's exit and the wait: CPU time of parent "
+	       "and child, mean\n   of 400 (the agent maps its region's control "
+	       "part again in each child)\n\n");
+	double b0, b1, p0, p1, a0, a1;
+	if (callbench(NULL, "forks", &b0, &b1, NULL) < 0) {
+		printf("   callbench failed\n\n");
+		return;
+	}
+	char *env_pre[] = {"LD_PRELOAD=/usr/lib/fiu/fiu_posix_preload.so", NULL};
+	callbench(env_pre, "forks", &p0, &p1, NULL);
+	callbench_agent("forks", 0, &a0, &a1, NULL);
+	printf("   %-44s %8.1f µs\n", "bare", b0);
+	printf("   %-44s %8.1f µs\n", "libfiu POSIX preload", p0);
+	printf("   %-44s %8.1f µs   (+%.1f µs; the region is %.0f KiB)\n",
+	       "faultline agent", a0, a0 - p0, a1);
+	printf("\n");
 }
 
 static void bench_jobs(const char *faultline)
@@ -602,9 +690,6 @@ static void bench_jobs(const char *faultline)
 	unlink(scen);
 	rmdir(dir);
 }
-
-/* ------------------------------------------------------------------ */
-/* 6 and 7: health probes. */
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -1286,5 +1371,7 @@ int main(int argc, char **argv)
 		bench_results_head();
 	if (want(argc, argv, 9))
 		bench_mttr(faultline);
+	if (want(argc, argv, 10))
+		bench_forks();
 	return 0;
 }

@@ -388,6 +388,29 @@ static void unfired_reason(const fl_ctx *ctx, const fl_window *w, char *out,
 {
 	json_t *st = json_object_get(ctx->point_stats, w->spec.point);
 	json_t *calls = json_object_get(st, "calls");
+	if (w->instance >= ctx->ninstances) {
+		snprintf(out, len, "it was opened for a start that never came");
+		return;
+	}
+	/* Faults cannot reach a process without the agent. */
+	fl_instance *in = ctx->instances[w->instance];
+	if (!fl_faults_registered(&in->faults)) {
+		snprintf(out, len,
+			 "no faultline agent ever ran in the target (a static "
+			 "or Go binary, or one that clears LD_PRELOAD)");
+		return;
+	}
+	for (int i = 0; i < in->faults.nseen; i++) {
+		const fl_proc_info *p = &in->faults.seen[i];
+		if (p->pid == in->faults.root && p->now[0]) {
+			snprintf(out, len,
+				 "the target executed %s without the agent, so "
+				 "no fault reached it (target.inherit = true "
+				 "keeps the agent across exec)",
+				 p->now);
+			return;
+		}
+	}
 	if (w->on_ns < 0) {
 		if (w->spec.after_point[0])
 			snprintf(out, len,

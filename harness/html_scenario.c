@@ -549,8 +549,9 @@ static void target_info(fl_buf *b, json_t *t)
 	json_t *fp = fl_results_obj(t, "footprint");
 	if (json_is_object(fp)) {
 		fl_buf_printf(b, " · harness footprint subtracted: %lld fd, %lld "
-				 "thread (",
-			      fl_results_int(fp, "fds"), fl_results_int(fp, "threads"));
+				 "thread, %.0f KiB (",
+			      fl_results_int(fp, "fds"), fl_results_int(fp, "threads"),
+			      (double)fl_results_int(fp, "bytes") / 1024);
 		fl_escape_xml(b, fl_results_str(fp, "what"));
 		fl_buf_puts(b, ")");
 	}

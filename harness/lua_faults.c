@@ -206,7 +206,8 @@ static int t_fault(lua_State *L)
 	if (fl_points_check_declared(spec.point, ctx->declared, ctx->ndeclared,
 				     why, sizeof why) < 0)
 		return luaL_error(L, "fault: %s", why);
-	fl_larg_need_running(L, ctx, "fault");
+	/* Before t:start() the window holds from the target's first
+	 * instruction. */
 	char err[512];
 	if (fl_windows_open(ctx, &spec, out.text ? &out : NULL,
 			    optional[0] ? optional : NULL, err, sizeof err) < 0)

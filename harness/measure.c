@@ -185,14 +185,16 @@ void fl_measure_base_free(fl_base_snapshot *b)
 }
 
 /* The fd table, threads and watched files of the current run at one
- * moment, without the harness's own footprint (the agent's socket and
- * thread). Returns 0, or -ESRCH when the process is gone. */
+ * moment, without the harness's own footprint (the region's descriptor,
+ * while the target holds it; the agent has no thread). Returns 0, or
+ * -ESRCH when the process is gone. */
 static int take_snapshot(fl_ctx *ctx, fl_instance *in, fl_base_snapshot *out)
 {
 	fl_session *s = in->sess;
 	memset(out, 0, sizeof *out);
-	int skip_fd = in->faults.hello ? in->faults.agent_fd : -1;
-	int skip_tid = in->faults.hello ? in->faults.agent_tid : -1;
+	fl_footprint fp;
+	fl_faults_footprint(&in->faults, s->child.procfd, s->child.pid, &fp);
+	int skip_fd = fp.fds ? fp.fd : -1;
 	fl_fd_entry *fds = NULL;
 	int nfds = fl_procfs_fd_table(s->child.procfd, &fds);
 	fl_thread_entry *th = NULL;
@@ -209,12 +211,8 @@ static int take_snapshot(fl_ctx *ctx, fl_instance *in, fl_base_snapshot *out)
 	fl_ctx_abbreviate(ctx, fds, k);
 	out->fds = fds;
 	out->nfds = k;
-	k = 0;
-	for (int i = 0; i < nth; i++)
-		if (th[i].tid != skip_tid)
-			th[k++] = th[i];
 	out->threads = th;
-	out->nthreads = k;
+	out->nthreads = nth;
 	out->nfiles = s->watch_path[0] ? list_dir(s->watch_path, &out->files)
 				       : 0;
 	fl_ctx_abbreviate(ctx, out->files, out->nfiles);

@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "monitor.h"
 
+#include "faults.h"
+
 #include "procfs.h"
 #include "util.h"
 
@@ -318,6 +320,13 @@ static void take_sample(fl_session *s)
 	fl_sample smp;
 	int64_t t0 = fl_now_ns();
 	int r = fl_sampler_read(&s->sampler, &smp);
+	/* What the agent holds in the target, from its registration: part of
+	 * the sample's cost. */
+	fl_footprint fp;
+	memset(&fp, 0, sizeof fp);
+	if (r == 0 && s->faults)
+		fl_faults_footprint(s->faults, s->child.procfd, s->child.pid,
+				    &fp);
 	smp.v[FL_FIG_FILES] = -1;
 	if (r == 0 && s->watch_path[0]) {
 		/* Opened at every sample: the target may create, remove and
@@ -341,8 +350,10 @@ static void take_sample(fl_session *s)
 		return;
 	}
 	smp.t_ns = t0 - s->child.start_ns;
-	smp.v[FL_FIG_FDS] -= s->footprint_fds;
-	smp.v[FL_FIG_THREADS] -= s->footprint_threads;
+	int64_t raw_rss = smp.v[FL_FIG_RSS];
+	smp.v[FL_FIG_RSS] -= fp.bytes + fp.tls_bytes * smp.v[FL_FIG_THREADS];
+	smp.v[FL_FIG_FDS] -= fp.fds;
+	smp.v[FL_FIG_THREADS] -= fp.threads;
 	if (s->nsamples == s->cap) {
 		s->cap *= 2;
 		s->samples = fl_xrealloc(s->samples, s->cap * sizeof *s->samples);
@@ -350,10 +361,10 @@ static void take_sample(fl_session *s)
 	s->samples[s->nsamples++] = smp;
 	/* RSS (as the target sees it, with the footprint's memory) reached
 	 * the OOM precursor level: the scenario thread takes the snapshot. */
-	if (s->oom_rss > 0 && !s->oom_hit && smp.v[FL_FIG_RSS] >= s->oom_rss) {
+	if (s->oom_rss > 0 && !s->oom_hit && raw_rss >= s->oom_rss) {
 		s->oom_hit = 1;
 		s->oom_t_ns = smp.t_ns;
-		s->oom_sample_rss = smp.v[FL_FIG_RSS];
+		s->oom_sample_rss = raw_rss;
 		s->oom_nfds = fl_procfs_fd_table(s->child.procfd, &s->oom_fds);
 		s->oom_nthreads = fl_procfs_threads(s->child.procfd,
 						    &s->oom_threads);

@@ -157,22 +157,11 @@ static json_t *target_json(const fl_ctx *ctx, const fl_instance *in)
 						      : json_null());
 	json_object_set_new(o, "ready_s", json_real((double)in->ready_ns / 1e9));
 	json_object_set_new(o, "exit", exit_json(ctx, in));
-	json_object_set_new(
-		o, "agent",
-		in->faults.hello
-			? json_pack("{s:b,s:i,s:i,s:s}", "connected", 1, "fd",
-				    in->faults.agent_fd, "tid",
-				    in->faults.agent_tid, "close",
-				    in->faults.close_mode)
-			: json_pack("{s:b}", "connected", 0));
-	json_object_set_new(
-		o, "footprint",
-		json_pack("{s:i,s:i,s:s}", "fds", s->footprint_fds, "threads",
-			  s->footprint_threads, "what",
-			  s->footprint_threads
-				  ? "faultline agent: its thread fl-agent and "
-				    "its control socket"
-				  : "faultline agent's control socket"));
+	/* Refreshes the agent's process list if the run still goes on. */
+	json_object_set_new(o, "agent",
+			    fl_faults_json((fl_faults *)&in->faults));
+	json_object_set_new(o, "footprint",
+			    fl_faults_footprint_json(&in->faults));
 	json_object_set_new(o, "sampling", sampling_json(s));
 	json_object_set_new(o, "series", series_json(s));
 	json_object_set_new(o, "output", output_json(s));
