@@ -309,6 +309,11 @@ static int spawn(fl_ctx *ctx, fl_instance *in, char *err, size_t errlen)
 		snprintf(in->start_error, sizeof in->start_error, "%s", err);
 		return r;
 	}
+	if (c->watch) {
+		char *w = fl_ctx_expand(ctx, c->watch);
+		fl_measure_before_start(ctx, w);
+		free(w);
+	}
 	char *cwd = c->cwd ? fl_ctx_expand(ctx, c->cwd) : NULL;
 	int shm_fd = fl_faults_fd(&in->faults);
 	char **env = build_env(ctx, shm_fd);

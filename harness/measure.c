@@ -141,6 +141,14 @@ void fl_measure_recovery(fl_ctx *ctx, const fl_episode *e, int64_t within_ns,
 
 /* The entries of a directory as "dir/name" paths, sorted by name (fd is
  * the position). Returns the count (0 for a missing directory). */
+static int cmp_target(const void *a, const void *b)
+{
+	return strcmp(((const fl_fd_entry *)a)->target,
+		      ((const fl_fd_entry *)b)->target);
+}
+
+/* The entries of a directory, sorted by name (none if it does not
+ * exist). */
 static int list_dir(const char *dir, fl_fd_entry **out)
 {
 	*out = NULL;
@@ -161,15 +169,8 @@ static int list_dir(const char *dir, fl_fd_entry **out)
 		n++;
 	}
 	closedir(d);
-	for (size_t i = 1; i < n; i++) {
-		fl_fd_entry e = v[i];
-		size_t j = i;
-		while (j > 0 && strcmp(v[j - 1].target, e.target) > 0) {
-			v[j] = v[j - 1];
-			j--;
-		}
-		v[j] = e;
-	}
+	if (n > 1)
+		qsort(v, n, sizeof *v, cmp_target);
 	for (size_t i = 0; i < n; i++)
 		v[i].fd = (int)i;
 	*out = v;
@@ -599,6 +600,44 @@ void fl_measure_final(fl_ctx *ctx)
 			   "fd table may hold fds in use",
 			   (double)QUIET_MAX_NS / 1e9);
 	fl_measure_base_free(&snap);
+}
+
+void fl_measure_before_start(fl_ctx *ctx, const char *watch_path)
+{
+	free(ctx->start_files);
+	ctx->nstart_files = list_dir(watch_path, &ctx->start_files);
+	fl_ctx_abbreviate(ctx, ctx->start_files, ctx->nstart_files);
+	ctx->start_inst = ctx->ninstances - 1;
+}
+
+int fl_measure_final_since_start(fl_ctx *ctx, char *err, size_t errlen)
+{
+	fl_instance *in = ctx->inst;
+	fl_final *f = &ctx->final;
+	if (f->have)
+		return 0;
+	if (!in || !in->sess || ctx->start_inst != ctx->ninstances - 1 ||
+	    !in->sess->watch_path[0]) {
+		snprintf(err, errlen, "no listing of target.watch from before "
+				      "this run's start");
+		return -ENODATA;
+	}
+	fl_fd_entry *now;
+	int n = list_dir(in->sess->watch_path, &now);
+	fl_ctx_abbreviate(ctx, now, n);
+	memset(f, 0, sizeof *f);
+	f->have = 1;
+	f->since_start = 1;
+	f->snapshot = 1;
+	f->quiet = 1;
+	f->at_ns = fl_session_now(in->sess);
+	f->unavailable = "no baseline: only the watched directory is "
+			 "compared, with its state before the start";
+	f->fig.v[FL_FIG_FILES] = n;
+	f->base[FL_FIG_FILES] = ctx->nstart_files;
+	diff_fds(ctx->start_files, ctx->nstart_files, now, n, 1, &f->files);
+	free(now);
+	return 0;
 }
 
 double fl_measure_leak(const fl_ctx *ctx, enum fl_figure fig)

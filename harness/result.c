@@ -177,6 +177,14 @@ static int measured(const fl_ctx *ctx, int f)
 	return !fl_figures[f].optional || ctx->cfg.watch;
 }
 
+/* Is figure f part of the final measurement? (Without a baseline only the
+ * watched directory is.) */
+static int in_final(const fl_ctx *ctx, int f)
+{
+	return measured(ctx, f) &&
+	       (!ctx->final.since_start || f == FL_FIG_FILES);
+}
+
 static json_t *steady_json(const fl_ctx *ctx)
 {
 	json_t *o = json_object();
@@ -219,18 +227,20 @@ static json_t *final_json(const fl_ctx *ctx)
 	json_t *against = json_object();
 	for (int f = 0; f < FL_FIG_COUNT; f++)
 		json_object_set_new(against, fl_figures[f].key,
-				    measured(ctx, f)
+				    in_final(ctx, f)
 					    ? json_real(ctx->final.base[f])
 					    : json_null());
-	json_t *o = json_pack("{s:f,s:s,s:b,s:o}", "t",
-			      (double)ctx->final.at_ns / 1e9, "source",
-			      ctx->final.snapshot ? "snapshot"
-						  : "samples before the exit",
-			      "quiet", ctx->final.quiet, "compared_with",
-			      against);
+	json_t *o = json_pack(
+		"{s:f,s:s,s:b,s:o}", "t", (double)ctx->final.at_ns / 1e9,
+		"source",
+		ctx->final.since_start ? "the watched directory against its "
+					 "state before the start"
+		: ctx->final.snapshot	? "snapshot"
+					: "samples before the exit",
+		"quiet", ctx->final.quiet, "compared_with", against);
 	for (int f = 0; f < FL_FIG_COUNT; f++)
 		json_object_set_new(o, fl_figures[f].key,
-				    measured(ctx, f)
+				    in_final(ctx, f)
 					    ? json_integer(ctx->final.fig.v[f])
 					    : json_null());
 	return o;
@@ -238,12 +248,12 @@ static json_t *final_json(const fl_ctx *ctx)
 
 static json_t *leaks_json(const fl_ctx *ctx)
 {
-	if (!ctx->final.have || !ctx->base.valid)
+	if (!ctx->final.have || (!ctx->base.valid && !ctx->final.since_start))
 		return json_null();
 	json_t *o = json_object();
 	for (int f = 0; f < FL_FIG_COUNT; f++)
 		json_object_set_new(o, fl_figures[f].key,
-				    measured(ctx, f)
+				    in_final(ctx, f)
 					    ? json_real(fl_measure_leak(ctx, f))
 					    : json_null());
 	return o;

@@ -52,6 +52,7 @@ static void ctx_init(fl_ctx *ctx, const fl_scenario_ref *ref,
 	ctx->replay = opts->replay;
 	ctx->nreplay = opts->nreplay;
 	ctx->push_target = fl_lua_push_target;
+	ctx->start_inst = -1;
 	ctx->start_ns = fl_now_ns();
 	ctx->started_wall_ns = fl_wall_ns();
 	ctx->host.user = ctx;
@@ -76,6 +77,7 @@ static void ctx_free(fl_ctx *ctx)
 		fl_instance_free(ctx->instances[i]);
 	free(ctx->instances);
 	fl_measure_base_free(&ctx->base_snap);
+	free(ctx->start_files);
 	fl_measure_final_free(&ctx->final);
 	fl_oom *o = &ctx->oom;
 	free(o->fds);

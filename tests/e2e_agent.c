@@ -613,3 +613,55 @@ Test(agent, exec_with_and_without_the_agent, .timeout = 60)
 	free(out);
 	tu_env_free(&e);
 }
+
+/* A batch job faulted from its first instruction and judged on what it
+ * left behind, with no baseline: the watched directory at the end against
+ * its state just before the start. The fixed job cleans its temporary
+ * file up on the failed write, the leaky one leaves it, and the message
+ * names it. Leaks of fds without a baseline stay an error that says how. */
+Test(agent, batch_job_leftovers_without_a_baseline, .timeout = 60)
+{
+	tu_env e = tu_env_new();
+	char *out;
+	int status = run_scenario(
+		&e, "batch.lua",
+		"local function job(mode) return {\n"
+		"  name = 'batch ' .. mode, seed = 1,\n"
+		"  target = { autostart = false, exits = true, watch = '{tmpdir}/spool',\n"
+		"    cmd = { 'build/tests/targets/batch', '--spool', '{tmpdir}/spool',\n"
+		"            '--out', '{tmpdir}/out', '--mode', mode, '--jobs', '4' } },\n"
+		"  run = function(t)\n"
+		"    t:fault('posix/io/rw/write', { nth = '3', errno = 'ENOSPC' })\n"
+		"    t:start()\n"
+		"    t:wait_exit(10)\n"
+		"    t:expect { exit = 1 }\n"
+		"    t:expect { leaked = { files = 0 } }\n"
+		"  end } end\n"
+		"local fds = job('fixed'); fds.name = 'batch fds'\n"
+		"fds.run = function(t) t:start(); t:wait_exit(10); t:expect { leaked = { fds = 0 } } end\n"
+		"return { job('fixed'), job('leaky'), fds }\n",
+		&out, 50);
+	/* An ERROR among the results: exit 2. */
+	cr_assert_eq(status, 2, "exit %d:\n%s", status, out);
+	json_t *doc = tu_latest(&e);
+	json_t *s = tu_scenario(doc, "batch fixed");
+	cr_assert_str_eq(tu_str(s, "verdict"), "PASS", "%s", out);
+	json_t *fin = json_object_get(s, "final");
+	cr_assert_eq(tu_num(fin, "files"), 0);
+	cr_assert(strstr(tu_str(fin, "source"), "before the start"), "%s", tu_str(fin, "source"));
+	/* Only the watched directory is judged: no fd figure is made up. */
+	cr_assert(json_is_null(json_object_get(fin, "fds")));
+	s = tu_scenario(doc, "batch leaky");
+	cr_assert_str_eq(tu_str(s, "verdict"), "FAIL", "%s", out);
+	cr_assert_eq(tu_num(json_object_get(s, "leaks"), "files"), 1);
+	cr_assert(strstr(tu_str(s, "message"), "1 x {tmpdir}/spool/job-3.tmp"), "%s",
+		  tu_str(s, "message"));
+	s = tu_scenario(doc, "batch fds");
+	cr_assert_str_eq(tu_str(s, "verdict"), "ERROR", "%s", out);
+	cr_assert(strstr(tu_str(s, "message"), "need a baseline") &&
+			  strstr(tu_str(s, "message"), "leaked.files"),
+		  "%s", tu_str(s, "message"));
+	json_decref(doc);
+	free(out);
+	tu_env_free(&e);
+}
