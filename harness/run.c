@@ -356,6 +356,9 @@ int fl_runtime_start(char *tmp_root, size_t len)
 			tmpbase && *tmpbase ? tmpbase : "/tmp", strerror(errno));
 		return -1;
 	}
+	/* Traversable but not listable by others: a target's worker that
+	 * drops privileges (nginx's user nobody) reaches {tmpdir} below. */
+	chmod(tmp_root, 0711);
 	fl_guardian_watch_dir(tmp_root);
 	return 0;
 }

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* The loader runs under a watchdog of its own: a scenario file that loops
  * while it is read is stopped too. */
@@ -212,6 +213,11 @@ json_t *fl_scenario_run(const fl_scenario_ref *ref, const fl_run_opts *opts)
 		ctx.host.error_msg = fl_xstrdup("cannot create the scenario's "
 						"temporary directory");
 		ctx.tmpdir[0] = '\0';
+	} else {
+		/* 0711, as the run's directory above it: a worker that drops
+		 * privileges opens what the scenario put there by name; no
+		 * other user can list it. */
+		chmod(ctx.tmpdir, 0711);
 	}
 	/* The script writes files under its {tmpdir} only. */
 	char resolved[PATH_MAX];

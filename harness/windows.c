@@ -110,7 +110,9 @@ static void note_executed(fl_ctx *ctx, fl_instance *in)
 		if (procs[i].state == FL_PROC_EXECUTED)
 			fl_ctx_log(ctx,
 				   "note: process %d (actor %s) executed %s "
-				   "without the agent: no fault reaches it",
+				   "without the agent: no fault reaches it "
+				   "(target.inherit = true keeps the agent "
+				   "across exec)",
 				   (int)procs[i].pid, procs[i].actor,
 				   procs[i].now[0] ? procs[i].now : "a program");
 	free(procs);
