@@ -9,6 +9,7 @@
 #include "monitor.h"
 #include "points.h"
 #include "probe.h"
+#include "progress.h"
 #include "util.h"
 #include "windows.h"
 
@@ -487,6 +488,7 @@ int fl_instance_start(fl_ctx *ctx, char *err, size_t errlen)
 		return r;
 	}
 	in->running = 1;
+	fl_progress_phase(FL_PHASE_STARTING);
 	fl_ctx_log(ctx, "started pid %d: %s", (int)in->sess->child.pid,
 		   in->argv[0]);
 
@@ -510,6 +512,7 @@ int fl_instance_start(fl_ctx *ctx, char *err, size_t errlen)
 	wait_registered(ctx, in);
 	fl_health_restart(ctx);
 	fl_ctx_log(ctx, "ready after %.3f s", (double)in->ready_ns / 1e9);
+	fl_progress_phase(FL_PHASE_RUNNING);
 	return 0;
 }
 
@@ -552,6 +555,7 @@ int fl_instance_stop(fl_ctx *ctx, int sig, double grace_s)
 	/* Windows still open end here; the faults stop before the signal so
 	 * the target's shutdown path runs clean. */
 	char err[256];
+	fl_progress_phase(FL_PHASE_STOPPING);
 	ctx->stopping = 1;
 	if (fl_windows_any_open(ctx))
 		fl_windows_close(ctx, NULL, err, sizeof err);

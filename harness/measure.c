@@ -1,7 +1,9 @@
 #define _GNU_SOURCE
 #include "measure.h"
 
+#include "progress.h"
 #include "util.h"
+#include "windows.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -343,6 +345,7 @@ int fl_measure_baseline(fl_ctx *ctx, int64_t from_ns, size_t min_samples,
 	 * than fail by timing. Enough is what the caller asks, else five or
 	 * as many as the window holds at the sampling rate (at least one). */
 	int64_t give_up = fl_now_ns() + BASELINE_WAIT_NS;
+	fl_progress_phase(FL_PHASE_BASELINE);
 	size_t want = min_samples;
 	if (!want) {
 		int64_t span = fl_session_now(s) - from_ns;
@@ -388,6 +391,8 @@ int fl_measure_baseline(fl_ctx *ctx, int64_t from_ns, size_t min_samples,
 		return -ESRCH;
 	}
 	*b = now;
+	fl_progress_phase(fl_windows_any_open(ctx) ? FL_PHASE_FAULTS
+						   : FL_PHASE_RUNNING);
 	char rss[32];
 	fl_fmt_bytes(rss, sizeof rss, ctx->base.v[FL_FIG_RSS]);
 	fl_ctx_log(ctx,

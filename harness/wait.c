@@ -4,6 +4,7 @@
 #include "health.h"
 #include "instance.h"
 #include "measure.h"
+#include "progress.h"
 #include "util.h"
 #include "windows.h"
 
@@ -24,6 +25,21 @@ static int aborting(fl_ctx *ctx)
 	return fl_lua_abort_due(&ctx->host) != FL_ABORT_NONE;
 }
 
+/* The faults fired so far, for the live line on a terminal. */
+static void show_faults(fl_ctx *ctx)
+{
+	uint64_t n = 0;
+	for (int i = 0; i < ctx->ninstances; i++) {
+		fl_session *s = ctx->instances[i]->sess;
+		if (!s)
+			continue;
+		pthread_mutex_lock(&s->lock);
+		n += s->njrecs;
+		pthread_mutex_unlock(&s->lock);
+	}
+	fl_progress_faults(n);
+}
+
 int fl_wait(fl_ctx *ctx, int64_t deadline_ns, int return_on_news)
 {
 	for (;;) {
@@ -31,6 +47,7 @@ int fl_wait(fl_ctx *ctx, int64_t deadline_ns, int return_on_news)
 			return -ECANCELED;
 		fl_measure_check_oom(ctx);
 		fl_windows_poll(ctx);
+		show_faults(ctx);
 		int64_t now = fl_now_ns();
 		if (now >= deadline_ns)
 			return 0;
@@ -169,6 +186,7 @@ int fl_wait_recovery(fl_ctx *ctx, double within_s, int64_t hold_ns,
 	if (!ctx->base.valid)
 		return -ENODATA;
 	int64_t within_ns = within_s >= 0 ? (int64_t)(within_s * 1e9) : -1;
+	fl_progress_phase(FL_PHASE_RECOVERY);
 	/* Health is part of the steady state: probe back to back until it
 	 * passes, so the moment it came back is known to one probe's round
 	 * trip, whatever the scenario's probe interval. */
@@ -197,5 +215,7 @@ int fl_wait_recovery(fl_ctx *ctx, double within_s, int64_t hold_ns,
 	e->rec = *out;
 	e->judged = 1;
 	e->within_s = within_s;
+	fl_progress_phase(fl_windows_any_open(ctx) ? FL_PHASE_FAULTS
+						   : FL_PHASE_RUNNING);
 	return 0;
 }

@@ -2,6 +2,7 @@
 #include "windows.h"
 
 #include "measure.h"
+#include "progress.h"
 #include "util.h"
 
 #include <errno.h>
@@ -203,6 +204,8 @@ int fl_windows_open(fl_ctx *ctx, const fl_fault_spec *spec,
 		 : before_start		  ? "start"
 					  : "time");
 	log_open(ctx, spec, out, armed);
+	if (!before_start)
+		fl_progress_phase(FL_PHASE_FAULTS);
 	if (before_start)
 		fl_ctx_log(ctx, "(from the first instruction of the next start)");
 	else
@@ -264,6 +267,8 @@ int fl_windows_close(fl_ctx *ctx, const char *point, char *err, size_t errlen)
 	fl_episode *e = fl_windows_last_episode(ctx);
 	if (closed && !still_open && e && e->off_ns < 0)
 		e->off_ns = now;
+	if (closed && !still_open && !ctx->stopping)
+		fl_progress_phase(FL_PHASE_RUNNING);
 	return r;
 }
 
