@@ -12,6 +12,7 @@
 #include "lua_target.h"
 #include "measure.h"
 #include "probe.h"
+#include "progress.h"
 #include "result.h"
 #include "util.h"
 
