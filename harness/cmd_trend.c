@@ -535,7 +535,7 @@ int fl_cmd_trend(int argc, char **argv)
 	const char *out = NULL, *title = "faultline trend";
 	int quiet = 0, ch;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
+	while ((ch = fl_cli_getopt("trend", argc, argv, "o:qh", longopts)) != -1) {
 		switch (ch) {
 		case 'o':
 			out = optarg;
@@ -550,22 +550,15 @@ int fl_cmd_trend(int argc, char **argv)
 			fputs(trend_usage, stdout);
 			return FL_EXIT_OK;
 		default:
-			fputs(trend_usage, stderr);
 			return FL_EXIT_USAGE;
 		}
 	}
-	if (!out) {
-		fprintf(stderr, "faultline trend: say where the page goes with "
-				"-o FILE\n\n%s",
-			trend_usage);
-		return FL_EXIT_USAGE;
-	}
+	if (!out)
+		return fl_cli_usage_error("trend", "say where the page goes with "
+						   "-o FILE");
 	int n = argc - optind;
-	if (n < 1) {
-		fprintf(stderr, "faultline trend: no results file given\n\n%s",
-			trend_usage);
-		return FL_EXIT_USAGE;
-	}
+	if (n < 1)
+		return fl_cli_usage_error("trend", "no results file given");
 	struct run *runs = fl_xcalloc((size_t)n, sizeof *runs);
 	int status = FL_EXIT_OK;
 	for (int i = 0; i < n; i++) {

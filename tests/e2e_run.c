@@ -479,7 +479,7 @@ Test(e2e, judged_failures, .timeout = 60)
 	cr_assert_str_eq(tu_str(s, "verdict"), "ERROR");
 	cr_assert_str_eq(tu_str(s, "message"),
 			 "the target was not ready within 0.5 s: no line "
-			 "containing 'READY' on stdout");
+			 "containing 'READY' on stdout; it printed nothing");
 	s = tu_scenario(doc, "judged: exits before ready");
 	cr_assert_str_eq(tu_str(s, "verdict"), "ERROR");
 	cr_assert(strstr(tu_str(s, "message"),
