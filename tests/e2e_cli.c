@@ -336,9 +336,10 @@ Test(cli, not_ready_shows_what_the_target_printed, .timeout = 60)
 	tu_env_free(&e);
 }
 
-/* make install into a fresh prefix: the installed help names the
- * installed documents, the examples run as written from anywhere, the
- * runtime's header is <faultline/flrt.h>. */
+/* make install into a fresh prefix: the installed faultline finds its
+ * agent from its own place, its help names the installed documents, the
+ * examples run as written from anywhere, the runtime's header is
+ * <faultline/flrt.h>. */
 Test(cli, install_tree_works_as_installed, .timeout = 120)
 {
 	char *dir = tu_tempdir(), prefix[PATH_MAX], arg[PATH_MAX + 16], *out;
@@ -362,6 +363,10 @@ Test(cli, install_tree_works_as_installed, .timeout = 120)
 	snprintf(want, sizeof want, "%s/scenarios.md", docs);
 	cr_assert_eq(access(want, R_OK), 0, "%s", want);
 	snprintf(want, sizeof want, "%s/share/man/man1/faultline.1", prefix);
+	cr_assert_eq(access(want, R_OK), 0, "%s", want);
+	snprintf(want, sizeof want, "%s/lib/faultline/faultline-agent.so", prefix);
+	cr_assert_eq(access(want, R_OK), 0, "%s", want);
+	snprintf(want, sizeof want, "%s/share/faultline/types/faultline.lua", prefix);
 	cr_assert_eq(access(want, R_OK), 0, "%s", want);
 
 	/* The examples: at least three, run from another directory. */
