@@ -20,13 +20,36 @@ int fl_cmd_trend(int argc, char **argv);
 int fl_cmd_merge(int argc, char **argv);
 int fl_cmd_report(int argc, char **argv);
 int fl_cmd_check(int argc, char **argv);
+int fl_cmd_new(int argc, char **argv);
+
+/* The command line of a subcommand (cli.c). */
+struct option;
+/* getopt_long for subcommand cmd ("run"): an unknown option, a missing
+ * value or a value given to a flag is one line on stderr, "faultline run:
+ * unknown option '--x' (try 'faultline run --help')", and returns '?';
+ * the caller returns FL_EXIT_USAGE without printing more. */
+int fl_cli_getopt(const char *cmd, int argc, char **argv,
+		  const char *shortopts, const struct option *longopts);
+/* Prints "faultline CMD: MESSAGE (try 'faultline CMD --help')" and returns
+ * FL_EXIT_USAGE: a missing or surplus operand. */
+int fl_cli_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* For a subcommand that takes no options: 1 when argv asks for --help or
+ * -h, -1 after printing the line for any other option, else 0. */
+int fl_cli_no_options(const char *cmd, int argc, char **argv);
 
 /* Locates faultline-agent.so and libfiu's POSIX preload. NULL with a
  * message in err if one is missing. */
 const char *fl_find_agent(char *err, size_t errlen);
 const char *fl_find_fiu_preload(char *err, size_t errlen);
 
+/* "0.1.0 (git abc1234)": the release number and the commit it was built
+ * from. */
 const char *fl_version(void);
+/* The directory of the documentation (scenarios.md, tutorial.md, the
+ * examples): the installed one beside the binary, the build tree's docs/,
+ * or where make install puts it. */
+const char *fl_doc_dir(void);
 
 /* Shared by run, replay and shrink (run.c). */
 #include <jansson.h>

@@ -613,7 +613,7 @@ static int parse_opts(int argc, char **argv, struct gate *g, struct gate_opts *o
 	};
 	int ch;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+	while ((ch = fl_cli_getopt("gate", argc, argv, "qh", longopts)) != -1) {
 		switch (ch) {
 		case 'b':
 			o->old_arg = optarg;
@@ -646,7 +646,6 @@ static int parse_opts(int argc, char **argv, struct gate *g, struct gate_opts *o
 			usage(stdout);
 			return FL_EXIT_OK;
 		default:
-			usage(stderr);
 			return FL_EXIT_USAGE;
 		}
 	}
@@ -655,11 +654,8 @@ static int parse_opts(int argc, char **argv, struct gate *g, struct gate_opts *o
 			    : argc - optind != 1 ? "give exactly one new results "
 						   "file after the options"
 						 : NULL;
-	if (wrong) {
-		fprintf(stderr, "faultline gate: %s\n\n", wrong);
-		usage(stderr);
-		return FL_EXIT_USAGE;
-	}
+	if (wrong)
+		return fl_cli_usage_error("gate", "%s", wrong);
 	return -1;
 }
 

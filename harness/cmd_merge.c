@@ -66,6 +66,7 @@ static const char report_tail[] =
 
 /* The options merge and report share. */
 struct opts {
+	const char *cmd;	/* "merge" or "report" */
 	const char *head, *tail;
 	const char *dir;
 	const char *extra[FL_WRITER_COUNT];
@@ -101,7 +102,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	longopts[n] = (struct option){NULL, 0, NULL, 0};
 	optind = 1;
 	int ch;
-	while ((ch = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
+	while ((ch = fl_cli_getopt(o->cmd, argc, argv, "o:qh", longopts)) != -1) {
 		if (ch == 'o') {
 			o->dir = optarg;
 		} else if (ch == 'q') {
@@ -112,7 +113,6 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		} else if (ch >= WRITER_OPT && ch < WRITER_OPT + FL_WRITER_COUNT) {
 			o->extra[ch - WRITER_OPT] = optarg;
 		} else {
-			usage(o, stderr);
 			return FL_EXIT_USAGE;
 		}
 	}
@@ -412,7 +412,7 @@ static json_t *merge_inputs(struct merge *m, const char *command)
 
 int fl_cmd_merge(int argc, char **argv)
 {
-	struct opts o = {.head = merge_head, .tail = merge_tail};
+	struct opts o = {.cmd = "merge", .head = merge_head, .tail = merge_tail};
 	/* The command line as typed, for run.command: getopt_long reorders
 	 * argv. */
 	fl_buf cmd;
@@ -427,11 +427,10 @@ int fl_cmd_merge(int argc, char **argv)
 	}
 	if (!o.dir || argc - optind < 1) {
 		fl_buf_free(&cmd);
-		fprintf(stderr, "faultline merge: %s\n\n",
+		return fl_cli_usage_error(
+			"merge", "%s",
 			!o.dir ? "say where the merged report goes with -o DIR"
 			       : "no results file given");
-		usage(&o, stderr);
-		return FL_EXIT_USAGE;
 	}
 	struct merge m = {.n = argc - optind,
 			  .quiet = o.quiet,
@@ -506,16 +505,13 @@ static int is_results_of(const char *path, const char *dir)
 
 int fl_cmd_report(int argc, char **argv)
 {
-	struct opts o = {.head = report_head, .tail = report_tail};
+	struct opts o = {.cmd = "report", .head = report_head, .tail = report_tail};
 	int status = parse_opts(&o, argc, argv);
 	if (status >= 0)
 		return status;
-	if (argc - optind != 1) {
-		fprintf(stderr, "faultline report: give exactly one results "
-				"file\n\n");
-		usage(&o, stderr);
-		return FL_EXIT_USAGE;
-	}
+	if (argc - optind != 1)
+		return fl_cli_usage_error("report", "give exactly one results "
+						    "file");
 	char path[PATH_MAX], err[PATH_MAX + 256];
 	fl_results_path(argv[optind], path, sizeof path);
 	json_t *doc;

@@ -158,7 +158,7 @@ int fl_cmd_replay(int argc, char **argv)
 	const char *report_dir = "reports";
 	int verbose = 0, ch;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+	while ((ch = fl_cli_getopt("replay", argc, argv, "vh", longopts)) != -1) {
 		switch (ch) {
 		case 'R':
 			report_dir = optarg;
@@ -173,14 +173,13 @@ int fl_cmd_replay(int argc, char **argv)
 			fputs(replay_usage, stdout);
 			return FL_EXIT_OK;
 		default:
-			fputs(replay_usage, stderr);
 			return FL_EXIT_USAGE;
 		}
 	}
-	if (optind != argc - 1) {
-		fputs(replay_usage, stderr);
-		return FL_EXIT_USAGE;
-	}
+	if (optind != argc - 1)
+		return fl_cli_usage_error("replay", "%s",
+					  optind == argc ? "no journal given"
+							 : "give one journal");
 	struct replay_env e;
 	if (env_open(&e, argv[optind], argv[-1], verbose) < 0)
 		return FL_EXIT_USAGE;
@@ -331,7 +330,7 @@ int fl_cmd_shrink(int argc, char **argv)
 	const char *out = NULL, *want = NULL;
 	int verbose = 0, max_runs = 500, ch;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "o:vh", longopts, NULL)) != -1) {
+	while ((ch = fl_cli_getopt("shrink", argc, argv, "o:vh", longopts)) != -1) {
 		switch (ch) {
 		case 'o':
 			out = optarg;
@@ -354,14 +353,13 @@ int fl_cmd_shrink(int argc, char **argv)
 			fputs(shrink_usage, stdout);
 			return FL_EXIT_OK;
 		default:
-			fputs(shrink_usage, stderr);
 			return FL_EXIT_USAGE;
 		}
 	}
-	if (optind != argc - 1) {
-		fputs(shrink_usage, stderr);
-		return FL_EXIT_USAGE;
-	}
+	if (optind != argc - 1)
+		return fl_cli_usage_error("shrink", "%s",
+					  optind == argc ? "no journal given"
+							 : "give one journal");
 	const char *path = argv[optind];
 	struct replay_env e;
 	if (env_open(&e, path, argv[-1], 0) < 0)

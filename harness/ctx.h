@@ -67,7 +67,7 @@ typedef struct fl_instance {
 	int exit_acknowledged;	/* the script looked at the exit */
 	char stopped_by[64];	/* "SIGTERM", "SIGKILL after 2.0 s", ... */
 	int stragglers;		/* processes left in its group at the end */
-	char start_error[512];
+	char start_error[1024];	/* with the lines it printed: instance.c */
 	int64_t ready_ns;
 	char **argv;
 	int argc;

@@ -259,7 +259,9 @@ static const char css_tail[] =
 	"fill:#1d2330}.pane{fill:#fff;stroke:#c9ced8}"
 	".grid{stroke:#e6e8ed;fill:none}"
 	".win{fill:#ff7043;fill-opacity:.18}.band{fill:#43a047;"
-	"fill-opacity:.13}.base{stroke:#2e7d32;stroke-dasharray:5 3}"
+	"fill-opacity:.22;stroke:#2e7d32;stroke-opacity:.5;stroke-width:.8}"
+	"svg text.bandlab{font-size:10px;fill:#2e7d32}"
+	".base{stroke:#2e7d32;stroke-dasharray:5 3}"
 	".rec{stroke:#1565c0;stroke-width:1.5;stroke-dasharray:3 2}"
 	".miss{stroke:#c62828;stroke-width:1.5;stroke-dasharray:2 2}"
 	".oom{stroke:#b71c1c;stroke-width:2}"
@@ -280,6 +282,8 @@ static const char css_end[] =
 	"i.k-hbad{background:#c62828;height:6px}i.k-fired{background:#e64a19;"
 	"width:2px}"
 	"#filter{padding:4px 8px;width:300px;margin:6px 8px 6px 0}"
+	"td.msgcol{min-width:14em;max-width:360px;overflow-wrap:anywhere;font-size:13px}"
+	"td.msgcol[title]{cursor:help}"
 	".muted{color:#6b7385}a.up{font-size:12px;font-weight:400;"
 	"margin-left:8px}";
 

@@ -363,42 +363,120 @@ static int spawn(fl_ctx *ctx, fl_instance *in, char *err, size_t errlen)
 	return 0;
 }
 
-/* Why the target did not become ready, with the last thing it printed. */
+/* What the target printed last, for a message: up to NOT_READY_LINES
+ * lines in all, of at most NOT_READY_COLS bytes each, "  stdout: ..." and
+ * "  stderr: ...", each stream's share the lines the other leaves. */
+#define NOT_READY_LINES 4
+#define NOT_READY_COLS 160
+
+/* The start of each of the last max lines of text (empty lines skipped),
+ * oldest first; the count. */
+static int last_lines(const char *text, const char **starts, int max)
+{
+	int n = 0;
+	size_t end = strlen(text);
+	while (n < max && end > 0) {
+		while (end > 0 && (text[end - 1] == '\n' || text[end - 1] == '\r'))
+			end--;
+		if (end == 0)
+			break;
+		size_t start = end;
+		while (start > 0 && text[start - 1] != '\n')
+			start--;
+		starts[n++] = text + start;
+		end = start;
+	}
+	for (int i = 0; i < n / 2; i++) {
+		const char *t = starts[i];
+		starts[i] = starts[n - 1 - i];
+		starts[n - 1 - i] = t;
+	}
+	return n;
+}
+
+static void put_lines(fl_buf *b, const char *label, const char **starts, int n,
+		      int take)
+{
+	for (int i = n - take; i < n; i++) {
+		size_t len = strcspn(starts[i], "\r\n");
+		fl_buf_printf(b, "\n  %s: %.*s%s", label,
+			      (int)(len > NOT_READY_COLS ? NOT_READY_COLS : len),
+			      starts[i], len > NOT_READY_COLS ? "..." : "");
+	}
+}
+
+static void printed_lines(fl_instance *in, fl_buf *b)
+{
+	char *out = fl_stream_tail(in->sess, FL_STDOUT, NULL);
+	char *err = fl_stream_tail(in->sess, FL_STDERR, NULL);
+	const char *o[NOT_READY_LINES], *e[NOT_READY_LINES];
+	int no = last_lines(out, o, NOT_READY_LINES);
+	int ne = last_lines(err, e, NOT_READY_LINES);
+	int take_e = ne < NOT_READY_LINES / 2 ? ne : NOT_READY_LINES / 2;
+	int take_o = no < NOT_READY_LINES - take_e ? no : NOT_READY_LINES - take_e;
+	take_e = ne < NOT_READY_LINES - take_o ? ne : NOT_READY_LINES - take_o;
+	if (!no && !ne)
+		fl_buf_puts(b, "; it printed nothing");
+	else
+		fl_buf_printf(b, "; it printed (the last %s):",
+			      take_o + take_e == 1 ? "line" : "lines");
+	put_lines(b, "stdout", o, no, take_o);
+	put_lines(b, "stderr", e, ne, take_e);
+	free(out);
+	free(err);
+}
+
+/* Whether the command or the environment mentions a port placeholder:
+ * a program never told its port cannot listen on it. */
+static int mentions(const fl_config *c, const char *placeholder)
+{
+	for (int i = 0; i < c->ncmd; i++)
+		if (strstr(c->cmd[i], placeholder))
+			return 1;
+	for (int i = 0; i < c->nenv; i++)
+		if (strstr(c->env_values[i], placeholder))
+			return 1;
+	return 0;
+}
+
+/* Why the target did not become ready, with the last lines it printed. */
 static void not_ready_reason(fl_ctx *ctx, fl_instance *in, int have_waiter,
 			     char *why, size_t len)
 {
 	const fl_ready_cfg *rc = &ctx->cfg.ready;
 	fl_exit_info ex = fl_instance_exit(in);
-	char lastline[256];
-	fl_instance_last_stderr(in, lastline, sizeof lastline);
+	fl_buf b;
+	fl_buf_init(&b);
 	if (ex.exited) {
 		char desc[96];
 		fl_exit_describe(&ex, desc, sizeof desc);
-		snprintf(why, len, "the target ended before it was ready (%s)%s%s",
-			 desc, lastline[0] ? "; last stderr line: " : "",
-			 lastline);
-		return;
-	}
-	if (fl_monitor_interrupted()) {
+		fl_buf_printf(&b, "the target ended before it was ready (%s)", desc);
+	} else if (fl_monitor_interrupted()) {
 		snprintf(why, len, "interrupted while the target started");
+		fl_buf_free(&b);
 		return;
+	} else {
+		fl_buf_printf(&b, "the target was not ready within %.1f s:",
+			      rc->timeout_s);
+		if (have_waiter)
+			fl_buf_printf(&b, " no line %s '%s' on %s",
+				      rc->regex ? "matching" : "containing", rc->text,
+				      rc->streams == FL_STDOUT	 ? "stdout"
+				      : rc->streams == FL_STDERR ? "stderr"
+								 : "its output");
+		if (rc->port) {
+			fl_buf_printf(&b, "%s port %d not accepting",
+				      have_waiter ? " or" : "",
+				      fl_ctx_port(ctx, rc->port));
+			if (rc->port[0] == '{' && !mentions(&ctx->cfg, rc->port))
+				fl_buf_printf(&b, " (is %s in target.cmd? neither "
+						  "the command nor target.env "
+						  "mentions it, so the program "
+						  "cannot know the port)",
+					      rc->port);
+		}
 	}
-	fl_buf b;
-	fl_buf_init(&b);
-	fl_buf_printf(&b, "the target was not ready within %.1f s:",
-		      rc->timeout_s);
-	if (have_waiter)
-		fl_buf_printf(&b, " no line %s '%s' on %s",
-			      rc->regex ? "matching" : "containing", rc->text,
-			      rc->streams == FL_STDOUT	 ? "stdout"
-			      : rc->streams == FL_STDERR ? "stderr"
-							 : "its output");
-	if (rc->port)
-		fl_buf_printf(&b, "%s port %d not accepting",
-			      have_waiter ? " or" : "",
-			      fl_ctx_port(ctx, rc->port));
-	if (lastline[0])
-		fl_buf_printf(&b, "; last stderr line: %s", lastline);
+	printed_lines(in, &b);
 	snprintf(why, len, "%s", b.data);
 	fl_buf_free(&b);
 }
@@ -496,7 +574,7 @@ int fl_instance_start(fl_ctx *ctx, char *err, size_t errlen)
 	if (have_waiter)
 		fl_session_remove_waiter(in->sess, &ready);
 	if (!ok) {
-		char why[512];
+		char why[sizeof in->start_error];
 		not_ready_reason(ctx, in, have_waiter, why, sizeof why);
 		snprintf(err, errlen, "%s", why);
 		snprintf(in->start_error, sizeof in->start_error, "%s", why);

@@ -35,16 +35,34 @@ static void attr(fl_buf *b, const char *name, const char *value)
 	fl_buf_putc(b, '"');
 }
 
-/* "scenarios/fd/close.lua" -> "scenarios.fd.close" */
+/* The classname of a scenario file: its path as dotted packages, the way
+ * CI groups test classes. "scenarios/fd/close.lua" -> "scenarios.fd.close",
+ * "./1_http.lua" -> "1_http", "../suite/a.lua" -> "suite.a": no empty,
+ * "." or ".." component, and no leading dot, whatever path the run was
+ * given. */
 static void classname(const char *file, char *out, size_t len)
 {
-	snprintf(out, len, "%s", file);
-	size_t n = strlen(out);
-	if (n > 4 && strcmp(out + n - 4, ".lua") == 0)
-		out[n - 4] = '\0';
-	for (char *p = out; *p; p++)
-		if (*p == '/')
-			*p = '.';
+	size_t n = strlen(file), at = 0;
+	if (n > 4 && strcmp(file + n - 4, ".lua") == 0)
+		n -= 4;
+	for (size_t i = 0; i < n && len > 1;) {
+		size_t part = strcspn(file + i, "/");
+		if (i + part > n)
+			part = n - i;
+		/* Dots that start a component ("..", ".", ".hidden") would
+		 * make an empty package. */
+		size_t skip = 0;
+		while (skip < part && file[i + skip] == '.')
+			skip++;
+		if (part > skip) {
+			int w = snprintf(out + at, len - at, "%s%.*s", at ? "." : "",
+					 (int)(part - skip), file + i + skip);
+			at = w < 0 ? at : at + (size_t)w >= len ? len - 1 : at + (size_t)w;
+		}
+		i += part + 1;
+	}
+	if (at == 0)
+		snprintf(out, len, "scenario");
 }
 
 /* What CI calls a verdict. */

@@ -484,7 +484,7 @@ static int parse_opts(int argc, char **argv, struct run_cli *c)
 	optind = 1;
 	int ch;
 	char err[1024];
-	while ((ch = getopt_long(argc, argv, "j:vqh", longopts, NULL)) != -1) {
+	while ((ch = fl_cli_getopt("run", argc, argv, "j:vqh", longopts)) != -1) {
 		switch (ch) {
 		case 'j':
 			if (parse_count(optarg, &c->jobs, 256) < 0) {
@@ -551,15 +551,11 @@ static int parse_opts(int argc, char **argv, struct run_cli *c)
 				c->extra[ch - WRITER_OPT] = optarg;
 				break;
 			}
-			usage(stderr);
 			return FL_EXIT_USAGE;
 		}
 	}
-	if (optind >= argc) {
-		fprintf(stderr, "faultline run: no scenario given\n\n");
-		usage(stderr);
-		return FL_EXIT_USAGE;
-	}
+	if (optind >= argc)
+		return fl_cli_usage_error("run", "no scenario given");
 	return -1;
 }
 
@@ -673,6 +669,14 @@ int fl_cmd_run(int argc, char **argv)
 		if (!c.shard_total || matched % c.shard_total == c.shard_index - 1)
 			selected[nselected++] = &refs[i];
 		matched++;
+	}
+	/* A tag filter that selects nothing is a mistake, not an empty run. */
+	if (matched == 0) {
+		fl_scenario_no_tag_match(refs, n, c.tags ? c.tags : "", err, sizeof err);
+		fprintf(stderr, "faultline run: %s\n", err);
+		free(selected);
+		fl_scenario_refs_free(refs, n);
+		return FL_EXIT_USAGE;
 	}
 
 	char tmp_root[PATH_MAX];

@@ -47,6 +47,11 @@ void fl_scenario_refs_free(fl_scenario_ref *v, int n);
 
 /* Does the scenario carry one of the comma-separated tags? */
 int fl_scenario_has_tag(const fl_scenario_ref *ref, const char *tags);
+/* The message for --tags that selects none of the scenarios: the tags
+ * asked for and those the scenarios carry (sorted, each once), or that
+ * they carry none. */
+void fl_scenario_no_tag_match(const fl_scenario_ref *refs, int n,
+			      const char *tags, char *msg, size_t len);
 
 /* Runs one scenario and returns its result object (never NULL). */
 json_t *fl_scenario_run(const fl_scenario_ref *ref, const fl_run_opts *opts);
