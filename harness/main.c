@@ -8,6 +8,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,6 +278,11 @@ static const struct command *command_named(const char *name)
 
 int main(int argc, char **argv)
 {
+	/* Jansson allocates through the harness's policy: without memory
+	 * faultline says so and aborts, instead of a value that silently
+	 * went missing (a NULL from json_object() set into a result drops
+	 * the key, and nobody could check every one of those calls). */
+	json_set_alloc_funcs(fl_xmalloc, free);
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return FL_EXIT_USAGE;

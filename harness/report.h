@@ -8,11 +8,9 @@
 #include <stdio.h>
 
 #include "results.h"
+#include "text.h"
 #include "util.h"
 
-/* Decodes one UTF-8 sequence at s (len bytes left): its length and code
- * point, or 0 for an invalid sequence (overlong, surrogate, too large). */
-size_t fl_utf8_decode(const unsigned char *s, size_t len, uint32_t *cp);
 
 /* Appends text escaped for XML/HTML text and attribute values. Bytes that
  * are not valid in XML 1.0 (control characters, invalid UTF-8) become

@@ -58,6 +58,32 @@ const char *fl_results_id(json_t *scenario);
 /* Its verdict; FL_VERDICT_UNKNOWN when missing, null or misspelled. */
 fl_verdict fl_results_verdict(json_t *scenario);
 
+/* How a scenario failed, as one line that two runs of the same failure
+ * share: the "what" of each failed expectation, sorted and once each, and
+ * for "survival", "exit" and "signal" the measured outcome too ("exit
+ * (exit status 3)", "survival (killed by SIGUSR1)"), joined by "; ".
+ * Empty for a scenario that failed no expectation. The one rule that
+ * --repeat (FLAKY) and shrink use to say "the same failure". */
+void fl_results_failure_signature(json_t *scenario, fl_buf *out);
+
+/* The recovery times (seconds) of a scenario's recovered episodes, in
+ * order, in a malloc'd array (*out, *n; NULL and 0 for none). 0, or
+ * -EINVAL with the episode and why in err: a recovery_s that is neither
+ * null nor a finite, non-negative number. */
+int fl_results_recoveries(json_t *scenario, double **out, size_t *n,
+			  char *err, size_t errlen);
+/* How finely the scenario's recoveries were dated, in seconds: for each
+ * recovered episode, the time from the observation before the one that
+ * dated it (the previous health probe, or the previous sample) to it; the
+ * median over the episodes. NaN when the results do not say. */
+double fl_results_recovery_resolution(json_t *scenario);
+/* Appends to why, "; "-separated, each figure of the scenario that no
+ * measurement can have given: an MTTR figure or an episode's recovery
+ * time that is negative, not finite or not a number, a leak that is not
+ * finite or not a number, a figures object that is not an object.
+ * Returns how many. */
+int fl_results_bad_figures(json_t *scenario, fl_buf *why);
+
 /* Iterates the scenarios of a document: size_t i, json_t *s. */
 #define fl_results_foreach(doc, i, s)                                          \
 	json_array_foreach(fl_results_scenarios(doc), i, s)
