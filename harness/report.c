@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,31 @@ void fl_escape_script_json(fl_buf *b, const char *json)
 			fl_buf_putc(b, *p);
 		}
 	}
+}
+
+void fl_fmt_seconds(char *out, size_t len, double s)
+{
+	if (isnan(s))
+		snprintf(out, len, "-");
+	else if (!isfinite(s))
+		snprintf(out, len, "%sinf s", s < 0 ? "-" : "");
+	else if (fabs(s) >= 1e6)
+		snprintf(out, len, "%.3g s", s);
+	else
+		fl_fmt_duration(out, len, (int64_t)llround(s * 1e9));
+}
+
+void fl_fmt_figure(enum fl_figure fig, double v, char *out, size_t len)
+{
+	int bytes = (int)fig >= 0 && fig < FL_FIG_COUNT && fl_figures[fig].bytes;
+	if (isnan(v))
+		snprintf(out, len, "-");
+	else if (!isfinite(v))
+		snprintf(out, len, "%sinf", v < 0 ? "-" : "");
+	else if (fabs(v) >= 1e15)
+		snprintf(out, len, "%.3g%s", v, bytes ? " B" : "");
+	else
+		fl_figure_format(fig, v, out, len);
 }
 
 /* Writes data to fd, then closes it: 0 or -errno. */

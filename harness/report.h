@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "figures.h"
 #include "results.h"
 #include "text.h"
 #include "util.h"
@@ -19,6 +20,14 @@ void fl_escape_xml(fl_buf *b, const char *s);
 /* Same for a string embedded in an HTML <script> block as JSON: '<', '>'
  * and '&' become \u escapes so "</script>" cannot end the block. */
 void fl_escape_script_json(fl_buf *b, const char *json);
+
+/* Formats seconds for people ("350 µs", "12.4 ms", "3.20 s"), safely for
+ * any double a results file may hold: "-" for NaN, "inf s", and "1e+308
+ * s" rather than an overflowed integer. */
+void fl_fmt_seconds(char *out, size_t len, double s);
+/* A figure's value for people (fl_figure_format), as safely: "-" for
+ * NaN, "inf", and exponent notation past 1e15. */
+void fl_fmt_figure(enum fl_figure fig, double v, char *out, size_t len);
 
 /* Writes a document to path atomically (temporary file and rename).
  * 0 or -errno. */
