@@ -374,7 +374,8 @@ static int outcome_expectation(const char *what)
 	       !strcmp(what, "signal");
 }
 
-void fl_results_failure_signature(json_t *scenario, fl_buf *out)
+void fl_results_failure_signature(json_t *scenario, const char *only,
+				  fl_buf *out)
 {
 	json_t *ex = fl_results_arr(scenario, "expectations");
 	size_t n = json_array_size(ex), k = 0, i;
@@ -384,9 +385,11 @@ void fl_results_failure_signature(json_t *scenario, fl_buf *out)
 	{
 		if (fl_results_bool(e, "ok"))
 			continue;
+		const char *what = fl_results_str(e, "what");
+		if (only && strcmp(what, only))
+			continue;
 		fl_buf item;
 		fl_buf_init(&item);
-		const char *what = fl_results_str(e, "what");
 		fl_buf_puts(&item, *what ? what : "(unnamed)");
 		if (outcome_expectation(what))
 			fl_buf_printf(&item, " (%s)", fl_results_str(e, "measured"));

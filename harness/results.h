@@ -61,10 +61,12 @@ fl_verdict fl_results_verdict(json_t *scenario);
 /* How a scenario failed, as one line that two runs of the same failure
  * share: the "what" of each failed expectation, sorted and once each, and
  * for "survival", "exit" and "signal" the measured outcome too ("exit
- * (exit status 3)", "survival (killed by SIGUSR1)"), joined by "; ".
- * Empty for a scenario that failed no expectation. The one rule that
- * --repeat (FLAKY) and shrink use to say "the same failure". */
-void fl_results_failure_signature(json_t *scenario, fl_buf *out);
+ * (exit 3)", "survival (killed by SIGUSR1)"), joined by "; ". Only the
+ * expectations named `only` when it is not NULL. Empty for a scenario
+ * that failed no (such) expectation. The one rule that --repeat (FLAKY)
+ * and shrink use to say "the same failure". */
+void fl_results_failure_signature(json_t *scenario, const char *only,
+				  fl_buf *out);
 
 /* The recovery times (seconds) of a scenario's recovered episodes, in
  * order, in a malloc'd array (*out, *n; NULL and 0 for none). 0, or

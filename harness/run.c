@@ -227,6 +227,38 @@ json_t *fl_host_json(void)
 	return o;
 }
 
+/* Adds to a journal document how its run failed, which replay and shrink
+ * compare with theirs: "failure" is { verdict, signature, by_expectation
+ * { what: signature } } (fl_results_failure_signature). */
+static void annotate_journal(json_t *journal, json_t *result)
+{
+	if (!json_is_object(journal) || json_object_get(journal, "failure"))
+		return;
+	fl_buf sig;
+	fl_buf_init(&sig);
+	fl_results_failure_signature(result, NULL, &sig);
+	json_t *by = json_object();
+	size_t i;
+	json_t *e;
+	json_array_foreach(fl_results_arr(result, "expectations"), i, e)
+	{
+		const char *what = fl_results_str(e, "what");
+		if (fl_results_bool(e, "ok") || json_object_get(by, what))
+			continue;
+		fl_buf one;
+		fl_buf_init(&one);
+		fl_results_failure_signature(result, what, &one);
+		fl_text_set(by, what, fl_text_jsonn(one.data ? one.data : "", one.len));
+		fl_buf_free(&one);
+	}
+	json_t *f = json_pack("{s:s,s:o,s:o}", "verdict",
+			      fl_verdict_name(fl_results_verdict(result)), "signature",
+			      fl_text_jsonn(sig.data ? sig.data : "", sig.len),
+			      "by_expectation", by);
+	fl_buf_free(&sig);
+	fl_text_set(journal, "failure", f);
+}
+
 /* Writes one journal document into dir as name; 0 or -1 after saying
  * why not. */
 static int write_journal(json_t *data, const char *dir, const char *name)
@@ -256,6 +288,7 @@ static int write_journals(json_t *doc, const char *dir)
 		json_t *data = json_object_get(s, "journal_file_data");
 		json_t *runs = json_object_get(s, "journal_runs_data");
 		int first_written = 0;
+		annotate_journal(data, s);
 		if (dir && data) {
 			char name[64];
 			snprintf(name, sizeof name, "journal-%zu.json", i + 1);
@@ -500,13 +533,14 @@ static json_t *run_repeated(const fl_scenario_ref *ref, const fl_run_opts *opts,
 		const char *d = fl_results_opt_str(fl_results_obj(r, "journal"), "digest");
 		fl_buf sig;
 		fl_buf_init(&sig);
-		fl_results_failure_signature(r, &sig);
+		fl_results_failure_signature(r, NULL, &sig);
 		fl_text_append(names, json_string(fl_verdict_name(fl_results_verdict(r))));
 		fl_text_append(digests, fl_text_json(d ? d : ""));
 		fl_text_append(failures, fl_text_jsonn(sig.data ? sig.data : "", sig.len));
 		double secs = fl_results_num(r, "duration_s");
 		fl_text_append(durations, json_real(isfinite(secs) ? secs : 0));
 		json_t *jd = json_object_get(r, "journal_file_data");
+		annotate_journal(jd, r);
 		fl_text_append(journals, jd ? json_incref(jd) : json_null());
 		fl_buf_free(&sig);
 		runs[n].verdict = fl_results_verdict(r);

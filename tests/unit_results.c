@@ -415,19 +415,22 @@ Test(results, failure_signature_names_the_outcome)
 	cr_assert_not_null(s);
 	fl_buf b;
 	fl_buf_init(&b);
-	fl_results_failure_signature(s, &b);
+	fl_results_failure_signature(s, NULL, &b);
 	cr_assert_str_eq(b.data, "leaked fds; survival (killed by SIGUSR1)");
+	fl_buf_reset(&b);
+	fl_results_failure_signature(s, "survival", &b);
+	cr_assert_str_eq(b.data, "survival (killed by SIGUSR1)");
 	json_decref(s);
 	fl_buf_reset(&b);
 	s = json_loads("{\"expectations\": [{\"what\": \"exit\", \"ok\": false, "
 		       "\"measured\": \"exit 3\"}]}",
 		       0, NULL);
-	fl_results_failure_signature(s, &b);
+	fl_results_failure_signature(s, NULL, &b);
 	cr_assert_str_eq(b.data, "exit (exit 3)");
 	json_decref(s);
 	fl_buf_reset(&b);
 	s = json_loads("{\"expectations\": [{\"what\": \"exit\", \"ok\": true}]}", 0, NULL);
-	fl_results_failure_signature(s, &b);
+	fl_results_failure_signature(s, NULL, &b);
 	cr_assert_eq(b.len, 0);
 	json_decref(s);
 	fl_buf_free(&b);
