@@ -185,7 +185,8 @@ int fl_results_load(const char *path, json_t **doc, char *err, size_t errlen)
 		return r;
 	}
 	json_error_t je;
-	json_t *d = json_loadfd(fd, 0, &je);
+	/* Text a target printed may hold NUL bytes, kept as \u0000 (fl_text). */
+	json_t *d = json_loadfd(fd, JSON_ALLOW_NUL, &je);
 	close(fd);
 	if (!d) {
 		snprintf(err, errlen, "%s:%d: %s", path, je.line, je.text);
