@@ -207,3 +207,115 @@ Test(verify, replay_and_shrink_check_the_failure_itself, .timeout = 300)
 	free(out);
 	tu_env_free(&e);
 }
+
+/* A run that cannot write its results file exits 3 whatever its verdicts
+ * (a FAIL here: 1 would send a CI on to merge results that do not
+ * exist), says why, and leaves `latest` where it was. results.json is
+ * made unwritable by a directory of that name in every run directory
+ * the run may get (its id is the time and faultline's pid, known once
+ * forked). */
+Test(verify, no_results_file_exits_3_and_latest_stays, .timeout = 120)
+{
+	tu_env e = tu_env_new();
+	char path[PATH_MAX + 32];
+	dies_setup(&e, path, sizeof path, "exit3");
+	const char *args[] = {path, NULL};
+	char *out;
+	int status = tu_env_run(&e, args, &out, 100);
+	cr_assert_eq(status, 1, "%s", out);
+	free(out);
+	char latest[PATH_MAX + 32], before[PATH_MAX], after[PATH_MAX];
+	snprintf(latest, sizeof latest, "%s/latest", e.reports);
+	ssize_t n = readlink(latest, before, sizeof before - 1);
+	cr_assert_gt(n, 0);
+	before[n] = '\0';
+
+	int go[2], pfd[2];
+	cr_assert_eq(pipe(go), 0);
+	cr_assert_eq(pipe(pfd), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char c;
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(126);
+		dup2(pfd[1], 1);
+		dup2(pfd[1], 2);
+		setenv("TMPDIR", e.tmp, 1);
+		setenv("NO_COLOR", "1", 1);
+		execl(tu_bin(), tu_bin(), "run", "--report-dir", e.reports, path,
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(go[0]);
+	close(pfd[1]);
+	time_t now = time(NULL);
+	for (int s = 0; s < 60; s++) {
+		time_t t = now + s;
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		char stamp[32], dir[PATH_MAX + 128];
+		strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+		snprintf(dir, sizeof dir, "%s/%s-%d", e.reports, stamp, (int)pid);
+		mkdir(dir, 0755);
+		strcat(dir, "/results.json");
+		mkdir(dir, 0755);
+	}
+	cr_assert_eq(write(go[1], "x", 1), 1);
+	close(go[1]);
+	status = tu_finish((tu_proc){pid, pfd[0]}, &out, 100);
+	cr_assert_eq(status, 3, "a FAIL without its results file exits 3:\n%s", out);
+	cr_assert(strstr(out, "FAIL   dies:"), "%s", out);
+	cr_assert(strstr(out, "results.json: Is a directory"), "%s", out);
+	cr_assert(strstr(out, "faultline: the run's results could not be written"),
+		  "%s", out);
+	n = readlink(latest, after, sizeof after - 1);
+	cr_assert_gt(n, 0);
+	after[n] = '\0';
+	cr_assert_str_eq(after, before, "latest moved to a run without results");
+	free(out);
+	tu_env_free(&e);
+}
+
+/* A run killed before it wrote anything leaves no empty run directory:
+ * the guardian removes it, and only when it is empty. */
+Test(verify, killed_run_leaves_no_empty_directory, .timeout = 120)
+{
+	tu_env e = tu_env_new();
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/long.lua", e.dir);
+	tu_write(path,
+		 "return { name = 'long: sleeps', target = { cmd = {\n"
+		 "  'build/tests/targets/tgt', '--port', '{port}' },\n"
+		 "  ready = { port = '{port}' } },\n"
+		 "  run = function(t) print('sleeping'); t:sleep(60) end }\n");
+	char *argv[] = {"faultline", "run", "-v", "--report-dir", e.reports, path, NULL};
+	tu_proc pr = tu_start(argv, e.tmp);
+	/* Wait until the scenario runs (its log line): the run directory
+	 * exists by then. */
+	char buf[4096] = "";
+	size_t len = 0;
+	double deadline = tu_now() + 60;
+	while (tu_now() < deadline && !strstr(buf, "sleeping")) {
+		struct pollfd p = {pr.out_fd, POLLIN, 0};
+		if (poll(&p, 1, 200) <= 0)
+			continue;
+		ssize_t got = read(pr.out_fd, buf + len, sizeof buf - len - 1);
+		if (got <= 0)
+			break;
+		len += (size_t)got;
+		buf[len] = '\0';
+	}
+	cr_assert(strstr(buf, "sleeping"), "the scenario never started:\n%s", buf);
+	cr_assert_eq(tu_count_entries(e.reports), 1, "the run directory exists");
+	kill(pr.pid, SIGKILL);
+	char *out;
+	tu_finish(pr, &out, 30);
+	free(out);
+	/* The guardian notices faultline is gone. */
+	deadline = tu_now() + 30;
+	while (tu_count_entries(e.reports) > 0 && tu_now() < deadline)
+		usleep(20000);
+	cr_assert_eq(tu_count_entries(e.reports), 0, "an empty run directory stayed");
+	tu_env_free(&e);
+}
