@@ -99,7 +99,13 @@ static int env_open(struct replay_env *e, const char *path, const char *self,
 {
 	memset(e, 0, sizeof *e);
 	char err[1024];
-	if (fl_journal_file_load(path, &e->jf, err, sizeof err) < 0) {
+	/* Another file given by mistake is refused from its head, before a
+	 * full parse whose memory grows with the file. */
+	if (fl_results_check_head(path, "faultline.journal", 1,
+				  "not a faultline journal (faultline run writes "
+				  "them as journal-N.json next to results.json)",
+				  err, sizeof err) < 0 ||
+	    fl_journal_file_load(path, &e->jf, err, sizeof err) < 0) {
 		fprintf(stderr, "faultline: %s\n", err);
 		return -1;
 	}

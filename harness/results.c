@@ -113,21 +113,35 @@ static void head_scan(struct head *h)
 	}
 }
 
+/* A kind of faultline document: its schema name, the newest version this
+ * faultline reads, and what it is called in messages. */
+struct schema {
+	const char *name;
+	int max_version;
+	const char *noun;	/* "results", "journal" */
+	const char *not_one;	/* "not a faultline results file" */
+};
+
+static const struct schema results_schema = {
+	FL_RESULTS_SCHEMA, FL_RESULTS_SCHEMA_VERSION, "results",
+	"not a faultline results file"};
+
 /* The schema rule, for the head's values and the parsed document's. */
-static int check_schema(const char *path, json_t *schema, json_t *version,
-			char *err, size_t errlen)
+static int check_schema(const char *path, const struct schema *sc,
+			json_t *schema, json_t *version, char *err,
+			size_t errlen)
 {
 	const char *name = json_string_value(schema);
-	if (!name || strcmp(name, FL_RESULTS_SCHEMA) != 0) {
-		snprintf(err, errlen, "%s: not a faultline results file", path);
+	if (!name || strcmp(name, sc->name) != 0) {
+		snprintf(err, errlen, "%s: %s", path, sc->not_one);
 		return -EINVAL;
 	}
 	json_int_t v = json_is_integer(version) ? json_integer_value(version) : 0;
-	if (v < 1 || v > FL_RESULTS_SCHEMA_VERSION) {
+	if (v < 1 || v > sc->max_version) {
 		snprintf(err, errlen,
-			 "%s: results schema version %lld is not supported "
+			 "%s: %s schema version %lld is not supported "
 			 "(this faultline reads 1 to %d)",
-			 path, (long long)v, FL_RESULTS_SCHEMA_VERSION);
+			 path, sc->noun, (long long)v, sc->max_version);
 		return -ENOTSUP;
 	}
 	return 0;
@@ -135,7 +149,8 @@ static int check_schema(const char *path, json_t *schema, json_t *version,
 
 /* Refuses the file from its head when the head settles it: 0 when it
  * does not (or the schema is right), -errno otherwise. */
-static int check_head(int fd, const char *path, char *err, size_t errlen)
+static int check_head(int fd, const char *path, const struct schema *sc,
+		      char *err, size_t errlen)
 {
 	char buf[FL_RESULTS_HEAD_BYTES];
 	size_t len = 0;
@@ -161,12 +176,29 @@ static int check_head(int fd, const char *path, char *err, size_t errlen)
 	/* A schema name settles it alone; a version only beside it (a
 	 * version of another schema says nothing). */
 	if (h.schema && (!json_is_string(h.schema) ||
-			 strcmp(json_string_value(h.schema), FL_RESULTS_SCHEMA)))
-		r = check_schema(path, h.schema, NULL, err, errlen);
+			 strcmp(json_string_value(h.schema), sc->name)))
+		r = check_schema(path, sc, h.schema, NULL, err, errlen);
 	else if (h.schema && h.version)
-		r = check_schema(path, h.schema, h.version, err, errlen);
+		r = check_schema(path, sc, h.schema, h.version, err, errlen);
 	json_decref(h.schema);
 	json_decref(h.version);
+	return r;
+}
+
+int fl_results_check_head(const char *path, const char *schema,
+			  int max_version, const char *not_one, char *err,
+			  size_t errlen)
+{
+	const char *noun = strrchr(schema, '.');
+	struct schema sc = {schema, max_version, noun ? noun + 1 : schema, not_one};
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	int r = check_head(fd, path, &sc, err, errlen);
+	close(fd);
 	return r;
 }
 
@@ -179,7 +211,7 @@ int fl_results_load(const char *path, json_t **doc, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(e));
 		return -e;
 	}
-	int r = check_head(fd, path, err, errlen);
+	int r = check_head(fd, path, &results_schema, err, errlen);
 	if (r < 0) {
 		close(fd);
 		return r;
@@ -192,7 +224,7 @@ int fl_results_load(const char *path, json_t **doc, char *err, size_t errlen)
 		snprintf(err, errlen, "%s:%d: %s", path, je.line, je.text);
 		return -EINVAL;
 	}
-	r = check_schema(path, json_object_get(d, "schema"),
+	r = check_schema(path, &results_schema, json_object_get(d, "schema"),
 			 json_object_get(d, "schema_version"), err, errlen);
 	if (r == 0 && !json_is_array(json_object_get(d, "scenarios"))) {
 		snprintf(err, errlen, "%s: no scenarios array", path);

@@ -31,6 +31,15 @@ void fl_results_path(const char *arg, char *out, size_t len);
  * -ENOTSUP for a schema version this faultline does not read. */
 int fl_results_load(const char *path, json_t **doc, char *err, size_t errlen);
 
+/* The same refusal from the head for any faultline document (a journal:
+ * "faultline.journal", version 1): 0 when the first
+ * FL_RESULTS_HEAD_BYTES bytes do not name another schema or a version
+ * past max_version, else -errno with a sentence in err (not_one for
+ * another schema). Memory to refuse a file of any size stays bounded. */
+int fl_results_check_head(const char *path, const char *schema,
+			  int max_version, const char *not_one, char *err,
+			  size_t errlen);
+
 /* Fields. Each takes an object (NULL or a non-object reads as absent). */
 /* A string; "" when absent or not a string. */
 const char *fl_results_str(json_t *o, const char *key);
