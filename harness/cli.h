@@ -66,9 +66,16 @@ void fl_print_result(int color, int quiet, json_t *r);
 void fl_print_write_failure(const char *path, int err, void *arg);
 /* The reports of a run (run, replay): the directory report_dir/id (NULL:
  * none) with the journals moved out of doc into journal-K.json files,
- * every writer's file and the extra files asked for (extra[] by writer,
- * or NULL), then report_dir/latest. index_path gets the HTML page's path.
- * 0, or -1 after printing each file that could not be written. */
+ * results.json first, then every other writer's file and the extra files
+ * asked for (extra[] by writer, or NULL), and report_dir/latest only once
+ * results.json is complete. index_path gets the HTML page's path. Prints
+ * each file that could not be written, and returns: */
+#define FL_REPORTS_OK 0
+/* a file other than the results could not be written; */
+#define FL_REPORTS_PARTIAL (-1)
+/* the results file (results.json, --json FILE) or latest could not be
+ * written: the run has no complete results where they are looked for. */
+#define FL_REPORTS_NO_RESULTS (-2)
 int fl_write_reports(json_t *doc, const char *report_dir, const char *id,
 		     const char *const extra[FL_WRITER_COUNT], char *index_path,
 		     size_t index_len);

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "cli.h"
 #include "report.h"
+#include "text.h"
 #include "util.h"
 #include "writers.h"
 
@@ -341,7 +342,7 @@ static void note_input(struct merge *m, int i, long added)
 		m->interrupted = json_object_get(run, "interrupted");
 
 	json_t *f = json_object();
-	if (!f || json_object_set_new(f, "file", json_string(m->in[i].path)))
+	if (!f || json_object_set_new(f, "file", fl_text_json(m->in[i].path)))
 		fl_out_of_memory();
 	static const char *const from_run[] = {"id", "started", "duration_s"};
 	for (size_t k = 0; k < 3; k++)
@@ -372,11 +373,15 @@ static json_t *merged_run(struct merge *m, const char *command)
 				      ? m->first_started
 				      : fl_results_opt_str(first_run, "started");
 	json_t *host = json_object_get(first_run, "host");
+	/* The inputs' times are whatever their files say: a span that is
+	 * not a finite number is no span. */
+	double span = m->first_start >= 0 ? m->last_end - m->first_start : 0.0;
 	json_t *run = json_pack(
-		"{s:s,s:o,s:f,s:s,s:O,s:O,s:O,s:O}", "id", id, "started",
+		"{s:s,s:o,s:o,s:o,s:O,s:O,s:O,s:O}", "id", id, "started",
 		started ? json_string(started) : json_null(), "duration_s",
-		m->first_start >= 0 ? m->last_end - m->first_start : 0.0, "command",
-		command, "seed", m->same_seed && m->seed ? m->seed : json_null(),
+		isfinite(span) ? json_real(span) : json_null(), "command",
+		fl_text_json(command), "seed",
+		m->same_seed && m->seed ? m->seed : json_null(),
 		"interrupted", m->interrupted, "host", host ? host : json_null(),
 		"merged_from", m->from);
 	if (!run)

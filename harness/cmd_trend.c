@@ -120,7 +120,7 @@ static void fmt_value(char *out, size_t len, double v, enum unit u)
 	if (v == 0)
 		snprintf(out, len, "0");
 	else if (u == U_SECONDS)
-		fl_fmt_duration(out, len, (int64_t)llround(v * 1e9));
+		fl_fmt_seconds(out, len, v);
 	else if (u == U_BYTES)
 		fl_fmt_bytes(out, len, v);
 	else

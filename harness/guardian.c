@@ -54,6 +54,16 @@ void fl_guardian_forget_dir(const char *path)
 	send_line('D', '-', path);
 }
 
+void fl_guardian_watch_empty_dir(const char *path)
+{
+	send_line('E', '+', path);
+}
+
+void fl_guardian_forget_empty_dir(const char *path)
+{
+	send_line('E', '-', path);
+}
+
 struct list {
 	char **items;
 	size_t n, cap;
@@ -115,7 +125,7 @@ static void guardian_main(int rfd)
 			close(devnull);
 	}
 
-	struct list groups = {0}, dirs = {0};
+	struct list groups = {0}, dirs = {0}, empties = {0};
 	char buf[8192];
 	size_t have = 0;
 	for (;;) {
@@ -130,8 +140,9 @@ static void guardian_main(int rfd)
 		while ((nl = strchr(line, '\n')) != NULL) {
 			*nl = '\0';
 			if (strlen(line) > 3) {
-				struct list *l = line[0] == 'G' ? &groups
-								: &dirs;
+				struct list *l = line[0] == 'G'	  ? &groups
+						 : line[0] == 'E' ? &empties
+								  : &dirs;
 				if (line[1] == '+')
 					list_add(l, line + 3);
 				else
@@ -152,6 +163,10 @@ static void guardian_main(int rfd)
 	for (size_t i = 0; i < dirs.n; i++)
 		if (dirs.items[i][0] == '/')
 			fl_rmtree(dirs.items[i]);
+	/* rmdir removes a directory only when it is empty. */
+	for (size_t i = 0; i < empties.n; i++)
+		if (empties.items[i][0] == '/')
+			rmdir(empties.items[i]);
 	_exit(0);
 }
 

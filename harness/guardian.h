@@ -16,5 +16,11 @@ void fl_guardian_forget_group(pid_t pgid);
 /* Registers or forgets a directory to remove. Thread-safe. */
 void fl_guardian_watch_dir(const char *path);
 void fl_guardian_forget_dir(const char *path);
+/* Registers or forgets a directory to remove only if it is empty then (a
+ * run's report directory, made at the start for artifacts: it must not
+ * stay behind empty, nor lose what was written into it). Absolute paths
+ * only. Thread-safe. */
+void fl_guardian_watch_empty_dir(const char *path);
+void fl_guardian_forget_empty_dir(const char *path);
 
 #endif

@@ -15,7 +15,7 @@
 
 void fl_html_seconds(char *out, size_t len, double s)
 {
-	fl_fmt_duration(out, len, (int64_t)llround(s * 1e9));
+	fl_fmt_seconds(out, len, s);
 }
 
 /* ------------------------------------------------------------------ */

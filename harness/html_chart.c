@@ -43,9 +43,18 @@
 /* ------------------------------------------------------------------ */
 /* Numbers in SVG: at most one decimal, none when it is zero. Coordinates
  * are most of a chart's bytes. */
+/* A coordinate a results file cannot push outside what llround and a
+ * page can take: NaN is 0, the rest is clamped far outside any chart. */
+static double sane(double v)
+{
+	if (!(v == v))
+		return 0;
+	return v < -1e9 ? -1e9 : v > 1e9 ? 1e9 : v;
+}
+
 static void put_coord(fl_buf *b, double v)
 {
-	long long t = llround(v * 10);
+	long long t = llround(sane(v) * 10);
 	if (t < 0) {
 		fl_buf_putc(b, '-');
 		t = -t;
@@ -72,7 +81,7 @@ static void path_cmd(struct pathw *p, char cmd, long long v)
 
 static void path_to(struct pathw *p, double xf, double yf)
 {
-	long long x = llround(xf * 10), y = llround(yf * 10);
+	long long x = llround(sane(xf) * 10), y = llround(sane(yf) * 10);
 	if (!p->started) {
 		path_cmd(p, 'M', x);
 		fl_buf_putc(p->b, ' ');
@@ -177,12 +186,14 @@ struct plot {
 
 static int col_of(const struct plot *p, double t)
 {
-	int c = (int)floor(t / p->tmax * PLOT_W);
-	if (c < 0)
-		c = 0;
+	/* Clamped as a double: a time a results file makes huge, infinite
+	 * or NaN must not reach the conversion to int. */
+	double c = floor(t / p->tmax * PLOT_W);
+	if (!(c >= 0))
+		return 0;
 	if (c >= PLOT_W)
-		c = PLOT_W - 1;
-	return c;
+		return PLOT_W - 1;
+	return (int)c;
 }
 
 static double xpos(const struct plot *p, double t)

@@ -327,14 +327,20 @@ static void journal_tallies(fl_buf *b, json_t *j, json_t *recs, int truncated)
 	json_t *r;
 	json_array_foreach(recs, i, r)
 	{
-		char key[512];
-		snprintf(key, sizeof key, "%s\t%s", fl_results_str(r, "point"),
-			 fl_results_str(r, "errno"));
+		/* Point and errno, whole (a point name of any length must
+		 * keep its tab: the key is split on it below). */
+		fl_buf kb;
+		fl_buf_init(&kb);
+		fl_buf_printf(&kb, "%s\t%s", fl_results_str(r, "point"),
+			      fl_results_str(r, "errno"));
+		char *key = fl_buf_steal(&kb);
 		size_t k;
 		for (k = 0; k < np && strcmp(by_point[k].key, key); k++)
 			;
 		if (k == np)
-			by_point[np++].key = fl_xstrdup(key);
+			by_point[np++].key = key;
+		else
+			free(key);
 		by_point[k].n++;
 		const char *actor = fl_results_str(r, "actor");
 		for (k = 0; k < na && strcmp(by_actor[k].key, actor); k++)

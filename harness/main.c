@@ -5,9 +5,11 @@
 #include "elf.h"
 #include "points.h"
 #include "scenario.h"
+#include "text.h"
 #include "util.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,14 +99,24 @@ int fl_cmd_list(int argc, char **argv)
 				 refs[i].index);
 		else
 			snprintf(id, sizeof id, "%s", refs[i].file);
+		/* Names come from scenario files: shown, never obeyed. */
+		fl_buf line;
+		fl_buf_init(&line);
+		fl_text_console(&line, id);
+		fl_buf_putc(&line, '\t');
 		if (refs[i].load_error) {
-			printf("%s\tLOAD ERROR: %s\n", id, refs[i].load_error);
+			fl_buf_puts(&line, "LOAD ERROR: ");
+			fl_text_console(&line, refs[i].load_error);
+			printf("%s\n", line.data);
+			fl_buf_free(&line);
 			bad = 1;
 			continue;
 		}
-		printf("%s\t%s\ttags=%s\tseed=%llu\n", id, refs[i].name,
-		       refs[i].tags[0] ? refs[i].tags : "-",
-		       (unsigned long long)refs[i].seed);
+		fl_text_console(&line, refs[i].name);
+		fl_buf_puts(&line, "\ttags=");
+		fl_text_console(&line, refs[i].tags[0] ? refs[i].tags : "-");
+		printf("%s\tseed=%llu\n", line.data, (unsigned long long)refs[i].seed);
+		fl_buf_free(&line);
 	}
 	fl_scenario_refs_free(refs, n);
 	return bad ? FL_EXIT_USAGE : FL_EXIT_OK;
@@ -307,6 +319,11 @@ static const struct command *command_named(const char *name)
 
 int main(int argc, char **argv)
 {
+	/* Jansson allocates through the harness's policy: without memory
+	 * faultline says so and aborts, instead of a value that silently
+	 * went missing (a NULL from json_object() set into a result drops
+	 * the key, and nobody could check every one of those calls). */
+	json_set_alloc_funcs(fl_xmalloc, free);
 	if (argc < 2) {
 		usage(stderr);
 		return FL_EXIT_USAGE;

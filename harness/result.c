@@ -4,6 +4,7 @@
 #include "instance.h"
 #include "journal.h"
 #include "measure.h"
+#include "text.h"
 #include "util.h"
 #include "windows.h"
 
@@ -95,7 +96,7 @@ static json_t *exit_json(const fl_ctx *ctx, const fl_instance *in)
 	json_object_set_new(o, "t", e.exited ? json_real((double)e.t_ns / 1e9)
 					     : json_null());
 	json_object_set_new(o, "stopped_by", in->stopped_by[0]
-						     ? json_string(in->stopped_by)
+						     ? fl_text_json(in->stopped_by)
 						     : json_null());
 	json_object_set_new(o, "expected",
 			    json_boolean(e.exited &&
@@ -127,8 +128,11 @@ static json_t *output_json(fl_session *s)
 	char *out = fl_stream_tail(s, FL_STDOUT, &olen);
 	char *err = fl_stream_tail(s, FL_STDERR, &elen);
 	pthread_mutex_lock(&s->lock);
-	json_t *o = json_pack("{s:s%,s:s%,s:I,s:I,s:I,s:I}", "stdout_tail", out,
-			      olen, "stderr_tail", err, elen, "stdout_bytes",
+	/* A tail is whatever the target wrote: kept byte for byte where it
+	 * is text, with U+FFFD for each byte that is not (fl_text). */
+	json_t *o = json_pack("{s:o,s:o,s:I,s:I,s:I,s:I}", "stdout_tail",
+			      fl_text_jsonn(out, olen), "stderr_tail",
+			      fl_text_jsonn(err, elen), "stdout_bytes",
 			      (json_int_t)s->out.bytes, "stderr_bytes",
 			      (json_int_t)s->err.bytes, "stdout_lines",
 			      (json_int_t)s->out.lines, "stderr_lines",
@@ -143,17 +147,17 @@ static json_t *target_json(const fl_ctx *ctx, const fl_instance *in)
 {
 	json_t *argv = json_array();
 	for (int k = 0; k < in->argc; k++)
-		json_array_append_new(argv, json_string(in->argv[k]));
+		fl_text_append(argv, fl_text_json(in->argv[k]));
 	json_t *o = json_object();
 	json_object_set_new(o, "argv", argv);
 	if (!in->sess) {
-		json_object_set_new(o, "start_error", json_string(in->start_error));
+		json_object_set_new(o, "start_error", fl_text_json(in->start_error));
 		return o;
 	}
 	fl_session *s = in->sess;
 	json_object_set_new(o, "pid", json_integer(s->child.pid));
 	json_object_set_new(o, "start_error", in->start_error[0]
-						      ? json_string(in->start_error)
+						      ? fl_text_json(in->start_error)
 						      : json_null());
 	json_object_set_new(o, "ready_s", json_real((double)in->ready_ns / 1e9));
 	json_object_set_new(o, "exit", exit_json(ctx, in));
@@ -191,7 +195,7 @@ static json_t *steady_json(const fl_ctx *ctx)
 	for (int f = 0; f < FL_FIG_COUNT; f++) {
 		const fl_tolerance *t = &ctx->cfg.steady.tol[f];
 		json_object_set_new(o, fl_figures[f].key,
-				    t->set ? json_string(t->text) : json_null());
+				    t->set ? fl_text_json(t->text) : json_null());
 	}
 	json_object_set_new(o, "health", json_boolean(ctx->cfg.steady.health));
 	return o;
@@ -267,8 +271,8 @@ static json_t *fd_list_json(const fl_fd_entry *v, int n, int max)
 {
 	json_t *a = json_array();
 	for (int i = 0; i < n && i < max; i++)
-		json_array_append_new(a, json_pack("{s:i,s:s}", "fd", v[i].fd,
-						   "target", v[i].target));
+		fl_text_append(a, json_pack("{s:i,s:o}", "fd", v[i].fd, "target",
+					    fl_text_json(v[i].target)));
 	return a;
 }
 
@@ -276,10 +280,9 @@ static json_t *group_list_json(const fl_group *g, int n)
 {
 	json_t *a = json_array();
 	for (int i = 0; i < n; i++)
-		json_array_append_new(a, json_pack("{s:i,s:s,s:s}", "count",
-						   g[i].count, "pattern",
-						   g[i].pattern, "example",
-						   g[i].example));
+		fl_text_append(a, json_pack("{s:i,s:o,s:o}", "count", g[i].count,
+					    "pattern", fl_text_json(g[i].pattern),
+					    "example", fl_text_json(g[i].example)));
 	return a;
 }
 
@@ -288,10 +291,11 @@ static json_t *thread_list_json(const fl_thread_entry *v, int n)
 	json_t *a = json_array();
 	for (int i = 0; i < n; i++) {
 		char st[2] = {v[i].state ? v[i].state : '?', 0};
-		json_array_append_new(
-			a, json_pack("{s:i,s:s,s:s,s:s,s:s}", "tid", v[i].tid,
-				     "name", v[i].name, "state", st, "wchan",
-				     v[i].wchan, "syscall", v[i].syscall));
+		fl_text_append(
+			a, json_pack("{s:i,s:o,s:o,s:o,s:o}", "tid", v[i].tid, "name",
+				     fl_text_json(v[i].name), "state", fl_text_json(st),
+				     "wchan", fl_text_json(v[i].wchan), "syscall",
+				     fl_text_json(v[i].syscall)));
 	}
 	return a;
 }
@@ -304,8 +308,7 @@ static json_t *forensics_json(const fl_final *f)
 	if (f->files.listed) {
 		json_t *names = json_array();
 		for (int i = 0; i < f->files.n && i < FD_LIST_MAX; i++)
-			json_array_append_new(names,
-					      json_string(f->files.items[i].target));
+			fl_text_append(names, fl_text_json(f->files.items[i].target));
 		json_object_set_new(o, "new_files", names);
 		json_object_set_new(o, "new_file_count", json_integer(f->files.n));
 		json_object_set_new(o, "gone_file_count",
@@ -315,7 +318,7 @@ static json_t *forensics_json(const fl_final *f)
 						    f->files.ngroups));
 	}
 	if (f->unavailable) {
-		json_object_set_new(o, "unavailable", json_string(f->unavailable));
+		json_object_set_new(o, "unavailable", fl_text_json(f->unavailable));
 		return o;
 	}
 	if (f->fds.listed) {
@@ -369,10 +372,10 @@ static json_t *oom_json(const fl_oom *o)
 						    o->nthread_groups));
 	}
 	json_object_set_new(j, "smaps_rollup",
-			    o->smaps ? json_string(o->smaps) : json_null());
+			    fl_text_json(o->smaps));
 	if (o->core_error)
-		json_object_set_new(j, "core_error", json_string(o->core_error));
-	json_object_set_new(j, "core", o->core ? json_string(o->core) : json_null());
+		json_object_set_new(j, "core_error", fl_text_json(o->core_error));
+	json_object_set_new(j, "core", fl_text_json(o->core));
 	return j;
 }
 
@@ -391,9 +394,9 @@ static json_t *windows_json(const fl_ctx *ctx, int *time_based,
 		const char *en = w->spec.err ? fl_errno_name(w->spec.err) : NULL;
 		json_array_append_new(
 			faults,
-			json_pack("{s:s,s:o,s:o,s:f,s:o,s:b,s:s,s:i,s:I,s:o,s:b}",
+			json_pack("{s:o,s:o,s:o,s:f,s:o,s:b,s:s,s:i,s:I,s:o,s:b}",
 				  "point",
-				  w->spec.point, "on",
+				  fl_text_json(w->spec.point), "on",
 				  w->on_ns >= 0 ? json_real((double)w->on_ns / 1e9)
 						: json_null(),
 				  "off",
@@ -407,7 +410,7 @@ static json_t *windows_json(const fl_ctx *ctx, int *time_based,
 				  "onetime", w->spec.onetime, "trigger",
 				  w->trigger, "episode", w->episode, "fired",
 				  (json_int_t)fl_windows_fired(ctx, w), "optional",
-				  w->optional[0] ? json_string(w->optional)
+				  w->optional[0] ? fl_text_json(w->optional)
 						 : json_null(),
 				  "exact", fl_windows_exact(w)));
 		*time_based |= strcmp(w->trigger, "time") == 0;
@@ -460,6 +463,30 @@ static int cmp_by_time(const void *a, const void *b)
 	return (x->t > y->t) - (x->t < y->t);
 }
 
+/* src as valid UTF-8 (fl_text) in dst, cut at a character boundary:
+ * the journal's writer packs plain strings, which Jansson refuses when
+ * they are not UTF-8. */
+static void clean_into(char *dst, size_t len, const char *src)
+{
+	fl_buf b;
+	fl_buf_init(&b);
+	fl_text_utf8(&b, src, strlen(src));
+	size_t n = b.len < len - 1 ? b.len : len - 1;
+	while (n > 0 && n < b.len && ((unsigned char)b.data[n] & 0xC0) == 0x80)
+		n--;
+	memcpy(dst, b.data ? b.data : "", n);
+	dst[n] = '\0';
+	fl_buf_free(&b);
+}
+
+static char *clean_dup(const char *src)
+{
+	fl_buf b;
+	fl_buf_init(&b);
+	fl_text_utf8(&b, src ? src : "", src ? strlen(src) : 0);
+	return fl_buf_steal(&b);
+}
+
 /* The journal file replay and shrink read (run.c writes it next to
  * results.json). */
 static json_t *journal_file(const fl_ctx *ctx, const char *id,
@@ -471,16 +498,20 @@ static json_t *journal_file(const fl_ctx *ctx, const char *id,
 	if (n)
 		memcpy(byt, v, n * sizeof *v);
 	qsort(byt, n, sizeof *byt, cmp_by_time);
+	for (size_t i = 0; i < n; i++) {
+		clean_into(byt[i].point, sizeof byt[i].point, byt[i].point);
+		clean_into(byt[i].actor, sizeof byt[i].actor, byt[i].actor);
+	}
 	char *failed[64];
 	int nfailed = 0;
 	for (int i = 0; i < ctx->nexpects && nfailed < 64; i++)
 		if (!ctx->expects[i].ok)
-			failed[nfailed++] = (char *)ctx->expects[i].what;
+			failed[nfailed++] = clean_dup(ctx->expects[i].what);
 	fl_journal_file jf = {
-		.scenario_file = ctx->ref->file,
+		.scenario_file = clean_dup(ctx->ref->file),
 		.index = ctx->ref->index,
-		.scenario_id = (char *)id,
-		.name = ctx->cfg.name ? ctx->cfg.name : ctx->ref->name,
+		.scenario_id = clean_dup(id),
+		.name = clean_dup(ctx->cfg.name ? ctx->cfg.name : ctx->ref->name),
 		.seed = ctx->cfg.seed,
 		.verdict = (char *)verdict,
 		.failed = failed,
@@ -490,6 +521,13 @@ static json_t *journal_file(const fl_ctx *ctx, const char *id,
 		.lost = lost,
 	};
 	json_t *file = fl_journal_file_json(&jf);
+	if (!file)
+		fl_out_of_memory();
+	free(jf.scenario_file);
+	free(jf.scenario_id);
+	free(jf.name);
+	for (int i = 0; i < nfailed; i++)
+		free(failed[i]);
 	free(byt);
 	return file;
 }
@@ -504,8 +542,8 @@ static void fill_point_stats(fl_ctx *ctx, const fl_fault_rec *v, size_t n)
 		json_int_t count = 0;
 		for (size_t k = 0; k < n; k++)
 			count += strcmp(v[k].point, v[i].point) == 0;
-		json_object_set_new(ctx->point_stats, v[i].point,
-				    json_pack("{s:n,s:I}", "calls", "fired", count));
+		fl_text_set(ctx->point_stats, v[i].point,
+			    json_pack("{s:n,s:I}", "calls", "fired", count));
 	}
 }
 
@@ -525,7 +563,7 @@ static void journal_results(fl_ctx *ctx, json_t *r, const char *id,
 			continue;
 		char d[17];
 		fl_journal_digest_point(v, n, v[i].point, d);
-		json_object_set_new(per, v[i].point, json_string(d));
+		fl_text_set(per, v[i].point, json_string(d));
 	}
 	json_t *records = json_array();
 	json_t *all = json_object_get(file, "records");
@@ -566,7 +604,7 @@ static json_t *episodes_json(const fl_ctx *ctx, json_t **mttr)
 					       : "not recovered";
 		json_array_append_new(
 			eps,
-			json_pack("{s:s,s:o,s:o,s:s,s:o,s:o,s:o,s:s?}", "points",
+			json_pack("{s:s,s:o,s:o,s:s,s:o,s:o,s:o,s:o?}", "points",
 				  e->points, "on",
 				  e->on_ns >= 0 ? json_real((double)e->on_ns / 1e9)
 						: json_null(),
@@ -585,7 +623,7 @@ static json_t *episodes_json(const fl_ctx *ctx, json_t **mttr)
 						   : json_null(),
 				  "why",
 				  e->judged && e->rec.state == FL_RECOVERY_FAILED
-					  ? e->rec.why
+					  ? fl_text_json(e->rec.why)
 					  : NULL));
 		if (ok)
 			rec[nrec++] = e->rec.recovery_ns;
@@ -615,7 +653,7 @@ static json_t *health_json(const fl_ctx *ctx)
 			json_array_append_new(
 				hlat, json_real((double)h->latency_ns / 1e6));
 			json_array_append_new(why, h->ok ? json_null()
-							 : json_string(h->detail));
+							 : fl_text_json(h->detail));
 		}
 	}
 	size_t failed = ctx->health_failed;
@@ -635,11 +673,13 @@ static json_t *expectations_json(const fl_ctx *ctx)
 	json_t *ex = json_array();
 	for (int i = 0; i < ctx->nexpects; i++) {
 		const fl_expectation *e = &ctx->expects[i];
-		json_array_append_new(
-			ex, json_pack("{s:s,s:b,s:s,s:s,s:s,s:s}", "what", e->what,
-				      "ok", e->ok, "measured", e->measured,
-				      "allowed", e->allowed, "message",
-				      e->message, "where", e->where));
+		fl_text_append(
+			ex, json_pack("{s:o,s:b,s:o,s:o,s:o,s:o}", "what",
+				      fl_text_json(e->what), "ok", e->ok, "measured",
+				      fl_text_json(e->measured), "allowed",
+				      fl_text_json(e->allowed), "message",
+				      fl_text_json(e->message), "where",
+				      fl_text_json(e->where)));
 	}
 	return ex;
 }
@@ -648,7 +688,7 @@ static json_t *tags_json(const fl_config *c)
 {
 	json_t *a = json_array();
 	for (int i = 0; i < c->ntags; i++)
-		json_array_append_new(a, json_string(c->tags[i]));
+		fl_text_append(a, fl_text_json(c->tags[i]));
 	return a;
 }
 
@@ -659,38 +699,35 @@ static void head_json(fl_ctx *ctx, json_t *r, const char *id, double duration_s,
 		      fl_verdict verdict, const char *message)
 {
 	const fl_config *c = &ctx->cfg;
-	json_object_set_new(r, "file", json_string(ctx->ref->file));
+	fl_text_set(r, "file", fl_text_json(ctx->ref->file));
 	json_object_set_new(r, "index", json_integer(ctx->ref->index));
-	json_object_set_new(r, "id", json_string(id));
-	json_object_set_new(r, "name",
-			    json_string(c->name ? c->name : ctx->ref->name));
-	json_object_set_new(r, "description", c->description
-						      ? json_string(c->description)
-						      : json_null());
+	fl_text_set(r, "id", fl_text_json(id));
+	fl_text_set(r, "name", fl_text_json(c->name ? c->name : ctx->ref->name));
+	json_object_set_new(r, "description", fl_text_json(c->description));
 	json_object_set_new(r, "tags", tags_json(c));
 	json_object_set_new(r, "seed", json_integer((json_int_t)c->seed));
 	json_object_set_new(r, "verdict", json_string(fl_verdict_name(verdict)));
 	json_object_set_new(r, "message",
-			    message[0] ? json_string(message) : json_null());
+			    message[0] ? fl_text_json(message) : json_null());
 	json_object_set_new(r, "load_error", json_boolean(ctx->load_error));
 	json_object_set_new(r, "duration_s", json_real(duration_s));
 	json_object_set_new(r, "started",
 			    json_real((double)ctx->started_wall_ns / 1e9));
 	json_object_set_new(r, "xfail",
-			    c->xfail ? json_pack("{s:s?,s:s?}", "reason",
-						 c->xfail_reason, "match",
-						 c->xfail_match)
+			    c->xfail ? json_pack("{s:o,s:o}", "reason",
+						 fl_text_json(c->xfail_reason), "match",
+						 fl_text_json(c->xfail_match))
 				     : json_null());
 	char rerun[PATH_MAX + 128];
 	snprintf(rerun, sizeof rerun, "%s run --seed %llu %s",
 		 ctx->opts->self_path ? ctx->opts->self_path : "faultline",
 		 (unsigned long long)c->seed, id);
-	json_object_set_new(r, "rerun", json_string(rerun));
+	json_object_set_new(r, "rerun", fl_text_json(rerun));
 	json_object_set_new(r, "error",
 			    ctx->host.error_msg
-				    ? json_pack("{s:s,s:s?}", "message",
-						ctx->host.error_msg, "traceback",
-						ctx->traceback)
+				    ? json_pack("{s:o,s:o}", "message",
+						fl_text_json(ctx->host.error_msg),
+						"traceback", fl_text_json(ctx->traceback))
 				    : json_null());
 }
 
