@@ -23,6 +23,8 @@
 #include "../lib/agent_proto.h"
 #include "faults.h"
 #include "journal.h"
+#include "monitor.h"
+#include "session.h"
 #include "probe.h"
 #include "procfs.h"
 #include "sampler.h"
@@ -36,6 +38,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +46,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -60,8 +64,18 @@ static int64_t median(int64_t *v, size_t n)
 	return v[n / 2];
 }
 
-/* A child holding n fds open until it reads from the pipe. */
-static pid_t holder(int n, int *release)
+static void *park(void *arg)
+{
+	int fd = *(int *)arg;
+	char c;
+	ssize_t r = read(fd, &c, 1);
+	(void)r;
+	return NULL;
+}
+
+/* A child holding nfds fds and nthreads threads until the pipe closes.
+ * Returns its pid; *release is the pipe's write end. */
+static pid_t holder(int nfds, int nthreads, int *release)
 {
 	int p[2];
 	if (pipe(p) < 0)
@@ -73,14 +87,22 @@ static pid_t holder(int n, int *release)
 		getrlimit(RLIMIT_NOFILE, &rl);
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
-		for (int i = 0; i < n; i++)
+		for (int i = 3 + 1; i < nfds; i++)
 			if (open("/dev/null", O_RDONLY) < 0) {
 				perror("bench: open");
 				_exit(1);
 			}
-		char c;
-		ssize_t r = read(p[0], &c, 1);
-		(void)r;
+		pthread_attr_t a;
+		pthread_attr_init(&a);
+		pthread_attr_setstacksize(&a, 64 * 1024);
+		for (int i = 1; i < nthreads; i++) {
+			pthread_t t;
+			if (pthread_create(&t, &a, park, &p[0]) != 0) {
+				perror("bench: pthread_create");
+				_exit(1);
+			}
+		}
+		park(&p[0]);
 		_exit(0);
 	}
 	close(p[0]);
@@ -88,76 +110,123 @@ static pid_t holder(int n, int *release)
 	return pid;
 }
 
-static int readdir_count(pid_t pid)
+/* Times one way of reading a figure in a loop of its own (never
+ * interleaved with another: a directory walk between two timed samples
+ * leaves the caches cold, which is how a 10,000-fd sample once looked
+ * six times dearer than it is). At most n calls or budget_ns. Median and
+ * p99 into med/p99; the value read into *val. */
+enum method { M_SAMPLE, M_FSTATAT, M_NLINK, M_STATM, M_STAT, M_GETDENTS };
+
+static void time_method(fl_sampler *s, int statfd, enum method m, int n,
+			int64_t budget_ns, int64_t *med, int64_t *p99,
+			long *val)
 {
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-	DIR *d = opendir(path);
-	if (!d)
-		return -1;
-	int n = 0;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
+	int64_t *v = calloc((size_t)n, sizeof *v);
+	int k = 0;
+	int64_t stop = fl_now_ns() + budget_ns;
+	char buf[1024];
+	for (; k < n && (k < 20 || fl_now_ns() < stop); k++) {
+		int64_t t0 = fl_now_ns();
+		fl_sample smp;
+		switch (m) {
+		case M_SAMPLE:
+			if (fl_sampler_read(s, &smp) == 0)
+				*val = (long)smp.v[FL_FIG_FDS];
+			break;
+		case M_FSTATAT:
+			*val = fl_sampler_fds(s);
+			break;
+		case M_NLINK:
+			*val = fl_sampler_threads(s);
+			break;
+		case M_STATM:
+			*val = (long)fl_sampler_rss(s);
+			break;
+		case M_STAT: {
+			ssize_t r = pread(statfd, buf, sizeof buf - 1, 0);
+			if (r > 0) {
+				buf[r] = '\0';
+				fl_proc_stat st;
+				if (fl_procfs_parse_stat(buf, (size_t)r, &st) == 0)
+					*val = st.num_threads;
+			}
+			break;
+		}
+		case M_GETDENTS:
+			*val = fl_procfs_count_dir(s->fddirfd);
+			break;
+		}
+		v[k] = fl_now_ns() - t0;
+	}
+	qsort(v, (size_t)k, sizeof *v, cmp_i64);
+	*med = v[k / 2];
+	*p99 = v[k * 99 / 100];
+	free(v);
 }
 
 static void bench_sampling(void)
 {
-	static const int sizes[] = {10, 1000, 10000};
-	printf("1. One sample of a process vs counting its /proc/PID/fd entries\n"
-	       "   (median of 2000 calls; 'sample' reads fds, threads and RSS)\n\n");
-	printf("   %8s  %16s  %18s  %18s  %8s\n", "open fds", "faultline sample",
-	       "getdents64 count", "opendir/readdir", "ratio");
-	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+	struct rlimit rl;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	int maxfds = rl.rlim_max > 1000000 ? 1000000 : (int)rl.rlim_max - 16;
+	const struct {
+		int fds, threads;
+	} shapes[] = {{16, 10}, {16, 1000}, {16, 5000},
+		      {16, 1}, {10000, 1}, {maxfds, 1}};
+	printf("1. One sample of a process, and each way of reading its figures "
+	       "alone, each timed\n   in its own loop (median of up to 2000 "
+	       "calls, p99 in brackets)\n\n");
+	printf("   %6s %7s  %-17s %9s %9s %9s  %-17s %10s\n", "fds", "threads",
+	       "faultline sample", "fd size", "task/ nl", "statm",
+	       "/proc/PID/stat", "getdents");
+	for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
 		int release;
-		pid_t pid = holder(sizes[k], &release);
-		fl_sampler fast, slow;
-		fl_sample smp;
-		/* Wait for the child to open its files. */
-		fl_sampler_open(&fast, pid, FL_FDS_FSTATAT);
-		for (int i = 0; i < 500; i++) {
-			if (fl_sampler_read(&fast, &smp) == 0 &&
-			    smp.v[FL_FIG_FDS] >= sizes[k])
+		pid_t pid = holder(shapes[k].fds, shapes[k].threads, &release);
+		fl_sampler s;
+		if (fl_sampler_open(&s, pid, FL_FDS_FSTATAT) < 0) {
+			printf("   cannot open /proc/%d\n", (int)pid);
+			continue;
+		}
+		/* Wait for the child to open its files and start its
+		 * threads. */
+		for (int i = 0; i < 3000; i++) {
+			if (fl_sampler_fds(&s) >= shapes[k].fds - 1 &&
+			    fl_sampler_threads(&s) >= shapes[k].threads)
 				break;
 			usleep(2000);
 		}
-		fl_sampler_open(&slow, pid, FL_FDS_GETDENTS);
-		enum { N = 2000 };
-		static int64_t a[N], b[N], c[N];
-		int fds_seen = 0, fds_counted = 0;
-		for (int i = 0; i < N; i++) {
-			int64_t t0 = fl_now_ns();
-			fl_sampler_read(&fast, &smp);
-			int64_t t1 = fl_now_ns();
-			fds_seen = (int)smp.v[FL_FIG_FDS];
-			fl_sample s2;
-			fl_sampler_read(&slow, &s2);
-			int64_t t2 = fl_now_ns();
-			fds_counted = readdir_count(pid);
-			int64_t t3 = fl_now_ns();
-			a[i] = t1 - t0;
-			b[i] = t2 - t1;
-			c[i] = t3 - t2;
+		s.fddirfd = openat(s.procfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		int statfd = openat(s.procfd, "stat", O_RDONLY | O_CLOEXEC);
+		int64_t med[6], p99[6];
+		long val[6] = {0};
+		for (int m = 0; m < 6; m++)
+			time_method(&s, statfd, (enum method)m, 2000,
+				    m >= M_STAT ? FL_NS_PER_SEC : 2 * FL_NS_PER_SEC,
+				    &med[m], &p99[m], &val[m]);
+		char c[6][32], q[6][32];
+		for (int m = 0; m < 6; m++) {
+			fl_fmt_duration(c[m], sizeof c[m], med[m]);
+			fl_fmt_duration(q[m], sizeof q[m], p99[m]);
 		}
-		int64_t ma = median(a, N), mb = median(b, N), mc = median(c, N);
-		char sa[32], sb[32], sc[32];
-		fl_fmt_duration(sa, sizeof sa, ma);
-		fl_fmt_duration(sb, sizeof sb, mb);
-		fl_fmt_duration(sc, sizeof sc, mc);
-		printf("   %8d  %16s  %18s  %18s  %7.1fx\n", fds_seen, sa, sb, sc,
-		       (double)mc / (double)ma);
-		if (fds_seen != fds_counted)
-			printf("   (counts differ: %d vs %d)\n", fds_seen,
-			       fds_counted);
-		fl_sampler_close(&fast);
-		fl_sampler_close(&slow);
+		char a[48], e[48];
+		snprintf(a, sizeof a, "%s (%s)", c[0], q[0]);
+		snprintf(e, sizeof e, "%s (%s)", c[4], q[4]);
+		printf("   %6ld %7ld  %-17s %9s %9s %9s  %-17s %10s\n", val[M_GETDENTS],
+		       val[M_NLINK], a, c[1], c[2], c[3], e, c[5]);
+		if (val[M_FSTATAT] != val[M_GETDENTS] || val[M_NLINK] != val[M_STAT])
+			printf("   (counts differ: fd size %ld, getdents %ld; task/ "
+			       "links - 2 %ld, stat %ld)\n",
+			       val[M_FSTATAT], val[M_GETDENTS], val[M_NLINK],
+			       val[M_STAT]);
+		close(statfd);
+		fl_sampler_close(&s);
 		close(release);
 		waitpid(pid, NULL, 0);
 	}
-	printf("\n   ratio = opendir/readdir count / faultline sample\n\n");
+	printf("\n   A faultline sample is the fd size, the link count of task/ "
+	       "(threads + 2) and statm:\n   three calls whose cost depends on "
+	       "neither count. /proc/PID/stat gives threads and\n   RSS in one "
+	       "read but sums every thread; getdents counts fds one by one.\n\n");
 }
 
 /* Starts argv with stdout on a pipe, waits for a line containing ready,
@@ -1064,6 +1133,165 @@ out:;
 	printf("\n");
 }
 
+/* ------------------------------------------------------------------ */
+/* 8: the monitor at its limit. */
+
+/* The intervals between consecutive samples of a session (ns). */
+static size_t intervals(fl_session *s, int64_t from_ns, int64_t **out)
+{
+	fl_sample *v;
+	pthread_mutex_lock(&s->lock);
+	size_t n = fl_series_copy(&s->series, from_ns, INT64_MAX, &v, NULL);
+	pthread_mutex_unlock(&s->lock);
+	int64_t *d = malloc((n + 1) * sizeof *d);
+	size_t k = 0;
+	for (size_t i = 1; i < n; i++)
+		d[k++] = v[i].t_ns - v[i - 1].t_ns;
+	free(v);
+	*out = d;
+	return k;
+}
+
+/* The floor: a thread that only waits for a timerfd at the rate and reads
+ * it, nothing else, for window_ns. Returns its CPU time in ns. */
+struct idle_timer {
+	int64_t period_ns, window_ns, cpu_ns;
+};
+
+static void *idle_timer_main(void *arg)
+{
+	struct idle_timer *it = arg;
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	struct itimerspec its = {{0, it->period_ns}, {0, it->period_ns}};
+	if (it->period_ns >= FL_NS_PER_SEC)
+		its.it_interval.tv_sec = its.it_value.tv_sec = 1;
+	timerfd_settime(fd, 0, &its, NULL);
+	int64_t end = fl_now_ns() + it->window_ns;
+	while (fl_now_ns() < end) {
+		uint64_t x;
+		if (read(fd, &x, sizeof x) < 0)
+			break;
+	}
+	close(fd);
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	it->cpu_ns = (int64_t)ts.tv_sec * FL_NS_PER_SEC + ts.tv_nsec;
+	return NULL;
+}
+
+static double idle_timer_percent(double hz, double window_s)
+{
+	struct idle_timer it = {(int64_t)(1e9 / hz), (int64_t)(window_s * 1e9), 0};
+	pthread_t t;
+	if (pthread_create(&t, NULL, idle_timer_main, &it) != 0)
+		return -1;
+	pthread_join(t, NULL);
+	return 100.0 * (double)it.cpu_ns / (double)it.window_ns;
+}
+
+static void bench_monitor(void)
+{
+	enum { MAXT = 16 };
+	const double rates[] = {200, 1000, 10000};
+	const int counts[] = {1, 4, 16};
+	const double window_s = 2.0;
+	printf("8. The monitor thread at its limit: idle targets (sleep) sampled "
+	       "for %.0f s; its CPU\n   time (the thread's own clock), the "
+	       "samples' share of it, and the interval between\n   samples "
+	       "(p50 / p99 over every target)\n\n", window_s);
+	if (fl_monitor_start() < 0) {
+		printf("   cannot start the monitor\n\n");
+		return;
+	}
+	printf("   %8s %7s  %9s %14s %10s %9s %9s %7s\n", "rate", "targets",
+	       "monitor", "of it sampling", "samples/s", "p50", "p99",
+	       "missed");
+	for (size_t r = 0; r < sizeof rates / sizeof rates[0]; r++) {
+		printf("   %5.0f Hz %7s  %7.1f %%   (a thread that only waits for "
+		       "the timer)\n",
+		       rates[r], "none", idle_timer_percent(rates[r], window_s));
+		for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+			int n = counts[c];
+			fl_session *sess[MAXT];
+			int ok = 1;
+			for (int i = 0; i < n; i++) {
+				char *argv[] = {"sleep", "1000", NULL};
+				fl_spawn_spec spec = {.argv = argv, .envp = environ};
+				fl_child child;
+				char err[256] = "";
+				sess[i] = calloc(1, sizeof *sess[i]);
+				if (fl_target_spawn(&spec, &child, err, sizeof err) < 0 ||
+				    fl_session_init(sess[i], &child, rates[r], 0) < 0 ||
+				    fl_monitor_add(sess[i]) < 0) {
+					printf("   cannot start target %d: %s\n", i, err);
+					ok = 0;
+					n = i + 1;
+					break;
+				}
+			}
+			/* Settle, then the window. */
+			usleep(200000);
+			int64_t t0 = fl_now_ns(), cpu0 = fl_monitor_cpu_ns();
+			uint64_t samples0 = 0, cost0 = 0, missed0 = 0;
+			int64_t rel0[MAXT];
+			for (int i = 0; i < n && ok; i++) {
+				pthread_mutex_lock(&sess[i]->lock);
+				samples0 += fl_series_count(&sess[i]->series);
+				cost0 += sess[i]->sample_cost_total_ns;
+				missed0 += sess[i]->missed_ticks;
+				pthread_mutex_unlock(&sess[i]->lock);
+				rel0[i] = fl_session_now(sess[i]);
+			}
+			usleep((useconds_t)(window_s * 1e6));
+			int64_t t1 = fl_now_ns(), cpu1 = fl_monitor_cpu_ns();
+			uint64_t samples1 = 0, cost1 = 0, missed1 = 0;
+			int64_t *all = NULL;
+			size_t nall = 0;
+			for (int i = 0; i < n && ok; i++) {
+				pthread_mutex_lock(&sess[i]->lock);
+				samples1 += fl_series_count(&sess[i]->series);
+				cost1 += sess[i]->sample_cost_total_ns;
+				missed1 += sess[i]->missed_ticks;
+				pthread_mutex_unlock(&sess[i]->lock);
+				int64_t *d;
+				size_t k = intervals(sess[i], rel0[i], &d);
+				all = realloc(all, (nall + k + 1) * sizeof *all);
+				memcpy(all + nall, d, k * sizeof *d);
+				nall += k;
+				free(d);
+			}
+			for (int i = 0; i < n; i++) {
+				fl_monitor_remove(sess[i]);
+				fl_target_kill_group(&sess[i]->child, SIGKILL);
+				waitpid(sess[i]->child.pid, NULL, 0);
+				fl_session_destroy(sess[i]);
+				free(sess[i]);
+			}
+			if (!ok || nall == 0) {
+				free(all);
+				continue;
+			}
+			qsort(all, nall, sizeof *all, cmp_i64);
+			double wall = (double)(t1 - t0);
+			char p50[32], p99[32];
+			fl_fmt_duration(p50, sizeof p50, all[nall / 2]);
+			fl_fmt_duration(p99, sizeof p99, all[nall * 99 / 100]);
+			printf("   %5.0f Hz %7d  %7.1f %% %12.1f %% %10.0f %9s %9s %7llu\n",
+			       rates[r], n, 100.0 * (double)(cpu1 - cpu0) / wall,
+			       100.0 * (double)(cost1 - cost0) / wall,
+			       (double)(samples1 - samples0) / (wall / 1e9), p50,
+			       p99, (unsigned long long)(missed1 - missed0));
+			free(all);
+		}
+	}
+	fl_monitor_stop();
+	printf("\n   monitor: its thread's CPU time over the window, in %% of a "
+	       "core; of it sampling:\n   the /proc reads alone. Goals: 16 "
+	       "targets at 1 kHz under 10 %% of a core; one\n   target at 10 "
+	       "kHz with a p99 interval within 2 periods and no missed tick "
+	       "(idle\n   machine).\n\n");
+}
+
 /* Is section k asked for? No section numbers after the binary: all. */
 static int want(int argc, char **argv, int k)
 {
@@ -1093,5 +1321,7 @@ int main(int argc, char **argv)
 		bench_probes();
 	if (want(argc, argv, 7))
 		bench_real_servers();
+	if (want(argc, argv, 8))
+		bench_monitor();
 	return 0;
 }

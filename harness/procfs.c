@@ -81,6 +81,9 @@ int fl_procfs_parse_stat(const char *text, size_t len, fl_proc_stat *out)
 		case 5:
 			out->pgrp = (pid_t)strtol(tmp, NULL, 10);
 			break;
+		case 6:
+			out->session = (pid_t)strtol(tmp, NULL, 10);
+			break;
 		case 14:
 			out->utime = strtoull(tmp, NULL, 10);
 			break;
@@ -107,6 +110,168 @@ int fl_procfs_parse_stat(const char *text, size_t len, fl_proc_stat *out)
 	if (field <= 24 || out->state == '\0')
 		return -EINVAL;
 	return 0;
+}
+
+int fl_procfs_parse_statm(const char *text, size_t len, long *size_pages,
+			  long *resident_pages)
+{
+	char buf[128];
+	if (len >= sizeof buf)
+		len = sizeof buf - 1;
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	char *end;
+	long size = strtol(buf, &end, 10);
+	if (end == buf || *end != ' ')
+		return -EINVAL;
+	char *p = end;
+	long rss = strtol(p, &end, 10);
+	if (end == p || size < 0 || rss < 0)
+		return -EINVAL;
+	*size_pages = size;
+	*resident_pages = rss;
+	return 0;
+}
+
+long fl_procfs_parse_last_pid(const char *text, size_t len)
+{
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' '))
+		len--;
+	size_t start = len;
+	while (start > 0 && text[start - 1] != ' ')
+		start--;
+	if (start == len || start == 0 || len - start > 12)
+		return -EINVAL;
+	long pid = 0;
+	for (size_t i = start; i < len; i++) {
+		if (text[i] < '0' || text[i] > '9')
+			return -EINVAL;
+		pid = pid * 10 + (text[i] - '0');
+	}
+	return pid;
+}
+
+int fl_procfs_parse_pids(const char *text, pid_t **v, size_t *n,
+			 size_t *cap)
+{
+	int added = 0;
+	const char *p = text;
+	for (;;) {
+		while (*p == ' ' || *p == '\n')
+			p++;
+		if (*p < '0' || *p > '9')
+			break;
+		long pid = 0;
+		while (*p >= '0' && *p <= '9')
+			pid = pid * 10 + (*p++ - '0');
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 16;
+			pid_t *nv = realloc(*v, *cap * sizeof **v);
+			if (!nv)
+				break;
+			*v = nv;
+		}
+		(*v)[(*n)++] = (pid_t)pid;
+		added++;
+	}
+	return added;
+}
+
+int fl_procfs_children(int procfd, pid_t **out)
+{
+	*out = NULL;
+	int tfd = openat(procfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (tfd < 0)
+		return -errno;
+	DIR *d = fdopendir(tfd);
+	if (!d) {
+		int err = -errno;
+		close(tfd);
+		return err;
+	}
+	size_t n = 0, cap = 0;
+	pid_t *v = NULL;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		char path[96];
+		snprintf(path, sizeof path, "%s/children", de->d_name);
+		int fd = openat(tfd, path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue; /* the thread ended meanwhile */
+		char buf[8192];
+		size_t have = 0;
+		for (;;) {
+			ssize_t r = read(fd, buf + have, sizeof buf - 1 - have);
+			if (r <= 0)
+				break;
+			have += (size_t)r;
+			buf[have] = '\0';
+			/* Parse whole numbers only; keep a partial one. */
+			size_t keep = have;
+			while (keep > 0 && buf[keep - 1] >= '0' &&
+			       buf[keep - 1] <= '9')
+				keep--;
+			char tail[16];
+			size_t tl = have - keep;
+			if (tl >= sizeof tail)
+				tl = 0;
+			memcpy(tail, buf + keep, tl);
+			buf[keep] = '\0';
+			fl_procfs_parse_pids(buf, &v, &n, &cap);
+			memcpy(buf, tail, tl);
+			have = tl;
+		}
+		buf[have] = '\0';
+		fl_procfs_parse_pids(buf, &v, &n, &cap);
+		close(fd);
+	}
+	closedir(d);
+	*out = v;
+	return (int)n;
+}
+
+int fl_procfs_environ_has(int procfd, const char *entry)
+{
+	int fd = openat(procfd, "environ", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t elen = strlen(entry);
+	/* Entries are NUL-terminated; one may straddle two reads, so the
+	 * unfinished one is carried over (entries longer than the buffer
+	 * are skipped: the marker is short). */
+	char buf[8192];
+	size_t have = 0;
+	int found = 0;
+	for (;;) {
+		ssize_t r = read(fd, buf + have, sizeof buf - have);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		have += (size_t)r;
+		size_t start = 0;
+		for (size_t i = 0; i < have; i++) {
+			if (buf[i] != '\0')
+				continue;
+			if (i - start == elen && memcmp(buf + start, entry, elen) == 0)
+				found = 1;
+			start = i + 1;
+		}
+		if (found)
+			break;
+		if (start == 0 && have == sizeof buf)
+			have = 0; /* an entry longer than the buffer */
+		else {
+			memmove(buf, buf + start, have - start);
+			have -= start;
+		}
+	}
+	if (!found && have == elen && memcmp(buf, entry, elen) == 0)
+		found = 1;
+	close(fd);
+	return found;
 }
 
 int fl_procfs_status_field(const char *text, const char *key, long long *out)
@@ -203,6 +368,7 @@ int fl_procfs_fd_table(int procfd, fl_fd_entry **out)
 		}
 		fl_fd_entry *e = &v[n];
 		e->fd = atoi(de->d_name);
+		e->pid = 0;
 		ssize_t len = readlinkat(dfd, de->d_name, e->target,
 					 sizeof e->target - 1);
 		if (len < 0) {
