@@ -597,6 +597,38 @@ int fl_measure_baseline(fl_ctx *ctx, int64_t from_ns, size_t min_samples,
 	return 0;
 }
 
+int fl_measure_processes(fl_ctx *ctx, fl_proc_entry **out)
+{
+	*out = NULL;
+	fl_session *s = cur_session(ctx);
+	if (!s)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	const fl_tree *t = &s->tree;
+	fl_proc_entry *v = fl_xcalloc(t->n + 1, sizeof *v);
+	int n = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		const fl_proc *p = &t->procs[i];
+		if (p->state == FL_PROC_GONE || p->v[FL_FIG_FDS] < 0)
+			continue;
+		fl_proc_entry *e = &v[n++];
+		e->pid = p->pid;
+		e->ppid = p->ppid;
+		e->starttime = p->starttime;
+		snprintf(e->comm, sizeof e->comm, "%s", p->comm);
+		e->state = p->state == FL_PROC_ZOMBIE ? 'Z' : 'R';
+		e->is_root = p->is_root;
+		e->left_group = p->left_group;
+		e->left_session = p->left_session;
+		e->nfds = (int)p->v[FL_FIG_FDS];
+		e->nthreads = (int)p->v[FL_FIG_THREADS];
+		e->rss = p->v[FL_FIG_RSS];
+	}
+	pthread_mutex_unlock(&s->lock);
+	*out = v;
+	return n;
+}
+
 void fl_measure_mark(fl_ctx *ctx, int64_t from_ns)
 {
 	fl_session *s = cur_session(ctx);

@@ -67,6 +67,10 @@ int64_t fl_measure_end(fl_ctx *ctx);
  * scenario says so)? health: the probe's result to judge with. 1 holds, 0
  * broken (why says how), -1 no sample. */
 int fl_measure_steady(fl_ctx *ctx, int health, char *why, size_t whylen);
+/* The processes of the current run's tree that are not reaped, with
+ * their last sample's figures (nfds, nthreads, rss; a zombie's state
+ * 'Z'). *out malloc'd; returns the count (0 without a run). */
+int fl_measure_processes(fl_ctx *ctx, fl_proc_entry **out);
 /* Trend sums from from_ns on (the ready moment), exact however long. */
 void fl_measure_mark(fl_ctx *ctx, int64_t from_ns);
 /* Called while the scenario thread waits: the OOM precursor, and the

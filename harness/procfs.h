@@ -87,7 +87,9 @@ typedef struct fl_proc_entry {
 	char state;		/* 'Z' for a zombie */
 	int is_root;
 	int left_group, left_session;
-	int nfds, nthreads;	/* its entries in the snapshot */
+	int nfds, nthreads;	/* its entries in the snapshot (or its last
+				 * sample's counts, fl_measure_processes) */
+	int64_t rss;		/* its last sample's RSS */
 } fl_proc_entry;
 
 /* Reads the fd table of the process whose /proc/PID directory is procfd.

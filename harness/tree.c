@@ -84,7 +84,10 @@ static int proc_stat(const fl_proc *p, fl_proc_stat *st)
 static void note_identity(fl_tree *t, fl_proc *p, const fl_proc_stat *st)
 {
 	snprintf(p->comm, sizeof p->comm, "%s", st->comm);
-	p->ppid = st->ppid;
+	/* The parent it was found with: once orphaned, faultline or init
+	 * would say nothing of where it came from. */
+	if (!p->ppid)
+		p->ppid = st->ppid;
 	p->starttime = st->starttime;
 	int was_out = p->left_group;
 	p->left_group = st->pgrp != t->pgid;
@@ -102,8 +105,7 @@ static void proc_gone(fl_proc *p, int64_t now_ns)
 	p->state = FL_PROC_GONE;
 	if (p->exit_ns < 0)
 		p->exit_ns = now_ns;
-	for (int f = 0; f < FL_FIG_COUNT; f++)
-		p->v[f] = 0;
+	/* Its figures stay those of its last sample (the report's). */
 	if (p->sampler_ok) {
 		fl_sampler_close(&p->sampler);
 		p->sampler_ok = 0;
@@ -137,9 +139,6 @@ static void proc_exited(fl_proc *p, int64_t now_ns)
 		return;
 	}
 	p->state = FL_PROC_ZOMBIE;
-	for (int f = 0; f < FL_FIG_COUNT; f++)
-		p->v[f] = 0;
-	p->v[FL_FIG_PROCS] = 1;
 }
 
 static fl_proc *proc_new(fl_tree *t)

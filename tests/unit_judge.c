@@ -300,3 +300,47 @@ Test(judge, trend)
 	cr_assert_float_eq(t.slope_per_s, 0, 1e-9);
 	free(s);
 }
+
+/* Per process: each process against its own baseline (the worst one is
+ * what the sample carries), while the tree's figures stay on the sum. */
+Test(judge, steady_per_process_judges_the_worst_process)
+{
+	fl_steady st = fds_within("+4");
+	char err[64];
+	fl_tolerance_parse("+0", 0, &st.tol[FL_FIG_PROCS], err, sizeof err);
+	st.per_process = 1;
+	fl_baseline b = {.valid = 1, .v = {[FL_FIG_FDS] = 20, [FL_FIG_THREADS] = 3, [FL_FIG_FILES] = -1, [FL_FIG_PROCS] = 3}};
+	/* Two workers each 3 above their own: +6 on the sum. */
+	fl_sample x = {.v = {[FL_FIG_FDS] = 26, [FL_FIG_THREADS] = 3, [FL_FIG_FILES] = -1, [FL_FIG_PROCS] = 3}};
+	fl_worst w = {.pid = {[FL_FIG_FDS] = 1234}, .v = {[FL_FIG_FDS] = 11}, .base = {[FL_FIG_FDS] = 8}};
+	char why[192];
+	cr_assert(fl_judge_steady(&st, &b, &x, &w, -1, why, sizeof why), "%s", why);
+	/* Judged on the sum, the same sample is out. */
+	st.per_process = 0;
+	cr_assert_not(fl_judge_steady(&st, &b, &x, &w, -1, why, sizeof why));
+	cr_assert_str_eq(why, "fds 26 > 24 (baseline 20, tolerance +4)");
+	/* A worker 5 above its own baseline is named. */
+	st.per_process = 1;
+	w.v[FL_FIG_FDS] = 13;
+	cr_assert_not(fl_judge_steady(&st, &b, &x, &w, -1, why, sizeof why));
+	cr_assert_str_eq(why, "pid 1234: fds 13 > 12 (baseline 8, tolerance +4)");
+	/* procs is the tree's, per process or not. */
+	w.v[FL_FIG_FDS] = 9;
+	x.v[FL_FIG_PROCS] = 4;
+	cr_assert_not(fl_judge_steady(&st, &b, &x, &w, -1, why, sizeof why));
+	cr_assert_str_eq(why, "procs 4 > 3 (baseline 3, tolerance +0)");
+}
+
+Test(judge, tolerance_excess)
+{
+	fl_tolerance t;
+	char err[64];
+	fl_tolerance_parse("±2", 0, &t, err, sizeof err);
+	cr_assert_float_eq(fl_tolerance_excess(&t, 10, 13), 1, 1e-9);
+	cr_assert_float_eq(fl_tolerance_excess(&t, 10, 7), 1, 1e-9);
+	cr_assert_float_eq(fl_tolerance_excess(&t, 10, 11), -1, 1e-9);
+	fl_tolerance_parse("+2", 0, &t, err, sizeof err);
+	cr_assert_float_eq(fl_tolerance_excess(&t, 10, 0), -12, 1e-9);
+	fl_tolerance none = {0};
+	cr_assert(isinf(fl_tolerance_excess(&none, 10, 1000)));
+}
