@@ -270,53 +270,58 @@ static int64_t launch_ready_stop(char *const argv[], const char *ready)
 	return ok ? t1 - t0 : -1;
 }
 
-static void bench_fixed_cost(const char *faultline)
+/* Runs the one scenario of file scen with faultline: its duration (from
+ * results.json) in *scenario, the whole command's in *whole. 0 or -1. */
+static int one_scenario(const char *faultline, const char *scen,
+			const char *json, int64_t *scenario, int64_t *whole)
 {
-	enum { K = 15 };
-	printf("2. Fixed cost of a scenario: spawn, wait until ready, stop\n"
-	       "   (fixtures/bin/fileproc --mode fixed; median of %d)\n\n", K);
-	char dir[] = "/tmp/fl-bench.XXXXXX";
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
-		return;
-	}
-	char scen[PATH_MAX], json[PATH_MAX];
-	snprintf(scen, sizeof scen, "%s/noop.lua", dir);
-	snprintf(json, sizeof json, "%s/results.json", dir);
-	FILE *f = fopen(scen, "w");
-	fprintf(f,
-		"local list = {}\n"
-		"for i = 1, %d do list[i] = {\n"
-		"  name = 'noop ' .. i,\n"
-		"  target = { cmd = { 'fixtures/bin/fileproc', '--mode', 'fixed',\n"
-		"             '--port', '{port}', '--dir', '{tmpdir}' },\n"
-		"             ready = { stdout = 'READY' } },\n"
-		"  run = function(t) t:stop() end } end\n"
-		"return list\n",
-		K);
-	fclose(f);
-
-	/* faultline: the whole command, and each scenario's own duration. */
 	char cmd[PATH_MAX * 3];
 	snprintf(cmd, sizeof cmd, "%s run -q --no-report --json %s %s >/dev/null",
 		 faultline, json, scen);
 	int64_t t0 = fl_now_ns();
 	int rc = system(cmd);
-	int64_t whole = fl_now_ns() - t0;
+	*whole = fl_now_ns() - t0;
 	json_error_t je;
 	json_t *doc = json_load_file(json, 0, &je);
-	int64_t per[K];
-	size_t n = 0;
-	if (rc == 0 && doc) {
-		size_t i;
-		json_t *s;
-		json_array_foreach(json_object_get(doc, "scenarios"), i, s)
-			if (n < K)
-				per[n++] = (int64_t)(json_number_value(json_object_get(
-							     s, "duration_s")) *
-						     1e9);
-	}
+	json_t *s = json_array_get(json_object_get(doc, "scenarios"), 0);
+	*scenario = (int64_t)(json_number_value(json_object_get(s, "duration_s")) *
+			      1e9);
 	json_decref(doc);
+	return rc == 0 && s ? 0 : -1;
+}
+
+static void bench_fixed_cost(const char *faultline)
+{
+	enum { K = 21 };
+	printf("2. Fixed cost of a scenario beside libfiu's launcher (fileproc "
+	       "--mode fixed; median of %d\n   rounds, each round running all "
+	       "four one after the other)\n\n", K);
+	char dir[] = "/tmp/fl-bench.XXXXXX";
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return;
+	}
+	char noop[PATH_MAX], judged[PATH_MAX], json[PATH_MAX];
+	snprintf(noop, sizeof noop, "%s/noop.lua", dir);
+	snprintf(judged, sizeof judged, "%s/judged.lua", dir);
+	snprintf(json, sizeof json, "%s/results.json", dir);
+	static const char head[] =
+		"return { name = 'cost',\n"
+		"  target = { cmd = { 'fixtures/bin/fileproc', '--mode', 'fixed',\n"
+		"             '--port', '{port}', '--dir', '{tmpdir}' },\n"
+		"             ready = { stdout = 'READY' } },\n";
+	FILE *f = fopen(noop, "w");
+	fprintf(f, "%s  run = function(t) t:stop() end }\n", head);
+	fclose(f);
+	/* A judged scenario: a baseline (its held snapshot), the stop with
+	 * the final forensics, and leaks judged. hold = 0 and 10 kHz keep the
+	 * held looks at their minimum, two sample periods (200 µs). */
+	f = fopen(judged, "w");
+	fprintf(f, "%s  sample = { hz = 10000 }, recovery = { hold = 0 },\n"
+		   "  run = function(t) t:settle(0.001); t:stop()\n"
+		   "    t:expect { leaked = { fds = 0, threads = 0 } } end }\n",
+		head);
+	fclose(f);
 
 	int port = 20000 + (int)(getpid() % 20000);
 	char portbuf[16];
@@ -325,39 +330,48 @@ static void bench_fixed_cost(const char *faultline)
 			portbuf, "--dir", dir, NULL};
 	char *fiurun[] = {"fiu-run", "-x", "fixtures/bin/fileproc", "--mode",
 			  "fixed", "--port", portbuf, "--dir", dir, NULL};
-	int64_t vb[K], vf[K];
-	int fiu_ok = 1;
+	int64_t vb[K], vf[K], vn[K], vj[K], wn[K], wj[K];
+	int fiu_ok = 1, fl_ok = 1;
 	for (int i = 0; i < K; i++) {
 		vb[i] = launch_ready_stop(bare, "READY");
 		vf[i] = launch_ready_stop(fiurun, "READY");
-		if (vf[i] < 0)
-			fiu_ok = 0;
+		fiu_ok &= vf[i] >= 0;
+		fl_ok &= one_scenario(faultline, noop, json, &vn[i], &wn[i]) == 0;
+		fl_ok &= one_scenario(faultline, judged, json, &vj[i], &wj[i]) == 0;
 	}
-	char a[32], b[32], c[32], d[32];
-	int64_t mper = n ? median(per, n) : -1;
-	int64_t mb = median(vb, K), mf = median(vf, K);
-	fl_fmt_duration(a, sizeof a, mper);
-	fl_fmt_duration(b, sizeof b, whole / K);
-	fl_fmt_duration(c, sizeof c, mb);
-	fl_fmt_duration(d, sizeof d, mf);
-	printf("   %-46s %12s\n", "bare target (no libfiu)", c);
-	if (fiu_ok)
-		printf("   %-46s %12s\n", "fiu-run -x (libfiu's launcher)", d);
-	else
-		printf("   %-46s %12s\n", "fiu-run -x (libfiu's launcher)",
-		       "not available");
-	if (n)
-		printf("   %-46s %12s   %.2fx fiu-run\n",
-		       "faultline scenario (spawn, ready, stop)", a,
-		       fiu_ok ? (double)mper / (double)mf : 0.0);
-	else
-		printf("   faultline run failed (exit %d)\n", rc);
-	printf("   %-46s %12s   %.2fx fiu-run\n",
-	       "faultline run, whole command / scenarios", b,
-	       fiu_ok ? (double)(whole / K) / (double)mf : 0.0);
-	printf("\n   A faultline scenario also connects its agent, samples at "
-	       "200 Hz, takes a\n   final look at the fd table and threads, and "
-	       "waits for the target to exit.\n\n");
+	if (!fl_ok)
+		printf("   a faultline run failed\n");
+	int64_t mf = median(vf, K);
+	const struct {
+		const char *what;
+		int64_t *v;
+		int ratio;
+	} rows[] = {
+		{"bare target (no libfiu)", vb, 0},
+		{"fiu-run -x (libfiu's launcher)", vf, 0},
+		{"faultline: spawn, ready, stop", vn, 1},
+		{"  (the whole faultline command)", wn, 1},
+		{"faultline, judged: + baseline, final look, leaks", vj, 1},
+		{"  (the whole faultline command)", wj, 1},
+	};
+	for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+		char a[32];
+		int64_t m = median(rows[r].v, K);
+		fl_fmt_duration(a, sizeof a, m);
+		if (r == 1 && !fiu_ok)
+			printf("   %-50s %10s\n", rows[r].what, "not available");
+		else if (rows[r].ratio && fiu_ok)
+			printf("   %-50s %10s   %.2fx fiu-run\n", rows[r].what, a,
+			       (double)m / (double)mf);
+		else
+			printf("   %-50s %10s\n", rows[r].what, a);
+	}
+	printf("\n   A faultline scenario also connects its agent and samples; "
+	       "the judged one\n   (sample.hz = 10000, recovery.hold = 0) takes "
+	       "a 1 ms baseline, looks at the\n   fd tables and threads at both "
+	       "ends of two sample periods at the baseline\n   and at the end, "
+	       "and judges the leaks. Goal: at most 1.2x fiu-run.\n\n");
+	char cmd[PATH_MAX + 16];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "bench: could not remove %s\n", dir);
@@ -1292,6 +1306,124 @@ static void bench_monitor(void)
 	       "(idle\n   machine).\n\n");
 }
 
+/* ------------------------------------------------------------------ */
+/* make soak: faultline's own memory over a long scenario.              */
+
+/* A process's resident set and its peak (VmRSS, VmHWM), in bytes. */
+static int vm_of(pid_t pid, long long *rss, long long *hwm)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (fl_procfs_status_field(buf, "VmRSS", rss) < 0 ||
+	    fl_procfs_status_field(buf, "VmHWM", hwm) < 0)
+		return -1;
+	return 0;
+}
+
+static void soak(const char *faultline, double seconds, double hz)
+{
+	printf("soak: one scenario of %.0f s at %.0f Hz (a fault window and a "
+	       "recovery every 10 s),\n      faultline's memory as it runs\n\n",
+	       seconds, hz);
+	char dir[] = "/tmp/fl-soak.XXXXXX";
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return;
+	}
+	char scen[PATH_MAX], json[PATH_MAX];
+	snprintf(scen, sizeof scen, "%s/soak.lua", dir);
+	snprintf(json, sizeof json, "%s/results.json", dir);
+	FILE *f = fopen(scen, "w");
+	fprintf(f,
+		"return { name = 'soak', timeout = %.0f, sample = { hz = %.0f },\n"
+		"  target = { cmd = { 'build/tests/targets/tgt', '--port', '{port}' },\n"
+		"             ready = { stdout = 'READY' } },\n"
+		"  steady = { fds = '+2', threads = '+0' },\n"
+		"  run = function(t)\n"
+		"    t:settle(1)\n"
+		"    local stop_at = t:now() + %.0f\n"
+		"    while t:now() < stop_at do\n"
+		"      t:fault('posix/io/rw/read', { p = 0.5, optional = 'an idle target reads nothing' })\n"
+		"      t:sleep(1)\n"
+		"      t:clear()\n"
+		"      t:expect_recovery { within = 2 }\n"
+		"      t:tcp('PING\\n')\n"
+		"      t:sleep(9)\n"
+		"    end\n"
+		"    t:expect { trend = { rss = '1MiB/s', fds = '1/s' } }\n"
+		"    t:stop()\n"
+		"    t:expect { leaked = { fds = 0, threads = 0 } }\n"
+		"  end }\n",
+		seconds + 120, hz, seconds);
+	fclose(f);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, 1);
+		execl(faultline, faultline, "run", "-q", "--no-report", "--json",
+		      json, scen, (char *)NULL);
+		_exit(127);
+	}
+	int64_t t0 = fl_now_ns();
+	double next = 0, step = seconds / 10 < 5 ? 5 : seconds / 10;
+	long long rss = 0, hwm = 0;
+	printf("   %10s %12s %12s\n", "elapsed", "RSS", "peak RSS");
+	for (;;) {
+		int status;
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		double el = (double)(fl_now_ns() - t0) / 1e9;
+		long long r, h;
+		if (vm_of(pid, &r, &h) == 0) {
+			rss = r;
+			hwm = h;
+		}
+		if (el >= next) {
+			char a[32], b[32];
+			fl_fmt_bytes(a, sizeof a, (double)rss);
+			fl_fmt_bytes(b, sizeof b, (double)hwm);
+			printf("   %8.0f s %12s %12s\n", el, a, b);
+			fflush(stdout);
+			next += step;
+		}
+		usleep(200000);
+	}
+	char b[32];
+	fl_fmt_bytes(b, sizeof b, (double)hwm);
+	json_error_t je;
+	json_t *doc = json_load_file(json, 0, &je);
+	json_t *s = json_array_get(json_object_get(doc, "scenarios"), 0);
+	json_t *t = json_array_get(json_object_get(s, "targets"), 0);
+	json_t *sm = json_object_get(t, "sampling");
+	printf("\n   peak RSS of faultline: %s over %.0f s (%lld samples, %lld "
+	       "missed ticks; the series\n   keeps %.1f MiB); verdict %s%s%s\n\n",
+	       b, (double)(fl_now_ns() - t0) / 1e9,
+	       (long long)json_integer_value(json_object_get(sm, "samples")),
+	       (long long)json_integer_value(json_object_get(sm, "missed_ticks")),
+	       (double)json_integer_value(json_object_get(sm, "kept_bytes")) /
+		       (1 << 20),
+	       json_string_value(json_object_get(s, "verdict"))
+		       ? json_string_value(json_object_get(s, "verdict"))
+		       : "(none)",
+	       json_is_string(json_object_get(s, "message")) ? ": " : "",
+	       json_is_string(json_object_get(s, "message"))
+		       ? json_string_value(json_object_get(s, "message"))
+		       : "");
+	json_decref(doc);
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench: could not remove %s\n", dir);
+}
+
 /* Is section k asked for? No section numbers after the binary: all. */
 static int want(int argc, char **argv, int k)
 {
@@ -1306,6 +1438,12 @@ static int want(int argc, char **argv, int k)
 int main(int argc, char **argv)
 {
 	const char *faultline = argc > 1 ? argv[1] : "bin/faultline";
+	/* build/bench/bench FAULTLINE soak [SECONDS [HZ]] (make soak). */
+	if (argc > 2 && strcmp(argv[2], "soak") == 0) {
+		soak(faultline, argc > 3 ? atof(argv[3]) : 600,
+		     argc > 4 ? atof(argv[4]) : 1000);
+		return 0;
+	}
 	printf("faultline bench (%ld CPUs)\n\n", sysconf(_SC_NPROCESSORS_ONLN));
 	if (want(argc, argv, 1))
 		bench_sampling();

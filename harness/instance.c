@@ -575,9 +575,11 @@ static void end_process(fl_ctx *ctx, fl_instance *in, int sig, double grace_s)
 	fl_target_signal(&s->child, sig);
 	snprintf(in->stopped_by, sizeof in->stopped_by, "%s",
 		 fl_signal_name(sig));
+	/* Woken by the root's pidfd itself, and reaped here: no detour
+	 * through the monitor thread. */
 	int64_t deadline = fl_now_ns() + (int64_t)(grace_s * 1e9);
-	while (!fl_instance_exit(in).exited && fl_now_ns() < deadline)
-		fl_session_wait(s, deadline, -1);
+	while (!fl_session_reap(s) && fl_now_ns() < deadline)
+		fl_session_wait(s, deadline, s->child.pidfd);
 	if (fl_instance_exit(in).exited)
 		return;
 	fl_target_kill_group(&s->child, SIGKILL);
@@ -586,8 +588,8 @@ static void end_process(fl_ctx *ctx, fl_instance *in, int sig, double grace_s)
 	fl_ctx_log(ctx, "no exit %.1f s after %s: SIGKILL", grace_s,
 		   fl_signal_name(sig));
 	int64_t kdeadline = fl_now_ns() + KILL_WAIT_NS;
-	while (!fl_instance_exit(in).exited && fl_now_ns() < kdeadline)
-		fl_session_wait(s, kdeadline, -1);
+	while (!fl_session_reap(s) && fl_now_ns() < kdeadline)
+		fl_session_wait(s, kdeadline, s->child.pidfd);
 }
 
 int fl_instance_stop(fl_ctx *ctx, int sig, double grace_s)

@@ -296,7 +296,9 @@ static int take_snapshot(fl_ctx *ctx, fl_instance *in, fl_base_snapshot *out)
 		int npf = 0, npt = 0;
 		if (l->e.state != 'Z') {
 			npf = fl_procfs_fd_table(l->procfd, &pf);
-			npt = fl_procfs_threads(l->procfd, &pt);
+			/* Which threads are there; what they are is read once,
+			 * for those a held snapshot keeps. */
+			npt = fl_procfs_thread_ids(l->procfd, &pt);
 		}
 		close(l->procfd);
 		if (npf < 0 || npt < 0) {
@@ -446,8 +448,12 @@ static int held_snapshot(fl_ctx *ctx, fl_instance *in, int64_t window_ns,
 {
 	fl_session *s = in->sess;
 	int64_t step = s->period_ns;
-	if (window_ns < 2 * step)
+	/* At least two sample periods, so the sampler sees the window too;
+	 * a window no longer than that is looked at at its two ends. */
+	if (window_ns <= 2 * step) {
 		window_ns = 2 * step;
+		step = window_ns;
+	}
 	if (window_ns / step > HELD_LOOKS_MAX)
 		step = window_ns / HELD_LOOKS_MAX;
 	int64_t t0 = fl_session_now(s);
@@ -470,6 +476,8 @@ static int held_snapshot(fl_ctx *ctx, fl_instance *in, int64_t window_ns,
 		if (fl_now_ns() >= end)
 			break;
 	}
+	for (int i = 0; i < out->nthreads; i++)
+		fl_procfs_thread_detail(&out->threads[i]);
 	int64_t floor[FL_FIG_COUNT];
 	sampled_floor(s, t0, fl_session_now(s), floor);
 	*quiet = (floor[FL_FIG_FDS] == INT64_MAX ||

@@ -55,9 +55,6 @@ static struct {
 	int ctlfd;		/* eventfd: requests are queued */
 	int sigfd;
 	pthread_mutex_t lock;
-	pthread_cond_t done;
-	fl_session *adds;	/* queued requests */
-	fl_session *removes;
 	int stop;
 	struct slot *slots;
 	size_t nslots;
@@ -68,11 +65,12 @@ static struct {
 	volatile sig_atomic_t interrupted;
 } mon = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.done = PTHREAD_COND_INITIALIZER,
 	.epfd = -1,
 	.ctlfd = -1,
 	.sigfd = -1,
 };
+
+static void stop_sampling(fl_session *s);
 
 static void notify(fl_session *s)
 {
@@ -436,25 +434,38 @@ static void take_sample(fl_session *s, uint64_t expirations)
 		notify(s);
 }
 
+int fl_session_reap(fl_session *s)
+{
+	pthread_mutex_lock(&s->lock);
+	int done = s->exit.exited;
+	if (!done) {
+		siginfo_t info;
+		memset(&info, 0, sizeof info);
+		if (waitid((idtype_t)P_PIDFD, (id_t)s->child.pidfd, &info,
+			   WEXITED | WNOHANG) == 0 &&
+		    info.si_pid != 0) {
+			s->exit.exited = done = 1;
+			s->exit.t_ns = fl_session_now(s);
+			if (info.si_code == CLD_EXITED) {
+				s->exit.code = info.si_status;
+			} else {
+				s->exit.signal = info.si_status;
+				s->exit.core = info.si_code == CLD_DUMPED;
+			}
+			stop_sampling(s);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return done;
+}
+
+/* The root's pidfd said it exited (or the scenario thread reaped it
+ * already: then the pidfd only needs to leave the epoll set, where it
+ * would stay readable). */
 static void reap(fl_session *s)
 {
-	siginfo_t info;
-	memset(&info, 0, sizeof info);
-	if (waitid((idtype_t)P_PIDFD, (id_t)s->child.pidfd, &info,
-		   WEXITED | WNOHANG) < 0 ||
-	    info.si_pid == 0)
+	if (!fl_session_reap(s))
 		return;
-	pthread_mutex_lock(&s->lock);
-	s->exit.exited = 1;
-	s->exit.t_ns = fl_session_now(s);
-	if (info.si_code == CLD_EXITED) {
-		s->exit.code = info.si_status;
-	} else {
-		s->exit.signal = info.si_status;
-		s->exit.core = info.si_code == CLD_DUMPED;
-	}
-	stop_sampling(s);
-	pthread_mutex_unlock(&s->lock);
 	epoll_ctl(mon.epfd, EPOLL_CTL_DEL, s->child.pidfd, NULL);
 	notify(s);
 }
@@ -633,26 +644,12 @@ static void tick(size_t idx)
 	}
 }
 
+/* The control eventfd: only the stop request uses it now. */
 static void handle_requests(void)
 {
 	uint64_t v;
 	ssize_t n = read(mon.ctlfd, &v, sizeof v);
 	(void)n;
-	pthread_mutex_lock(&mon.lock);
-	while (mon.adds) {
-		fl_session *s = mon.adds;
-		mon.adds = s->next_pending;
-		s->add_result = register_session(s);
-		s->add_done = 1;
-	}
-	while (mon.removes) {
-		fl_session *s = mon.removes;
-		mon.removes = s->next_pending;
-		unregister_session(s);
-		s->removing = 0;
-	}
-	pthread_cond_broadcast(&mon.done);
-	pthread_mutex_unlock(&mon.lock);
 }
 
 static void handle_signal(void)
@@ -687,6 +684,12 @@ static void *monitor_main(void *arg)
 			break;
 		}
 		int requests = 0;
+		/* Sessions are added and removed by their own threads under
+		 * this lock (no wake-up of this thread for it), so a batch is
+		 * handled whole under it. An event left over from a removed
+		 * session lands on a free or reused slot or timer: every
+		 * handler below does nothing when there is nothing for it. */
+		pthread_mutex_lock(&mon.lock);
 		for (int i = 0; i < n; i++) {
 			int kind = (int)(evs[i].data.u64 & 15);
 			size_t idx = (size_t)(evs[i].data.u64 >> 4);
@@ -722,16 +725,12 @@ static void *monitor_main(void *arg)
 				break;
 			}
 		}
-		/* Requests are handled after the batch of events, so no event
-		 * refers to a session that was just removed. */
-		if (requests) {
+		int stop = mon.stop;
+		pthread_mutex_unlock(&mon.lock);
+		if (requests)
 			handle_requests();
-			pthread_mutex_lock(&mon.lock);
-			int stop = mon.stop;
-			pthread_mutex_unlock(&mon.lock);
-			if (stop)
-				break;
-		}
+		if (stop)
+			break;
 	}
 	return NULL;
 }
@@ -800,12 +799,9 @@ void fl_monitor_stop(void)
 int fl_monitor_add(fl_session *s)
 {
 	pthread_mutex_lock(&mon.lock);
-	s->next_pending = mon.adds;
-	mon.adds = s;
-	wake_monitor();
-	while (!s->add_done)
-		pthread_cond_wait(&mon.done, &mon.lock);
-	int r = s->add_result;
+	int r = register_session(s);
+	s->add_result = r;
+	s->add_done = 1;
 	pthread_mutex_unlock(&mon.lock);
 	return r;
 }
@@ -813,16 +809,8 @@ int fl_monitor_add(fl_session *s)
 void fl_monitor_remove(fl_session *s)
 {
 	pthread_mutex_lock(&mon.lock);
-	if (!s->registered) {
-		pthread_mutex_unlock(&mon.lock);
-		return;
-	}
-	s->removing = 1;
-	s->next_pending = mon.removes;
-	mon.removes = s;
-	wake_monitor();
-	while (s->removing)
-		pthread_cond_wait(&mon.done, &mon.lock);
+	if (s->registered)
+		unregister_session(s);
 	pthread_mutex_unlock(&mon.lock);
 }
 

@@ -449,7 +449,31 @@ void fl_procfs_describe_syscall(const char *text, char *out, size_t outlen)
 		snprintf(out, outlen, "syscall %ld", nr);
 }
 
-int fl_procfs_threads(int procfd, fl_thread_entry **out)
+/* Reads a thread's name, state, wchan and syscall from its task/TID
+ * directory (relative to dirfd). Returns -1 when it ended. */
+static int thread_detail_at(int dirfd, const char *tid, fl_thread_entry *e)
+{
+	char path[96], buf[512];
+	snprintf(path, sizeof path, "%s/comm", tid);
+	if (read_small(dirfd, path, e->name, sizeof e->name) < 0)
+		return -1;
+	snprintf(path, sizeof path, "%s/stat", tid);
+	ssize_t sl = read_small(dirfd, path, buf, sizeof buf);
+	fl_proc_stat st;
+	if (sl > 0 && fl_procfs_parse_stat(buf, (size_t)sl, &st) == 0)
+		e->state = st.state;
+	snprintf(path, sizeof path, "%s/wchan", tid);
+	if (read_small(dirfd, path, e->wchan, sizeof e->wchan) < 0)
+		snprintf(e->wchan, sizeof e->wchan, "?");
+	snprintf(path, sizeof path, "%s/syscall", tid);
+	if (read_small(dirfd, path, buf, sizeof buf) >= 0)
+		fl_procfs_describe_syscall(buf, e->syscall, sizeof e->syscall);
+	else
+		snprintf(e->syscall, sizeof e->syscall, "?");
+	return 0;
+}
+
+static int list_threads(int procfd, int detail, fl_thread_entry **out)
 {
 	*out = NULL;
 	int tfd = openat(procfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -480,24 +504,8 @@ int fl_procfs_threads(int procfd, fl_thread_entry **out)
 		fl_thread_entry *e = &v[n];
 		memset(e, 0, sizeof *e);
 		e->tid = (pid_t)atoi(de->d_name);
-		char path[96], buf[512];
-		snprintf(path, sizeof path, "%s/comm", de->d_name);
-		if (read_small(tfd, path, e->name, sizeof e->name) < 0)
+		if (detail && thread_detail_at(tfd, de->d_name, e) < 0)
 			continue; /* the thread ended meanwhile */
-		snprintf(path, sizeof path, "%s/stat", de->d_name);
-		ssize_t sl = read_small(tfd, path, buf, sizeof buf);
-		fl_proc_stat st;
-		if (sl > 0 && fl_procfs_parse_stat(buf, (size_t)sl, &st) == 0)
-			e->state = st.state;
-		snprintf(path, sizeof path, "%s/wchan", de->d_name);
-		if (read_small(tfd, path, e->wchan, sizeof e->wchan) < 0)
-			snprintf(e->wchan, sizeof e->wchan, "?");
-		snprintf(path, sizeof path, "%s/syscall", de->d_name);
-		if (read_small(tfd, path, buf, sizeof buf) >= 0)
-			fl_procfs_describe_syscall(buf, e->syscall,
-						   sizeof e->syscall);
-		else
-			snprintf(e->syscall, sizeof e->syscall, "?");
 		n++;
 	}
 	closedir(d);
@@ -505,4 +513,32 @@ int fl_procfs_threads(int procfd, fl_thread_entry **out)
 		qsort(v, n, sizeof *v, cmp_tid);
 	*out = v;
 	return (int)n;
+}
+
+int fl_procfs_threads(int procfd, fl_thread_entry **out)
+{
+	return list_threads(procfd, 1, out);
+}
+
+int fl_procfs_thread_ids(int procfd, fl_thread_entry **out)
+{
+	return list_threads(procfd, 0, out);
+}
+
+void fl_procfs_thread_detail(fl_thread_entry *e)
+{
+	char dir[64], tid[16];
+	snprintf(dir, sizeof dir, "/proc/%d/task", (int)(e->pid ? e->pid : e->tid));
+	snprintf(tid, sizeof tid, "%d", (int)e->tid);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || thread_detail_at(dfd, tid, e) < 0) {
+		if (!e->name[0])
+			snprintf(e->name, sizeof e->name, "?");
+		if (!e->state)
+			e->state = '?';
+		snprintf(e->wchan, sizeof e->wchan, "?");
+		snprintf(e->syscall, sizeof e->syscall, "?");
+	}
+	if (dfd >= 0)
+		close(dfd);
 }

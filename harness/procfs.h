@@ -98,6 +98,13 @@ int fl_procfs_fd_table(int procfd, fl_fd_entry **out);
 
 /* Reads the thread list. *out malloc'd, sorted by tid. Count or -errno. */
 int fl_procfs_threads(int procfd, fl_thread_entry **out);
+/* The thread ids alone (name, state and where it waits left empty): one
+ * directory read, for looks that only compare which threads are there.
+ * *out malloc'd, sorted by tid. Count or -errno. */
+int fl_procfs_thread_ids(int procfd, fl_thread_entry **out);
+/* Fills in a thread's name, state, wchan and syscall (e->pid and e->tid
+ * say which); "?" for what cannot be read (it ended). */
+void fl_procfs_thread_detail(fl_thread_entry *e);
 
 /* Names the syscall with x86-64 number nr ("read", "futex", ...), or NULL. */
 const char *fl_procfs_syscall_name(long nr);

@@ -1942,8 +1942,44 @@ static void target_info(fl_buf *b, json_t *t)
 			fl_buf_printf(b, " · <span class=\"bad\">%lld sampling "
 					 "errors</span>",
 				      integer(sm, "errors"));
+		if (integer(sm, "missed_ticks"))
+			fl_buf_printf(b, " · %lld missed ticks",
+				      integer(sm, "missed_ticks"));
 	}
 	fl_buf_puts(b, "</p>");
+	/* The processes of the target's tree (its figures are their sum). */
+	json_t *procs = json_object_get(t, "processes");
+	if (json_array_size(procs) > 1) {
+		fl_buf_puts(b, "<p>processes (figures summed): ");
+		size_t pi;
+		json_t *pr;
+		json_array_foreach(procs, pi, pr)
+		{
+			if (pi == 20) {
+				fl_buf_printf(b, ", %zu more",
+					      json_array_size(procs) - 20);
+				break;
+			}
+			fl_buf_puts(b, pi ? ", " : "");
+			esc(b, str(pr, "name"));
+			fl_buf_printf(b, " %lld%s%s", integer(pr, "pid"),
+				      json_is_true(json_object_get(pr, "root"))
+					      ? " (started)"
+					      : "",
+				      json_is_true(json_object_get(pr, "left_session"))
+					      ? " (left the session)"
+				      : json_is_true(json_object_get(pr, "left_group"))
+					      ? " (left the group)"
+					      : "");
+		}
+		fl_buf_puts(b, "</p>");
+	}
+	json_t *escaped = json_object_get(json_object_get(t, "escaped"), "message");
+	if (json_is_string(escaped)) {
+		fl_buf_puts(b, "<p class=\"bad\">");
+		esc(b, json_string_value(escaped));
+		fl_buf_puts(b, "</p>");
+	}
 	if (json_is_string(json_object_get(t, "start_error"))) {
 		fl_buf_puts(b, "<p class=\"bad\">");
 		esc(b, str(t, "start_error"));

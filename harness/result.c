@@ -314,9 +314,13 @@ static json_t *leaks_json(const fl_ctx *ctx)
 static json_t *fd_list_json(const fl_fd_entry *v, int n, int max)
 {
 	json_t *a = json_array();
-	for (int i = 0; i < n && i < max; i++)
-		json_array_append_new(a, json_pack("{s:i,s:s}", "fd", v[i].fd,
-						   "target", v[i].target));
+	for (int i = 0; i < n && i < max; i++) {
+		json_t *o = json_pack("{s:i,s:s}", "fd", v[i].fd, "target",
+				      v[i].target);
+		if (v[i].pid)
+			json_object_set_new(o, "pid", json_integer(v[i].pid));
+		json_array_append_new(a, o);
+	}
 	return a;
 }
 
@@ -324,10 +328,12 @@ static json_t *group_list_json(const fl_group *g, int n)
 {
 	json_t *a = json_array();
 	for (int i = 0; i < n; i++)
-		json_array_append_new(a, json_pack("{s:i,s:s,s:s}", "count",
-						   g[i].count, "pattern",
-						   g[i].pattern, "example",
-						   g[i].example));
+		json_array_append_new(
+			a, json_pack("{s:i,s:s,s:s,s:o}", "count", g[i].count,
+				     "pattern", g[i].pattern, "example",
+				     g[i].example, "process",
+				     g[i].proc[0] ? json_string(g[i].proc)
+						  : json_null()));
 	return a;
 }
 
@@ -337,9 +343,10 @@ static json_t *thread_list_json(const fl_thread_entry *v, int n)
 	for (int i = 0; i < n; i++) {
 		char st[2] = {v[i].state ? v[i].state : '?', 0};
 		json_array_append_new(
-			a, json_pack("{s:i,s:s,s:s,s:s,s:s}", "tid", v[i].tid,
-				     "name", v[i].name, "state", st, "wchan",
-				     v[i].wchan, "syscall", v[i].syscall));
+			a, json_pack("{s:i,s:i,s:s,s:s,s:s,s:s}", "tid", v[i].tid,
+				     "pid", v[i].pid ? v[i].pid : v[i].tid, "name",
+				     v[i].name, "state", st, "wchan", v[i].wchan,
+				     "syscall", v[i].syscall));
 	}
 	return a;
 }
@@ -388,6 +395,21 @@ static json_t *forensics_json(const fl_final *f)
 		json_object_set_new(o, "threads",
 				    thread_list_json(f->threads.all,
 						     f->threads.nall));
+	}
+	if (f->procs.listed) {
+		json_t *np = json_array();
+		for (int i = 0; i < f->procs.n; i++)
+			json_array_append_new(
+				np, json_pack("{s:i,s:i,s:s}", "pid",
+					      (int)f->procs.items[i].pid, "ppid",
+					      (int)f->procs.items[i].ppid, "name",
+					      f->procs.items[i].comm));
+		json_object_set_new(o, "new_processes", np);
+		json_object_set_new(o, "process_groups",
+				    group_list_json(f->procs.groups,
+						    f->procs.ngroups));
+		json_object_set_new(o, "gone_process_count",
+				    json_integer(f->procs.gone));
 	}
 	json_object_set_new(o, "baseline_fd_count",
 			    json_integer(f->baseline_fd_count));

@@ -111,10 +111,8 @@ typedef struct fl_session {
 	/* Monitor bookkeeping. */
 	int timer;		/* index of the monitor's timer for period_ns */
 	int registered;
-	int add_done;		/* the monitor answered the add request */
+	int add_done;		/* fl_monitor_add was answered */
 	int add_result;		/* 0, or -errno: why it could not watch */
-	int removing;
-	struct fl_session *next_pending;
 } fl_session;
 
 /* Prepares a session for a spawned child (which it takes over). */
@@ -137,6 +135,11 @@ int fl_session_add_waiter(fl_session *s, fl_waiter *w, int streams,
 			  const char *text, int is_regex, char *err,
 			  size_t errlen);
 void fl_session_remove_waiter(fl_session *s, fl_waiter *w);
+
+/* Reaps the root if it has exited (the monitor does when its pidfd says
+ * so; a thread waiting on the pidfd itself may, one wake-up sooner).
+ * Returns 1 once it is reaped (exit holds how it ended), else 0. */
+int fl_session_reap(fl_session *s);
 
 /* The end of the target's tree once its root has exited (or was killed):
  * sampling stops, every remaining descendant is killed and waited for at

@@ -89,18 +89,13 @@ static void note_identity(fl_tree *t, fl_proc *p, const fl_proc_stat *st)
 	if (!p->ppid)
 		p->ppid = st->ppid;
 	p->starttime = st->starttime;
-	int was_out = p->left_group;
 	p->left_group = st->pgrp != t->pgid;
 	p->left_session = st->session != t->sid;
-	/* The guardian ends a target's process group if faultline dies;
-	 * what left the group it must know by pid. */
-	if (p->left_group && !was_out)
-		fl_guardian_watch_pid(p->pid, p->starttime);
 }
 
 static void proc_gone(fl_proc *p, int64_t now_ns)
 {
-	if (p->left_group)
+	if (!p->is_root)
 		fl_guardian_forget_pid(p->pid);
 	p->state = FL_PROC_GONE;
 	if (p->exit_ns < 0)
@@ -191,7 +186,7 @@ void fl_tree_free(fl_tree *t)
 {
 	for (size_t i = 0; i < t->n; i++) {
 		fl_proc *p = &t->procs[i];
-		if (p->state != FL_PROC_GONE && p->left_group)
+		if (p->state != FL_PROC_GONE && !p->is_root)
 			fl_guardian_forget_pid(p->pid);
 		if (p->sampler_ok)
 			fl_sampler_close(&p->sampler);
@@ -241,6 +236,10 @@ int fl_tree_add(fl_tree *t, pid_t pid, int pidfd, int64_t now_ns)
 	fl_proc_stat st;
 	if (proc_stat(p, &st) == 0)
 		note_identity(t, p, &st);
+	/* The guardian ends the target's process group if faultline dies;
+	 * a descendant may leave the group at any moment, so each is also
+	 * known to it by pid (and start time). */
+	fl_guardian_watch_pid(pid, p->starttime);
 	t->n++;
 	return 0;
 }
