@@ -249,8 +249,8 @@ static int tree_procs(fl_session *s, struct look **out)
 	struct look *v = fl_xcalloc(t->n + 1, sizeof *v);
 	int n = 0;
 	for (size_t i = 0; i < t->n; i++) {
-		const fl_proc *p = &t->procs[i];
-		if (p->state == FL_PROC_GONE || !p->sampler_ok)
+		const fl_member *p = &t->procs[i];
+		if (p->state == FL_MEMBER_GONE || !p->sampler_ok)
 			continue;
 		struct look *l = &v[n];
 		l->procfd = fcntl(p->sampler.procfd, F_DUPFD_CLOEXEC, 0);
@@ -260,7 +260,7 @@ static int tree_procs(fl_session *s, struct look **out)
 		l->e.ppid = p->ppid;
 		l->e.starttime = p->starttime;
 		snprintf(l->e.comm, sizeof l->e.comm, "%s", p->comm);
-		l->e.state = p->state == FL_PROC_ZOMBIE ? 'Z' : 'R';
+		l->e.state = p->state == FL_MEMBER_ZOMBIE ? 'Z' : 'R';
 		l->e.is_root = p->is_root;
 		l->e.left_group = p->left_group;
 		l->e.left_session = p->left_session;
@@ -616,15 +616,15 @@ int fl_measure_processes(fl_ctx *ctx, fl_proc_entry **out)
 	fl_proc_entry *v = fl_xcalloc(t->n + 1, sizeof *v);
 	int n = 0;
 	for (size_t i = 0; i < t->n; i++) {
-		const fl_proc *p = &t->procs[i];
-		if (p->state == FL_PROC_GONE || p->v[FL_FIG_FDS] < 0)
+		const fl_member *p = &t->procs[i];
+		if (p->state == FL_MEMBER_GONE || p->v[FL_FIG_FDS] < 0)
 			continue;
 		fl_proc_entry *e = &v[n++];
 		e->pid = p->pid;
 		e->ppid = p->ppid;
 		e->starttime = p->starttime;
 		snprintf(e->comm, sizeof e->comm, "%s", p->comm);
-		e->state = p->state == FL_PROC_ZOMBIE ? 'Z' : 'R';
+		e->state = p->state == FL_MEMBER_ZOMBIE ? 'Z' : 'R';
 		e->is_root = p->is_root;
 		e->left_group = p->left_group;
 		e->left_session = p->left_session;
@@ -1020,7 +1020,7 @@ int fl_measure_leak_each(fl_ctx *ctx, enum fl_figure fig, fl_proc_leak *out)
 			pthread_mutex_lock(&s->lock);
 			long k = fl_tree_find(&s->tree, p->pid);
 			if (k >= 0) {
-				const fl_proc *tp = &s->tree.procs[k];
+				const fl_member *tp = &s->tree.procs[k];
 				fin = (double)tp->v[FL_FIG_RSS];
 				b = tp->has_base ? (double)tp->base[FL_FIG_RSS] : 0;
 			}

@@ -232,15 +232,16 @@ int fl_procfs_children(int procfd, pid_t **out)
 	return (int)n;
 }
 
-int fl_procfs_environ_has(int procfd, const char *entry)
+int fl_procfs_environ_value(int procfd, const char *name, char *out,
+			    size_t outlen)
 {
 	int fd = openat(procfd, "environ", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	size_t elen = strlen(entry);
+	size_t nlen = strlen(name);
 	/* Entries are NUL-terminated; one may straddle two reads, so the
 	 * unfinished one is carried over (entries longer than the buffer
-	 * are skipped: the marker is short). */
+	 * are skipped: the variables looked for are short). */
 	char buf[8192];
 	size_t have = 0;
 	int found = 0;
@@ -248,28 +249,36 @@ int fl_procfs_environ_has(int procfd, const char *entry)
 		ssize_t r = read(fd, buf + have, sizeof buf - have);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0)
-			break;
-		have += (size_t)r;
+		int last = r <= 0;
+		if (r > 0)
+			have += (size_t)r;
 		size_t start = 0;
-		for (size_t i = 0; i < have; i++) {
-			if (buf[i] != '\0')
+		for (size_t i = 0; i <= have && !found; i++) {
+			if (i < have && buf[i] != '\0')
 				continue;
-			if (i - start == elen && memcmp(buf + start, entry, elen) == 0)
+			if (i == have && !last)
+				break; /* unfinished: carried over */
+			size_t len = i - start;
+			if (len > nlen && buf[start + nlen] == '=' &&
+			    memcmp(buf + start, name, nlen) == 0) {
+				size_t vlen = len - nlen - 1;
+				if (vlen >= outlen)
+					vlen = outlen - 1;
+				memcpy(out, buf + start + nlen + 1, vlen);
+				out[vlen] = '\0';
 				found = 1;
+			}
 			start = i + 1;
 		}
-		if (found)
+		if (found || last)
 			break;
-		if (start == 0 && have == sizeof buf)
+		if (start == 0 && have == sizeof buf) {
 			have = 0; /* an entry longer than the buffer */
-		else {
+		} else {
 			memmove(buf, buf + start, have - start);
 			have -= start;
 		}
 	}
-	if (!found && have == elen && memcmp(buf, entry, elen) == 0)
-		found = 1;
 	close(fd);
 	return found;
 }

@@ -50,9 +50,10 @@ int fl_procfs_parse_pids(const char *text, pid_t **v, size_t *n,
  * costs one read per thread: the tree's full walk, not a sample. */
 int fl_procfs_children(int procfd, pid_t **out);
 
-/* Does the environment the process was started with (environ) hold the
- * entry "NAME=VALUE" exactly? 1, 0, or -errno. */
-int fl_procfs_environ_has(int procfd, const char *entry);
+/* The value of NAME in the environment the process was started with
+ * (environ), copied into out: 1 found, 0 not there, or -errno. */
+int fl_procfs_environ_value(int procfd, const char *name, char *out,
+			    size_t outlen);
 
 /* Parses one "Key:   value kB" field of /proc/PID/status or smaps_rollup into
  * *out (bytes for kB fields, the bare number otherwise). 0 or -ENOENT. */

@@ -70,7 +70,7 @@ static json_t *processes_json(fl_session *s)
 	pthread_mutex_lock(&s->lock);
 	const fl_tree *t = &s->tree;
 	for (size_t i = 0; i < t->n; i++) {
-		const fl_proc *p = &t->procs[i];
+		const fl_member *p = &t->procs[i];
 		json_t *o = json_pack(
 			"{s:i,s:i,s:s,s:b,s:f,s:o,s:b,s:b,s:b,s:s}", "pid",
 			(int)p->pid, "ppid", (int)p->ppid, "name", p->comm, "root",
@@ -79,8 +79,8 @@ static json_t *processes_json(fl_session *s)
 					: json_null(),
 			"left_group", p->left_group, "left_session",
 			p->left_session, "killed", p->killed, "state",
-			p->state == FL_PROC_LIVE     ? "running"
-			: p->state == FL_PROC_ZOMBIE ? "zombie"
+			p->state == FL_MEMBER_LIVE     ? "running"
+			: p->state == FL_MEMBER_ZOMBIE ? "zombie"
 						     : "gone");
 		json_t *last = json_object(), *peak = json_object();
 		for (int f = 0; f < FL_FIG_COUNT; f++) {
@@ -110,7 +110,7 @@ static json_t *escaped_json(fl_session *s)
 	const fl_tree *t = &s->tree;
 	int n = fl_tree_escapees(t, msg, sizeof msg);
 	for (size_t i = 0; i < t->n; i++) {
-		const fl_proc *p = &t->procs[i];
+		const fl_member *p = &t->procs[i];
 		if (p->killed && (p->left_group || p->left_session))
 			json_array_append_new(
 				a, json_pack("{s:i,s:s,s:s}", "pid", (int)p->pid,
@@ -160,7 +160,7 @@ static json_t *sampling_json(fl_session *s)
 		(json_int_t)(s->sample_errors + s->tree.sample_errors),
 		"missed_ticks", (json_int_t)s->missed_ticks, "fd_method",
 		fl_sampler_method_name(s->tree.procs[0].sampler.method),
-		"processes", (json_int_t)s->tree.n, "kept_bytes",
+		"processes", (json_int_t)s->tree.seen, "kept_bytes",
 		(json_int_t)fl_series_bytes(&s->series));
 	pthread_mutex_unlock(&s->lock);
 	return o;

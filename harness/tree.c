@@ -65,7 +65,7 @@ static int read_task_stat(int dirfd, const char *prefix, pid_t pid,
 }
 
 /* The same through the process's own /proc/PID directory. */
-static int proc_stat(const fl_proc *p, fl_proc_stat *st)
+static int proc_stat(const fl_member *p, fl_proc_stat *st)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof path, "task/%d/stat", (int)p->pid);
@@ -81,7 +81,7 @@ static int proc_stat(const fl_proc *p, fl_proc_stat *st)
 	return fl_procfs_parse_stat(buf, (size_t)n, st);
 }
 
-static void note_identity(fl_tree *t, fl_proc *p, const fl_proc_stat *st)
+static void note_identity(fl_tree *t, fl_member *p, const fl_proc_stat *st)
 {
 	snprintf(p->comm, sizeof p->comm, "%s", st->comm);
 	/* The parent it was found with: once orphaned, faultline or init
@@ -93,11 +93,11 @@ static void note_identity(fl_tree *t, fl_proc *p, const fl_proc_stat *st)
 	p->left_session = st->session != t->sid;
 }
 
-static void proc_gone(fl_proc *p, int64_t now_ns)
+static void proc_gone(fl_member *p, int64_t now_ns)
 {
 	if (!p->is_root)
 		fl_guardian_forget_pid(p->pid);
-	p->state = FL_PROC_GONE;
+	p->state = FL_MEMBER_GONE;
 	if (p->exit_ns < 0)
 		p->exit_ns = now_ns;
 	/* Its figures stay those of its last sample (the report's). */
@@ -113,7 +113,7 @@ static void proc_gone(fl_proc *p, int64_t now_ns)
 
 /* An exited process: reaped here if faultline adopted it, else a zombie
  * until its parent reaps it (its /proc entry goes then). */
-static void proc_exited(fl_proc *p, int64_t now_ns)
+static void proc_exited(fl_member *p, int64_t now_ns)
 {
 	if (p->exit_ns < 0)
 		p->exit_ns = now_ns;
@@ -133,16 +133,16 @@ static void proc_exited(fl_proc *p, int64_t now_ns)
 		proc_gone(p, now_ns);
 		return;
 	}
-	p->state = FL_PROC_ZOMBIE;
+	p->state = FL_MEMBER_ZOMBIE;
 }
 
-static fl_proc *proc_new(fl_tree *t)
+static fl_member *proc_new(fl_tree *t)
 {
 	if (t->n == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 8;
 		t->procs = fl_xrealloc(t->procs, t->cap * sizeof *t->procs);
 	}
-	fl_proc *p = &t->procs[t->n];
+	fl_member *p = &t->procs[t->n];
 	memset(p, 0, sizeof *p);
 	p->pidfd = -1;
 	p->exit_ns = -1;
@@ -162,7 +162,7 @@ int fl_tree_init(fl_tree *t, pid_t pid, int procfd, int pidfd,
 {
 	memset(t, 0, sizeof *t);
 	t->start_ns = start_ns;
-	fl_proc *p = proc_new(t);
+	fl_member *p = proc_new(t);
 	p->pid = pid;
 	p->is_root = 1;
 	int r = fl_sampler_open_dir(&p->sampler, pid, procfd, pidfd, 0);
@@ -170,6 +170,7 @@ int fl_tree_init(fl_tree *t, pid_t pid, int procfd, int pidfd,
 		return r;
 	p->sampler_ok = 1;
 	t->n = 1;
+	t->seen = 1;
 	/* The root was forked into its own group (target.c) from the
 	 * harness's session: that is where the target started, whatever it
 	 * does later. */
@@ -185,8 +186,8 @@ int fl_tree_init(fl_tree *t, pid_t pid, int procfd, int pidfd,
 void fl_tree_free(fl_tree *t)
 {
 	for (size_t i = 0; i < t->n; i++) {
-		fl_proc *p = &t->procs[i];
-		if (p->state != FL_PROC_GONE && !p->is_root)
+		fl_member *p = &t->procs[i];
+		if (p->state != FL_MEMBER_GONE && !p->is_root)
 			fl_guardian_forget_pid(p->pid);
 		if (p->sampler_ok)
 			fl_sampler_close(&p->sampler);
@@ -200,7 +201,7 @@ void fl_tree_free(fl_tree *t)
 long fl_tree_find(const fl_tree *t, pid_t pid)
 {
 	for (size_t i = t->n; i-- > 0;)
-		if (t->procs[i].pid == pid && t->procs[i].state != FL_PROC_GONE)
+		if (t->procs[i].pid == pid && t->procs[i].state != FL_MEMBER_GONE)
 			return (long)i;
 	return -1;
 }
@@ -223,7 +224,7 @@ int fl_tree_add(fl_tree *t, pid_t pid, int pidfd, int64_t now_ns)
 		close(pidfd);
 		return -ESRCH;
 	}
-	fl_proc *p = proc_new(t);
+	fl_member *p = proc_new(t);
 	p->pid = pid;
 	p->pidfd = pidfd;
 	p->first_ns = now_ns - t->start_ns;
@@ -241,7 +242,28 @@ int fl_tree_add(fl_tree *t, pid_t pid, int pidfd, int64_t now_ns)
 	 * known to it by pid (and start time). */
 	fl_guardian_watch_pid(pid, p->starttime);
 	t->n++;
+	t->seen++;
 	return 0;
+}
+
+/* Drops the oldest reaped processes beyond FL_TREE_KEEP_GONE. */
+static void compact(fl_tree *t)
+{
+	size_t gone = 0;
+	for (size_t i = 0; i < t->n; i++)
+		gone += t->procs[i].state == FL_MEMBER_GONE;
+	if (gone <= 2 * FL_TREE_KEEP_GONE)
+		return;
+	size_t drop = gone - FL_TREE_KEEP_GONE, k = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		if (drop && !t->procs[i].is_root &&
+		    t->procs[i].state == FL_MEMBER_GONE) {
+			drop--;
+			continue;
+		}
+		t->procs[k++] = t->procs[i];
+	}
+	t->n = k;
 }
 
 int fl_tree_sample(fl_tree *t, int64_t now_ns, int root_fds, int root_threads,
@@ -251,12 +273,12 @@ int fl_tree_sample(fl_tree *t, int64_t now_ns, int root_fds, int root_threads,
 	int64_t sum[FL_FIG_COUNT] = {0};
 	int counted = 0;
 	for (size_t i = 0; i < t->n; i++) {
-		fl_proc *p = &t->procs[i];
-		if (p->state == FL_PROC_GONE)
+		fl_member *p = &t->procs[i];
+		if (p->state == FL_MEMBER_GONE)
 			continue;
-		if (p->state == FL_PROC_ZOMBIE) {
+		if (p->state == FL_MEMBER_ZOMBIE) {
 			proc_exited(p, rel);
-			if (p->state == FL_PROC_ZOMBIE) {
+			if (p->state == FL_MEMBER_ZOMBIE) {
 				sum[FL_FIG_PROCS]++;
 				counted++;
 			}
@@ -268,7 +290,7 @@ int fl_tree_sample(fl_tree *t, int64_t now_ns, int root_fds, int root_threads,
 			if (p->is_root)
 				return -ESRCH;
 			proc_exited(p, rel);
-			if (p->state == FL_PROC_ZOMBIE) {
+			if (p->state == FL_MEMBER_ZOMBIE) {
 				sum[FL_FIG_PROCS]++;
 				counted++;
 			}
@@ -301,6 +323,7 @@ int fl_tree_sample(fl_tree *t, int64_t now_ns, int root_fds, int root_threads,
 	}
 	for (int f = 0; f < FL_FIG_COUNT; f++)
 		out->v[f] = sum[f];
+	compact(t);
 	return counted;
 }
 
@@ -312,8 +335,8 @@ void fl_tree_worst(const fl_tree *t, const fl_steady *st, fl_worst *out)
 			continue;
 		double worst = -INFINITY;
 		for (size_t i = 0; i < t->n; i++) {
-			const fl_proc *p = &t->procs[i];
-			if (p->state != FL_PROC_LIVE || p->v[f] < 0)
+			const fl_member *p = &t->procs[i];
+			if (p->state != FL_MEMBER_LIVE || p->v[f] < 0)
 				continue;
 			double base = p->has_base ? (double)p->base[f] : 0;
 			double e = fl_tolerance_excess(&st->tol[f], base,
@@ -331,8 +354,8 @@ void fl_tree_worst(const fl_tree *t, const fl_steady *st, fl_worst *out)
 void fl_tree_set_baseline(fl_tree *t)
 {
 	for (size_t i = 0; i < t->n; i++) {
-		fl_proc *p = &t->procs[i];
-		p->has_base = p->state == FL_PROC_LIVE && p->v[FL_FIG_FDS] >= 0;
+		fl_member *p = &t->procs[i];
+		p->has_base = p->state == FL_MEMBER_LIVE && p->v[FL_FIG_FDS] >= 0;
 		if (p->has_base)
 			memcpy(p->base, p->v, sizeof p->base);
 	}
@@ -341,9 +364,9 @@ void fl_tree_set_baseline(fl_tree *t)
 void fl_tree_refresh(fl_tree *t)
 {
 	for (size_t i = 0; i < t->n; i++) {
-		fl_proc *p = &t->procs[i];
+		fl_member *p = &t->procs[i];
 		fl_proc_stat st;
-		if (p->state == FL_PROC_LIVE && p->sampler_ok &&
+		if (p->state == FL_MEMBER_LIVE && p->sampler_ok &&
 		    proc_stat(p, &st) == 0)
 			note_identity(t, p, &st);
 	}
@@ -354,7 +377,7 @@ int fl_tree_walk(fl_tree *t, int64_t now_ns)
 	int added = 0;
 	/* Members found here are walked in turn (the loop reaches them). */
 	for (size_t i = 0; i < t->n; i++) {
-		if (t->procs[i].state != FL_PROC_LIVE || !t->procs[i].sampler_ok)
+		if (t->procs[i].state != FL_MEMBER_LIVE || !t->procs[i].sampler_ok)
 			continue;
 		pid_t *kids;
 		int nk = fl_procfs_children(t->procs[i].sampler.procfd, &kids);
@@ -386,7 +409,7 @@ static struct {
 	int loadavg_fd;
 	long cursor;		/* pids up to here were looked at; -1: none */
 	long pid_max;
-	pid_t self, self_pgid;
+	pid_t self, self_pgid, self_sid;
 	struct stray *strays;
 	size_t nstrays, cap;
 } disc = {
@@ -410,6 +433,7 @@ static long last_pid(void)
 			return -errno;
 		disc.self = getpid();
 		disc.self_pgid = getpgid(0);
+		disc.self_sid = getsid(0);
 		disc.pid_max = 4194304;
 		char buf[32];
 		int fd = open("/proc/sys/kernel/pid_max", O_RDONLY | O_CLOEXEC);
@@ -446,51 +470,61 @@ static int is_stray(pid_t pid)
 	return 0;
 }
 
-/* A child of faultline that is no target: whose orphan is it? The tree
- * whose marker its environment holds; without a marker, the only tree
- * running, unless it is in faultline's own process group (faultline's
- * own helpers, gcore). marker_only: no guessing (a tree is ending and
- * others may be running). */
+/* A child of faultline that no tree knows: whose orphan is it?
+ *  - one in faultline's session and in its own process group or
+ *    faultline's is faultline's own child: a target between its fork and
+ *    its exec, or a helper (gcore); never an orphan, never reaped here;
+ *  - one whose marker (FL_TARGET=<root>) names a tree's root is that
+ *    tree's; a marker naming no tree is a target's that is not (or no
+ *    longer) watched: left alone;
+ *  - without a marker: the tree whose process group it is in; failing
+ *    that, one that left faultline's session belongs to the only tree
+ *    running, unless marker_only (a tree is ending, others may run);
+ *  - what is left and did leave the session is a stray, reaped when it
+ *    exits and killed at the end of the run. */
 static void adopt(fl_tree **trees, size_t ntrees, pid_t pid, int marker_only,
 		  int64_t now_ns)
 {
+	fl_proc_stat st;
+	if (read_task_stat(AT_FDCWD, "/proc/", pid, &st) < 0)
+		return;
+	if (st.session == disc.self_sid &&
+	    (st.pgrp == pid || st.pgrp == disc.self_pgid))
+		return;
 	int pidfd = pidfd_open(pid);
 	if (pidfd < 0)
 		return; /* a thread, or gone */
-	char path[64];
+	char path[64], mark[32];
 	snprintf(path, sizeof path, "/proc/%d", (int)pid);
 	int procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	fl_tree *owner = NULL;
-	if (procfd >= 0) {
-		for (size_t k = 0; k < ntrees && !owner; k++) {
-			char entry[64];
-			snprintf(entry, sizeof entry, "%s=%d", FL_TREE_MARKER,
-				 (int)trees[k]->procs[0].pid);
-			if (fl_procfs_environ_has(procfd, entry) == 1)
-				owner = trees[k];
-		}
-		if (!owner && !marker_only) {
-			size_t running = 0;
-			fl_tree *only = NULL;
-			for (size_t k = 0; k < ntrees; k++)
-				if (!trees[k]->ending) {
-					running++;
-					only = trees[k];
-				}
-			fl_proc_stat st;
-			if (running == 1 &&
-			    read_task_stat(AT_FDCWD, "/proc/", pid, &st) == 0 &&
-			    st.pgrp != disc.self_pgid)
-				owner = only;
-		}
+	int marked = procfd >= 0 && fl_procfs_environ_value(procfd, FL_TREE_MARKER,
+							     mark, sizeof mark) == 1;
+	if (procfd >= 0)
 		close(procfd);
+	fl_tree *owner = NULL;
+	for (size_t k = 0; k < ntrees && !owner; k++) {
+		if (marked ? atol(mark) == trees[k]->procs[0].pid
+			   : st.pgrp == trees[k]->pgid)
+			owner = trees[k];
+	}
+	if (!owner && !marked && !marker_only && st.session != disc.self_sid) {
+		size_t running = 0;
+		fl_tree *only = NULL;
+		for (size_t k = 0; k < ntrees; k++)
+			if (!trees[k]->ending) {
+				running++;
+				only = trees[k];
+			}
+		if (running == 1)
+			owner = only;
 	}
 	if (owner) {
 		if (fl_tree_add(owner, pid, pidfd, now_ns) == 0)
 			owner->found_orphans++;
 		return;
 	}
-	if (marker_only || is_stray(pid)) {
+	if (marked || marker_only || st.session == disc.self_sid ||
+	    is_stray(pid)) {
 		close(pidfd);
 		return;
 	}
@@ -663,8 +697,8 @@ int fl_tree_end(fl_tree *t, int64_t wait_ns)
 		fl_tree_refresh(t);
 		int sent = 0;
 		for (size_t i = 0; i < t->n; i++) {
-			fl_proc *p = &t->procs[i];
-			if (p->is_root || p->state != FL_PROC_LIVE || p->killed)
+			fl_member *p = &t->procs[i];
+			if (p->is_root || p->state != FL_MEMBER_LIVE || p->killed)
 				continue;
 			if (syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL,
 				    NULL, 0) == 0) {
@@ -676,8 +710,8 @@ int fl_tree_end(fl_tree *t, int64_t wait_ns)
 		/* Wait for each to exit; those whose parent is gone are
 		 * faultline's to reap now. */
 		for (size_t i = 0; i < t->n; i++) {
-			fl_proc *p = &t->procs[i];
-			if (p->is_root || p->state == FL_PROC_GONE || p->pidfd < 0)
+			fl_member *p = &t->procs[i];
+			if (p->is_root || p->state == FL_MEMBER_GONE || p->pidfd < 0)
 				continue;
 			int64_t left = deadline - fl_now_ns();
 			struct pollfd pf = {p->pidfd, POLLIN, 0};
@@ -693,10 +727,10 @@ int fl_tree_end(fl_tree *t, int64_t wait_ns)
 	for (;;) {
 		int zombies = 0;
 		for (size_t i = 0; i < t->n; i++) {
-			fl_proc *p = &t->procs[i];
-			if (!p->is_root && p->state == FL_PROC_ZOMBIE) {
+			fl_member *p = &t->procs[i];
+			if (!p->is_root && p->state == FL_MEMBER_ZOMBIE) {
 				proc_exited(p, fl_now_ns() - t->start_ns);
-				zombies += p->state == FL_PROC_ZOMBIE;
+				zombies += p->state == FL_MEMBER_ZOMBIE;
 			}
 		}
 		if (!zombies || fl_now_ns() >= deadline)
@@ -713,7 +747,7 @@ int fl_tree_escapees(const fl_tree *t, char *msg, size_t len)
 	fl_buf_init(&b);
 	int n = 0, session = 0;
 	for (size_t i = 0; i < t->n; i++) {
-		const fl_proc *p = &t->procs[i];
+		const fl_member *p = &t->procs[i];
 		if (!p->killed || !(p->left_group || p->left_session))
 			continue;
 		fl_buf_printf(&b, "%s%s (pid %d)", n++ ? ", " : "", p->comm,

@@ -43,20 +43,20 @@
  * adds it to every target's environment). */
 #define FL_TREE_MARKER FL_TARGET_MARKER
 
-enum fl_proc_state {
-	FL_PROC_LIVE = 0,
-	FL_PROC_ZOMBIE,		/* exited, not reaped yet: still a process */
-	FL_PROC_GONE,		/* reaped */
+enum fl_member_state {
+	FL_MEMBER_LIVE = 0,
+	FL_MEMBER_ZOMBIE,		/* exited, not reaped yet: still a process */
+	FL_MEMBER_GONE,		/* reaped */
 };
 
-typedef struct fl_proc {
+typedef struct fl_member {
 	pid_t pid, ppid;
 	char comm[32];
 	unsigned long long starttime;	/* clock ticks after boot: identity */
 	int pidfd;		/* -1 for the root (its child's pidfd) */
 	fl_sampler sampler;	/* owns /proc/PID */
 	int sampler_ok;
-	enum fl_proc_state state;
+	enum fl_member_state state;
 	int is_root;
 	int left_group;		/* its process group is not the root's */
 	int left_session;	/* its session is not the root's */
@@ -67,17 +67,25 @@ typedef struct fl_proc {
 	int64_t peak[FL_FIG_COUNT];
 	int has_base;		/* base holds its own baseline */
 	int64_t base[FL_FIG_COUNT];
-} fl_proc;
+} fl_member;
 
 typedef struct fl_tree {
-	fl_proc *procs;		/* in the order found; [0] is the root */
+	fl_member *procs;		/* in the order found; [0] is the root */
 	size_t n, cap;
 	pid_t pgid, sid;	/* the root's */
 	int64_t start_ns;	/* monotonic: the root's fork */
 	int ending;		/* the scenario thread is ending it */
 	uint64_t sample_errors;
 	size_t found_orphans;	/* members found as faultline's children */
+	size_t seen;		/* processes ever found, the root included;
+				 * procs keeps the reaped ones only while
+				 * they are few (FL_TREE_KEEP_GONE) */
 } fl_tree;
+
+/* Reaped processes kept for the report beyond which the oldest are
+ * dropped: a target that forks thousands of short-lived children costs
+ * no more to sample than one with a few. */
+#define FL_TREE_KEEP_GONE 64
 
 /* Starts a tree at its root: pid, its /proc/PID (taken over) and its pidfd
  * (borrowed). 0 or -errno (the root cannot be sampled). */

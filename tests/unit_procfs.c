@@ -322,16 +322,36 @@ Test(procfs, children_and_environ)
 		found += v[i] == kids[0] || v[i] == kids[1];
 	cr_assert_eq(found, 2);
 	free(v);
-	/* The environment it started with: its first entry is there, an
-	 * entry nobody has is not. */
-	char first[4096];
+	/* The environment it started with: its first and last entries are
+	 * there, a name nobody has is not. */
+	char env[65536];
 	int efd = openat(self, "environ", O_RDONLY);
-	ssize_t got = read(efd, first, sizeof first - 1);
+	ssize_t got = 0, r;
+	while ((r = read(efd, env + got, sizeof env - 1 - (size_t)got)) > 0)
+		got += r;
 	close(efd);
 	cr_assert_gt(got, 0);
-	first[got] = '\0';
-	cr_assert_eq(fl_procfs_environ_has(self, first), 1, "%s", first);
-	cr_assert_eq(fl_procfs_environ_has(self, "FL_NO_SUCH_ENTRY=1"), 0);
+	env[got] = '\0';
+	const char *lastent = env;
+	for (ssize_t i = 0; i + 1 < got; i++)
+		if (env[i] == '\0')
+			lastent = env + i + 1;
+	const char *ents[2] = {env, lastent};
+	for (int k = 0; k < 2; k++) {
+		char name[256], value[4096], want[4096];
+		const char *eq = strchr(ents[k], '=');
+		cr_assert_not_null(eq, "%s", ents[k]);
+		snprintf(name, sizeof name, "%.*s", (int)(eq - ents[k]), ents[k]);
+		snprintf(want, sizeof want, "%s", eq + 1);
+		cr_assert_eq(fl_procfs_environ_value(self, name, value,
+						     sizeof value),
+			     1, "%s", name);
+		cr_assert_str_eq(value, want);
+	}
+	char value[64];
+	cr_assert_eq(fl_procfs_environ_value(self, "FL_NO_SUCH_NAME", value,
+					     sizeof value),
+		     0);
 	close(self);
 	close(p[1]);
 	close(p[0]);
