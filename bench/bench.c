@@ -2,11 +2,16 @@
  * alternatives, in one run. Prints figures; asserts nothing (machines are
  * shared and noisy: compare the ratios, not the absolute numbers).
  *
- *  1. One sample (fds, threads, RSS) of a process holding 10, 1 000 and
- *     10 000 fds, beside counting its /proc/PID/fd entries.
- *  2. The fixed cost of a scenario (spawn, ready, stop) beside starting
- *     the same target with libfiu's fiu-run and stopping it.
- *  3. One fault-control round trip to faultline's agent, beside libfiu's
+ *  1. One sample (fds, threads, RSS) of a process with 10, 1,000 and
+ *     5,000 threads and 16, 10,000 and the most fds, and each of its
+ *     three reads alone, beside /proc/PID/stat and counting fd entries,
+ *     each in its own loop.
+ *  2. The fixed cost of a scenario (spawn, ready, stop; and one that
+ *     takes a baseline and judges leaks) beside starting the same target
+ *     with libfiu's fiu-run and stopping it, round by round.
+ *  3. Opening a fault window: the harness's write into the shared region
+ *     and the round trip of that write to another process, beside the
+ *     socket-pair round trip the agent used before, libfiu's
  *     remote-control fifo and its fiu-ctrl command.
  *  4. The cost of a wrapped call (read, close) bare, under libfiu's POSIX
  *     preload, and under faultline's agent with decisions off and on.
@@ -16,6 +21,18 @@
  *     wrong reply's verdict; how long after a recovery it is seen when
  *     probing back to back and when probing every 50 ms.
  *  7. The same probes of Debian's redis-server and nginx.
+ *  8. Refusing a 94 MB results file of an unknown schema version: the
+ *     reader's head check beside parsing the whole file first.
+ *
+ *  9. MTTR against a target that knows its own recovery moment.
+ *  10. fork() bare, under libfiu's preload and under the agent, which
+ *     populates its pages again in each child.
+ *  11. The monitor thread's CPU time at 200 Hz, 1 kHz and 10 kHz for 1, 4
+ *     and 16 targets, with the p50/p99 interval between samples and the
+ *     ticks missed, beside a thread that only waits for the timer.
+ *
+ * build/bench/bench FAULTLINE soak [SECONDS [HZ]] (make soak): faultline's
+ * own memory over one long scenario.
  *
  * build/bench/bench FAULTLINE [N...] runs only sections N.
  */
@@ -25,31 +42,31 @@
 #include "journal.h"
 #include "monitor.h"
 #include "session.h"
-#include "probe.h"
 #include "procfs.h"
 #include "sampler.h"
 #include "target.h"
+#include "results.h"
+#include "probe.h"
 #include "util.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <limits.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
-#include <sys/un.h>
 #include <sys/wait.h>
+#include <math.h>
+#include <sys/un.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static int cmp_i64(const void *a, const void *b)
@@ -380,8 +397,7 @@ static void bench_fixed_cost(const char *faultline)
 extern char **environ;
 
 /* The environment a target gets from faultline, built here by hand. */
-static char **agent_env(const char *agent, const char *preload, int agent_fd,
-			int journal_fd, const char *points)
+static char **agent_env(const char *agent, const char *preload, int shm_fd)
 {
 	size_t n = 0;
 	while (environ[n])
@@ -394,13 +410,8 @@ static char **agent_env(const char *agent, const char *preload, int agent_fd,
 	char buf[8192];
 	snprintf(buf, sizeof buf, "LD_PRELOAD=%s:%s", agent, preload);
 	env[k++] = fl_xstrdup(buf);
-	snprintf(buf, sizeof buf, "%s=%d", FL_ENV_AGENT_FD, agent_fd);
+	snprintf(buf, sizeof buf, "%s=%d", FL_ENV_SHM_FD, shm_fd);
 	env[k++] = fl_xstrdup(buf);
-	snprintf(buf, sizeof buf, "%s=%d", FL_ENV_JOURNAL_FD, journal_fd);
-	env[k++] = fl_xstrdup(buf);
-	snprintf(buf, sizeof buf, "%s=%s", FL_ENV_POINTS, points);
-	env[k++] = fl_xstrdup(buf);
-	env[k++] = fl_xstrdup("FL_SEED=1");
 	return env;
 }
 
@@ -420,42 +431,105 @@ static void print_latency(const char *what, int64_t *v, size_t n)
 	printf("   %-40s median %10s   p99 %10s\n", what, med, p99);
 }
 
-static int64_t bench_agent_rtt(const char *agent, const char *preload)
+/* The control of today: the harness writes the rule into the shared
+ * region, and a process of the target sees it at its next call. Measured
+ * as (a) the harness's cost of opening and closing a window, and (b) the
+ * round trip from that write to a process that maps the region (a forked
+ * child spinning on the point's rule, as a target's next call would read
+ * it) and back through the same memory. */
+static int64_t bench_region(void)
 {
 	fl_faults f;
-	fl_journal j;
-	if (fl_faults_create(&f) < 0 || fl_journal_create(&j) < 0)
+	if (fl_faults_create(&f, 1, "linux", 0, 0) < 0)
 		return -1;
-	char **env = agent_env(agent, preload, f.peer_fd, j.fd,
-			       "posix/io/rw/read:posix/io/oc/close");
-	char *argv[] = {"build/tests/targets/tgt", NULL};
-	fl_spawn_spec spec = {.argv = argv, .envp = env, .inherit_fds = {f.peer_fd, j.fd},
-			      .ninherit = 2};
-	fl_child c;
-	char err[256];
-	if (fl_target_spawn(&spec, &c, err, sizeof err) < 0) {
-		printf("   faultline agent: %s\n", err);
+	fl_shm_view v;
+	if (fl_shm_view_of(f.shm, f.shm_size, &v) < 0) {
+		fl_faults_free(&f);
 		return -1;
 	}
-	fl_faults_spawned(&f);
-	fl_journal_spawned(&j);
+	int slot = fl_shm_point_get(&v, "posix/io/rw/read", 1, NULL);
+	fl_fault_spec spec;
+	memset(&spec, 0, sizeof spec);
+	snprintf(spec.point, sizeof spec.point, "posix/io/rw/read");
+	spec.p = 1;
+	spec.failnum = 1;
+	char err[256];
 	enum { N = 5000 };
-	static int64_t v[N];
+	static int64_t w[N], rt[N];
 	for (int i = 0; i < N; i++) {
 		int64_t t0 = fl_now_ns();
-		if (fl_faults_ping(&f, 2000) < 0) {
-			printf("   faultline agent: no answer\n");
-			reap(&c);
-			return -1;
+		fl_faults_enable(&f, &spec, err, sizeof err, 0);
+		fl_faults_disable(&f, spec.point, err, sizeof err, 0);
+		w[i] = (fl_now_ns() - t0) / 2;
+	}
+	print_latency("harness: open or close a window", w, N);
+	/* The acknowledgement goes back through the point's fired count. */
+	_Atomic uint64_t *rule = &v.points[slot].rule;
+	_Atomic uint64_t *ack = &v.points[slot].fired;
+	pid_t pid = fork();
+	if (pid == 0) {
+		uint64_t seen = 0;
+		for (int i = 0; i < N; i++) {
+			while (atomic_load(rule) == seen)
+				;
+			seen = atomic_load(rule);
+			atomic_store(ack, (uint64_t)i + 1);
 		}
+		_exit(0);
+	}
+	for (int i = 0; i < N; i++) {
+		int64_t t0 = fl_now_ns();
+		if (i % 2 == 0)
+			fl_faults_enable(&f, &spec, err, sizeof err, 0);
+		else
+			fl_faults_disable(&f, spec.point, err, sizeof err, 0);
+		while (atomic_load(ack) != (uint64_t)i + 1)
+			;
+		rt[i] = fl_now_ns() - t0;
+	}
+	waitpid(pid, NULL, 0);
+	print_latency("write, seen by another process, ack", rt, N);
+	int64_t med = rt[N / 2];
+	fl_faults_free(&f);
+	return med;
+}
+
+/* The control channel faultline's agent used before: one message over a
+ * SOCK_SEQPACKET socket pair to a thread of another process, and its
+ * reply. */
+static int64_t bench_socket_rtt(void)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	enum { N = 5000 };
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		char buf[256];
+		for (;;) {
+			ssize_t n = recv(sv[1], buf, sizeof buf, 0);
+			if (n <= 0)
+				_exit(0);
+			if (send(sv[1], "ok slot=1", 9, MSG_NOSIGNAL) < 0)
+				_exit(0);
+		}
+	}
+	close(sv[1]);
+	static int64_t v[N];
+	const char *cmd = "enable point=posix/io/rw/read p=1";
+	for (int i = 0; i < N; i++) {
+		int64_t t0 = fl_now_ns();
+		char buf[64];
+		if (send(sv[0], cmd, strlen(cmd), MSG_NOSIGNAL) < 0 ||
+		    recv(sv[0], buf, sizeof buf, 0) <= 0)
+			break;
 		v[i] = fl_now_ns() - t0;
 	}
-	print_latency("faultline agent (socket pair)", v, N);
-	int64_t med = v[N / 2];
-	reap(&c);
-	fl_faults_free(&f);
-	fl_journal_close(&j);
-	return med;
+	close(sv[0]);
+	waitpid(pid, NULL, 0);
+	print_latency("socket pair round trip (the old agent)", v, N);
+	return v[N / 2];
 }
 
 static int64_t bench_fifo_rtt(const char *dir, double *fiuctrl_ns)
@@ -537,26 +611,29 @@ static int64_t bench_fifo_rtt(const char *dir, double *fiuctrl_ns)
 
 static void bench_control(void)
 {
-	printf("3. One fault-control round trip (enable/disable or ping and its "
-	       "answer)\n\n");
+	printf("3. Opening a fault window: the shared region beside a socket "
+	       "round trip\n   and libfiu's remote control\n\n");
 	char dir[] = "/tmp/fl-bench-rc.XXXXXX";
 	if (!mkdtemp(dir))
 		return;
-	int64_t agent = bench_agent_rtt("lib/faultline-agent.so",
-					"/usr/lib/fiu/fiu_posix_preload.so");
+	int64_t region = bench_region();
+	int64_t sock = bench_socket_rtt();
 	double fiuctrl;
 	int64_t fifo = bench_fifo_rtt(dir, &fiuctrl);
-	if (agent > 0 && fifo > 0)
-		printf("\n   faultline agent / libfiu fifo: %.2fx", (double)agent / (double)fifo);
-	if (agent > 0 && fiuctrl > 0)
-		printf("; fiu-ctrl / faultline agent: %.0fx", fiuctrl / (double)agent);
-	printf("\n   (target: under 100 µs median on an idle machine)\n\n");
+	if (region > 0 && sock > 0)
+		printf("\n   socket round trip / region round trip: %.0fx",
+		       (double)sock / (double)region);
+	if (region > 0 && fifo > 0)
+		printf("; libfiu fifo / region: %.0fx", (double)fifo / (double)region);
+	printf("\n   (nothing waits for the target: a window is open in every "
+	       "process\n   once the write is visible)\n\n");
 	rmdir(dir);
 }
 
-/* Runs callbench and parses "read X close Y chk Z" (ns per call). */
-static int callbench(char **env, fl_faults *f, const char *rule, double *rd,
-		     double *cl, double *ck)
+/* Runs callbench in its mode and returns its first two figures and, when
+ * c is not NULL, its third (calls: __read_chk's ns per call). */
+static int callbench(char **env, const char *mode, double *a, double *b,
+		     double *c)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -564,26 +641,11 @@ static int callbench(char **env, fl_faults *f, const char *rule, double *rd,
 	pid_t pid = fork();
 	if (pid == 0) {
 		dup2(p[1], 1);
-		char *argv[] = {"build/bench/callbench", "2000000",
-				rule ? "300" : "0", NULL};
+		char *argv[] = {"build/bench/callbench", (char *)mode, NULL};
 		execve(argv[0], argv, env ? env : environ);
 		_exit(127);
 	}
 	close(p[1]);
-	if (rule && f) {
-		/* While the target sleeps before its loop. */
-		usleep(100000);
-		char err[256];
-		fl_fault_spec spec;
-		memset(&spec, 0, sizeof spec);
-		spec.p = 0;
-		spec.failnum = 1;
-		snprintf(spec.point, sizeof spec.point, "posix/io/rw/read");
-		fl_faults_enable(f, &spec, err, sizeof err, 2000);
-		snprintf(spec.point, sizeof spec.point, "posix/io/oc/close");
-		fl_faults_enable(f, &spec, err, sizeof err, 2000);
-	}
-	/* read's window covers __read_chk too: the same point. */
 	char buf[128];
 	ssize_t n = read(p[0], buf, sizeof buf - 1);
 	close(p[0]);
@@ -591,46 +653,65 @@ static int callbench(char **env, fl_faults *f, const char *rule, double *rd,
 	if (n <= 0)
 		return -1;
 	buf[n] = '\0';
-	return sscanf(buf, "read %lf close %lf chk %lf", rd, cl, ck) == 3 ? 0 : -1;
+	double unused;
+	return sscanf(buf, "%*s %lf %*s %lf %*s %lf", a, b, c ? c : &unused) >=
+			       (c ? 3 : 2)
+		       ? 0
+		       : -1;
+}
+
+/* callbench under the agent, with the region made here (and, for on,
+ * a window at p = 0 on both points, open from the first instruction). */
+static int callbench_agent(const char *mode, int on, double *a, double *b,
+			   double *c)
+{
+	fl_faults f;
+	if (fl_faults_create(&f, 1, "linux", 0, 0) < 0)
+		return -1;
+	char err[256];
+	fl_fault_spec spec;
+	memset(&spec, 0, sizeof spec);
+	spec.p = 0;
+	spec.failnum = 1;
+	for (int i = 0; on && i < 2; i++) {
+		snprintf(spec.point, sizeof spec.point, "%s",
+			 i ? "posix/io/oc/close" : "posix/io/rw/read");
+		fl_faults_enable(&f, &spec, err, sizeof err, 0);
+	}
+	int fd = fl_faults_fd(&f);
+	fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) & ~FD_CLOEXEC);
+	char **env = agent_env("lib/faultline-agent.so",
+			       "/usr/lib/fiu/fiu_posix_preload.so", fd);
+	int r = callbench(env, mode, a, b, c);
+	fl_faults_free(&f);
+	return r;
 }
 
 static void bench_calls(void)
 {
-	printf("4. A wrapped call: read(-1, buf, 0), close(-1) and the fortified "
-	       "__read_chk(-1, buf, 0, 1), best of 5 rounds of 2 million\n"
-	       "   (read: libfiu's wrapper; close: the agent's in front of "
-	       "libfiu's; __read_chk: the agent's, lib/agent_wrap.c)\n\n");
+	printf("4. A wrapped call: read(-1, buf, 0), close(-1) and "
+	       "__read_chk(-1, buf, 0, 1),\n   CPU time, best of 5 rounds of 2 "
+	       "million (read: libfiu's wrapper; close: the\n   agent's; "
+	       "__read_chk, what a fortified build calls: lib/agent_wrap.c)\n\n");
 	double br, bc, bk, pr, pc, pk, ar, ac, ak, xr, xc, xk;
-	if (callbench(NULL, NULL, NULL, &br, &bc, &bk) < 0) {
+	if (callbench(NULL, "calls", &br, &bc, &bk) < 0) {
 		printf("   callbench failed\n\n");
 		return;
 	}
 	char *env_pre[] = {"LD_PRELOAD=/usr/lib/fiu/fiu_posix_preload.so", NULL};
-	callbench(env_pre, NULL, NULL, &pr, &pc, &pk);
-	/* The agent counts calls of its points from the start: decisions off
-	 * until a window opens. */
-	fl_faults f;
-	fl_journal j;
-	fl_faults_create(&f);
-	fl_journal_create(&j);
-	int fl = fcntl(f.peer_fd, F_GETFD), jl = fcntl(j.fd, F_GETFD);
-	fcntl(f.peer_fd, F_SETFD, fl & ~FD_CLOEXEC);
-	fcntl(j.fd, F_SETFD, jl & ~FD_CLOEXEC);
-	char **env = agent_env("lib/faultline-agent.so",
-			       "/usr/lib/fiu/fiu_posix_preload.so", f.peer_fd,
-			       j.fd, "posix/io/rw/read:posix/io/oc/close");
-	callbench(env, &f, NULL, &ar, &ac, &ak);
-	callbench(env, &f, "p=0", &xr, &xc, &xk);
-	fl_faults_free(&f);
-	fl_journal_close(&j);
+	callbench(env_pre, "calls", &pr, &pc, &pk);
+	/* The agent counts every call of every point from the start:
+	 * decisions off until a window opens. */
+	callbench_agent("calls", 0, &ar, &ac, &ak);
+	callbench_agent("calls", 1, &xr, &xc, &xk);
 	printf("   %-44s %8s %8s %11s\n", "", "read", "close", "__read_chk");
 	printf("   %-44s %6.1f ns %6.1f ns %8.1f ns\n", "bare", br, bc, bk);
-	printf("   %-44s %6.1f ns %6.1f ns %8.1f ns\n", "libfiu POSIX preload, point off", pr,
-	       pc, pk);
-	printf("   %-44s %6.1f ns %6.1f ns %8.1f ns\n", "faultline agent, decisions off", ar,
-	       ac, ak);
-	printf("   %-44s %6.1f ns %6.1f ns %8.1f ns\n", "faultline agent, window open (p = 0)",
-	       xr, xc, xk);
+	printf("   %-44s %6.1f ns %6.1f ns %8.1f ns\n",
+	       "libfiu POSIX preload, point off", pr, pc, pk);
+	printf("   %-44s %6.1f ns %6.1f ns %8.1f ns\n",
+	       "faultline agent, decisions off", ar, ac, ak);
+	printf("   %-44s %6.1f ns %6.1f ns %8.1f ns\n",
+	       "faultline agent, window open (p = 0)", xr, xc, xk);
 	printf("\n   overhead over bare: preload %.1f / %.1f ns; agent off %.1f / "
 	       "%.1f ns (%.2fx / %.2fx the preload's); agent on %.1f / %.1f ns "
 	       "(%.2fx / %.2fx)\n",
@@ -638,10 +719,30 @@ static void bench_calls(void)
 	       (ac - bc) / (pc - bc), xr - br, xc - bc, (xr - br) / (pr - br),
 	       (xc - bc) / (pc - bc));
 	printf("   __read_chk through the agent's wrapper: %.1f ns over bare off, "
-	       "%.1f ns on (libfiu's read wrapper: %.1f / %.1f ns; the preload "
-	       "alone does not see __read_chk: %.1f ns)\n",
-	       ak - bk, xk - bk, ar - br, xr - br, pk - bk);
+	       "%.1f ns on\n   (libfiu's preload alone does not see __read_chk: "
+	       "%.1f ns)\n",
+	       ak - bk, xk - bk, pk - bk);
 	printf("   (target: within 2x of the preload's own overhead)\n\n");
+}
+
+static void bench_forks(void)
+{
+	printf("10. fork(), the child's exit and the wait: CPU time of parent "
+	       "and child, mean\n   of 400 (the agent maps its region's control "
+	       "part again in each child)\n\n");
+	double b0, b1, p0, p1, a0, a1;
+	if (callbench(NULL, "forks", &b0, &b1, NULL) < 0) {
+		printf("   callbench failed\n\n");
+		return;
+	}
+	char *env_pre[] = {"LD_PRELOAD=/usr/lib/fiu/fiu_posix_preload.so", NULL};
+	callbench(env_pre, "forks", &p0, &p1, NULL);
+	callbench_agent("forks", 0, &a0, &a1, NULL);
+	printf("   %-44s %8.1f µs\n", "bare", b0);
+	printf("   %-44s %8.1f µs\n", "libfiu POSIX preload", p0);
+	printf("   %-44s %8.1f µs   (+%.1f µs; the region is %.0f KiB)\n",
+	       "faultline agent", a0, a0 - p0, a1);
+	printf("\n");
 }
 
 static void bench_jobs(const char *faultline)
@@ -681,9 +782,6 @@ static void bench_jobs(const char *faultline)
 	unlink(scen);
 	rmdir(dir);
 }
-
-/* ------------------------------------------------------------------ */
-/* 6 and 7: health probes. */
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -1148,7 +1246,7 @@ out:;
 }
 
 /* ------------------------------------------------------------------ */
-/* 8: the monitor at its limit. */
+/* 11: the monitor at its limit. */
 
 /* The intervals between consecutive samples of a session (ns). */
 static size_t intervals(fl_session *s, int64_t from_ns, int64_t **out)
@@ -1209,7 +1307,7 @@ static void bench_monitor(void)
 	const double rates[] = {200, 1000, 10000};
 	const int counts[] = {1, 4, 16};
 	const double window_s = 2.0;
-	printf("8. The monitor thread at its limit: idle targets (sleep) sampled "
+	printf("11. The monitor thread at its limit: idle targets (sleep) sampled "
 	       "for %.0f s; its CPU\n   time (the thread's own clock), the "
 	       "samples' share of it, and the interval between\n   samples "
 	       "(p50 / p99 over every target)\n\n", window_s);
@@ -1435,6 +1533,191 @@ static int want(int argc, char **argv, int k)
 	return 0;
 }
 
+/* Runs fn in a child; its wall time and peak RSS. */
+static void in_child(int (*fn)(const char *), const char *path, double *secs,
+		     long *maxrss_kib, int *status)
+{
+	int64_t t0 = fl_now_ns();
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(fn(path) & 0xff);
+	int st = 0;
+	struct rusage ru;
+	memset(&ru, 0, sizeof ru);
+	wait4(pid, &st, 0, &ru);
+	*secs = (double)(fl_now_ns() - t0) / 1e9;
+	*maxrss_kib = ru.ru_maxrss;
+	*status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int load_with_reader(const char *path)
+{
+	json_t *doc;
+	char err[512];
+	int r = fl_results_load(path, &doc, err, sizeof err);
+	json_decref(doc);
+	return r == -ENOTSUP ? 0 : 1;
+}
+
+static int load_whole_first(const char *path)
+{
+	json_error_t e;
+	json_t *doc = json_load_file(path, 0, &e);
+	if (!doc)
+		return 1;
+	json_int_t v = json_integer_value(json_object_get(doc, "schema_version"));
+	json_decref(doc);
+	return v == FL_RESULTS_SCHEMA_VERSION ? 1 : 0;
+}
+
+static void bench_results_head(void)
+{
+	printf("8. Refusing a results file of an unknown schema version (94 MB)\n\n");
+	char dir[] = "/tmp/fl-bench-r.XXXXXX";
+	if (!mkdtemp(dir))
+		return;
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/results.json", dir);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return;
+	/* A scenario with a long series, like a run's, repeated. */
+	fl_buf one;
+	fl_buf_init(&one);
+	fl_buf_puts(&one, "{\"id\": \"s.lua\", \"verdict\": \"PASS\", \"targets\": "
+			  "[{\"series\": {\"t\": [");
+	for (int i = 0; i < 4000; i++)
+		fl_buf_printf(&one, "%s%.3f", i ? ", " : "", i * 0.001);
+	fl_buf_puts(&one, "], \"fds\": [");
+	for (int i = 0; i < 4000; i++)
+		fl_buf_printf(&one, "%s%d", i ? ", " : "", 5 + i % 3);
+	fl_buf_puts(&one, "]}}]}");
+	fputs("{\n \"schema\": \"faultline.results\",\n \"schema_version\": 2,\n"
+	      " \"scenarios\": [", f);
+	long size = 0;
+	for (int i = 0; size < 94000000L; i++) {
+		if (i)
+			fputs(",\n", f);
+		fputs(one.data, f);
+		size += (long)one.len + 2;
+	}
+	fputs("]}\n", f);
+	fclose(f);
+	fl_buf_free(&one);
+	double ta, tb;
+	long ra, rb;
+	int sa, sb;
+	in_child(load_with_reader, path, &ta, &ra, &sa);
+	in_child(load_whole_first, path, &tb, &rb, &sb);
+	printf("   %-44s %8.3f s %9ld KiB peak RSS%s\n",
+	       "fl_results_load (checks the first 4 KiB)", ta, ra,
+	       sa ? " (did not refuse it!)" : "");
+	printf("   %-44s %8.3f s %9ld KiB peak RSS%s\n",
+	       "json_load_file, then the check", tb, rb,
+	       sb ? " (did not refuse it!)" : "");
+	printf("\n   whole parse / head check: %.0fx the time, %.0fx the memory\n\n",
+	       tb / (ta > 0 ? ta : 1e-9), (double)rb / (double)(ra > 0 ? ra : 1));
+	unlink(path);
+	rmdir(dir);
+}
+
+/* MTTR against a target that knows when it recovered
+ * (tests/targets/cooldown.c: its last failed fsync plus 300 ms): how far
+ * faultline's figure is from the target's, per probe kind, with probes
+ * every 50 ms between windows. */
+static void bench_mttr(const char *faultline)
+{
+	printf("9. MTTR against the target's own recovery moment (cooldown: "
+	       "last failed\n   fsync + 300 ms; probe interval 50 ms; 10 "
+	       "episodes each)\n\n");
+	char dir[] = "/tmp/fl-bench-mttr.XXXXXX";
+	if (!mkdtemp(dir)) {
+		printf("   (no temporary directory)\n\n");
+		return;
+	}
+	char path[PATH_MAX], reports[PATH_MAX];
+	snprintf(path, sizeof path, "%s/mttr.lua", dir);
+	snprintf(reports, sizeof reports, "%s/reports", dir);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return;
+	fputs("local cmd = { 'build/tests/targets/cooldown', '--port', '{port}' }\n"
+	      "local tcp = { tcp = '{port}', send = 'PING\\n', expect = 'PONG',\n"
+	      "              interval = 0.05 }\n"
+	      "local function fn(t) return t:tcp('PING\\n') == 'PONG\\n' end\n"
+	      "local function s(name, health)\n"
+	      "  return { name = name, timeout = 60,\n"
+	      "    target = { cmd = cmd, ready = { stdout = 'READY' }, health = health,\n"
+	      "      health_interval = type(health) == 'function' and 0.05 or nil },\n"
+	      "    steady = { fds = '+1', threads = '+0', health = true },\n"
+	      "    run = function(t) t:settle(0.3)\n"
+	      "      t:episodes { point = 'posix/io/sync/fsync', p = 1, count = 10,\n"
+	      "                   on = 0.1, off = 0.5, within = 1 } end }\n"
+	      "end\n"
+	      "return { s('tcp probe', tcp), s('function probe', fn) }\n",
+	      f);
+	fclose(f);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		execl(faultline, faultline, "run", "--report-dir", reports, path,
+		      (char *)NULL);
+		_exit(127);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	char rp[PATH_MAX + 32];
+	snprintf(rp, sizeof rp, "%s/latest/results.json", reports);
+	char err[256];
+	json_t *doc = NULL;
+	if (fl_results_load(rp, &doc, err, sizeof err) < 0) {
+		printf("   (no results: %s)\n\n", err);
+		return;
+	}
+	printf("   %-16s %12s %12s %12s\n", "probe", "median |d|", "max |d|",
+	       "episodes");
+	size_t i;
+	json_t *s;
+	json_array_foreach(json_object_get(doc, "scenarios"), i, s)
+	{
+		json_t *recs = json_object_get(json_object_get(s, "journal"),
+					       "records");
+		double d[64];
+		size_t nd = 0, k;
+		json_t *ep, *r;
+		json_array_foreach(json_object_get(s, "episodes"), k, ep)
+		{
+			double on = json_number_value(json_object_get(ep, "on"));
+			double off = json_number_value(json_object_get(ep, "off"));
+			double last = -1;
+			size_t j;
+			json_array_foreach(recs, j, r)
+			{
+				double t = json_number_value(json_object_get(r, "t"));
+				if (t >= on - 0.01 && t <= off && t > last)
+					last = t;
+			}
+			json_t *rs = json_object_get(ep, "recovery_s");
+			if (last < 0 || !json_is_number(rs) || nd == 64)
+				continue;
+			d[nd++] = fabs(json_number_value(rs) - (last + 0.3 - off));
+		}
+		qsort(d, nd, sizeof *d, cmp_double);
+		printf("   %-16s %9.2f ms %9.2f ms %12zu\n",
+		       json_string_value(json_object_get(s, "name")),
+		       nd ? d[nd / 2] * 1e3 : NAN, nd ? d[nd - 1] * 1e3 : NAN,
+		       nd);
+	}
+	printf("   (interval probing alone would be up to 50 ms late)\n\n");
+	json_decref(doc);
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		printf("   (could not remove %s)\n", dir);
+}
+
 int main(int argc, char **argv)
 {
 	const char *faultline = argc > 1 ? argv[1] : "bin/faultline";
@@ -1460,6 +1743,12 @@ int main(int argc, char **argv)
 	if (want(argc, argv, 7))
 		bench_real_servers();
 	if (want(argc, argv, 8))
+		bench_results_head();
+	if (want(argc, argv, 9))
+		bench_mttr(faultline);
+	if (want(argc, argv, 10))
+		bench_forks();
+	if (want(argc, argv, 11))
 		bench_monitor();
 	return 0;
 }

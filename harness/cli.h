@@ -19,6 +19,7 @@ int fl_cmd_gate(int argc, char **argv);
 int fl_cmd_trend(int argc, char **argv);
 int fl_cmd_merge(int argc, char **argv);
 int fl_cmd_report(int argc, char **argv);
+int fl_cmd_check(int argc, char **argv);
 
 /* Locates faultline-agent.so and libfiu's POSIX preload. NULL with a
  * message in err if one is missing. */
@@ -30,18 +31,24 @@ const char *fl_version(void);
 /* Shared by run, replay and shrink (run.c). */
 #include <jansson.h>
 #include <stdint.h>
+
+#include "writers.h"
 /* Starts the guardian and the monitor and makes the run's temporary
  * directory. 0, or -1 after printing why. */
 int fl_runtime_start(char *tmp_root, size_t len);
 void fl_runtime_stop(const char *tmp_root);
 /* The console line(s) of a result. Thread-safe. */
 void fl_print_result(int color, int quiet, json_t *r);
-/* Writes the report directory (NULL: none) and the extra files asked for,
- * moving the journals out of doc into journal-K.json files. */
-int fl_write_reports(const char *report_dir, json_t *doc, const char *id,
-		     const char *json_file, const char *junit_file,
-		     const char *html_file, const char *openmetrics_file,
-		     char *index_path, size_t index_len);
+/* Prints a file that could not be written (an fl_writer_failed_fn). */
+void fl_print_write_failure(const char *path, int err, void *arg);
+/* The reports of a run (run, replay): the directory report_dir/id (NULL:
+ * none) with the journals moved out of doc into journal-K.json files,
+ * every writer's file and the extra files asked for (extra[] by writer,
+ * or NULL), then report_dir/latest. index_path gets the HTML page's path.
+ * 0, or -1 after printing each file that could not be written. */
+int fl_write_reports(json_t *doc, const char *report_dir, const char *id,
+		     const char *const extra[FL_WRITER_COUNT], char *index_path,
+		     size_t index_len);
 json_t *fl_host_json(void);
 void fl_run_id(char *id, size_t len, int64_t wall_ns);
 

@@ -3,6 +3,7 @@
  * newly fails, a new leak, or a recovery that got slower. */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "figures.h"
 #include "report.h"
 #include "util.h"
 
@@ -14,9 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
-static const char gate_usage[] =
+static const char usage_head[] =
 	"usage: faultline gate --baseline OLD [options] NEW\n"
 	"\n"
 	"Compares the results file NEW with the results file OLD (results.json\n"
@@ -25,11 +25,10 @@ static const char gate_usage[] =
 	"and fails on:\n"
 	"\n"
 	"  newly failing  a scenario that was PASS or XFAIL in OLD, or absent\n"
-	"                 from it, and is FAIL, ERROR, XPASS or FLAKY in NEW\n"
-	"  new leak       a leak expectation (\"leaked fds\", \"leaked\n"
-	"                 threads\", \"leaked rss\") that failed in NEW but not\n"
-	"                 in OLD, or leaked fds or threads in NEW where OLD had\n"
-	"                 none; scenarios XFAIL in both runs are not checked\n"
+	"                 from it, and is FAIL, ERROR, XPASS or FLAKY in NEW;\n"
+	"                 or one without a readable verdict in NEW\n";
+/* ... "new leak", written from the table of figures ... */
+static const char usage_tail[] =
 	"  MTTR           the mean or p95 recovery time grew by more than the\n"
 	"                 threshold and by more than the floor (both must hold,\n"
 	"                 so microsecond noise cannot fail a release); scenarios\n"
@@ -50,8 +49,50 @@ static const char gate_usage[] =
 	"exit status: 0 the gate passed, 1 it failed, 2 bad usage or an\n"
 	"unreadable results file, 3 the --junit file could not be written.\n";
 
+/* The usage, whose "new leak" names the figures the gate compares: every
+ * leak expectation, and the counts of the figures that are gated. */
+static void usage(FILE *out)
+{
+	fl_buf leak, gated;
+	fl_buf_init(&leak);
+	fl_buf_init(&gated);
+	int ngated = 0, seen = 0;
+	for (int k = 0; k < FL_FIG_COUNT; k++)
+		ngated += fl_figures[k].gated;
+	fl_buf_puts(&leak, "a leak expectation (");
+	for (int k = 0; k < FL_FIG_COUNT; k++) {
+		fl_buf_printf(&leak, "%s\"leaked %s\"", k ? ", " : "", fl_figures[k].key);
+		if (fl_figures[k].gated) {
+			seen++;
+			fl_buf_printf(&gated, "%s%s",
+				      seen == 1 ? "" : seen == ngated ? " or " : ", ",
+				      fl_figures[k].key);
+		}
+	}
+	fl_buf_printf(&leak, ") that failed in NEW but not in OLD, or leaked %s in "
+			     "NEW where OLD had none; scenarios XFAIL in both "
+			     "runs are not checked",
+		      gated.data);
+	fl_buf text;
+	fl_buf_init(&text);
+	fl_buf_puts(&text, usage_head);
+	fl_buf_wrap(&text, "  new leak       ", 17, 72, leak.data);
+	fl_buf_puts(&text, usage_tail);
+	fputs(text.data, out);
+	fl_buf_free(&text);
+	fl_buf_free(&leak);
+	fl_buf_free(&gated);
+}
+
 enum outcome { OK, INFO, BETTER, FAILED };
-static const char *const outcome_name[] = {"ok", "info", "better", "FAIL"};
+
+/* What the table's first column says: a failed check reads like a failed
+ * scenario. */
+static const char *outcome_name(enum outcome o)
+{
+	static const char *const names[] = {"ok", "info", "better"};
+	return o == FAILED ? fl_verdict_name(FL_VERDICT_FAIL) : names[o];
+}
 
 struct check {
 	char *scenario;
@@ -67,18 +108,6 @@ struct gate {
 	size_t n, cap;
 	int newly_failing, new_leaks, mttr_regressions, improvements;
 };
-
-static const char *str(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "";
-}
-
-static double num(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-	return json_is_number(v) ? json_number_value(v) : NAN;
-}
 
 static void add(struct gate *g, const char *scenario, const char *name,
 		enum outcome outcome, const char *kind, const char *old_value,
@@ -111,17 +140,6 @@ static void add(struct gate *g, const char *scenario, const char *name,
 		g->improvements++;
 }
 
-static int is_bad(const char *v)
-{
-	return !strcmp(v, "FAIL") || !strcmp(v, "ERROR") || !strcmp(v, "XPASS") ||
-	       !strcmp(v, "FLAKY");
-}
-
-static int is_good(const char *v)
-{
-	return !strcmp(v, "PASS") || !strcmp(v, "XFAIL");
-}
-
 /* The first line of a message, for a table cell. */
 static void first_line(char *out, size_t len, const char *msg)
 {
@@ -134,34 +152,44 @@ static void first_line(char *out, size_t len, const char *msg)
 
 static void check_verdict(struct gate *g, const char *id, json_t *o, json_t *n)
 {
-	const char *ov = o ? str(o, "verdict") : "-";
+	fl_verdict ov = o ? fl_results_verdict(o) : FL_VERDICT_UNKNOWN;
+	const char *ovs = o ? fl_verdict_name(ov) : "-";
 	if (!n) {
-		add(g, id, "verdict", INFO, NULL, ov, "-",
+		add(g, id, "verdict", INFO, NULL, ovs, "-",
 		    "removed: not in the new results");
 		return;
 	}
-	const char *nv = str(n, "verdict");
+	fl_verdict nv = fl_results_verdict(n);
+	const char *nvs = fl_verdict_name(nv);
 	char msg[240];
-	first_line(msg, sizeof msg, str(n, "message"));
-	if (is_bad(nv)) {
-		if (!o || is_good(ov)) {
-			add(g, id, "verdict", FAILED, "newly failing", ov, nv,
+	first_line(msg, sizeof msg, fl_results_str(n, "message"));
+	/* The gate cannot tell whether a scenario without a readable
+	 * verdict passed, so it does not let it through. */
+	if (nv == FL_VERDICT_UNKNOWN) {
+		add(g, id, "verdict", FAILED, "newly failing", ovs, nvs,
+		    "no verdict: the new results do not say whether it passed");
+		g->newly_failing++;
+		return;
+	}
+	if (!fl_verdict_good(nv)) {
+		if (!o || fl_verdict_good(ov)) {
+			add(g, id, "verdict", FAILED, "newly failing", ovs, nvs,
 			    "newly failing%s%s", *msg ? ": " : "", msg);
 			g->newly_failing++;
 		} else {
-			add(g, id, "verdict", INFO, NULL, ov, nv,
+			add(g, id, "verdict", INFO, NULL, ovs, nvs,
 			    "still failing%s%s", *msg ? ": " : "", msg);
 		}
 		return;
 	}
 	if (!o)
-		add(g, id, "verdict", INFO, NULL, ov, nv, "new scenario");
-	else if (is_bad(ov))
-		add(g, id, "verdict", BETTER, NULL, ov, nv, "fixed: no longer fails");
-	else if (strcmp(ov, nv))
-		add(g, id, "verdict", INFO, NULL, ov, nv, "verdict changed");
+		add(g, id, "verdict", INFO, NULL, ovs, nvs, "new scenario");
+	else if (!fl_verdict_good(ov))
+		add(g, id, "verdict", BETTER, NULL, ovs, nvs, "fixed: no longer fails");
+	else if (ov != nv)
+		add(g, id, "verdict", INFO, NULL, ovs, nvs, "verdict changed");
 	else
-		add(g, id, "verdict", OK, NULL, ov, nv, "unchanged");
+		add(g, id, "verdict", OK, NULL, ovs, nvs, "unchanged");
 }
 
 /* The failed leak expectation named `what` ("leaked fds"), or NULL. */
@@ -169,10 +197,10 @@ static json_t *failed_leak(json_t *s, const char *what)
 {
 	size_t i;
 	json_t *e;
-	json_array_foreach(json_object_get(s, "expectations"), i, e)
+	json_array_foreach(fl_results_arr(s, "expectations"), i, e)
 	{
-		if (!json_is_true(json_object_get(e, "ok")) &&
-		    !strcmp(str(e, "what"), what))
+		if (!fl_results_bool(e, "ok") &&
+		    !strcmp(fl_results_str(e, "what"), what))
 			return e;
 	}
 	return NULL;
@@ -186,69 +214,78 @@ static void check_leaks(struct gate *g, const char *id, json_t *o, json_t *n)
 	size_t i;
 	json_t *e;
 	/* Leak expectations that failed now and did not before. */
-	json_array_foreach(json_object_get(n, "expectations"), i, e)
+	json_array_foreach(fl_results_arr(n, "expectations"), i, e)
 	{
-		const char *what = str(e, "what");
-		if (strncmp(what, "leaked", 6) || json_is_true(json_object_get(e, "ok")))
+		const char *what = fl_results_str(e, "what");
+		if (strncmp(what, "leaked", 6) || fl_results_bool(e, "ok"))
 			continue;
 		if (o && failed_leak(o, what))
 			continue;
 		fl_buf_printf(&why, "%s%s %s (allowed %s)", why.len ? "; " : "",
-			      what, str(e, "measured"), str(e, "allowed"));
+			      what, fl_results_str(e, "measured"), fl_results_str(e, "allowed"));
 	}
 	/* And the other way round: fixed. */
 	if (o) {
-		json_array_foreach(json_object_get(o, "expectations"), i, e)
+		json_array_foreach(fl_results_arr(o, "expectations"), i, e)
 		{
-			const char *what = str(e, "what");
+			const char *what = fl_results_str(e, "what");
 			if (strncmp(what, "leaked", 6) ||
-			    json_is_true(json_object_get(e, "ok")) || failed_leak(n, what))
+			    fl_results_bool(e, "ok") || failed_leak(n, what))
 				continue;
 			fl_buf_printf(&better, "%s%s no longer fails (was %s)",
-				      better.len ? "; " : "", what, str(e, "measured"));
+				      better.len ? "; " : "", what, fl_results_str(e, "measured"));
 		}
 	}
-	/* Counts: fds or threads left behind where the old run left none,
-	 * even within the scenario's allowance. */
-	json_t *ol = o ? json_object_get(o, "leaks") : NULL;
-	json_t *nl = json_object_get(n, "leaks");
-	static const char *const figs[2] = {"fds", "threads"};
-	char oldv[96] = "", newv[96] = "";
-	for (int k = 0; k < 2; k++) {
-		double a = num(ol, figs[k]), b = num(nl, figs[k]);
+	/* Counts of the gated figures (fds, threads, files): things left
+	 * behind where the old run left none, even within the scenario's
+	 * allowance. */
+	json_t *ol = o ? fl_results_obj(o, "leaks") : NULL;
+	json_t *nl = fl_results_obj(n, "leaks");
+	fl_buf oldv, newv;
+	fl_buf_init(&oldv);
+	fl_buf_init(&newv);
+	for (int k = 0; k < FL_FIG_COUNT; k++) {
+		const fl_figure_def *f = &fl_figures[k];
+		if (!f->gated)
+			continue;
+		double a = fl_results_num(ol, f->key), b = fl_results_num(nl, f->key);
+		char as[48], bs[48];
+		fl_figure_format(f->id, a, as, sizeof as);
+		fl_figure_format(f->id, b, bs, sizeof bs);
 		if (!isnan(b))
-			snprintf(newv + strlen(newv), sizeof newv - strlen(newv),
-				 "%s%g %s", *newv ? ", " : "", b, figs[k]);
+			fl_buf_printf(&newv, "%s%s %s", newv.len ? ", " : "", bs, f->unit);
 		if (!isnan(a))
-			snprintf(oldv + strlen(oldv), sizeof oldv - strlen(oldv),
-				 "%s%g %s", *oldv ? ", " : "", a, figs[k]);
-		if (!o || !json_is_object(ol))
+			fl_buf_printf(&oldv, "%s%s %s", oldv.len ? ", " : "", as, f->unit);
+		if (!o || !ol)
 			continue;
 		if (b > 0 && !(a > 0)) {
-			char what[32];
-			snprintf(what, sizeof what, "leaked %s", figs[k]);
+			char what[64];
+			snprintf(what, sizeof what, "leaked %s", f->key);
 			/* Named already by its failed expectation. */
 			if (!failed_leak(n, what) || failed_leak(o, what))
-				fl_buf_printf(&why, "%s%g %s left behind (none before)",
-					      why.len ? "; " : "", b, figs[k]);
+				fl_buf_printf(&why, "%s%s %s left behind (none before)",
+					      why.len ? "; " : "", bs, f->unit);
 		} else if (a > 0 && !(b > 0)) {
 			fl_buf_printf(&better, "%s%s no longer left behind",
-				      better.len ? "; " : "", figs[k]);
+				      better.len ? "; " : "", f->unit);
 		}
 	}
-	if (!*oldv)
-		snprintf(oldv, sizeof oldv, "-");
-	if (!*newv)
-		snprintf(newv, sizeof newv, "-");
+	if (!oldv.len)
+		fl_buf_puts(&oldv, "-");
+	if (!newv.len)
+		fl_buf_puts(&newv, "-");
 	if (why.len) {
-		add(g, id, "leaks", FAILED, "new leak", oldv, newv, "new leak: %s",
-		    why.data);
+		add(g, id, "leaks", FAILED, "new leak", oldv.data, newv.data,
+		    "new leak: %s", why.data);
 		g->new_leaks++;
 	} else if (better.len) {
-		add(g, id, "leaks", BETTER, NULL, oldv, newv, "%s", better.data);
+		add(g, id, "leaks", BETTER, NULL, oldv.data, newv.data, "%s",
+		    better.data);
 	} else {
-		add(g, id, "leaks", OK, NULL, oldv, newv, "no new leak");
+		add(g, id, "leaks", OK, NULL, oldv.data, newv.data, "no new leak");
 	}
+	fl_buf_free(&oldv);
+	fl_buf_free(&newv);
 	fl_buf_free(&why);
 	fl_buf_free(&better);
 }
@@ -256,9 +293,9 @@ static void check_leaks(struct gate *g, const char *id, json_t *o, json_t *n)
 static void check_mttr(struct gate *g, const char *id, json_t *o, json_t *n,
 		       const char *key, const char *name)
 {
-	json_t *om = o ? json_object_get(o, "mttr") : NULL;
-	json_t *nm = json_object_get(n, "mttr");
-	double a = num(om, key), b = num(nm, key);
+	json_t *om = o ? fl_results_obj(o, "mttr") : NULL;
+	json_t *nm = fl_results_obj(n, "mttr");
+	double a = fl_results_num(om, key), b = fl_results_num(nm, key);
 	char av[32] = "-", bv[32] = "-";
 	if (!isnan(a))
 		fl_fmt_duration(av, sizeof av, (int64_t)llround(a * 1e9));
@@ -341,26 +378,14 @@ static int parse_duration(const char *s, double *out)
 
 static json_t *load(const char *arg, char *path, size_t len)
 {
-	struct stat st;
-	if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
-		snprintf(path, len, "%s/results.json", arg);
-	else
-		snprintf(path, len, "%s", arg);
+	fl_results_path(arg, path, len);
 	char err[PATH_MAX + 256];
-	json_t *doc = fl_results_load(path, err, sizeof err);
-	if (!doc)
+	json_t *doc;
+	if (fl_results_load(path, &doc, err, sizeof err) < 0) {
 		fprintf(stderr, "faultline gate: %s\n", err);
+		return NULL;
+	}
 	return doc;
-}
-
-static json_t *by_id(json_t *doc, const char *id)
-{
-	size_t i;
-	json_t *s;
-	json_array_foreach(json_object_get(doc, "scenarios"), i, s)
-		if (!strcmp(str(s, "id"), id))
-			return s;
-	return NULL;
 }
 
 /* "scenarios/fd/close.lua#2" -> "gate.scenarios.fd.close#2", as the
@@ -429,7 +454,7 @@ static int write_junit(const struct gate *g, const char *path,
 			fl_buf_puts(&b, "</failure>\n    ");
 		} else if (c->outcome != OK) {
 			fl_buf_puts(&b, "\n      <system-out>");
-			fl_escape_xml(&b, outcome_name[c->outcome]);
+			fl_escape_xml(&b, outcome_name(c->outcome));
 			fl_buf_puts(&b, ": ");
 			fl_escape_xml(&b, local.data);
 			fl_buf_puts(&b, "</system-out>\n    ");
@@ -495,7 +520,7 @@ static void print_table(const struct gate *g, int quiet)
 				puts(" WHAT");
 				header = 1;
 			}
-			cell(outcome_name[c->outcome], 7);
+			cell(outcome_name(c->outcome), 7);
 			putchar(' ');
 			cell(c->name, 10);
 			putchar(' ');
@@ -511,7 +536,71 @@ static void print_table(const struct gate *g, int quiet)
 		puts("no change");
 }
 
-int fl_cmd_gate(int argc, char **argv)
+/* Every check of every scenario of NEW, and the removed ones; how many
+ * were removed. */
+static size_t compare(struct gate *g, json_t *old, json_t *new)
+{
+	size_t i;
+	json_t *n, *o;
+	fl_results_foreach(new, i, n)
+	{
+		const char *id = fl_results_id(n);
+		o = fl_results_by_id(old, id);
+		check_verdict(g, id, o, n);
+		/* A scenario expected to fail in both runs is known to be
+		 * broken: only its verdict is watched. */
+		int both_xfail = o && fl_results_verdict(o) == FL_VERDICT_XFAIL &&
+				 fl_results_verdict(n) == FL_VERDICT_XFAIL;
+		if (both_xfail)
+			continue;
+		check_leaks(g, id, o, n);
+		check_mttr(g, id, o, n, "mean_s", "mttr mean");
+		check_mttr(g, id, o, n, "p95_s", "mttr p95");
+	}
+	size_t removed = 0;
+	fl_results_foreach(old, i, o)
+	{
+		if (!fl_results_by_id(new, fl_results_id(o))) {
+			check_verdict(g, fl_results_id(o), o, NULL);
+			removed++;
+		}
+	}
+	return removed;
+}
+
+/* "gate: FAIL: 1 newly failing, 2 new leaks (11 scenarios compared, ...)" */
+static void print_closing(const struct gate *g, size_t compared, size_t removed)
+{
+	int failed = g->newly_failing + g->new_leaks + g->mttr_regressions;
+	printf("\ngate: %s",
+	       fl_verdict_name(failed ? FL_VERDICT_FAIL : FL_VERDICT_PASS));
+	const char *sep = ": ";
+	if (g->newly_failing) {
+		printf("%s%d newly failing", sep, g->newly_failing);
+		sep = ", ";
+	}
+	if (g->new_leaks) {
+		printf("%s%d new leak%s", sep, g->new_leaks, g->new_leaks == 1 ? "" : "s");
+		sep = ", ";
+	}
+	if (g->mttr_regressions)
+		printf("%s%d MTTR regression%s", sep, g->mttr_regressions,
+		       g->mttr_regressions == 1 ? "" : "s");
+	printf(" (%zu scenarios compared, %d improvement%s", compared,
+	       g->improvements, g->improvements == 1 ? "" : "s");
+	if (removed)
+		printf(", %zu removed", removed);
+	printf(")\n");
+	fflush(stdout);
+}
+
+struct gate_opts {
+	const char *old_arg, *junit;
+	int quiet;
+};
+
+/* -1 to go on, else the exit status. */
+static int parse_opts(int argc, char **argv, struct gate *g, struct gate_opts *o)
 {
 	static const struct option longopts[] = {
 		{"baseline", required_argument, NULL, 'b'},
@@ -522,20 +611,15 @@ int fl_cmd_gate(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct gate g;
-	memset(&g, 0, sizeof g);
-	g.threshold = 0.2;
-	g.floor_s = 0.005;
-	const char *old_arg = NULL, *junit = NULL;
-	int quiet = 0, ch;
+	int ch;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'b':
-			old_arg = optarg;
+			o->old_arg = optarg;
 			break;
 		case 't':
-			if (parse_ratio(optarg, &g.threshold) < 0) {
+			if (parse_ratio(optarg, &g->threshold) < 0) {
 				fprintf(stderr, "faultline gate: --mttr-threshold "
 						"needs a share like 20%% or 0.2, "
 						"not '%s'\n",
@@ -544,7 +628,7 @@ int fl_cmd_gate(int argc, char **argv)
 			}
 			break;
 		case 'f':
-			if (parse_duration(optarg, &g.floor_s) < 0) {
+			if (parse_duration(optarg, &g->floor_s) < 0) {
 				fprintf(stderr, "faultline gate: --mttr-floor needs "
 						"a duration like 5ms, 0.5s or "
 						"200us, not '%s'\n",
@@ -553,33 +637,44 @@ int fl_cmd_gate(int argc, char **argv)
 			}
 			break;
 		case 'j':
-			junit = optarg;
+			o->junit = optarg;
 			break;
 		case 'q':
-			quiet = 1;
+			o->quiet = 1;
 			break;
 		case 'h':
-			fputs(gate_usage, stdout);
+			usage(stdout);
 			return FL_EXIT_OK;
 		default:
-			fputs(gate_usage, stderr);
+			usage(stderr);
 			return FL_EXIT_USAGE;
 		}
 	}
-	if (!old_arg) {
-		fprintf(stderr, "faultline gate: name the results to compare "
-				"with: --baseline OLD\n\n%s",
-			gate_usage);
+	const char *wrong = !o->old_arg ? "name the results to compare with: "
+					  "--baseline OLD"
+			    : argc - optind != 1 ? "give exactly one new results "
+						   "file after the options"
+						 : NULL;
+	if (wrong) {
+		fprintf(stderr, "faultline gate: %s\n\n", wrong);
+		usage(stderr);
 		return FL_EXIT_USAGE;
 	}
-	if (argc - optind != 1) {
-		fprintf(stderr, "faultline gate: give exactly one new results "
-				"file after the options\n\n%s",
-			gate_usage);
-		return FL_EXIT_USAGE;
-	}
+	return -1;
+}
+
+int fl_cmd_gate(int argc, char **argv)
+{
+	struct gate g;
+	memset(&g, 0, sizeof g);
+	g.threshold = 0.2;
+	g.floor_s = 0.005;
+	struct gate_opts o = {0};
+	int status = parse_opts(argc, argv, &g, &o);
+	if (status >= 0)
+		return status;
 	char old_path[PATH_MAX], new_path[PATH_MAX];
-	json_t *old = load(old_arg, old_path, sizeof old_path);
+	json_t *old = load(o.old_arg, old_path, sizeof old_path);
 	if (!old)
 		return FL_EXIT_USAGE;
 	json_t *new = load(argv[optind], new_path, sizeof new_path);
@@ -587,75 +682,26 @@ int fl_cmd_gate(int argc, char **argv)
 		json_decref(old);
 		return FL_EXIT_USAGE;
 	}
-
-	size_t i;
-	json_t *n, *o;
-	json_array_foreach(json_object_get(new, "scenarios"), i, n)
-	{
-		const char *id = str(n, "id");
-		o = by_id(old, id);
-		check_verdict(&g, id, o, n);
-		/* A scenario expected to fail in both runs is known to be
-		 * broken: only its verdict is watched. */
-		int both_xfail = o && !strcmp(str(o, "verdict"), "XFAIL") &&
-				 !strcmp(str(n, "verdict"), "XFAIL");
-		if (both_xfail)
-			continue;
-		check_leaks(&g, id, o, n);
-		check_mttr(&g, id, o, n, "mean_s", "mttr mean");
-		check_mttr(&g, id, o, n, "p95_s", "mttr p95");
-	}
-	size_t removed = 0;
-	json_array_foreach(json_object_get(old, "scenarios"), i, o)
-	{
-		if (!by_id(new, str(o, "id"))) {
-			check_verdict(&g, str(o, "id"), o, NULL);
-			removed++;
-		}
-	}
-
-	if (!quiet) {
+	size_t removed = compare(&g, old, new);
+	if (!o.quiet) {
 		printf("faultline gate: OLD %s (run %s, %zu scenarios)\n", old_path,
-		       str(json_object_get(old, "run"), "id"),
-		       json_array_size(json_object_get(old, "scenarios")));
+		       fl_results_str(fl_results_obj(old, "run"), "id"),
+		       fl_results_count(old));
 		printf("                NEW %s (run %s, %zu scenarios)\n", new_path,
-		       str(json_object_get(new, "run"), "id"),
-		       json_array_size(json_object_get(new, "scenarios")));
+		       fl_results_str(fl_results_obj(new, "run"), "id"),
+		       fl_results_count(new));
 		char fl[32];
 		fl_fmt_duration(fl, sizeof fl, (int64_t)llround(g.floor_s * 1e9));
 		printf("MTTR may grow by up to %.1f %% or %s\n\n", g.threshold * 100, fl);
 	}
-	print_table(&g, quiet);
+	print_table(&g, o.quiet);
+	print_closing(&g, fl_results_count(new), removed);
 	int failed = g.newly_failing + g.new_leaks + g.mttr_regressions;
-	printf("\ngate: %s", failed ? "FAIL" : "PASS");
-	if (failed) {
-		const char *sep = ": ";
-		if (g.newly_failing) {
-			printf("%s%d newly failing", sep, g.newly_failing);
-			sep = ", ";
-		}
-		if (g.new_leaks) {
-			printf("%s%d new leak%s", sep, g.new_leaks,
-			       g.new_leaks == 1 ? "" : "s");
-			sep = ", ";
-		}
-		if (g.mttr_regressions)
-			printf("%s%d MTTR regression%s", sep, g.mttr_regressions,
-			       g.mttr_regressions == 1 ? "" : "s");
-	}
-	printf(" (%zu scenarios compared, %d improvement%s",
-	       json_array_size(json_object_get(new, "scenarios")), g.improvements,
-	       g.improvements == 1 ? "" : "s");
-	if (removed)
-		printf(", %zu removed", removed);
-	printf(")\n");
-	fflush(stdout);
-
-	int status = failed ? FL_EXIT_FAILED : FL_EXIT_OK;
-	if (junit) {
-		int r = write_junit(&g, junit, old_path, new_path);
+	status = failed ? FL_EXIT_FAILED : FL_EXIT_OK;
+	if (o.junit) {
+		int r = write_junit(&g, o.junit, old_path, new_path);
 		if (r < 0) {
-			fprintf(stderr, "faultline gate: %s: %s\n", junit, strerror(-r));
+			fprintf(stderr, "faultline gate: %s: %s\n", o.junit, strerror(-r));
 			status = FL_EXIT_INTERNAL;
 		}
 	}

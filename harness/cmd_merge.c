@@ -1,15 +1,20 @@
 /* faultline merge: one report from the results files of CI shards; and
  * faultline report: the JUnit XML and HTML of a results file, made again
- * (after an upgrade, or from a results file copied off a CI machine). */
+ * (after an upgrade, or from a results file copied off a CI machine).
+ * Both write through the table of writers: the report directory gets
+ * every format that has a file there, and an option asks for each of the
+ * others (--openmetrics FILE). */
 #define _GNU_SOURCE
 #include "cli.h"
 #include "report.h"
 #include "util.h"
+#include "writers.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char merge_usage[] =
+static const char merge_head[] =
 	"usage: faultline merge [options] RESULTS... -o DIR\n"
 	"\n"
 	"Merges the results files of CI shards (each shard ran\n"
@@ -31,16 +36,17 @@ static const char merge_usage[] =
 	"otherwise the merge is refused, since one of the two would be lost.\n"
 	"\n"
 	"options:\n"
-	"  -o, --output DIR       where to write the merged report (required)\n"
-	"  --openmetrics FILE     also write the merged results as OpenMetrics\n"
+	"  -o, --output DIR       where to write the merged report (required)\n";
+
+static const char merge_tail[] =
 	"  -q, --quiet            print nothing but errors\n"
 	"  -h, --help             this text\n"
 	"\n"
 	"exit status: 0 written; 1 written, but shards are missing (fewer\n"
 	"distinct shards than their N); 2 bad usage, an unreadable input or\n"
-	"conflicting scenarios; 3 the report could not be written.\n";
+	"conflicting scenarios; 3 a file could not be written.\n";
 
-static const char report_usage[] =
+static const char report_head[] =
 	"usage: faultline report [options] RESULTS [-o DIR]\n"
 	"\n"
 	"Writes DIR/junit.xml and DIR/index.html again from a results file\n"
@@ -49,51 +55,80 @@ static const char report_usage[] =
 	"directory.\n"
 	"\n"
 	"options:\n"
-	"  -o, --output DIR       where to write (default: beside RESULTS)\n"
-	"  --openmetrics FILE     also write the results as OpenMetrics\n"
+	"  -o, --output DIR       where to write (default: beside RESULTS)\n";
+
+static const char report_tail[] =
 	"  -q, --quiet            print nothing but errors\n"
 	"  -h, --help             this text\n"
 	"\n"
-	"exit status: 0 written; 2 bad usage or an unreadable input; 3 the\n"
-	"report could not be written.\n";
+	"exit status: 0 written; 2 bad usage or an unreadable input; 3 a file\n"
+	"could not be written.\n";
 
-/* A results file named directly, or the results.json of a report
- * directory. */
-static void results_path(const char *arg, char *out, size_t len)
+/* The options merge and report share. */
+struct opts {
+	const char *head, *tail;
+	const char *dir;
+	const char *extra[FL_WRITER_COUNT];
+	int quiet;
+};
+
+static void usage(const struct opts *o, FILE *out)
 {
-	struct stat st;
-	if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
-		snprintf(out, len, "%s/results.json", arg);
-	else
-		snprintf(out, len, "%s", arg);
+	fl_buf b;
+	fl_buf_init(&b);
+	fl_buf_puts(&b, o->head);
+	fl_writers_usage(&b, 1, 25);
+	fl_buf_puts(&b, o->tail);
+	fputs(b.data, out);
+	fl_buf_free(&b);
 }
 
-static int write_one(const char *dir, const char *name, json_t *doc,
-		     int (*writer)(json_t *, const char *))
+/* -1 to go on, else the exit status. */
+static int parse_opts(struct opts *o, int argc, char **argv)
 {
-	char path[PATH_MAX + 32];
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	int r = writer(doc, path);
-	if (r < 0)
-		fprintf(stderr, "faultline: %s: %s\n", path, strerror(-r));
-	return r;
+	enum { WRITER_OPT = 1000 };
+	struct option longopts[3 + FL_WRITER_COUNT + 1];
+	size_t n = 0;
+	longopts[n++] = (struct option){"output", required_argument, NULL, 'o'};
+	longopts[n++] = (struct option){"quiet", no_argument, NULL, 'q'};
+	longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	/* The formats the directory does not hold are asked for one by one. */
+	for (int w = 0; w < FL_WRITER_COUNT; w++)
+		if (!fl_writers[w].file)
+			longopts[n++] = (struct option){fl_writers[w].option,
+							required_argument, NULL,
+							WRITER_OPT + w};
+	longopts[n] = (struct option){NULL, 0, NULL, 0};
+	optind = 1;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
+		if (ch == 'o') {
+			o->dir = optarg;
+		} else if (ch == 'q') {
+			o->quiet = 1;
+		} else if (ch == 'h') {
+			usage(o, stdout);
+			return FL_EXIT_OK;
+		} else if (ch >= WRITER_OPT && ch < WRITER_OPT + FL_WRITER_COUNT) {
+			o->extra[ch - WRITER_OPT] = optarg;
+		} else {
+			usage(o, stderr);
+			return FL_EXIT_USAGE;
+		}
+	}
+	return -1;
 }
 
 static void print_summary(json_t *doc, const char *what, const char *dir)
 {
-	json_t *sum = json_object_get(doc, "summary");
-	long long total = json_integer_value(json_object_get(sum, "total"));
-	printf("%s: %lld scenario%s: %lld passed, %lld failed", what, total,
-	       total == 1 ? "" : "s",
-	       (long long)json_integer_value(json_object_get(sum, "passed")),
-	       (long long)json_integer_value(json_object_get(sum, "failed")));
-	static const char *const extra[] = {"xfailed", "xpassed", "errors", "flaky"};
-	for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) {
-		long long n = json_integer_value(json_object_get(sum, extra[i]));
-		if (n)
-			printf(", %lld %s", n, extra[i]);
-	}
-	printf(" - report: %s/index.html\n", dir);
+	long long total = fl_results_int(fl_results_obj(doc, "summary"), "total");
+	fl_buf line;
+	fl_buf_init(&line);
+	fl_results_summary_line(doc, &line);
+	printf("%s: %lld scenario%s: %s - report: %s/%s\n", what, total,
+	       total == 1 ? "" : "s", line.data, dir,
+	       fl_writers[FL_WRITER_HTML].file);
+	fl_buf_free(&line);
 }
 
 /* Seconds since the epoch of an ISO 8601 UTC time as run.started writes
@@ -118,13 +153,14 @@ static double iso_seconds(const char *s)
 static void carry_journal(json_t *sc, const char *results_path, const char *dir,
 			  const char *name)
 {
-	json_t *j = json_object_get(sc, "journal");
-	const char *file = json_string_value(json_object_get(j, "file"));
+	json_t *j = fl_results_obj(sc, "journal");
+	const char *file = fl_results_opt_str(j, "file");
 	if (!file)
 		return;
 	json_t *copy = json_deep_copy(j);
-	json_object_set_new(sc, "journal", copy);
-	file = json_string_value(json_object_get(copy, "file"));
+	if (!copy || json_object_set_new(sc, "journal", copy))
+		fl_out_of_memory();
+	file = fl_results_opt_str(copy, "file");
 	char src[PATH_MAX * 2], dst[PATH_MAX + 64], here[PATH_MAX];
 	snprintf(here, sizeof here, "%s", results_path);
 	snprintf(src, sizeof src, "%s/%s", dirname(here), file);
@@ -138,13 +174,29 @@ static void carry_journal(json_t *sc, const char *results_path, const char *dir,
 	free(data);
 	if (r < 0) {
 		fprintf(stderr, "faultline: note: journal %s of %s not copied: %s\n",
-			file, json_string_value(json_object_get(sc, "id")),
-			strerror(-r));
+			file, fl_results_id(sc), strerror(-r));
 		json_object_del(copy, "file");
 		return;
 	}
-	json_object_set_new(copy, "file", json_string(name));
+	if (json_object_set_new(copy, "file", json_string(name)))
+		fl_out_of_memory();
 }
+
+/* Writes the directory and the extra files; the exit status. */
+static int write_outputs(json_t *doc, const struct opts *o, int skip_results)
+{
+	fl_outputs out;
+	memset(&out, 0, sizeof out);
+	out.dir = o->dir;
+	out.skip[FL_WRITER_JSON] = skip_results;
+	memcpy(out.extra, o->extra, sizeof out.extra);
+	return fl_writers_write(doc, &out, fl_print_write_failure, NULL) < 0
+		       ? FL_EXIT_INTERNAL
+		       : FL_EXIT_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* merge                                                               */
 
 struct input {
 	char path[PATH_MAX];
@@ -161,17 +213,206 @@ static int input_cmp(const void *a, const void *b)
 	return x->order - y->order;
 }
 
+struct merge {
+	struct input *in;
+	int n, quiet;
+	json_t *scenarios;	/* the merged scenarios */
+	json_t *sources;	/* the input of each */
+	json_t *index;		/* id -> [position, input] */
+	json_t *from;		/* run.merged_from */
+	int duplicates;
+	long long shards, shards_seen;	/* N of the shards; distinct ones */
+	double first_start, last_end;
+	const char *first_started;
+	json_t *seed, *interrupted;
+	int same_seed;
+};
+
+/* Loads the inputs in shard order and checks they are of one split. */
+static int load_inputs(struct merge *m, char **args)
+{
+	for (int i = 0; i < m->n; i++) {
+		struct input *in = &m->in[i];
+		char err[PATH_MAX + 256];
+		fl_results_path(args[i], in->path, sizeof in->path);
+		if (fl_results_load(in->path, &in->doc, err, sizeof err) < 0) {
+			fprintf(stderr, "faultline merge: %s\n", err);
+			return -1;
+		}
+		in->order = i;
+		json_t *sh = fl_results_obj(fl_results_obj(in->doc, "run"), "shard");
+		in->shard_index = sh ? fl_results_int(sh, "index") : -1;
+		in->shard_total = sh ? fl_results_int(sh, "total") : -1;
+	}
+	qsort(m->in, (size_t)m->n, sizeof *m->in, input_cmp);
+	/* Shards of one suite say the same N; anything else is a mix-up of
+	 * artifacts from different pipelines. */
+	m->shards = -1;
+	for (int i = 0; i < m->n; i++) {
+		struct input *in = &m->in[i];
+		if (in->shard_total < 0)
+			continue;
+		if (m->shards >= 0 && in->shard_total != m->shards) {
+			fprintf(stderr, "faultline merge: %s is shard %lld/%lld but "
+					"another input is one of %lld shards: "
+					"results of different splits\n",
+				in->path, in->shard_index, in->shard_total, m->shards);
+			return -1;
+		}
+		m->shards = in->shard_total;
+		if (i == 0 || m->in[i - 1].shard_index != in->shard_index)
+			m->shards_seen++;
+	}
+	return 0;
+}
+
+/* Adds input i's scenarios; a scenario seen before must be identical.
+ * How many were added, or -1 after saying why not. */
+static long add_scenarios(struct merge *m, int i)
+{
+	struct input *in = &m->in[i];
+	size_t k;
+	json_t *sc;
+	long added = 0;
+	fl_results_foreach(in->doc, k, sc)
+	{
+		const char *id = fl_results_opt_str(sc, "id");
+		if (!id) {
+			fprintf(stderr, "faultline merge: %s: scenario %zu has no id\n",
+				in->path, k);
+			return -1;
+		}
+		json_t *seen = json_object_get(m->index, id);
+		if (seen) {
+			size_t at = (size_t)json_integer_value(json_array_get(seen, 0));
+			int src = (int)json_integer_value(json_array_get(seen, 1));
+			if (json_equal(json_array_get(m->scenarios, at), sc)) {
+				m->duplicates++;
+				continue;
+			}
+			fprintf(stderr, "faultline merge: scenario %s is in both %s "
+					"and %s, with different results; merge the "
+					"shards of one run only\n",
+				id, m->in[src].path, in->path);
+			return -1;
+		}
+		if (json_object_set_new(m->index, id,
+					json_pack("[I,i]",
+						  (json_int_t)json_array_size(m->scenarios),
+						  i)) ||
+		    json_array_append(m->scenarios, sc) ||
+		    json_array_append_new(m->sources, json_integer(i)))
+			fl_out_of_memory();
+		added++;
+	}
+	return added;
+}
+
+/* Copies from[key] into to when it is there. */
+static void copy_field(json_t *to, const char *key, json_t *from)
+{
+	json_t *v = json_object_get(from, key);
+	if (v && json_object_set(to, key, v))
+		fl_out_of_memory();
+}
+
+/* Input i's entry of run.merged_from, and what the merged run takes from
+ * it: the span of time, the seed, an interruption. */
+static void note_input(struct merge *m, int i, long added)
+{
+	json_t *doc = m->in[i].doc, *run = fl_results_obj(doc, "run");
+	const char *started = fl_results_opt_str(run, "started");
+	double st = iso_seconds(started);
+	double dur = fl_results_num(run, "duration_s");
+	if (isnan(dur))
+		dur = 0;
+	if (st >= 0 && (m->first_start < 0 || st < m->first_start)) {
+		m->first_start = st;
+		m->first_started = started;
+	}
+	if (st >= 0 && st + dur > m->last_end)
+		m->last_end = st + dur;
+	json_t *s = json_object_get(run, "seed");
+	if (!m->seed)
+		m->seed = s;
+	else if (!json_equal(m->seed, s))
+		m->same_seed = 0;
+	if (fl_results_opt_str(run, "interrupted") && json_is_null(m->interrupted))
+		m->interrupted = json_object_get(run, "interrupted");
+
+	json_t *f = json_object();
+	if (!f || json_object_set_new(f, "file", json_string(m->in[i].path)))
+		fl_out_of_memory();
+	static const char *const from_run[] = {"id", "started", "duration_s"};
+	for (size_t k = 0; k < 3; k++)
+		copy_field(f, from_run[k], run);
+	copy_field(f, "faultline_version", doc);
+	copy_field(f, "command", run);
+	copy_field(f, "shard", run);
+	copy_field(f, "host", run);
+	if (json_object_set_new(f, "scenarios", json_integer((json_int_t)added)) ||
+	    json_object_set_new(f, "exit_status",
+				json_integer(fl_results_exit_status(doc))) ||
+	    json_array_append_new(m->from, f))
+		fl_out_of_memory();
+}
+
+/* The merged run: when it began and how long the slowest shard took, the
+ * merge command, and where it came from. */
+static json_t *merged_run(struct merge *m, const char *command)
+{
+	char id[96], stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(id, sizeof id, "%s-%d", stamp, (int)getpid());
+	json_t *first_run = fl_results_obj(m->in[0].doc, "run");
+	const char *started = m->first_started
+				      ? m->first_started
+				      : fl_results_opt_str(first_run, "started");
+	json_t *host = json_object_get(first_run, "host");
+	json_t *run = json_pack(
+		"{s:s,s:o,s:f,s:s,s:O,s:O,s:O,s:O}", "id", id, "started",
+		started ? json_string(started) : json_null(), "duration_s",
+		m->first_start >= 0 ? m->last_end - m->first_start : 0.0, "command",
+		command, "seed", m->same_seed && m->seed ? m->seed : json_null(),
+		"interrupted", m->interrupted, "host", host ? host : json_null(),
+		"merged_from", m->from);
+	if (!run)
+		fl_out_of_memory();
+	/* The first input's machine; none when it named none. */
+	if (!host)
+		json_object_del(run, "host");
+	return run;
+}
+
+/* Merges the loaded inputs into one document; NULL after saying why
+ * not. */
+static json_t *merge_inputs(struct merge *m, const char *command)
+{
+	const char *version = fl_results_opt_str(m->in[0].doc, "faultline_version");
+	for (int i = 0; i < m->n; i++) {
+		const char *v = fl_results_opt_str(m->in[i].doc, "faultline_version");
+		if (!m->quiet && version && v && strcmp(v, version))
+			fprintf(stderr, "faultline merge: note: %s was written by "
+					"faultline %s, %s by %s\n",
+				m->in[0].path, version, m->in[i].path, v);
+		long added = add_scenarios(m, i);
+		if (added < 0)
+			return NULL;
+		note_input(m, i, added);
+	}
+	json_t *doc = fl_results_new(version ? version : fl_version(),
+				     merged_run(m, command), json_incref(m->scenarios));
+	if (!doc)
+		fl_out_of_memory();
+	return doc;
+}
+
 int fl_cmd_merge(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"openmetrics", required_argument, NULL, 'M'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *dir = NULL, *metrics = NULL;
-	int quiet = 0, ch;
+	struct opts o = {.head = merge_head, .tail = merge_tail};
 	/* The command line as typed, for run.command: getopt_long reorders
 	 * argv. */
 	fl_buf cmd;
@@ -179,351 +420,133 @@ int fl_cmd_merge(int argc, char **argv)
 	fl_buf_puts(&cmd, argv[-1] ? argv[-1] : "faultline");
 	for (int i = 0; i < argc; i++)
 		fl_buf_printf(&cmd, " %s", argv[i]);
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'o':
-			dir = optarg;
-			break;
-		case 'M':
-			metrics = optarg;
-			break;
-		case 'q':
-			quiet = 1;
-			break;
-		case 'h':
-			fl_buf_free(&cmd);
-			fputs(merge_usage, stdout);
-			return FL_EXIT_OK;
-		default:
-			fl_buf_free(&cmd);
-			fputs(merge_usage, stderr);
-			return FL_EXIT_USAGE;
-		}
-	}
-	if (!dir) {
+	int status = parse_opts(&o, argc, argv);
+	if (status >= 0) {
 		fl_buf_free(&cmd);
-		fprintf(stderr, "faultline merge: say where the merged report "
-				"goes with -o DIR\n\n%s",
-			merge_usage);
+		return status;
+	}
+	if (!o.dir || argc - optind < 1) {
+		fl_buf_free(&cmd);
+		fprintf(stderr, "faultline merge: %s\n\n",
+			!o.dir ? "say where the merged report goes with -o DIR"
+			       : "no results file given");
+		usage(&o, stderr);
 		return FL_EXIT_USAGE;
 	}
-	int n = argc - optind;
-	if (n < 1) {
-		fl_buf_free(&cmd);
-		fprintf(stderr, "faultline merge: no results file given\n\n%s",
-			merge_usage);
-		return FL_EXIT_USAGE;
-	}
-	struct input *in = fl_xcalloc((size_t)n, sizeof *in);
-	int status = FL_EXIT_OK;
-	/* Every object below is released at `out`; those handed to the
-	 * merged document are handed with a reference of their own. */
-	json_t *merged = NULL, *index = json_object(), *scenarios = json_array(),
-	       *from = json_array(), *sources = json_array();
-	for (int i = 0; i < n; i++) {
-		char err[PATH_MAX + 256];
-		results_path(argv[optind + i], in[i].path, sizeof in[i].path);
-		in[i].doc = fl_results_load(in[i].path, err, sizeof err);
-		if (!in[i].doc) {
-			fprintf(stderr, "faultline merge: %s\n", err);
-			status = FL_EXIT_USAGE;
-			goto out;
+	struct merge m = {.n = argc - optind,
+			  .quiet = o.quiet,
+			  .scenarios = json_array(),
+			  .sources = json_array(),
+			  .index = json_object(),
+			  .from = json_array(),
+			  .first_start = -1,
+			  .last_end = -1,
+			  .interrupted = json_null(),
+			  .same_seed = 1};
+	if (!m.scenarios || !m.sources || !m.index || !m.from)
+		fl_out_of_memory();
+	m.in = fl_xcalloc((size_t)m.n, sizeof *m.in);
+	json_t *merged = NULL;
+	status = FL_EXIT_USAGE;
+	if (load_inputs(&m, argv + optind) == 0)
+		merged = merge_inputs(&m, cmd.data);
+	if (merged) {
+		/* Journals follow their scenarios, renamed after their new
+		 * place; the directory must exist for them. */
+		int r = fl_mkdirs(o.dir, 0755);
+		for (size_t k = 0; r == 0 && k < json_array_size(m.scenarios); k++) {
+			char name[64];
+			snprintf(name, sizeof name, "journal-%zu.json", k + 1);
+			int src = (int)json_integer_value(json_array_get(m.sources, k));
+			carry_journal(json_array_get(m.scenarios, k), m.in[src].path,
+				      o.dir, name);
 		}
-		in[i].order = i;
-		json_t *sh = json_object_get(json_object_get(in[i].doc, "run"), "shard");
-		in[i].shard_index = json_is_object(sh)
-					    ? json_integer_value(json_object_get(sh, "index"))
-					    : -1;
-		in[i].shard_total = json_is_object(sh)
-					    ? json_integer_value(json_object_get(sh, "total"))
-					    : -1;
+		status = write_outputs(merged, &o, 0);
 	}
-	qsort(in, (size_t)n, sizeof *in, input_cmp);
-
-	/* Shards of one suite say the same N; anything else is a mix-up of
-	 * artifacts from different pipelines. */
-	long long total = -1;
-	for (int i = 0; i < n; i++) {
-		if (in[i].shard_total < 0)
-			continue;
-		if (total >= 0 && in[i].shard_total != total) {
-			fprintf(stderr, "faultline merge: %s is shard %lld/%lld but "
-					"another input is one of %lld shards: "
-					"results of different splits\n",
-				in[i].path, in[i].shard_index, in[i].shard_total, total);
-			status = FL_EXIT_USAGE;
-			goto out;
-		}
-		total = in[i].shard_total;
-	}
-
-	merged = json_object();
-	const char *version = json_string_value(
-		json_object_get(in[0].doc, "faultline_version"));
-	double first_start = -1, last_end = -1;
-	const char *first_started = NULL;
-	json_t *seed = NULL, *interrupted = json_null();
-	int same_seed = 1, duplicates = 0;
-	long long shards_seen = 0;
-	for (int i = 0; i < n; i++) {
-		json_t *doc = in[i].doc, *run = json_object_get(doc, "run");
-		const char *v = json_string_value(json_object_get(doc, "faultline_version"));
-		if (!quiet && version && v && strcmp(v, version))
-			fprintf(stderr, "faultline merge: note: %s was written by "
-					"faultline %s, %s by %s\n",
-				in[0].path, version, in[i].path, v);
-		const char *started = json_string_value(json_object_get(run, "started"));
-		double st = iso_seconds(started);
-		double dur = json_number_value(json_object_get(run, "duration_s"));
-		if (st >= 0 && (first_start < 0 || st < first_start)) {
-			first_start = st;
-			first_started = started;
-		}
-		if (st >= 0 && st + dur > last_end)
-			last_end = st + dur;
-		json_t *s = json_object_get(run, "seed");
-		if (!seed)
-			seed = s;
-		else if (!json_equal(seed, s))
-			same_seed = 0;
-		if (json_is_string(json_object_get(run, "interrupted")) &&
-		    json_is_null(interrupted))
-			interrupted = json_object_get(run, "interrupted");
-		if (in[i].shard_index >= 0 &&
-		    (i == 0 || in[i - 1].shard_index != in[i].shard_index))
-			shards_seen++;
-
-		size_t k;
-		json_t *sc;
-		size_t added = 0;
-		json_array_foreach(json_object_get(doc, "scenarios"), k, sc)
-		{
-			const char *id = json_string_value(json_object_get(sc, "id"));
-			if (!id) {
-				fprintf(stderr, "faultline merge: %s: scenario %zu "
-						"has no id\n",
-					in[i].path, k);
-				status = FL_EXIT_USAGE;
-				goto out;
-			}
-			json_t *seen = json_object_get(index, id);
-			if (seen) {
-				size_t at = (size_t)json_integer_value(
-					json_array_get(seen, 0));
-				int src = (int)json_integer_value(json_array_get(seen, 1));
-				if (json_equal(json_array_get(scenarios, at), sc)) {
-					duplicates++;
-					continue;
-				}
-				fprintf(stderr, "faultline merge: scenario %s is in "
-						"both %s and %s, with different "
-						"results; merge the shards of one "
-						"run only\n",
-					id, in[src].path, in[i].path);
-				status = FL_EXIT_USAGE;
-				goto out;
-			}
-			json_object_set_new(index, id,
-					    json_pack("[I,i]",
-						      (json_int_t)json_array_size(scenarios),
-						      i));
-			json_array_append(scenarios, sc);
-			json_array_append_new(sources, json_integer(i));
-			added++;
-		}
-		json_t *f = json_object();
-		json_object_set_new(f, "file", json_string(in[i].path));
-		json_object_set(f, "id", json_object_get(run, "id"));
-		json_object_set(f, "started", json_object_get(run, "started"));
-		json_object_set(f, "duration_s", json_object_get(run, "duration_s"));
-		json_object_set(f, "faultline_version",
-				json_object_get(doc, "faultline_version"));
-		json_object_set(f, "command", json_object_get(run, "command"));
-		if (json_object_get(run, "shard"))
-			json_object_set(f, "shard", json_object_get(run, "shard"));
-		json_object_set(f, "host", json_object_get(run, "host"));
-		json_object_set_new(f, "scenarios", json_integer((json_int_t)added));
-		json_object_set(f, "exit_status",
-				json_object_get(json_object_get(doc, "summary"),
-						"exit_status"));
-		json_array_append_new(from, f);
-	}
-
-	/* The merged run: when it began and how long the slowest shard took,
-	 * the merge command, and where it came from. */
-	char id[96], stamp[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-	snprintf(id, sizeof id, "%s-%d", stamp, (int)getpid());
-	json_t *run = json_object();
-	json_object_set_new(run, "id", json_string(id));
-	if (!first_started)
-		first_started = json_string_value(
-			json_object_get(json_object_get(in[0].doc, "run"), "started"));
-	json_object_set_new(run, "started",
-			    first_started ? json_string(first_started) : json_null());
-	double wall = first_start >= 0 ? last_end - first_start : 0;
-	json_object_set_new(run, "duration_s", json_real(wall));
-	json_object_set_new(run, "command", json_string(cmd.data));
-	json_object_set(run, "seed", same_seed && seed ? seed : json_null());
-	json_object_set(run, "interrupted", interrupted);
-	json_object_set(run, "host",
-			json_object_get(json_object_get(in[0].doc, "run"), "host"));
-	json_object_set(run, "merged_from", from);
-	json_object_set_new(merged, "schema", json_string(FL_RESULTS_SCHEMA));
-	json_object_set_new(merged, "schema_version",
-			    json_integer(FL_RESULTS_SCHEMA_VERSION));
-	json_object_set_new(merged, "faultline_version",
-			    json_string(version ? version : fl_version()));
-	json_object_set_new(merged, "run", run);
-	json_object_set(merged, "scenarios", scenarios);
-	fl_results_summarize(merged);
-
-	int r = fl_mkdirs(dir, 0755);
-	if (r < 0) {
-		fprintf(stderr, "faultline merge: cannot create %s: %s\n", dir,
-			strerror(-r));
-		status = FL_EXIT_INTERNAL;
-		goto out;
-	}
-	/* Journals follow their scenarios, renamed after their new place. */
-	for (size_t k = 0; k < json_array_size(scenarios); k++) {
-		char name[64];
-		snprintf(name, sizeof name, "journal-%zu.json", k + 1);
-		int src = (int)json_integer_value(json_array_get(sources, k));
-		carry_journal(json_array_get(scenarios, k), in[src].path, dir, name);
-	}
-	if (write_one(dir, "results.json", merged, fl_report_json) < 0 ||
-	    write_one(dir, "junit.xml", merged, fl_report_junit) < 0 ||
-	    write_one(dir, "index.html", merged, fl_report_html) < 0) {
-		status = FL_EXIT_INTERNAL;
-		goto out;
-	}
-	if (metrics && (r = fl_report_openmetrics(merged, metrics)) < 0) {
-		fprintf(stderr, "faultline merge: %s: %s\n", metrics, strerror(-r));
-		status = FL_EXIT_INTERNAL;
-		goto out;
-	}
-	if (!quiet) {
+	if (status == FL_EXIT_OK && !o.quiet) {
 		char what[128];
-		snprintf(what, sizeof what, "merged %d results file%s", n,
-			 n == 1 ? "" : "s");
-		print_summary(merged, what, dir);
-		if (duplicates)
+		snprintf(what, sizeof what, "merged %d results file%s", m.n,
+			 m.n == 1 ? "" : "s");
+		print_summary(merged, what, o.dir);
+		if (m.duplicates)
 			printf("%d scenario%s given twice with identical results, "
 			       "kept once\n",
-			       duplicates, duplicates == 1 ? "" : "s");
+			       m.duplicates, m.duplicates == 1 ? "" : "s");
 	}
-	if (total > 0 && shards_seen < total) {
+	if (status == FL_EXIT_OK && m.shards > 0 && m.shards_seen < m.shards) {
 		fprintf(stderr, "faultline merge: only %lld of %lld shards: the "
 				"merged report is incomplete\n",
-			shards_seen, total);
+			m.shards_seen, m.shards);
 		status = FL_EXIT_FAILED;
 	}
-out:
 	fl_buf_free(&cmd);
-	for (int i = 0; i < n; i++)
-		json_decref(in[i].doc);
-	free(in);
-	json_decref(sources);
-	json_decref(scenarios);
-	json_decref(from);
-	json_decref(index);
+	for (int i = 0; i < m.n; i++)
+		json_decref(m.in[i].doc);
+	free(m.in);
+	json_decref(m.sources);
+	json_decref(m.scenarios);
+	json_decref(m.from);
+	json_decref(m.index);
 	json_decref(merged);
 	return status;
 }
 
+/* ------------------------------------------------------------------ */
+/* report                                                              */
+
+/* Is path the results.json of dir (the same file, by inode)? */
+static int is_results_of(const char *path, const char *dir)
+{
+	char copy[PATH_MAX + 32];
+	snprintf(copy, sizeof copy, "%s/%s", dir, fl_writers[FL_WRITER_JSON].file);
+	struct stat a, b;
+	return stat(path, &a) == 0 && stat(copy, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
 int fl_cmd_report(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"openmetrics", required_argument, NULL, 'M'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *dir = NULL, *metrics = NULL;
-	int quiet = 0, ch;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'o':
-			dir = optarg;
-			break;
-		case 'M':
-			metrics = optarg;
-			break;
-		case 'q':
-			quiet = 1;
-			break;
-		case 'h':
-			fputs(report_usage, stdout);
-			return FL_EXIT_OK;
-		default:
-			fputs(report_usage, stderr);
-			return FL_EXIT_USAGE;
-		}
-	}
+	struct opts o = {.head = report_head, .tail = report_tail};
+	int status = parse_opts(&o, argc, argv);
+	if (status >= 0)
+		return status;
 	if (argc - optind != 1) {
 		fprintf(stderr, "faultline report: give exactly one results "
-				"file\n\n%s",
-			report_usage);
+				"file\n\n");
+		usage(&o, stderr);
 		return FL_EXIT_USAGE;
 	}
 	char path[PATH_MAX], err[PATH_MAX + 256];
-	results_path(argv[optind], path, sizeof path);
-	json_t *doc = fl_results_load(path, err, sizeof err);
-	if (!doc) {
+	fl_results_path(argv[optind], path, sizeof path);
+	json_t *doc;
+	if (fl_results_load(path, &doc, err, sizeof err) < 0) {
 		fprintf(stderr, "faultline report: %s\n", err);
 		return FL_EXIT_USAGE;
 	}
 	char here[PATH_MAX];
 	snprintf(here, sizeof here, "%s", path);
-	if (!dir)
-		dir = dirname(here);
-	int status = FL_EXIT_OK;
-	int r = fl_mkdirs(dir, 0755);
-	if (r < 0) {
-		fprintf(stderr, "faultline report: cannot create %s: %s\n", dir,
-			strerror(-r));
-		json_decref(doc);
-		return FL_EXIT_INTERNAL;
-	}
-	/* A report directory holds its results file; write it unless it is
-	 * the very file just read. */
-	char copy[PATH_MAX + 32];
-	snprintf(copy, sizeof copy, "%s/results.json", dir);
-	struct stat a, b;
-	int same = stat(path, &a) == 0 && stat(copy, &b) == 0 &&
-		   a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-	if (!same) {
+	if (!o.dir)
+		o.dir = dirname(here);
+	/* A report directory holds its results file: written unless it is
+	 * the very file just read, with the journals it names. */
+	int same = is_results_of(path, o.dir);
+	if (!same && fl_mkdirs(o.dir, 0755) == 0) {
 		size_t k;
 		json_t *sc;
-		json_array_foreach(json_object_get(doc, "scenarios"), k, sc)
+		fl_results_foreach(doc, k, sc)
 		{
-			const char *file = json_string_value(
-				json_object_get(json_object_get(sc, "journal"), "file"));
+			const char *file =
+				fl_results_opt_str(fl_results_obj(sc, "journal"), "file");
 			if (file) {
 				char name[PATH_MAX];
 				snprintf(name, sizeof name, "%s", file);
-				carry_journal(sc, path, dir, name);
+				carry_journal(sc, path, o.dir, name);
 			}
 		}
 	}
-	if ((!same && write_one(dir, "results.json", doc, fl_report_json) < 0) ||
-	    write_one(dir, "junit.xml", doc, fl_report_junit) < 0 ||
-	    write_one(dir, "index.html", doc, fl_report_html) < 0)
-		status = FL_EXIT_INTERNAL;
-	if (status == FL_EXIT_OK && metrics &&
-	    (r = fl_report_openmetrics(doc, metrics)) < 0) {
-		fprintf(stderr, "faultline report: %s: %s\n", metrics, strerror(-r));
-		status = FL_EXIT_INTERNAL;
-	}
-	if (status == FL_EXIT_OK && !quiet)
-		print_summary(doc, "report", dir);
+	status = write_outputs(doc, &o, same);
+	if (status == FL_EXIT_OK && !o.quiet)
+		print_summary(doc, "report", o.dir);
 	json_decref(doc);
 	return status;
 }

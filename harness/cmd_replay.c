@@ -24,7 +24,8 @@ static const char replay_usage[] =
 	"Runs the journal's scenario again, failing exactly the calls the\n"
 	"journal recorded (by point, actor and call number) and deciding no\n"
 	"others. Exit status 0 when the verdict and the journal's digest come\n"
-	"back, 1 when they do not, 2 on bad usage.\n"
+	"back, 1 when they do not, 2 on bad usage, 3 when the report could not\n"
+	"be written.\n"
 	"\n"
 	"JOURNAL is a journal-K.json file that 'faultline run' writes next to\n"
 	"results.json.\n"
@@ -198,36 +199,30 @@ int fl_cmd_replay(int argc, char **argv)
 		       (unsigned long long)e.jf.lost);
 	json_t *r = replay_once(&e, recs, e.jf.nrecs);
 	fl_print_result(isatty(1) && !getenv("NO_COLOR"), 0, r);
-	const char *verdict = json_string_value(json_object_get(r, "verdict"));
-	const char *digest = json_string_value(
-		json_object_get(json_object_get(r, "journal"), "digest"));
-	int same_verdict = !strcmp(verdict, e.jf.verdict ? e.jf.verdict : "");
+	fl_verdict verdict = fl_results_verdict(r);
+	const char *digest =
+		fl_results_opt_str(fl_results_obj(r, "journal"), "digest");
+	int same_verdict = verdict != FL_VERDICT_UNKNOWN &&
+			   verdict == fl_verdict_parse(e.jf.verdict);
 	int same_digest = digest && !strcmp(digest, recorded_digest);
 	printf("verdict %s (recorded %s); faults %s (%lld fired, %zu "
 	       "recorded)\n",
-	       verdict, e.jf.verdict, same_digest ? "identical" : "differ",
-	       (long long)json_integer_value(
-		       json_object_get(json_object_get(r, "journal"), "total")),
+	       fl_verdict_name(verdict), e.jf.verdict ? e.jf.verdict : "none",
+	       same_digest ? "identical" : "differ",
+	       fl_results_int(fl_results_obj(r, "journal"), "total"),
 	       e.jf.nrecs);
 
-	json_t *doc = json_object();
-	json_object_set_new(doc, "schema", json_string(FL_RESULTS_SCHEMA));
-	json_object_set_new(doc, "schema_version",
-			    json_integer(FL_RESULTS_SCHEMA_VERSION));
-	json_object_set_new(doc, "faultline_version", json_string(fl_version()));
 	char id[96];
 	fl_run_id(id, sizeof id, fl_wall_ns());
-	json_object_set_new(doc, "run",
-			    json_pack("{s:s,s:s,s:o,s:o}", "id", id, "replay_of",
-				      argv[optind], "seed", json_integer((json_int_t)e.jf.seed),
-				      "host", fl_host_json()));
-	json_t *arr = json_array();
-	json_array_append_new(arr, r);
-	json_object_set_new(doc, "scenarios", arr);
-	fl_results_summarize(doc);
+	json_t *run = json_pack("{s:s,s:s,s:I,s:o}", "id", id, "replay_of",
+				argv[optind], "seed", (json_int_t)e.jf.seed, "host",
+				fl_host_json());
+	json_t *doc = fl_results_new(fl_version(), run, json_pack("[o]", r));
+	if (!doc)
+		fl_out_of_memory();
 	char index[PATH_MAX + 32];
-	fl_write_reports(report_dir, doc, id, NULL, NULL, NULL, NULL, index,
-			 sizeof index);
+	int report_failed = fl_write_reports(doc, report_dir, id, NULL, index,
+					     sizeof index) < 0;
 	if (index[0])
 		printf("report: %s\n", index);
 	json_decref(doc);
@@ -236,7 +231,10 @@ int fl_cmd_replay(int argc, char **argv)
 	env_close(&e);
 	if (interrupted)
 		return 128 + interrupted;
-	return same_verdict && same_digest ? FL_EXIT_OK : FL_EXIT_FAILED;
+	/* A replay that came back still fails if its report is missing. */
+	if (same_verdict && same_digest)
+		return report_failed ? FL_EXIT_INTERNAL : FL_EXIT_OK;
+	return FL_EXIT_FAILED;
 }
 
 /* ------------------------------------------------------------------ */
@@ -262,16 +260,15 @@ static int still_fails(struct shrink *s, const fl_fault_rec *set, size_t n)
 	int fails = 0;
 	size_t i;
 	json_t *x;
-	json_array_foreach(json_object_get(r, "expectations"), i, x)
+	json_array_foreach(fl_results_arr(r, "expectations"), i, x)
 	{
-		const char *what = json_string_value(json_object_get(x, "what"));
-		if (!json_is_true(json_object_get(x, "ok")) && what &&
-		    !strcmp(what, s->want))
+		if (!fl_results_bool(x, "ok") &&
+		    !strcmp(fl_results_str(x, "what"), s->want))
 			fails = 1;
 	}
 	if (s->verbose)
 		printf("  replay %d: %zu faults -> %s%s\n", s->runs, n,
-		       json_string_value(json_object_get(r, "verdict")),
+		       fl_verdict_name(fl_results_verdict(r)),
 		       fails ? " (still fails)" : "");
 	json_decref(r);
 	return fails;

@@ -5,6 +5,7 @@
  * the same policy as the report forbids everything else. */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "html.h"
 #include "report.h"
 #include "util.h"
 
@@ -15,15 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static const char trend_usage[] =
 	"usage: faultline trend [options] RESULTS... -o FILE\n"
 	"\n"
 	"Writes an HTML page with each scenario's verdicts, MTTR (mean, p95)\n"
-	"and leaked fds, threads and RSS across the given runs, ordered by\n"
-	"when they started: the history of nightly runs. RESULTS are\n"
-	"results.json files, or report directories holding one.\n"
+	"and the leak of every figure faultline measures across the given\n"
+	"runs, ordered by when they started: the history of nightly runs.\n"
+	"RESULTS are results.json files, or report directories holding one.\n"
 	"\n"
 	"options:\n"
 	"  -o, --output FILE      the page to write (required)\n"
@@ -41,7 +41,7 @@ static const char trend_usage[] =
 #define CT 18
 #define CB 22
 
-static const char css[] =
+static const char css_head[] =
 	"body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d2330;"
 	"background:#f6f7f9}"
 	"header,section{max-width:1100px;margin:0 auto;padding:10px 20px}"
@@ -54,9 +54,6 @@ static const char css[] =
 	".v{display:inline-block;min-width:48px;text-align:center;"
 	"font-weight:600;border-radius:3px;padding:0 4px;color:#fff;"
 	"font-size:12px}"
-	".v-PASS{background:#2e7d32}.v-FAIL{background:#c62828}"
-	".v-ERROR{background:#6a1b9a}.v-XFAIL{background:#5d7a8c}"
-	".v-XPASS{background:#e65100}.v-FLAKY{background:#9a7000}"
 	".v-NONE{background:#c9ced8}"
 	".scenario{background:#fff;border:1px solid #d8dce3;border-radius:6px;"
 	"margin:14px auto;max-width:1060px}"
@@ -67,10 +64,9 @@ static const char css[] =
 	".frame{fill:#fff;stroke:#c9ced8}.grid{stroke:#eceef2}"
 	".ln{fill:none;stroke-width:1.6}.l0{stroke:#1565c0}.l1{stroke:#d84315}"
 	".p0{fill:#1565c0}.p1{fill:#d84315}"
-	".strip rect{stroke:#fff}.sPASS{fill:#2e7d32}.sFAIL{fill:#c62828}"
-	".sERROR{fill:#6a1b9a}.sXFAIL{fill:#5d7a8c}.sXPASS{fill:#e65100}"
-	".sFLAKY{fill:#9a7000}.sNONE{fill:#e3e6eb}"
+	".strip rect{stroke:#fff}.sNONE{fill:#e3e6eb}"
 	"svg text.t0{fill:#1565c0}svg text.t1{fill:#d84315}"
+	/* ... then each verdict's and each figure's colours ... */
 	".bad{color:#c62828;font-weight:600}.muted{color:#6b7385}"
 	"code{background:#eef0f4;padding:1px 4px;border-radius:3px}";
 
@@ -80,18 +76,6 @@ struct run {
 	const char *started, *id;
 	int order;
 };
-
-static const char *str(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "";
-}
-
-static double num(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-	return json_is_number(v) ? json_number_value(v) : NAN;
-}
 
 static void esc(fl_buf *b, const char *s)
 {
@@ -106,16 +90,6 @@ static int run_cmp(const void *a, const void *b)
 		return c;
 	c = strcmp(x->id, y->id);
 	return c ? c : x->order - y->order;
-}
-
-static json_t *by_id(json_t *doc, const char *id)
-{
-	size_t i;
-	json_t *s;
-	json_array_foreach(json_object_get(doc, "scenarios"), i, s)
-		if (!strcmp(str(s, "id"), id))
-			return s;
-	return NULL;
 }
 
 /* An axis label for a run: its date, or its time when the runs shown all
@@ -153,17 +127,23 @@ static void fmt_value(char *out, size_t len, double v, enum unit u)
 		snprintf(out, len, "%g", v);
 }
 
-/* A small chart of one or two figures across the runs; a run without the
- * figure (no such scenario, nothing measured) leaves a gap. */
-static void small_chart(fl_buf *b, const char *title, const struct run *runs,
-			int nruns, double *const vals[2], const char *const names[2],
-			int nlines, enum unit u)
+/* A line of a small chart: its name in the key, the suffix of its
+ * classes (l0, p0, t0 for "0"; lf-fds... for "f-fds") and a value per
+ * run. */
+struct line {
+	const char *name;
+	const char *cls;
+	const double *vals;
+};
+
+static double chart_top(const struct line *lines, int nlines, int nruns,
+			enum unit u)
 {
 	double mx = 0;
 	for (int l = 0; l < nlines; l++)
 		for (int r = 0; r < nruns; r++)
-			if (!isnan(vals[l][r]) && vals[l][r] > mx)
-				mx = vals[l][r];
+			if (!isnan(lines[l].vals[r]) && lines[l].vals[r] > mx)
+				mx = lines[l].vals[r];
 	double top;
 	if (u == U_BYTES) {
 		/* Binary units, so the ticks read 8 MiB rather than 7.6 MiB. */
@@ -178,6 +158,15 @@ static void small_chart(fl_buf *b, const char *title, const struct run *runs,
 		top = 1;
 	if (u == U_SECONDS && mx <= 0)
 		top = 0.001;
+	return top;
+}
+
+/* A small chart of a few figures across the runs; a run without the
+ * figure (no such scenario, nothing measured) leaves a gap. */
+static void small_chart(fl_buf *b, const char *title, const struct run *runs,
+			int nruns, const struct line *lines, int nlines, enum unit u)
+{
+	double top = chart_top(lines, nlines, nruns, u);
 	double pw = CW - CL - CR, ph = CH - CT - CB;
 #define X(r) (CL + (nruns > 1 ? (double)(r) / (nruns - 1) * pw : pw / 2))
 #define Y(v) (CT + ph - (v) / top * ph)
@@ -213,35 +202,36 @@ static void small_chart(fl_buf *b, const char *title, const struct run *runs,
 	}
 	/* The key, top right. */
 	for (int l = nlines - 1, x = CW - CR; l >= 0; l--) {
-		fl_buf_printf(b, "<text class=\"t%d\" x=\"%d\" y=\"12\" "
+		fl_buf_printf(b, "<text class=\"t%s\" x=\"%d\" y=\"12\" "
 				 "text-anchor=\"end\">━ ",
-			      l, x);
-		esc(b, names[l]);
+			      lines[l].cls, x);
+		esc(b, lines[l].name);
 		fl_buf_puts(b, "</text>");
-		x -= 12 + 7 * (int)strlen(names[l]);
+		x -= 12 + 7 * (int)strlen(lines[l].name);
 	}
 	for (int l = 0; l < nlines; l++) {
-		fl_buf_printf(b, "<path class=\"ln l%d\" d=\"", l);
+		const double *vals = lines[l].vals;
+		fl_buf_printf(b, "<path class=\"ln l%s\" d=\"", lines[l].cls);
 		int pen = 0;
 		for (int r = 0; r < nruns; r++) {
-			if (isnan(vals[l][r])) {
+			if (isnan(vals[r])) {
 				pen = 0;
 				continue;
 			}
 			fl_buf_printf(b, "%c%.1f %.1f", pen ? 'L' : 'M', X(r),
-				      Y(vals[l][r]));
+				      Y(vals[r]));
 			pen = 1;
 		}
 		fl_buf_puts(b, "\"/>");
 		for (int r = 0; r < nruns; r++) {
-			if (isnan(vals[l][r]))
+			if (isnan(vals[r]))
 				continue;
 			char v[32];
-			fmt_value(v, sizeof v, vals[l][r], u);
-			fl_buf_printf(b, "<circle class=\"p%d\" cx=\"%.1f\" cy=\"%.1f\" "
+			fmt_value(v, sizeof v, vals[r], u);
+			fl_buf_printf(b, "<circle class=\"p%s\" cx=\"%.1f\" cy=\"%.1f\" "
 					 "r=\"2.5\"><title>",
-				      l, X(r), Y(vals[l][r]));
-			esc(b, names[l]);
+				      lines[l].cls, X(r), Y(vals[r]));
+			esc(b, lines[l].name);
 			fl_buf_printf(b, " %s, run ", v);
 			esc(b, runs[r].id);
 			fl_buf_puts(b, " (");
@@ -263,17 +253,12 @@ static void verdict_strip(fl_buf *b, const struct run *runs, int nruns,
 			 "height=\"12\" role=\"img\" aria-label=\"verdicts\">",
 		      w, w);
 	for (int r = 0; r < nruns; r++) {
-		json_t *s = by_id(runs[r].doc, id);
-		const char *v = s ? str(s, "verdict") : "NONE";
-		static const char *const known[] = {"PASS",  "FAIL",  "ERROR",
-						    "XFAIL", "XPASS", "FLAKY"};
-		const char *cls = "NONE";
-		for (size_t k = 0; k < 6; k++)
-			if (!strcmp(v, known[k]))
-				cls = known[k];
+		json_t *s = fl_results_by_id(runs[r].doc, id);
+		/* NONE: not run (no verdict class is spelled so). */
+		const char *v = s ? fl_verdict_name(fl_results_verdict(s)) : "NONE";
 		fl_buf_printf(b, "<rect class=\"s%s\" x=\"%d\" y=\"0\" width=\"10\" "
 				 "height=\"12\"><title>",
-			      cls, r * 10);
+			      v, r * 10);
 		esc(b, s ? v : "not run");
 		fl_buf_puts(b, ", run ");
 		esc(b, runs[r].id);
@@ -297,15 +282,71 @@ static void cell(fl_buf *b, double v, enum unit u, int bad)
 
 static double fired(json_t *s)
 {
-	json_t *j = json_object_get(s, "journal");
-	if (json_is_number(json_object_get(j, "total")))
-		return num(j, "total");
+	json_t *j = fl_results_obj(s, "journal");
+	if (!isnan(fl_results_num(j, "total")))
+		return fl_results_num(j, "total");
 	double n = 0;
 	const char *k;
 	json_t *p;
-	json_object_foreach(json_object_get(s, "points"), k, p)
-		n += num(p, "fired");
+	json_object_foreach(fl_results_obj(s, "points"), k, p)
+		n += fl_results_num(p, "fired");
 	return n;
+}
+
+/* A figure's leak in a table of runs: counts are bad above 0, sizes are
+ * judged by their expectations. */
+static void leak_cell(fl_buf *b, enum fl_figure k, double v)
+{
+	cell(b, v, fl_figures[k].bytes ? U_BYTES : U_COUNT,
+	     fl_figures[k].count && v > 0);
+}
+
+/* The figures' leak headers: "Leaked fds", then the others' labels. */
+static void leak_headers(fl_buf *b)
+{
+	for (int k = 0; k < FL_FIG_COUNT; k++)
+		fl_buf_printf(b, "<th>%s%s</th>", k ? "" : "Leaked ",
+			      fl_html_figure_label((enum fl_figure)k));
+}
+
+/* Is any run's value a number? An optional figure the scenario never
+ * measured gets no line. */
+static int any_value(const double *v, int nruns)
+{
+	for (int r = 0; r < nruns; r++)
+		if (!isnan(v[r]))
+			return 1;
+	return 0;
+}
+
+/* MTTR, then every figure's leak: the counts on one chart, each size on
+ * its own (their scales differ). */
+static void scenario_charts(fl_buf *b, const struct run *runs, int nruns,
+			    double *const *v, double *const *leak)
+{
+	fl_buf_puts(b, "<div class=\"charts\">");
+	struct line mttr[2] = {{"mean", "0", v[0]}, {"p95", "1", v[1]}};
+	small_chart(b, "MTTR", runs, nruns, mttr, 2, U_SECONDS);
+	struct line counts[FL_FIG_COUNT];
+	char cls[FL_FIG_COUNT][64];
+	int ncounts = 0;
+	for (int k = 0; k < FL_FIG_COUNT; k++) {
+		const fl_figure_def *f = &fl_figures[k];
+		snprintf(cls[k], sizeof cls[k], "f-%s", f->key);
+		if (f->optional && !any_value(leak[k], nruns))
+			continue;
+		struct line ln = {fl_html_figure_label(f->id), cls[k], leak[k]};
+		if (!f->bytes) {
+			counts[ncounts++] = ln;
+			continue;
+		}
+		char title[96];
+		snprintf(title, sizeof title, "leaked %s", ln.name);
+		small_chart(b, title, runs, nruns, &ln, 1, U_BYTES);
+	}
+	if (ncounts)
+		small_chart(b, "leaked", runs, nruns, counts, ncounts, U_COUNT);
+	fl_buf_puts(b, "</div>");
 }
 
 static void scenario_section(fl_buf *b, const struct run *runs, int nruns,
@@ -314,9 +355,9 @@ static void scenario_section(fl_buf *b, const struct run *runs, int nruns,
 	/* The latest name the scenario had. */
 	const char *name = id;
 	for (int r = 0; r < nruns; r++) {
-		json_t *s = by_id(runs[r].doc, id);
-		if (s && *str(s, "name"))
-			name = str(s, "name");
+		json_t *s = fl_results_by_id(runs[r].doc, id);
+		if (s && *fl_results_str(s, "name"))
+			name = fl_results_str(s, "name");
 	}
 	fl_buf_printf(b, "<section class=\"scenario\" id=\"s%d\"><h2>", idx);
 	esc(b, name);
@@ -324,69 +365,55 @@ static void scenario_section(fl_buf *b, const struct run *runs, int nruns,
 	esc(b, id);
 	fl_buf_puts(b, "</p>");
 	verdict_strip(b, runs, nruns, id);
-	double *v[7];
-	for (int k = 0; k < 7; k++)
+	/* MTTR mean, p95, max and faults fired; each figure's leak. */
+	double *v[4], *leak[FL_FIG_COUNT];
+	for (int k = 0; k < 4; k++)
 		v[k] = fl_xmalloc((size_t)nruns * sizeof *v[k]);
+	for (int k = 0; k < FL_FIG_COUNT; k++)
+		leak[k] = fl_xmalloc((size_t)nruns * sizeof *leak[k]);
 	for (int r = 0; r < nruns; r++) {
-		json_t *s = by_id(runs[r].doc, id);
-		json_t *m = s ? json_object_get(s, "mttr") : NULL;
-		json_t *l = s ? json_object_get(s, "leaks") : NULL;
-		v[0][r] = num(m, "mean_s");
-		v[1][r] = num(m, "p95_s");
-		v[2][r] = num(l, "fds");
-		v[3][r] = num(l, "threads");
-		v[4][r] = num(l, "rss");
-		v[5][r] = num(m, "max_s");
-		v[6][r] = s ? fired(s) : NAN;
+		json_t *s = fl_results_by_id(runs[r].doc, id);
+		json_t *m = s ? fl_results_obj(s, "mttr") : NULL;
+		json_t *l = s ? fl_results_obj(s, "leaks") : NULL;
+		v[0][r] = fl_results_num(m, "mean_s");
+		v[1][r] = fl_results_num(m, "p95_s");
+		v[2][r] = fl_results_num(m, "max_s");
+		v[3][r] = s ? fired(s) : NAN;
+		for (int k = 0; k < FL_FIG_COUNT; k++)
+			leak[k][r] = fl_results_num(l, fl_figures[k].key);
 	}
-	fl_buf_puts(b, "<div class=\"charts\">");
-	static const char *const mttr_names[2] = {"mean", "p95"};
-	static const char *const leak_names[2] = {"fds", "threads"};
-	static const char *const rss_names[2] = {"RSS", ""};
-	static const char *const mttr_title = "MTTR";
-	double *const mttr[2] = {v[0], v[1]};
-	double *const leaks[2] = {v[2], v[3]};
-	double *const rss[2] = {v[4], NULL};
-	small_chart(b, mttr_title, runs, nruns, mttr, mttr_names, 2,
-		    U_SECONDS);
-	small_chart(b, "leaked", runs, nruns, leaks, leak_names, 2,
-		    U_COUNT);
-	small_chart(b, "leaked RSS", runs, nruns, rss, rss_names, 1, U_BYTES);
-	fl_buf_puts(b, "</div>");
+	scenario_charts(b, runs, nruns, v, leak);
 	fl_buf_puts(b, "<details><summary>every run</summary><table><tr>"
 		       "<th>Started</th><th>Run</th><th>Verdict</th>"
-		       "<th>MTTR mean</th><th>p95</th><th>max</th>"
-		       "<th>Leaked fds</th><th>threads</th><th>RSS</th>"
-		       "<th>Faults fired</th></tr>");
+		       "<th>MTTR mean</th><th>p95</th><th>max</th>");
+	leak_headers(b);
+	fl_buf_puts(b, "<th>Faults fired</th></tr>");
 	for (int r = nruns - 1; r >= 0; r--) {
-		json_t *s = by_id(runs[r].doc, id);
+		json_t *s = fl_results_by_id(runs[r].doc, id);
 		fl_buf_puts(b, "<tr><td>");
 		esc(b, runs[r].started);
 		fl_buf_puts(b, "</td><td>");
 		esc(b, runs[r].id);
 		fl_buf_puts(b, "</td><td>");
 		if (s) {
-			fl_buf_puts(b, "<span class=\"v v-");
-			esc(b, str(s, "verdict"));
-			fl_buf_puts(b, "\">");
-			esc(b, str(s, "verdict"));
-			fl_buf_puts(b, "</span>");
+			const char *vn = fl_verdict_name(fl_results_verdict(s));
+			fl_buf_printf(b, "<span class=\"v v-%s\">%s</span>", vn, vn);
 		} else {
 			fl_buf_puts(b, "<span class=\"muted\">not run</span>");
 		}
 		fl_buf_puts(b, "</td>");
-		cell(b, v[0][r], U_SECONDS, 0);
-		cell(b, v[1][r], U_SECONDS, 0);
-		cell(b, v[5][r], U_SECONDS, 0);
-		cell(b, v[2][r], U_COUNT, v[2][r] > 0);
-		cell(b, v[3][r], U_COUNT, v[3][r] > 0);
-		cell(b, v[4][r], U_BYTES, 0);
-		cell(b, v[6][r], U_COUNT, 0);
+		for (int k = 0; k < 3; k++)
+			cell(b, v[k][r], U_SECONDS, 0);
+		for (int k = 0; k < FL_FIG_COUNT; k++)
+			leak_cell(b, (enum fl_figure)k, leak[k][r]);
+		cell(b, v[3][r], U_COUNT, 0);
 		fl_buf_puts(b, "</tr>");
 	}
 	fl_buf_puts(b, "</table></details></section>");
-	for (int k = 0; k < 7; k++)
+	for (int k = 0; k < 4; k++)
 		free(v[k]);
+	for (int k = 0; k < FL_FIG_COUNT; k++)
+		free(leak[k]);
 }
 
 static int write_page(const char *path, const char *title, struct run *runs,
@@ -398,24 +425,34 @@ static int write_page(const char *path, const char *title, struct run *runs,
 	for (int r = nruns - 1; r >= 0; r--) {
 		size_t i;
 		json_t *s;
-		json_array_foreach(json_object_get(runs[r].doc, "scenarios"), i, s)
+		fl_results_foreach(runs[r].doc, i, s)
 		{
-			const char *id = str(s, "id");
+			const char *id = fl_results_id(s);
 			if (!*id || json_object_get(seen, id))
 				continue;
 			json_object_set_new(seen, id, json_true());
 			json_array_append_new(ids, json_string(id));
 		}
 	}
+	fl_buf css;
+	fl_buf_init(&css);
+	fl_buf_puts(&css, css_head);
+	fl_html_verdict_css(&css, ".v-%s", "background");
+	fl_html_verdict_css(&css, ".s%s", "fill");
+	fl_html_figure_css(&css, ".lf-%s", "stroke");
+	fl_html_figure_css(&css, ".pf-%s", "fill");
+	fl_html_figure_css(&css, "svg text.tf-%s", "fill");
 	fl_buf b;
 	fl_buf_init(&b);
 	fl_buf_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
 			"charset=\"utf-8\">");
-	fl_html_csp(&b, css, NULL);
+	fl_html_csp(&b, css.data, NULL);
 	fl_buf_puts(&b, "<meta name=\"viewport\" content=\"width=device-width\">"
 			"<title>");
 	esc(&b, title);
-	fl_buf_printf(&b, "</title><style>%s</style></head><body><header><h1>", css);
+	fl_buf_printf(&b, "</title><style>%s</style></head><body><header><h1>",
+		      css.data);
+	fl_buf_free(&css);
 	esc(&b, title);
 	fl_buf_printf(&b, "</h1><p>%d run%s from ", nruns, nruns == 1 ? "" : "s");
 	esc(&b, runs[0].started);
@@ -424,54 +461,55 @@ static int write_page(const char *path, const char *title, struct run *runs,
 	fl_buf_printf(&b, ", %zu scenarios.</p>", json_array_size(ids));
 
 	/* The runs, newest first. */
-	fl_buf_puts(&b, "<table><tr><th>Started</th><th>Run</th><th>faultline</th>"
-			"<th>Passed</th><th>Failed</th><th>Errors</th>"
-			"<th>XFailed</th><th>XPassed</th><th>Flaky</th>"
-			"<th>Exit</th></tr>");
+	fl_buf_puts(&b, "<table><tr><th>Started</th><th>Run</th><th>faultline</th>");
+	for (int v = 0; v < FL_VERDICT_COUNT; v++) {
+		const char *key = fl_verdict_summary_key((fl_verdict)v);
+		fl_buf_printf(&b, "<th>%c%s</th>", key[0] - 'a' + 'A', key + 1);
+	}
+	fl_buf_puts(&b, "<th>Exit</th></tr>");
 	for (int r = nruns - 1; r >= 0; r--) {
-		json_t *sum = json_object_get(runs[r].doc, "summary");
+		json_t *sum = fl_results_obj(runs[r].doc, "summary");
 		fl_buf_puts(&b, "<tr><td>");
 		esc(&b, runs[r].started);
 		fl_buf_puts(&b, "</td><td>");
 		esc(&b, runs[r].id);
 		fl_buf_puts(&b, "</td><td>");
-		esc(&b, str(runs[r].doc, "faultline_version"));
+		esc(&b, fl_results_str(runs[r].doc, "faultline_version"));
 		fl_buf_puts(&b, "</td>");
-		static const char *const keys[] = {"passed",  "failed",	 "errors",
-						   "xfailed", "xpassed", "flaky",
-						   "exit_status"};
-		for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
-			double n = num(sum, keys[k]);
-			int bad = k != 0 && k != 3 && n > 0;
-			cell(&b, n, U_COUNT, bad);
+		for (int v = 0; v < FL_VERDICT_COUNT; v++) {
+			double n = fl_results_num(sum, fl_verdict_summary_key((fl_verdict)v));
+			cell(&b, n, U_COUNT, !fl_verdict_good((fl_verdict)v) && n > 0);
 		}
+		double status = fl_results_num(sum, "exit_status");
+		cell(&b, status, U_COUNT, status > 0);
 		fl_buf_puts(&b, "</tr>");
 	}
 	fl_buf_puts(&b, "</table>");
 
 	/* Every scenario on one line: its verdicts and latest figures. */
 	fl_buf_puts(&b, "<h2>Scenarios</h2><table><tr><th>Scenario</th>"
-			"<th>Verdicts, oldest to newest</th><th>MTTR mean</th>"
-			"<th>Leaked fds</th><th>threads</th><th>RSS</th></tr>");
+			"<th>Verdicts, oldest to newest</th><th>MTTR mean</th>");
+	leak_headers(&b);
+	fl_buf_puts(&b, "</tr>");
 	size_t i;
 	json_t *idv;
 	json_array_foreach(ids, i, idv)
 	{
 		const char *id = json_string_value(idv);
-		json_t *last = by_id(runs[nruns - 1].doc, id);
+		json_t *last = fl_results_by_id(runs[nruns - 1].doc, id);
 		fl_buf_printf(&b, "<tr><td><a href=\"#s%zu\">", i);
-		esc(&b, last ? str(last, "name") : id);
+		esc(&b, last ? fl_results_str(last, "name") : id);
 		fl_buf_puts(&b, "</a><br><span class=\"muted\">");
 		esc(&b, id);
 		fl_buf_puts(&b, "</span></td><td>");
 		verdict_strip(&b, runs, nruns, id);
 		fl_buf_puts(&b, "</td>");
-		json_t *m = last ? json_object_get(last, "mttr") : NULL;
-		json_t *l = last ? json_object_get(last, "leaks") : NULL;
-		cell(&b, num(m, "mean_s"), U_SECONDS, 0);
-		cell(&b, num(l, "fds"), U_COUNT, num(l, "fds") > 0);
-		cell(&b, num(l, "threads"), U_COUNT, num(l, "threads") > 0);
-		cell(&b, num(l, "rss"), U_BYTES, 0);
+		json_t *m = last ? fl_results_obj(last, "mttr") : NULL;
+		json_t *l = last ? fl_results_obj(last, "leaks") : NULL;
+		cell(&b, fl_results_num(m, "mean_s"), U_SECONDS, 0);
+		for (int k = 0; k < FL_FIG_COUNT; k++)
+			leak_cell(&b, (enum fl_figure)k,
+				  fl_results_num(l, fl_figures[k].key));
 		fl_buf_puts(&b, "</tr>");
 	}
 	fl_buf_puts(&b, "</table></header>");
@@ -532,22 +570,16 @@ int fl_cmd_trend(int argc, char **argv)
 	int status = FL_EXIT_OK;
 	for (int i = 0; i < n; i++) {
 		const char *arg = argv[optind + i];
-		struct stat st;
-		if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
-			snprintf(runs[i].path, sizeof runs[i].path,
-				 "%s/results.json", arg);
-		else
-			snprintf(runs[i].path, sizeof runs[i].path, "%s", arg);
+		fl_results_path(arg, runs[i].path, sizeof runs[i].path);
 		char err[PATH_MAX + 256];
-		runs[i].doc = fl_results_load(runs[i].path, err, sizeof err);
-		if (!runs[i].doc) {
+		if (fl_results_load(runs[i].path, &runs[i].doc, err, sizeof err) < 0) {
 			fprintf(stderr, "faultline trend: %s\n", err);
 			status = FL_EXIT_USAGE;
 			goto done;
 		}
-		json_t *run = json_object_get(runs[i].doc, "run");
-		runs[i].started = str(run, "started");
-		runs[i].id = str(run, "id");
+		json_t *run = fl_results_obj(runs[i].doc, "run");
+		runs[i].started = fl_results_str(run, "started");
+		runs[i].id = fl_results_str(run, "id");
 		runs[i].order = i;
 	}
 	qsort(runs, (size_t)n, sizeof *runs, run_cmp);

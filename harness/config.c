@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "config.h"
 
+#include "api.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -169,14 +170,14 @@ const char *fl_config_did_you_mean(const char *key, const char *const *known)
 	return best_d <= limit ? best : NULL;
 }
 
-int fl_config_line_of(const char *file, const char *key)
+int fl_config_line_of(const char *file, const char *key, int near)
 {
 	char *text;
 	if (!file || fl_read_file(file, &text, NULL) < 0)
 		return 0;
 	size_t kl = strlen(key);
-	int line = 1, found = 0;
-	for (const char *p = text; *p && !found; p++) {
+	int line = 1, best = 0;
+	for (const char *p = text; *p; p++) {
 		if (*p == '\n') {
 			line++;
 			continue;
@@ -187,11 +188,20 @@ int fl_config_line_of(const char *file, const char *key)
 		const char *q = p + kl;
 		while (*q == ' ' || *q == '\t')
 			q++;
-		if (*q == '=' && q[1] != '=')
-			found = 1;
+		if (*q != '=' || q[1] == '=')
+			continue;
+		/* The last one at or before near; else the first after it. */
+		if (near <= 0) {
+			best = line;
+			break;
+		}
+		if (line <= near || !best)
+			best = line;
+		if (line > near)
+			break;
 	}
 	free(text);
-	return found ? line : 0;
+	return best;
 }
 
 int fl_config_port_valid(const char *text)
@@ -219,6 +229,8 @@ struct parse {
 	fl_config *c;
 	const char *file;
 	int idx;		/* the scenario table, absolute */
+	int near;		/* a line of this scenario (its run function), for
+				 * a file of several; 0: none */
 };
 
 /* Raises "file:line: message", with the line where key is set, if the
@@ -234,7 +246,7 @@ static void fail(lua_State *L, const struct parse *p, const char *key,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	int line = key ? fl_config_line_of(p->file, key) : 0;
+	int line = key ? fl_config_line_of(p->file, key, p->near) : 0;
 	if (line)
 		luaL_error(L, "%s:%d: %s", p->file, line, msg);
 	else
@@ -439,11 +451,8 @@ static int push_table(lua_State *L, const struct parse *p, int idx,
 
 static void parse_ready(lua_State *L, const struct parse *p, int r)
 {
-	static const char *const keys[] = {"stdout", "stderr", "output",
-					   "regex",  "port",   "delay",
-					   "timeout", NULL};
 	fl_config *c = p->c;
-	check_keys(L, p, r, "target.ready", keys);
+	check_keys(L, p, r, "target.ready", fl_api_keys("target.ready"));
 	static const struct {
 		const char *key;
 		int streams;
@@ -543,11 +552,7 @@ static void parse_status(lua_State *L, const struct parse *p, int h)
 static void parse_health_table(lua_State *L, const struct parse *p, int h)
 {
 	fl_health_cfg *hc = &p->c->health;
-	static const char *const keys[] = {
-		"tcp",	  "host",	"unix",	     "send",	"expect",
-		"regex",  "reply_end", "http",	     "status",	"http_host",
-		"timeout", "interval", NULL};
-	check_keys(L, p, h, "target.health", keys);
+	check_keys(L, p, h, "target.health", fl_api_keys("target.health"));
 	hc->kind = FL_HEALTH_TCP;
 	hc->port = get_port(L, p, h, "tcp", "target.health.");
 	hc->unix_path = get_string(L, p, h, "unix", "target.health.");
@@ -665,8 +670,7 @@ static void parse_stop(lua_State *L, const struct parse *p, int target)
 			   "{ signal = \"TERM\", grace = 2 }");
 	if (!s)
 		return;
-	static const char *const keys[] = {"signal", "grace", NULL};
-	check_keys(L, p, s, "target.stop", keys);
+	check_keys(L, p, s, "target.stop", fl_api_keys("target.stop"));
 	char *sig = get_string(L, p, s, "signal", "target.stop.");
 	if (sig) {
 		c->stop_signal = fl_signal_from_name(sig);
@@ -698,10 +702,8 @@ static void parse_rlimits(lua_State *L, const struct parse *p, int target)
 					: "?";
 		int res, bytes;
 		if (fl_rlimit_lookup(k, &res, &bytes) < 0) {
-			static const char *const known[] = {
-				"nofile", "as",	  "nproc", "core",
-				"stack",  "data", "fsize", "cpu", NULL};
-			const char *dym = fl_config_did_you_mean(k, known);
+			const char *dym = fl_config_did_you_mean(
+				k, fl_api_keys("target.rlimits"));
 			if (dym)
 				fail(L, p, k,
 				     "target.rlimits: unknown limit '%s' (did "
@@ -773,8 +775,7 @@ static void parse_oom(lua_State *L, const struct parse *p, int target)
 	int o = push_table(L, p, target, "oom", "target.", "{ rss = \"200MiB\" }");
 	if (!o)
 		return;
-	static const char *const keys[] = {"rss", "core", NULL};
-	check_keys(L, p, o, "target.oom", keys);
+	check_keys(L, p, o, "target.oom", fl_api_keys("target.oom"));
 	c->oom_rss = get_size(L, p, o, "rss", "target.oom.", 0);
 	if (c->oom_rss <= 0)
 		fail(L, p, "oom", "target.oom.rss must be a size like '200MiB'");
@@ -785,11 +786,7 @@ static void parse_oom(lua_State *L, const struct parse *p, int target)
 static void parse_target(lua_State *L, const struct parse *p, int t)
 {
 	fl_config *c = p->c;
-	static const char *const keys[] = {
-		"cmd",	   "env",     "cwd",	 "ready",	"health",
-		"health_interval", "stop", "rlimits", "close", "output_limit",
-		"autostart", "exits", "inherit", "watch",	"oom",	NULL};
-	check_keys(L, p, t, "target", keys);
+	check_keys(L, p, t, "target", fl_api_keys("target"));
 	c->cmd = get_list(L, p, t, "cmd", "target.", &c->ncmd);
 	if (!c->cmd)
 		fail(L, p, "target",
@@ -845,14 +842,7 @@ static void parse_steady(lua_State *L, const struct parse *p)
 			   "{ fds = \"+2\", threads = \"+0\" }");
 	if (!s)
 		return;
-	const char *keys[FL_FIG_COUNT + 3];
-	int nk = 0;
-	for (int f = 0; f < FL_FIG_COUNT; f++)
-		keys[nk++] = fl_figures[f].key;
-	keys[nk++] = "health";
-	keys[nk++] = "per";
-	keys[nk] = NULL;
-	check_keys(L, p, s, "steady", keys);
+	check_keys(L, p, s, "steady", fl_api_keys("steady"));
 	/* A table of its own replaces the default hypothesis. */
 	memset(&c->steady, 0, sizeof c->steady);
 	for (int f = 0; f < FL_FIG_COUNT; f++) {
@@ -916,8 +906,7 @@ static void parse_xfail(lua_State *L, const struct parse *p)
 		c->xfail_reason = fl_xstrdup(lua_tostring(L, -1));
 	} else if (t == LUA_TTABLE) {
 		int x = lua_gettop(L);
-		static const char *const keys[] = {"reason", "match", NULL};
-		check_keys(L, p, x, "xfail", keys);
+		check_keys(L, p, x, "xfail", fl_api_keys("xfail"));
 		c->xfail = 1;
 		c->xfail_reason = get_string(L, p, x, "reason", "xfail.");
 		c->xfail_match = get_string(L, p, x, "match", "xfail.");
@@ -935,11 +924,7 @@ static int parse_all(lua_State *L)
 	/* The scenario table is the second argument of this call. */
 	p->idx = 2;
 	fl_config *c = p->c;
-	static const char *const keys[] = {
-		"name",	  "description", "tags",  "seed",     "timeout",
-		"xfail",  "target",	 "sample", "steady",  "recovery",
-		"run",	  NULL};
-	check_keys(L, p, p->idx, "the scenario", keys);
+	check_keys(L, p, p->idx, "the scenario", fl_api_keys("the scenario"));
 	c->name = get_string(L, p, p->idx, "name", "");
 	c->description = get_string(L, p, p->idx, "description", "");
 	c->tags = get_list(L, p, p->idx, "tags", "", &c->ntags);
@@ -963,8 +948,7 @@ static int parse_all(lua_State *L)
 
 	int s = push_table(L, p, p->idx, "sample", "", "{ hz = 200 }");
 	if (s) {
-		static const char *const skeys[] = {"hz", NULL};
-		check_keys(L, p, s, "sample", skeys);
+		check_keys(L, p, s, "sample", fl_api_keys("sample"));
 		c->hz = get_number(L, p, s, "hz", "sample.", c->hz, 0, 0);
 		lua_pop(L, 1);
 	}
@@ -982,8 +966,7 @@ static int parse_all(lua_State *L)
 
 	int r = push_table(L, p, p->idx, "recovery", "", "{ hold = 0.1 }");
 	if (r) {
-		static const char *const rkeys[] = {"hold", NULL};
-		check_keys(L, p, r, "recovery", rkeys);
+		check_keys(L, p, r, "recovery", fl_api_keys("recovery"));
 		double hold = get_number(L, p, r, "hold", "recovery.",
 					 (double)c->hold_ns / 1e9, 0, 0);
 		c->hold_ns = (int64_t)(hold * 1e9);
@@ -1004,6 +987,14 @@ int fl_config_parse(lua_State *L, int idx, const char *file, fl_config *c,
 	if (!lua_istable(L, p.idx)) {
 		snprintf(err, errlen, "%s: the scenario is not a table", file);
 		return -1;
+	}
+	/* Where this scenario is in its file: its run function's line. */
+	if (lua_getfield(L, p.idx, "run") == LUA_TFUNCTION) {
+		lua_Debug ar;
+		lua_getinfo(L, ">S", &ar);
+		p.near = ar.linedefined;
+	} else {
+		lua_pop(L, 1);
 	}
 	lua_pushcfunction(L, parse_all);
 	lua_pushlightuserdata(L, &p);

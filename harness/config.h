@@ -125,8 +125,8 @@ int fl_config_port_valid(const char *text);
  * a third of its length), or NULL. */
 const char *fl_config_did_you_mean(const char *key,
 				   const char *const *known);
-/* The line of file where `key =` first appears after line from (1-based),
- * or 0. */
-int fl_config_line_of(const char *file, const char *key);
+/* The line of file where `key =` appears: the first, or with near > 0 the
+ * last at or before line near (else the first after it); 0 if none. */
+int fl_config_line_of(const char *file, const char *key, int near);
 
 #endif

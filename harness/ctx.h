@@ -134,6 +134,9 @@ typedef struct fl_final {
 				    * baseline snapshot's counts, else the
 				    * baseline's medians */
 	int snapshot;		/* fds, threads, files from one snapshot */
+	int since_start;	/* no baseline: only the watched directory,
+				 * compared with its state before the start
+				 * (a batch job's leftovers) */
 	int quiet;		/* ...taken once the target was quiet */
 	int64_t at_ns;
 	const char *unavailable; /* why there are no fd/thread forensics */
@@ -197,6 +200,11 @@ typedef struct fl_ctx {
 	fl_baseline base;
 	int base_inst;		/* instance the baseline belongs to */
 	fl_base_snapshot base_snap;
+	/* The watched directory just before the latest start, for a batch
+	 * job judged without a baseline. */
+	fl_fd_entry *start_files;
+	int nstart_files;
+	int start_inst;		/* its instance, or -1 */
 	fl_oom oom;
 	fl_final final;
 
@@ -221,6 +229,7 @@ typedef struct fl_ctx {
 	json_t *point_stats;	/* from the agent at the end */
 	json_t *warnings;	/* array of strings */
 
+	char *program;		/* the target's binary, resolved, or NULL */
 	/* Points counted from the target's first call (FL_POINTS). */
 	char **points;
 	int npoints;

@@ -4,6 +4,7 @@
 #include "health.h"
 #include "instance.h"
 #include "measure.h"
+#include "points.h"
 #include "util.h"
 #include "windows.h"
 
@@ -139,9 +140,25 @@ int fl_expect_leaks(fl_ctx *ctx, const char *where,
 		}
 	}
 	if (!ctx->base.valid) {
-		snprintf(err, errlen,
-			 "leaks need a baseline (call t:settle() first)");
-		return -ENODATA;
+		/* Without a baseline (a batch job, faulted from its first
+		 * instruction) what can be judged is what it left in the
+		 * watched directory, against its state before the start. */
+		int only_files = 1;
+		for (int f = 0; f < FL_FIG_COUNT; f++)
+			if (!isnan(allowed[f]) && f != FL_FIG_FILES)
+				only_files = 0;
+		if (!only_files) {
+			snprintf(err, errlen,
+				 "leaks of fds, threads and RSS need a baseline: "
+				 "call t:settle() while the target runs (a batch "
+				 "job without one is judged on leaked.files, "
+				 "against target.watch before its start, and on "
+				 "its exit)");
+			return -ENODATA;
+		}
+		int r = fl_measure_final_since_start(ctx, err, errlen);
+		if (r < 0)
+			return r;
 	}
 	if (!ctx->final.have && ctx->inst && ctx->inst->running &&
 	    ctx->base_inst == ctx->ninstances - 1)
@@ -431,6 +448,29 @@ static void unfired_reason(const fl_ctx *ctx, const fl_window *w, char *out,
 {
 	json_t *st = json_object_get(ctx->point_stats, w->spec.point);
 	json_t *calls = json_object_get(st, "calls");
+	if (w->instance >= ctx->ninstances) {
+		snprintf(out, len, "it was opened for a start that never came");
+		return;
+	}
+	/* Faults cannot reach a process without the agent. */
+	fl_instance *in = ctx->instances[w->instance];
+	if (!fl_faults_registered(&in->faults)) {
+		snprintf(out, len,
+			 "no faultline agent ever ran in the target (a static "
+			 "or Go binary, or one that clears LD_PRELOAD)");
+		return;
+	}
+	for (int i = 0; i < in->faults.nseen; i++) {
+		const fl_proc_info *p = &in->faults.seen[i];
+		if (p->pid == in->faults.root && p->now[0]) {
+			snprintf(out, len,
+				 "the target executed %s without the agent, so "
+				 "no fault reached it (target.inherit = true "
+				 "keeps the agent across exec)",
+				 p->now);
+			return;
+		}
+	}
 	if (w->on_ns < 0) {
 		if (w->spec.after_point[0])
 			snprintf(out, len,
@@ -454,10 +494,19 @@ static void unfired_reason(const fl_ctx *ctx, const fl_window *w, char *out,
 	}
 	long long n = (long long)json_integer_value(calls);
 	if (n == 0) {
+		/* What it calls instead, if its imports say. */
+		char similar[300] = "";
+		fl_points_reach r;
+		if (ctx->program && fl_points_reach_of(ctx->program, &r) == 0) {
+			fl_points_similar_calls(&r, w->spec.point, similar,
+						sizeof similar);
+			fl_points_reach_free(&r);
+		}
 		snprintf(out, len,
 			 "0 calls: the target never reached %s through a "
-			 "wrapped call",
-			 w->spec.point);
+			 "wrapped call%s%s",
+			 w->spec.point, similar[0] ? "; it calls " : "",
+			 similar);
 		return;
 	}
 	int k = snprintf(out, len, "%lld call%s, none failed", n,

@@ -1,3 +1,8 @@
+/* Fault control through the shared region (lib/agent_proto.h): rules,
+ * points, replay sets and close mode written here, counts and process
+ * registrations read back. The scenario thread is the only writer on the
+ * harness's side; the monitor thread only reads the region
+ * (fl_faults_footprint, which keeps its own small cache in atomics). */
 #define _GNU_SOURCE
 #include "faults.h"
 
@@ -5,331 +10,805 @@
 #include "util.h"
 
 #include <errno.h>
-#include <poll.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
-int fl_faults_create(fl_faults *f)
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+static int view(const fl_faults *f, fl_shm_view *v)
+{
+	if (!f->shm)
+		return -1;
+	return fl_shm_view_of(f->shm, f->shm_size, v);
+}
+
+int fl_faults_create(fl_faults *f, uint64_t seed, const char *close_mode,
+		     int inherit, size_t replay_records)
 {
 	memset(f, 0, sizeof *f);
-	f->fd = f->peer_fd = -1;
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+	f->shm_fd = -1;
+	f->inherit = inherit;
+	f->next_version = 1;
+	snprintf(f->close_mode, sizeof f->close_mode, "%s",
+		 close_mode && *close_mode ? close_mode : "linux");
+	fl_shm_hdr layout;
+	memset(&layout, 0, sizeof layout);
+	size_t size = fl_shm_layout(&layout, replay_records);
+	int fd = memfd_create("faultline", MFD_CLOEXEC);
+	if (fd < 0)
 		return -errno;
-	f->fd = sv[0];
-	f->peer_fd = sv[1];
+	if (ftruncate(fd, (off_t)size) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	/* Every page exists from now on, so no process of the target makes
+	 * the region grow by touching it (each maps it in full itself). */
+	if (madvise(m, size, MADV_POPULATE_WRITE) < 0)
+		memset(m, 0, size);
+	fl_shm_hdr *h = m;
+	*h = layout;
+	h->version = FL_AGENT_PROTO_VERSION;
+	h->seed = seed;
+	h->inherit = inherit ? 1 : 0;
+	atomic_store(&h->close_mode, strcmp(f->close_mode, "libfiu") == 0
+					     ? FL_CLOSE_LIBFIU
+					     : FL_CLOSE_LINUX);
+	fl_journal_hdr *j = (fl_journal_hdr *)((char *)m + h->off_journal);
+	j->capacity = FL_JOURNAL_CAPACITY;
+	j->record_size = sizeof(fl_journal_rec);
+	fl_shm_rule *rules = (fl_shm_rule *)((char *)m + h->off_rules);
+	for (int i = 0; i < FL_MAX_RULES; i++)
+		atomic_store(&rules[i].version, 1); /* odd: free */
+	/* The magic goes last: an agent never maps a half-made region. */
+	atomic_thread_fence(memory_order_release);
+	h->magic = FL_SHM_MAGIC;
+	f->shm = m;
+	f->shm_size = size;
+	f->shm_fd = fd;
 	return 0;
 }
 
-void fl_faults_spawned(fl_faults *f)
+int fl_faults_fd(const fl_faults *f)
 {
-	if (f->peer_fd >= 0)
-		close(f->peer_fd);
-	f->peer_fd = -1;
+	return f->shm_fd;
+}
+
+void fl_faults_spawned(fl_faults *f, pid_t pid)
+{
+	f->target_fd = f->shm_fd;
+	if (f->shm_fd >= 0)
+		close(f->shm_fd);
+	f->shm_fd = -1;
+	f->root = pid;
 }
 
 void fl_faults_close(fl_faults *f)
 {
-	fl_faults_spawned(f);
-	if (f->fd >= 0)
-		close(f->fd);
-	f->fd = -1;
+	if (f->shm_fd >= 0)
+		close(f->shm_fd);
+	f->shm_fd = -1;
 }
 
 void fl_faults_free(fl_faults *f)
 {
 	fl_faults_close(f);
-	for (int i = 0; i < f->nslots; i++)
-		free(f->slot_names[i]);
-	free(f->slot_names);
-	f->slot_names = NULL;
-	f->nslots = 0;
-}
-
-static void set_slot(fl_faults *f, int slot, const char *name)
-{
-	if (slot < 0 || slot > 100000)
-		return;
-	if (slot >= f->nslots) {
-		f->slot_names = fl_xrealloc(f->slot_names,
-					    (size_t)(slot + 1) * sizeof *f->slot_names);
-		for (int i = f->nslots; i <= slot; i++)
-			f->slot_names[i] = NULL;
-		f->nslots = slot + 1;
-	}
-	if (!f->slot_names[slot])
-		f->slot_names[slot] = fl_xstrdup(name);
+	if (f->shm)
+		munmap(f->shm, f->shm_size);
+	f->shm = NULL;
+	f->shm_size = 0;
+	free(f->seen);
+	f->seen = NULL;
+	f->nseen = 0;
 }
 
 void fl_faults_set_slots(fl_faults *f, char *const *names, int n)
 {
+	fl_shm_view v;
+	if (view(f, &v) < 0)
+		return;
 	for (int i = 0; i < n; i++)
-		set_slot(f, i, names[i]);
+		fl_shm_point_get(&v, names[i], 1, NULL);
 }
 
 const char *fl_faults_slot_name(const fl_faults *f, int slot)
 {
-	if (slot < 0 || slot >= f->nslots)
+	fl_shm_view v;
+	if (slot < 0 || slot >= FL_MAX_POINTS || view(f, &v) < 0)
 		return NULL;
-	return f->slot_names[slot];
+	uint32_t st = atomic_load(&v.points[slot].state);
+	return st == FL_POINT_READY || st == FL_POINT_DEAD ? v.points[slot].name
+							     : NULL;
 }
 
-static int parse_hello(fl_faults *f, const char *msg)
+/* ------------------------------------------------------------------ */
+/* Rules                                                                */
+/* ------------------------------------------------------------------ */
+
+/* Is ref the current, valid reference of its slot? */
+static int ref_valid(const fl_shm_view *v, uint64_t ref)
 {
-	if (strncmp(msg, "hello ", 6) != 0)
-		return -EPROTO;
-	const char *p;
-	if ((p = strstr(msg, "pid=")))
-		f->agent_pid = (pid_t)atoi(p + 4);
-	if ((p = strstr(msg, "tid=")))
-		f->agent_tid = (pid_t)atoi(p + 4);
-	if ((p = strstr(msg, "fd=")))
-		f->agent_fd = atoi(p + 3);
-	if ((p = strstr(msg, "thread=")))
-		f->agent_thread = atoi(p + 7);
-	if ((p = strstr(msg, "journal=")))
-		f->agent_journal = atoi(p + 8);
-	if ((p = strstr(msg, "close="))) {
-		size_t n = strcspn(p + 6, " ");
-		if (n >= sizeof f->close_mode)
-			n = sizeof f->close_mode - 1;
-		memcpy(f->close_mode, p + 6, n);
-		f->close_mode[n] = '\0';
+	uint32_t slot = FL_RULE_SLOT(ref);
+	return ref && slot < FL_MAX_RULES &&
+	       atomic_load(&v->rules[slot].version) == FL_RULE_VERSION(ref);
+}
+
+/* Rule slots nobody refers to any more (no point, pattern or armed
+ * entry) become free: their version turns odd, so a thread still holding
+ * an old reference sees it is stale. */
+static void free_unused_rules(const fl_shm_view *v)
+{
+	int used[FL_MAX_RULES];
+	memset(used, 0, sizeof used);
+	uint32_t np = atomic_load(&v->hdr->npoints);
+	if (np > FL_MAX_POINTS)
+		np = FL_MAX_POINTS;
+	for (uint32_t i = 0; i < np; i++) {
+		uint64_t ref = atomic_load(&v->points[i].rule);
+		if (ref_valid(v, ref))
+			used[FL_RULE_SLOT(ref)] = 1;
 	}
-	f->hello = 1;
+	for (int i = 0; i < FL_MAX_PATTERNS; i++) {
+		uint64_t ref = atomic_load(&v->patterns[i].rule);
+		if (ref_valid(v, ref))
+			used[FL_RULE_SLOT(ref)] = 1;
+	}
+	for (int i = 0; i < FL_MAX_RULES; i++) {
+		uint64_t ver = atomic_load(&v->rules[i].version);
+		if (!(ver & 1) && !used[i])
+			atomic_store(&v->rules[i].version, ver + 1);
+	}
+	/* Armed entries of freed rules go, and each point's count of the
+	 * armed windows waiting on its calls is recomputed. */
+	uint32_t triggers[FL_MAX_POINTS];
+	memset(triggers, 0, sizeof triggers);
+	for (int i = 0; i < FL_MAX_ARMED; i++) {
+		uint32_t a = atomic_load(&v->hdr->armed[i]);
+		if (!a)
+			continue;
+		fl_shm_rule *r = &v->rules[a - 1];
+		if (atomic_load(&r->version) & 1) {
+			atomic_store(&v->hdr->armed[i], 0);
+			continue;
+		}
+		int32_t t = r->body.trigger_slot;
+		if (t >= 0 && t < FL_MAX_POINTS)
+			triggers[t]++;
+	}
+	for (uint32_t i = 0; i < np; i++)
+		atomic_store(&v->points[i].triggers, triggers[i]);
+}
+
+/* Writes a rule into a free slot and returns its reference, or 0. */
+static uint64_t publish_rule(fl_faults *f, const fl_shm_view *v,
+			     const fl_rule_body *body)
+{
+	for (int i = 0; i < FL_MAX_RULES; i++) {
+		fl_shm_rule *r = &v->rules[i];
+		uint64_t old = atomic_load(&r->version);
+		if (!(old & 1))
+			continue;
+		/* Versions only grow (a freed slot is at its last version
+		 * plus one), so no old reference ever becomes valid again. */
+		uint64_t ver = ++f->next_version * 2;
+		atomic_store(&r->version, ver - 1);
+		atomic_thread_fence(memory_order_release);
+		memcpy((void *)&r->body, body, sizeof *body);
+		atomic_store(&r->trigger_count, (ver & 0xffffff) << 40);
+		atomic_store(&r->opened, 0);
+		atomic_store_explicit(&r->version, ver, memory_order_release);
+		return FL_RULE_REF(i, ver);
+	}
 	return 0;
 }
 
-/* Receives one message, waiting up to timeout_ms (-1: forever, 0: not at
- * all). Returns its length, 0 on timeout, or -errno (-EPIPE: the agent is
- * gone). */
-static ssize_t recv_msg(fl_faults *f, char *buf, size_t len, int timeout_ms)
+static int parse_nth(const char *spec, fl_rule_body *b)
 {
-	struct pollfd pfd = {f->fd, POLLIN, 0};
-	for (;;) {
-		int r = poll(&pfd, 1, timeout_ms);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return 0;
-		ssize_t n = recv(f->fd, buf, len - 1, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EPIPE;
-		buf[n] = '\0';
-		return n;
-	}
-}
-
-int fl_faults_poll_hello(fl_faults *f)
-{
-	if (f->hello)
-		return 1;
-	if (f->fd < 0)
-		return -EBADF;
-	char buf[256];
-	ssize_t n = recv_msg(f, buf, sizeof buf, 0);
-	if (n < 0)
-		return (int)n;
-	if (n == 0)
-		return 0;
-	return parse_hello(f, buf) == 0 ? 1 : -EPROTO;
-}
-
-/* Sends cmd and waits for the reply, consuming a hello that arrives
- * first. */
-static int request(fl_faults *f, const char *cmd, char *reply, size_t len,
-		   char *err, size_t errlen, int timeout_ms)
-{
-	if (f->fd < 0) {
-		snprintf(err, errlen, "no control channel to the target");
-		return -EBADF;
-	}
-	if (!f->hello) {
-		int h = fl_faults_poll_hello(f);
-		if (h == 0) {
-			/* Give a target that is still starting a moment. */
-			char buf[256];
-			ssize_t n = recv_msg(f, buf, sizeof buf, timeout_ms);
-			if (n > 0)
-				h = parse_hello(f, buf) == 0 ? 1 : -EPROTO;
+	char buf[128];
+	snprintf(buf, sizeof buf, "%s", spec);
+	for (char *p = buf; p && *p;) {
+		char *comma = strchr(p, ',');
+		if (comma)
+			*comma = '\0';
+		while (*p == ' ' || *p == '+')
+			p++;
+		char *end;
+		if (strncmp(p, "every", 5) == 0) {
+			p += 5;
+			while (*p == ' ' || *p == '+' || *p == '_')
+				p++;
+			unsigned long long k = strtoull(p, &end, 10);
+			if (end == p || k == 0)
+				return -1;
+			b->every = k;
+		} else {
+			unsigned long long lo = strtoull(p, &end, 10), hi = lo;
+			if (end == p || lo == 0)
+				return -1;
+			if (*end == '-') {
+				char *e2;
+				hi = strtoull(end + 1, &e2, 10);
+				if (e2 == end + 1 || hi < lo)
+					return -1;
+				end = e2;
+			}
+			while (*end == ' ')
+				end++;
+			if (*end != '\0' || b->nranges == FL_NTH_MAX)
+				return -1;
+			b->lo[b->nranges] = lo;
+			b->hi[b->nranges] = hi;
+			b->nranges++;
 		}
-		if (h <= 0) {
-			snprintf(err, errlen,
-				 "the target has no faultline agent (is it a "
-				 "static or Go binary, or did it exit?)");
-			return -ENOTCONN;
-		}
+		p = comma ? comma + 1 : NULL;
 	}
-	if (send(f->fd, cmd, strlen(cmd), MSG_NOSIGNAL) < 0) {
-		int e = errno;
-		snprintf(err, errlen, "the target's agent is gone: %s",
-			 strerror(e));
-		return -e;
-	}
-	ssize_t n;
-	for (;;) {
-		n = recv_msg(f, reply, len, timeout_ms);
-		/* A program the target executed (with inherit) introduces
-		 * itself: note it and keep waiting for the reply. */
-		if (n > 0 && strncmp(reply, "hello ", 6) == 0) {
-			parse_hello(f, reply);
-			continue;
-		}
-		break;
-	}
-	if (n == 0) {
-		snprintf(err, errlen,
-			 "the target's agent did not answer within %d ms "
-			 "(stopped or blocked?)",
-			 timeout_ms);
-		return -ETIMEDOUT;
-	}
-	if (n < 0) {
-		snprintf(err, errlen, "the target's agent is gone: %s",
-			 strerror((int)-n));
-		return (int)n;
-	}
-	if (strncmp(reply, "err ", 4) == 0) {
-		snprintf(err, errlen, "the agent refused: %s", reply + 4);
-		return -EINVAL;
-	}
+	b->has_nth = 1;
 	return 0;
+}
+
+/* Points the rule for name covers: its own entry, or every entry a
+ * "prefix*" name covers. */
+static int covers(const char *pattern, size_t plen, int wild, const char *name)
+{
+	return wild ? strncmp(name, pattern, plen - 1) == 0
+		    : strcmp(name, pattern) == 0;
 }
 
 int fl_faults_enable(fl_faults *f, const fl_fault_spec *spec, char *err,
 		     size_t errlen, int timeout_ms)
 {
-	char reply[256];
-	fl_buf b;
-	fl_buf_init(&b);
-	fl_buf_printf(&b, "enable point=%s p=%.17g", spec->point, spec->p);
-	if (spec->err > 0)
-		fl_buf_printf(&b, " errno=%d", spec->err);
-	if (spec->onetime)
-		fl_buf_puts(&b, " onetime=1");
-	if (spec->failnum)
-		fl_buf_printf(&b, " failnum=%d", spec->failnum);
-	if (spec->nth[0]) {
-		/* Spaces separate arguments: "every 4" travels as
-		 * "every_4". */
-		fl_buf_puts(&b, " nth=");
-		for (const char *c = spec->nth; *c; c++)
-			fl_buf_putc(&b, *c == ' ' ? '_' : *c);
+	(void)timeout_ms;
+	fl_shm_view v;
+	if (view(f, &v) < 0) {
+		snprintf(err, errlen, "no fault region for this target");
+		return -EBADF;
 	}
-	if (spec->actors[0])
-		fl_buf_printf(&b, " actors=%s", spec->actors);
-	if (spec->after_point[0])
-		fl_buf_printf(&b, " after=%s:%llu%s%s", spec->after_point,
-			      (unsigned long long)spec->after_n,
-			      spec->after_actor[0] ? ":" : "", spec->after_actor);
-	if (spec->replay)
-		fl_buf_puts(&b, " replay=1");
-	int r = request(f, b.data, reply, sizeof reply, err, errlen, timeout_ms);
-	fl_buf_free(&b);
-	const char *slot = strstr(reply, "slot=");
-	if (r == 0 && slot && !strchr(spec->point, '*'))
-		set_slot(f, atoi(slot + 5), spec->point);
-	return r;
+	const char *name = spec->point;
+	size_t len = strlen(name);
+	if (!len || len >= FL_POINT_NAME_MAX) {
+		snprintf(err, errlen, "a point name has 1 to %d characters",
+			 FL_POINT_NAME_MAX - 1);
+		return -EINVAL;
+	}
+	if (!(spec->p >= 0 && spec->p <= 1)) {
+		snprintf(err, errlen, "p must be a number from 0 to 1");
+		return -EINVAL;
+	}
+	fl_rule_body b;
+	memset(&b, 0, sizeof b);
+	b.always = spec->p >= 1.0;
+	b.threshold = spec->p >= 1.0 ? UINT64_MAX
+				     : (uint64_t)(spec->p * 18446744073709551616.0);
+	b.err = spec->err > 0 ? spec->err : 0;
+	b.onetime = spec->onetime != 0;
+	b.failnum = spec->failnum ? spec->failnum : 1;
+	b.replay = spec->replay != 0;
+	b.trigger_slot = -1;
+	b.point = -1;
+	if (spec->nth[0] && parse_nth(spec->nth, &b) < 0) {
+		snprintf(err, errlen,
+			 "nth must be like 3, 5-9, every 4, or a comma list of "
+			 "those");
+		return -EINVAL;
+	}
+	snprintf(b.actors, sizeof b.actors, "%s", spec->actors);
+	if (spec->after_point[0]) {
+		int t = fl_shm_point_get(&v, spec->after_point, 1, NULL);
+		if (t < 0 || spec->after_n == 0) {
+			snprintf(err, errlen, "bad after= trigger (%s)",
+				 t < 0 ? "the point table is full"
+				       : "calls must be at least 1");
+			return -EINVAL;
+		}
+		b.trigger_slot = t;
+		b.trigger_n = spec->after_n;
+		b.trigger_actor = spec->after_actor[0]
+					  ? fl_hash_str(spec->after_actor)
+					  : 0;
+	}
+	int wild = name[len - 1] == '*';
+	int slot = -1;
+	if (!wild) {
+		slot = fl_shm_point_get(&v, name, 1, NULL);
+		if (slot < 0) {
+			snprintf(err, errlen,
+				 "the point table is full (%d points)",
+				 FL_MAX_POINTS);
+			return -ENOSPC;
+		}
+		b.point = slot;
+	}
+	int armed_at = -1;
+	if (b.trigger_slot >= 0) {
+		for (int i = 0; i < FL_MAX_ARMED && armed_at < 0; i++)
+			if (!atomic_load(&v.hdr->armed[i]))
+				armed_at = i;
+		if (armed_at < 0) {
+			snprintf(err, errlen,
+				 "too many armed windows at once (%d)",
+				 FL_MAX_ARMED);
+			return -ENOSPC;
+		}
+	}
+	int pat = -1;
+	if (wild) {
+		for (int i = 0; i < FL_MAX_PATTERNS && pat < 0; i++)
+			if (!atomic_load(&v.patterns[i].rule))
+				pat = i;
+		if (pat < 0) {
+			snprintf(err, errlen,
+				 "too many prefix windows at once (%d)",
+				 FL_MAX_PATTERNS);
+			return -ENOSPC;
+		}
+	}
+	uint64_t ref = publish_rule(f, &v, &b);
+	if (!ref) {
+		snprintf(err, errlen, "too many fault windows at once (%d)",
+			 FL_MAX_RULES);
+		return -ENOSPC;
+	}
+	if (armed_at >= 0) {
+		atomic_store(&v.hdr->armed[armed_at], FL_RULE_SLOT(ref) + 1);
+		atomic_fetch_add(&v.points[b.trigger_slot].triggers, 1);
+	}
+	if (!wild) {
+		atomic_store(&v.points[slot].onetime, 0);
+		atomic_store_explicit(&v.points[slot].rule, ref,
+				      memory_order_release);
+	} else {
+		/* Points added later take the pattern when they are added;
+		 * those that exist now take it here. The fence pairs with
+		 * the agent's (see apply_patterns in lib/agent.c). */
+		snprintf(v.patterns[pat].prefix, sizeof v.patterns[pat].prefix,
+			 "%.*s", (int)(len - 1), name);
+		atomic_store(&v.patterns[pat].rule, ref);
+		atomic_thread_fence(memory_order_seq_cst);
+		uint32_t np = atomic_load(&v.hdr->npoints);
+		if (np > FL_MAX_POINTS)
+			np = FL_MAX_POINTS;
+		for (uint32_t i = 0; i < np; i++) {
+			fl_shm_point *p = &v.points[i];
+			if (atomic_load(&p->state) != FL_POINT_READY ||
+			    !covers(name, len, 1, p->name))
+				continue;
+			atomic_store(&p->onetime, 0);
+			atomic_store_explicit(&p->rule, ref, memory_order_release);
+		}
+	}
+	free_unused_rules(&v);
+	return 0;
 }
 
 int fl_faults_disable(fl_faults *f, const char *point, char *err,
 		      size_t errlen, int timeout_ms)
 {
-	char cmd[160], reply[256];
-	snprintf(cmd, sizeof cmd, "disable point=%s", point ? point : "*");
-	return request(f, cmd, reply, sizeof reply, err, errlen, timeout_ms);
+	(void)timeout_ms;
+	fl_shm_view v;
+	if (view(f, &v) < 0) {
+		snprintf(err, errlen, "no fault region for this target");
+		return -EBADF;
+	}
+	if (!point)
+		point = "*";
+	size_t len = strlen(point);
+	int all = strcmp(point, "*") == 0;
+	int wild = len > 0 && point[len - 1] == '*';
+	/* Patterns first, so no point added from now on takes one. */
+	for (int i = 0; i < FL_MAX_PATTERNS; i++) {
+		fl_shm_pattern *pat = &v.patterns[i];
+		if (!atomic_load(&pat->rule))
+			continue;
+		if (all || (wild && strncmp(pat->prefix, point, len - 1) == 0))
+			atomic_store(&pat->rule, 0);
+	}
+	atomic_thread_fence(memory_order_seq_cst);
+	uint32_t np = atomic_load(&v.hdr->npoints);
+	if (np > FL_MAX_POINTS)
+		np = FL_MAX_POINTS;
+	for (uint32_t i = 0; i < np; i++) {
+		fl_shm_point *p = &v.points[i];
+		uint32_t st = atomic_load(&p->state);
+		if (st != FL_POINT_READY && st != FL_POINT_DEAD)
+			continue;
+		if (all || covers(point, len, wild, p->name))
+			atomic_store_explicit(&p->rule, 0, memory_order_release);
+	}
+	free_unused_rules(&v);
+	return 0;
 }
 
 int fl_faults_set_close(fl_faults *f, const char *mode, char *err,
 			size_t errlen, int timeout_ms)
 {
-	char cmd[64], reply[256];
-	snprintf(cmd, sizeof cmd, "set close=%s", mode);
-	return request(f, cmd, reply, sizeof reply, err, errlen, timeout_ms);
+	(void)timeout_ms;
+	fl_shm_view v;
+	if (view(f, &v) < 0) {
+		snprintf(err, errlen, "no fault region for this target");
+		return -EBADF;
+	}
+	int m;
+	if (strcmp(mode, "linux") == 0)
+		m = FL_CLOSE_LINUX;
+	else if (strcmp(mode, "libfiu") == 0)
+		m = FL_CLOSE_LIBFIU;
+	else {
+		snprintf(err, errlen, "close must be linux or libfiu");
+		return -EINVAL;
+	}
+	atomic_store(&v.hdr->close_mode, (uint32_t)m);
+	snprintf(f->close_mode, sizeof f->close_mode, "%s", mode);
+	return 0;
 }
 
 int fl_faults_stats(fl_faults *f, fl_point_stats **out, char *err,
 		    size_t errlen, int timeout_ms)
 {
+	(void)timeout_ms;
 	*out = NULL;
-	char *reply = fl_xmalloc(FL_AGENT_MSG_MAX);
-	int r = request(f, "stats", reply, FL_AGENT_MSG_MAX, err, errlen,
-			timeout_ms);
-	if (r < 0) {
-		free(reply);
-		return r;
+	fl_shm_view v;
+	if (view(f, &v) < 0) {
+		snprintf(err, errlen, "no fault region for this target");
+		return -EBADF;
 	}
-	int count = 0;
-	if (sscanf(reply, "stats %d", &count) != 1 || count < 0) {
-		snprintf(err, errlen, "bad stats reply from the agent");
-		free(reply);
-		return -EPROTO;
-	}
-	fl_point_stats *v = fl_xcalloc((size_t)count + 1, sizeof *v);
+	uint32_t np = atomic_load(&v.hdr->npoints);
+	if (np > FL_MAX_POINTS)
+		np = FL_MAX_POINTS;
+	fl_point_stats *s = fl_xcalloc((size_t)np + 1, sizeof *s);
 	int k = 0;
-	char *line = strchr(reply, '\n');
-	while (line && k < count) {
-		line++;
-		unsigned long long calls, fired;
-		char name[112];
-		int slot, active;
-		if (sscanf(line, "%d %111s %llu %llu %d", &slot, name, &calls,
-			   &fired, &active) == 5) {
-			v[k].slot = slot;
-			snprintf(v[k].point, sizeof v[k].point, "%s", name);
-			v[k].calls = calls;
-			v[k].fired = fired;
-			v[k].active = active;
-			set_slot(f, slot, name);
-			k++;
-		}
-		line = strchr(line, '\n');
+	for (uint32_t i = 0; i < np; i++) {
+		fl_shm_point *p = &v.points[i];
+		if (atomic_load(&p->state) != FL_POINT_READY)
+			continue;
+		s[k].slot = (int)i;
+		snprintf(s[k].point, sizeof s[k].point, "%s", p->name);
+		s[k].calls = atomic_load(&p->calls);
+		s[k].fired = atomic_load(&p->fired);
+		uint64_t ref = atomic_load(&p->rule);
+		fl_rule_body b;
+		int opened;
+		s[k].active = ref && fl_shm_rule_read(&v, ref, &b, &opened) &&
+			      (b.trigger_slot < 0 || opened);
+		k++;
 	}
-	free(reply);
-	*out = v;
+	*out = s;
 	return k;
 }
 
 int fl_faults_replay(fl_faults *f, const char *point, const char *lines,
 		     char *err, size_t errlen, int timeout_ms)
 {
-	/* In messages that fit the agent's buffer, cut at line ends. */
-	char reply[256];
-	size_t budget = FL_AGENT_MSG_MAX - 256;
-	const char *p = lines;
-	do {
-		fl_buf b;
-		fl_buf_init(&b);
-		fl_buf_printf(&b, "replay point=%s\n", point);
-		while (*p && b.len < budget) {
-			size_t n = strcspn(p, "\n");
-			fl_buf_append(&b, p, n);
-			fl_buf_putc(&b, '\n');
-			p += n;
-			if (*p == '\n')
-				p++;
+	(void)timeout_ms;
+	fl_shm_view v;
+	if (view(f, &v) < 0) {
+		snprintf(err, errlen, "no fault region for this target");
+		return -EBADF;
+	}
+	if (!v.replay) {
+		snprintf(err, errlen,
+			 "the fault region was made without room for replay");
+		return -ENOSPC;
+	}
+	uint64_t point_hash = fl_hash_str(point);
+	uint32_t mask = v.hdr->replay_cap - 1;
+	for (const char *line = lines; line && *line;) {
+		char act[FL_ACTOR_MAX];
+		unsigned long long n;
+		int e;
+		if (sscanf(line, "%39s %llu %d", act, &n, &e) == 3) {
+			uint64_t key = fl_replay_key(point_hash, fl_hash_str(act), n);
+			uint32_t i = 0;
+			for (; i <= mask; i++) {
+				fl_shm_replay *r = &v.replay[(key + i) & mask];
+				uint64_t k = atomic_load(&r->key);
+				if (k == key || k == 0) {
+					r->err = e;
+					atomic_store(&r->key, key);
+					break;
+				}
+			}
+			if (i > mask) {
+				snprintf(err, errlen,
+					 "the replay table is full (%u calls)",
+					 v.hdr->replay_cap);
+				return -ENOSPC;
+			}
 		}
-		int r = request(f, b.data, reply, sizeof reply, err, errlen,
-				timeout_ms);
-		fl_buf_free(&b);
-		if (r < 0)
-			return r;
-	} while (*p);
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
 	return 0;
 }
 
-int fl_faults_ping(fl_faults *f, int timeout_ms)
+/* ------------------------------------------------------------------ */
+/* Processes                                                            */
+/* ------------------------------------------------------------------ */
+
+static fl_shm_proc *live_entry(const fl_shm_view *v, pid_t pid)
 {
-	char reply[64], err[256];
-	return request(f, "ping", reply, sizeof reply, err, sizeof err,
-		       timeout_ms);
+	fl_shm_proc *best = NULL;
+	for (int i = 0; i < FL_MAX_PROCS; i++) {
+		fl_shm_proc *e = &v->procs[i];
+		if (atomic_load_explicit(&e->state, memory_order_acquire) !=
+			    FL_PROC_LIVE ||
+		    e->pid != pid)
+			continue;
+		if (!best || e->t_ns > best->t_ns)
+			best = e;
+	}
+	return best;
+}
+
+int fl_faults_registered(fl_faults *f)
+{
+	if (f->registered)
+		return 1;
+	fl_shm_view v;
+	if (f->root <= 0 || view(f, &v) < 0)
+		return 0;
+	f->registered = live_entry(&v, f->root) != NULL;
+	return f->registered;
+}
+
+/* Does process pid still map the region where it registered it? After
+ * an exec the mapping is gone (unless the new image's agent mapped it
+ * again and registered). 1 yes, 0 no, -1 cannot tell. */
+static int maps_region(int procfd, pid_t pid, const fl_shm_proc *e)
+{
+	char name[96], link[128];
+	snprintf(name, sizeof name, "map_files/%llx-%llx",
+		 (unsigned long long)e->map_start,
+		 (unsigned long long)e->map_end);
+	ssize_t n;
+	if (procfd >= 0) {
+		n = readlinkat(procfd, name, link, sizeof link - 1);
+	} else {
+		char path[128];
+		snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
+		n = readlink(path, link, sizeof link - 1);
+	}
+	if (n < 0)
+		return errno == ENOENT ? 0 : -1;
+	link[n] = '\0';
+	return strncmp(link, "/memfd:faultline", 16) == 0;
+}
+
+/* maps_region for the first process, looked at again only when its
+ * registration changed or FL_FAULTS_RECHECK_NS passed: a look at
+ * map_files costs more than a whole sample. */
+static int root_maps_region(fl_faults *f, int procfd, const fl_shm_proc *e)
+{
+	int64_t now = fl_now_ns();
+	if (atomic_load(&f->root_checked_reg) == e->t_ns &&
+	    now - atomic_load(&f->root_checked_ns) < FL_FAULTS_RECHECK_NS)
+		return atomic_load(&f->root_maps);
+	int maps = maps_region(procfd, e->pid, e);
+	atomic_store(&f->root_maps, maps);
+	atomic_store(&f->root_checked_reg, e->t_ns);
+	atomic_store(&f->root_checked_ns, now);
+	return maps;
+}
+
+void fl_faults_footprint(fl_faults *f, int procfd, pid_t pid,
+			 fl_footprint *out)
+{
+	memset(out, 0, sizeof *out);
+	out->fd = -1;
+	fl_shm_view v;
+	if (view(f, &v) < 0)
+		return;
+	fl_shm_proc *e = live_entry(&v, pid);
+	if (!e) {
+		/* Not registered (yet, or ever: a static binary): the
+		 * descriptor it inherited is ours. */
+		out->fds = 1;
+		out->fd = f->target_fd;
+		return;
+	}
+	out->fds = e->fds;
+	out->fd = e->fd;
+	int maps = pid == f->root ? root_maps_region(f, procfd, e)
+				  : maps_region(procfd, pid, e);
+	if (maps == 0) {
+		/* It executed a program without the agent; with inherit the
+		 * descriptor stayed open across the exec. */
+		return;
+	}
+	out->threads = e->threads;
+	out->bytes = (int64_t)e->bytes;
+	out->tls_bytes = (int64_t)e->tls_bytes;
+}
+
+/* The start time of a live process, or 0 if it is gone. */
+static uint64_t start_ticks_of(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return 0;
+	if (p[2] == 'Z' || p[2] == 'X')
+		return 0; /* a zombie is gone for our purpose */
+	p++;
+	for (int field = 3; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+/* Keeps the latest look at each process (by pid and start time),
+ * so processes that are gone are still known. */
+static void remember(fl_faults *f, const fl_proc_info *list, int n)
+{
+	for (int i = 0; i < n; i++) {
+		int k = 0;
+		while (k < f->nseen &&
+		       !(f->seen[k].pid == list[i].pid &&
+			 f->seen[k].start_ticks == list[i].start_ticks))
+			k++;
+		if (k == f->nseen) {
+			f->seen = fl_xrealloc(f->seen, (size_t)(f->nseen + 1) *
+							      sizeof *f->seen);
+			f->nseen++;
+		} else if (list[i].state == FL_PROC_GONE) {
+			/* Gone: keep what it ran before. */
+			f->seen[k].state = FL_PROC_GONE;
+			continue;
+		}
+		f->seen[k] = list[i];
+	}
+}
+
+int fl_faults_procs(fl_faults *f, fl_proc_info **out)
+{
+	*out = NULL;
+	fl_shm_view v;
+	if (view(f, &v) < 0)
+		return 0;
+	fl_proc_info *list = fl_xcalloc(FL_MAX_PROCS + 1, sizeof *list);
+	int n = 0;
+	for (int i = 0; i < FL_MAX_PROCS; i++) {
+		fl_shm_proc *e = &v.procs[i];
+		if (atomic_load_explicit(&e->state, memory_order_acquire) !=
+		    FL_PROC_LIVE)
+			continue;
+		fl_proc_info *p = &list[n++];
+		p->pid = e->pid;
+		p->ppid = e->ppid;
+		snprintf(p->actor, sizeof p->actor, "%s", e->actor);
+		snprintf(p->exe, sizeof p->exe, "%s", e->exe);
+		p->images = (int)e->images;
+		p->t_ns = e->t_ns;
+		p->start_ticks = e->start_ticks;
+		/* What it registered; while it runs another program only the
+		 * descriptor kept with inherit remains. */
+		p->footprint.fds = e->fds;
+		p->footprint.fd = e->fd;
+		p->footprint.threads = e->threads;
+		p->footprint.bytes = (int64_t)e->bytes;
+		p->footprint.tls_bytes = (int64_t)e->tls_bytes;
+		uint64_t ticks = start_ticks_of(e->pid);
+		if (!ticks || ticks != e->start_ticks) {
+			p->state = FL_PROC_GONE;
+			/* Its entry can serve another process now. */
+			atomic_store(&e->state, FL_PROC_FREE);
+		} else if (maps_region(-1, e->pid, e) == 0) {
+			p->state = FL_PROC_EXECUTED;
+			char path[64];
+			snprintf(path, sizeof path, "/proc/%d/exe", (int)e->pid);
+			ssize_t k = readlink(path, p->now, sizeof p->now - 1);
+			p->now[k > 0 ? k : 0] = '\0';
+		} else {
+			p->state = FL_PROC_AGENT;
+		}
+	}
+	remember(f, list, n);
+	*out = list;
+	return n;
+}
+
+void fl_faults_lost(const fl_faults *f, uint64_t *points, uint64_t *procs)
+{
+	fl_shm_view v;
+	*points = *procs = 0;
+	if (view(f, &v) < 0)
+		return;
+	*points = atomic_load(&v.hdr->points_lost);
+	*procs = atomic_load(&v.hdr->procs_lost);
+}
+
+static const char *state_name(int state)
+{
+	switch (state) {
+	case FL_PROC_AGENT:
+		return "agent";
+	case FL_PROC_EXECUTED:
+		return "executed";
+	default:
+		return "gone";
+	}
+}
+
+json_t *fl_faults_json(fl_faults *f)
+{
+	fl_proc_info *list;
+	int n = fl_faults_procs(f, &list);
+	free(list);
+	(void)n;
+	/* A target that forks thousands of processes: the first ones tell. */
+	json_t *procs = json_array();
+	for (int i = 0; i < f->nseen && i < 200; i++) {
+		const fl_proc_info *p = &f->seen[i];
+		json_array_append_new(
+			procs, json_pack("{s:i,s:i,s:s,s:s,s:s,s:s?,s:i}", "pid",
+					 (int)p->pid, "ppid", (int)p->ppid, "actor",
+					 p->actor, "program", p->exe, "state",
+					 state_name(p->state), "now",
+					 p->now[0] ? p->now : NULL, "images",
+					 p->images));
+	}
+	uint64_t lost_points, lost_procs;
+	fl_faults_lost(f, &lost_points, &lost_procs);
+	return json_pack("{s:b,s:s,s:i,s:o,s:i,s:I,s:I}", "registered",
+			 f->registered, "close", f->close_mode, "threads", 0,
+			 "processes", procs, "processes_total", f->nseen,
+			 "points_lost", (json_int_t)lost_points,
+			 "processes_lost", (json_int_t)lost_procs);
+}
+
+json_t *fl_faults_footprint_json(const fl_faults *f)
+{
+	const fl_proc_info *root = NULL;
+	for (int i = 0; i < f->nseen; i++)
+		if (f->seen[i].pid == f->root)
+			root = &f->seen[i];
+	fl_footprint fp = {.fds = 1, .fd = f->target_fd};
+	char what[400];
+	if (!root) {
+		snprintf(what, sizeof what,
+			 "the fault region's fd (no faultline agent registered)");
+	} else if (root->now[0]) {
+		/* It executed a program without the agent: from then on only
+		 * the fd kept with inherit was ours. */
+		memset(&fp, 0, sizeof fp);
+		fp.fds = root->footprint.fds;
+		snprintf(what, sizeof what,
+			 "none since it executed %s without the faultline agent%s",
+			 root->now, fp.fds ? ", but the region's fd" : "");
+	} else {
+		fp = root->footprint;
+		snprintf(what, sizeof what,
+			 "faultline agent: its shared fault region and its own "
+			 "pages (%.1f KiB, resident from the start), %.1f KiB of "
+			 "TLS per thread; no thread%s",
+			 (double)fp.bytes / 1024, (double)fp.tls_bytes / 1024,
+			 fp.fds ? "; the region's fd, kept for programs it "
+				  "executes"
+				: ", no fd");
+	}
+	return json_pack("{s:i,s:i,s:I,s:I,s:s}", "fds", fp.fds, "threads",
+			 fp.threads, "bytes", (json_int_t)fp.bytes, "tls_bytes",
+			 (json_int_t)fp.tls_bytes, "what", what);
 }

@@ -1,10 +1,14 @@
 /* Fault control: the one small interface through which the harness turns
- * failure points on and off inside a target. Today it talks to faultline's
- * agent (lib/agent.c) over an inherited socket; nothing above this file
- * knows how. */
+ * failure points on and off inside a target. It writes the shared region
+ * faultline's agent (lib/agent.c) maps in every process of the target's
+ * tree (lib/agent_proto.h): a window opened or closed here reaches every
+ * process at its next call, with no message and no reply; nothing above
+ * this file knows how. */
 #ifndef FL_FAULTS_H
 #define FL_FAULTS_H
 
+#include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -25,51 +29,96 @@ typedef struct fl_fault_spec {
 typedef struct fl_point_stats {
 	int slot;
 	char point[112];
-	uint64_t calls;		/* calls seen while a window was open */
-	uint64_t fired;		/* faults injected */
+	uint64_t calls;		/* calls seen while a window was open, summed
+				 * over every process */
+	uint64_t fired;		/* faults injected, every process */
 	int active;		/* a window is open now */
 } fl_point_stats;
 
+/* What the agent holds inside one process, to be left out of its
+ * figures. */
+typedef struct fl_footprint {
+	int fds;
+	int fd;			/* the descriptor's number, or -1 */
+	int threads;
+	int64_t bytes;		/* resident memory, constant */
+	int64_t tls_bytes;	/* per thread of the process */
+} fl_footprint;
+
+enum fl_proc_state {
+	FL_PROC_AGENT = 1,	/* runs the agent now */
+	FL_PROC_EXECUTED,	/* executed a program without the agent */
+	FL_PROC_GONE,		/* exited */
+};
+
+typedef struct fl_proc_info {
+	pid_t pid, ppid;
+	char actor[40];
+	char exe[200];		/* the program that registered */
+	char now[256];		/* FL_PROC_EXECUTED: what it runs now */
+	int state;		/* enum fl_proc_state */
+	int images;		/* program images that registered (1 + execs
+				 * that kept the agent) */
+	int64_t t_ns;		/* registration, CLOCK_MONOTONIC */
+	uint64_t start_ticks;	/* with pid, names the process for good */
+	fl_footprint footprint;
+} fl_proc_info;
+
 typedef struct fl_faults {
-	int fd;			/* harness end of the socket pair */
-	int peer_fd;		/* the end the target inherits (closed after
-				 * spawn) */
-	int hello;		/* the agent has introduced itself */
-	pid_t agent_pid;
-	pid_t agent_tid;
-	int agent_fd;		/* the socket's number inside the target */
-	int agent_thread;	/* the agent runs its own thread */
-	int agent_journal;	/* the agent mapped the journal */
+	int shm_fd;		/* the region's memfd, until the target has it */
+	void *shm;		/* the region, mapped here too */
+	size_t shm_size;
+	pid_t root;		/* the process spawned, once it is */
+	int registered;		/* its agent has registered */
+	int inherit;		/* programs the target executes keep the agent */
+	int target_fd;		/* the descriptor's number in the target */
 	char close_mode[16];
-	/* The agent's point slots, by number (journal records name a slot):
-	 * the FL_POINTS list in order, then what enable/replay added. */
-	char **slot_names;
-	int nslots;
+	uint64_t next_version;	/* of rule slots */
+	/* Every process seen registered, as last seen (fl_faults_procs). */
+	fl_proc_info *seen;
+	int nseen;
+	/* Whether the first process still maps the region, looked at most
+	 * every FL_FAULTS_RECHECK_NS (a look costs several sampling
+	 * periods): for its registration (t_ns) as of checked_ns. */
+	_Atomic int64_t root_checked_ns;
+	_Atomic int64_t root_checked_reg;
+	_Atomic int root_maps;
 } fl_faults;
 
-/* Records slot numbers for a list of names (FL_POINTS, in order). */
+#define FL_FAULTS_RECHECK_NS 50000000LL
+
+/* Creates the shared region, with room for replay_records recorded calls
+ * (0 when not replaying). Rules can be written into it at once: a window
+ * enabled before the target is spawned is open from its first
+ * instruction. 0 or -errno. */
+int fl_faults_create(fl_faults *f, uint64_t seed, const char *close_mode,
+		     int inherit, size_t replay_records);
+/* The descriptor the target inherits (its number goes in FL_SHM_FD). */
+int fl_faults_fd(const fl_faults *f);
+/* The target was spawned as pid (0: the spawn failed): closes the
+ * harness's copy of the descriptor. */
+void fl_faults_spawned(fl_faults *f, pid_t pid);
+/* The target is gone: nothing changes any more. The region stays mapped
+ * for its journal, counts and point names until fl_faults_free. */
+void fl_faults_close(fl_faults *f);
+void fl_faults_free(fl_faults *f);
+
+/* Registers point names before the target starts, so "prefix*" windows
+ * cover them before their first call, and their entries are stable. */
 void fl_faults_set_slots(fl_faults *f, char *const *names, int n);
-/* The point name of a slot, or NULL. */
+/* The point name of a journal record's slot, or NULL. */
 const char *fl_faults_slot_name(const fl_faults *f, int slot);
 /* Loads recorded calls for replay: lines "<actor> <n> <errno>". */
 int fl_faults_replay(fl_faults *f, const char *point, const char *lines,
 		     char *err, size_t errlen, int timeout_ms);
 
-/* Creates the socket pair. 0 or -errno. */
-int fl_faults_create(fl_faults *f);
-/* Closes the harness's copy of the target's end, once it is spawned. */
-void fl_faults_spawned(fl_faults *f);
-/* Closes the channel; slot names stay for the journal. */
-void fl_faults_close(fl_faults *f);
-/* Closes and frees everything. */
-void fl_faults_free(fl_faults *f);
+/* 1 once the spawned process's agent has registered, 0 if not yet (a
+ * static or Go binary never does). */
+int fl_faults_registered(fl_faults *f);
 
-/* Reads the agent's hello if it has arrived, without blocking: 1 if the
- * agent is known, 0 if not yet, <0 if the channel broke. */
-int fl_faults_poll_hello(fl_faults *f);
-
-/* Each of these sends one command and waits (up to timeout_ms) for the
- * reply. 0, or -errno with a sentence in err. */
+/* These write the region; they take effect in every process at its next
+ * call (timeout_ms is unused: nothing waits). 0, or -errno with a
+ * sentence in err. They work before the target is spawned. */
 int fl_faults_enable(fl_faults *f, const fl_fault_spec *spec, char *err,
 		     size_t errlen, int timeout_ms);
 /* point NULL or "*": every point. */
@@ -77,9 +126,37 @@ int fl_faults_disable(fl_faults *f, const char *point, char *err,
 		      size_t errlen, int timeout_ms);
 int fl_faults_set_close(fl_faults *f, const char *mode, char *err,
 			size_t errlen, int timeout_ms);
-/* *out malloc'd; returns the count or -errno. */
+/* Per point, summed over every process; *out malloc'd; returns the
+ * count or -errno. Works after the target exited too. */
 int fl_faults_stats(fl_faults *f, fl_point_stats **out, char *err,
 		    size_t errlen, int timeout_ms);
-int fl_faults_ping(fl_faults *f, int timeout_ms);
+
+/* What the agent holds in process pid (procfd: its /proc/PID directory,
+ * or -1), to be subtracted from its figures: the registration's figures
+ * while the process runs the agent; nothing once it executed a program
+ * without it (noticed within FL_FAULTS_RECHECK_NS for the first process,
+ * at once for others); the inherited descriptor before the agent
+ * registered (or in a target that never loads it). Safe to call from
+ * the monitor thread while the scenario thread writes rules. */
+void fl_faults_footprint(fl_faults *f, int procfd, pid_t pid,
+			 fl_footprint *out);
+
+/* Every process that registered: which run the agent now, which executed
+ * another program (named) and which are gone. *out malloc'd; returns the
+ * count. Entries of processes that are gone are released for reuse. */
+int fl_faults_procs(fl_faults *f, fl_proc_info **out);
+
+/* The agent's part of a target's results: whether it registered, its
+ * close mode, the processes it ran in (and what those that executed
+ * another program run now). Refreshes the process list if the target
+ * still runs. */
+json_t *fl_faults_json(fl_faults *f);
+/* The footprint the samples of the first process were corrected by:
+ * { fds, threads, bytes, tls_bytes, what }. */
+json_t *fl_faults_footprint_json(const fl_faults *f);
+
+/* Points whose names found no entry, and processes that found no room in
+ * the process table (both 0 unless the tables overflowed). */
+void fl_faults_lost(const fl_faults *f, uint64_t *points, uint64_t *procs);
 
 #endif

@@ -114,29 +114,56 @@ fl_health_result *fl_health_probe_now(fl_ctx *ctx)
 	return &ctx->health_results[ctx->nhealth - 1];
 }
 
-/* Keeps a result of back-to-back probing only when it changes the state:
- * the judge reads the state between results, and thousands of equal
- * failures a second would say nothing more. */
-static void record_change(fl_ctx *ctx, const fl_health_result *r)
+/* Back-to-back probing keeps a result only when it changes the state,
+ * and the last failure before a pass: the judge reads the state between
+ * results, the pair brackets the moment the target recovered, and
+ * thousands of equal failures a second would say nothing more. */
+struct loop_arg {
+	fl_ctx *ctx;
+	fl_health_result last_fail;
+	int have_fail;
+};
+
+static void record_change(struct loop_arg *a, const fl_health_result *r)
 {
-	if (ctx->nhealth && ctx->health_results[ctx->nhealth - 1].ok == r->ok) {
+	fl_ctx *ctx = a->ctx;
+	int same = ctx->nhealth && ctx->health_results[ctx->nhealth - 1].ok == r->ok;
+	if (!r->ok) {
+		if (!same) {
+			record(ctx, r);
+		} else {
+			ctx->health_probes++;
+			ctx->health_failed++;
+			a->last_fail = *r;
+			a->have_fail = 1;
+		}
+		return;
+	}
+	if (a->have_fail) {
+		/* Counted already: stored only now, before the pass. */
+		if (ctx->nhealth == ctx->health_cap) {
+			ctx->health_cap = ctx->health_cap ? ctx->health_cap * 2 : 256;
+			ctx->health_results = fl_xrealloc(
+				ctx->health_results,
+				ctx->health_cap * sizeof *ctx->health_results);
+		}
+		ctx->health_results[ctx->nhealth++] = a->last_fail;
+		a->have_fail = 0;
+	}
+	if (same) {
 		ctx->health_probes++;
-		ctx->health_failed += !r->ok;
 		return;
 	}
 	record(ctx, r);
 }
 
-struct loop_arg {
-	fl_ctx *ctx;
-};
-
 static int loop_each(void *arg, const fl_probe_result *pr)
 {
-	fl_ctx *ctx = ((struct loop_arg *)arg)->ctx;
+	struct loop_arg *a = arg;
+	fl_ctx *ctx = a->ctx;
 	fl_health_result r;
 	fl_probe_to_health(pr, ctx->inst->sess->child.start_ns, &r);
-	record_change(ctx, &r);
+	record_change(a, &r);
 	return !fl_ctx_target_live(ctx) ||
 	       fl_lua_abort_due(&ctx->host) != FL_ABORT_NONE;
 }
@@ -147,10 +174,10 @@ int fl_health_until_ok(fl_ctx *ctx, int64_t deadline_ns)
 	if (hc->kind == FL_HEALTH_NONE || !fl_ctx_target_live(ctx))
 		return 0;
 	int passed = 0;
+	struct loop_arg a = {.ctx = ctx};
 	if (hc->kind == FL_HEALTH_TCP) {
 		if (prepare(ctx) < 0)
 			return 0;
-		struct loop_arg a = {ctx};
 		fl_probe_loop loop = {.deadline_ns = deadline_ns,
 				      .each = loop_each,
 				      .arg = &a};
@@ -164,7 +191,7 @@ int fl_health_until_ok(fl_ctx *ctx, int64_t deadline_ns)
 			memset(&r, 0, sizeof r);
 			probe_function(ctx, &r);
 			r.t_ns = fl_ctx_now(ctx);
-			record_change(ctx, &r);
+			record_change(&a, &r);
 			passed = r.ok;
 		}
 	}

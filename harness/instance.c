@@ -29,7 +29,7 @@ extern char **environ;
 
 /* How long a ready target has to introduce its agent before the harness
  * says faults cannot reach it. */
-#define HELLO_WAIT_NS (500 * FL_NS_PER_MS)
+#define REGISTER_WAIT_NS (500 * FL_NS_PER_MS)
 /* A ready port is looked at this often (nothing announces it). */
 #define READY_PORT_POLL_NS (20 * FL_NS_PER_MS)
 /* After the exit, how long the output pipes may take to drain. */
@@ -83,7 +83,7 @@ static void collect_points(fl_ctx *ctx)
 			ok = (q[k] >= 'a' && q[k] <= 'z') ||
 			     (q[k] >= '0' && q[k] <= '9') || q[k] == '_' ||
 			     q[k] == '/' || q[k] == '-' || q[k] == '.';
-		if (ok && ctx->npoints < FL_AGENT_MAX_POINTS - 32) {
+		if (ok && ctx->npoints < FL_MAX_POINTS - 32) {
 			char name[112];
 			snprintf(name, sizeof name, "%.*s", (int)len, q);
 			add_point_name(ctx, name);
@@ -152,7 +152,8 @@ static void inspect_target(fl_ctx *ctx)
 	}
 	binary_warnings(ctx, path, &info);
 	fl_elf_info_free(&info);
-	free(path);
+	free(ctx->program);
+	ctx->program = path;
 }
 
 void fl_instance_prepare(fl_ctx *ctx)
@@ -186,7 +187,7 @@ static int scenario_sets(const fl_config *c, const char *name, size_t len)
 /* The target's environment: the harness's, without its own and libfiu's
  * variables, the scenario's on top, and the agent preloaded in front of
  * libfiu's POSIX wrappers. */
-static char **build_env(fl_ctx *ctx, int agent_fd, int journal_fd)
+static char **build_env(fl_ctx *ctx, int shm_fd)
 {
 	const fl_config *c = &ctx->cfg;
 	size_t n = 0;
@@ -217,26 +218,9 @@ static char **build_env(fl_ctx *ctx, int agent_fd, int journal_fd)
 	if (old_preload && *old_preload)
 		fl_buf_printf(&b, ":%s", old_preload);
 	env[k++] = fl_buf_steal(&b);
+	/* Seed, close mode, inherit and the points are in the region. */
 	fl_buf_init(&b);
-	fl_buf_printf(&b, "%s=%d", FL_ENV_AGENT_FD, agent_fd);
-	env[k++] = fl_buf_steal(&b);
-	fl_buf_init(&b);
-	fl_buf_printf(&b, "%s=%llu", FL_ENV_SEED, (unsigned long long)c->seed);
-	env[k++] = fl_buf_steal(&b);
-	fl_buf_init(&b);
-	fl_buf_printf(&b, "%s=%s", FL_ENV_CLOSE, c->close_mode);
-	env[k++] = fl_buf_steal(&b);
-	if (c->inherit)
-		env[k++] = fl_xstrdup(FL_ENV_INHERIT "=1");
-	if (journal_fd >= 0) {
-		fl_buf_init(&b);
-		fl_buf_printf(&b, "%s=%d", FL_ENV_JOURNAL_FD, journal_fd);
-		env[k++] = fl_buf_steal(&b);
-	}
-	fl_buf_init(&b);
-	fl_buf_printf(&b, "%s=", FL_ENV_POINTS);
-	for (int i = 0; i < ctx->npoints; i++)
-		fl_buf_printf(&b, "%s%s", i ? ":" : "", ctx->points[i]);
+	fl_buf_printf(&b, "%s=%d", FL_ENV_SHM_FD, shm_fd);
 	env[k++] = fl_buf_steal(&b);
 	for (int i = 0; i < c->nenv; i++) {
 		char *v = fl_ctx_expand(ctx, c->env_values[i]);
@@ -247,22 +231,6 @@ static char **build_env(fl_ctx *ctx, int agent_fd, int journal_fd)
 	}
 	env[k] = NULL;
 	return env;
-}
-
-void fl_instance_check_hello(fl_instance *in)
-{
-	if (in->faults.hello || in->faults.fd < 0)
-		return;
-	if (fl_faults_poll_hello(&in->faults) == 1) {
-		pthread_mutex_lock(&in->sess->lock);
-		in->sess->footprint_threads = in->faults.agent_thread ? 1 : 0;
-		/* With inherit the agent keeps the journal's fd for the
-		 * programs the target executes. */
-		in->sess->footprint_fds = in->faults.agent_journal && !in->inherit
-						  ? 1
-						  : 2;
-		pthread_mutex_unlock(&in->sess->lock);
-	}
 }
 
 void fl_exit_describe(const fl_exit_info *e, char *out, size_t len)
@@ -316,8 +284,9 @@ static void abandon(fl_instance *in, const char *why)
 	snprintf(in->start_error, sizeof in->start_error, "%s", why);
 }
 
-/* Creates the instance, its control channel and journal, and spawns it.
- * 0 or -errno with err. */
+/* Creates the instance's fault region (with the replayed calls and the
+ * windows the script opened before starting: they hold from the first
+ * instruction) and spawns it. 0 or -errno with err. */
 static int spawn(fl_ctx *ctx, fl_instance *in, char *err, size_t errlen)
 {
 	const fl_config *c = &ctx->cfg;
@@ -326,33 +295,42 @@ static int spawn(fl_ctx *ctx, fl_instance *in, char *err, size_t errlen)
 	in->argc = c->ncmd;
 	for (int i = 0; i < c->ncmd; i++)
 		in->argv[i] = fl_ctx_expand(ctx, c->cmd[i]);
-	int r = fl_faults_create(&in->faults);
+	int r = fl_faults_create(&in->faults, c->seed, c->close_mode,
+				 c->inherit, ctx->replay ? ctx->nreplay : 0);
 	if (r < 0) {
-		snprintf(err, errlen, "socketpair: %s", strerror(-r));
-		return r;
-	}
-	r = fl_journal_create(&in->journal);
-	if (r < 0) {
-		snprintf(err, errlen, "cannot create the fault journal: %s",
+		snprintf(err, errlen, "cannot create the fault region: %s",
 			 strerror(-r));
+		snprintf(in->start_error, sizeof in->start_error, "%s", err);
 		return r;
 	}
+	fl_journal_attach(&in->journal, in->faults.shm, in->faults.shm_size);
 	fl_faults_set_slots(&in->faults, ctx->points, ctx->npoints);
+	r = ctx->replay ? fl_windows_load_replay(ctx, in, err, errlen)
+			: fl_windows_arm_start(ctx, in, err, errlen);
+	if (r < 0) {
+		snprintf(in->start_error, sizeof in->start_error, "%s", err);
+		return r;
+	}
+	if (c->watch) {
+		char *w = fl_ctx_expand(ctx, c->watch);
+		fl_measure_before_start(ctx, w);
+		free(w);
+	}
 	char *cwd = c->cwd ? fl_ctx_expand(ctx, c->cwd) : NULL;
-	char **env = build_env(ctx, in->faults.peer_fd, in->journal.fd);
+	int shm_fd = fl_faults_fd(&in->faults);
+	char **env = build_env(ctx, shm_fd);
 	fl_spawn_spec spec = {.argv = in->argv,
 			      .envp = env,
 			      .cwd = cwd,
-			      .inherit_fds = {in->faults.peer_fd, in->journal.fd},
-			      .ninherit = 2,
+			      .inherit_fds = {shm_fd},
+			      .ninherit = 1,
 			      .nrlimits = c->nrlimits};
 	memcpy(spec.rlimits, c->rlimits, sizeof spec.rlimits);
 	fl_child child;
 	r = fl_target_spawn(&spec, &child, err, errlen);
 	free_strv(env);
 	free(cwd);
-	fl_faults_spawned(&in->faults);
-	fl_journal_spawned(&in->journal);
+	fl_faults_spawned(&in->faults, r < 0 ? 0 : child.pid);
 	if (r < 0) {
 		snprintf(in->start_error, sizeof in->start_error, "%s", err);
 		fl_faults_close(&in->faults);
@@ -367,10 +345,9 @@ static int spawn(fl_ctx *ctx, fl_instance *in, char *err, size_t errlen)
 		abandon(in, err);
 		return r;
 	}
-	/* The agent's socket and the journal are in the fd table from the
-	 * first instruction; the agent closes the journal's fd and starts its
-	 * thread, which is counted once it says hello. */
-	in->sess->footprint_fds = 2;
+	/* The monitor reads the agent's footprint in the target from its
+	 * registration at every sample. */
+	in->sess->faults = &in->faults;
 	in->sess->journal = &in->journal;
 	if (c->watch) {
 		char *w = fl_ctx_expand(ctx, c->watch);
@@ -438,26 +415,28 @@ static int wait_ready(fl_ctx *ctx, fl_instance *in, fl_waiter *ready,
 	int64_t delay_until = fl_now_ns() + (int64_t)(rc->delay_s * 1e9);
 	int port = rc->port ? fl_ctx_port(ctx, rc->port) : 0;
 	for (;;) {
-		fl_instance_check_hello(in);
 		pthread_mutex_lock(&in->sess->lock);
 		int exited = in->sess->exit.exited;
 		int line_ok = !have_waiter || ready->matched;
 		pthread_mutex_unlock(&in->sess->lock);
-		if (exited)
-			return 0;
 		int port_ok = 1;
 		if (line_ok && port) {
 			fl_tcp_probe p = {.port = port,
 					  .timeout_ns = 100 * FL_NS_PER_MS};
 			fl_health_result hr;
-			port_ok = fl_probe_tcp(&p, &hr);
+			port_ok = !exited && fl_probe_tcp(&p, &hr);
 		}
+		/* A batch job (ready at once, or once it printed its line)
+		 * may well have finished already: it was ready. */
 		int64_t now = fl_now_ns();
 		if (line_ok && port_ok && now >= delay_until)
 			return 1;
-		if (now > ready_deadline || fl_monitor_interrupted() ||
+		if (exited || now > ready_deadline || fl_monitor_interrupted() ||
 		    (ctx->host.deadline_ns && now > ctx->host.deadline_ns))
 			return 0;
+		/* The line, the exit and signals wake it (the monitor); only a
+		 * port, which nothing announces, and the delay are waited
+		 * for by time. */
 		int64_t wake = ready_deadline;
 		if (line_ok && !port_ok && now + READY_PORT_POLL_NS < wake)
 			wake = now + READY_PORT_POLL_NS;
@@ -465,24 +444,19 @@ static int wait_ready(fl_ctx *ctx, fl_instance *in, fl_waiter *ready,
 			wake = delay_until;
 		if (ctx->host.deadline_ns && ctx->host.deadline_ns < wake)
 			wake = ctx->host.deadline_ns + FL_NS_PER_MS;
-		/* Signals reach the monitor, which wakes every session. */
-		fl_session_wait(in->sess, wake,
-				in->faults.hello ? -1 : in->faults.fd);
+		fl_session_wait(in->sess, wake, -1);
 	}
 }
 
-/* Gives the agent a moment to introduce itself if it has not: its thread
- * must be counted before any baseline. */
-static void wait_hello(fl_ctx *ctx, fl_instance *in)
+/* The agent registers before main(); a target that is ready without it
+ * never loads it (or is a batch job that already ended). */
+static void wait_registered(fl_ctx *ctx, fl_instance *in)
 {
-	int64_t deadline = fl_now_ns() + HELLO_WAIT_NS;
-	while (!in->faults.hello && fl_now_ns() < deadline &&
-	       !fl_instance_exit(in).exited) {
-		/* The agent's socket, the exit or a signal wake it. */
-		fl_session_wait(in->sess, deadline, in->faults.fd);
-		fl_instance_check_hello(in);
-	}
-	if (!in->faults.hello)
+	int64_t deadline = fl_now_ns() + REGISTER_WAIT_NS;
+	while (!fl_faults_registered(&in->faults) && fl_now_ns() < deadline &&
+	       !fl_instance_exit(in).exited)
+		fl_session_wait(in->sess, fl_now_ns() + 10 * FL_NS_PER_MS, -1);
+	if (!fl_faults_registered(&in->faults))
 		fl_ctx_log(ctx, "warning: no faultline agent in the target "
 				"(static or Go binary?): faults cannot be "
 				"injected");
@@ -548,14 +522,8 @@ int fl_instance_start(fl_ctx *ctx, char *err, size_t errlen)
 	in->ready_ns = fl_session_now(in->sess);
 	/* A trend since the ready moment is exact however long the run. */
 	fl_measure_mark(ctx, in->ready_ns);
-	wait_hello(ctx, in);
+	wait_registered(ctx, in);
 	fl_health_restart(ctx);
-	if (ctx->replay && in->faults.hello &&
-	    fl_windows_load_replay(ctx, in, err, errlen) < 0) {
-		in->exit_acknowledged = 1;
-		fl_instance_stop(ctx, SIGKILL, 0);
-		return -EPROTO;
-	}
 	fl_ctx_log(ctx, "ready after %.3f s", (double)in->ready_ns / 1e9);
 	return 0;
 }
@@ -605,11 +573,15 @@ int fl_instance_stop(fl_ctx *ctx, int sig, double grace_s)
 	if (fl_windows_any_open(ctx))
 		fl_windows_close(ctx, NULL, err, sizeof err);
 	ctx->stopping = 0;
-	if (!fl_instance_exit(in).exited) {
-		if (ctx->base.valid)
-			fl_measure_final(ctx);
-		fl_windows_collect_stats(ctx, in);
-	}
+	if (!fl_instance_exit(in).exited && ctx->base.valid)
+		fl_measure_final(ctx);
+	/* The counts are in the shared region: there even if it died. */
+	fl_windows_collect_stats(ctx, in);
+	/* Which processes ran the agent, and which executed another program,
+	 * while they can still be looked at. */
+	fl_proc_info *procs;
+	fl_faults_procs(&in->faults, &procs);
+	free(procs);
 	/* Asked to stop only if it still ran: a target that had died on its
 	 * own must not look like one that was stopped. */
 	if (!fl_instance_exit(in).exited)

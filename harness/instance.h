@@ -18,9 +18,6 @@ void fl_instance_prepare(fl_ctx *ctx);
 int fl_instance_start(fl_ctx *ctx, char *err, size_t errlen);
 /* Stops the current run (a no-op when it is not running). */
 int fl_instance_stop(fl_ctx *ctx, int sig, double grace_s);
-/* Looks for the agent's hello without blocking; once it arrived, the
- * agent's footprint is known. */
-void fl_instance_check_hello(fl_instance *in);
 
 /* "exit status 3", "killed by SIGSEGV (core dumped)", "still running". */
 void fl_exit_describe(const fl_exit_info *e, char *out, size_t len);

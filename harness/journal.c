@@ -11,49 +11,21 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-int fl_journal_create(fl_journal *j)
+int fl_journal_attach(fl_journal *j, void *region, size_t size)
 {
 	memset(j, 0, sizeof *j);
-	j->fd = memfd_create("faultline-journal", MFD_CLOEXEC);
-	if (j->fd < 0)
-		return -errno;
-	if (ftruncate(j->fd, (off_t)FL_JOURNAL_SIZE) < 0) {
-		int e = -errno;
-		close(j->fd);
-		j->fd = -1;
-		return e;
-	}
-	void *m = mmap(NULL, FL_JOURNAL_SIZE, PROT_READ | PROT_WRITE,
-		       MAP_SHARED, j->fd, 0);
-	if (m == MAP_FAILED) {
-		int e = -errno;
-		close(j->fd);
-		j->fd = -1;
-		return e;
-	}
-	j->hdr = m;
-	j->recs = (fl_journal_rec *)(j->hdr + 1);
-	j->hdr->capacity = FL_JOURNAL_CAPACITY;
-	j->hdr->record_size = sizeof(fl_journal_rec);
-	j->hdr->version = FL_JOURNAL_VERSION;
-	/* The magic goes last: an agent that maps a half-made header
-	 * refuses it. */
-	j->hdr->magic = FL_JOURNAL_MAGIC;
+	fl_shm_view v;
+	if (!region || fl_shm_view_of(region, size, &v) < 0 ||
+	    v.jhdr->record_size != sizeof(fl_journal_rec) ||
+	    v.jhdr->capacity == 0)
+		return -EINVAL;
+	j->hdr = v.jhdr;
+	j->recs = v.jrecs;
 	return 0;
-}
-
-void fl_journal_spawned(fl_journal *j)
-{
-	if (j->fd >= 0)
-		close(j->fd);
-	j->fd = -1;
 }
 
 void fl_journal_close(fl_journal *j)
 {
-	fl_journal_spawned(j);
-	if (j->hdr)
-		munmap(j->hdr, FL_JOURNAL_SIZE);
 	j->hdr = NULL;
 	j->recs = NULL;
 }

@@ -1,5 +1,6 @@
-/* The fault journal: a shared memory ring the agent writes every fired
- * fault into (lib/agent_proto.h has the layout), drained here into plain
+/* The fault journal: a ring in the shared fault region that the agent
+ * writes every fired fault into, from whichever process of the target's
+ * tree fired it (lib/agent_proto.h has the layout), drained here into plain
  * records, and what is computed from them: the digest that says whether
  * two runs failed the same calls, and the journal files replay reads. */
 #ifndef FL_JOURNAL_H
@@ -22,16 +23,16 @@ typedef struct fl_jentry {
 } fl_jentry;
 
 typedef struct fl_journal {
-	int fd;			/* memfd; the target inherits it */
-	fl_journal_hdr *hdr;
+	fl_journal_hdr *hdr;	/* in the fault region (harness/faults.c) */
 	fl_journal_rec *recs;
 } fl_journal;
 
-/* Creates the shared ring. 0 or -errno. */
-int fl_journal_create(fl_journal *j);
+/* Points the journal at the ring inside a fault region (the region that
+ * fl_faults_create made); the region outlives the target and belongs to
+ * its fl_faults. 0, or -EINVAL if region is not one. */
+int fl_journal_attach(fl_journal *j, void *region, size_t size);
+/* Forgets the ring (the region is unmapped by fl_faults_free). */
 void fl_journal_close(fl_journal *j);
-/* Closes the fd once the target has it (the mapping stays). */
-void fl_journal_spawned(fl_journal *j);
 
 /* Moves completed records out of the ring, times made relative to
  * start_ns. Appends to *v (growing it); returns how many were added. */

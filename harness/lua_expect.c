@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "lua_target.h"
 
+#include "api.h"
 #include "ctx.h"
 #include "expect.h"
 #include "health.h"
@@ -31,12 +32,10 @@ static void figure_amounts(lua_State *L, int idx, const char *what,
 			   double amounts[FL_FIG_COUNT], int *per_process)
 {
 	luaL_checktype(L, idx, LUA_TTABLE);
-	const char *keys[FL_FIG_COUNT + 2];
-	for (int f = 0; f < FL_FIG_COUNT; f++)
-		keys[f] = fl_figures[f].key;
-	keys[FL_FIG_COUNT] = per_process ? "per" : NULL;
-	keys[FL_FIG_COUNT + 1] = NULL;
-	fl_larg_keys(L, idx, what, keys);
+	/* what is "expect.leaked" or "expect.peak": the API table "t:" what. */
+	char table[64];
+	snprintf(table, sizeof table, "t:%s", what);
+	fl_larg_keys(L, idx, what, fl_api_keys(table));
 	if (per_process) {
 		*per_process = 0;
 		lua_getfield(L, idx, "per");
@@ -100,12 +99,7 @@ static int parse_rate(lua_State *L, int idx, int bytes, double *per_s)
 static void expect_trend(lua_State *L, fl_ctx *ctx, int tidx, const char *w)
 {
 	luaL_checktype(L, tidx, LUA_TTABLE);
-	const char *keys[FL_FIG_COUNT + 2];
-	for (int f = 0; f < FL_FIG_COUNT; f++)
-		keys[f] = fl_figures[f].key;
-	keys[FL_FIG_COUNT] = "window";
-	keys[FL_FIG_COUNT + 1] = NULL;
-	fl_larg_keys(L, tidx, "expect.trend", keys);
+	fl_larg_keys(L, tidx, "expect.trend", fl_api_keys("t:expect.trend"));
 	double window = fl_larg_num(L, tidx, "window", -1);
 	double allowed[FL_FIG_COUNT];
 	for (int f = 0; f < FL_FIG_COUNT; f++) {
@@ -133,9 +127,7 @@ static int t_expect(lua_State *L)
 {
 	fl_ctx *ctx = fl_larg_target(L);
 	luaL_checktype(L, 2, LUA_TTABLE);
-	static const char *const keys[] = {"exit", "signal", "leaked", "peak",
-					   "steady", "survived", "trend", NULL};
-	fl_larg_keys(L, 2, "expect", keys);
+	fl_larg_keys(L, 2, "expect", fl_api_keys("t:expect"));
 	if (!ctx->inst || !ctx->inst->sess)
 		return luaL_error(L, "expect: the target was never started");
 	int before = ctx->nexpects;

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "lua_target.h"
 
+#include "api.h"
 #include "ctx.h"
 #include "expect.h"
 #include "health.h"
@@ -64,8 +65,7 @@ static void copy_opt_string(lua_State *L, int idx, const char *key, char *out,
 static void parse_after(lua_State *L, int a, fl_fault_spec *spec)
 {
 	luaL_checktype(L, a, LUA_TTABLE);
-	static const char *const akeys[] = {"point", "calls", "actor", NULL};
-	fl_larg_keys(L, a, "fault.after", akeys);
+	fl_larg_keys(L, a, "fault.after", fl_api_keys("t:fault.after"));
 	copy_opt_string(L, a, "point", spec->after_point,
 			sizeof spec->after_point, "fault.after");
 	if (!spec->after_point[0])
@@ -90,9 +90,8 @@ static void parse_on_output(lua_State *L, int o, fl_output_trigger *out,
 		snprintf(text, len, "%s", lua_tostring(L, o));
 	} else {
 		luaL_checktype(L, o, LUA_TTABLE);
-		static const char *const okeys[] = {"text", "stream", "regex",
-						    NULL};
-		fl_larg_keys(L, o, "fault.on_output", okeys);
+		fl_larg_keys(L, o, "fault.on_output",
+			     fl_api_keys("t:fault.on_output"));
 		copy_opt_string(L, o, "text", text, len, "fault.on_output");
 		char stream[16] = "any";
 		copy_opt_string(L, o, "stream", stream, sizeof stream,
@@ -144,13 +143,9 @@ static void parse_fault(lua_State *L, int pidx, int oidx, fl_fault_spec *spec,
 	if (fl_points_check(point, why, sizeof why) < 0)
 		luaL_error(L, "fault: %s", why);
 	snprintf(spec->point, sizeof spec->point, "%s", point);
-	static const char *const keys[] = {"p",	     "errno",	  "onetime",
-					   "failnum", "nth",	  "actors",
-					   "after",   "on_output", "optional",
-					   NULL};
 	if (!lua_isnoneornil(L, oidx))
 		luaL_checktype(L, oidx, LUA_TTABLE);
-	fl_larg_keys(L, oidx, "fault", keys);
+	fl_larg_keys(L, oidx, "fault", fl_api_keys("t:fault"));
 	spec->p = fl_larg_num(L, oidx, "p", 1.0);
 	if (spec->p < 0 || spec->p > 1)
 		luaL_error(L, "fault: p must be between 0 and 1 (got %f)",
@@ -211,7 +206,8 @@ static int t_fault(lua_State *L)
 	if (fl_points_check_declared(spec.point, ctx->declared, ctx->ndeclared,
 				     why, sizeof why) < 0)
 		return luaL_error(L, "fault: %s", why);
-	fl_larg_need_running(L, ctx, "fault");
+	/* Before t:start() the window holds from the target's first
+	 * instruction. */
 	char err[512];
 	if (fl_windows_open(ctx, &spec, out.text ? &out : NULL,
 			    optional[0] ? optional : NULL, err, sizeof err) < 0)
@@ -290,8 +286,7 @@ static void wait_recovery(lua_State *L, fl_ctx *ctx, double within,
 static int t_expect_recovery(lua_State *L)
 {
 	fl_ctx *ctx = fl_larg_target(L);
-	static const char *const keys[] = {"within", "hold", NULL};
-	fl_larg_keys(L, 2, "expect_recovery", keys);
+	fl_larg_keys(L, 2, "expect_recovery", fl_api_keys("t:expect_recovery"));
 	double within = fl_larg_num(L, 2, "within", -1);
 	double hold = fl_larg_seconds(L, 2, "hold", (double)ctx->cfg.hold_ns / 1e9);
 	if (within < 0 && lua_type(L, 2) == LUA_TTABLE)
@@ -340,10 +335,7 @@ static int t_episodes(lua_State *L)
 {
 	fl_ctx *ctx = fl_larg_target(L);
 	luaL_checktype(L, 2, LUA_TTABLE);
-	static const char *const keys[] = {
-		"point", "p",	"errno", "onetime", "failnum", "nth",	   "actors",
-		"count", "on", "off",	"within",  "hold",    "optional", NULL};
-	fl_larg_keys(L, 2, "episodes", keys);
+	fl_larg_keys(L, 2, "episodes", fl_api_keys("t:episodes"));
 	lua_getfield(L, 2, "point");
 	int pidx = lua_gettop(L);
 	/* parse_fault reads the fault's options from a table of their own;

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "lua_target.h"
 
+#include "api.h"
 #include "ctx.h"
 #include "expect.h"
 #include "health.h"
@@ -115,8 +116,7 @@ static int stop_signal_opt(lua_State *L, int idx, int def, const char *fname)
 static int t_stop(lua_State *L)
 {
 	fl_ctx *ctx = fl_larg_target(L);
-	static const char *const keys[] = {"grace", "signal", NULL};
-	fl_larg_keys(L, 2, "stop", keys);
+	fl_larg_keys(L, 2, "stop", fl_api_keys("t:stop"));
 	double grace = fl_larg_seconds(L, 2, "grace", ctx->cfg.stop_grace_s);
 	int sig = stop_signal_opt(L, 2, ctx->cfg.stop_signal, "stop");
 	if (!ctx->inst)
@@ -130,8 +130,7 @@ static int t_stop(lua_State *L)
 static int t_restart(lua_State *L)
 {
 	fl_ctx *ctx = fl_larg_target(L);
-	static const char *const keys[] = {"grace", NULL};
-	fl_larg_keys(L, 2, "restart", keys);
+	fl_larg_keys(L, 2, "restart", fl_api_keys("t:restart"));
 	double grace = fl_larg_seconds(L, 2, "grace", ctx->cfg.stop_grace_s);
 	if (ctx->inst && ctx->inst->running)
 		fl_instance_stop(ctx, ctx->cfg.stop_signal, grace);
@@ -351,8 +350,7 @@ static int t_wait_until(lua_State *L)
 static int t_quiesce(lua_State *L)
 {
 	fl_ctx *ctx = fl_larg_target(L);
-	static const char *const keys[] = {"hold", "within", NULL};
-	fl_larg_keys(L, 2, "quiesce", keys);
+	fl_larg_keys(L, 2, "quiesce", fl_api_keys("t:quiesce"));
 	double hold = fl_larg_seconds(L, 2, "hold", 0.2);
 	double within = fl_larg_seconds(L, 2, "within", 5);
 	fl_larg_need_running(L, ctx, "quiesce");
@@ -369,11 +367,9 @@ static int t_wait_output(lua_State *L)
 {
 	fl_ctx *ctx = fl_larg_target(L);
 	const char *text = luaL_checkstring(L, 2);
-	static const char *const keys[] = {"stream", "regex", "timeout", "past",
-					   NULL};
 	if (!lua_isnoneornil(L, 3))
 		luaL_checktype(L, 3, LUA_TTABLE);
-	fl_larg_keys(L, 3, "wait_output", keys);
+	fl_larg_keys(L, 3, "wait_output", fl_api_keys("t:wait_output"));
 	int past = fl_larg_bool(L, 3, "past");
 	int regex = fl_larg_bool(L, 3, "regex");
 	double timeout = fl_larg_seconds(L, 3, "timeout", 5);
@@ -445,12 +441,9 @@ static int t_tcp(lua_State *L)
 	fl_ctx *ctx = fl_larg_target(L);
 	size_t len;
 	const char *text = luaL_checklstring(L, 2, &len);
-	static const char *const keys[] = {"port",	"host",	 "unix",
-					   "expect",	"reply_end", "timeout",
-					   NULL};
 	if (!lua_isnoneornil(L, 3))
 		luaL_checktype(L, 3, LUA_TTABLE);
-	fl_larg_keys(L, 3, "tcp", keys);
+	fl_larg_keys(L, 3, "tcp", fl_api_keys("t:tcp"));
 	double timeout = fl_larg_seconds(L, 3, "timeout", 2);
 	const char *expect = opt_string(L, 3, "expect");
 	const char *reply_end = opt_string(L, 3, "reply_end");
@@ -509,11 +502,9 @@ static int t_http(lua_State *L)
 {
 	fl_ctx *ctx = fl_larg_target(L);
 	const char *path = luaL_checkstring(L, 2);
-	static const char *const keys[] = {"port", "host",    "unix",
-					   "http_host", "timeout", NULL};
 	if (!lua_isnoneornil(L, 3))
 		luaL_checktype(L, 3, LUA_TTABLE);
-	fl_larg_keys(L, 3, "http", keys);
+	fl_larg_keys(L, 3, "http", fl_api_keys("t:http"));
 	double timeout = fl_larg_seconds(L, 3, "timeout", 2);
 	fl_probe p;
 	memset(&p, 0, sizeof p);
@@ -599,26 +590,34 @@ static const luaL_Reg methods[] = {
 	{NULL, NULL},
 };
 
-/* Fields: t.port, t.pid, t.seed, t.tmpdir, t.name; then the methods. */
+/* Fields: t.port, t.pid, t.seed, t.tmpdir, t.name (api.c's list); then
+ * the methods. */
 static int t_index(lua_State *L)
 {
 	fl_ctx *ctx = fl_larg_target(L);
 	const char *k = luaL_checkstring(L, 2);
-	if (strcmp(k, "port") == 0) {
+	switch (fl_api_target_field(k)) {
+	case FL_FIELD_PORT:
 		lua_pushinteger(L, ctx->port);
-	} else if (strcmp(k, "pid") == 0) {
+		break;
+	case FL_FIELD_PID: {
 		pid_t pid = fl_instance_pid(ctx);
 		if (pid)
 			lua_pushinteger(L, pid);
 		else
 			lua_pushnil(L);
-	} else if (strcmp(k, "seed") == 0) {
+		break;
+	}
+	case FL_FIELD_SEED:
 		lua_pushinteger(L, (lua_Integer)ctx->cfg.seed);
-	} else if (strcmp(k, "tmpdir") == 0) {
+		break;
+	case FL_FIELD_TMPDIR:
 		lua_pushstring(L, ctx->tmpdir);
-	} else if (strcmp(k, "name") == 0) {
+		break;
+	case FL_FIELD_NAME:
 		lua_pushstring(L, ctx->cfg.name);
-	} else {
+		break;
+	default:
 		lua_getmetatable(L, 1);
 		lua_getfield(L, -1, "methods");
 		lua_getfield(L, -1, k);

@@ -24,6 +24,7 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  run [options] PATH...    run scenario files or directories\n"
+	"  check PATH...            validate scenarios without running them\n"
 	"  list PATH...             list scenarios with their tags and seeds\n"
 	"  replay JOURNAL           re-run a scenario failing exactly the\n"
 	"                           calls its journal recorded\n"
@@ -37,8 +38,8 @@ static const char usage[] =
 	"  gate --baseline OLD NEW  release gate: new failures, new leaks,\n"
 	"                           slower recovery (MTTR)\n"
 	"  trend RESULTS... -o FILE MTTR and leaks across runs, as a page\n"
-	"  help                     this text; 'faultline run --help' for run\n"
-	"  version                  print the version\n"
+	"  help [COMMAND]           this text, or a command's (= COMMAND --help)\n"
+	"  version, -V              print the version\n"
 	"\n"
 	"exit status of run: 0 all passed or failed as expected, 1 a FAIL,\n"
 	"XPASS or FLAKY, 2 bad usage or a scenario that could not load or\n"
@@ -256,6 +257,25 @@ int fl_cmd_points(int argc, char **argv)
 	return FL_EXIT_OK;
 }
 
+static const struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} commands[] = {
+	{"run", fl_cmd_run},	   {"check", fl_cmd_check},
+	{"list", fl_cmd_list},	   {"points", fl_cmd_points},
+	{"replay", fl_cmd_replay}, {"shrink", fl_cmd_shrink},
+	{"merge", fl_cmd_merge},   {"report", fl_cmd_report},
+	{"gate", fl_cmd_gate},	   {"trend", fl_cmd_trend},
+};
+
+static const struct command *command_named(const char *name)
+{
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -263,32 +283,32 @@ int main(int argc, char **argv)
 		return FL_EXIT_USAGE;
 	}
 	const char *cmd = argv[1];
-	if (!strcmp(cmd, "run"))
-		return fl_cmd_run(argc - 1, argv + 1);
-	if (!strcmp(cmd, "list"))
-		return fl_cmd_list(argc - 1, argv + 1);
-	if (!strcmp(cmd, "points"))
-		return fl_cmd_points(argc - 1, argv + 1);
-	if (!strcmp(cmd, "replay"))
-		return fl_cmd_replay(argc - 1, argv + 1);
-	if (!strcmp(cmd, "shrink"))
-		return fl_cmd_shrink(argc - 1, argv + 1);
-	if (!strcmp(cmd, "merge"))
-		return fl_cmd_merge(argc - 1, argv + 1);
-	if (!strcmp(cmd, "report"))
-		return fl_cmd_report(argc - 1, argv + 1);
-	if (!strcmp(cmd, "gate"))
-		return fl_cmd_gate(argc - 1, argv + 1);
-	if (!strcmp(cmd, "trend"))
-		return fl_cmd_trend(argc - 1, argv + 1);
+	const struct command *c = command_named(cmd);
+	if (c)
+		return c->fn(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		if (argc > 2) {
+			/* faultline help CMD is faultline CMD --help. */
+			const struct command *h = command_named(argv[2]);
+			if (!h) {
+				fprintf(stderr,
+					"faultline: no command '%s' (try "
+					"'faultline help')\n",
+					argv[2]);
+				return FL_EXIT_USAGE;
+			}
+			char *hargv[] = {argv[2], "--help", NULL};
+			return h->fn(2, hargv);
+		}
 		fputs(usage, stdout);
 		return FL_EXIT_OK;
 	}
-	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version") ||
+	    !strcmp(cmd, "-V")) {
 		printf("faultline %s\n", fl_version());
 		return FL_EXIT_OK;
 	}
-	fprintf(stderr, "faultline: unknown command '%s'\n\n%s", cmd, usage);
+	fprintf(stderr, "faultline: unknown command '%s' (try 'faultline help')\n",
+		cmd);
 	return FL_EXIT_USAGE;
 }

@@ -187,6 +187,14 @@ void fl_measure_poll(fl_ctx *ctx)
 
 /* The entries of a directory as "dir/name" paths, sorted by name (fd is
  * the position). Returns the count (0 for a missing directory). */
+static int cmp_target(const void *a, const void *b)
+{
+	return strcmp(((const fl_fd_entry *)a)->target,
+		      ((const fl_fd_entry *)b)->target);
+}
+
+/* The entries of a directory, sorted by name (none if it does not
+ * exist). */
 static int list_dir(const char *dir, fl_fd_entry **out)
 {
 	*out = NULL;
@@ -208,15 +216,8 @@ static int list_dir(const char *dir, fl_fd_entry **out)
 		n++;
 	}
 	closedir(d);
-	for (size_t i = 1; i < n; i++) {
-		fl_fd_entry e = v[i];
-		size_t j = i;
-		while (j > 0 && strcmp(v[j - 1].target, e.target) > 0) {
-			v[j] = v[j - 1];
-			j--;
-		}
-		v[j] = e;
-	}
+	if (n > 1)
+		qsort(v, n, sizeof *v, cmp_target);
 	for (size_t i = 0; i < n; i++)
 		v[i].fd = (int)i;
 	*out = v;
@@ -272,21 +273,18 @@ static int tree_procs(fl_session *s, struct look **out)
 }
 
 /* The fd tables, threads and watched files of the current run's processes
- * at one moment, without the harness's own footprint (the agent's socket,
- * in every process that inherited it, and its thread). Returns 0, or
- * -ESRCH when the root is gone. */
+ * at one moment, without the harness's own footprint (the region's
+ * descriptor, in each process that holds it; the agent has no thread).
+ * Returns 0, or -ESRCH when the root is gone. */
 static int take_snapshot(fl_ctx *ctx, fl_instance *in, fl_base_snapshot *out)
 {
 	fl_session *s = in->sess;
 	memset(out, 0, sizeof *out);
-	int skip_fd = in->faults.hello ? in->faults.agent_fd : -1;
-	int skip_tid = in->faults.hello ? in->faults.agent_tid : -1;
 	struct look *procs;
 	int np = tree_procs(s, &procs);
 	size_t nfds = 0, capfds = 0, nth = 0, capth = 0;
 	fl_fd_entry *fds = NULL;
 	fl_thread_entry *th = NULL;
-	char agent_target[256] = "";
 	int r = 0;
 	out->procs = fl_xcalloc((size_t)np + 1, sizeof *out->procs);
 	for (int i = 0; i < np; i++) {
@@ -300,6 +298,11 @@ static int take_snapshot(fl_ctx *ctx, fl_instance *in, fl_base_snapshot *out)
 			 * for those a held snapshot keeps. */
 			npt = fl_procfs_thread_ids(l->procfd, &pt);
 		}
+		/* What the agent holds in this process: the region's
+		 * descriptor while it keeps it (the agent has no thread). */
+		fl_footprint fp;
+		fl_faults_footprint(&in->faults, l->procfd, l->e.pid, &fp);
+		int skip_fd = fp.fds ? fp.fd : -1;
 		close(l->procfd);
 		if (npf < 0 || npt < 0) {
 			free(pf);
@@ -308,19 +311,10 @@ static int take_snapshot(fl_ctx *ctx, fl_instance *in, fl_base_snapshot *out)
 				r = -ESRCH;
 			continue; /* it ended meanwhile */
 		}
-		if (l->e.is_root && skip_fd >= 0)
-			for (int k = 0; k < npf; k++)
-				if (pf[k].fd == skip_fd)
-					snprintf(agent_target, sizeof agent_target,
-						 "%s", pf[k].target);
 		fl_proc_entry *e = &out->procs[out->nprocs++];
 		*e = l->e;
 		for (int k = 0; k < npf; k++) {
-			int agent = l->e.is_root
-					    ? pf[k].fd == skip_fd
-					    : agent_target[0] &&
-						      !strcmp(pf[k].target, agent_target);
-			if (agent)
+			if (pf[k].fd == skip_fd)
 				continue;
 			if (nfds == capfds) {
 				capfds = capfds ? capfds * 2 : 64;
@@ -331,8 +325,6 @@ static int take_snapshot(fl_ctx *ctx, fl_instance *in, fl_base_snapshot *out)
 			e->nfds++;
 		}
 		for (int k = 0; k < npt; k++) {
-			if (l->e.is_root && pt[k].tid == skip_tid)
-				continue;
 			if (nth == capth) {
 				capth = capth ? capth * 2 : 16;
 				th = fl_xrealloc(th, capth * sizeof *th);
@@ -978,6 +970,45 @@ void fl_measure_final(fl_ctx *ctx)
 			   "fd table may hold fds in use",
 			   (double)QUIET_MAX_NS / 1e9);
 	f->snap = snap;
+}
+
+void fl_measure_before_start(fl_ctx *ctx, const char *watch_path)
+{
+	free(ctx->start_files);
+	ctx->nstart_files = list_dir(watch_path, &ctx->start_files);
+	fl_ctx_abbreviate(ctx, ctx->start_files, ctx->nstart_files);
+	ctx->start_inst = ctx->ninstances - 1;
+}
+
+int fl_measure_final_since_start(fl_ctx *ctx, char *err, size_t errlen)
+{
+	fl_instance *in = ctx->inst;
+	fl_final *f = &ctx->final;
+	if (f->have)
+		return 0;
+	if (!in || !in->sess || ctx->start_inst != ctx->ninstances - 1 ||
+	    !in->sess->watch_path[0]) {
+		snprintf(err, errlen, "no listing of target.watch from before "
+				      "this run's start");
+		return -ENODATA;
+	}
+	fl_fd_entry *now;
+	int n = list_dir(in->sess->watch_path, &now);
+	fl_ctx_abbreviate(ctx, now, n);
+	memset(f, 0, sizeof *f);
+	f->have = 1;
+	f->since_start = 1;
+	f->snapshot = 1;
+	f->quiet = 1;
+	f->at_ns = fl_session_now(in->sess);
+	f->unavailable = "no baseline: only the watched directory is "
+			 "compared, with its state before the start";
+	f->fig.v[FL_FIG_FILES] = n;
+	f->base[FL_FIG_FILES] = ctx->nstart_files;
+	diff_fds(ctx->start_files, ctx->nstart_files, now, n, 1, NULL, 0, 0,
+		 &f->files);
+	free(now);
+	return 0;
 }
 
 double fl_measure_leak(const fl_ctx *ctx, enum fl_figure fig)

@@ -20,6 +20,13 @@ int fl_measure_baseline(fl_ctx *ctx, int64_t from_ns, size_t min_samples,
 /* Takes the final measurement of the current run and its forensics
  * (once per baseline). */
 void fl_measure_final(fl_ctx *ctx);
+/* Lists the watched directory just before a start (path expanded), so a
+ * batch job can be judged on what it left there without a baseline. */
+void fl_measure_before_start(fl_ctx *ctx, const char *watch_path);
+/* The final measurement of a run that has no baseline: the watched
+ * directory now against its state before the start, with the new
+ * entries listed. 0, or -errno with err (no listing of this run). */
+int fl_measure_final_since_start(fl_ctx *ctx, char *err, size_t errlen);
 /* What a figure leaked: the final value minus what it is compared with
  * (needs a final measurement). */
 double fl_measure_leak(const fl_ctx *ctx, enum fl_figure fig);

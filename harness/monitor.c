@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "monitor.h"
 
+#include "faults.h"
+
 #include "procfs.h"
 #include "util.h"
 
@@ -350,11 +352,11 @@ static void stop_sampling(fl_session *s)
 /* The OOM precursor's snapshot of the root, taken at the sample that
  * reached the level (the target may not live long after). Called with
  * the session locked. */
-static void oom_snapshot(fl_session *s, const fl_sample *smp)
+static void oom_snapshot(fl_session *s, int64_t rss, int64_t t_ns)
 {
 	s->oom_hit = 1;
-	s->oom_t_ns = smp->t_ns;
-	s->oom_sample_rss = smp->v[FL_FIG_RSS];
+	s->oom_t_ns = t_ns;
+	s->oom_sample_rss = rss;
 	s->oom_nfds = fl_procfs_fd_table(s->child.procfd, &s->oom_fds);
 	s->oom_nthreads = fl_procfs_threads(s->child.procfd, &s->oom_threads);
 	int fd = openat(s->child.procfd, "smaps_rollup", O_RDONLY | O_CLOEXEC);
@@ -397,8 +399,8 @@ static void take_sample(fl_session *s, uint64_t expirations)
 	}
 	if (expirations > 1)
 		s->missed_ticks += expirations - 1;
-	int r = fl_tree_sample(&s->tree, t0, s->footprint_fds,
-			       s->footprint_threads, &smp);
+	int64_t raw_rss;
+	int r = fl_tree_sample(&s->tree, t0, s->faults, &smp, &raw_rss);
 	int64_t t1 = fl_now_ns();
 	if (r < 0) {
 		if (r == -ESRCH)
@@ -417,10 +419,11 @@ static void take_sample(fl_session *s, uint64_t expirations)
 	fl_series_append(&s->series, &smp, each ? &worst : NULL);
 	int wake = s->want_sample;
 	s->want_sample = 0;
-	/* RSS (the tree's, with the footprint's memory) reached the OOM
-	 * precursor level: the scenario thread takes it from here. */
-	if (s->oom_rss > 0 && !s->oom_hit && smp.v[FL_FIG_RSS] >= s->oom_rss) {
-		oom_snapshot(s, &smp);
+	/* RSS (the tree's as its processes see it, with the agent's
+	 * memory) reached the OOM precursor level: the scenario thread takes
+	 * it from here. */
+	if (s->oom_rss > 0 && !s->oom_hit && raw_rss >= s->oom_rss) {
+		oom_snapshot(s, raw_rss, smp.t_ns);
 		wake = 1;
 	}
 	s->sample_cost_total_ns += (uint64_t)(t1 - t0);

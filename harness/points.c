@@ -624,3 +624,32 @@ int fl_points_fortify_warning_once(const char *path, char *buf, size_t len)
 	fl_points_reach_free(&r);
 	return rc;
 }
+
+int fl_points_reaches(const fl_points_reach *r, const char *point)
+{
+	size_t pl = strlen(point);
+	int family = pl && point[pl - 1] == '*';
+	for (size_t i = 0; i < r->nreached; i++)
+		if (family ? strncmp(r->reached[i].point, point, pl - 1) == 0
+			   : strcmp(r->reached[i].point, point) == 0)
+			return 1;
+	return 0;
+}
+
+void fl_points_similar_calls(const fl_points_reach *r, const char *point,
+			     char *out, size_t len)
+{
+	const char *fn = strrchr(point, '/');
+	fn = fn ? fn + 1 : point;
+	size_t fl = strlen(fn);
+	size_t used = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < r->nreached && used + 64 < len; i++) {
+		const fl_points_call *c = &r->reached[i];
+		if (strncmp(c->function, fn, fl) != 0 || strstr(out, c->point) ||
+		    strcmp(c->point, point) == 0)
+			continue;
+		used += (size_t)snprintf(out + used, len - used, "%s%s (%s)",
+					 used ? ", " : "", c->function, c->point);
+	}
+}

@@ -70,6 +70,15 @@ int fl_points_fortify_warning(const fl_points_reach *r, const char *target,
  * 0 with "" afterwards or when there is nothing to say; or -errno. */
 int fl_points_fortify_warning_once(const char *path, char *buf, size_t len);
 
+/* Does the program (or a library it loads) call something that reaches
+ * point (a trailing '*': any point of the family)? */
+int fl_points_reaches(const fl_points_reach *r, const char *point);
+/* The calls that reach points like this one: those whose function starts
+ * like the point's ("accept4 (posix/io/net/accept4)" for
+ * posix/io/net/accept), comma-separated in out ("" for none). */
+void fl_points_similar_calls(const fl_points_reach *r, const char *point,
+			     char *out, size_t len);
+
 /* Checks a point name a scenario uses. Names under posix/, libc/ and linux/
  * must be libfiu points (a trailing '*' matches a family); other names are
  * the target's own points. Returns 0, or -1 with a sentence in why that

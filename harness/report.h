@@ -7,10 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "results.h"
 #include "util.h"
-
-#define FL_RESULTS_SCHEMA "faultline.results"
-#define FL_RESULTS_SCHEMA_VERSION 1
 
 /* Decodes one UTF-8 sequence at s (len bytes left): its length and code
  * point, or 0 for an invalid sequence (overlong, surrogate, too large). */
@@ -34,16 +32,5 @@ int fl_report_html(json_t *doc, const char *path);
 /* OpenMetrics text (Prometheus' textfile collector reads it): verdicts,
  * durations, MTTR, leaks and faults per scenario, counts per run. */
 int fl_report_openmetrics(json_t *doc, const char *path);
-
-/* Appends the <meta> Content-Security-Policy of a self-contained page:
- * nothing may be loaded, and only the given inline style and script (named
- * by their SHA-256; NULL for none) may apply or run. */
-void fl_html_csp(fl_buf *b, const char *style, const char *script);
-
-/* Reads and checks a results document. NULL with a message in err. */
-json_t *fl_results_load(const char *path, char *err, size_t errlen);
-
-/* Counts verdicts of a document's scenarios into its "summary". */
-void fl_results_summarize(json_t *doc);
 
 #endif

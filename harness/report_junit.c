@@ -1,19 +1,16 @@
-/* JUnit XML: one testcase per scenario. FAIL, XPASS and FLAKY are
- * failures, ERROR is an error, XFAIL is reported as skipped with its
- * reason (it passed, in CI's terms, but a person may want to see it). */
+/* JUnit XML: one testcase per scenario. A verdict that is not good is a
+ * failure, or an error when the harness could not judge (ERROR, or no
+ * readable verdict); XFAIL is reported as skipped with its reason (it
+ * passed, in CI's terms, but a person may want to see it). */
 #define _GNU_SOURCE
+#include "figures.h"
 #include "report.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *str(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "";
-}
 
 /* An attribute. A parser turns a raw newline in an attribute value into a
  * space, so newlines are written as character references: a multi-line
@@ -50,59 +47,82 @@ static void classname(const char *file, char *out, size_t len)
 			*p = '.';
 }
 
+/* What CI calls a verdict. */
+enum junit_kind { JUNIT_PASSED, JUNIT_SKIPPED, JUNIT_FAILURE, JUNIT_ERROR };
+
+static enum junit_kind junit_kind(fl_verdict v)
+{
+	if (fl_verdict_good(v))
+		return v == FL_VERDICT_PASS ? JUNIT_PASSED : JUNIT_SKIPPED;
+	return v == FL_VERDICT_ERROR || v == FL_VERDICT_UNKNOWN ? JUNIT_ERROR
+								: JUNIT_FAILURE;
+}
+
 static void failure_body(fl_buf *b, json_t *s)
 {
 	fl_buf c;
 	fl_buf_init(&c);
-	fl_buf_printf(&c, "%s\n", str(s, "message"));
+	fl_buf_printf(&c, "%s\n", fl_results_str(s, "message"));
 	size_t i;
 	json_t *e;
-	json_array_foreach(json_object_get(s, "expectations"), i, e)
+	json_array_foreach(fl_results_arr(s, "expectations"), i, e)
 	{
-		if (json_is_true(json_object_get(e, "ok")))
+		if (fl_results_bool(e, "ok"))
 			continue;
-		fl_buf_printf(&c, "  %s %s\n", str(e, "where"), str(e, "message"));
+		fl_buf_printf(&c, "  %s %s\n", fl_results_str(e, "where"), fl_results_str(e, "message"));
 	}
+	/* What the target left behind, every figure measured. */
+	json_t *leaks = fl_results_obj(s, "leaks");
+	int shown = 0;
+	for (int k = 0; k < FL_FIG_COUNT; k++) {
+		double v = fl_results_num(leaks, fl_figures[k].key);
+		if (isnan(v))
+			continue;
+		char txt[48];
+		fl_figure_format_delta((enum fl_figure)k, v, txt, sizeof txt);
+		fl_buf_printf(&c, "%s%s %s", shown++ ? ", " : "final minus baseline: ",
+			      fl_figures[k].key, txt);
+	}
+	if (shown)
+		fl_buf_putc(&c, '\n');
 	/* A flaky scenario: what each repetition gave. */
-	json_t *rep = json_object_get(s, "repeat");
-	json_t *verdicts = json_object_get(rep, "verdicts");
-	json_t *digests = json_object_get(rep, "digests");
+	json_t *rep = fl_results_obj(s, "repeat");
+	json_t *verdicts = fl_results_arr(rep, "verdicts");
+	json_t *digests = fl_results_arr(rep, "digests");
 	for (size_t k = 0; k < json_array_size(verdicts); k++) {
 		const char *d = json_string_value(json_array_get(digests, k));
-		fl_buf_printf(&c, "  run %zu: %s%s%s\n", k + 1,
-			      json_string_value(json_array_get(verdicts, k))
-				      ? json_string_value(json_array_get(verdicts, k))
-				      : "?",
+		fl_verdict v = fl_verdict_parse(
+			json_string_value(json_array_get(verdicts, k)));
+		fl_buf_printf(&c, "  run %zu: %s%s%s\n", k + 1, fl_verdict_name(v),
 			      d ? ", journal " : "", d ? d : "");
 	}
-	json_t *journal = json_object_get(s, "journal");
-	if (json_is_string(json_object_get(journal, "digest")))
+	json_t *journal = fl_results_obj(s, "journal");
+	if (fl_results_opt_str(journal, "digest"))
 		fl_buf_printf(&c, "fault journal digest %s (%lld faults)\n",
-			      str(journal, "digest"),
-			      (long long)json_integer_value(
-				      json_object_get(journal, "total")));
-	json_t *err = json_object_get(s, "error");
-	if (json_is_object(err) && json_object_get(err, "traceback"))
-		fl_buf_printf(&c, "%s\n", str(err, "traceback"));
-	fl_buf_printf(&c, "seed %lld; re-run: %s\n",
-		      (long long)json_integer_value(json_object_get(s, "seed")),
-		      str(s, "rerun"));
+			      fl_results_str(journal, "digest"),
+			      fl_results_int(journal, "total"));
+	json_t *err = fl_results_obj(s, "error");
+	if (err && json_object_get(err, "traceback"))
+		fl_buf_printf(&c, "%s\n", fl_results_str(err, "traceback"));
+	fl_buf_printf(&c, "seed %lld; re-run: %s\n", fl_results_int(s, "seed"),
+		      fl_results_str(s, "rerun"));
 	fl_escape_xml(b, c.data);
 	fl_buf_free(&c);
 }
 
 int fl_report_junit(json_t *doc, const char *path)
 {
-	json_t *sc = json_object_get(doc, "scenarios");
-	json_t *sum = json_object_get(doc, "summary");
-	json_t *run = json_object_get(doc, "run");
-	long long failures =
-		json_integer_value(json_object_get(sum, "failed")) +
-		json_integer_value(json_object_get(sum, "xpassed")) +
-		json_integer_value(json_object_get(sum, "flaky"));
-	long long errors = json_integer_value(json_object_get(sum, "errors"));
-	long long skipped = json_integer_value(json_object_get(sum, "xfailed"));
-	double total_time = json_number_value(json_object_get(run, "duration_s"));
+	json_t *run = fl_results_obj(doc, "run");
+	long long kinds[JUNIT_ERROR + 1] = {0};
+	size_t i;
+	json_t *s;
+	fl_results_foreach(doc, i, s)
+		kinds[junit_kind(fl_results_verdict(s))]++;
+	long long failures = kinds[JUNIT_FAILURE], errors = kinds[JUNIT_ERROR],
+		  skipped = kinds[JUNIT_SKIPPED];
+	double total_time = fl_results_num(run, "duration_s");
+	if (isnan(total_time))
+		total_time = 0;
 
 	fl_buf b;
 	fl_buf_init(&b);
@@ -111,63 +131,56 @@ int fl_report_junit(json_t *doc, const char *path)
 		      "<testsuites name=\"faultline\" tests=\"%zu\" "
 		      "failures=\"%lld\" errors=\"%lld\" skipped=\"%lld\" "
 		      "time=\"%.3f\">\n",
-		      json_array_size(sc), failures, errors, skipped, total_time);
+		      fl_results_count(doc), failures, errors, skipped, total_time);
 	fl_buf_puts(&b, "  <testsuite name=\"faultline\"");
-	attr(&b, "timestamp", str(run, "started"));
-	attr(&b, "hostname", str(json_object_get(run, "host"), "hostname"));
+	attr(&b, "timestamp", fl_results_str(run, "started"));
+	attr(&b, "hostname", fl_results_str(fl_results_obj(run, "host"), "hostname"));
 	fl_buf_printf(&b,
 		      " tests=\"%zu\" failures=\"%lld\" errors=\"%lld\" "
 		      "skipped=\"%lld\" time=\"%.3f\">\n",
-		      json_array_size(sc), failures, errors, skipped, total_time);
+		      fl_results_count(doc), failures, errors, skipped, total_time);
 	fl_buf_puts(&b, "    <properties>\n");
 	fl_buf_puts(&b, "      <property name=\"faultline_version\"");
-	attr(&b, "value", str(doc, "faultline_version"));
+	attr(&b, "value", fl_results_str(doc, "faultline_version"));
 	fl_buf_puts(&b, "/>\n    </properties>\n");
 
-	size_t i;
-	json_t *s;
-	json_array_foreach(sc, i, s)
+	fl_results_foreach(doc, i, s)
 	{
 		char cls[512];
-		classname(str(s, "file"), cls, sizeof cls);
-		const char *v = str(s, "verdict");
+		classname(fl_results_str(s, "file"), cls, sizeof cls);
+		fl_verdict verdict = fl_results_verdict(s);
+		const char *v = fl_verdict_name(verdict);
+		enum junit_kind kind = junit_kind(verdict);
 		fl_buf_puts(&b, "    <testcase");
 		attr(&b, "classname", cls);
-		attr(&b, "name", str(s, "name"));
-		attr(&b, "file", str(s, "file"));
-		fl_buf_printf(&b, " time=\"%.3f\">\n",
-			      json_number_value(json_object_get(s, "duration_s")));
-		if (!strcmp(v, "FAIL") || !strcmp(v, "XPASS") ||
-		    !strcmp(v, "FLAKY")) {
-			fl_buf_puts(&b, "      <failure");
+		attr(&b, "name", fl_results_str(s, "name"));
+		attr(&b, "file", fl_results_str(s, "file"));
+		double duration = fl_results_num(s, "duration_s");
+		fl_buf_printf(&b, " time=\"%.3f\">\n", isnan(duration) ? 0 : duration);
+		if (kind == JUNIT_FAILURE || kind == JUNIT_ERROR) {
+			const char *tag = kind == JUNIT_FAILURE ? "failure" : "error";
+			fl_buf_printf(&b, "      <%s", tag);
 			attr(&b, "type", v);
-			attr(&b, "message", str(s, "message"));
+			attr(&b, "message", fl_results_str(s, "message"));
 			fl_buf_puts(&b, ">");
 			failure_body(&b, s);
-			fl_buf_puts(&b, "</failure>\n");
-		} else if (!strcmp(v, "ERROR")) {
-			fl_buf_puts(&b, "      <error");
-			attr(&b, "type", v);
-			attr(&b, "message", str(s, "message"));
-			fl_buf_puts(&b, ">");
-			failure_body(&b, s);
-			fl_buf_puts(&b, "</error>\n");
-		} else if (!strcmp(v, "XFAIL")) {
+			fl_buf_printf(&b, "</%s>\n", tag);
+		} else if (kind == JUNIT_SKIPPED) {
 			char msg[1200];
 			snprintf(msg, sizeof msg, "expected failure: %s",
-				 str(s, "message"));
+				 fl_results_str(s, "message"));
 			fl_buf_puts(&b, "      <skipped");
 			attr(&b, "message", msg);
 			fl_buf_puts(&b, "/>\n");
 		}
-		json_t *targets = json_object_get(s, "targets");
+		json_t *targets = fl_results_arr(s, "targets");
 		json_t *last = json_array_get(targets, json_array_size(targets) - 1);
-		json_t *out = json_object_get(last, "output");
+		json_t *out = fl_results_obj(last, "output");
 		if (out) {
 			fl_buf_puts(&b, "      <system-out>");
-			fl_escape_xml(&b, str(out, "stdout_tail"));
+			fl_escape_xml(&b, fl_results_str(out, "stdout_tail"));
 			fl_buf_puts(&b, "</system-out>\n      <system-err>");
-			fl_escape_xml(&b, str(out, "stderr_tail"));
+			fl_escape_xml(&b, fl_results_str(out, "stderr_tail"));
 			fl_buf_puts(&b, "</system-err>\n");
 		}
 		fl_buf_puts(&b, "    </testcase>\n");

@@ -9,6 +9,7 @@
  * collector refuses them); faultline_run_start_timestamp_seconds says when
  * the run began. */
 #define _GNU_SOURCE
+#include "figures.h"
 #include "report.h"
 
 #include <math.h>
@@ -17,16 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static const char *const verdicts[] = {"PASS",	"FAIL",	 "ERROR",
-				       "XFAIL", "XPASS", "FLAKY"};
-#define NVERDICTS (sizeof verdicts / sizeof verdicts[0])
-
-static const char *str(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "";
-}
 
 
 /* A label value: backslash, double quote and newline escaped as the format
@@ -101,7 +92,7 @@ static void family(fl_buf *b, const char *name, const char *unit,
 static void scenario_sample(fl_buf *b, const char *name, json_t *s, double v)
 {
 	fl_buf_puts(b, name);
-	label(b, 1, "scenario", str(s, "id"));
+	label(b, 1, "scenario", fl_results_id(s));
 	fl_buf_puts(b, "} ");
 	value(b, v);
 	fl_buf_putc(b, '\n');
@@ -110,184 +101,201 @@ static void scenario_sample(fl_buf *b, const char *name, json_t *s, double v)
 /* A per-scenario family of a number found at obj.key, where obj is the
  * scenario itself or one of its objects (mttr, leaks); scenarios without
  * it have no sample. */
-static void scenario_family(fl_buf *b, json_t *scenarios, const char *name,
+static void scenario_family(fl_buf *b, json_t *doc, const char *name,
 			    const char *unit, const char *help, const char *obj,
 			    const char *key)
 {
 	int written = 0;
 	size_t i;
 	json_t *s;
-	json_array_foreach(scenarios, i, s)
+	fl_results_foreach(doc, i, s)
 	{
-		json_t *o = obj ? json_object_get(s, obj) : s;
-		json_t *v = json_object_get(o, key);
-		if (!json_is_number(v))
+		double v = fl_results_num(obj ? fl_results_obj(s, obj) : s, key);
+		if (isnan(v))
 			continue;
 		if (!written)
 			family(b, name, unit, help);
 		written = 1;
-		scenario_sample(b, name, s, json_number_value(v));
+		scenario_sample(b, name, s, v);
 	}
 }
 
 static double faults_fired(json_t *s)
 {
-	json_t *j = json_object_get(s, "journal");
-	if (json_is_number(json_object_get(j, "total")))
-		return json_number_value(json_object_get(j, "total"));
+	double total = fl_results_num(fl_results_obj(s, "journal"), "total");
+	if (!isnan(total))
+		return total;
 	double n = 0;
 	const char *k;
 	json_t *p;
-	json_object_foreach(json_object_get(s, "points"), k, p)
-		n += json_number_value(json_object_get(p, "fired"));
+	json_object_foreach(fl_results_obj(s, "points"), k, p)
+		if (!isnan(fl_results_num(p, "fired")))
+			n += fl_results_num(p, "fired");
 	return n;
 }
 
-int fl_report_openmetrics(json_t *doc, const char *path)
+/* The run: what it was, when, how long, and its verdicts. */
+static void run_families(fl_buf *b, json_t *doc)
 {
-	json_t *run = json_object_get(doc, "run");
-	json_t *sum = json_object_get(doc, "summary");
-	json_t *sc = json_object_get(doc, "scenarios");
-	fl_buf b;
-	fl_buf_init(&b);
-
-	/* The run. */
-	family(&b, "faultline_run_info", NULL,
+	json_t *run = fl_results_obj(doc, "run");
+	json_t *sum = fl_results_obj(doc, "summary");
+	family(b, "faultline_run_info", NULL,
 	       "The run: its id, faultline version and host (always 1).");
-	fl_buf_puts(&b, "faultline_run_info");
-	label(&b, 1, "run_id", str(run, "id"));
-	label(&b, 0, "version", str(doc, "faultline_version"));
-	label(&b, 0, "host", str(json_object_get(run, "host"), "hostname"));
-	fl_buf_puts(&b, "} 1\n");
+	fl_buf_puts(b, "faultline_run_info");
+	label(b, 1, "run_id", fl_results_str(run, "id"));
+	label(b, 0, "version", fl_results_str(doc, "faultline_version"));
+	label(b, 0, "host", fl_results_str(fl_results_obj(run, "host"), "hostname"));
+	fl_buf_puts(b, "} 1\n");
 	struct tm tm;
 	memset(&tm, 0, sizeof tm);
-	const char *started = str(run, "started");
+	const char *started = fl_results_str(run, "started");
 	const char *end = strptime(started, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (end && !*end) {
-		family(&b, "faultline_run_start_timestamp_seconds", "seconds",
+		family(b, "faultline_run_start_timestamp_seconds", "seconds",
 		       "When the run started, in seconds since the epoch.");
-		fl_buf_puts(&b, "faultline_run_start_timestamp_seconds ");
-		value(&b, (double)timegm(&tm));
-		fl_buf_putc(&b, '\n');
+		fl_buf_puts(b, "faultline_run_start_timestamp_seconds ");
+		value(b, (double)timegm(&tm));
+		fl_buf_putc(b, '\n');
 	}
-	family(&b, "faultline_run_duration_seconds", "seconds",
+	family(b, "faultline_run_duration_seconds", "seconds",
 	       "Wall time of the whole run.");
-	fl_buf_puts(&b, "faultline_run_duration_seconds ");
-	value(&b, json_number_value(json_object_get(run, "duration_s")));
-	fl_buf_putc(&b, '\n');
-	family(&b, "faultline_run_exit_status", NULL,
+	fl_buf_puts(b, "faultline_run_duration_seconds ");
+	value(b, fl_results_num(run, "duration_s"));
+	fl_buf_putc(b, '\n');
+	family(b, "faultline_run_exit_status", NULL,
 	       "Exit status of the run: 0 passed, 1 a scenario failed, 2 a "
-	       "scenario could not load or ended in ERROR.");
-	fl_buf_puts(&b, "faultline_run_exit_status ");
-	value(&b, json_number_value(json_object_get(sum, "exit_status")));
-	fl_buf_putc(&b, '\n');
-	family(&b, "faultline_run_scenarios", NULL,
+	       "scenario could not load, ended in ERROR or has no verdict.");
+	fl_buf_puts(b, "faultline_run_exit_status ");
+	value(b, fl_results_exit_status(doc));
+	fl_buf_putc(b, '\n');
+	family(b, "faultline_run_scenarios", NULL,
 	       "Scenarios of the run by verdict.");
-	static const char *const counts[NVERDICTS] = {
-		"passed", "failed", "errors", "xfailed", "xpassed", "flaky"};
-	for (size_t v = 0; v < NVERDICTS; v++) {
-		fl_buf_puts(&b, "faultline_run_scenarios");
-		label(&b, 1, "verdict", verdicts[v]);
-		fl_buf_puts(&b, "} ");
-		value(&b, json_number_value(json_object_get(sum, counts[v])));
-		fl_buf_putc(&b, '\n');
+	for (int v = 0; v < FL_VERDICT_COUNT; v++) {
+		fl_buf_puts(b, "faultline_run_scenarios");
+		label(b, 1, "verdict", fl_verdict_name((fl_verdict)v));
+		fl_buf_puts(b, "} ");
+		value(b, (double)fl_results_summary_count(doc, (fl_verdict)v));
+		fl_buf_putc(b, '\n');
 	}
-	family(&b, "faultline_run_load_errors", NULL,
+	family(b, "faultline_run_load_errors", NULL,
 	       "Scenarios that could not be loaded.");
-	fl_buf_puts(&b, "faultline_run_load_errors ");
-	value(&b, json_number_value(json_object_get(sum, "load_errors")));
-	fl_buf_putc(&b, '\n');
+	fl_buf_puts(b, "faultline_run_load_errors ");
+	value(b, (double)fl_results_int(sum, "load_errors"));
+	fl_buf_putc(b, '\n');
+}
 
-	/* Each scenario. */
+/* What each scenario is and its verdict. */
+static void scenario_verdicts(fl_buf *b, json_t *doc)
+{
 	size_t i;
 	json_t *s;
-	if (json_array_size(sc)) {
-		family(&b, "faultline_scenario_info", NULL,
+	if (fl_results_count(doc)) {
+		family(b, "faultline_scenario_info", NULL,
 		       "A scenario: its name, file and seed (always 1).");
-		json_array_foreach(sc, i, s)
+		fl_results_foreach(doc, i, s)
 		{
 			char seed[32];
-			snprintf(seed, sizeof seed, "%lld",
-				 (long long)json_integer_value(json_object_get(s, "seed")));
-			fl_buf_puts(&b, "faultline_scenario_info");
-			label(&b, 1, "scenario", str(s, "id"));
-			label(&b, 0, "name", str(s, "name"));
-			label(&b, 0, "file", str(s, "file"));
-			label(&b, 0, "seed", seed);
-			fl_buf_puts(&b, "} 1\n");
+			snprintf(seed, sizeof seed, "%lld", fl_results_int(s, "seed"));
+			fl_buf_puts(b, "faultline_scenario_info");
+			label(b, 1, "scenario", fl_results_id(s));
+			label(b, 0, "name", fl_results_str(s, "name"));
+			label(b, 0, "file", fl_results_str(s, "file"));
+			label(b, 0, "seed", seed);
+			fl_buf_puts(b, "} 1\n");
 		}
-		family(&b, "faultline_scenario_verdict", NULL,
+		family(b, "faultline_scenario_verdict", NULL,
 		       "1 for the scenario's verdict, 0 for the others.");
-		json_array_foreach(sc, i, s)
+		fl_results_foreach(doc, i, s)
 		{
-			for (size_t v = 0; v < NVERDICTS; v++) {
-				fl_buf_puts(&b, "faultline_scenario_verdict");
-				label(&b, 1, "scenario", str(s, "id"));
-				label(&b, 0, "verdict", verdicts[v]);
-				fl_buf_printf(&b, "} %d\n",
-					      !strcmp(str(s, "verdict"), verdicts[v]));
+			fl_verdict verdict = fl_results_verdict(s);
+			for (int v = 0; v < FL_VERDICT_COUNT; v++) {
+				fl_buf_puts(b, "faultline_scenario_verdict");
+				label(b, 1, "scenario", fl_results_id(s));
+				label(b, 0, "verdict", fl_verdict_name((fl_verdict)v));
+				fl_buf_printf(b, "} %d\n", verdict == (fl_verdict)v);
 			}
 		}
-		family(&b, "faultline_scenario_ok", NULL,
+		family(b, "faultline_scenario_ok", NULL,
 		       "1 when the scenario passed or failed as expected.");
-		json_array_foreach(sc, i, s)
-		{
-			const char *v = str(s, "verdict");
-			scenario_sample(&b, "faultline_scenario_ok", s,
-					!strcmp(v, "PASS") || !strcmp(v, "XFAIL"));
-		}
+		fl_results_foreach(doc, i, s)
+			scenario_sample(b, "faultline_scenario_ok", s,
+					fl_verdict_good(fl_results_verdict(s)));
 	}
-	scenario_family(&b, sc, "faultline_scenario_duration_seconds", "seconds",
-			"From the start of the scenario to its verdict.", NULL,
-			"duration_s");
-	scenario_family(&b, sc, "faultline_scenario_mttr_mean_seconds", "seconds",
-			"Mean time to recovery over the recovered episodes.",
-			"mttr", "mean_s");
-	scenario_family(&b, sc, "faultline_scenario_mttr_p95_seconds", "seconds",
-			"95th percentile of the recovery times.", "mttr", "p95_s");
-	scenario_family(&b, sc, "faultline_scenario_mttr_max_seconds", "seconds",
-			"Longest recovery time.", "mttr", "max_s");
-	scenario_family(&b, sc, "faultline_scenario_leaked_fds", NULL,
-			"Open fds at the end minus the baseline.", "leaks", "fds");
-	scenario_family(&b, sc, "faultline_scenario_leaked_threads", NULL,
-			"Threads at the end minus the baseline.", "leaks", "threads");
-	scenario_family(&b, sc, "faultline_scenario_leaked_rss_bytes", "bytes",
-			"Resident memory at the end minus the baseline.", "leaks",
-			"rss");
-	if (json_array_size(sc)) {
-		family(&b, "faultline_scenario_faults_fired", NULL,
-		       "Faults injected into the target during the scenario.");
-		json_array_foreach(sc, i, s)
-			scenario_sample(&b, "faultline_scenario_faults_fired", s,
-					faults_fired(s));
-	}
+}
+
+/* Per failure point: calls seen while it was enabled, faults fired. */
+static void point_families(fl_buf *b, json_t *doc)
+{
+	size_t i;
+	json_t *s;
 	for (int k = 0; k < 2; k++) {
 		const char *name = k ? "faultline_scenario_point_faults_fired"
 				     : "faultline_scenario_point_calls";
 		int written = 0;
-		json_array_foreach(sc, i, s)
+		fl_results_foreach(doc, i, s)
 		{
 			const char *point;
 			json_t *p;
-			json_object_foreach(json_object_get(s, "points"), point, p)
+			json_object_foreach(fl_results_obj(s, "points"), point, p)
 			{
+				/* A count the target could not report has no
+				 * sample, rather than a 0 it did not measure. */
+				double v = fl_results_num(p, k ? "fired" : "calls");
+				if (isnan(v))
+					continue;
 				if (!written)
-					family(&b, name, NULL,
+					family(b, name, NULL,
 					       k ? "Faults injected at a failure "
 						   "point."
 						 : "Calls of a failure point seen "
 						   "while it was enabled.");
 				written = 1;
-				fl_buf_puts(&b, name);
-				label(&b, 1, "scenario", str(s, "id"));
-				label(&b, 0, "point", point);
-				fl_buf_puts(&b, "} ");
-				value(&b, json_number_value(json_object_get(
-						  p, k ? "fired" : "calls")));
-				fl_buf_putc(&b, '\n');
+				fl_buf_puts(b, name);
+				label(b, 1, "scenario", fl_results_id(s));
+				label(b, 0, "point", point);
+				fl_buf_puts(b, "} ");
+				value(b, v);
+				fl_buf_putc(b, '\n');
 			}
 		}
 	}
+}
+
+int fl_report_openmetrics(json_t *doc, const char *path)
+{
+	fl_buf b;
+	fl_buf_init(&b);
+	run_families(&b, doc);
+	scenario_verdicts(&b, doc);
+	scenario_family(&b, doc, "faultline_scenario_duration_seconds", "seconds",
+			"From the start of the scenario to its verdict.", NULL,
+			"duration_s");
+	scenario_family(&b, doc, "faultline_scenario_mttr_mean_seconds", "seconds",
+			"Mean time to recovery over the recovered episodes.",
+			"mttr", "mean_s");
+	scenario_family(&b, doc, "faultline_scenario_mttr_p95_seconds", "seconds",
+			"95th percentile of the recovery times.", "mttr", "p95_s");
+	scenario_family(&b, doc, "faultline_scenario_mttr_max_seconds", "seconds",
+			"Longest recovery time.", "mttr", "max_s");
+	/* faultline_scenario_leaked_fds, ..._rss_bytes: every figure. */
+	for (int k = 0; k < FL_FIG_COUNT; k++) {
+		const fl_figure_def *f = &fl_figures[k];
+		char name[128];
+		snprintf(name, sizeof name, "faultline_scenario_leaked_%s%s", f->key,
+			 f->bytes ? "_bytes" : "");
+		scenario_family(&b, doc, name, f->bytes ? "bytes" : NULL, f->help,
+				"leaks", f->key);
+	}
+	size_t i;
+	json_t *s;
+	if (fl_results_count(doc)) {
+		family(&b, "faultline_scenario_faults_fired", NULL,
+		       "Faults injected into the target during the scenario.");
+		fl_results_foreach(doc, i, s)
+			scenario_sample(&b, "faultline_scenario_faults_fired", s,
+					faults_fired(s));
+	}
+	point_families(&b, doc);
 	fl_buf_puts(&b, "# EOF\n");
 	int r = fl_write_file_atomic(path, b.data, b.len);
 	fl_buf_free(&b);

@@ -202,22 +202,11 @@ static json_t *target_json(const fl_ctx *ctx, const fl_instance *in)
 						      : json_null());
 	json_object_set_new(o, "ready_s", json_real((double)in->ready_ns / 1e9));
 	json_object_set_new(o, "exit", exit_json(ctx, in));
-	json_object_set_new(
-		o, "agent",
-		in->faults.hello
-			? json_pack("{s:b,s:i,s:i,s:s}", "connected", 1, "fd",
-				    in->faults.agent_fd, "tid",
-				    in->faults.agent_tid, "close",
-				    in->faults.close_mode)
-			: json_pack("{s:b}", "connected", 0));
-	json_object_set_new(
-		o, "footprint",
-		json_pack("{s:i,s:i,s:s}", "fds", s->footprint_fds, "threads",
-			  s->footprint_threads, "what",
-			  s->footprint_threads
-				  ? "faultline agent: its thread fl-agent and "
-				    "its control socket"
-				  : "faultline agent's control socket"));
+	/* Refreshes the agent's process list if the run still goes on. */
+	json_object_set_new(o, "agent",
+			    fl_faults_json((fl_faults *)&in->faults));
+	json_object_set_new(o, "footprint",
+			    fl_faults_footprint_json(&in->faults));
 	json_object_set_new(o, "sampling", sampling_json(s));
 	json_object_set_new(o, "series", series_json(s));
 	json_object_set_new(o, "processes", processes_json(s));
@@ -233,6 +222,14 @@ static json_t *target_json(const fl_ctx *ctx, const fl_instance *in)
 static int measured(const fl_ctx *ctx, int f)
 {
 	return !fl_figures[f].optional || ctx->cfg.watch;
+}
+
+/* Is figure f part of the final measurement? (Without a baseline only the
+ * watched directory is.) */
+static int in_final(const fl_ctx *ctx, int f)
+{
+	return measured(ctx, f) &&
+	       (!ctx->final.since_start || f == FL_FIG_FILES);
 }
 
 static json_t *steady_json(const fl_ctx *ctx)
@@ -277,18 +274,20 @@ static json_t *final_json(const fl_ctx *ctx)
 	json_t *against = json_object();
 	for (int f = 0; f < FL_FIG_COUNT; f++)
 		json_object_set_new(against, fl_figures[f].key,
-				    measured(ctx, f)
+				    in_final(ctx, f)
 					    ? json_real(ctx->final.base[f])
 					    : json_null());
-	json_t *o = json_pack("{s:f,s:s,s:b,s:o}", "t",
-			      (double)ctx->final.at_ns / 1e9, "source",
-			      ctx->final.snapshot ? "snapshot"
-						  : "samples before the exit",
-			      "quiet", ctx->final.quiet, "compared_with",
-			      against);
+	json_t *o = json_pack(
+		"{s:f,s:s,s:b,s:o}", "t", (double)ctx->final.at_ns / 1e9,
+		"source",
+		ctx->final.since_start ? "the watched directory against its "
+					 "state before the start"
+		: ctx->final.snapshot	? "snapshot"
+					: "samples before the exit",
+		"quiet", ctx->final.quiet, "compared_with", against);
 	for (int f = 0; f < FL_FIG_COUNT; f++)
 		json_object_set_new(o, fl_figures[f].key,
-				    measured(ctx, f)
+				    in_final(ctx, f)
 					    ? json_integer(ctx->final.fig.v[f])
 					    : json_null());
 	return o;
@@ -296,12 +295,12 @@ static json_t *final_json(const fl_ctx *ctx)
 
 static json_t *leaks_json(const fl_ctx *ctx)
 {
-	if (!ctx->final.have || !ctx->base.valid)
+	if (!ctx->final.have || (!ctx->base.valid && !ctx->final.since_start))
 		return json_null();
 	json_t *o = json_object();
 	for (int f = 0; f < FL_FIG_COUNT; f++)
 		json_object_set_new(o, fl_figures[f].key,
-				    measured(ctx, f)
+				    in_final(ctx, f)
 					    ? json_real(fl_measure_leak(ctx, f))
 					    : json_null());
 	return o;

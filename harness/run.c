@@ -8,10 +8,12 @@
 #include "report.h"
 #include "scenario.h"
 #include "util.h"
+#include "writers.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,7 +28,7 @@
 #define FL_LIBFIU_VERSION "unknown"
 #endif
 
-static const char run_usage[] =
+static const char usage_head[] =
 	"usage: faultline run [options] PATH...\n"
 	"\n"
 	"Runs the scenarios in the given Lua files and directories (searched\n"
@@ -46,30 +48,42 @@ static const char run_usage[] =
 	"                      scenario's own seed)\n"
 	"  --timeout S         watchdog per scenario, in seconds (default:\n"
 	"                      the scenario's timeout, else 60)\n"
-	"  --tags T[,T...]     only scenarios carrying one of these tags\n"
-	"  --report-dir DIR    where reports go (default: reports); each run\n"
-	"                      writes DIR/<run id>/{results.json,junit.xml,\n"
-	"                      index.html,journal-K.json} and points\n"
-	"                      DIR/latest at it\n"
-	"  --no-report         write no report directory\n"
-	"  --json FILE         also write the results to FILE\n"
-	"  --junit FILE        also write JUnit XML to FILE\n"
-	"  --html FILE         also write the HTML report to FILE\n"
-	"  --openmetrics FILE  also write OpenMetrics text (for Prometheus'\n"
-	"                      textfile collector) to FILE\n"
+	"  --tags T[,T...]     only scenarios carrying one of these tags\n";
+/* ... --report-dir and an option per output format (writers.h) ... */
+static const char usage_tail[] =
 	"  -v, --verbose       show the targets' output and scenario logs\n"
 	"  -q, --quiet         print only failures and the closing line\n"
 	"  -h, --help          this text\n";
+
+/* The usage, whose report files and output options come from the table
+ * of writers. */
+static void usage(FILE *out)
+{
+	fl_buf b, text;
+	fl_buf_init(&b);
+	fl_buf_init(&text);
+	fl_buf_puts(&text, "where reports go (default: reports); each run writes");
+	for (int w = 0; w < FL_WRITER_COUNT; w++)
+		if (fl_writers[w].file)
+			fl_buf_printf(&text, " %s,", fl_writers[w].file);
+	fl_buf_puts(&text, " and journal-K.json files into DIR/<run id>/ and "
+			   "points DIR/latest at it");
+	fl_buf_puts(&b, usage_head);
+	fl_buf_wrap(&b, "  --report-dir DIR    ", 22, 72, text.data);
+	fl_buf_puts(&b, "  --no-report         write no report directory\n");
+	fl_writers_usage(&b, 0, 22);
+	fl_buf_puts(&b, usage_tail);
+	fputs(b.data, out);
+	fl_buf_free(&b);
+	fl_buf_free(&text);
+}
 
 struct run_cli {
 	fl_run_opts opts;
 	const char *tags;
 	const char *report_dir;
 	int no_report;
-	const char *json_file;
-	const char *junit_file;
-	const char *html_file;
-	const char *openmetrics_file;
+	const char *extra[FL_WRITER_COUNT];	/* --json FILE ... */
 	int quiet;
 	int color;
 	int jobs;
@@ -86,35 +100,39 @@ static void iso_time(char *out, size_t len, int64_t wall_ns)
 	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static const char *verdict_color(const char *v)
+/* The console's colour of each verdict: green what passed, cyan an
+ * expected failure, red a failure, magenta an error or no verdict. */
+static const char *const verdict_colors[FL_VERDICT_COUNT] = {
+	[FL_VERDICT_PASS] = "\033[32m",  [FL_VERDICT_XFAIL] = "\033[36m",
+	[FL_VERDICT_FAIL] = "\033[31m",  [FL_VERDICT_XPASS] = "\033[31m",
+	[FL_VERDICT_FLAKY] = "\033[31m", [FL_VERDICT_ERROR] = "\033[35m",
+};
+
+static const char *verdict_color(fl_verdict v)
 {
-	if (!strcmp(v, "PASS"))
-		return "\033[32m";
-	if (!strcmp(v, "XFAIL"))
-		return "\033[36m";
-	if (!strcmp(v, "FAIL") || !strcmp(v, "XPASS") || !strcmp(v, "FLAKY"))
-		return "\033[31m";
-	return "\033[35m";
+	const char *c = (int)v >= 0 && v < FL_VERDICT_COUNT ? verdict_colors[v] : NULL;
+	return c ? c : "\033[35m";
 }
 
 static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void fl_print_result(int color, int quiet, json_t *r)
 {
-	const char *v = json_string_value(json_object_get(r, "verdict"));
-	const char *name = json_string_value(json_object_get(r, "name"));
-	const char *msg = json_string_value(json_object_get(r, "message"));
-	int bad = strcmp(v, "PASS") && strcmp(v, "XFAIL");
+	fl_verdict verdict = fl_results_verdict(r);
+	const char *v = fl_verdict_name(verdict);
+	const char *name = fl_results_str(r, "name");
+	const char *msg = fl_results_opt_str(r, "message");
+	int bad = !fl_verdict_good(verdict);
 	if (quiet && !bad)
 		return;
 	pthread_mutex_lock(&print_lock);
-	double d = json_number_value(json_object_get(r, "duration_s"));
+	double d = fl_results_num(r, "duration_s");
 	if (color)
-		printf("%s%-6s\033[0m %s  (%.2f s)\n", verdict_color(v), v,
+		printf("%s%-6s\033[0m %s  (%.2f s)\n", verdict_color(verdict), v,
 		       name, d);
 	else
 		printf("%-6s %s  (%.2f s)\n", v, name, d);
-	if (msg && (bad || !strcmp(v, "XFAIL"))) {
+	if (msg && (bad || verdict == FL_VERDICT_XFAIL)) {
 		/* One line per line of the message, indented under it. */
 		const char *p = msg;
 		int lines = 0;
@@ -129,21 +147,20 @@ void fl_print_result(int color, int quiet, json_t *r)
 	}
 	size_t i;
 	json_t *w;
-	json_array_foreach(json_object_get(r, "warnings"), i, w)
+	json_array_foreach(fl_results_arr(r, "warnings"), i, w)
 		printf("       warning: %s\n", json_string_value(w));
 	if (bad) {
 		json_t *e;
-		json_array_foreach(json_object_get(r, "expectations"), i, e)
+		json_array_foreach(fl_results_arr(r, "expectations"), i, e)
 		{
-			if (json_is_true(json_object_get(e, "ok")))
+			if (fl_results_bool(e, "ok"))
 				continue;
-			const char *where = json_string_value(json_object_get(e, "where"));
-			if (where && *where)
+			const char *where = fl_results_str(e, "where");
+			if (*where)
 				printf("       at %s\n", where);
 			break;
 		}
-		printf("       re-run: %s\n",
-		       json_string_value(json_object_get(r, "rerun")));
+		printf("       re-run: %s\n", fl_results_str(r, "rerun"));
 	}
 	fflush(stdout);
 	pthread_mutex_unlock(&print_lock);
@@ -190,7 +207,7 @@ static int write_journals(json_t *doc, const char *dir)
 	int failed = 0;
 	size_t i;
 	json_t *s;
-	json_array_foreach(json_object_get(doc, "scenarios"), i, s)
+	fl_results_foreach(doc, i, s)
 	{
 		json_t *data = json_object_get(s, "journal_file_data");
 		if (!data)
@@ -200,13 +217,12 @@ static int write_journals(json_t *doc, const char *dir)
 			snprintf(name, sizeof name, "journal-%zu.json", i + 1);
 			snprintf(path, sizeof path, "%s/%s", dir, name);
 			int r = fl_report_json(data, path);
+			if (r == 0 && json_object_set_new(fl_results_obj(s, "journal"),
+							  "file", json_string(name)))
+				r = -ENOMEM;
 			if (r < 0) {
-				fprintf(stderr, "faultline: %s: %s\n", path,
-					strerror(-r));
+				fl_print_write_failure(path, r, NULL);
 				failed = 1;
-			} else {
-				json_object_set_new(json_object_get(s, "journal"),
-						    "file", json_string(name));
 			}
 		}
 		json_object_del(s, "journal_file_data");
@@ -214,67 +230,42 @@ static int write_journals(json_t *doc, const char *dir)
 	return failed ? -1 : 0;
 }
 
-int fl_write_reports(const char *report_dir, json_t *doc, const char *id,
-		     const char *json_file, const char *junit_file,
-		     const char *html_file, const char *openmetrics_file,
-		     char *index_path, size_t index_len)
+void fl_print_write_failure(const char *path, int err, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "faultline: cannot write %s: %s\n", path, strerror(-err));
+}
+
+int fl_write_reports(json_t *doc, const char *report_dir, const char *id,
+		     const char *const extra[FL_WRITER_COUNT], char *index_path,
+		     size_t index_len)
 {
 	int failed = 0;
 	index_path[0] = '\0';
+	fl_outputs out;
+	memset(&out, 0, sizeof out);
 	char dir[PATH_MAX];
-	dir[0] = '\0';
 	if (report_dir) {
 		snprintf(dir, sizeof dir, "%s/%s", report_dir, id);
 		int r = fl_mkdirs(dir, 0755);
 		if (r < 0) {
-			fprintf(stderr, "faultline: cannot create %s: %s\n", dir,
-				strerror(-r));
+			fl_print_write_failure(dir, r, NULL);
 			return -1;
 		}
+		out.dir = dir;
 	}
-	if (write_journals(doc, report_dir ? dir : NULL) < 0)
+	if (write_journals(doc, out.dir) < 0)
+		failed = 1;
+	for (int w = 0; extra && w < FL_WRITER_COUNT; w++)
+		out.extra[w] = extra[w];
+	if (fl_writers_write(doc, &out, fl_print_write_failure, NULL) < 0)
 		failed = 1;
 	if (report_dir) {
-		char path[PATH_MAX + 32];
-		int r;
-		snprintf(path, sizeof path, "%s/results.json", dir);
-		if ((r = fl_report_json(doc, path)) < 0) {
-			fprintf(stderr, "faultline: %s: %s\n", path, strerror(-r));
-			failed = 1;
-		}
-		snprintf(path, sizeof path, "%s/junit.xml", dir);
-		if ((r = fl_report_junit(doc, path)) < 0) {
-			fprintf(stderr, "faultline: %s: %s\n", path, strerror(-r));
-			failed = 1;
-		}
-		snprintf(path, sizeof path, "%s/index.html", dir);
-		if ((r = fl_report_html(doc, path)) < 0) {
-			fprintf(stderr, "faultline: %s: %s\n", path, strerror(-r));
-			failed = 1;
-		}
-		snprintf(index_path, index_len, "%s", path);
+		snprintf(index_path, index_len, "%s/%s", dir,
+			 fl_writers[FL_WRITER_HTML].file);
 		if (update_latest(report_dir, id) < 0)
 			fprintf(stderr, "faultline: cannot update %s/latest\n",
 				report_dir);
-	}
-	int r;
-	if (json_file && (r = fl_report_json(doc, json_file)) < 0) {
-		fprintf(stderr, "faultline: %s: %s\n", json_file, strerror(-r));
-		failed = 1;
-	}
-	if (junit_file && (r = fl_report_junit(doc, junit_file)) < 0) {
-		fprintf(stderr, "faultline: %s: %s\n", junit_file, strerror(-r));
-		failed = 1;
-	}
-	if (html_file && (r = fl_report_html(doc, html_file)) < 0) {
-		fprintf(stderr, "faultline: %s: %s\n", html_file, strerror(-r));
-		failed = 1;
-	}
-	if (openmetrics_file &&
-	    (r = fl_report_openmetrics(doc, openmetrics_file)) < 0) {
-		fprintf(stderr, "faultline: %s: %s\n", openmetrics_file,
-			strerror(-r));
-		failed = 1;
 	}
 	return failed ? -1 : 0;
 }
@@ -365,6 +356,9 @@ int fl_runtime_start(char *tmp_root, size_t len)
 			tmpbase && *tmpbase ? tmpbase : "/tmp", strerror(errno));
 		return -1;
 	}
+	/* Traversable but not listable by others: a target's worker that
+	 * drops privileges (nginx's user nobody) reaches {tmpdir} below. */
+	chmod(tmp_root, 0711);
 	fl_guardian_watch_dir(tmp_root);
 	return 0;
 }
@@ -388,76 +382,51 @@ void fl_run_id(char *id, size_t len, int64_t wall_ns)
 	snprintf(id, len, "%s-%d", stamp, (int)getpid());
 }
 
-/* Runs a scenario repeat times; one result, FLAKY if the runs disagree
- * in verdict or in the digest of the faults they fired. */
+/* Runs a scenario repeat times; one result, whose verdict is the repeat
+ * rule's (fl_verdict_repeat: FLAKY when the runs disagree). */
 static json_t *run_repeated(const fl_scenario_ref *ref, const fl_run_opts *opts,
 			    int repeat)
 {
 	json_t *first = fl_scenario_run(ref, opts);
 	if (repeat <= 1)
 		return first;
-	json_t *verdicts = json_array(), *digests = json_array();
+	fl_verdict *verdicts = fl_xcalloc((size_t)repeat, sizeof *verdicts);
+	json_t *names = json_array(), *digests = json_array();
 	json_t *durations = json_array();
-	const char *v0 = json_string_value(json_object_get(first, "verdict"));
-	const char *d0 = json_string_value(
-		json_object_get(json_object_get(first, "journal"), "digest"));
-	json_array_append_new(verdicts, json_string(v0));
-	json_array_append_new(digests, json_string(d0 ? d0 : ""));
-	json_array_append_new(durations, json_object_get(first, "duration_s")
-						 ? json_incref(json_object_get(first, "duration_s"))
-						 : json_real(0));
-	int verdict_differs = 0, digest_differs = 0, runs = 1;
-	for (int k = 1; k < repeat && !fl_monitor_interrupted(); k++) {
-		json_t *r = fl_scenario_run(ref, opts);
-		const char *v = json_string_value(json_object_get(r, "verdict"));
-		const char *d = json_string_value(
-			json_object_get(json_object_get(r, "journal"), "digest"));
-		verdict_differs |= strcmp(v, v0) != 0;
-		digest_differs |= strcmp(d ? d : "", d0 ? d0 : "") != 0;
-		json_array_append_new(verdicts, json_string(v));
-		json_array_append_new(digests, json_string(d ? d : ""));
-		json_array_append(durations, json_object_get(r, "duration_s"));
-		json_decref(r);
+	int runs = 0, bad = !names || !digests || !durations;
+	for (json_t *r = first; r;) {
+		const char *d = fl_results_opt_str(fl_results_obj(r, "journal"), "digest");
+		verdicts[runs] = fl_results_verdict(r);
+		bad |= json_array_append_new(names,
+					     json_string(fl_verdict_name(verdicts[runs])));
+		bad |= json_array_append_new(digests, json_string(d ? d : ""));
+		double secs = fl_results_num(r, "duration_s");
+		bad |= json_array_append_new(durations, json_real(isnan(secs) ? 0 : secs));
+		if (r != first)
+			json_decref(r);
 		runs++;
+		r = runs < repeat && !fl_monitor_interrupted() ? fl_scenario_run(ref, opts)
+							      : NULL;
 	}
+	const char **digest_of = fl_xcalloc((size_t)runs, sizeof *digest_of);
+	for (int k = 0; k < runs; k++)
+		digest_of[k] = json_string_value(json_array_get(digests, k));
+	char message[512];
+	fl_verdict v = fl_verdict_repeat(verdicts, digest_of, (size_t)runs, message,
+					 sizeof message);
 	json_t *rep = json_pack("{s:i,s:o,s:o,s:o}", "runs", runs, "verdicts",
-				verdicts, "digests", digests, "durations_s",
+				names, "digests", digests, "durations_s",
 				durations);
-	json_object_set_new(first, "repeat", rep);
-	if (verdict_differs || digest_differs) {
-		/* Count what differed, for the message. */
-		json_t *seen = json_object();
-		size_t i;
-		json_t *x;
-		json_array_foreach(json_object_get(rep, "verdicts"), i, x)
-		{
-			const char *k = json_string_value(x);
-			json_object_set_new(seen, k,
-					    json_integer(json_integer_value(
-								 json_object_get(seen, k)) +
-							 1));
-		}
-		fl_buf b;
-		fl_buf_init(&b);
-		fl_buf_printf(&b, "flaky over %d runs:", runs);
-		const char *k;
-		json_object_foreach(seen, k, x)
-			fl_buf_printf(&b, " %s x%lld", k,
-				      (long long)json_integer_value(x));
-		if (digest_differs) {
-			json_t *d = json_object();
-			json_array_foreach(json_object_get(rep, "digests"), i, x)
-				json_object_set_new(d, json_string_value(x),
-						    json_true());
-			fl_buf_printf(&b, "; %zu different fault journals",
-				      json_object_size(d));
-			json_decref(d);
-		}
-		json_decref(seen);
-		json_object_set_new(first, "verdict", json_string("FLAKY"));
-		json_object_set_new(first, "message", json_string(b.data));
-		fl_buf_free(&b);
+	bad |= json_object_set_new(first, "repeat", rep);
+	if (v != fl_results_verdict(first)) {
+		bad |= json_object_set_new(first, "verdict",
+					   json_string(fl_verdict_name(v)));
+		bad |= json_object_set_new(first, "message", json_string(message));
 	}
+	if (bad)
+		fl_out_of_memory();
+	free(digest_of);
+	free(verdicts);
 	return first;
 }
 
@@ -486,14 +455,10 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-int fl_cmd_run(int argc, char **argv)
+/* -1 to go on, else the exit status. */
+static int parse_opts(int argc, char **argv, struct run_cli *c)
 {
-	struct run_cli c;
-	memset(&c, 0, sizeof c);
-	c.report_dir = "reports";
-	c.jobs = 1;
-	c.repeat = 1;
-	static const struct option longopts[] = {
+	static const struct option fixed_opts[] = {
 		{"jobs", required_argument, NULL, 'j'},
 		{"shard", required_argument, NULL, 'X'},
 		{"repeat", required_argument, NULL, 'P'},
@@ -502,36 +467,41 @@ int fl_cmd_run(int argc, char **argv)
 		{"tags", required_argument, NULL, 't'},
 		{"report-dir", required_argument, NULL, 'R'},
 		{"no-report", no_argument, NULL, 'N'},
-		{"json", required_argument, NULL, 'J'},
-		{"junit", required_argument, NULL, 'U'},
-		{"html", required_argument, NULL, 'H'},
-		{"openmetrics", required_argument, NULL, 'O'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
 	};
+	/* An option per output format: --json FILE, --junit FILE, ... */
+	enum { WRITER_OPT = 1000 };
+	size_t nfixed = sizeof fixed_opts / sizeof fixed_opts[0];
+	struct option longopts[sizeof fixed_opts / sizeof fixed_opts[0] +
+			       FL_WRITER_COUNT + 1];
+	memcpy(longopts, fixed_opts, sizeof fixed_opts);
+	for (int w = 0; w < FL_WRITER_COUNT; w++)
+		longopts[nfixed + (size_t)w] = (struct option){
+			fl_writers[w].option, required_argument, NULL, WRITER_OPT + w};
+	memset(&longopts[nfixed + FL_WRITER_COUNT], 0, sizeof longopts[0]);
 	optind = 1;
 	int ch;
 	char err[1024];
 	while ((ch = getopt_long(argc, argv, "j:vqh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'j':
-			if (parse_count(optarg, &c.jobs, 256) < 0) {
+			if (parse_count(optarg, &c->jobs, 256) < 0) {
 				fprintf(stderr, "faultline run: -j needs a number "
 						"from 1 to 256\n");
 				return FL_EXIT_USAGE;
 			}
 			break;
 		case 'X':
-			if (parse_shard(optarg, &c.shard_index, &c.shard_total,
+			if (parse_shard(optarg, &c->shard_index, &c->shard_total,
 					err, sizeof err) < 0) {
 				fprintf(stderr, "faultline run: %s\n", err);
 				return FL_EXIT_USAGE;
 			}
 			break;
 		case 'P':
-			if (parse_count(optarg, &c.repeat, 100000) < 0) {
+			if (parse_count(optarg, &c->repeat, 100000) < 0) {
 				fprintf(stderr, "faultline run: --repeat needs a "
 						"positive number\n");
 				return FL_EXIT_USAGE;
@@ -547,56 +517,129 @@ int fl_cmd_run(int argc, char **argv)
 					optarg);
 				return FL_EXIT_USAGE;
 			}
-			c.opts.have_seed = 1;
-			c.opts.seed = s;
+			c->opts.have_seed = 1;
+			c->opts.seed = s;
 			break;
 		}
 		case 'T':
-			if (parse_seconds(optarg, &c.opts.timeout_s) < 0) {
+			if (parse_seconds(optarg, &c->opts.timeout_s) < 0) {
 				fprintf(stderr, "faultline run: --timeout needs "
 						"a positive number of seconds\n");
 				return FL_EXIT_USAGE;
 			}
 			break;
 		case 't':
-			c.tags = optarg;
+			c->tags = optarg;
 			break;
 		case 'R':
-			c.report_dir = optarg;
+			c->report_dir = optarg;
 			break;
 		case 'N':
-			c.no_report = 1;
-			break;
-		case 'J':
-			c.json_file = optarg;
-			break;
-		case 'U':
-			c.junit_file = optarg;
-			break;
-		case 'H':
-			c.html_file = optarg;
-			break;
-		case 'O':
-			c.openmetrics_file = optarg;
+			c->no_report = 1;
 			break;
 		case 'v':
-			c.opts.verbose = 1;
+			c->opts.verbose = 1;
 			break;
 		case 'q':
-			c.quiet = 1;
+			c->quiet = 1;
 			break;
 		case 'h':
-			fputs(run_usage, stdout);
+			usage(stdout);
 			return FL_EXIT_OK;
 		default:
-			fputs(run_usage, stderr);
+			if (ch >= WRITER_OPT && ch < WRITER_OPT + FL_WRITER_COUNT) {
+				c->extra[ch - WRITER_OPT] = optarg;
+				break;
+			}
+			usage(stderr);
 			return FL_EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "faultline run: no scenario given\n\n%s", run_usage);
+		fprintf(stderr, "faultline run: no scenario given\n\n");
+		usage(stderr);
 		return FL_EXIT_USAGE;
 	}
+	return -1;
+}
+
+/* Runs the selected scenarios, -j of them side by side; their results in
+ * the order of the suite, whatever finished first. */
+static json_t *run_all(struct run_cli *c, fl_scenario_ref **selected,
+		       int nselected)
+{
+	struct pool pool = {.c = c,
+			    .selected = selected,
+			    .nselected = nselected,
+			    .results = fl_xcalloc((size_t)nselected + 1,
+						  sizeof(json_t *)),
+			    .lock = PTHREAD_MUTEX_INITIALIZER};
+	int jobs = c->jobs < nselected ? c->jobs : nselected;
+	if (jobs <= 1) {
+		worker(&pool);
+	} else {
+		pthread_t *th = fl_xcalloc((size_t)jobs, sizeof *th);
+		for (int i = 0; i < jobs; i++)
+			if (pthread_create(&th[i], NULL, worker, &pool) != 0) {
+				fprintf(stderr, "faultline: cannot start worker "
+						"threads\n");
+				jobs = i;
+				break;
+			}
+		for (int i = 0; i < jobs; i++)
+			pthread_join(th[i], NULL);
+		free(th);
+		if (jobs == 0)
+			worker(&pool);
+	}
+	json_t *scenarios = json_array();
+	for (int i = 0; i < nselected; i++) {
+		if (pool.results[i]) {
+			if (json_array_append_new(scenarios, pool.results[i]))
+				fl_out_of_memory();
+		}
+	}
+	free(pool.results);
+	return scenarios;
+}
+
+/* The "run" object of the results. */
+static json_t *run_json(const struct run_cli *c, int argc, char **argv,
+			const char *id, const char *started, int64_t t0,
+			int matched, int interrupted)
+{
+	fl_buf cmdline;
+	fl_buf_init(&cmdline);
+	fl_buf_puts(&cmdline, c->opts.self_path);
+	for (int i = 0; i < argc; i++)
+		fl_buf_printf(&cmdline, " %s", argv[i]);
+	json_t *run = json_pack(
+		"{s:s,s:s,s:f,s:s,s:o,s:i,s:i,s:o,s:o,s:o}", "id", id, "started",
+		started, "duration_s", (double)(fl_now_ns() - t0) / 1e9, "command",
+		cmdline.data, "seed",
+		c->opts.have_seed ? json_integer((json_int_t)c->opts.seed) : json_null(),
+		"jobs", c->jobs, "repeat", c->repeat, "shard",
+		c->shard_total ? json_pack("{s:i,s:i,s:i}", "index", c->shard_index,
+					  "total", c->shard_total, "of", matched)
+			      : json_null(),
+		"interrupted",
+		interrupted ? json_string(strsignal(interrupted)) : json_null(),
+		"host", fl_host_json());
+	fl_buf_free(&cmdline);
+	return run;
+}
+
+int fl_cmd_run(int argc, char **argv)
+{
+	struct run_cli c;
+	memset(&c, 0, sizeof c);
+	c.report_dir = "reports";
+	c.jobs = 1;
+	c.repeat = 1;
+	int status = parse_opts(argc, argv, &c);
+	if (status >= 0)
+		return status;
+	char err[1024];
 	c.opts.agent_path = fl_find_agent(err, sizeof err);
 	if (!c.opts.agent_path) {
 		fprintf(stderr, "faultline: %s\n", err);
@@ -655,101 +698,25 @@ int fl_cmd_run(int argc, char **argv)
 			c.opts.artifact_dir = artifacts;
 	}
 
-	struct pool pool = {.c = &c,
-			    .selected = selected,
-			    .nselected = nselected,
-			    .results = fl_xcalloc((size_t)nselected + 1,
-						  sizeof(json_t *)),
-			    .lock = PTHREAD_MUTEX_INITIALIZER};
-	int jobs = c.jobs < nselected ? c.jobs : nselected;
-	if (jobs <= 1) {
-		worker(&pool);
-	} else {
-		pthread_t *th = fl_xcalloc((size_t)jobs, sizeof *th);
-		for (int i = 0; i < jobs; i++)
-			if (pthread_create(&th[i], NULL, worker, &pool) != 0) {
-				fprintf(stderr, "faultline: cannot start worker "
-						"threads\n");
-				jobs = i;
-				break;
-			}
-		for (int i = 0; i < jobs; i++)
-			pthread_join(th[i], NULL);
-		free(th);
-		if (jobs == 0)
-			worker(&pool);
-	}
-	/* Results in the order of the suite, whatever finished first. */
-	json_t *scenarios = json_array();
-	int ran = 0;
-	for (int i = 0; i < nselected; i++) {
-		if (pool.results[i]) {
-			json_array_append_new(scenarios, pool.results[i]);
-			ran++;
-		}
-	}
-	free(pool.results);
+	json_t *scenarios = run_all(&c, selected, nselected);
 	int interrupted = fl_monitor_interrupted();
 
-	json_t *doc = json_object();
-	json_object_set_new(doc, "schema", json_string(FL_RESULTS_SCHEMA));
-	json_object_set_new(doc, "schema_version",
-			    json_integer(FL_RESULTS_SCHEMA_VERSION));
-	json_object_set_new(doc, "faultline_version", json_string(fl_version()));
-	json_t *run = json_object();
-	json_object_set_new(run, "id", json_string(id));
-	json_object_set_new(run, "started", json_string(started));
-	json_object_set_new(run, "duration_s",
-			    json_real((double)(fl_now_ns() - t0) / 1e9));
-	fl_buf cmdline;
-	fl_buf_init(&cmdline);
-	fl_buf_puts(&cmdline, c.opts.self_path);
-	for (int i = 0; i < argc; i++)
-		fl_buf_printf(&cmdline, " %s", argv[i]);
-	json_object_set_new(run, "command", json_string(cmdline.data));
-	fl_buf_free(&cmdline);
-	json_object_set_new(run, "seed", c.opts.have_seed
-						 ? json_integer((json_int_t)c.opts.seed)
-						 : json_null());
-	json_object_set_new(run, "jobs", json_integer(c.jobs));
-	json_object_set_new(run, "repeat", json_integer(c.repeat));
-	json_object_set_new(run, "shard",
-			    c.shard_total ? json_pack("{s:i,s:i,s:i}", "index",
-						      c.shard_index, "total",
-						      c.shard_total, "of", matched)
-					  : json_null());
-	json_object_set_new(run, "interrupted",
-			    interrupted ? json_string(strsignal(interrupted))
-					: json_null());
-	json_object_set_new(run, "host", fl_host_json());
-	json_object_set_new(doc, "run", run);
-	json_object_set_new(doc, "scenarios", scenarios);
-	fl_results_summarize(doc);
+	json_t *run = run_json(&c, argc, argv, id, started, t0, matched,
+			       interrupted);
+	json_t *doc = fl_results_new(fl_version(), run, scenarios);
+	if (!doc)
+		fl_out_of_memory();
 
 	char index_path[PATH_MAX + 32];
 	int report_failed =
-		fl_write_reports(c.no_report ? NULL : c.report_dir, doc, id,
-				 c.json_file, c.junit_file, c.html_file,
-				 c.openmetrics_file, index_path,
-				 sizeof index_path) < 0;
+		fl_write_reports(doc, c.no_report ? NULL : c.report_dir, id, c.extra,
+				 index_path, sizeof index_path) < 0;
 
-	json_t *sum = json_object_get(doc, "summary");
-	long long passed = json_integer_value(json_object_get(sum, "passed"));
-	long long failed = json_integer_value(json_object_get(sum, "failed"));
-	long long errors = json_integer_value(json_object_get(sum, "errors"));
-	long long xfailed = json_integer_value(json_object_get(sum, "xfailed"));
-	long long xpassed = json_integer_value(json_object_get(sum, "xpassed"));
-	long long flaky = json_integer_value(json_object_get(sum, "flaky"));
-	printf("%lld passed, %lld failed", passed, failed);
-	if (xfailed)
-		printf(", %lld xfailed", xfailed);
-	if (xpassed)
-		printf(", %lld xpassed", xpassed);
-	if (flaky)
-		printf(", %lld flaky", flaky);
-	if (errors)
-		printf(", %lld errors", errors);
-	printf(" (%.1f s", (double)(fl_now_ns() - t0) / 1e9);
+	fl_buf line;
+	fl_buf_init(&line);
+	fl_results_summary_line(doc, &line);
+	printf("%s (%.1f s", line.data, (double)(fl_now_ns() - t0) / 1e9);
+	fl_buf_free(&line);
 	if (c.shard_total)
 		printf(", share %d of %d", c.shard_index, c.shard_total);
 	printf(")");
@@ -761,7 +728,7 @@ int fl_cmd_run(int argc, char **argv)
 			c.tags ? c.tags : "");
 	fflush(stdout);
 
-	int status = (int)json_integer_value(json_object_get(sum, "exit_status"));
+	status = fl_results_exit_status(doc);
 	/* An empty share is fine (more shards than scenarios); no scenario
 	 * at all is a usage error. */
 	if (matched == 0)

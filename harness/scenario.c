@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* The loader runs under a watchdog of its own: a scenario file that loops
  * while it is read is stopped too. */
@@ -52,6 +53,7 @@ static void ctx_init(fl_ctx *ctx, const fl_scenario_ref *ref,
 	ctx->replay = opts->replay;
 	ctx->nreplay = opts->nreplay;
 	ctx->push_target = fl_lua_push_target;
+	ctx->start_inst = -1;
 	ctx->start_ns = fl_now_ns();
 	ctx->started_wall_ns = fl_wall_ns();
 	ctx->host.user = ctx;
@@ -76,6 +78,7 @@ static void ctx_free(fl_ctx *ctx)
 		fl_instance_free(ctx->instances[i]);
 	free(ctx->instances);
 	fl_measure_base_free(&ctx->base_snap);
+	free(ctx->start_files);
 	fl_measure_final_free(&ctx->final);
 	fl_oom *o = &ctx->oom;
 	free(o->fds);
@@ -95,6 +98,7 @@ static void ctx_free(fl_ctx *ctx)
 	json_decref(ctx->log);
 	json_decref(ctx->point_stats);
 	json_decref(ctx->warnings);
+	free(ctx->program);
 	free_names(ctx->points, ctx->npoints);
 	free_names(ctx->declared, ctx->ndeclared);
 }
@@ -209,6 +213,11 @@ json_t *fl_scenario_run(const fl_scenario_ref *ref, const fl_run_opts *opts)
 		ctx.host.error_msg = fl_xstrdup("cannot create the scenario's "
 						"temporary directory");
 		ctx.tmpdir[0] = '\0';
+	} else {
+		/* 0711, as the run's directory above it: a worker that drops
+		 * privileges opens what the scenario put there by name; no
+		 * other user can list it. */
+		chmod(ctx.tmpdir, 0711);
 	}
 	/* The script writes files under its {tmpdir} only. */
 	char resolved[PATH_MAX];

@@ -12,6 +12,7 @@
 #include <regex.h>
 #include <stdint.h>
 
+#include "faults.h"
 #include "journal.h"
 #include "procfs.h"
 #include "sampler.h"
@@ -73,10 +74,9 @@ typedef struct fl_session {
 	fl_steady each_steady;
 	int each_on;
 
-	/* What the harness itself puts inside the target; subtracted from
-	 * every sample stored. */
-	int footprint_fds;
-	int footprint_threads;
+	/* The target's fault region: what the agent holds inside the
+	 * target (its registration says) is subtracted from every sample. */
+	struct fl_faults *faults;
 
 	fl_stream out, err;
 	size_t ring_cap;

@@ -154,6 +154,12 @@ static void child_exec(const fl_spawn_spec *spec, char *const *envp,
 		close(devnull);
 	if (dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
 		goto fail;
+	/* Nothing faultline inherited itself reaches the target (a make
+	 * jobserver's pipes, a CI runner's descriptors): its fd table starts
+	 * as its own, plus faultline's region. */
+	step = 8;
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		goto fail;
 	for (int i = 0; i < spec->ninherit; i++) {
 		step = 4;
 		int fd = spec->inherit_fds[i];
@@ -192,6 +198,8 @@ fail:
 static const char *step_name(int step)
 {
 	switch (step) {
+	case 8:
+		return "close_range";
 	case 1:
 		return "setpgid";
 	case 2:

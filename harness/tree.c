@@ -165,6 +165,7 @@ int fl_tree_init(fl_tree *t, pid_t pid, int procfd, int pidfd,
 	fl_member *p = proc_new(t);
 	p->pid = pid;
 	p->is_root = 1;
+	p->fp.fd = -1;
 	int r = fl_sampler_open_dir(&p->sampler, pid, procfd, pidfd, 0);
 	if (r < 0)
 		return r;
@@ -227,6 +228,7 @@ int fl_tree_add(fl_tree *t, pid_t pid, int pidfd, int64_t now_ns)
 	fl_member *p = proc_new(t);
 	p->pid = pid;
 	p->pidfd = pidfd;
+	p->fp.fd = -1;
 	p->first_ns = now_ns - t->start_ns;
 	int r = fl_sampler_open_dir(&p->sampler, pid, procfd, pidfd, 0);
 	if (r < 0) {
@@ -266,11 +268,12 @@ static void compact(fl_tree *t)
 	t->n = k;
 }
 
-int fl_tree_sample(fl_tree *t, int64_t now_ns, int root_fds, int root_threads,
-		   fl_sample *out)
+int fl_tree_sample(fl_tree *t, int64_t now_ns, struct fl_faults *faults,
+		   fl_sample *out, int64_t *raw_rss)
 {
 	int64_t rel = now_ns - t->start_ns;
 	int64_t sum[FL_FIG_COUNT] = {0};
+	*raw_rss = 0;
 	int counted = 0;
 	for (size_t i = 0; i < t->n; i++) {
 		fl_member *p = &t->procs[i];
@@ -297,10 +300,20 @@ int fl_tree_sample(fl_tree *t, int64_t now_ns, int root_fds, int root_threads,
 			continue;
 		}
 		if (r == 0) {
-			if (p->is_root) {
-				x.v[FL_FIG_FDS] -= root_fds;
-				x.v[FL_FIG_THREADS] -= root_threads;
+			/* Looked at every sample until the agent registered in
+			 * it (its pages are resident from then on), then every
+			 * FL_TREE_FOOTPRINT_NS (an exec may drop it). */
+			if (faults && (!p->fp_ns || p->fp.bytes == 0 ||
+				       now_ns - p->fp_ns >= FL_TREE_FOOTPRINT_NS)) {
+				fl_faults_footprint(faults, p->sampler.procfd,
+						    p->pid, &p->fp);
+				p->fp_ns = now_ns;
 			}
+			*raw_rss += x.v[FL_FIG_RSS];
+			x.v[FL_FIG_RSS] -= p->fp.bytes +
+					   p->fp.tls_bytes * x.v[FL_FIG_THREADS];
+			x.v[FL_FIG_FDS] -= p->fp.fds;
+			x.v[FL_FIG_THREADS] -= p->fp.threads;
 			p->v[FL_FIG_FDS] = x.v[FL_FIG_FDS];
 			p->v[FL_FIG_THREADS] = x.v[FL_FIG_THREADS];
 			p->v[FL_FIG_RSS] = x.v[FL_FIG_RSS];

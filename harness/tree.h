@@ -34,6 +34,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "faults.h"
 #include "judge.h"
 #include "sampler.h"
 
@@ -67,7 +68,15 @@ typedef struct fl_member {
 	int64_t peak[FL_FIG_COUNT];
 	int has_base;		/* base holds its own baseline */
 	int64_t base[FL_FIG_COUNT];
+	/* What the agent holds in it (fl_faults_footprint), looked at
+	 * again every FL_TREE_FOOTPRINT_NS: left out of its figures. */
+	fl_footprint fp;
+	int64_t fp_ns;		/* monotonic, when it was looked at; 0 never */
 } fl_member;
+
+/* How often each process's footprint is looked at again (a look at
+ * map_files costs more than a sample). */
+#define FL_TREE_FOOTPRINT_NS (50 * 1000000LL)
 
 typedef struct fl_tree {
 	fl_member *procs;		/* in the order found; [0] is the root */
@@ -94,15 +103,15 @@ int fl_tree_init(fl_tree *t, pid_t pid, int procfd, int pidfd,
 /* Closes what the processes hold. */
 void fl_tree_free(fl_tree *t);
 
-/* Samples every process of the tree once: each process's figures, their
- * sums into out (fds, threads, RSS and procs; the caller adds files and
- * the time), exits noticed (a process whose pidfd says it exited is a
+/* Samples every process of the tree once: each process's figures less
+ * what the agent holds in it (faults, or NULL: nothing), their sums into
+ * out (fds, threads, RSS and procs; the caller adds files and the time),
+ * the sum of RSS as the processes see it into *raw_rss (the OOM
+ * precursor's), exits noticed (a process whose pidfd says it exited is a
  * zombie until its parent reaps it; faultline reaps those it adopted).
- * root_fds/root_threads: the harness's footprint inside the root,
- * subtracted from it. Returns the processes counted, or -ESRCH when the
- * root has exited. */
-int fl_tree_sample(fl_tree *t, int64_t now_ns, int root_fds, int root_threads,
-		   fl_sample *out);
+ * Returns the processes counted, or -ESRCH when the root has exited. */
+int fl_tree_sample(fl_tree *t, int64_t now_ns, struct fl_faults *faults,
+		   fl_sample *out, int64_t *raw_rss);
 
 /* For judging per process: the process furthest from its own baseline
  * for each figure under st (processes found after the baseline count

@@ -104,6 +104,31 @@ char *fl_buf_steal(fl_buf *b)
 	return s;
 }
 
+void fl_buf_wrap(fl_buf *b, const char *first, int indent, int width,
+		 const char *text)
+{
+	fl_buf_puts(b, first);
+	const char *line = strrchr(first, '\n');
+	size_t col = strlen(line ? line + 1 : first), start = col;
+	for (const char *p = text; *p;) {
+		p += strspn(p, " ");
+		size_t n = strcspn(p, " ");
+		if (!n)
+			break;
+		if (col > start && col + 1 + n > (size_t)width) {
+			fl_buf_printf(b, "\n%*s", indent, "");
+			col = start = (size_t)indent;
+		} else if (col > start) {
+			fl_buf_putc(b, ' ');
+			col++;
+		}
+		fl_buf_append(b, p, n);
+		col += n;
+		p += n;
+	}
+	fl_buf_putc(b, '\n');
+}
+
 int64_t fl_now_ns(void)
 {
 	struct timespec ts;
@@ -224,7 +249,7 @@ const char *fl_errno_name(int err)
 	return NULL;
 }
 
-static void out_of_memory(void)
+_Noreturn void fl_out_of_memory(void)
 {
 	static const char msg[] = "faultline: out of memory\n";
 	if (write(2, msg, sizeof msg - 1) < 0) {
@@ -237,7 +262,7 @@ char *fl_xstrdup(const char *s)
 {
 	char *p = strdup(s ? s : "");
 	if (!p)
-		out_of_memory();
+		fl_out_of_memory();
 	return p;
 }
 
@@ -245,7 +270,7 @@ void *fl_xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
 	if (!p)
-		out_of_memory();
+		fl_out_of_memory();
 	return p;
 }
 
@@ -253,7 +278,7 @@ void *fl_xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size ? size : 1);
 	if (!p)
-		out_of_memory();
+		fl_out_of_memory();
 	return p;
 }
 
@@ -261,7 +286,7 @@ void *fl_xrealloc(void *p, size_t n)
 {
 	void *q = realloc(p, n ? n : 1);
 	if (!q)
-		out_of_memory();
+		fl_out_of_memory();
 	return q;
 }
 

@@ -25,6 +25,11 @@ int fl_buf_printf(fl_buf *b, const char *fmt, ...)
 int fl_buf_vprintf(fl_buf *b, const char *fmt, va_list ap);
 /* Hands the string over to the caller (who frees it) and resets b. */
 char *fl_buf_steal(fl_buf *b);
+/* Appends first, then the words of text wrapped at width columns, each
+ * line after the first indented by indent columns, and a newline: a
+ * paragraph of --help. The first word goes right after first. */
+void fl_buf_wrap(fl_buf *b, const char *first, int indent, int width,
+		 const char *text);
 
 /* Monotonic and wall clocks, in nanoseconds. */
 int64_t fl_now_ns(void);
@@ -48,6 +53,9 @@ const char *fl_errno_name(int err);
  * sensible way to go on without memory, and a NULL here would only move the
  * crash. */
 char *fl_xstrdup(const char *s);
+/* The same policy for an allocation that failed elsewhere (Jansson's):
+ * says so on stderr and aborts. */
+_Noreturn void fl_out_of_memory(void);
 void *fl_xmalloc(size_t n);
 void *fl_xcalloc(size_t n, size_t size);
 void *fl_xrealloc(void *p, size_t n);

@@ -5,7 +5,10 @@
 #include <lua.h>
 #include <lualib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "util.h"
 
 static const struct {
 	const char *name;
@@ -112,6 +115,64 @@ fl_verdict fl_verdict_decide(const fl_verdict_input *in, char *message,
 	snprintf(message, len, "failed, but not as expected (xfail.match '%s'): %s",
 		 in->xfail_match, first);
 	return FL_VERDICT_FAIL;
+}
+
+static int cmp_digest(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* How many different digests (a missing one counts as ""). */
+static size_t distinct_digests(const char *const *digests, size_t n)
+{
+	const char **sorted = fl_xmalloc(n * sizeof *sorted);
+	for (size_t i = 0; i < n; i++)
+		sorted[i] = digests[i] ? digests[i] : "";
+	qsort(sorted, n, sizeof *sorted, cmp_digest);
+	size_t distinct = n ? 1 : 0;
+	for (size_t i = 1; i < n; i++)
+		distinct += strcmp(sorted[i], sorted[i - 1]) != 0;
+	free(sorted);
+	return distinct;
+}
+
+fl_verdict fl_verdict_repeat(const fl_verdict *runs,
+			     const char *const *digests, size_t n,
+			     char *message, size_t len)
+{
+	if (len)
+		message[0] = '\0';
+	if (n == 0)
+		return FL_VERDICT_UNKNOWN;
+	size_t digests_seen = distinct_digests(digests, n);
+	int verdict_differs = 0;
+	for (size_t i = 1; i < n; i++)
+		verdict_differs |= runs[i] != runs[0];
+	if (!verdict_differs && digests_seen <= 1)
+		return runs[0];
+	/* Each verdict with its count, in the order they first came. */
+	fl_verdict order[FL_VERDICT_COUNT + 1];
+	size_t count[FL_VERDICT_COUNT + 1] = {0}, norder = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+		while (k < norder && order[k] != runs[i])
+			k++;
+		if (k == norder)
+			order[norder++] = runs[i];
+		count[k]++;
+	}
+	size_t used = 0;
+	int w = snprintf(message, len, "flaky over %zu runs:", n);
+	used = w > 0 ? (size_t)w : 0;
+	for (size_t k = 0; k < norder && used < len; k++) {
+		w = snprintf(message + used, len - used, " %s x%zu",
+			     fl_verdict_name(order[k]), count[k]);
+		used += w > 0 ? (size_t)w : 0;
+	}
+	if (digests_seen > 1 && used < len)
+		snprintf(message + used, len - used,
+			 "; %zu different fault journals", digests_seen);
+	return FL_VERDICT_FLAKY;
 }
 
 void fl_verdict_count(fl_verdict_counts *c, fl_verdict v, int load_error)

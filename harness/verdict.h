@@ -67,6 +67,16 @@ typedef struct fl_verdict_input {
 fl_verdict fl_verdict_decide(const fl_verdict_input *in, char *message,
 			     size_t len);
 
+/* The verdict of a scenario run n times (--repeat), from each run's
+ * verdict and the digest of the faults it fired (NULL: none fired): the
+ * first run's verdict when every run agrees on both, else FLAKY. In
+ * message, the sentence that says how the runs differed ("flaky over 3
+ * runs: PASS x2 FAIL x1; 2 different fault journals"), or "" when they
+ * agree. */
+fl_verdict fl_verdict_repeat(const fl_verdict *runs,
+			     const char *const *digests, size_t n,
+			     char *message, size_t len);
+
 /* Counts of verdicts in a run, and scenarios that could not be loaded. */
 typedef struct fl_verdict_counts {
 	size_t n[FL_VERDICT_COUNT];

@@ -50,10 +50,7 @@ int fl_wait(fl_ctx *ctx, int64_t deadline_ns, int return_on_news)
 		if (in && in->sess) {
 			if (return_on_news == FL_WAIT_SAMPLES)
 				fl_session_want_sample(in->sess);
-			int news = fl_session_wait(
-				in->sess, wake,
-				in->faults.hello ? -1 : in->faults.fd);
-			fl_instance_check_hello(in);
+			int news = fl_session_wait(in->sess, wake, -1);
 			if (news && return_on_news)
 				return 0;
 		} else {

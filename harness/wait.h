@@ -1,6 +1,6 @@
 /* Waiting while the world goes on: while a script waits, output triggers
  * open their windows, health probes run on schedule, the OOM precursor is
- * noticed and the agent's hello is read. Waits never raise a Lua error:
+ * noticed. Waits never raise a Lua error:
  * they return -ECANCELED when the run is aborting (watchdog, interrupt,
  * failed t:assert), so their callers can let go of what they hold before
  * fl_lua_check_abort raises. */

@@ -31,6 +31,14 @@ int fl_windows_any_open(const fl_ctx *ctx)
 
 int fl_windows_exact(const fl_window *w)
 {
+	/* Open from the first instruction: every call of every actor is
+	 * under it, each decided by its own (actor, call number). It stays
+	 * exact if it closes by call numbers or only at the stop; onetime
+	 * (the first failure wins) only when one actor is named. */
+	if (strcmp(w->trigger, "start") == 0)
+		return w->spec.nth[0] || w->closed_at_stop ||
+		       (w->spec.onetime && w->spec.actors[0] &&
+			!strpbrk(w->spec.actors, "*?["));
 	/* Opened at one actor's call, and failing only that actor's calls:
 	 * other threads' calls at that moment depend on the interleaving. */
 	if (strcmp(w->trigger, "calls") != 0 || !w->spec.after_actor[0] ||
@@ -43,6 +51,9 @@ int fl_windows_exact(const fl_window *w)
 
 size_t fl_windows_fired(const fl_ctx *ctx, const fl_window *w)
 {
+	/* Armed for a start that never came: nothing fired. */
+	if (w->instance >= ctx->ninstances)
+		return 0;
 	const fl_instance *in = ctx->instances[w->instance];
 	if (!in->sess || w->on_ns < 0)
 		return 0;
@@ -89,6 +100,24 @@ static fl_episode *episode_for(fl_ctx *ctx, const char *point, int armed,
 	return e;
 }
 
+/* Processes of the target that executed a program without the agent are
+ * out of a window's reach: say so. */
+static void note_executed(fl_ctx *ctx, fl_instance *in)
+{
+	fl_proc_info *procs;
+	int n = fl_faults_procs(&in->faults, &procs);
+	for (int i = 0; i < n; i++)
+		if (procs[i].state == FL_PROC_EXECUTED)
+			fl_ctx_log(ctx,
+				   "note: process %d (actor %s) executed %s "
+				   "without the agent: no fault reaches it "
+				   "(target.inherit = true keeps the agent "
+				   "across exec)",
+				   (int)procs[i].pid, procs[i].actor,
+				   procs[i].now[0] ? procs[i].now : "a program");
+	free(procs);
+}
+
 static void log_open(fl_ctx *ctx, const fl_fault_spec *spec,
 		     const fl_output_trigger *out, int armed)
 {
@@ -112,11 +141,20 @@ int fl_windows_open(fl_ctx *ctx, const fl_fault_spec *spec,
 		    char *err, size_t errlen)
 {
 	fl_instance *in = ctx->inst;
-	if (!fl_ctx_target_live(ctx)) {
+	/* Before the target runs, the window is written into the region of
+	 * its next start, before its first instruction (batch jobs, start-up
+	 * paths). */
+	int before_start = !in || !in->running;
+	if (before_start && out && out->text) {
+		snprintf(err, errlen, "on_output needs a running target: start "
+				      "it first");
+		return -ESRCH;
+	}
+	if (!before_start && !fl_ctx_target_live(ctx)) {
 		snprintf(err, errlen, "no running target to inject faults into");
 		return -ESRCH;
 	}
-	if (!ctx->base.valid) {
+	if (!before_start && !ctx->base.valid) {
 		/* Faults without a settled baseline: take it over what was
 		 * seen since the target became ready (never its start-up). */
 		if (fl_measure_baseline(ctx, in->ready_ns, AUTO_BASELINE_SAMPLES,
@@ -125,7 +163,7 @@ int fl_windows_open(fl_ctx *ctx, const fl_fault_spec *spec,
 		fl_ctx_log(ctx, "(baseline taken automatically before the "
 				"first fault; call t:settle() to choose it)");
 	}
-	int64_t sent = fl_session_now(in->sess);
+	int64_t sent = before_start ? 0 : fl_session_now(in->sess);
 	fl_waiter *waiter = NULL;
 	if (out && out->text) {
 		/* Opened by the monitor's sighting of the line, not now. */
@@ -136,7 +174,7 @@ int fl_windows_open(fl_ctx *ctx, const fl_fault_spec *spec,
 			free(waiter);
 			return -EINVAL;
 		}
-	} else if (!ctx->replay) {
+	} else if (!ctx->replay && !before_start) {
 		/* In replay the recorded calls are on for the whole run. */
 		int r = fl_faults_enable(&in->faults, spec, err, errlen,
 					 FL_AGENT_TIMEOUT_MS);
@@ -144,7 +182,7 @@ int fl_windows_open(fl_ctx *ctx, const fl_fault_spec *spec,
 			return r;
 	}
 	int armed = waiter || spec->after_point[0];
-	int64_t now = fl_session_now(in->sess);
+	int64_t now = before_start ? 0 : fl_session_now(in->sess);
 	episode_for(ctx, spec->point, armed, now);
 	ctx->windows = fl_xrealloc(ctx->windows, (size_t)(ctx->nwindows + 1) *
 							 sizeof *ctx->windows);
@@ -154,14 +192,36 @@ int fl_windows_open(fl_ctx *ctx, const fl_fault_spec *spec,
 	w->on_ns = armed ? -1 : now;
 	w->off_ns = -1;
 	w->episode = ctx->nepisodes - 1;
-	w->instance = ctx->ninstances - 1;
+	w->instance = before_start ? ctx->ninstances : ctx->ninstances - 1;
 	w->waiter = waiter;
 	w->sent_ns = sent;
 	if (optional)
 		snprintf(w->optional, sizeof w->optional, "%s", optional);
 	snprintf(w->trigger, sizeof w->trigger, "%s",
-		 waiter ? "output" : spec->after_point[0] ? "calls" : "time");
+		 waiter			  ? "output"
+		 : spec->after_point[0] ? "calls"
+		 : before_start		  ? "start"
+					  : "time");
 	log_open(ctx, spec, out, armed);
+	if (before_start)
+		fl_ctx_log(ctx, "(from the first instruction of the next start)");
+	else
+		note_executed(ctx, in);
+	return 0;
+}
+
+int fl_windows_arm_start(fl_ctx *ctx, fl_instance *in, char *err,
+			 size_t errlen)
+{
+	for (int i = 0; i < ctx->nwindows; i++) {
+		fl_window *w = &ctx->windows[i];
+		if (w->instance != ctx->ninstances - 1 || w->off_ns >= 0)
+			continue;
+		int r = fl_faults_enable(&in->faults, &w->spec, err, errlen,
+					 FL_AGENT_TIMEOUT_MS);
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -270,7 +330,8 @@ void fl_windows_poll(fl_ctx *ctx)
 		fl_window *w = &ctx->windows[i];
 		if (w->on_ns >= 0 || w->off_ns >= 0 || !w->waiter)
 			continue;
-		if (ctx->instances[w->instance]->sess)
+		if (w->instance < ctx->ninstances &&
+		    ctx->instances[w->instance]->sess)
 			poll_output(ctx, w);
 	}
 	for (int k = 0; k < ctx->ninstances; k++)
@@ -322,8 +383,6 @@ static int window_names(const fl_ctx *ctx, const char *point)
 
 void fl_windows_collect_stats(fl_ctx *ctx, fl_instance *in)
 {
-	if (!in->faults.hello || fl_instance_exit(in).exited)
-		return;
 	fl_point_stats *ps;
 	char err[256];
 	int n = fl_faults_stats(&in->faults, &ps, err, sizeof err, 500);

@@ -27,8 +27,9 @@ int fl_windows_any_open(const fl_ctx *ctx);
 /* Opens windows whose trigger fired; called while waiting. */
 void fl_windows_poll(fl_ctx *ctx);
 /* Is the window exact: does the moment it opens and closes depend only on
- * the calls of one actor (after = { point, calls, actor }), so that the
- * same seed fails the same calls in every run? Windows opened at a script
+ * the calls of one actor (after = { point, calls, actor }), or is it open
+ * from the first instruction (opened before t:start()), so that the same
+ * seed fails the same calls in every run? Windows opened at a script
  * moment, on a line of output, or after calls counted over several
  * threads are not. */
 int fl_windows_exact(const fl_window *w);
@@ -38,12 +39,16 @@ size_t fl_windows_fired(const fl_ctx *ctx, const fl_window *w);
 /* The latest episode, or NULL. */
 fl_episode *fl_windows_last_episode(fl_ctx *ctx);
 
-/* Replay: hands the agent the recorded calls and turns them on for the
- * whole run. */
+/* Before a start: writes the windows the script opened before it into the
+ * new run's region, so they hold from its first instruction. */
+int fl_windows_arm_start(fl_ctx *ctx, fl_instance *in, char *err,
+			 size_t errlen);
+/* Replay: writes the recorded calls into the new run's region before it
+ * starts and turns them on for the whole run. */
 int fl_windows_load_replay(fl_ctx *ctx, fl_instance *in, char *err,
 			   size_t errlen);
-/* Adds the agent's per-point counts to the scenario's, while it can still
- * answer. */
+/* Adds the agent's per-point counts to the scenario's (they are in the
+ * shared region: there even after the target died). */
 void fl_windows_collect_stats(fl_ctx *ctx, fl_instance *in);
 /* The agent's counts now. *out malloc'd; count or -errno with err. */
 int fl_windows_stats(fl_ctx *ctx, fl_point_stats **out, char *err,

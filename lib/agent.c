@@ -1,35 +1,55 @@
 /* faultline's agent: preloaded into a target in front of libfiu's POSIX
  * wrappers (LD_PRELOAD=faultline-agent.so:fiu_posix_preload.so).
  *
- * It makes every fault decision itself, through libfiu's
- * fiu_enable_external(), as a pure function of (seed, point, actor, n):
- *  - the actor names the calling thread deterministically: the main thread
- *    is "0", the third thread it creates "0.3", that thread's first child
- *    "0.3.1" (pthread_create is wrapped); a forked child continues as
- *    "<actor>f<k>";
+ * It has no thread and no descriptor of its own. The harness creates one
+ * shared memory region (lib/agent_proto.h) before it spawns the target;
+ * the agent maps it in its constructor, before main(), and every forked
+ * descendant shares the mapping. The harness writes the rules of its
+ * fault windows there, so a window opened or closed reaches every process
+ * of the tree at its next call, whenever it forked; each process
+ * registers itself in the region's process table, counts its calls and
+ * journals the faults it fires there.
+ *
+ * Decisions. libfiu's wrappers ask fiu_fail(name) whether a call fails and
+ * fiu_failinfo() for its errno. The agent, first in LD_PRELOAD, defines
+ * both, so every call of every point reaches it with its own name (a
+ * custom point computed at run time too), without libfiu's lock, and each
+ * thread reads back the errno of its own decision. (libfiu keeps the
+ * failinfo on the point, where two threads failing it at once could read
+ * each other's; and a '*' registration with fiu_enable_external gives the
+ * callback the pattern, not the name of the point called, so it cannot
+ * count per point.) A decision is a pure function of (seed, point, actor,
+ * n):
+ *  - the actor names the calling thread deterministically: the main
+ *    thread is "0", the third thread it creates "0.3", that thread's first
+ *    child "0.3.1" (pthread_create is wrapped); a forked child continues
+ *    as "<actor>f<k>", k counting that thread's forks from 1 (from 0 again
+ *    in the child); a program executed with the agent continues its
+ *    process's actor; one started by posix_spawn is "<parent>s<k>";
  *  - n counts that actor's calls of that point from 1, from the start of
- *    the process (every point named in FL_POINTS is enabled at start with
- *    decisions off, so counting never depends on when a window opened);
+ *    the process (every point is counted from its first call, whether a
+ *    window is open or not);
  *  - a hash of the four, never libc random(), decides; the errno is the
  *    scenario's or one of the function's valid errnos chosen by the hash.
- * So a decision does not depend on thread interleaving, timing, or which
- * other points are enabled.
  *
- * Every fired fault is written to a shared journal without a lock or an
- * allocation; records the harness has not drained in time are counted as
- * lost, never waited for.
+ * Not started by faultline (no FL_SHM_FD), the agent stays inert and
+ * passes fiu_fail() and fiu_failinfo() through to libfiu.
  *
- * It also wraps close() so that an injected failure still releases the fd,
- * as Linux does (libfiu's own wrapper leaves it open, which would make the
- * harness create the very leaks it reports), and removes itself and libfiu
- * from the environment so programs the target executes run without faults.
- * With FL_INHERIT=1 the environment, the socket and the journal are left to
- * programs the target executes (wrappers like valgrind or sh -c): the agent
- * of the new image takes them over and introduces itself again.
+ * It also wraps close() so that an injected failure still releases the
+ * fd, as Linux does (libfiu's own wrapper leaves it open, which would make
+ * the harness create the very leaks it reports), and removes itself and
+ * libfiu from the environment so programs the target executes run without
+ * faults. With inherit set in the region, the environment and the
+ * region's descriptor are left to them: the agent of the new image maps
+ * the same region and registers again.
  *
- * The agent's own thread never passes through libfiu's wrappers (it raises
- * their recursion guard) and makes its I/O with raw system calls, so a
- * failing point can never break the control channel.
+ * Footprint: the region and the agent's and libfiu preload's own pages are
+ * made resident when mapped, so they never grow with the faults fired; a
+ * forked child inherits the mappings but not their page tables, so it maps
+ * the control part again at fork and the journal's records at its first
+ * fault. Their size, the per-thread TLS and the one descriptor kept with
+ * inherit are written to the process's entry for the harness to
+ * subtract.
  */
 #define _GNU_SOURCE
 #define FIU_ENABLE 1
@@ -38,10 +58,11 @@
 #include "points_table.h"
 
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fiu-control.h>
 #include <fiu.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -50,117 +71,55 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-enum { CLOSE_LINUX = 0, CLOSE_LIBFIU = 1 };
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
 
-#define NTH_MAX 16
-
-/* A set of call numbers: ranges, plus "every k". Immutable once
- * published. */
-struct nth_set {
-	int nranges;
-	uint64_t lo[NTH_MAX], hi[NTH_MAX];
-	uint64_t every;
-};
-
-/* Recorded calls to fail in replay: an open-addressed table of
- * (actor hash, n) -> errno, built by the agent thread. */
-struct replay_set {
-	uint64_t size;		/* power of two */
-	uint64_t count;
-	uint64_t *keys;		/* 0: empty */
-	int32_t *errs;
-};
-
-/* The decision rule of a point while its window is open. Published as a
- * whole (pointer swap), so a deciding thread sees one consistent rule. */
-struct rule {
-	uint64_t threshold;	/* fail when hash < threshold */
-	int always;		/* p = 1 */
-	int err;		/* 0: derived from the hash */
-	int onetime;
-	int has_nth;
-	struct nth_set nth;
-	char actors[64];	/* glob, or "" */
-	struct replay_set *replay;
-};
-
-struct point {
-	char name[112];
-	uint64_t name_hash;
-	_Atomic(struct rule *) rule;	/* NULL: decisions off */
-	_Atomic int fired_once;
-	_Atomic uint64_t calls;		/* calls while a rule was set */
-	_Atomic uint64_t fired;
-	int enabled_in_libfiu;
-	const int *errnos;		/* the function's valid errnos */
-	int nerrnos;
-	/* An armed window: when trigger_slot's calls (by trigger_actor)
-	 * reach trigger_n, pending_rule is published. */
-	_Atomic(struct rule *) pending_rule;
-	int trigger_slot;
-	uint64_t trigger_n;
-	uint64_t trigger_actor_hash;	/* 0: any actor */
-	_Atomic uint64_t trigger_count;
-};
-
-static struct point points[FL_AGENT_MAX_POINTS];
-static _Atomic int npoints;
-/* Open-addressed index from name hash to slot + 1; slots are never
- * removed, so readers need no lock. */
-#define INDEX_SIZE 2048
-static _Atomic int point_index[INDEX_SIZE];
-/* Slots that are somebody's trigger: their calls are checked against the
- * armed windows. */
-static _Atomic int is_trigger[FL_AGENT_MAX_POINTS];
-
-static int agent_fd = -1;
-static int inherit;
+/* The region, once mapped and registered; until then (and for good when
+ * not started by faultline) the agent is inert. */
+static fl_shm_view shm;
+static _Atomic int active;
+static void *region;
+static size_t region_size;
 static uint64_t agent_seed;
-static _Atomic int close_mode = CLOSE_LINUX;
+static int kept_fd = -1;	/* the region's fd, kept with inherit */
+static pid_t my_pid;
+static fl_shm_proc *my_proc;
+/* The journal's records, mapped in this process yet? A forked child maps
+ * them at its first fault, not at fork: most children that execute a
+ * program right away never fire one. */
+static _Atomic int records_mapped;
+
 static int (*libc_close)(int);
 static int (*real_pthread_create)(pthread_t *, const pthread_attr_t *,
 				  void *(*)(void *), void *);
-static fl_journal_hdr *journal;
-static fl_journal_rec *journal_recs;
+static int (*real_fiu_fail)(const char *);
+static void *(*real_fiu_failinfo)(void);
 
-/* Per thread: who it is, and its call counts per point slot. */
-static __thread int in_agent_thread;
+/* Per thread: who it is, its call counts per point entry, and the errno
+ * of its last failed call. */
+static __thread int in_agent;
 static __thread int in_close_wrapper;
 static __thread char actor[FL_ACTOR_MAX];
 static __thread uint64_t actor_hash;
 static __thread uint32_t children;
+static __thread uint32_t forks;
+static __thread char fork_child_actor[FL_ACTOR_MAX];
 static __thread char thread_name[16];
 static __thread uint64_t thread_name_gen;
+static __thread intptr_t failinfo;
+static __thread uint64_t counts[FL_MAX_POINTS];
 /* Bumped by every rename, so each thread re-reads its own name (which
  * another thread may have set) only when some name changed. */
 static _Atomic uint64_t names_gen = 1;
-static __thread uint64_t counts[FL_AGENT_MAX_POINTS];
-
-/* 64-bit mixing (the splitmix64 finaliser): good avalanche, no state. */
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
-
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return mix64(h);
-}
 
 static void set_actor(const char *name)
 {
@@ -169,19 +128,21 @@ static void set_actor(const char *name)
 		n = sizeof actor - 1;
 	memcpy(actor, name, n);
 	actor[n] = '\0';
-	actor_hash = hash_str(actor);
+	actor_hash = fl_hash_str(actor);
 	children = 0;
+	forks = 0;
 	memset(counts, 0, sizeof counts);
 	thread_name_gen = 0;
 }
 
 /* Threads the agent did not see start (the main thread, or one made by a
- * raw clone) get their name on first use: the main thread is "0". */
+ * raw clone) get their name on first use: the main thread is "0" (or its
+ * process's actor, set when it registered). */
 static void ensure_actor(void)
 {
 	if (actor[0])
 		return;
-	if (syscall(SYS_gettid) == getpid())
+	if (syscall(SYS_gettid) == syscall(SYS_getpid))
 		set_actor("0");
 	else {
 		char name[32];
@@ -196,71 +157,30 @@ static void ensure_actor(void)
  * own) or no errnos fails with EIO. */
 static const int errnos_default[] = {EIO};
 
-static void choose_errnos(struct point *p)
-{
-	const fl_point_def *d = fl_point_def_find(p->name);
-	int n = d ? fl_point_def_nerrnos(d) : 0;
-	p->errnos = n ? d->errnos : errnos_default;
-	p->nerrnos = n ? n : 1;
-}
+/* The valid errnos of a point: its row of lib/points_table.h, looked up
+ * once and kept in the region (errclass: the row's index + 1, 0 for a
+ * point without a row or without errnos, -1 not looked up yet). */
+struct errno_family {
+	const int *v;
+	int n;
+};
 
-static int find_slot(const char *name, uint64_t h)
+static struct errno_family family(fl_shm_point *p)
 {
-	for (unsigned i = 0; i < INDEX_SIZE; i++) {
-		int slot = atomic_load_explicit(
-			&point_index[(h + i) % INDEX_SIZE],
-			memory_order_acquire);
-		if (slot == 0)
-			return -1;
-		struct point *p = &points[slot - 1];
-		if (p->name_hash == h && strcmp(p->name, name) == 0)
-			return slot - 1;
+	int f = atomic_load_explicit(&p->errclass, memory_order_relaxed);
+	if (f < 0) {
+		const fl_point_def *d = fl_point_def_find(p->name);
+		f = d && fl_point_def_nerrnos(d) ? (int)(d - fl_point_table) + 1
+						 : 0;
+		atomic_store_explicit(&p->errclass, f, memory_order_relaxed);
 	}
-	return -1;
-}
-
-/* The raw allocator of the agent thread: mmap through the system call, so
- * it neither passes through libfiu nor can be failed by it. */
-static void *raw_alloc(size_t len)
-{
-	void *p = (void *)syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE,
-				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
-}
-
-static int decide_cb(const char *name, int *failnum, void **failinfo,
-		     unsigned int *flags);
-
-/* Only the agent thread (and the constructor) add points. */
-static int add_point(const char *name)
-{
-	uint64_t h = hash_str(name);
-	int found = find_slot(name, h);
-	if (found >= 0)
-		return found;
-	int n = atomic_load(&npoints);
-	if (n >= FL_AGENT_MAX_POINTS)
-		return -1;
-	struct point *p = &points[n];
-	snprintf(p->name, sizeof p->name, "%s", name);
-	p->name_hash = h;
-	p->trigger_slot = -1;
-	choose_errnos(p);
-	for (unsigned i = 0; i < INDEX_SIZE; i++) {
-		_Atomic int *cell = &point_index[(h + i) % INDEX_SIZE];
-		if (atomic_load(cell) == 0) {
-			atomic_store_explicit(cell, n + 1,
-					      memory_order_release);
-			break;
-		}
+	struct errno_family fam = {errnos_default, 1};
+	if (f > 0) {
+		const fl_point_def *d = &fl_point_table[f - 1];
+		fam.v = d->errnos;
+		fam.n = fl_point_def_nerrnos(d);
 	}
-	atomic_store(&npoints, n + 1);
-	/* Enabled in libfiu for good: the decision is ours, and calls are
-	 * counted whether or not a window is open. */
-	if (fiu_enable_external(name, 1, (void *)(intptr_t)EIO, 0, decide_cb) ==
-	    0)
-		p->enabled_in_libfiu = 1;
-	return n;
+	return fam;
 }
 
 static int64_t now_ns(void)
@@ -270,12 +190,14 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+static void map_records(void);
+
 /* Appends a record to the journal, or counts it lost: never blocks. */
 static void journal_write(uint32_t kind, int slot, uint64_t n, int err)
 {
-	fl_journal_hdr *j = journal;
-	if (!j)
-		return;
+	fl_journal_hdr *j = shm.jhdr;
+	if (!atomic_load_explicit(&records_mapped, memory_order_relaxed))
+		map_records();
 	uint64_t w = atomic_load_explicit(&j->write_idx, memory_order_relaxed);
 	for (;;) {
 		uint64_t r = atomic_load_explicit(&j->read_idx,
@@ -287,13 +209,13 @@ static void journal_write(uint32_t kind, int slot, uint64_t n, int err)
 		if (atomic_compare_exchange_weak(&j->write_idx, &w, w + 1))
 			break;
 	}
-	fl_journal_rec *rec = &journal_recs[w % j->capacity];
+	fl_journal_rec *rec = &shm.jrecs[w % j->capacity];
 	rec->t_ns = (uint64_t)now_ns();
 	rec->n = n;
 	rec->kind = kind;
 	rec->slot = (uint32_t)slot;
 	rec->err = err;
-	rec->pid = (uint32_t)getpid();
+	rec->pid = (uint32_t)my_pid;
 	memcpy(rec->actor, actor, sizeof rec->actor);
 	atomic_store_explicit(&rec->seq, w + 1, memory_order_release);
 }
@@ -319,93 +241,151 @@ static int glob_match(const char *pat, const char *s)
 	return *s == '\0';
 }
 
-static int nth_contains(const struct nth_set *set, uint64_t n)
+static int nth_contains(const fl_rule_body *r, uint64_t n)
 {
-	if (set->every && n % set->every == 0)
+	if (r->every && n % r->every == 0)
 		return 1;
-	for (int i = 0; i < set->nranges; i++)
-		if (n >= set->lo[i] && n <= set->hi[i])
+	for (int i = 0; i < r->nranges && i < FL_NTH_MAX; i++)
+		if (n >= r->lo[i] && n <= r->hi[i])
 			return 1;
 	return 0;
 }
 
-static int replay_lookup(const struct replay_set *rs, uint64_t key, int *err)
+static int replay_lookup(uint64_t key, int *err)
 {
-	if (!rs || !rs->size)
+	if (!shm.replay)
 		return 0;
-	uint64_t mask = rs->size - 1;
-	for (uint64_t i = key & mask;; i = (i + 1) & mask) {
-		if (rs->keys[i] == 0)
+	uint32_t mask = shm.hdr->replay_cap - 1;
+	for (uint32_t i = 0; i <= mask; i++) {
+		fl_shm_replay *e = &shm.replay[(key + i) & mask];
+		uint64_t k = atomic_load_explicit(&e->key, memory_order_acquire);
+		if (k == 0)
 			return 0;
-		if (rs->keys[i] == key) {
-			*err = rs->errs[i];
+		if (k == key) {
+			*err = e->err;
 			return 1;
 		}
 	}
+	return 0;
 }
 
-static uint64_t replay_key(uint64_t ahash, uint64_t n)
+/* A point added now may be covered by a "prefix*" window opened before
+ * it existed. The fence pairs with the harness's, which publishes a
+ * pattern and then looks at the points: one of the two sees the other. */
+static void apply_patterns(int slot)
 {
-	uint64_t k = mix64(ahash ^ mix64(n + 0x9e3779b97f4a7c15ULL));
-	return k ? k : 1;
-}
-
-/* An armed window waits on calls of this slot. */
-static void check_triggers(int slot, uint64_t n)
-{
-	int np = atomic_load(&npoints);
-	for (int i = 0; i < np; i++) {
-		struct point *p = &points[i];
-		if (p->trigger_slot != slot ||
-		    !atomic_load_explicit(&p->pending_rule, memory_order_acquire))
+	fl_shm_point *p = &shm.points[slot];
+	atomic_thread_fence(memory_order_seq_cst);
+	for (int i = 0; i < FL_MAX_PATTERNS; i++) {
+		fl_shm_pattern *pat = &shm.patterns[i];
+		uint64_t ref = atomic_load_explicit(&pat->rule,
+						    memory_order_acquire);
+		if (!ref)
 			continue;
-		uint64_t count;
-		if (p->trigger_actor_hash) {
-			if (p->trigger_actor_hash != actor_hash)
-				continue;
-			count = n;
-		} else {
-			count = atomic_fetch_add(&p->trigger_count, 1) + 1;
-		}
-		if (count != p->trigger_n)
+		size_t len = strnlen(pat->prefix, sizeof pat->prefix);
+		int match = strncmp(p->name, pat->prefix, len) == 0;
+		if (!match || atomic_load(&pat->rule) != ref)
 			continue;
-		struct rule *r = atomic_exchange(&p->pending_rule, NULL);
-		if (r) {
-			atomic_store_explicit(&p->rule, r, memory_order_release);
-			journal_write(FL_JREC_WINDOW, i, n, 0);
-		}
+		uint64_t none = 0;
+		atomic_compare_exchange_strong(&p->rule, &none, ref);
 	}
 }
 
-/* libfiu calls this, with its read lock held, for every call of an enabled
- * point. It must not allocate, lock or block. */
-static int decide_cb(const char *name, int *failnum, void **failinfo,
-		     unsigned int *flags)
+/* Armed windows that count this point's calls: the call that reaches the
+ * count opens the window, in the calling thread, at that exact call. */
+static void check_triggers(int slot, uint64_t n)
 {
-	(void)failnum;
-	(void)flags;
-	if (in_agent_thread)
-		return 0;
-	int slot = find_slot(name, hash_str(name));
+	for (int i = 0; i < FL_MAX_ARMED; i++) {
+		uint32_t a = atomic_load_explicit(&shm.hdr->armed[i],
+						  memory_order_acquire);
+		if (!a || a > FL_MAX_RULES)
+			continue;
+		fl_shm_rule *r = &shm.rules[a - 1];
+		uint64_t ver = atomic_load_explicit(&r->version,
+						    memory_order_acquire);
+		if (ver & 1)
+			continue;
+		int32_t tslot = r->body.trigger_slot;
+		uint64_t tn = r->body.trigger_n, tactor = r->body.trigger_actor;
+		int32_t point = r->body.point;
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&r->version, memory_order_relaxed) != ver ||
+		    tslot != slot || atomic_load(&r->opened) == ver)
+			continue;
+		uint64_t count;
+		if (tactor) {
+			if (tactor != actor_hash)
+				continue;
+			count = n;
+		} else {
+			/* Calls by anyone, in any process: one shared count,
+			 * tagged with the rule's version. */
+			uint64_t tag = ver & 0xffffff;
+			uint64_t w = atomic_load(&r->trigger_count);
+			int stale = 0;
+			for (;;) {
+				if ((w >> 40) != tag) {
+					stale = 1;
+					break;
+				}
+				if (atomic_compare_exchange_weak(&r->trigger_count,
+								 &w, w + 1))
+					break;
+			}
+			if (stale)
+				continue;
+			count = (w & ((1ULL << 40) - 1)) + 1;
+		}
+		if (count != tn)
+			continue;
+		uint64_t o = atomic_load(&r->opened);
+		if (o != ver && atomic_compare_exchange_strong(&r->opened, &o, ver))
+			journal_write(FL_JREC_WINDOW, point, n, 0);
+	}
+}
+
+/* One call of a point: counted, and failed if its rule says so. Returns
+ * the failnum, with the errno in this thread's failinfo. */
+static int decide(const char *name)
+{
+	int created;
+	int slot = fl_shm_point_get(&shm, name, 1, &created);
 	if (slot < 0)
 		return 0;
+	fl_shm_point *p = &shm.points[slot];
+	if (created)
+		apply_patterns(slot);
 	ensure_actor();
 	uint64_t n = ++counts[slot];
-	if (atomic_load_explicit(&is_trigger[slot], memory_order_relaxed))
+	if (atomic_load_explicit(&p->triggers, memory_order_relaxed))
 		check_triggers(slot, n);
-	struct point *p = &points[slot];
-	struct rule *r = atomic_load_explicit(&p->rule, memory_order_acquire);
-	if (!r)
+	uint64_t ref = atomic_load_explicit(&p->rule, memory_order_acquire);
+	if (!ref)
+		return 0;
+	fl_rule_body r;
+	int opened, tries = 0;
+	while (!fl_shm_rule_read(&shm, ref, &r, &opened)) {
+		/* Replaced while we read it: take the new one; a reference
+		 * that stays stale means no rule. */
+		uint64_t again = atomic_load_explicit(&p->rule,
+						      memory_order_acquire);
+		if (!again || again == ref || ++tries == 4)
+			return 0;
+		ref = again;
+	}
+	if (r.trigger_slot >= 0 && !opened)
 		return 0;
 	atomic_fetch_add_explicit(&p->calls, 1, memory_order_relaxed);
+	struct errno_family fam = family(p);
 	int err = 0;
-	if (r->replay) {
-		if (!replay_lookup(r->replay, replay_key(actor_hash, n), &err))
+	if (r.replay) {
+		if (!replay_lookup(fl_replay_key(p->name_hash, actor_hash, n),
+				   &err))
 			return 0;
 	} else {
-		if (r->has_nth && !nth_contains(&r->nth, n))
+		if (r.has_nth && !nth_contains(&r, n))
 			return 0;
-		if (r->actors[0] && !glob_match(r->actors, actor)) {
+		if (r.actors[0] && !glob_match(r.actors, actor)) {
 			uint64_t g = atomic_load_explicit(&names_gen,
 							  memory_order_acquire);
 			if (thread_name_gen != g) {
@@ -413,25 +393,53 @@ static int decide_cb(const char *name, int *failnum, void **failinfo,
 				thread_name[sizeof thread_name - 1] = '\0';
 				thread_name_gen = g;
 			}
-			if (!glob_match(r->actors, thread_name))
+			if (!glob_match(r.actors, thread_name))
 				return 0;
 		}
-		uint64_t h = mix64(agent_seed ^
-				   mix64(p->name_hash ^ mix64(actor_hash ^ n)));
-		if (!r->always && h >= r->threshold)
+		uint64_t h = fl_decision_hash(agent_seed, p->name_hash,
+					      actor_hash, n);
+		if (!r.always && h >= r.threshold)
 			return 0;
-		if (r->onetime && atomic_exchange(&p->fired_once, 1))
-			return 0;
-		err = r->err ? r->err
-			     : p->errnos[mix64(h ^ 0x5bd1e995) %
-					 (uint64_t)p->nerrnos];
+		if (r.onetime) {
+			uint64_t prev = atomic_load(&p->onetime);
+			for (;;) {
+				if (prev == ref)
+					return 0;
+				if (atomic_compare_exchange_weak(&p->onetime,
+								 &prev, ref))
+					break;
+			}
+		}
+		err = r.err ? r.err
+			    : fam.v[fl_mix64(h ^ 0x5bd1e995) % (uint64_t)fam.n];
 	}
 	if (err <= 0)
-		err = p->errnos[0];
-	*failinfo = (void *)(intptr_t)err;
+		err = fam.v[0];
+	failinfo = err;
 	atomic_fetch_add_explicit(&p->fired, 1, memory_order_relaxed);
 	journal_write(FL_JREC_FAULT, slot, n, err);
-	return 1;
+	return r.failnum > 0 ? r.failnum : 1;
+}
+
+/* libfiu's wrappers, the target's own points and the runtime (lib/flrt)
+ * all ask here. It must not allocate, lock or block. */
+int fiu_fail(const char *name)
+{
+	if (!atomic_load_explicit(&active, memory_order_acquire))
+		return real_fiu_fail ? real_fiu_fail(name) : 0;
+	if (in_agent || !name)
+		return 0;
+	in_agent = 1;
+	int r = decide(name);
+	in_agent = 0;
+	return r;
+}
+
+void *fiu_failinfo(void)
+{
+	if (!atomic_load_explicit(&active, memory_order_acquire))
+		return real_fiu_failinfo ? real_fiu_failinfo() : NULL;
+	return (void *)failinfo;
 }
 
 /* ------------------------------------------------------------------ */
@@ -456,16 +464,17 @@ static int raw_close(int fd)
 	return (int)syscall(SYS_close, fd);
 }
 
-/* close() in front of libfiu's: decides through libfiu (so the scenario's
- * point "posix/io/oc/close" applies) and, on an injected failure, still
- * releases the fd unless the scenario asked for libfiu's behaviour. */
+/* close() in front of libfiu's: decides as its point "posix/io/oc/close"
+ * and, on an injected failure, still releases the fd unless the scenario
+ * asked for libfiu's behaviour. */
 int close(int fd)
 {
-	if (in_close_wrapper || in_agent_thread)
+	if (in_close_wrapper || in_agent)
 		return raw_close(fd);
-	if (fd >= 0 && fd == agent_fd) {
+	if (fd >= 0 && fd == kept_fd) {
 		/* A target closing every fd it does not know (a daemon's
-		 * closefrom loop) must not cut the harness off. */
+		 * closefrom loop) must not take the region from the programs
+		 * it executes. */
 		return 0;
 	}
 	in_close_wrapper++;
@@ -474,7 +483,8 @@ int close(int fd)
 		int err = (int)(intptr_t)fiu_failinfo();
 		if (err <= 0)
 			err = EIO;
-		if (atomic_load(&close_mode) == CLOSE_LINUX)
+		if (!shm.hdr ||
+		    atomic_load(&shm.hdr->close_mode) == FL_CLOSE_LINUX)
 			raw_close(fd);
 		in_close_wrapper--;
 		errno = err;
@@ -511,8 +521,6 @@ int pthread_create(pthread_t *th, const pthread_attr_t *attr,
 {
 	if (!real_pthread_create)
 		real_pthread_create = dlsym(RTLD_NEXT, "pthread_create");
-	if (in_agent_thread)
-		return real_pthread_create(th, attr, fn, arg);
 	ensure_actor();
 	struct start_slot *s = NULL;
 	for (int i = 0; i < START_SLOTS; i++) {
@@ -550,11 +558,258 @@ int pthread_setname_np(pthread_t th, const char *name)
 	return r;
 }
 
-/* A forked child continues the forking thread's actor on a branch of its
- * own, with its counts from zero. */
-static __thread uint32_t forks;
-static char fork_child_actor[FL_ACTOR_MAX];
+/* ------------------------------------------------------------------ */
+/* The footprint: pages made resident once, and their size              */
+/* ------------------------------------------------------------------ */
 
+/* Page ranges of the agent's and libfiu's preload's own segments, found
+ * once in the constructor and populated again in each forked child. */
+struct range {
+	uintptr_t start;
+	size_t len;
+	int write;
+};
+#define MAX_RANGES 24
+static struct range ranges[MAX_RANGES];
+static int nranges;
+static uint64_t footprint_bytes;
+static uint64_t footprint_tls;
+static long page_size = 4096;
+
+/* Makes a range resident and mapped in this process. Kernels before 5.14
+ * have no MADV_POPULATE_*: then every page is touched (a write is an
+ * atomic add of 0, harmless to other processes writing the region). */
+static int populate(uintptr_t start, size_t len, int write)
+{
+	if (len == 0)
+		return 0;
+	if (syscall(SYS_madvise, start, len,
+		    write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return -1;
+	for (uintptr_t a = start; a < start + len; a += (uintptr_t)page_size) {
+		if (write)
+			atomic_fetch_add((_Atomic unsigned char *)a, 0);
+		else
+			(void)*(volatile const unsigned char *)a;
+	}
+	return 0;
+}
+
+static void add_range(uintptr_t start, uintptr_t end, int write)
+{
+	if (end > start && nranges < MAX_RANGES)
+		ranges[nranges++] = (struct range){start, end - start, write};
+}
+
+static int collect_object(struct dl_phdr_info *info, size_t size, void *self)
+{
+	(void)size;
+	int ours = (void *)info->dlpi_addr == self ||
+		   (info->dlpi_name && strstr(info->dlpi_name, "fiu_posix_preload"));
+	if (!ours)
+		return 0;
+	uintptr_t pg = (uintptr_t)page_size;
+	uintptr_t relro_start = 0, relro_end = 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_GNU_RELRO) {
+			relro_start = (info->dlpi_addr + ph->p_vaddr) & ~(pg - 1);
+			relro_end = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz) &
+				    ~(pg - 1);
+		}
+		if (ph->p_type == PT_TLS)
+			footprint_tls += ph->p_memsz;
+	}
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		uintptr_t s = (info->dlpi_addr + ph->p_vaddr) & ~(pg - 1);
+		uintptr_t e = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz +
+			       pg - 1) & ~(pg - 1);
+		if (!(ph->p_flags & PF_W)) {
+			add_range(s, e, 0);
+			continue;
+		}
+		/* The part made read-only after relocation stays read. */
+		uintptr_t rs = relro_start > s ? relro_start : s;
+		uintptr_t re = relro_end < e ? relro_end : e;
+		if (re > rs) {
+			add_range(s, rs, 1);
+			add_range(rs, re, 0);
+			add_range(re, e, 1);
+		} else {
+			add_range(s, e, 1);
+		}
+	}
+	return 0;
+}
+
+/* Makes the region's control part (or all of it) and the recorded ranges
+ * resident; returns the bytes that now are because of the agent. The
+ * region's pages all exist (the harness made them), so mapping them for
+ * reading is enough to count them, and three times cheaper than for
+ * writing: a later write only makes the mapping writable. */
+static uint64_t populate_all(int with_records)
+{
+	uint64_t bytes = 0;
+	size_t control = shm.hdr->off_records;
+	if (populate((uintptr_t)region, with_records ? region_size : control,
+		     0) == 0)
+		bytes += with_records ? region_size : control;
+	for (int i = 0; i < nranges; i++)
+		if (populate(ranges[i].start, ranges[i].len, ranges[i].write) == 0)
+			bytes += ranges[i].len;
+	atomic_store(&records_mapped, with_records);
+	return bytes;
+}
+
+/* Before the first record this process writes: the records become
+ * resident at once and its registration says so right after, so its
+ * footprint never rises a page at a time with the faults it fires. */
+static void map_records(void)
+{
+	int expected = 0;
+	if (!atomic_compare_exchange_strong(&records_mapped, &expected, 1))
+		return;
+	size_t control = shm.hdr->off_records;
+	if (populate((uintptr_t)region + control, region_size - control, 0) < 0)
+		return;
+	footprint_bytes += region_size - control;
+	if (my_proc)
+		__atomic_store_n(&my_proc->bytes, footprint_bytes,
+				 __ATOMIC_RELEASE);
+}
+
+/* ------------------------------------------------------------------ */
+/* The process table                                                    */
+/* ------------------------------------------------------------------ */
+
+/* Reads a small /proc file with raw system calls (libfiu must neither
+ * see nor count them). */
+static ssize_t read_proc(const char *path, char *buf, size_t len)
+{
+	long fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = syscall(SYS_read, (int)fd, buf, len - 1);
+	syscall(SYS_close, (int)fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
+/* Field 22 of /proc/self/stat: the start time, which with the pid names
+ * a process for good (a reused pid has another). */
+static uint64_t self_start_ticks(void)
+{
+	char buf[1024];
+	if (read_proc("/proc/self/stat", buf, sizeof buf) < 0)
+		return 0;
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	p++;
+	/* After the name: field 3 is the state, 22 the start time. */
+	for (int field = 3; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+static fl_shm_proc *claim_proc(void)
+{
+	for (int i = 0; i < FL_MAX_PROCS; i++) {
+		uint32_t free_state = FL_PROC_FREE;
+		if (atomic_compare_exchange_strong(&shm.procs[i].state,
+						   &free_state, FL_PROC_CLAIMED))
+			return &shm.procs[i];
+	}
+	atomic_fetch_add(&shm.hdr->procs_lost, 1);
+	return NULL;
+}
+
+static fl_shm_proc *find_proc(pid_t pid, uint64_t start_ticks)
+{
+	fl_shm_proc *best = NULL;
+	for (int i = 0; i < FL_MAX_PROCS; i++) {
+		fl_shm_proc *e = &shm.procs[i];
+		if (atomic_load_explicit(&e->state, memory_order_acquire) !=
+			    FL_PROC_LIVE ||
+		    e->pid != pid)
+			continue;
+		if (start_ticks && e->start_ticks != start_ticks)
+			continue;
+		if (!best || e->t_ns > best->t_ns)
+			best = e;
+	}
+	return best;
+}
+
+/* Registers this process (forked: from the atfork child handler, with the
+ * actor already set; otherwise from the constructor of a new image) and
+ * names its main thread. */
+static void register_process(int forked, const char *parent_exe)
+{
+	uint64_t ticks = self_start_ticks();
+	pid_t ppid = (pid_t)syscall(SYS_getppid);
+	fl_shm_proc *e = NULL;
+	char name[FL_ACTOR_MAX];
+	if (forked) {
+		snprintf(name, sizeof name, "%s", actor);
+	} else if ((e = find_proc(my_pid, ticks)) != NULL) {
+		/* A program this process executed, the agent inherited. */
+		snprintf(name, sizeof name, "%s", e->actor);
+		e->images++;
+	} else {
+		fl_shm_proc *parent = find_proc(ppid, 0);
+		unsigned root = 0;
+		if (parent)
+			snprintf(name, sizeof name, "%ss%u", parent->actor,
+				 atomic_fetch_add(&parent->spawns, 1) + 1);
+		else if (atomic_compare_exchange_strong(&shm.hdr->root_claimed,
+							&root, 1))
+			snprintf(name, sizeof name, "0");
+		else
+			snprintf(name, sizeof name, "?%d", (int)my_pid);
+	}
+	if (!forked)
+		set_actor(name);
+	if (!e) {
+		e = claim_proc();
+		if (!e)
+			return;
+		e->pid = (int32_t)my_pid;
+		e->ppid = (int32_t)ppid;
+		e->images = 1;
+		atomic_store(&e->spawns, 0);
+		e->start_ticks = ticks;
+		snprintf(e->actor, sizeof e->actor, "%s", name);
+	}
+	e->version = FL_AGENT_PROTO_VERSION;
+	e->t_ns = now_ns();
+	e->fds = kept_fd >= 0 ? 1 : 0;
+	e->fd = kept_fd;
+	e->threads = 0;
+	e->bytes = footprint_bytes;
+	e->tls_bytes = footprint_tls;
+	e->map_start = (uint64_t)(uintptr_t)region;
+	e->map_end = (uint64_t)(uintptr_t)region + region_size;
+	if (parent_exe) {
+		snprintf(e->exe, sizeof e->exe, "%s", parent_exe);
+	} else {
+		long n = syscall(SYS_readlinkat, AT_FDCWD, "/proc/self/exe",
+				 e->exe, sizeof e->exe - 1);
+		e->exe[n > 0 ? n : 0] = '\0';
+	}
+	atomic_store_explicit(&e->state, FL_PROC_LIVE, memory_order_release);
+	my_proc = e;
+}
+
+/* A forked child continues the forking thread's actor on a branch of its
+ * own, with its counts from zero and its forks counted from 1 again. */
 static void atfork_prepare(void)
 {
 	ensure_actor();
@@ -564,433 +819,26 @@ static void atfork_prepare(void)
 
 static void atfork_child(void)
 {
+	in_agent++;
+	const char *parent_exe = my_proc ? my_proc->exe : NULL;
+	char exe[FL_PROC_EXE_MAX];
+	if (parent_exe)
+		snprintf(exe, sizeof exe, "%s", parent_exe);
+	my_pid = (pid_t)syscall(SYS_getpid);
+	my_proc = NULL;
 	set_actor(fork_child_actor);
+	/* The child shares the parent's mappings, not their page tables:
+	 * without this its footprint would grow as it touches them. */
+	footprint_bytes = populate_all(0);
+	register_process(1, parent_exe ? exe : NULL);
+	in_agent--;
 }
 
 /* ------------------------------------------------------------------ */
-/* The control channel                                                  */
+/* Start                                                                */
 /* ------------------------------------------------------------------ */
 
-static void send_msg(const char *msg, size_t len)
-{
-	while (syscall(SYS_sendto, agent_fd, msg, len, MSG_NOSIGNAL, NULL, 0) <
-		       0 &&
-	       errno == EINTR)
-		;
-}
-
-static void reply(const char *msg)
-{
-	send_msg(msg, strlen(msg));
-}
-
-/* Finds key=value in a command's first line; copies the value. */
-static int arg(const char *cmd, const char *key, char *out, size_t outlen)
-{
-	size_t klen = strlen(key);
-	size_t line = strcspn(cmd, "\n");
-	for (const char *p = cmd; (p = strstr(p, key)) != NULL &&
-				  (size_t)(p - cmd) < line;
-	     p++) {
-		if ((p == cmd || p[-1] == ' ') && p[klen] == '=') {
-			const char *v = p + klen + 1;
-			size_t n = strcspn(v, " \n");
-			if (n >= outlen)
-				n = outlen - 1;
-			memcpy(out, v, n);
-			out[n] = '\0';
-			return 1;
-		}
-	}
-	return 0;
-}
-
-static int parse_nth(const char *spec, struct nth_set *set)
-{
-	memset(set, 0, sizeof *set);
-	char buf[128];
-	snprintf(buf, sizeof buf, "%s", spec);
-	for (char *p = buf; p && *p;) {
-		char *comma = strchr(p, ',');
-		if (comma)
-			*comma = '\0';
-		while (*p == ' ' || *p == '+')
-			p++;
-		if (strncmp(p, "every", 5) == 0) {
-			p += 5;
-			while (*p == ' ' || *p == '+' || *p == '_')
-				p++;
-			char *end;
-			unsigned long long k = strtoull(p, &end, 10);
-			if (end == p || k == 0)
-				return -1;
-			set->every = k;
-		} else {
-			char *end;
-			unsigned long long lo = strtoull(p, &end, 10), hi = lo;
-			if (end == p || lo == 0)
-				return -1;
-			if (*end == '-') {
-				char *e2;
-				hi = strtoull(end + 1, &e2, 10);
-				if (e2 == end + 1 || hi < lo)
-					return -1;
-				end = e2;
-			}
-			if (*end != '\0' || set->nranges == NTH_MAX)
-				return -1;
-			set->lo[set->nranges] = lo;
-			set->hi[set->nranges] = hi;
-			set->nranges++;
-		}
-		p = comma ? comma + 1 : NULL;
-	}
-	return 0;
-}
-
-/* Rules are never freed: a deciding thread may still hold one. They are
- * small and a scenario makes few. */
-static struct rule *new_rule(void)
-{
-	static struct rule *pool;
-	static size_t left;
-	if (left == 0) {
-		pool = raw_alloc(64 * sizeof *pool);
-		if (!pool)
-			return NULL;
-		left = 64;
-	}
-	left--;
-	struct rule *r = pool++;
-	memset(r, 0, sizeof *r);
-	return r;
-}
-
-/* Replay sets per point, filled by "replay" messages before the window. */
-static struct replay_set *replay_sets[FL_AGENT_MAX_POINTS];
-
-static int replay_add(int slot, uint64_t key, int err)
-{
-	struct replay_set *rs = replay_sets[slot];
-	if (!rs) {
-		rs = raw_alloc(sizeof *rs);
-		if (!rs)
-			return -1;
-		replay_sets[slot] = rs;
-	}
-	if ((rs->count + 1) * 2 > rs->size) {
-		uint64_t nsize = rs->size ? rs->size * 2 : 1024;
-		uint64_t *keys = raw_alloc(nsize * sizeof *keys);
-		int32_t *errs = raw_alloc(nsize * sizeof *errs);
-		if (!keys || !errs)
-			return -1;
-		for (uint64_t i = 0; i < rs->size; i++) {
-			if (!rs->keys[i])
-				continue;
-			uint64_t j = rs->keys[i] & (nsize - 1);
-			while (keys[j])
-				j = (j + 1) & (nsize - 1);
-			keys[j] = rs->keys[i];
-			errs[j] = rs->errs[i];
-		}
-		/* The old arrays stay mapped: replay sets are loaded before
-		 * any window uses them, but a stale reader must not fault. */
-		rs->keys = keys;
-		rs->errs = errs;
-		rs->size = nsize;
-	}
-	uint64_t j = key & (rs->size - 1);
-	while (rs->keys[j] && rs->keys[j] != key)
-		j = (j + 1) & (rs->size - 1);
-	if (!rs->keys[j])
-		rs->count++;
-	rs->keys[j] = key;
-	rs->errs[j] = err;
-	return 0;
-}
-
-static void cmd_replay(char *cmd)
-{
-	char name[112];
-	if (!arg(cmd, "point", name, sizeof name)) {
-		reply("err replay needs point=<name>");
-		return;
-	}
-	int slot = add_point(name);
-	if (slot < 0) {
-		reply("err too many points");
-		return;
-	}
-	char *line = strchr(cmd, '\n');
-	while (line) {
-		line++;
-		char act[FL_ACTOR_MAX];
-		unsigned long long n;
-		int err;
-		if (sscanf(line, "%39s %llu %d", act, &n, &err) == 3 &&
-		    replay_add(slot, replay_key(hash_str(act), n), err) < 0) {
-			reply("err out of memory for the replay set");
-			return;
-		}
-		line = strchr(line, '\n');
-	}
-	reply("ok");
-}
-
-/* Applies rule r to one slot, or arms it behind a trigger. */
-static int apply_rule(int slot, struct rule *r, int trigger, uint64_t after_n,
-		      const char *after_actor)
-{
-	struct point *p = &points[slot];
-	if (trigger >= 0) {
-		p->trigger_slot = trigger;
-		p->trigger_n = after_n;
-		p->trigger_actor_hash = after_actor[0] ? hash_str(after_actor) : 0;
-		atomic_store(&p->trigger_count, 0);
-		atomic_store_explicit(&p->pending_rule, r, memory_order_release);
-		atomic_store(&is_trigger[trigger], 1);
-		return 0;
-	}
-	atomic_store(&p->fired_once, 0);
-	atomic_store_explicit(&p->rule, r, memory_order_release);
-	return 0;
-}
-
-static void cmd_enable(const char *cmd)
-{
-	char name[112], val[128];
-	if (!arg(cmd, "point", name, sizeof name) || !name[0]) {
-		reply("err enable needs point=<name>");
-		return;
-	}
-	struct rule proto;
-	memset(&proto, 0, sizeof proto);
-	double prob = 1.0;
-	if (arg(cmd, "p", val, sizeof val)) {
-		char *end;
-		prob = strtod(val, &end);
-		if (end == val || prob < 0 || prob > 1) {
-			reply("err p must be a number from 0 to 1");
-			return;
-		}
-	}
-	proto.always = prob >= 1.0;
-	proto.threshold = prob >= 1.0 ? UINT64_MAX
-				      : (uint64_t)(prob * 18446744073709551616.0);
-	if (arg(cmd, "errno", val, sizeof val))
-		proto.err = atoi(val);
-	if (arg(cmd, "onetime", val, sizeof val))
-		proto.onetime = atoi(val) != 0;
-	if (arg(cmd, "nth", val, sizeof val)) {
-		for (char *q = val; *q; q++)
-			if (*q == '_')
-				*q = ' ';
-		if (parse_nth(val, &proto.nth) < 0) {
-			reply("err nth must be like 3, 5-9, every 4, or a comma "
-			      "list of those");
-			return;
-		}
-		proto.has_nth = 1;
-	}
-	if (arg(cmd, "actors", val, sizeof val))
-		snprintf(proto.actors, sizeof proto.actors, "%s", val);
-	int replay = arg(cmd, "replay", val, sizeof val) && atoi(val);
-	int trigger = -1;
-	uint64_t after_n = 0;
-	char after_actor[FL_ACTOR_MAX] = "";
-	if (arg(cmd, "after", val, sizeof val)) {
-		char *c1 = strchr(val, ':');
-		if (!c1) {
-			reply("err after must be <point>:<n>[:<actor>]");
-			return;
-		}
-		*c1 = '\0';
-		char *c2 = strchr(c1 + 1, ':');
-		if (c2) {
-			*c2 = '\0';
-			snprintf(after_actor, sizeof after_actor, "%s", c2 + 1);
-		}
-		after_n = strtoull(c1 + 1, NULL, 10);
-		trigger = add_point(val);
-		if (trigger < 0 || after_n == 0) {
-			reply("err bad after= trigger");
-			return;
-		}
-	}
-
-	/* A trailing '*' applies the rule to every known point it covers. */
-	size_t len = strlen(name);
-	int first_slot = -1, applied = 0;
-	if (len > 0 && name[len - 1] == '*') {
-		int np = atomic_load(&npoints);
-		for (int i = 0; i < np; i++) {
-			if (strncmp(points[i].name, name, len - 1) != 0)
-				continue;
-			struct rule *r = new_rule();
-			if (!r) {
-				reply("err out of memory");
-				return;
-			}
-			*r = proto;
-			if (replay) {
-				r->replay = replay_sets[i];
-				if (!r->replay) {
-					r->always = 0;
-					r->threshold = 0;
-				}
-			}
-			apply_rule(i, r, trigger, after_n, after_actor);
-			if (first_slot < 0)
-				first_slot = i;
-			applied++;
-		}
-		if (!applied) {
-			reply("err no known point matches the wildcard");
-			return;
-		}
-	} else {
-		int slot = add_point(name);
-		if (slot < 0) {
-			reply("err too many points");
-			return;
-		}
-		if (!points[slot].enabled_in_libfiu) {
-			reply("err libfiu refused to enable the point");
-			return;
-		}
-		struct rule *r = new_rule();
-		if (!r) {
-			reply("err out of memory");
-			return;
-		}
-		*r = proto;
-		if (replay) {
-			/* Only the recorded calls fail; with none recorded
-			 * for this point, none does. */
-			r->replay = replay_sets[slot];
-			if (!r->replay) {
-				r->always = 0;
-				r->threshold = 0;
-			}
-		}
-		apply_rule(slot, r, trigger, after_n, after_actor);
-		first_slot = slot;
-	}
-	char out[64];
-	snprintf(out, sizeof out, "ok slot=%d", first_slot);
-	reply(out);
-}
-
-static void cmd_disable(const char *cmd)
-{
-	char name[112];
-	if (!arg(cmd, "point", name, sizeof name)) {
-		reply("err disable needs point=<name>");
-		return;
-	}
-	size_t len = strlen(name);
-	int all = strcmp(name, "*") == 0;
-	int wild = len > 0 && name[len - 1] == '*';
-	int np = atomic_load(&npoints);
-	for (int i = 0; i < np; i++) {
-		struct point *p = &points[i];
-		if (!all && !(wild ? strncmp(name, p->name, len - 1) == 0
-				   : strcmp(name, p->name) == 0))
-			continue;
-		atomic_store(&p->pending_rule, NULL);
-		atomic_store_explicit(&p->rule, NULL, memory_order_release);
-	}
-	reply("ok");
-}
-
-static void cmd_stats(void)
-{
-	static char buf[FL_AGENT_MSG_MAX];
-	int n = atomic_load(&npoints);
-	size_t len = (size_t)snprintf(buf, sizeof buf, "stats %d\n", n);
-	for (int i = 0; i < n && len < sizeof buf; i++) {
-		struct point *p = &points[i];
-		len += (size_t)snprintf(
-			buf + len, sizeof buf - len, "%d %s %llu %llu %d\n", i,
-			p->name, (unsigned long long)atomic_load(&p->calls),
-			(unsigned long long)atomic_load(&p->fired),
-			atomic_load(&p->rule) != NULL);
-	}
-	if (len >= sizeof buf)
-		len = sizeof buf - 1;
-	send_msg(buf, len);
-}
-
-static void handle(char *cmd)
-{
-	if (strncmp(cmd, "enable ", 7) == 0)
-		cmd_enable(cmd);
-	else if (strncmp(cmd, "disable ", 8) == 0)
-		cmd_disable(cmd);
-	else if (strncmp(cmd, "replay ", 7) == 0)
-		cmd_replay(cmd);
-	else if (strcmp(cmd, "stats") == 0)
-		cmd_stats();
-	else if (strcmp(cmd, "ping") == 0)
-		reply("pong");
-	else if (strncmp(cmd, "set close=", 10) == 0) {
-		if (strcmp(cmd + 10, "linux") == 0)
-			atomic_store(&close_mode, CLOSE_LINUX);
-		else if (strcmp(cmd + 10, "libfiu") == 0)
-			atomic_store(&close_mode, CLOSE_LIBFIU);
-		else {
-			reply("err close must be linux or libfiu");
-			return;
-		}
-		reply("ok");
-	} else
-		reply("err unknown command");
-}
-
-/* Introduces the agent; sent from its own thread, so tid names the thread
- * the harness leaves out of the target's figures. */
-static void send_hello(int thread)
-{
-	char hello[200];
-	snprintf(hello, sizeof hello,
-		 "hello pid=%d tid=%d fd=%d version=%d close=%s thread=%d "
-		 "journal=%d points=%d",
-		 (int)getpid(), (int)syscall(SYS_gettid), agent_fd,
-		 FL_AGENT_PROTO_VERSION,
-		 atomic_load(&close_mode) == CLOSE_LINUX ? "linux" : "libfiu",
-		 thread, journal != NULL, atomic_load(&npoints));
-	send_msg(hello, strlen(hello));
-}
-
-static void *agent_main(void *unused)
-{
-	(void)unused;
-	in_agent_thread = 1;
-	/* libfiu's wrappers let calls through untouched while their
-	 * per-thread recursion counter is raised; raise it for good here. */
-	int *fiu_called = dlsym(RTLD_DEFAULT, "_fiu_called");
-	if (fiu_called)
-		(*fiu_called)++;
-	prctl(PR_SET_NAME, FL_AGENT_THREAD_NAME);
-	send_hello(1);
-
-	static char buf[FL_AGENT_MSG_MAX];
-	for (;;) {
-		long n = syscall(SYS_recvfrom, agent_fd, buf, sizeof buf - 1,
-				 0, NULL, NULL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break; /* the harness went away */
-		buf[n] = '\0';
-		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-			buf[--n] = '\0';
-		handle(buf);
-	}
-	return NULL;
-}
-
-/* Drops the agent and libfiu from LD_PRELOAD, and our variables, so that
+/* Drops the agent and libfiu from LD_PRELOAD, and our variable, so that
  * programs the target executes start clean. */
 static void strip_environment(void)
 {
@@ -1019,89 +867,63 @@ static void strip_environment(void)
 		else
 			unsetenv("LD_PRELOAD");
 	}
-	unsetenv(FL_ENV_AGENT_FD);
-	unsetenv(FL_ENV_SEED);
-	unsetenv(FL_ENV_CLOSE);
-	unsetenv(FL_ENV_INHERIT);
-	unsetenv(FL_ENV_POINTS);
-	unsetenv(FL_ENV_JOURNAL_FD);
+	unsetenv(FL_ENV_SHM_FD);
 }
 
-static void map_journal(int fd)
+static int map_region(int fd)
 {
-	void *m = mmap(NULL, FL_JOURNAL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       fd, 0);
+	struct stat st;
+	if (syscall(SYS_fstat, fd, &st) < 0 || st.st_size < (off_t)sizeof(fl_shm_hdr))
+		return -1;
+	void *m = (void *)syscall(SYS_mmap, NULL, (size_t)st.st_size,
+				  PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED)
-		return;
-	fl_journal_hdr *h = m;
-	if (h->magic != FL_JOURNAL_MAGIC || h->record_size != sizeof(fl_journal_rec)) {
-		munmap(m, FL_JOURNAL_SIZE);
-		return;
+		return -1;
+	fl_shm_view v;
+	if (fl_shm_view_of(m, (size_t)st.st_size, &v) < 0) {
+		syscall(SYS_munmap, m, (size_t)st.st_size);
+		return -1;
 	}
-	journal = h;
-	journal_recs = (fl_journal_rec *)(h + 1);
+	region = m;
+	region_size = (size_t)st.st_size;
+	shm = v;
+	return 0;
 }
 
 __attribute__((constructor)) static void agent_init(void)
 {
-	const char *fdenv = getenv(FL_ENV_AGENT_FD);
-	const char *seedenv = getenv(FL_ENV_SEED);
-	const char *closeenv = getenv(FL_ENV_CLOSE);
-	const char *inheritenv = getenv(FL_ENV_INHERIT);
-	const char *jenv = getenv(FL_ENV_JOURNAL_FD);
+	in_agent++;
 	resolve_libc_close();
 	real_pthread_create = dlsym(RTLD_NEXT, "pthread_create");
+	real_fiu_fail = (int (*)(const char *))dlsym(RTLD_NEXT, "fiu_fail");
+	real_fiu_failinfo = (void *(*)(void))dlsym(RTLD_NEXT, "fiu_failinfo");
+	my_pid = (pid_t)syscall(SYS_getpid);
+	const char *fdenv = getenv(FL_ENV_SHM_FD);
+	int fd = fdenv ? atoi(fdenv) : -1;
+	if (fd < 0 || fcntl(fd, F_GETFD) < 0 || map_region(fd) < 0) {
+		/* Not started by faultline: stay inert. */
+		in_agent--;
+		return;
+	}
+	long ps = sysconf(_SC_PAGESIZE);
+	if (ps > 0)
+		page_size = ps;
+	agent_seed = shm.hdr->seed;
+	if (shm.hdr->inherit) {
+		kept_fd = fd;
+	} else {
+		strip_environment();
+		/* The mapping keeps the memory: the fd would only be one more
+		 * in the target's table. */
+		raw_close(fd);
+	}
+	Dl_info self;
+	if (dladdr((void *)agent_init, &self) && self.dli_fbase)
+		dl_iterate_phdr(collect_object, self.dli_fbase);
+	footprint_bytes = populate_all(1);
 	pthread_atfork(atfork_prepare, NULL, atfork_child);
 	ensure_actor();
-	inherit = inheritenv && strcmp(inheritenv, "1") == 0;
-	if (seedenv)
-		agent_seed = strtoull(seedenv, NULL, 10);
-	if (closeenv && strcmp(closeenv, "libfiu") == 0)
-		atomic_store(&close_mode, CLOSE_LIBFIU);
-	int fd = fdenv ? atoi(fdenv) : -1;
-	int jfd = jenv ? atoi(jenv) : -1;
-	char points_env[16384] = "";
-	const char *pe = getenv(FL_ENV_POINTS);
-	if (pe)
-		snprintf(points_env, sizeof points_env, "%s", pe);
-	if (!inherit)
-		strip_environment();
-	if (fd < 0 || fcntl(fd, F_GETFD) < 0)
-		return; /* not started by faultline: stay inert */
-	/* Unless asked otherwise, the socket must not reach programs the
-	 * target executes. */
-	if (!inherit)
-		fcntl(fd, F_SETFD, FD_CLOEXEC);
-	agent_fd = fd;
-	fiu_init(0);
-	if (jfd >= 0 && fcntl(jfd, F_GETFD) >= 0) {
-		map_journal(jfd);
-		/* The mapping keeps the memory: the fd itself would only be
-		 * one more fd in the target's table. */
-		if (!inherit)
-			raw_close(jfd);
-	}
-	/* Count every named point from the first call on. */
-	for (char *p = points_env; *p;) {
-		char *colon = strchr(p, ':');
-		if (colon)
-			*colon = '\0';
-		if (*p)
-			add_point(p);
-		if (!colon)
-			break;
-		p = colon + 1;
-	}
-
-	pthread_t th;
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	int rc = real_pthread_create ? real_pthread_create(&th, &attr,
-							   agent_main, NULL)
-				     : EAGAIN;
-	pthread_attr_destroy(&attr);
-	if (rc != 0)
-		send_hello(0);
+	register_process(0, NULL);
+	atomic_store_explicit(&active, 1, memory_order_release);
+	in_agent--;
 }

@@ -191,14 +191,19 @@ Test(points_table, faultline_column_is_what_the_agent_wraps)
 	cr_assert_eq(fl_elf_exports(AGENT, &names, &n), 0);
 	exports e = { names, n };
 	each_function(in_agent, &e);
-	/* And the agent defines nothing else but its bookkeeping. */
+	/* And the agent defines nothing else but its bookkeeping: actors
+	 * (pthread_create, pthread_setname_np) and the decision every
+	 * wrapper asks for (libfiu's fiu_fail and fiu_failinfo, which the
+	 * agent answers itself, per thread). */
 	for (size_t i = 0; i < n; i++) {
 		const char *point, *wrapper, *kind;
 		int reached = fl_points_classify(names[i], &point, &wrapper, &kind) ==
 			      FL_CALL_REACHED;
 		cr_assert(reached ? !strcmp(wrapper, "faultline")
 				  : !strcmp(names[i], "pthread_create") ||
-					    !strcmp(names[i], "pthread_setname_np"),
+					    !strcmp(names[i], "pthread_setname_np") ||
+					    !strcmp(names[i], "fiu_fail") ||
+					    !strcmp(names[i], "fiu_failinfo"),
 			  "the agent defines %s", names[i]);
 	}
 	fl_elf_names_free(names, n);

@@ -1,0 +1,86 @@
+/* The one reader of results documents (results.json, docs/results.md).
+ * Every command and output that reads results goes through here: loading
+ * with the schema check, the accessors that say what an absent or
+ * mistyped field reads as, the scenarios and their verdicts, and the
+ * summary of a run. */
+#ifndef FL_RESULTS_H
+#define FL_RESULTS_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "util.h"
+#include "verdict.h"
+
+#define FL_RESULTS_SCHEMA "faultline.results"
+#define FL_RESULTS_SCHEMA_VERSION 1
+
+/* Bytes of a results file read to check its schema before the whole file
+ * is parsed: writers put "schema" and "schema_version" first. */
+#define FL_RESULTS_HEAD_BYTES 4096
+
+/* The results file an argument names: the argument itself, or the
+ * results.json of a report directory. */
+void fl_results_path(const char *arg, char *out, size_t len);
+
+/* Reads and checks a results document into *doc. A file whose head names
+ * another schema or an unsupported version is refused from its first
+ * FL_RESULTS_HEAD_BYTES bytes, without parsing the rest. 0, or -errno
+ * with a sentence in err: -ENOENT and the like from the file system,
+ * -EINVAL for a file that is not JSON or not a results document,
+ * -ENOTSUP for a schema version this faultline does not read. */
+int fl_results_load(const char *path, json_t **doc, char *err, size_t errlen);
+
+/* Fields. Each takes an object (NULL or a non-object reads as absent). */
+/* A string; "" when absent or not a string. */
+const char *fl_results_str(json_t *o, const char *key);
+/* The same, but NULL when absent or not a string. */
+const char *fl_results_opt_str(json_t *o, const char *key);
+/* A number; NaN when absent or not a number (so "not measured" never
+ * reads as 0). */
+double fl_results_num(json_t *o, const char *key);
+/* An integer; a real is rounded; 0 when absent or not a number. */
+long long fl_results_int(json_t *o, const char *key);
+/* 1 for true, 0 for anything else. */
+int fl_results_bool(json_t *o, const char *key);
+/* The value if it is an object (an array), else NULL. */
+json_t *fl_results_obj(json_t *o, const char *key);
+json_t *fl_results_arr(json_t *o, const char *key);
+
+/* Scenarios. */
+/* The scenarios array (NULL for a document without one). */
+json_t *fl_results_scenarios(json_t *doc);
+size_t fl_results_count(json_t *doc);
+/* The scenario with this id, or NULL. */
+json_t *fl_results_by_id(json_t *doc, const char *id);
+/* Its id ("" when it has none). */
+const char *fl_results_id(json_t *scenario);
+/* Its verdict; FL_VERDICT_UNKNOWN when missing, null or misspelled. */
+fl_verdict fl_results_verdict(json_t *scenario);
+
+/* Iterates the scenarios of a document: size_t i, json_t *s. */
+#define fl_results_foreach(doc, i, s)                                          \
+	json_array_foreach(fl_results_scenarios(doc), i, s)
+
+/* A new results document: the schema, faultline's version, run and
+ * scenarios (both taken over, also on failure) and the summary counted
+ * from them. NULL when out of memory or given NULL. */
+json_t *fl_results_new(const char *faultline_version, json_t *run,
+		       json_t *scenarios);
+
+/* Counts the verdicts of a document's scenarios (unknown ones included)
+ * into c. */
+void fl_results_counts(json_t *doc, fl_verdict_counts *c);
+/* Writes the document's "summary" from its scenarios: the total, a count
+ * per verdict, load errors and the exit status. 0 or -ENOMEM. */
+int fl_results_summarize(json_t *doc);
+/* A count of the summary: fl_verdict_summary_key(v) ("passed", ...). */
+long long fl_results_summary_count(json_t *doc, fl_verdict v);
+/* Appends the summary's counts for people: "3 passed, 1 failed", then
+ * the other verdicts that occurred ("2 xfailed"), in verdict order. */
+void fl_results_summary_line(json_t *doc, fl_buf *b);
+/* The summary's exit status; 2 when it has none (a document nobody
+ * summarised did not pass). */
+int fl_results_exit_status(json_t *doc);
+
+#endif

@@ -1,0 +1,99 @@
+-- Debian's nginx-light (apt-get install nginx-light; make deps installs
+-- it): a master and two workers it forks after binding, the workers
+-- dropping privileges to `nobody`. A correct nginx fails the one request
+-- whose call failed, keeps serving, and holds nothing more afterwards.
+-- Each scenario PASSes on the nginx Debian ships.
+--
+-- The windows open after the workers exist and reach them anyway: every
+-- process of the target maps faultline's shared region, so a window is
+-- seen at each process's next call. The workers serve a file the
+-- scenario writes into {tmpdir}, which a worker running as nobody can
+-- open ({tmpdir} is mode 0711: no one else can list it).
+
+local conf = [[
+daemon off; master_process on; worker_processes 2;
+pid TMP/nginx.pid; error_log stderr crit;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path TMP/cb; proxy_temp_path TMP/px;
+  fastcgi_temp_path TMP/fc; uwsgi_temp_path TMP/uw; scgi_temp_path TMP/sc;
+  server {
+    listen 127.0.0.1:PORT;
+    root TMP;
+    location = /health { return 200 "ok\n"; }
+  }
+}
+]]
+
+local page = "hello from faultline\n"
+
+-- Writes the configuration and the page, then starts nginx.
+local function start(t)
+  local f = assert(io.open(t.tmpdir .. "/nginx.conf", "w"))
+  f:write((conf:gsub("TMP", t.tmpdir):gsub("PORT", tostring(t.port))))
+  f:close()
+  f = assert(io.open(t.tmpdir .. "/index.html", "w"))
+  f:write(page)
+  f:close()
+  t:start()
+end
+
+-- n requests for the page: how many were served in full.
+local function gets(t, n)
+  local ok = 0
+  for _ = 1, n do
+    local status, body = t:http("/index.html", { timeout = 1 })
+    if status == 200 and body == page then ok = ok + 1 end
+  end
+  return ok
+end
+
+local function scenario(name, run)
+  return {
+    name    = "nginx: " .. name,
+    tags    = { "servers", "nginx" },
+    seed    = 11,
+    timeout = 60,
+    target  = {
+      autostart = false,
+      cmd = { "/usr/sbin/nginx", "-p", "{tmpdir}", "-c", "{tmpdir}/nginx.conf", "-e", "stderr" },
+      ready = { port = "{port}" },
+      health = { tcp = "{port}", http = "/health", interval = 0.05 },
+    },
+    steady = { fds = "+2", threads = "+0", health = true },
+    run = function(t)
+      start(t)
+      t:settle(0.5)
+      t:check(gets(t, 5) == 5, "the workers (user nobody) serve the page from {tmpdir}")
+      run(t)
+      t:expect_recovery { within = 1 }
+      t:check(gets(t, 20) == 20, "every request after the window is served")
+      t:stop()
+      t:expect { exit = 0, leaked = { fds = 0, threads = 0 } }
+    end,
+  }
+end
+
+return {
+  scenario("recv fails in the workers", function(t)
+    t:fault("posix/io/net/recv", { p = 1, errno = "ECONNRESET" })
+    local ok = gets(t, 20)
+    t:clear()
+    t:check(ok == 0, "no request is served while every recv fails: " .. ok .. " were")
+  end),
+
+  scenario("accept4 fails in the workers, connections wait", function(t)
+    t:fault("posix/io/net/accept4", { p = 1, errno = "ECONNABORTED" })
+    local status = t:http("/index.html", { timeout = 0.05 })
+    t:clear()
+    t:check(status == nil, "no connection is served while accept4 fails")
+  end),
+
+  scenario("close fails on every connection, the fds are released", function(t)
+    t:fault("posix/io/oc/close", { p = 1, errno = "EIO" })
+    local ok = gets(t, 20)
+    t:clear()
+    t:check(ok == 20, "requests are served while close() fails: " .. ok .. " of 20")
+  end),
+}

@@ -1,0 +1,508 @@
+/* The results reader (harness/results.c): the schema check, including the
+ * refusal from a file's head alone, the accessors and what absent or
+ * mistyped fields read as, verdicts that fail closed, and the summary.
+ * The repeat rule of verdict.c. The table of writers (harness/writers.c)
+ * that run, merge, report and replay write through. */
+#include "testutil.h"
+
+#include "results.h"
+
+#include <math.h>
+
+static char *dir;
+
+static void setup(void)
+{
+	dir = tu_tempdir();
+}
+
+static void teardown(void)
+{
+	tu_rmrf(dir);
+	free(dir);
+}
+
+TestSuite(results, .init = setup, .fini = teardown);
+TestSuite(writers, .init = setup, .fini = teardown);
+
+/* Writes text to a file of the test's directory; returns its path. */
+static const char *file_with(const char *name, const char *text)
+{
+	static char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	tu_write(path, text);
+	return path;
+}
+
+static int load(const char *text, json_t **doc, char *err, size_t len)
+{
+	return fl_results_load(file_with("r.json", text), doc, err, len);
+}
+
+#define MINIMAL                                                                \
+	"{\"schema\": \"faultline.results\", \"schema_version\": 1, "          \
+	"\"scenarios\": []}"
+
+Test(results, loads_a_results_document)
+{
+	json_t *doc;
+	char err[512] = "";
+	cr_assert_eq(load(MINIMAL, &doc, err, sizeof err), 0, "%s", err);
+	cr_assert_not_null(doc);
+	cr_assert_eq(fl_results_count(doc), 0);
+	json_decref(doc);
+}
+
+/* A pipe cannot be read twice: it is parsed whole, and checked after. */
+Test(results, loads_from_a_pipe)
+{
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	cr_assert_eq(write(p[1], MINIMAL, strlen(MINIMAL)), (ssize_t)strlen(MINIMAL));
+	close(p[1]);
+	char path[64], err[512] = "";
+	snprintf(path, sizeof path, "/dev/fd/%d", p[0]);
+	json_t *doc;
+	cr_assert_eq(fl_results_load(path, &doc, err, sizeof err), 0, "%s", err);
+	json_decref(doc);
+	close(p[0]);
+}
+
+Test(results, refuses_what_is_not_a_results_document)
+{
+	json_t *doc = (json_t *)1;
+	char err[512];
+	char missing[PATH_MAX + 16];
+	snprintf(missing, sizeof missing, "%s/none.json", dir);
+	cr_assert_eq(fl_results_load(missing, &doc, err, sizeof err), -ENOENT);
+	cr_assert_null(doc);
+	cr_assert(strstr(err, "none.json"), "%s", err);
+
+	cr_assert_eq(load("{\"schema\": ", &doc, err, sizeof err), -EINVAL);
+	cr_assert_null(doc);
+	cr_assert_eq(load("[1, 2]", &doc, err, sizeof err), -EINVAL);
+	cr_assert(strstr(err, "not a faultline results file"), "%s", err);
+	cr_assert_eq(load("{\"schema\": \"faultline.journal\", \"schema_version\": 1, "
+			  "\"scenarios\": []}",
+			  &doc, err, sizeof err),
+		     -EINVAL);
+	cr_assert(strstr(err, "not a faultline results file"), "%s", err);
+	cr_assert_eq(load("{\"schema\": 7, \"schema_version\": 1}", &doc, err,
+			  sizeof err),
+		     -EINVAL);
+	/* The right schema and version but no scenarios. */
+	cr_assert_eq(load("{\"schema\": \"faultline.results\", \"schema_version\": 1}",
+			  &doc, err, sizeof err),
+		     -EINVAL);
+	cr_assert(strstr(err, "no scenarios array"), "%s", err);
+	cr_assert_eq(load("{\"schema\": \"faultline.results\", \"schema_version\": 1, "
+			  "\"scenarios\": {}}",
+			  &doc, err, sizeof err),
+		     -EINVAL);
+}
+
+Test(results, refuses_versions_it_does_not_read)
+{
+	json_t *doc;
+	char err[512];
+	cr_assert_eq(load("{\"schema\": \"faultline.results\", \"schema_version\": 2, "
+			  "\"scenarios\": []}",
+			  &doc, err, sizeof err),
+		     -ENOTSUP);
+	cr_assert(strstr(err, "version 2 is not supported"), "%s", err);
+	cr_assert_eq(load("{\"schema\": \"faultline.results\", \"schema_version\": 0, "
+			  "\"scenarios\": []}",
+			  &doc, err, sizeof err),
+		     -ENOTSUP);
+	cr_assert_eq(load("{\"schema\": \"faultline.results\", \"schema_version\": "
+			  "\"1\", \"scenarios\": []}",
+			  &doc, err, sizeof err),
+		     -ENOTSUP);
+	/* No version at all. */
+	cr_assert_eq(load("{\"schema\": \"faultline.results\", \"scenarios\": []}",
+			  &doc, err, sizeof err),
+		     -ENOTSUP);
+	/* After a nested member, the head check cannot see the version; the
+	 * full parse refuses it all the same. */
+	cr_assert_eq(load("{\"schema\": \"faultline.results\", \"run\": {\"id\": \"x\"}, "
+			  "\"schema_version\": 9, \"scenarios\": []}",
+			  &doc, err, sizeof err),
+		     -ENOTSUP);
+	cr_assert(strstr(err, "version 9"), "%s", err);
+}
+
+/* A head that names another version or schema is refused before the rest
+ * of the file is read: the rest here is not even JSON, so a full parse
+ * would have failed with a syntax error instead. */
+static void huge_with_head(const char *head, char **path_out)
+{
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/huge.json", dir);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(head, f);
+	for (int i = 0; i < 100000; i++)
+		fputs("{\"not\" json at all ", f);
+	fclose(f);
+	*path_out = strdup(path);
+}
+
+Test(results, refuses_from_the_head_alone)
+{
+	char *path, err[512];
+	json_t *doc;
+	huge_with_head("{\n \"schema\": \"faultline.results\",\n \"schema_version\": 3,\n"
+		       " \"scenarios\": [",
+		       &path);
+	cr_assert_eq(fl_results_load(path, &doc, err, sizeof err), -ENOTSUP, "%s", err);
+	cr_assert(strstr(err, "version 3 is not supported"), "%s", err);
+	free(path);
+	huge_with_head("{\"schema\":\"faultline.trend\",\"x\":[", &path);
+	cr_assert_eq(fl_results_load(path, &doc, err, sizeof err), -EINVAL, "%s", err);
+	cr_assert(strstr(err, "not a faultline results file"), "%s", err);
+	free(path);
+	/* The right head over a broken body: the full parse says where. */
+	huge_with_head("{\"schema\":\"faultline.results\",\"schema_version\":1,"
+		       "\"scenarios\":[",
+		       &path);
+	cr_assert_eq(fl_results_load(path, &doc, err, sizeof err), -EINVAL, "%s", err);
+	cr_assert(strstr(err, "huge.json:"), "%s", err);
+	cr_assert_null(strstr(err, "not supported"), "%s", err);
+	free(path);
+}
+
+/* The head's tokens are decoded by Jansson: escapes and numbers read as
+ * they would in the full parse. */
+Test(results, head_reads_tokens_as_json)
+{
+	json_t *doc;
+	char err[512] = "";
+	cr_assert_eq(load("  {\"sch\\u0065ma\" : \"faultline\\u002eresults\" ,"
+			  "\"schema_version\":1e0,\"scenarios\":[]}",
+			  &doc, err, sizeof err),
+		     -ENOTSUP, "1e0 is a real, not the integer 1: %s", err);
+	cr_assert_eq(load("{\"a\": \"}\\\",\", \"b\": null, \"c\": true, "
+			  "\"schema\": \"faultline\\u002eresults\", "
+			  "\"schema_version\": 1, \"scenarios\": []}",
+			  &doc, err, sizeof err),
+		     0, "%s", err);
+	json_decref(doc);
+}
+
+static json_t *parse(const char *text)
+{
+	json_error_t e;
+	json_t *o = json_loads(text, 0, &e);
+	cr_assert_not_null(o, "%s", e.text);
+	return o;
+}
+
+Test(results, accessors_say_what_absent_reads_as)
+{
+	json_t *o = parse("{\"s\": \"x\", \"n\": 2.6, \"i\": 7, \"t\": true, "
+			  "\"f\": false, \"z\": null, \"o\": {\"k\": 1}, "
+			  "\"a\": [1], \"big\": 9007199254740993}");
+	cr_assert_str_eq(fl_results_str(o, "s"), "x");
+	cr_assert_str_eq(fl_results_str(o, "n"), "");
+	cr_assert_str_eq(fl_results_str(o, "missing"), "");
+	cr_assert_str_eq(fl_results_str(NULL, "s"), "");
+	cr_assert_null(fl_results_opt_str(o, "z"));
+	cr_assert_str_eq(fl_results_opt_str(o, "s"), "x");
+	cr_assert_float_eq(fl_results_num(o, "n"), 2.6, 1e-12);
+	cr_assert_eq(fl_results_num(o, "i"), 7);
+	cr_assert(isnan(fl_results_num(o, "s")), "a string is no number");
+	cr_assert(isnan(fl_results_num(o, "z")), "null is no number");
+	cr_assert(isnan(fl_results_num(o, "missing")));
+	cr_assert(isnan(fl_results_num(NULL, "n")));
+	cr_assert_eq(fl_results_int(o, "n"), 3, "a real is rounded");
+	cr_assert_eq(fl_results_int(o, "i"), 7);
+	cr_assert_eq(fl_results_int(o, "big"), 9007199254740993LL,
+		     "an integer keeps all its digits");
+	cr_assert_eq(fl_results_int(o, "s"), 0);
+	cr_assert_eq(fl_results_int(o, "missing"), 0);
+	cr_assert_eq(fl_results_bool(o, "t"), 1);
+	cr_assert_eq(fl_results_bool(o, "f"), 0);
+	cr_assert_eq(fl_results_bool(o, "i"), 0, "only true is true");
+	cr_assert_eq(fl_results_obj(o, "o"), json_object_get(o, "o"));
+	cr_assert_null(fl_results_obj(o, "a"));
+	cr_assert_null(fl_results_obj(o, "z"));
+	cr_assert_eq(fl_results_arr(o, "a"), json_object_get(o, "a"));
+	cr_assert_null(fl_results_arr(o, "o"));
+	cr_assert_null(fl_results_arr(NULL, "a"));
+	json_decref(o);
+}
+
+/* Verdicts that are null, missing or misspelled read as UNKNOWN, and a
+ * document with one does not pass. */
+Test(results, unknown_verdicts_fail_closed)
+{
+	json_t *doc = parse("{\"scenarios\": ["
+			    "{\"id\": \"a\", \"verdict\": \"PASS\"},"
+			    "{\"id\": \"b\", \"verdict\": null},"
+			    "{\"id\": \"c\"},"
+			    "{\"id\": \"d\", \"verdict\": \"pass\"},"
+			    "{\"id\": \"e\", \"verdict\": 1},"
+			    "{\"id\": \"f\", \"verdict\": \"XFAIL\"}]}");
+	cr_assert_eq(fl_results_verdict(fl_results_by_id(doc, "a")), FL_VERDICT_PASS);
+	cr_assert_eq(fl_results_verdict(fl_results_by_id(doc, "f")), FL_VERDICT_XFAIL);
+	static const char *const unknown[] = {"b", "c", "d", "e"};
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(fl_results_verdict(fl_results_by_id(doc, unknown[i])),
+			     FL_VERDICT_UNKNOWN, "scenario %s", unknown[i]);
+	cr_assert_null(fl_results_by_id(doc, "nope"));
+	cr_assert_eq(fl_results_count(doc), 6);
+
+	fl_verdict_counts c;
+	fl_results_counts(doc, &c);
+	cr_assert_eq(c.unknown, 4);
+	cr_assert_eq(c.total, 6);
+	cr_assert_eq(fl_results_summarize(doc), 0);
+	json_t *sum = json_object_get(doc, "summary");
+	cr_assert_eq(fl_results_int(sum, "total"), 6);
+	cr_assert_eq(fl_results_int(sum, "passed"), 1);
+	cr_assert_eq(fl_results_int(sum, "xfailed"), 1);
+	cr_assert_eq(fl_results_exit_status(doc), 2,
+		     "unknown verdicts must not pass");
+	cr_assert_eq(fl_results_summary_count(doc, FL_VERDICT_PASS), 1);
+	json_decref(doc);
+}
+
+Test(results, summary_counts_every_verdict)
+{
+	json_t *doc = parse("{\"scenarios\": ["
+			    "{\"verdict\": \"PASS\"}, {\"verdict\": \"PASS\"},"
+			    "{\"verdict\": \"XFAIL\"}]}");
+	cr_assert_eq(fl_results_summarize(doc), 0);
+	cr_assert_eq(fl_results_exit_status(doc), 0);
+	/* The keys in the order docs/results.md lists them. */
+	char *text = json_dumps(json_object_get(doc, "summary"), JSON_COMPACT);
+	cr_assert_str_eq(text, "{\"total\":3,\"passed\":2,\"failed\":0,\"errors\":0,"
+			       "\"xfailed\":1,\"xpassed\":0,\"flaky\":0,"
+			       "\"load_errors\":0,\"exit_status\":0}");
+	free(text);
+	json_array_append_new(json_object_get(doc, "scenarios"),
+			      parse("{\"verdict\": \"FLAKY\"}"));
+	cr_assert_eq(fl_results_summarize(doc), 0);
+	cr_assert_eq(fl_results_exit_status(doc), 1);
+	json_array_append_new(json_object_get(doc, "scenarios"),
+			      parse("{\"verdict\": \"ERROR\", \"load_error\": true}"));
+	cr_assert_eq(fl_results_summarize(doc), 0);
+	cr_assert_eq(fl_results_exit_status(doc), 2);
+	cr_assert_eq(fl_results_summary_count(doc, FL_VERDICT_ERROR), 1);
+	cr_assert_eq(fl_results_int(json_object_get(doc, "summary"), "load_errors"), 1);
+	json_decref(doc);
+	/* A document nobody summarised has not passed. */
+	doc = parse("{\"scenarios\": []}");
+	cr_assert_eq(fl_results_exit_status(doc), 2);
+	json_decref(doc);
+}
+
+Test(results, path_of_a_report_directory)
+{
+	char out[PATH_MAX + 32];
+	fl_results_path(dir, out, sizeof out);
+	char want[PATH_MAX + 32];
+	snprintf(want, sizeof want, "%s/results.json", dir);
+	cr_assert_str_eq(out, want);
+	fl_results_path("some/file.json", out, sizeof out);
+	cr_assert_str_eq(out, "some/file.json");
+}
+
+/* --repeat: the verdict of several runs (fl_verdict_repeat). */
+Test(repeat, agreeing_runs_keep_their_verdict)
+{
+	char msg[256] = "x";
+	fl_verdict v[3] = {FL_VERDICT_XFAIL, FL_VERDICT_XFAIL, FL_VERDICT_XFAIL};
+	const char *d[3] = {"00ff", "00ff", "00ff"};
+	cr_assert_eq(fl_verdict_repeat(v, d, 3, msg, sizeof msg), FL_VERDICT_XFAIL);
+	cr_assert_str_eq(msg, "");
+	/* No journal and an empty one are the same journal. */
+	const char *none[2] = {NULL, ""};
+	cr_assert_eq(fl_verdict_repeat(v, none, 2, msg, sizeof msg), FL_VERDICT_XFAIL);
+	cr_assert_eq(fl_verdict_repeat(v, d, 1, msg, sizeof msg), FL_VERDICT_XFAIL);
+}
+
+Test(repeat, differing_verdicts_are_flaky)
+{
+	char msg[256];
+	fl_verdict v[3] = {FL_VERDICT_PASS, FL_VERDICT_FAIL, FL_VERDICT_PASS};
+	const char *d[3] = {"a", "a", "a"};
+	cr_assert_eq(fl_verdict_repeat(v, d, 3, msg, sizeof msg), FL_VERDICT_FLAKY);
+	cr_assert_str_eq(msg, "flaky over 3 runs: PASS x2 FAIL x1");
+	/* In the order the verdicts first came; a missing one says so. */
+	fl_verdict w[4] = {FL_VERDICT_FAIL, FL_VERDICT_UNKNOWN, FL_VERDICT_PASS,
+			   FL_VERDICT_FAIL};
+	const char *e[4] = {"a", "b", NULL, "b"};
+	cr_assert_eq(fl_verdict_repeat(w, e, 4, msg, sizeof msg), FL_VERDICT_FLAKY);
+	cr_assert_str_eq(msg, "flaky over 4 runs: FAIL x2 UNKNOWN x1 PASS x1; 3 "
+			      "different fault journals");
+}
+
+Test(repeat, differing_journals_are_flaky)
+{
+	char msg[256];
+	fl_verdict v[2] = {FL_VERDICT_PASS, FL_VERDICT_PASS};
+	const char *d[2] = {"0123456789abcdef", "0123456789abcdee"};
+	cr_assert_eq(fl_verdict_repeat(v, d, 2, msg, sizeof msg), FL_VERDICT_FLAKY);
+	cr_assert_str_eq(msg, "flaky over 2 runs: PASS x2; 2 different fault journals");
+	/* A short buffer is cut, never overrun. */
+	char tiny[12];
+	cr_assert_eq(fl_verdict_repeat(v, d, 2, tiny, sizeof tiny), FL_VERDICT_FLAKY);
+	cr_assert_str_eq(tiny, "flaky over ");
+}
+
+/* ------------------------------------------------------------------ */
+/* The table of writers (harness/writers.c). */
+
+#include "writers.h"
+
+Test(writers, table_is_complete_and_unambiguous)
+{
+	for (int w = 0; w < FL_WRITER_COUNT; w++) {
+		const fl_writer *a = &fl_writers[w];
+		cr_assert_eq((int)a->id, w, "row %d", w);
+		cr_assert(a->name && *a->name && a->option && *a->option && a->help &&
+				  a->write,
+			  "row %d is incomplete", w);
+		cr_assert_eq(fl_writer_by_option(a->option), a);
+		for (int v = w + 1; v < FL_WRITER_COUNT; v++) {
+			const fl_writer *b = &fl_writers[v];
+			cr_assert_str_neq(a->option, b->option);
+			cr_assert(!a->file || !b->file || strcmp(a->file, b->file),
+				  "%s and %s share a file", a->name, b->name);
+		}
+	}
+	cr_assert_null(fl_writer_by_option("pdf"));
+	cr_assert_null(fl_writer_by_option(NULL));
+	/* run, merge and report print the help of each. */
+	fl_buf b;
+	fl_buf_init(&b);
+	fl_writers_usage(&b, 0, 22);
+	for (int w = 0; w < FL_WRITER_COUNT; w++) {
+		char opt[64];
+		snprintf(opt, sizeof opt, "  --%s FILE ", fl_writers[w].option);
+		cr_assert(strstr(b.data, opt), "%s", b.data);
+	}
+	fl_buf_reset(&b);
+	fl_writers_usage(&b, 1, 25);
+	for (int w = 0; w < FL_WRITER_COUNT; w++) {
+		char opt[64];
+		snprintf(opt, sizeof opt, "--%s FILE", fl_writers[w].option);
+		cr_assert_eq(strstr(b.data, opt) != NULL, fl_writers[w].file == NULL,
+			     "extra_only lists only formats outside the directory: %s",
+			     b.data);
+	}
+	fl_buf_free(&b);
+}
+
+static json_t *small_doc(void)
+{
+	json_t *doc = fl_results_new("test",
+				     json_pack("{s:s,s:s,s:f}", "id", "r1", "started",
+					       "2026-01-01T00:00:00Z", "duration_s", 1.0),
+				     json_pack("[{s:s,s:s,s:s}]", "id", "a.lua", "name",
+					       "a", "verdict", "PASS"));
+	cr_assert_not_null(doc);
+	return doc;
+}
+
+struct failures {
+	int n;
+	char paths[8][PATH_MAX];
+	int errs[8];
+};
+
+static void note_failure(const char *path, int err, void *arg)
+{
+	struct failures *f = arg;
+	cr_assert_lt(f->n, 8);
+	snprintf(f->paths[f->n], sizeof f->paths[0], "%s", path);
+	f->errs[f->n++] = err;
+}
+
+static int exists(const char *dir_, const char *name)
+{
+	char p[PATH_MAX * 2];
+	snprintf(p, sizeof p, "%s/%s", dir_, name);
+	struct stat st;
+	return stat(p, &st) == 0 && st.st_size > 0;
+}
+
+Test(writers, writes_the_directory_and_the_extra_files)
+{
+	json_t *doc = small_doc();
+	cr_assert_eq(fl_results_exit_status(doc), 0);
+	char rdir[PATH_MAX], extra[FL_WRITER_COUNT][PATH_MAX + 32];
+	snprintf(rdir, sizeof rdir, "%s/report/deep", dir);
+	fl_outputs out;
+	memset(&out, 0, sizeof out);
+	out.dir = rdir;
+	for (int w = 0; w < FL_WRITER_COUNT; w++) {
+		snprintf(extra[w], sizeof extra[w], "%s/extra-%s", dir,
+			 fl_writers[w].option);
+		out.extra[w] = extra[w];
+	}
+	struct failures f = {0};
+	cr_assert_eq(fl_writers_write(doc, &out, note_failure, &f), 0);
+	cr_assert_eq(f.n, 0);
+	int in_dir = 0;
+	for (int w = 0; w < FL_WRITER_COUNT; w++) {
+		if (fl_writers[w].file) {
+			cr_assert(exists(rdir, fl_writers[w].file), "%s", fl_writers[w].file);
+			in_dir++;
+		}
+		struct stat st;
+		cr_assert_eq(stat(extra[w], &st), 0, "%s", extra[w]);
+		cr_assert_gt(st.st_size, 0);
+	}
+	cr_assert_eq(tu_count_entries(rdir), in_dir, "nothing else in the directory");
+	/* The results file written is a results file. */
+	char results[PATH_MAX + 32], err[512];
+	snprintf(results, sizeof results, "%s/%s", rdir, fl_writers[FL_WRITER_JSON].file);
+	json_t *back;
+	cr_assert_eq(fl_results_load(results, &back, err, sizeof err), 0, "%s", err);
+	cr_assert(json_equal(back, doc));
+	json_decref(back);
+
+	/* skip: the results file stays as it was. */
+	tu_write(results, "kept");
+	memset(&out, 0, sizeof out);
+	out.dir = rdir;
+	out.skip[FL_WRITER_JSON] = 1;
+	cr_assert_eq(fl_writers_write(doc, &out, note_failure, &f), 0);
+	char *kept = tu_slurp(results);
+	cr_assert_str_eq(kept, "kept");
+	free(kept);
+	json_decref(doc);
+}
+
+/* A file that cannot be written is reported with its errno and makes the
+ * whole call fail, but does not stop the others. */
+Test(writers, failures_are_reported_and_do_not_stop_the_rest)
+{
+	json_t *doc = small_doc();
+	char afile[PATH_MAX], bad_dir[PATH_MAX + 16], bad_extra[PATH_MAX + 16],
+		good_extra[PATH_MAX + 16];
+	snprintf(afile, sizeof afile, "%s/plain", dir);
+	tu_write(afile, "x");
+	snprintf(bad_dir, sizeof bad_dir, "%s/sub", afile);
+	snprintf(bad_extra, sizeof bad_extra, "%s/no/such/dir/r.xml", dir);
+	snprintf(good_extra, sizeof good_extra, "%s/r.prom", dir);
+	fl_outputs out;
+	memset(&out, 0, sizeof out);
+	out.dir = bad_dir;
+	out.extra[FL_WRITER_JUNIT] = bad_extra;
+	out.extra[FL_WRITER_OPENMETRICS] = good_extra;
+	struct failures f = {0};
+	cr_assert_eq(fl_writers_write(doc, &out, note_failure, &f), -ENOTDIR);
+	cr_assert_eq(f.n, 2);
+	cr_assert_str_eq(f.paths[0], bad_dir);
+	cr_assert_eq(f.errs[0], -ENOTDIR);
+	cr_assert_str_eq(f.paths[1], bad_extra);
+	cr_assert_eq(f.errs[1], -ENOENT);
+	struct stat st;
+	cr_assert_eq(stat(good_extra, &st), 0, "the other file was still written");
+	/* No temporary file is left behind by the failed ones. */
+	cr_assert_eq(tu_count_entries(dir), 2, "plain and r.prom only");
+	json_decref(doc);
+}
