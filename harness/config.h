@@ -95,6 +95,11 @@ typedef struct fl_config {
 void fl_health_probe_of(const fl_health_cfg *hc, int port,
 			const char *unix_path, fl_probe *out);
 
+/* What a per = field says: "tree" (0, the figures summed over the target's
+ * processes) or "process" (1, each process against its own baseline).
+ * 0 or -EINVAL. */
+int fl_config_per_process(const char *text, int *per_process);
+
 /* Every default. */
 void fl_config_defaults(fl_config *c);
 

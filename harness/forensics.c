@@ -279,8 +279,9 @@ void fl_forensics_summary(const fl_group *g, int n, int max_groups, char *out,
 	out[0] = '\0';
 	int shown = n < max_groups ? n : max_groups;
 	for (int i = 0; i < shown && len < outlen; i++)
-		len += (size_t)snprintf(out + len, outlen - len, "%s%d x %s",
-					i ? ", " : "", g[i].count,
+		len += (size_t)snprintf(out + len, outlen - len, "%s%s%s%d x %s",
+					i ? ", " : "", g[i].proc,
+					g[i].proc[0] ? ": " : "", g[i].count,
 					g[i].pattern);
 	if (n > shown && len < outlen) {
 		int rest = 0;
@@ -288,4 +289,28 @@ void fl_forensics_summary(const fl_group *g, int n, int max_groups, char *out,
 			rest += g[i].count;
 		snprintf(out + len, outlen - len, ", %d more", rest);
 	}
+}
+
+int fl_forensics_group_procs(const fl_proc_entry *v, int n, fl_group **out)
+{
+	fl_group *g = fl_xcalloc((size_t)(n > 0 ? n : 1), sizeof *g);
+	int ng = 0;
+	for (int i = 0; i < n; i++) {
+		int j;
+		for (j = 0; j < ng; j++)
+			if (strcmp(g[j].pattern, v[i].comm) == 0)
+				break;
+		if (j == ng) {
+			snprintf(g[ng].pattern, sizeof g[ng].pattern, "%s",
+				 v[i].comm);
+			snprintf(g[ng].example, sizeof g[ng].example,
+				 "%s (pid %d)", v[i].comm, (int)v[i].pid);
+			ng++;
+		}
+		g[j].count++;
+	}
+	if (ng > 1)
+		qsort(g, (size_t)ng, sizeof *g, cmp_group);
+	*out = g;
+	return ng;
 }

@@ -191,6 +191,7 @@ static const struct {
 	[FL_FIG_THREADS] = {"threads", "#6a1b9a"},
 	[FL_FIG_RSS] = {"RSS", "#1565c0"},
 	[FL_FIG_FILES] = {"watched files", "#00796b"},
+	[FL_FIG_PROCS] = {"processes", "#5d4037"},
 };
 
 const char *fl_html_figure_label(enum fl_figure f)

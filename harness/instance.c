@@ -31,6 +31,8 @@ extern char **environ;
 /* How long a ready target has to introduce its agent before the harness
  * says faults cannot reach it. */
 #define REGISTER_WAIT_NS (500 * FL_NS_PER_MS)
+/* A ready port is looked at this often (nothing announces it). */
+#define READY_PORT_POLL_NS (20 * FL_NS_PER_MS)
 /* After the exit, how long the output pipes may take to drain. */
 #define DRAIN_NS (100 * FL_NS_PER_MS)
 /* After SIGKILL, how long the harness waits for the exit. */
@@ -482,7 +484,8 @@ static void not_ready_reason(fl_ctx *ctx, fl_instance *in, int have_waiter,
 }
 
 /* Waits until the line, the port and the delay all say ready. 1 ready,
- * 0 not (exited, interrupted, timed out). */
+ * 0 not (exited, interrupted, timed out). The line and the exit wake it;
+ * only a port, which nothing announces, is polled. */
 static int wait_ready(fl_ctx *ctx, fl_instance *in, fl_waiter *ready,
 		      int have_waiter)
 {
@@ -504,13 +507,23 @@ static int wait_ready(fl_ctx *ctx, fl_instance *in, fl_waiter *ready,
 		}
 		/* A batch job (ready at once, or once it printed its line)
 		 * may well have finished already: it was ready. */
-		if (line_ok && port_ok && fl_now_ns() >= delay_until)
+		int64_t now = fl_now_ns();
+		if (line_ok && port_ok && now >= delay_until)
 			return 1;
-		if (exited || fl_now_ns() > ready_deadline ||
-		    fl_monitor_interrupted() ||
-		    (ctx->host.deadline_ns && fl_now_ns() > ctx->host.deadline_ns))
+		if (exited || now > ready_deadline || fl_monitor_interrupted() ||
+		    (ctx->host.deadline_ns && now > ctx->host.deadline_ns))
 			return 0;
-		fl_session_wait(in->sess, fl_now_ns() + 20 * FL_NS_PER_MS, -1);
+		/* The line, the exit and signals wake it (the monitor); only a
+		 * port, which nothing announces, and the delay are waited
+		 * for by time. */
+		int64_t wake = ready_deadline;
+		if (line_ok && !port_ok && now + READY_PORT_POLL_NS < wake)
+			wake = now + READY_PORT_POLL_NS;
+		if (line_ok && port_ok && delay_until < wake)
+			wake = delay_until;
+		if (ctx->host.deadline_ns && ctx->host.deadline_ns < wake)
+			wake = ctx->host.deadline_ns + FL_NS_PER_MS;
+		fl_session_wait(in->sess, wake, -1);
 	}
 }
 
@@ -587,6 +600,8 @@ int fl_instance_start(fl_ctx *ctx, char *err, size_t errlen)
 		return -ETIMEDOUT;
 	}
 	in->ready_ns = fl_session_now(in->sess);
+	/* A trend since the ready moment is exact however long the run. */
+	fl_measure_mark(ctx, in->ready_ns);
 	wait_registered(ctx, in);
 	fl_health_restart(ctx);
 	fl_ctx_log(ctx, "ready after %.3f s", (double)in->ready_ns / 1e9);
@@ -609,9 +624,11 @@ static void end_process(fl_ctx *ctx, fl_instance *in, int sig, double grace_s)
 	fl_target_signal(&s->child, sig);
 	snprintf(in->stopped_by, sizeof in->stopped_by, "%s",
 		 fl_signal_name(sig));
+	/* Woken by the root's pidfd itself, and reaped here: no detour
+	 * through the monitor thread. */
 	int64_t deadline = fl_now_ns() + (int64_t)(grace_s * 1e9);
-	while (!fl_instance_exit(in).exited && fl_now_ns() < deadline)
-		fl_session_wait(s, deadline, -1);
+	while (!fl_session_reap(s) && fl_now_ns() < deadline)
+		fl_session_wait(s, deadline, s->child.pidfd);
 	if (fl_instance_exit(in).exited)
 		return;
 	fl_target_kill_group(&s->child, SIGKILL);
@@ -620,8 +637,8 @@ static void end_process(fl_ctx *ctx, fl_instance *in, int sig, double grace_s)
 	fl_ctx_log(ctx, "no exit %.1f s after %s: SIGKILL", grace_s,
 		   fl_signal_name(sig));
 	int64_t kdeadline = fl_now_ns() + KILL_WAIT_NS;
-	while (!fl_instance_exit(in).exited && fl_now_ns() < kdeadline)
-		fl_session_wait(s, kdeadline, -1);
+	while (!fl_session_reap(s) && fl_now_ns() < kdeadline)
+		fl_session_wait(s, kdeadline, s->child.pidfd);
 }
 
 int fl_instance_stop(fl_ctx *ctx, int sig, double grace_s)
@@ -652,7 +669,18 @@ int fl_instance_stop(fl_ctx *ctx, int sig, double grace_s)
 	if (!fl_instance_exit(in).exited)
 		in->stop_requested = 1;
 	end_process(ctx, in, sig, grace_s);
-	/* Whatever the target left in its process group goes too. */
+	/* Whatever the target left goes too: its descendants, in its
+	 * process group or out of it (a daemon's double fork), and then
+	 * anything still in its group. */
+	char left[512];
+	int killed = fl_session_end_tree(s, KILL_WAIT_NS, left, sizeof left);
+	if (killed > 0) {
+		in->stragglers = 1;
+		fl_ctx_log(ctx, "%d process%s of the target outlived it: killed",
+			   killed, killed == 1 ? "" : "es");
+	}
+	if (left[0])
+		fl_ctx_log(ctx, "%s", left);
 	if (fl_target_group_alive(&s->child)) {
 		in->stragglers = 1;
 		fl_target_kill_group(&s->child, SIGKILL);

@@ -34,6 +34,9 @@ static void append_sample(json_t *t, json_t *cols[FL_FIG_COUNT],
 			json_array_append_new(cols[f], json_integer(v[f]));
 }
 
+/* The series the report draws: the tree's sums as the series module
+ * reduced them while they streamed (an envelope: each bucket's lowest
+ * figures at its start, its highest at its end, so no spike is lost). */
 static json_t *series_json(fl_session *s)
 {
 	json_t *t = json_array(), *cols[FL_FIG_COUNT];
@@ -43,43 +46,82 @@ static json_t *series_json(fl_session *s)
 				  ? NULL
 				  : json_array();
 	pthread_mutex_lock(&s->lock);
-	size_t n = s->nsamples;
-	if (n <= SERIES_MAX_POINTS) {
-		for (size_t i = 0; i < n; i++)
-			append_sample(t, cols, s->samples[i].t_ns,
-				      s->samples[i].v);
-	} else {
-		/* Long runs are thinned out to an envelope: each bucket of
-		 * samples becomes two points, its lowest figures at its start
-		 * and its highest at its end, so no spike is lost. */
-		size_t buckets = SERIES_MAX_POINTS / 2;
-		for (size_t b = 0; b < buckets; b++) {
-			size_t lo = b * n / buckets, hi = (b + 1) * n / buckets;
-			if (hi <= lo)
-				continue;
-			fl_sample mn = s->samples[lo], mx = s->samples[lo];
-			for (size_t i = lo; i < hi; i++) {
-				for (int f = 0; f < FL_FIG_COUNT; f++) {
-					int64_t v = s->samples[i].v[f];
-					if (v < mn.v[f])
-						mn.v[f] = v;
-					if (v > mx.v[f])
-						mx.v[f] = v;
-				}
-			}
-			append_sample(t, cols, s->samples[lo].t_ns, mn.v);
-			if (hi - lo > 1)
-				append_sample(t, cols, s->samples[hi - 1].t_ns,
-					      mx.v);
-		}
+	size_t nb = fl_series_nbuckets(&s->series);
+	for (size_t i = 0; i < nb; i++) {
+		const fl_series_bucket *b = fl_series_bucket_at(&s->series, i);
+		append_sample(t, cols, b->t_first, b->min);
+		if (b->n > 1)
+			append_sample(t, cols, b->t_last, b->max);
 	}
+	int down = fl_series_downsampled(&s->series);
 	pthread_mutex_unlock(&s->lock);
-	json_t *o = json_pack("{s:o,s:b}", "t", t, "downsampled",
-			      n > SERIES_MAX_POINTS);
+	json_t *o = json_pack("{s:o,s:b}", "t", t, "downsampled", down);
 	for (int f = 0; f < FL_FIG_COUNT; f++)
 		if (cols[f])
 			json_object_set_new(o, fl_figures[f].key, cols[f]);
 	return o;
+}
+
+/* The processes of the target's tree: each with its figures at its last
+ * sample, its peaks, and whether it left the target's group or session
+ * (and was killed for it at the end). */
+static json_t *processes_json(fl_session *s)
+{
+	json_t *a = json_array();
+	pthread_mutex_lock(&s->lock);
+	const fl_tree *t = &s->tree;
+	for (size_t i = 0; i < t->n; i++) {
+		const fl_member *p = &t->procs[i];
+		json_t *o = json_pack(
+			"{s:i,s:i,s:s,s:b,s:f,s:o,s:b,s:b,s:b,s:s}", "pid",
+			(int)p->pid, "ppid", (int)p->ppid, "name", p->comm, "root",
+			p->is_root, "found", (double)p->first_ns / 1e9, "exited",
+			p->exit_ns >= 0 ? json_real((double)p->exit_ns / 1e9)
+					: json_null(),
+			"left_group", p->left_group, "left_session",
+			p->left_session, "killed", p->killed, "state",
+			p->state == FL_MEMBER_LIVE     ? "running"
+			: p->state == FL_MEMBER_ZOMBIE ? "zombie"
+						     : "gone");
+		json_t *last = json_object(), *peak = json_object();
+		for (int f = 0; f < FL_FIG_COUNT; f++) {
+			if (fl_figures[f].tree)
+				continue;
+			json_object_set_new(last, fl_figures[f].key,
+					    p->v[f] >= 0 ? json_integer(p->v[f])
+							 : json_null());
+			json_object_set_new(peak, fl_figures[f].key,
+					    json_integer(p->peak[f]));
+		}
+		json_object_set_new(o, "last", last);
+		json_object_set_new(o, "peak", peak);
+		json_array_append_new(a, o);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return a;
+}
+
+/* The processes that left the target's session or group and were still
+ * running at the end: faultline killed them. */
+static json_t *escaped_json(fl_session *s)
+{
+	json_t *a = json_array();
+	char msg[1024];
+	pthread_mutex_lock(&s->lock);
+	const fl_tree *t = &s->tree;
+	int n = fl_tree_escapees(t, msg, sizeof msg);
+	for (size_t i = 0; i < t->n; i++) {
+		const fl_member *p = &t->procs[i];
+		if (p->killed && (p->left_group || p->left_session))
+			json_array_append_new(
+				a, json_pack("{s:i,s:s,s:s}", "pid", (int)p->pid,
+					     "name", p->comm, "left",
+					     p->left_session ? "session"
+							     : "group"));
+	}
+	pthread_mutex_unlock(&s->lock);
+	return json_pack("{s:o,s:o}", "processes", a, "message",
+			 n ? json_string(msg) : json_null());
 }
 
 static json_t *exit_json(const fl_ctx *ctx, const fl_instance *in)
@@ -109,15 +151,18 @@ static json_t *exit_json(const fl_ctx *ctx, const fl_instance *in)
 static json_t *sampling_json(fl_session *s)
 {
 	pthread_mutex_lock(&s->lock);
+	uint64_t n = fl_series_count(&s->series);
 	json_t *o = json_pack(
-		"{s:f,s:I,s:f,s:f,s:I,s:s}", "hz", 1e9 / (double)s->period_ns,
-		"samples", (json_int_t)s->nsamples, "mean_cost_us",
-		s->nsamples ? (double)s->sample_cost_total_ns /
-				      (double)s->nsamples / 1e3
-			    : 0.0,
+		"{s:f,s:I,s:f,s:f,s:I,s:I,s:s,s:I,s:I}", "hz",
+		1e9 / (double)s->period_ns, "samples", (json_int_t)n,
+		"mean_cost_us",
+		n ? (double)s->sample_cost_total_ns / (double)n / 1e3 : 0.0,
 		"max_cost_us", (double)s->sample_cost_max_ns / 1e3, "errors",
-		(json_int_t)s->sample_errors, "fd_method",
-		fl_sampler_method_name(s->sampler.method));
+		(json_int_t)(s->sample_errors + s->tree.sample_errors),
+		"missed_ticks", (json_int_t)s->missed_ticks, "fd_method",
+		fl_sampler_method_name(s->tree.procs[0].sampler.method),
+		"processes", (json_int_t)s->tree.seen, "kept_bytes",
+		(json_int_t)fl_series_bytes(&s->series));
 	pthread_mutex_unlock(&s->lock);
 	return o;
 }
@@ -168,6 +213,8 @@ static json_t *target_json(const fl_ctx *ctx, const fl_instance *in)
 			    fl_faults_footprint_json(&in->faults));
 	json_object_set_new(o, "sampling", sampling_json(s));
 	json_object_set_new(o, "series", series_json(s));
+	json_object_set_new(o, "processes", processes_json(s));
+	json_object_set_new(o, "escaped", escaped_json(s));
 	json_object_set_new(o, "output", output_json(s));
 	return o;
 }
@@ -270,9 +317,13 @@ static json_t *leaks_json(const fl_ctx *ctx)
 static json_t *fd_list_json(const fl_fd_entry *v, int n, int max)
 {
 	json_t *a = json_array();
-	for (int i = 0; i < n && i < max; i++)
-		fl_text_append(a, json_pack("{s:i,s:o}", "fd", v[i].fd, "target",
-					    fl_text_json(v[i].target)));
+	for (int i = 0; i < n && i < max; i++) {
+		json_t *o = json_pack("{s:i,s:o}", "fd", v[i].fd, "target",
+				      fl_text_json(v[i].target));
+		if (v[i].pid)
+			json_object_set_new(o, "pid", json_integer(v[i].pid));
+		fl_text_append(a, o);
+	}
 	return a;
 }
 
@@ -280,9 +331,12 @@ static json_t *group_list_json(const fl_group *g, int n)
 {
 	json_t *a = json_array();
 	for (int i = 0; i < n; i++)
-		fl_text_append(a, json_pack("{s:i,s:o,s:o}", "count", g[i].count,
-					    "pattern", fl_text_json(g[i].pattern),
-					    "example", fl_text_json(g[i].example)));
+		fl_text_append(
+			a, json_pack("{s:i,s:o,s:o,s:o}", "count", g[i].count,
+				     "pattern", fl_text_json(g[i].pattern), "example",
+				     fl_text_json(g[i].example), "process",
+				     g[i].proc[0] ? fl_text_json(g[i].proc)
+						  : json_null()));
 	return a;
 }
 
@@ -292,7 +346,8 @@ static json_t *thread_list_json(const fl_thread_entry *v, int n)
 	for (int i = 0; i < n; i++) {
 		char st[2] = {v[i].state ? v[i].state : '?', 0};
 		fl_text_append(
-			a, json_pack("{s:i,s:o,s:o,s:o,s:o}", "tid", v[i].tid, "name",
+			a, json_pack("{s:i,s:i,s:o,s:o,s:o,s:o}", "tid", v[i].tid,
+				     "pid", v[i].pid ? v[i].pid : v[i].tid, "name",
 				     fl_text_json(v[i].name), "state", fl_text_json(st),
 				     "wchan", fl_text_json(v[i].wchan), "syscall",
 				     fl_text_json(v[i].syscall)));
@@ -343,6 +398,21 @@ static json_t *forensics_json(const fl_final *f)
 		json_object_set_new(o, "threads",
 				    thread_list_json(f->threads.all,
 						     f->threads.nall));
+	}
+	if (f->procs.listed) {
+		json_t *np = json_array();
+		for (int i = 0; i < f->procs.n; i++)
+			json_array_append_new(
+				np, json_pack("{s:i,s:i,s:s}", "pid",
+					      (int)f->procs.items[i].pid, "ppid",
+					      (int)f->procs.items[i].ppid, "name",
+					      f->procs.items[i].comm));
+		json_object_set_new(o, "new_processes", np);
+		json_object_set_new(o, "process_groups",
+				    group_list_json(f->procs.groups,
+						    f->procs.ngroups));
+		json_object_set_new(o, "gone_process_count",
+				    json_integer(f->procs.gone));
 	}
 	json_object_set_new(o, "baseline_fd_count",
 			    json_integer(f->baseline_fd_count));

@@ -15,8 +15,9 @@
 #include <string.h>
 #include <time.h>
 
-/* A wait wakes at least this often to notice signals and the watchdog. */
-#define WAKE_MAX_NS (50 * FL_NS_PER_MS)
+/* Signals wake every session (the monitor), the watchdog's deadline and
+ * the probes' are wake-up times: this is only a safety net. */
+#define WAKE_MAX_NS (1000 * FL_NS_PER_MS)
 /* Recovery is looked at again at least this often. */
 #define RECOVERY_POLL_NS (20 * FL_NS_PER_MS)
 
@@ -45,7 +46,7 @@ int fl_wait(fl_ctx *ctx, int64_t deadline_ns, int return_on_news)
 	for (;;) {
 		if (aborting(ctx))
 			return -ECANCELED;
-		fl_measure_check_oom(ctx);
+		fl_measure_poll(ctx);
 		fl_windows_poll(ctx);
 		show_faults(ctx);
 		int64_t now = fl_now_ns();
@@ -64,6 +65,8 @@ int fl_wait(fl_ctx *ctx, int64_t deadline_ns, int return_on_news)
 			wake = now + WAKE_MAX_NS;
 		fl_instance *in = ctx->inst;
 		if (in && in->sess) {
+			if (return_on_news == FL_WAIT_SAMPLES)
+				fl_session_want_sample(in->sess);
 			int news = fl_session_wait(in->sess, wake, -1);
 			if (news && return_on_news)
 				return 0;
@@ -133,7 +136,7 @@ int fl_wait_output(fl_ctx *ctx, const char *text, int streams, int regex,
 		pthread_mutex_unlock(&s->lock);
 		if (matched || ended || fl_now_ns() >= deadline)
 			break;
-		if (fl_wait(ctx, deadline, 1) < 0) {
+		if (fl_wait(ctx, deadline, FL_WAIT_EVENTS) < 0) {
 			r = -ECANCELED;
 			break;
 		}
@@ -155,7 +158,7 @@ int fl_wait_exit(fl_ctx *ctx, double timeout_s)
 		return -ESRCH;
 	int64_t deadline = fl_now_ns() + (int64_t)(timeout_s * 1e9);
 	while (!fl_instance_exit(in).exited && fl_now_ns() < deadline)
-		if (fl_wait(ctx, deadline, 1) < 0)
+		if (fl_wait(ctx, deadline, FL_WAIT_EVENTS) < 0)
 			return -ECANCELED;
 	return fl_instance_exit(in).exited;
 }
@@ -169,7 +172,7 @@ int fl_wait_quiet(fl_ctx *ctx, double hold_s, double within_s)
 			return 1;
 		if (!fl_ctx_target_live(ctx) || fl_now_ns() >= deadline)
 			return 0;
-		if (fl_wait(ctx, deadline, 1) < 0)
+		if (fl_wait(ctx, deadline, FL_WAIT_SAMPLES) < 0)
 			return -ECANCELED;
 	}
 }
@@ -209,7 +212,8 @@ int fl_wait_recovery(fl_ctx *ctx, double within_s, int64_t hold_ns,
 				 "the target exited before it recovered");
 			break;
 		}
-		if (fl_wait(ctx, fl_now_ns() + RECOVERY_POLL_NS, 1) < 0)
+		if (fl_wait(ctx, fl_now_ns() + RECOVERY_POLL_NS, FL_WAIT_SAMPLES) <
+		    0)
 			return -ECANCELED;
 	}
 	e->rec = *out;
