@@ -157,6 +157,7 @@ static int list_dir(const char *dir, fl_fd_entry **out)
 			cap = cap ? cap * 2 : 32;
 			v = fl_xrealloc(v, cap * sizeof *v);
 		}
+		memset(&v[n], 0, sizeof v[n]);
 		snprintf(v[n].target, sizeof v[n].target, "%s/%s", dir, de->d_name);
 		n++;
 	}
