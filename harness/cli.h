@@ -20,6 +20,7 @@ int fl_cmd_trend(int argc, char **argv);
 int fl_cmd_merge(int argc, char **argv);
 int fl_cmd_report(int argc, char **argv);
 int fl_cmd_check(int argc, char **argv);
+int fl_cmd_sweep(int argc, char **argv);
 
 /* Locates faultline-agent.so and libfiu's POSIX preload. NULL with a
  * message in err if one is missing. */
@@ -51,5 +52,9 @@ int fl_write_reports(json_t *doc, const char *report_dir, const char *id,
 		     size_t index_len);
 json_t *fl_host_json(void);
 void fl_run_id(char *id, size_t len, int64_t wall_ns);
+/* --shard I/N, "auto" (GitLab's CI_NODE_INDEX/CI_NODE_TOTAL) or "auto/N"
+ * (Kubernetes' JOB_COMPLETION_INDEX): 0, or -1 with the reason in err. */
+int fl_parse_shard(const char *spec, int *index, int *total, char *err,
+		   size_t errlen);
 
 #endif

@@ -62,5 +62,10 @@ fl_outcome fl_sweep_outcome(json_t *result, char *detail, size_t len);
  * each site's outcome and the counts. Merge calls it on the union of
  * shards. 0 or -ENOMEM. */
 int fl_sweep_map_update(json_t *doc);
+/* Adds the sweep map of from (a shard's results) to into's: scenarios by
+ * id, their sites by id; a site one shard ran wins over the others'
+ * entries for it ("other shard", "not tried"). Call fl_sweep_map_update
+ * once every shard is in. 0 or -ENOMEM. */
+int fl_sweep_merge(json_t *into, json_t *from);
 
 #endif

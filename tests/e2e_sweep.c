@@ -1,0 +1,264 @@
+/* faultline sweep, end to end: the real bin/faultline, the real agent and
+ * libfiu, on tests/targets/sitetgt (whose calls carry marker comments,
+ * so the tests know their lines) and on the fileproc fixture. Every
+ * assertion is on what results.json, junit.xml or the exit status say;
+ * none on timing. */
+#include "testutil.h"
+
+#define SITETGT_SRC "tests/targets/sitetgt.c"
+
+/* The line of "SITE name" in a source file. */
+static int marker_line(const char *file, const char *name)
+{
+	char *src = tu_slurp(file), want[64];
+	snprintf(want, sizeof want, "SITE %s */", name);
+	char *at = strstr(src, want);
+	cr_assert_not_null(at, "no marker %s in %s", name, file);
+	int line = 1;
+	for (char *p = src; p < at; p++)
+		line += *p == '\n';
+	free(src);
+	return line;
+}
+
+/* A batch scenario around sitetgt with these extra arguments (a Lua list
+ * body), its close() calls in a window from the first instruction. */
+static char *write_site_scenario(const char *dir, const char *name,
+				 const char *args)
+{
+	char *path;
+	cr_assert(asprintf(&path, "%s/%s.lua", dir, name) > 0);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f,
+		"return {\n"
+		"  name = '%s', seed = 1, timeout = 20,\n"
+		"  target = { cmd = { 'build/tests/targets/sitetgt', '--loops', '3'%s%s },\n"
+		"             autostart = false, exits = true },\n"
+		"  run = function(t)\n"
+		"    t:fault('posix/io/oc/close', { p = 0 })\n"
+		"    t:start()\n"
+		"    t:wait_exit(10)\n"
+		"    t:expect { exit = 0 }\n"
+		"  end,\n"
+		"}\n",
+		name, *args ? ", " : "", args);
+	fclose(f);
+	return path;
+}
+
+/* Runs faultline sweep with args (NULL-terminated, after "sweep"), the
+ * report in dir/reports; returns the exit status, the output in *out. */
+static int sweep(const char *dir, char **out, ...)
+{
+	char reports[PATH_MAX];
+	snprintf(reports, sizeof reports, "%s/reports", dir);
+	char *argv[32] = {"faultline", "sweep", "--report-dir", reports};
+	int n = 4;
+	va_list ap;
+	va_start(ap, out);
+	for (char *a; (a = va_arg(ap, char *)) != NULL && n < 31;)
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	return tu_run(argv, dir, out, 120);
+}
+
+static json_t *latest(const char *dir)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/reports/latest/results.json", dir);
+	return tu_load_json(path);
+}
+
+/* The map's site whose label is file:line, in the first scenario. */
+static json_t *site_at(json_t *doc, const char *file, int line)
+{
+	json_t *sc = json_array_get(
+		json_object_get(json_object_get(doc, "sweep"), "scenarios"), 0);
+	size_t i;
+	json_t *s;
+	char want[128];
+	snprintf(want, sizeof want, "%s:%d ", file, line);
+	json_array_foreach(json_object_get(sc, "sites"), i, s)
+		if (!strncmp(tu_str(s, "at"), want, strlen(want)))
+			return s;
+	return NULL;
+}
+
+static int count_outcome(json_t *doc, const char *outcome)
+{
+	json_t *counts = json_object_get(json_object_get(doc, "sweep"), "counts");
+	return (int)json_integer_value(json_object_get(counts, outcome));
+}
+
+Test(sweep, names_the_crashing_site_and_its_replay_reproduces_it, .timeout = 120)
+{
+	char *dir = tu_tempdir();
+	char *scen = write_site_scenario(dir, "crash", "'--crash-b'");
+	char *out;
+	int st = sweep(dir, &out, "-j", "2", scen, NULL);
+	cr_assert_eq(st, 1, "a finding: exit 1 (%d)\n%s", st, out);
+	json_t *doc = latest(dir);
+	/* Three close() calls: close_a, close_b, open_c. */
+	json_t *sc = json_array_get(json_object_get(json_object_get(doc, "sweep"),
+						    "scenarios"), 0);
+	cr_assert_str_eq(tu_str(json_object_get(sc, "reference"), "verdict"), "PASS");
+	cr_assert_eq(json_array_size(json_object_get(sc, "sites")), 3, "%s", out);
+	cr_assert_eq(count_outcome(doc, "handled"), 2);
+	cr_assert_eq(count_outcome(doc, "crashed"), 1);
+	json_t *b = site_at(doc, "sitetgt.c", marker_line(SITETGT_SRC, "close-b"));
+	cr_assert_not_null(b, "close_b's call is a site");
+	cr_assert_str_eq(tu_str(b, "outcome"), "crashed");
+	cr_assert_str_eq(tu_str(b, "function"), "close_b");
+	char want[128];
+	snprintf(want, sizeof want, "crashed: SIGSEGV at sitetgt.c:%d (close_b)",
+		 marker_line(SITETGT_SRC, "crash-b"));
+	cr_assert_str_eq(tu_str(b, "detail"), want);
+	cr_assert(json_is_true(json_object_get(b, "confirmed")), "ran twice, same");
+	json_t *a = site_at(doc, "sitetgt.c", marker_line(SITETGT_SRC, "close-a"));
+	cr_assert_not_null(a);
+	cr_assert_str_eq(tu_str(a, "outcome"), "handled");
+	/* The entry of the crashing site: a FAIL with the replay command. */
+	json_t *e = NULL;
+	size_t i;
+	json_t *s;
+	json_array_foreach(json_object_get(doc, "scenarios"), i, s)
+		if (!strcmp(tu_str(s, "id"), tu_str(b, "result")))
+			e = s;
+	cr_assert_not_null(e);
+	cr_assert_str_eq(tu_str(e, "verdict"), "FAIL");
+	const char *replay = tu_str(b, "replay");
+	cr_assert_str_eq(tu_str(e, "rerun"), replay);
+	cr_assert(strstr(replay, " sweep --site "), "%s", replay);
+	cr_assert(strstr(out, replay), "the console names the replay");
+
+	/* The replay command fails exactly that call again. */
+	char rdir[PATH_MAX];
+	snprintf(rdir, sizeof rdir, "%s/replay", dir);
+	mkdir(rdir, 0755);
+	/* replay is "bin/faultline sweep --site ID --actor 0 FILE": run as
+	 * it is, with the report elsewhere. */
+	char *argv[16], rep[PATH_MAX];
+	snprintf(rep, sizeof rep, "%s/reports", rdir);
+	int n = 0;
+	char *copy = strdup(replay);
+	for (char *tok = strtok(copy, " "); tok && n < 12; tok = strtok(NULL, " ")) {
+		argv[n++] = tok;
+		if (n == 2) {
+			argv[n++] = "--report-dir";
+			argv[n++] = rep;
+		}
+	}
+	argv[n] = NULL;
+	char *rout;
+	st = tu_run(argv, rdir, &rout, 60);
+	cr_assert_eq(st, 1, "%s", rout);
+	json_t *rdoc = latest(rdir);
+	json_t *rs = json_array_get(json_object_get(rdoc, "scenarios"), 0);
+	cr_assert_eq(json_array_size(json_object_get(rdoc, "scenarios")), 1);
+	json_t *rss = json_object_get(rs, "sweep_site");
+	cr_assert_str_eq(tu_str(rss, "outcome"), "crashed");
+	cr_assert_str_eq(tu_str(rss, "detail"), want);
+	json_t *fired = json_object_get(rss, "fired");
+	cr_assert_str_eq(tu_str(fired, "point"), "posix/io/oc/close");
+	json_decref(rdoc);
+	free(rout);
+	free(copy);
+	json_decref(doc);
+	free(out);
+	free(scen);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+Test(sweep, a_site_whose_two_runs_disagree_is_flaky, .timeout = 120)
+{
+	char *dir = tu_tempdir();
+	char args[PATH_MAX + 32];
+	snprintf(args, sizeof args, "'--flaky', '%s/turns'", dir);
+	char *scen = write_site_scenario(dir, "flaky", args);
+	char *out;
+	int st = sweep(dir, &out, scen, NULL);
+	cr_assert_eq(st, 1, "flaky fails the sweep (%d)\n%s", st, out);
+	json_t *doc = latest(dir);
+	json_t *a = site_at(doc, "sitetgt.c", marker_line(SITETGT_SRC, "close-a"));
+	cr_assert_not_null(a);
+	/* The first run exits 3, the second handles it: flaky, not a
+	 * finding. */
+	cr_assert_str_eq(tu_str(a, "outcome"), "flaky", "%s", tu_str(a, "detail"));
+	cr_assert(strstr(tu_str(a, "detail"), "exited in the first run"), "%s",
+		  tu_str(a, "detail"));
+	cr_assert(strstr(tu_str(a, "detail"), "handled in the second"), "%s",
+		  tu_str(a, "detail"));
+	cr_assert_eq(count_outcome(doc, "flaky"), 1);
+	cr_assert_eq(count_outcome(doc, "exited"), 0, "not reported as a finding");
+	cr_assert_eq(count_outcome(doc, "handled"), 2);
+	json_decref(doc);
+	free(out);
+	free(scen);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+Test(sweep, a_budget_says_what_was_not_tried, .timeout = 120)
+{
+	char *dir = tu_tempdir();
+	char *scen = write_site_scenario(dir, "budget", "");
+	char *out;
+	int st = sweep(dir, &out, "--budget", "1", scen, NULL);
+	cr_assert_eq(st, 0, "one site tried, handled (%d)\n%s", st, out);
+	json_t *doc = latest(dir);
+	cr_assert_eq(count_outcome(doc, "handled"), 1);
+	cr_assert_eq(count_outcome(doc, "not tried"), 2);
+	cr_assert_eq(json_array_size(json_object_get(doc, "scenarios")), 1,
+		     "one run, one entry");
+	json_t *sc = json_array_get(json_object_get(json_object_get(doc, "sweep"),
+						    "scenarios"), 0);
+	size_t i;
+	json_t *s;
+	int said = 0;
+	json_array_foreach(json_object_get(sc, "sites"), i, s)
+		if (!strcmp(tu_str(s, "outcome"), "not tried"))
+			said += strstr(tu_str(s, "detail"), "budget of 1 run") != NULL;
+	cr_assert_eq(said, 2);
+	cr_assert(strstr(out, "not tried:"), "%s", out);
+	cr_assert_eq(tu_count(out, "budget of 1 run"), 2, "%s", out);
+	json_decref(doc);
+	free(out);
+
+	/* --nth beyond what the reference saw: nothing to try. */
+	st = sweep(dir, &out, "--nth", "4", scen, NULL);
+	cr_assert_eq(st, 0, "%s", out);
+	doc = latest(dir);
+	cr_assert_eq(count_outcome(doc, "not tried"), 3);
+	cr_assert(strstr(out, "fewer than --nth 4"), "%s", out);
+	json_decref(doc);
+	free(out);
+	free(scen);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+Test(sweep, junit_has_a_testcase_per_site, .timeout = 120)
+{
+	char *dir = tu_tempdir();
+	char *scen = write_site_scenario(dir, "junit", "'--crash-b'");
+	char *out;
+	int st = sweep(dir, &out, "-j", "2", scen, NULL);
+	cr_assert_eq(st, 1, "%s", out);
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/reports/latest/junit.xml", dir);
+	char *xml = tu_slurp(path);
+	cr_assert_eq(tu_count(xml, "<testcase "), 3, "%s", xml);
+	cr_assert_eq(tu_count(xml, "<failure"), 1);
+	char want[64];
+	snprintf(want, sizeof want, "sitetgt.c:%d (close_b)",
+		 marker_line(SITETGT_SRC, "close-b"));
+	cr_assert(strstr(xml, want), "the testcase names the site");
+	free(xml);
+	free(out);
+	free(scen);
+	tu_rmrf(dir);
+	free(dir);
+}
