@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "measure.h"
 
+#include "sites.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -561,6 +562,9 @@ void fl_measure_final(fl_ctx *ctx)
 		return;
 	}
 	fl_session *s = in->sess;
+	/* Where each fd was opened, while the agent's table still says so
+	 * (when it keeps one: target.origins, a sweep). */
+	fl_sites_origins(&in->faults, s->child.pid, snap.fds, snap.nfds);
 	int64_t end = fl_session_now(s);
 	fl_sample last;
 	samples_final(s, end, ctx->cfg.hold_ns > ctx->cfg.final_window_ns

@@ -258,20 +258,29 @@ static json_t *leaks_json(const fl_ctx *ctx)
 static json_t *fd_list_json(const fl_fd_entry *v, int n, int max)
 {
 	json_t *a = json_array();
-	for (int i = 0; i < n && i < max; i++)
-		json_array_append_new(a, json_pack("{s:i,s:s}", "fd", v[i].fd,
-						   "target", v[i].target));
+	for (int i = 0; i < n && i < max; i++) {
+		json_t *o = json_pack("{s:i,s:s}", "fd", v[i].fd, "target",
+				      v[i].target);
+		if (v[i].opened_at[0])
+			json_object_set_new(o, "opened_at",
+					    json_string(v[i].opened_at));
+		json_array_append_new(a, o);
+	}
 	return a;
 }
 
 static json_t *group_list_json(const fl_group *g, int n)
 {
 	json_t *a = json_array();
-	for (int i = 0; i < n; i++)
-		json_array_append_new(a, json_pack("{s:i,s:s,s:s}", "count",
-						   g[i].count, "pattern",
-						   g[i].pattern, "example",
-						   g[i].example));
+	for (int i = 0; i < n; i++) {
+		json_t *o = json_pack("{s:i,s:s,s:s}", "count", g[i].count,
+				      "pattern", g[i].pattern, "example",
+				      g[i].example);
+		if (g[i].opened_at[0])
+			json_object_set_new(o, "opened_at",
+					    json_string(g[i].opened_at));
+		json_array_append_new(a, o);
+	}
 	return a;
 }
 

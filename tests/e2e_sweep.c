@@ -262,3 +262,151 @@ Test(sweep, junit_has_a_testcase_per_site, .timeout = 120)
 	tu_rmrf(dir);
 	free(dir);
 }
+
+/* ------------------------------------------------------------------ */
+/* A fixture: where the leak was born                                   */
+/* ------------------------------------------------------------------ */
+
+#define FILEPROC_SRC "fixtures/fileproc.c"
+
+/* The line of the first line of a file that contains text, after the
+ * line that contains after (NULL: from the start). */
+static int line_of(const char *file, const char *after, const char *text)
+{
+	char *src = tu_slurp(file);
+	char *from = after ? strstr(src, after) : src;
+	cr_assert_not_null(from, "%s has no '%s'", file, after);
+	char *at = strstr(from, text);
+	cr_assert_not_null(at, "%s has no '%s'", file, text);
+	int line = 1;
+	for (char *p = src; p < at; p++)
+		line += *p == '\n';
+	free(src);
+	return line;
+}
+
+/* fileproc in a mode, its close() calls failing in a short window after
+ * the baseline; nothing may leak. The window opens at an unlink: while a
+ * batch's files are deleted, so the next close after writing is always a
+ * batch's first file's, whatever the timing, and --nth 2 always fails its
+ * second file's (with one file of the batch open). */
+static char *write_fileproc_scenario(const char *dir, const char *mode,
+				     const char *extra)
+{
+	char *path;
+	cr_assert(asprintf(&path, "%s/fileproc_%s.lua", dir, mode) > 0);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f,
+		"return {\n"
+		"  name = 'fileproc %s under close() failures', seed = 1, timeout = 30,\n"
+		"  target = { cmd = { 'fixtures/bin/fileproc', '--mode', '%s',\n"
+		"                     '--port', '{port}', '--batch', '8', '--dir', '{tmpdir}' },\n"
+		"             ready = { stdout = 'READY' }%s },\n"
+		"  sample = { hz = 200 },\n"
+		"  steady = { fds = '+9', threads = '+0' },\n"
+		"  run = function(t)\n"
+		"    t:settle(0.3)\n"
+		"    t:fault('posix/io/oc/close', { p = 0.3, errno = 'EIO',\n"
+		"                                 after = { point = 'posix/io/dir/unlink', calls = 8 } })\n"
+		"    t:sleep(0.5)\n"
+		"    t:clear()\n"
+		"    t:stop()\n"
+		"    t:expect { exit = 0, leaked = { fds = 0 } }\n"
+		"  end,\n"
+		"}\n",
+		mode, mode, extra);
+	fclose(f);
+	return path;
+}
+
+Test(sweep, a_leaky_fixture_names_the_leaking_call_and_where_its_fd_was_opened,
+     .timeout = 180)
+{
+	char *dir = tu_tempdir();
+	char *scen = write_fileproc_scenario(dir, "leaky", "");
+	char *out;
+	/* The first close after writing a batch's first file leaks nothing
+	 * (no file of the batch is open yet); the second leaks the first
+	 * file's fd: --nth 2. */
+	int st = sweep(dir, &out, "-j", "2", "--nth", "2", scen, NULL);
+	cr_assert_eq(st, 1, "%d\n%s", st, out);
+	json_t *doc = latest(dir);
+	int produce = line_of(FILEPROC_SRC, "static int produce_file",
+			      "if (close(fd) != 0) {");
+	int opened = line_of(FILEPROC_SRC, "static int consume_file",
+			     "int fd = open(path, O_RDONLY");
+	json_t *s = site_at(doc, "fileproc.c", produce);
+	cr_assert_not_null(s, "the close in produce_file is a site\n%s", out);
+	cr_assert_str_eq(tu_str(s, "function"), "produce_file");
+	cr_assert_str_eq(tu_str(s, "outcome"), "leaked", "%s", tu_str(s, "detail"));
+	char want[128];
+	snprintf(want, sizeof want, "opened at fileproc.c:%d (consume_file)", opened);
+	cr_assert(strstr(tu_str(s, "detail"), want), "%s", tu_str(s, "detail"));
+	cr_assert(strstr(tu_str(s, "detail"), "leaked 1 fds"), "%s",
+		  tu_str(s, "detail"));
+	cr_assert(json_is_true(json_object_get(s, "confirmed")));
+	/* The leaked fd's group in the site's run says where it was born. */
+	json_t *e = NULL;
+	size_t i;
+	json_t *x;
+	json_array_foreach(json_object_get(doc, "scenarios"), i, x)
+		if (!strcmp(tu_str(x, "id"), tu_str(s, "result")))
+			e = x;
+	cr_assert_not_null(e);
+	json_t *g = json_array_get(json_object_get(json_object_get(e, "forensics"),
+						   "fd_groups"), 0);
+	cr_assert_str_eq(tu_str(g, "opened_at"), want + strlen("opened at "));
+	cr_assert_eq(count_outcome(doc, "leaked"), 1, "only that site leaks");
+	json_decref(doc);
+	free(out);
+	free(scen);
+
+	/* The fixed mode closes on every path: no site fails. */
+	scen = write_fileproc_scenario(dir, "fixed", "");
+	st = sweep(dir, &out, "-j", "2", "--nth", "2", scen, NULL);
+	cr_assert_eq(st, 0, "%d\n%s", st, out);
+	doc = latest(dir);
+	json_t *sc = json_array_get(json_object_get(json_object_get(doc, "sweep"),
+						    "scenarios"), 0);
+	size_t nsites = json_array_size(json_object_get(sc, "sites"));
+	cr_assert_geq(nsites, 2, "%s", out);
+	cr_assert_eq((size_t)count_outcome(doc, "handled"), nsites, "%s", out);
+	json_decref(doc);
+	free(out);
+	free(scen);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+Test(sweep, run_with_origins_says_where_leaked_fds_were_opened, .timeout = 120)
+{
+	char *dir = tu_tempdir();
+	char *scen = write_fileproc_scenario(dir, "leaky", ", origins = true");
+	char reports[PATH_MAX];
+	snprintf(reports, sizeof reports, "%s/reports", dir);
+	char *argv[] = {"faultline", "run", "--report-dir", reports, scen, NULL};
+	char *out;
+	int st = tu_run(argv, dir, &out, 90);
+	cr_assert_eq(st, 1, "the leak fails the run\n%s", out);
+	char want[128];
+	snprintf(want, sizeof want, ", opened at fileproc.c:%d (consume_file)",
+		 line_of(FILEPROC_SRC, "static int consume_file",
+			 "int fd = open(path, O_RDONLY"));
+	cr_assert(strstr(out, want), "the leak message says where:\n%s", out);
+	json_t *doc = latest(dir);
+	json_t *s = json_array_get(json_object_get(doc, "scenarios"), 0);
+	json_t *fds = json_object_get(json_object_get(s, "forensics"), "new_fds");
+	cr_assert_gt(json_array_size(fds), 0);
+	size_t i;
+	json_t *fd;
+	json_array_foreach(fds, i, fd)
+		if (strstr(tu_str(fd, "target"), "/in-"))
+			cr_assert(strstr(want, tu_str(fd, "opened_at")), "%s",
+				  tu_str(fd, "opened_at"));
+	json_decref(doc);
+	free(out);
+	free(scen);
+	tu_rmrf(dir);
+	free(dir);
+}
