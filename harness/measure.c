@@ -221,6 +221,23 @@ static int take_snapshot(fl_ctx *ctx, fl_instance *in, fl_base_snapshot *out)
 	return 0;
 }
 
+/* Do two looks at an fd see the same open file? The same target, or the
+ * same path once one of them reads " (deleted)": a file the program
+ * unlinked while it kept it open is still the fd it leaked (a leaky
+ * batch's files are deleted by the next batch). */
+static int same_target(const char *a, const char *b)
+{
+	if (!strcmp(a, b))
+		return 1;
+	static const char del[] = " (deleted)";
+	size_t la = strlen(a), lb = strlen(b), ld = sizeof del - 1;
+	if (la == lb + ld && !strcmp(a + lb, del))
+		return !strncmp(a, b, lb);
+	if (lb == la + ld && !strcmp(b + la, del))
+		return !strncmp(a, b, la);
+	return 0;
+}
+
 /* What two looks have in common: the fds (same number, same target),
  * threads and files present in both. Fills out (owned). */
 static void intersect_snapshots(const fl_base_snapshot *a,
@@ -231,7 +248,7 @@ static void intersect_snapshots(const fl_base_snapshot *a,
 	for (int i = 0; i < b->nfds; i++)
 		for (int j = 0; j < a->nfds; j++)
 			if (a->fds[j].fd == b->fds[i].fd &&
-			    strcmp(a->fds[j].target, b->fds[i].target) == 0) {
+			    same_target(a->fds[j].target, b->fds[i].target)) {
 				out->fds[out->nfds++] = b->fds[i];
 				break;
 			}
@@ -454,7 +471,9 @@ static int samples_final(fl_session *s, int64_t end_ns, int64_t window_ns,
 
 static int same_fd(const fl_fd_entry *a, const fl_fd_entry *b, int by_name)
 {
-	return (by_name || a->fd == b->fd) && strcmp(a->target, b->target) == 0;
+	if (by_name)
+		return strcmp(a->target, b->target) == 0;
+	return a->fd == b->fd && same_target(a->target, b->target);
 }
 
 /* What of now was not in base (new) and what of base is not in now

@@ -279,3 +279,33 @@ int fl_sweep_merge(json_t *into, json_t *from)
 	}
 	return bad ? -ENOMEM : 0;
 }
+
+void fl_sweep_site_match(json_t *scenario, json_t *site, char *out, size_t len)
+{
+	int n = snprintf(out, len, "%s|%s|", fl_results_str(scenario, "id"),
+			 fl_results_str(site, "point"));
+	json_t *stack = fl_results_arr(site, "stack");
+	/* As deep as a site's identity goes. */
+	size_t depth = json_array_size(stack) < FL_SITE_DEPTH_DEFAULT
+			       ? json_array_size(stack)
+			       : FL_SITE_DEPTH_DEFAULT;
+	for (size_t i = 0; i < depth && n >= 0 && (size_t)n < len; i++) {
+		json_t *fr = json_array_get(stack, i);
+		const char *fn = fl_results_opt_str(fr, "function");
+		const char *mod = fl_results_str(fr, "module");
+		const char *base = strrchr(mod, '/');
+		n += snprintf(out + n, len - (size_t)n, "%s%s", i ? "<" : "",
+			      fn ? fn : base ? base + 1 : "?");
+	}
+}
+
+void fl_sweep_each_site(json_t *doc, void (*fn)(json_t *, json_t *, void *),
+			void *arg)
+{
+	size_t i, j;
+	json_t *sc, *site;
+	json_array_foreach(fl_results_arr(fl_results_obj(doc, "sweep"), "scenarios"),
+			   i, sc)
+		json_array_foreach(fl_results_arr(sc, "sites"), j, site)
+			fn(sc, site, arg);
+}

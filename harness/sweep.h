@@ -62,6 +62,17 @@ fl_outcome fl_sweep_outcome(json_t *result, char *detail, size_t len);
  * each site's outcome and the counts. Merge calls it on the union of
  * shards. 0 or -ENOMEM. */
 int fl_sweep_map_update(json_t *doc);
+/* A site's identity across builds, for comparing two sweeps (the gate):
+ * its scenario, its point and the functions of the first frames of its
+ * stack (lines and offsets move with every change; functions rarely do),
+ * "scenarios/x.lua|posix/io/oc/close|produce_file<run_batch<main". */
+void fl_sweep_site_match(json_t *scenario, json_t *site, char *out,
+			 size_t len);
+/* Calls fn for each site of a document's map with its scenario. */
+void fl_sweep_each_site(json_t *doc, void (*fn)(json_t *scenario, json_t *site,
+						 void *arg),
+			void *arg);
+
 /* Adds the sweep map of from (a shard's results) to into's: scenarios by
  * id, their sites by id; a site one shard ran wins over the others'
  * entries for it ("other shard", "not tried"). Call fl_sweep_map_update

@@ -224,6 +224,14 @@ Test(sweep, a_budget_says_what_was_not_tried, .timeout = 120)
 	cr_assert_eq(said, 2);
 	cr_assert(strstr(out, "not tried:"), "%s", out);
 	cr_assert_eq(tu_count(out, "budget of 1 run"), 2, "%s", out);
+	/* In JUnit: a testcase per site, those not tried skipped. */
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/reports/latest/junit.xml", dir);
+	char *xml = tu_slurp(path);
+	cr_assert_eq(tu_count(xml, "<testcase "), 3, "%s", xml);
+	cr_assert_eq(tu_count(xml, "<skipped message=\"not tried: the budget"), 2,
+		     "%s", xml);
+	free(xml);
 	json_decref(doc);
 	free(out);
 
@@ -257,6 +265,19 @@ Test(sweep, junit_has_a_testcase_per_site, .timeout = 120)
 		 marker_line(SITETGT_SRC, "close-b"));
 	cr_assert(strstr(xml, want), "the testcase names the site");
 	free(xml);
+	/* The HTML report's map: the site under its file and function,
+	 * coloured by its outcome. */
+	snprintf(path, sizeof path, "%s/reports/latest/index.html", dir);
+	char *html = tu_slurp(path);
+	cr_assert(strstr(html, "<section id=\"sweep\"><h2>Error paths</h2>"));
+	cr_assert(strstr(html, "<tr class=\"fn\"><td colspan=\"4\">close_b</td></tr>"));
+	char row[128];
+	snprintf(row, sizeof row, "<code>%s</code>", want);
+	char *at = strstr(html, row);
+	cr_assert_not_null(at, "a row for the site");
+	cr_assert(strstr(at, "<span class=\"o o-crashed\">crashed</span>"));
+	cr_assert(strstr(at, "sweep --site "), "its replay command");
+	free(html);
 	free(out);
 	free(scen);
 	tu_rmrf(dir);
@@ -406,6 +427,104 @@ Test(sweep, run_with_origins_says_where_leaked_fds_were_opened, .timeout = 120)
 				  tu_str(fd, "opened_at"));
 	json_decref(doc);
 	free(out);
+	free(scen);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+/* ------------------------------------------------------------------ */
+/* The gate and merge                                                   */
+/* ------------------------------------------------------------------ */
+
+/* Sweeps the scenario at path into dir/name/reports. */
+static int sweep_into(const char *dir, const char *name, const char *scen,
+		      const char *shard, char **out)
+{
+	char sub[PATH_MAX];
+	snprintf(sub, sizeof sub, "%s/%s", dir, name);
+	mkdir(sub, 0755);
+	if (shard)
+		return sweep(sub, out, "--shard", shard, scen, NULL);
+	return sweep(sub, out, "-j", "2", scen, NULL);
+}
+
+Test(sweep, the_gate_fails_on_a_site_that_newly_crashes, .timeout = 120)
+{
+	char *dir = tu_tempdir();
+	/* The release: every close handled. */
+	char *scen = write_site_scenario(dir, "gated", "");
+	char *out;
+	cr_assert_eq(sweep_into(dir, "old", scen, NULL, &out), 0, "%s", out);
+	free(out);
+	free(scen);
+	/* The candidate: the same scenario, and now close_b crashes. */
+	scen = write_site_scenario(dir, "gated", "'--crash-b'");
+	cr_assert_eq(sweep_into(dir, "new", scen, NULL, &out), 1, "%s", out);
+	free(out);
+	char old[PATH_MAX], new[PATH_MAX];
+	snprintf(old, sizeof old, "%s/old/reports/latest", dir);
+	snprintf(new, sizeof new, "%s/new/reports/latest", dir);
+	char *argv[] = {"faultline", "gate", "--baseline", old, new, NULL};
+	int st = tu_run(argv, dir, &out, 30);
+	cr_assert_eq(st, 1, "the gate fails\n%s", out);
+	char want[128];
+	snprintf(want, sizeof want, "sitetgt.c:%d (close_b)",
+		 marker_line(SITETGT_SRC, "close-b"));
+	cr_assert(strstr(out, want), "it names the site\n%s", out);
+	cr_assert(strstr(out, "newly crashes when its call fails"), "%s", out);
+	cr_assert(strstr(out, "1 newly failing"), "%s", out);
+	free(out);
+	/* The same sweep against itself: nothing new. */
+	char *argv2[] = {"faultline", "gate", "--baseline", new, new, NULL};
+	st = tu_run(argv2, dir, &out, 30);
+	cr_assert_eq(st, 0, "%s", out);
+	cr_assert(strstr(out, "still crashed"), "%s", out);
+	free(out);
+	free(scen);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+Test(sweep, shards_merge_into_one_map, .timeout = 120)
+{
+	char *dir = tu_tempdir();
+	char *scen = write_site_scenario(dir, "sharded", "'--crash-b'");
+	char *out;
+	int s1 = sweep_into(dir, "s1", scen, "1/2", &out);
+	free(out);
+	int s2 = sweep_into(dir, "s2", scen, "2/2", &out);
+	free(out);
+	/* One of the two shares has the crashing site. */
+	cr_assert(s1 == 1 || s2 == 1, "%d %d", s1, s2);
+	char a[PATH_MAX], b[PATH_MAX], m[PATH_MAX];
+	snprintf(a, sizeof a, "%s/s1/reports/latest", dir);
+	snprintf(b, sizeof b, "%s/s2/reports/latest", dir);
+	snprintf(m, sizeof m, "%s/merged", dir);
+	/* Each share ran its own sites only. */
+	char ra[PATH_MAX], rb[PATH_MAX];
+	snprintf(ra, sizeof ra, "%s/results.json", a);
+	snprintf(rb, sizeof rb, "%s/results.json", b);
+	json_t *da = tu_load_json(ra), *db = tu_load_json(rb);
+	size_t na = json_array_size(json_object_get(da, "scenarios"));
+	size_t nb = json_array_size(json_object_get(db, "scenarios"));
+	cr_assert_eq(na + nb, 3, "the three sites split between shares: %zu + %zu",
+		     na, nb);
+	cr_assert_eq(count_outcome(da, "other shard") + count_outcome(db, "other shard"),
+		     3);
+	json_decref(da);
+	json_decref(db);
+	char *argv[] = {"faultline", "merge", a, b, "-o", m, NULL};
+	int st = tu_run(argv, dir, &out, 30);
+	cr_assert_eq(st, 0, "%s", out);
+	free(out);
+	char mr[PATH_MAX];
+	snprintf(mr, sizeof mr, "%s/results.json", m);
+	json_t *doc = tu_load_json(mr);
+	cr_assert_eq(json_array_size(json_object_get(doc, "scenarios")), 3);
+	cr_assert_eq(count_outcome(doc, "other shard"), 0, "every site from its shard");
+	cr_assert_eq(count_outcome(doc, "crashed"), 1);
+	cr_assert_eq(count_outcome(doc, "handled"), 2);
+	json_decref(doc);
 	free(scen);
 	tu_rmrf(dir);
 	free(dir);
