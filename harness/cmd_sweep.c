@@ -460,12 +460,15 @@ static void reference_run(void *arg, int i)
 	}
 }
 
-/* The site of a task's run: the reference's, or (--site) the one the run
- * failed. */
-static const char *task_label(const struct task *t)
+/* How a task's site reads: "fileproc.c:292 (produce_file)", with the
+ * innermost frame when the C library made the call for the program. */
+static const char *task_label(const struct task *t, char *buf, size_t len)
 {
 	const char *at = fl_results_opt_str(t->site, "at");
-	return at ? at : "?";
+	const char *via = fl_results_opt_str(t->site, "via");
+	snprintf(buf, len, "%s%s%s", at ? at : "?", via ? " via " : "",
+		 via ? via : "");
+	return buf;
 }
 
 static void print_task(struct sweep *s, const struct task *t, int second)
@@ -479,10 +482,11 @@ static void print_task(struct sweep *s, const struct task *t, int second)
 			    : o == FL_OUTCOME_HANDLED ? "\033[32m"
 			    : bad		      ? "\033[31m"
 						      : "\033[35m";
-	printf("[%d/%d] %s%-11s%s %s at %s%s%s\n", ++s->done, s->total, color,
+	char label[900];
+	printf("[%d/%d] %s%-11s%s %s at %s%s\n", ++s->done, s->total, color,
 	       fl_outcome_name(o), s->c->color ? "\033[0m" : "",
-	       fl_results_str(t->site, "point"), task_label(t),
-	       second ? " (second run)" : "", "");
+	       fl_results_str(t->site, "point"),
+	       task_label(t, label, sizeof label), second ? " (second run)" : "");
 	const char *d = second ? t->second_detail : t->detail;
 	if (*d && o != FL_OUTCOME_HANDLED)
 		printf("       %s\n", d);
@@ -618,8 +622,9 @@ static json_t *task_entry(struct sweep *s, struct task *t)
 			 (unsigned long long)t->sw.nth);
 	else
 		snprintf(id, sizeof id, "%s@%s", t->sc->id, t->site_id);
+	char label[900];
 	snprintf(name, sizeof name, "%s: %s at %s", fl_results_str(r, "name"),
-		 fl_results_str(t->site, "point"), task_label(t));
+		 fl_results_str(t->site, "point"), task_label(t, label, sizeof label));
 	replay_command(s->c, t, replay, sizeof replay);
 	json_t *runs = json_array();
 	json_array_append_new(runs, json_pack("{s:s,s:s}", "outcome",
@@ -916,9 +921,11 @@ static void print_closing(const struct sweep *s, json_t *doc, double secs,
 			if (k < 0 || k == FL_OUTCOME_HANDLED)
 				continue;
 			findings += fl_outcome_is_finding((fl_outcome)k);
-			printf("%-11s %s at %s\n            %s\n            replay: %s\n",
+			const char *via = fl_results_opt_str(site, "via");
+			printf("%-11s %s at %s%s%s\n            %s\n            replay: %s\n",
 			       o, fl_results_str(site, "point"),
-			       fl_results_str(site, "at"),
+			       fl_results_str(site, "at"), via ? " via " : "",
+			       via ? via : "",
 			       fl_results_str(site, "detail"),
 			       fl_results_str(site, "replay"));
 		}

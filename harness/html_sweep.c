@@ -77,7 +77,14 @@ static void site_row(fl_buf *b, json_t *doc, json_t *site)
 	const char *outcome = fl_results_str(site, "outcome");
 	fl_buf_puts(b, "<tr><td><code>");
 	fl_escape_xml(b, fl_results_str(site, "at"));
-	fl_buf_puts(b, "</code></td><td>");
+	fl_buf_puts(b, "</code>");
+	const char *via = fl_results_opt_str(site, "via");
+	if (via) {
+		fl_buf_puts(b, "<br><span class=\"muted\">via ");
+		fl_escape_xml(b, via);
+		fl_buf_puts(b, "</span>");
+	}
+	fl_buf_puts(b, "</td><td>");
 	fl_escape_xml(b, fl_results_str(site, "point"));
 	fl_buf_puts(b, "</td><td><span class=\"");
 	outcome_class(b, outcome);

@@ -102,8 +102,8 @@ uint64_t fl_site_parse_id(const char *s)
 static int copy_frames(const fl_shm_view *v, const uint16_t *module,
 		       const uint64_t *offset, uint32_t n, fl_frame *out)
 {
-	if (n > FL_SITE_FRAMES)
-		n = FL_SITE_FRAMES;
+	if (n > FL_CRASH_FRAMES)
+		n = FL_CRASH_FRAMES;
 	uint32_t nmod = atomic_load(&v->hdr->nmodules);
 	for (uint32_t i = 0; i < n; i++) {
 		fl_frame *fr = &out[i];
@@ -187,6 +187,26 @@ int fl_sites_list(const fl_faults *f, unsigned mask, fl_site **out)
 	return n;
 }
 
+/* The first frame of a crash past the machinery that raised its signal:
+ * an abort's raise and assert frames say nothing of where it happened. */
+static int crash_frame(const fl_frame *frames, int n)
+{
+	static const char *const machinery[] = {
+		"__pthread_kill_implementation", "__pthread_kill_internal",
+		"__pthread_kill", "pthread_kill", "raise", "__GI_raise", "abort",
+		"__GI_abort", "__assert_fail_base", "__assert_fail",
+		"__assert_perror_fail", "__libc_message", "__fortify_fail",
+		"__chk_fail", "__stack_chk_fail", "malloc_printerr", NULL};
+	for (int i = 0; i < n; i++) {
+		int skip = 0;
+		for (int k = 0; machinery[k] && !skip; k++)
+			skip = !strcmp(frames[i].sym.function, machinery[k]);
+		if (!skip)
+			return i;
+	}
+	return 0;
+}
+
 int fl_sites_crashes(const fl_faults *f, fl_crash **out)
 {
 	*out = NULL;
@@ -213,6 +233,7 @@ int fl_sites_crashes(const fl_faults *f, fl_crash **out)
 		x->nframes = copy_frames(&v, c->module, c->offset, c->nframes,
 					 x->frames);
 		x->label = fl_frames_resolve(x->frames, x->nframes);
+		x->at = crash_frame(x->frames, x->nframes);
 	}
 	*out = list;
 	return n;
@@ -356,6 +377,12 @@ json_t *fl_site_json(const fl_site *s)
 	json_object_set_new(o, "actor_calls",
 			    json_integer((json_int_t)s->actor_calls));
 	label_fields(o, s->frames, s->nframes, s->label);
+	/* A call the C library made for the program (a malloc inside
+	 * getpwuid): the innermost frame says which. */
+	char via[400] = "";
+	if (s->label > 0)
+		fl_frame_describe(&s->frames[0], via, sizeof via);
+	json_object_set_new(o, "via", via[0] ? json_string(via) : json_null());
 	json_object_set_new(o, "stack", fl_frames_json(s->frames, s->nframes));
 	return o;
 }
@@ -370,7 +397,11 @@ json_t *fl_crash_json(const fl_crash *c)
 	json_object_set_new(o, "code", json_integer(c->code));
 	json_object_set_new(o, "addr", json_string(addr));
 	json_object_set_new(o, "actor", json_string(c->actor));
-	label_fields(o, c->frames, c->nframes, c->label);
+	label_fields(o, c->frames, c->nframes, c->at);
+	char from[400] = "";
+	if (c->nframes && c->label != c->at)
+		fl_frame_describe(&c->frames[c->label], from, sizeof from);
+	json_object_set_new(o, "from", from[0] ? json_string(from) : json_null());
 	json_object_set_new(o, "stack", fl_frames_json(c->frames, c->nframes));
 	return o;
 }

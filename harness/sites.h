@@ -42,8 +42,11 @@ typedef struct fl_crash {
 	uint64_t addr;
 	char actor[FL_ACTOR_MAX];
 	int nframes;
-	fl_frame frames[FL_SITE_FRAMES];
-	int label;
+	fl_frame frames[FL_CRASH_FRAMES];
+	int label;		/* the first frame in the program's code */
+	int at;			/* where it crashed: the first frame past the
+				 * C library's abort and signal machinery
+				 * (raise, abort, __assert_fail...) */
 } fl_crash;
 
 /* The sites the region holds whose flags include any of mask, resolved,
@@ -76,10 +79,14 @@ void fl_site_id(uint64_t key, char *out, size_t len);
 uint64_t fl_site_parse_id(const char *s);
 
 /* { id, point, what, calls, actor, actor_calls, at, function, file,
- * line, stack: [ { module, offset, function, file, line, at } ] } */
+ * line, via, stack: [ { module, offset, function, file, line, at } ] };
+ * via: the innermost frame, when the call was made inside the C runtime
+ * on the program's behalf (a malloc in getpwuid), else null. */
 json_t *fl_site_json(const fl_site *s);
 json_t *fl_frames_json(const fl_frame *frames, int n);
-/* { pid, signal, code, addr, actor, at, stack } */
+/* { pid, signal, code, addr, actor, at, function, file, line, from,
+ * stack }: "at" where it crashed, "from" the program's own frame that led
+ * there when that is another (a crash inside the C library). */
 json_t *fl_crash_json(const fl_crash *c);
 
 #endif

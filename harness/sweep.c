@@ -130,8 +130,10 @@ fl_outcome fl_sweep_outcome(json_t *result, char *detail, size_t len)
 		sig = fl_results_opt_str(le, "signal");
 	if (sig) {
 		const char *at = fl_results_opt_str(crash, "at");
-		snprintf(detail, len, "crashed: %s%s%s", sig, at ? " at " : "",
-			 at ? at : "");
+		const char *from = fl_results_opt_str(crash, "from");
+		snprintf(detail, len, "crashed: %s%s%s%s%s", sig, at ? " at " : "",
+			 at ? at : "", from ? ", called from " : "",
+			 from ? from : "");
 		return FL_OUTCOME_CRASHED;
 	}
 	if (x) {

@@ -28,9 +28,9 @@ FL_HIDDEN void fl_agent_map_tail(void);
 /* A calling context as the agent captures it. */
 typedef struct fl_frames {
 	int n;
-	uint16_t module[FL_SITE_FRAMES];	/* index in the module table */
-	uint64_t module_hash[FL_SITE_FRAMES];	/* its base name's hash */
-	uint64_t offset[FL_SITE_FRAMES];
+	uint16_t module[FL_CRASH_FRAMES];	/* index in the module table */
+	uint64_t module_hash[FL_CRASH_FRAMES];	/* its base name's hash */
+	uint64_t offset[FL_CRASH_FRAMES];
 } fl_frames;
 
 /* Once, in the constructor (and again in an exec'd image): which code is

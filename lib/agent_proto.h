@@ -70,6 +70,8 @@
  * modules frames can be in, the processes whose fd origins are kept and
  * the fds each, and crash records. */
 #define FL_SITE_FRAMES 8
+#define FL_CRASH_FRAMES 16	/* a crash keeps more: an abort's own frames
+				 * come first */
 #define FL_SITE_DEPTH_DEFAULT 4
 #define FL_MAX_SITES 4096
 #define FL_MAX_MODULES 128
@@ -358,8 +360,8 @@ typedef struct fl_shm_crash {
 	uint32_t nframes;
 	uint32_t pad;
 	char actor[FL_ACTOR_MAX];
-	uint16_t module[FL_SITE_FRAMES];
-	uint64_t offset[FL_SITE_FRAMES];
+	uint16_t module[FL_CRASH_FRAMES];
+	uint64_t offset[FL_CRASH_FRAMES];
 } fl_shm_crash;
 
 typedef struct fl_shm_hdr {

@@ -230,6 +230,7 @@ void fl_sites_capture(const fl_shm_view *v, fl_frames *f, int max)
 	f->n = 0;
 	if (max > FL_SITE_FRAMES || max < 1)
 		max = FL_SITE_FRAMES;
+	/* (A crash walks up to FL_CRASH_FRAMES: crash_handler.) */
 	struct walk w = {.v = v, .f = f, .leading = 1, .max = max};
 	_Unwind_Backtrace(walk_step, &w);
 }
@@ -455,10 +456,12 @@ static void crash_handler(int sig, siginfo_t *si, void *uc)
 			struct walk w = {.v = v,
 					 .f = &f,
 					 .want = context_pc(uc),
-					 .max = FL_SITE_FRAMES};
+					 .max = FL_CRASH_FRAMES};
 			w.leading = w.want == 0;
 			_Unwind_Backtrace(walk_step, &w);
 			c->nframes = (uint32_t)f.n;
+			/* fl_sites_record copies at most FL_SITE_FRAMES; a
+			 * crash keeps them all. */
 			for (int i = 0; i < f.n; i++) {
 				c->module[i] = f.module[i];
 				c->offset[i] = f.offset[i];

@@ -270,7 +270,7 @@ Test(sites, site_mode_fails_exactly_that_sites_call_and_a_crash_is_located)
 	int n = fl_sites_crashes(&f, &c);
 	cr_assert_eq(n, 1);
 	cr_assert_eq(c[0].sig, SIGSEGV);
-	const fl_symbol *sym = &c[0].frames[c[0].label].sym;
+	const fl_symbol *sym = &c[0].frames[c[0].at].sym;
 	cr_assert_str_eq(base(sym->file), "sitetgt.c");
 	cr_assert_eq(sym->line, marker_line(TARGET_SRC, "crash-b"),
 		     "crashed at line %d", sym->line);
