@@ -612,9 +612,11 @@ static json_t *task_entry(struct sweep *s, struct task *t)
 	    !same_outcome(t->outcome, t->detail, t->second, t->second_detail)) {
 		o = FL_OUTCOME_FLAKY;
 		snprintf(detail, sizeof detail,
-			 "flaky: %s in the first run (%s), %s in the second (%s)",
-			 fl_outcome_name(t->outcome), t->detail,
-			 fl_outcome_name(t->second), t->second_detail);
+			 "flaky: %s in the first run%s%s%s, %s in the second%s%s%s",
+			 fl_outcome_name(t->outcome), *t->detail ? " (" : "",
+			 t->detail, *t->detail ? ")" : "",
+			 fl_outcome_name(t->second), *t->second_detail ? " (" : "",
+			 t->second_detail, *t->second_detail ? ")" : "");
 	}
 	char id[PATH_MAX + 64], name[1024], replay[PATH_MAX * 2];
 	if (t->sw.nth > 1)
@@ -734,16 +736,13 @@ static void plan(struct sweep *s)
 				json_object_set_new(site, "outcome",
 						    json_string("other shard"));
 				continue;
-			} else if ((uint64_t)fl_results_int(site, "actor_calls") <
+			} else if ((uint64_t)fl_results_int(site, "calls") <
 				   c->nth) {
 				snprintf(buf, sizeof buf,
-					 "not tried: actor %s reached it %lld "
-					 "time%s, fewer than --nth %llu",
-					 fl_results_str(site, "actor"),
-					 fl_results_int(site, "actor_calls"),
-					 fl_results_int(site, "actor_calls") == 1
-						 ? ""
-						 : "s",
+					 "not tried: the reference run reached it "
+					 "%lld time%s, fewer than --nth %llu",
+					 fl_results_int(site, "calls"),
+					 fl_results_int(site, "calls") == 1 ? "" : "s",
 					 (unsigned long long)c->nth);
 				why = buf;
 			} else if (c->budget_runs && planned >= c->budget_runs) {
@@ -772,8 +771,15 @@ static void plan(struct sweep *s)
 			snprintf(t->site_id, sizeof t->site_id, "%s", sid);
 			t->sw.mode = FL_SWEEP_SITE;
 			t->sw.site_key = fl_site_parse_id(sid);
-			snprintf(t->sw.actor, sizeof t->sw.actor, "%s",
-				 fl_results_str(site, "actor"));
+			/* One actor reached it: that actor's K-th call, exact
+			 * whatever the other threads do. Several (a thread per
+			 * request, whose names depend on the order they come
+			 * in): the K-th call from it by anyone, since the
+			 * first actor may never reach it again. */
+			if (fl_results_int(site, "calls") ==
+			    fl_results_int(site, "actor_calls"))
+				snprintf(t->sw.actor, sizeof t->sw.actor, "%s",
+					 fl_results_str(site, "actor"));
 			t->sw.nth = c->nth;
 			t->sw.depth = c->depth;
 			t->sw.points = c->points;

@@ -58,7 +58,8 @@ int fl_frames_resolve(fl_frame *frames, int n)
 		if (label >= 0 || !fr->module[0])
 			continue;
 		if (runtime_library(fr->module) ||
-		    !strncmp(fr->sym.function, "flrt_", 5))
+		    !strncmp(fr->sym.function, "flrt_", 5) ||
+		    !strncmp(base_name(fr->sym.file), "flrt_", 5))
 			continue;
 		label = i;
 	}

@@ -67,8 +67,9 @@ int fl_sites_fired(const fl_faults *f);
 
 /* Resolves frames and picks the label frame: the first in the program's
  * own code, past the C runtime's libraries (libc, libstdc++, the loader)
- * and faultline's runtime (flrt_*), so a site reads where the program
- * called; the first frame when all are there. Returns the label index. */
+ * and faultline's runtime (flrt_* functions and files), so a site reads
+ * where the program called; the first frame when all are there. Returns
+ * the label index. */
 int fl_frames_resolve(fl_frame *frames, int n);
 /* "fileproc.c:123 (process_batch)", "sqlite3_exec+0x1f (libsqlite3.so.0)"
  * or "fileproc+0x1a2b": how a frame reads. */

@@ -153,8 +153,8 @@ fl_outcome fl_sweep_outcome(json_t *result, char *detail, size_t len)
 		if (s)
 			snprintf(detail, len, "crashed: %s at its stop", s);
 		else
-			snprintf(detail, len, "exited with status %s",
-				 fl_results_str(e, "measured"));
+			snprintf(detail, len, "exited with status %lld",
+				 fl_results_int(le, "code"));
 		return s ? FL_OUTCOME_CRASHED : FL_OUTCOME_EXITED;
 	}
 	if ((e = failed(result, "leaked ", 0)) != NULL) {
