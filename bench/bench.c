@@ -60,6 +60,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -440,7 +441,7 @@ static void print_latency(const char *what, int64_t *v, size_t n)
 static int64_t bench_region(void)
 {
 	fl_faults f;
-	if (fl_faults_create(&f, 1, "linux", 0, 0) < 0)
+	if (fl_faults_create(&f, 1, "linux", 0, 0, 0, 0) < 0)
 		return -1;
 	fl_shm_view v;
 	if (fl_shm_view_of(f.shm, f.shm_size, &v) < 0) {
@@ -630,10 +631,11 @@ static void bench_control(void)
 	rmdir(dir);
 }
 
-/* Runs callbench in its mode and returns its first two figures and, when
- * c is not NULL, its third (calls: __read_chk's ns per call). */
-static int callbench(char **env, const char *mode, double *a, double *b,
-		     double *c)
+/* Runs callbench in its mode (with an argument: NULL for none) and
+ * returns its first two figures and, when c is not NULL, its third
+ * (calls: __read_chk's ns per call). */
+static int callbench_n(char **env, const char *mode, const char *arg,
+		       double *a, double *b, double *c)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -641,7 +643,8 @@ static int callbench(char **env, const char *mode, double *a, double *b,
 	pid_t pid = fork();
 	if (pid == 0) {
 		dup2(p[1], 1);
-		char *argv[] = {"build/bench/callbench", (char *)mode, NULL};
+		char *argv[] = {"build/bench/callbench", (char *)mode,
+				(char *)arg, NULL};
 		execve(argv[0], argv, env ? env : environ);
 		_exit(127);
 	}
@@ -660,14 +663,26 @@ static int callbench(char **env, const char *mode, double *a, double *b,
 		       : -1;
 }
 
+static int callbench(char **env, const char *mode, double *a, double *b,
+		     double *c)
+{
+	return callbench_n(env, mode, NULL, a, b, c);
+}
+
 /* callbench under the agent, with the region made here (and, for on,
- * a window at p = 0 on both points, open from the first instruction). */
-static int callbench_agent(const char *mode, int on, double *a, double *b,
-			   double *c)
+ * a window at p = 0 on both points, open from the first instruction);
+ * sweep: the windows are a sweep's (FL_SWEEP_RECORD records every call's
+ * site, FL_SWEEP_SITE compares every call's site with one that is never
+ * called), and arg callbench's argument. */
+static int callbench_sweep(const char *mode, const char *arg, int on,
+			   int sweep, double *a, double *b, double *c)
 {
 	fl_faults f;
-	if (fl_faults_create(&f, 1, "linux", 0, 0) < 0)
+	if (fl_faults_create(&f, 1, "linux", 0, 0, sweep ? FL_SITES_RECORD : 0,
+			     0) < 0)
 		return -1;
+	if (sweep)
+		fl_faults_set_sweep(&f, sweep, 1, NULL, 1);
 	char err[256];
 	fl_fault_spec spec;
 	memset(&spec, 0, sizeof spec);
@@ -682,9 +697,15 @@ static int callbench_agent(const char *mode, int on, double *a, double *b,
 	fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) & ~FD_CLOEXEC);
 	char **env = agent_env("lib/faultline-agent.so",
 			       "/usr/lib/fiu/fiu_posix_preload.so", fd);
-	int r = callbench(env, mode, a, b, c);
+	int r = callbench_n(env, mode, arg, a, b, c);
 	fl_faults_free(&f);
 	return r;
+}
+
+static int callbench_agent(const char *mode, int on, double *a, double *b,
+			   double *c)
+{
+	return callbench_sweep(mode, NULL, on, 0, a, b, c);
 }
 
 static void bench_calls(void)
@@ -723,6 +744,50 @@ static void bench_calls(void)
 	       "%.1f ns)\n",
 	       ak - bk, xk - bk, pk - bk);
 	printf("   (target: within 2x of the preload's own overhead)\n\n");
+}
+
+static void bench_sites(void)
+{
+	printf("11. A call under a sweep's window (docs/sweep.md): CPU time of "
+	       "read(-1, buf, 0) and\n   close(-1), best of 5 rounds of 100 000, "
+	       "and what unwinding costs\n\n");
+	double pr, pc, rr, rc, sr, sc, k;
+	if (callbench_sweep("calls", "100000", 1, 0, &pr, &pc, &k) < 0 ||
+	    callbench_sweep("calls", "100000", 1, FL_SWEEP_RECORD, &rr, &rc, &k) < 0 ||
+	    callbench_sweep("calls", "100000", 1, FL_SWEEP_SITE, &sr, &sc, &k) < 0) {
+		printf("   callbench failed\n\n");
+		return;
+	}
+	printf("   %-52s %8s %8s\n", "", "read", "close");
+	printf("   %-52s %5.0f ns %5.0f ns\n",
+	       "window open (p = 0): decided, nothing recorded", pr, pc);
+	printf("   %-52s %5.0f ns %5.0f ns\n",
+	       "record mode: the call's site unwound and recorded", rr, rc);
+	printf("   %-52s %5.0f ns %5.0f ns\n",
+	       "site mode: the call's site unwound and compared", sr, sc);
+	printf("\n   a recorded call costs %.2f / %.2f us more than an unrecorded "
+	       "one; without\n   a sweep (or target.origins) nothing is unwound: "
+	       "one branch on the rule\n",
+	       (rr - pr) / 1e3, (rc - pc) / 1e3);
+	/* The unwinders a sweep could use, on the same walk. */
+	char line[128];
+	FILE *p = popen("build/bench/callbench unwind", "r");
+	double g = -1, gl = -1, lu = -1;
+	if (p && fgets(line, sizeof line, p))
+		sscanf(line, "gcc %lf glibc %lf libunwind %lf", &g, &gl, &lu);
+	if (p)
+		pclose(p);
+	printf("\n   8 return addresses from a call 12 frames deep:\n");
+	printf("   %-52s %8.0f ns\n", "libgcc _Unwind_Backtrace (the agent's)", g);
+	printf("   %-52s %8.0f ns\n", "glibc backtrace()", gl);
+	if (lu >= 0)
+		printf("   %-52s %8.0f ns\n", "libunwind unw_backtrace (cached)", lu);
+	else
+		printf("   %-52s %8s\n", "libunwind unw_backtrace", "not installed");
+	printf("   (libunwind is faster once its per-thread cache is warm, but "
+	       "that cache is\n   half a MiB of the target's RSS per thread, and a "
+	       "miss takes the loader's\n   lock; the agent's unwinder takes no "
+	       "lock and allocates nothing)\n\n");
 }
 
 static void bench_forks(void)
@@ -1750,5 +1815,6 @@ int main(int argc, char **argv)
 		bench_forks();
 	if (want(argc, argv, 11))
 		bench_monitor();
+		bench_sites();
 	return 0;
 }

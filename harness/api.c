@@ -17,7 +17,7 @@ const fl_api_table fl_api_tables[] = {
 	{"target", "faultline.Target",
 	 KEYS("cmd", "env", "cwd", "ready", "health", "health_interval", "stop",
 	      "rlimits", "close", "output_limit", "autostart", "exits",
-	      "inherit", "watch", "oom"),
+	      "inherit", "origins", "watch", "oom"),
 	 0},
 	{"target.ready", "faultline.Ready",
 	 KEYS("stdout", "stderr", "output", "regex", "port", "delay",

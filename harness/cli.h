@@ -37,6 +37,7 @@ int fl_cli_usage_error(const char *cmd, const char *fmt, ...)
 /* For a subcommand that takes no options: 1 when argv asks for --help or
  * -h, -1 after printing the line for any other option, else 0. */
 int fl_cli_no_options(const char *cmd, int argc, char **argv);
+int fl_cmd_sweep(int argc, char **argv);
 
 /* Locates faultline-agent.so and libfiu's POSIX preload. NULL with a
  * message in err if one is missing. */
@@ -81,5 +82,9 @@ int fl_write_reports(json_t *doc, const char *report_dir, const char *id,
 		     size_t index_len);
 json_t *fl_host_json(void);
 void fl_run_id(char *id, size_t len, int64_t wall_ns);
+/* --shard I/N, "auto" (GitLab's CI_NODE_INDEX/CI_NODE_TOTAL) or "auto/N"
+ * (Kubernetes' JOB_COMPLETION_INDEX): 0, or -1 with the reason in err. */
+int fl_parse_shard(const char *spec, int *index, int *total, char *err,
+		   size_t errlen);
 
 #endif

@@ -11,6 +11,7 @@
 #include "figures.h"
 #include "report.h"
 #include "text.h"
+#include "sweep.h"
 #include "util.h"
 
 #include <errno.h>
@@ -45,6 +46,10 @@ static const char usage_tail[] =
 	"                 than OLD's beyond what the measurement can tell\n"
 	"                 apart (below); scenarios XFAIL in both runs are not\n"
 	"                 checked\n"
+	"  new crash or   a site of a sweep (faultline sweep) that crashes or\n"
+	"  leak at a      leaks when its call fails, where the same site (its\n"
+	"  site           scenario, point and the functions of its stack) did\n"
+	"                 not in OLD\n"
 	"\n"
 	"MTTR is compared on the episodes' distributions (each episode's\n"
 	"recovery_s), never on one mean. With fewer than --mttr-min-episodes\n"
@@ -708,6 +713,66 @@ static void print_table(const struct gate *g, int quiet)
 	free(ids);
 }
 
+/* ------------------------------------------------------------------ */
+/* The sweep: a site that newly crashes or leaks                        */
+/* ------------------------------------------------------------------ */
+
+struct sweep_old {
+	json_t *old;		/* OLD's document */
+	const char *key;	/* the site looked for */
+	json_t *found;
+};
+
+static void find_old_site(json_t *sc, json_t *site, void *arg)
+{
+	struct sweep_old *o = arg;
+	char key[1024];
+	fl_sweep_site_match(sc, site, key, sizeof key);
+	if (!o->found && !strcmp(key, o->key))
+		o->found = site;
+}
+
+/* A crash or a leak of a site of NEW's sweep fails the gate unless the
+ * same site (by its scenario, point and functions: fl_sweep_site_match,
+ * since offsets and lines move from build to build) crashed or leaked in
+ * OLD too. */
+static void check_site(json_t *sc, json_t *site, void *arg)
+{
+	void **a = arg;
+	struct gate *g = a[0];
+	json_t *old = a[1];
+	const char *outcome = fl_results_str(site, "outcome");
+	int crashed = !strcmp(outcome, "crashed"), leaked = !strcmp(outcome, "leaked");
+	char key[1024], name[1200];
+	fl_sweep_site_match(sc, site, key, sizeof key);
+	snprintf(name, sizeof name, "%s: %s at %s", fl_results_str(sc, "id"),
+		 fl_results_str(site, "point"), fl_results_str(site, "at"));
+	struct sweep_old o = {old, key, NULL};
+	fl_sweep_each_site(old, find_old_site, &o);
+	const char *was = o.found ? fl_results_str(o.found, "outcome") : "-";
+	if (!crashed && !leaked) {
+		if (o.found && (!strcmp(was, "crashed") || !strcmp(was, "leaked")) &&
+		    !strcmp(outcome, "handled"))
+			add(g, name, "site", BETTER, -1, was, outcome,
+			    "fixed: its failed call is handled now");
+		return;
+	}
+	if (!strcmp(was, outcome)) {
+		add(g, name, "site", INFO, -1, was, outcome, "still %s: %s",
+		    outcome, fl_results_str(site, "detail"));
+		return;
+	}
+	add(g, name, "site", FAILED, crashed ? K_NEWLY_FAILING : K_NEW_LEAK, was,
+	    outcome, "newly %s when its call fails: %s",
+	    crashed ? "crashes" : "leaks", fl_results_str(site, "detail"));
+}
+
+static void check_sweep(struct gate *g, json_t *old, json_t *new)
+{
+	void *arg[2] = {g, old};
+	fl_sweep_each_site(new, check_site, arg);
+}
+
 /* How many scenarios of doc carry this id. */
 static size_t count_id(json_t *doc, const char *id)
 {
@@ -758,10 +823,15 @@ static void compare(struct gate *g, json_t *old, json_t *new)
 {
 	size_t i;
 	json_t *n, *o;
+	check_sweep(g, old, new);
 	fl_results_foreach(old, i, o)
 		check_identity(g, old, "baseline", i);
 	fl_results_foreach(new, i, n)
 	{
+		/* A sweep's site runs are judged by site, above: their ids
+		 * hold offsets that move from build to build. */
+		if (fl_results_obj(n, "sweep_site"))
+			continue;
 		if (!check_identity(g, new, "new results", i))
 			continue;
 		const char *id = fl_results_id(n);
@@ -784,6 +854,8 @@ static void compare(struct gate *g, json_t *old, json_t *new)
 	}
 	fl_results_foreach(old, i, o)
 	{
+		if (fl_results_obj(o, "sweep_site"))
+			continue;
 		const char *id = fl_results_id(o);
 		if (!*id || !first_with_id(old, i) || fl_results_by_id(new, id))
 			continue;

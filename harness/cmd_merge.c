@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "report.h"
 #include "text.h"
+#include "sweep.h"
 #include "util.h"
 #include "writers.h"
 
@@ -32,7 +33,8 @@ static const char merge_head[] =
 	"report directories holding one.\n"
 	"\n"
 	"The scenarios are concatenated in shard order, the summary is counted\n"
-	"again and run.merged_from lists the shards. A scenario id may appear\n"
+	"again and run.merged_from lists the shards; the shards of a sweep\n"
+	"(sweep --shard I/N) give one map of every site. A scenario id may appear\n"
 	"in two inputs only with identical results (the same file given twice);\n"
 	"otherwise the merge is refused, since one of the two would be lost.\n"
 	"\n"
@@ -411,6 +413,13 @@ static json_t *merge_inputs(struct merge *m, const char *command)
 	json_t *doc = fl_results_new(version ? version : fl_version(),
 				     merged_run(m, command), json_incref(m->scenarios));
 	if (!doc)
+		fl_out_of_memory();
+	/* Shards of a sweep: one map of every site, each with the outcome of
+	 * the shard that ran it (sweep.c). */
+	for (int i = 0; i < m->n; i++)
+		if (fl_sweep_merge(doc, m->in[i].doc) < 0)
+			fl_out_of_memory();
+	if (fl_sweep_map_update(doc) < 0)
 		fl_out_of_memory();
 	return doc;
 }

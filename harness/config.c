@@ -827,6 +827,7 @@ static void parse_target(lua_State *L, const struct parse *p, int t)
 	c->autostart = get_bool(L, p, t, "autostart", "target.", c->autostart);
 	c->exits = get_bool(L, p, t, "exits", "target.", 0);
 	c->inherit = get_bool(L, p, t, "inherit", "target.", 0);
+	c->origins = get_bool(L, p, t, "origins", "target.", 0);
 	c->watch = get_string(L, p, t, "watch", "target.");
 	if (c->watch && !*c->watch)
 		fail(L, p, "watch", "target.watch must name a directory");

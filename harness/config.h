@@ -78,6 +78,8 @@ typedef struct fl_config {
 	int autostart;		/* start before run() */
 	int exits;		/* the target is expected to exit by itself */
 	int inherit;		/* programs it executes keep the agent */
+	int origins;		/* the agent remembers where each fd was
+				 * opened (leak forensics say so) */
 	char *watch;		/* directory whose entries are a figure */
 	double oom_rss;		/* RSS at which to take OOM forensics; 0 */
 	int oom_core;		/* ...and a core with gcore */

@@ -285,6 +285,16 @@ static const char css_end[] =
 	"#filter{padding:4px 8px;width:300px;margin:6px 8px 6px 0}"
 	"td.msgcol{min-width:14em;max-width:360px;overflow-wrap:anywhere;font-size:13px}"
 	"td.msgcol[title]{cursor:help}"
+	/* The sweep's map: outcomes coloured as the verdicts they give. */
+	".o{display:inline-block;border-radius:3px;padding:0 6px;color:#fff;"
+	"font-weight:600;font-size:13px;background:#455a64;margin-right:4px}"
+	".o-handled{background:#2e7d32}.o-crashed,.o-exited,.o-leaked,"
+	".o-unrecovered,.o-failed{background:#c62828}.o-flaky{background:#9a7000}"
+	".o-unreached,.o-error{background:#6a1b9a}"
+	".o-not-tried,.o-other-shard{background:#90a4ae}"
+	"table.map{width:100%}tr.file th{background:#dfe3ea}"
+	"tr.fn td{font-style:italic;color:#4a5263;background:#f2f4f7}"
+	"ol.stack{margin:4px 0;padding-left:22px}"
 	".muted{color:#6b7385}a.up{font-size:12px;font-weight:400;"
 	"margin-left:8px}";
 

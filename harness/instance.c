@@ -10,6 +10,7 @@
 #include "points.h"
 #include "probe.h"
 #include "progress.h"
+#include "sweep.h"
 #include "util.h"
 #include "windows.h"
 
@@ -296,8 +297,16 @@ static int spawn(fl_ctx *ctx, fl_instance *in, char *err, size_t errlen)
 	in->argc = c->ncmd;
 	for (int i = 0; i < c->ncmd; i++)
 		in->argv[i] = fl_ctx_expand(ctx, c->cmd[i]);
+	/* A sweep records sites, fd origins and crashes; a scenario may
+	 * ask for fd origins alone. */
+	const fl_sweep_opts *sw = ctx->opts->sweep;
+	unsigned site_flags = sw ? FL_SITES_RECORD | FL_SITES_ORIGINS |
+					   FL_SITES_CRASHES
+			     : c->origins ? FL_SITES_ORIGINS
+					  : 0;
 	int r = fl_faults_create(&in->faults, c->seed, c->close_mode,
-				 c->inherit, ctx->replay ? ctx->nreplay : 0);
+				 c->inherit, ctx->replay ? ctx->nreplay : 0,
+				 site_flags, sw ? sw->depth : 0);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot create the fault region: %s",
 			 strerror(-r));
@@ -306,8 +315,13 @@ static int spawn(fl_ctx *ctx, fl_instance *in, char *err, size_t errlen)
 	}
 	fl_journal_attach(&in->journal, in->faults.shm, in->faults.shm_size);
 	fl_faults_set_slots(&in->faults, ctx->points, ctx->npoints);
+	if (sw)
+		fl_faults_set_sweep(&in->faults, sw->mode, sw->site_key,
+				    sw->actor, sw->nth);
 	r = ctx->replay ? fl_windows_load_replay(ctx, in, err, errlen)
 			: fl_windows_arm_start(ctx, in, err, errlen);
+	if (r == 0 && sw)
+		r = fl_windows_arm_sweep(ctx, in, err, errlen);
 	if (r < 0) {
 		snprintf(in->start_error, sizeof in->start_error, "%s", err);
 		return r;

@@ -42,6 +42,9 @@ static const char usage_text[] =
 	"  gate --baseline OLD NEW  release gate: new failures, new leaks,\n"
 	"                           slower recovery (MTTR)\n"
 	"  trend RESULTS... -o FILE MTTR and leaks across runs, as a page\n"
+	"  sweep SCENARIO...        fail each error path (call site) once and\n"
+	"                           say what it does: handled, crashed,\n"
+	"                           leaked, ...\n"
 	"  help [COMMAND]           this text, or a command's (= COMMAND --help)\n"
 	"  version, -V              print the version\n"
 	"\n"
@@ -308,6 +311,7 @@ static const struct command {
 	{"merge", fl_cmd_merge},   {"report", fl_cmd_report},
 	{"gate", fl_cmd_gate},	   {"trend", fl_cmd_trend},
 	{"new", fl_cmd_new},
+	{"sweep", fl_cmd_sweep},
 };
 
 static const struct command *command_named(const char *name)

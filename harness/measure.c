@@ -2,6 +2,7 @@
 #include "measure.h"
 
 #include "progress.h"
+#include "sites.h"
 #include "util.h"
 #include "windows.h"
 
@@ -355,6 +356,23 @@ static int take_snapshot(fl_ctx *ctx, fl_instance *in, fl_base_snapshot *out)
 	return 0;
 }
 
+/* Do two looks at an fd see the same open file? The same target, or the
+ * same path once one of them reads " (deleted)": a file the program
+ * unlinked while it kept it open is still the fd it leaked (a leaky
+ * batch's files are deleted by the next batch). */
+static int same_target(const char *a, const char *b)
+{
+	if (!strcmp(a, b))
+		return 1;
+	static const char del[] = " (deleted)";
+	size_t la = strlen(a), lb = strlen(b), ld = sizeof del - 1;
+	if (la == lb + ld && !strcmp(a + lb, del))
+		return !strncmp(a, b, lb);
+	if (lb == la + ld && !strcmp(b + la, del))
+		return !strncmp(a, b, la);
+	return 0;
+}
+
 static int same_proc(const fl_proc_entry *a, const fl_proc_entry *b)
 {
 	return a->pid == b->pid && a->starttime == b->starttime;
@@ -381,7 +399,7 @@ static void intersect_snapshots(const fl_base_snapshot *a,
 		for (int j = 0; j < a->nfds; j++)
 			if (a->fds[j].pid == b->fds[i].pid &&
 			    a->fds[j].fd == b->fds[i].fd &&
-			    strcmp(a->fds[j].target, b->fds[i].target) == 0) {
+			    same_target(a->fds[j].target, b->fds[i].target)) {
 				out->fds[out->nfds++] = b->fds[i];
 				break;
 			}
@@ -699,8 +717,10 @@ static int samples_final(fl_session *s, int64_t end_ns, int64_t window_ns,
 
 static int same_fd(const fl_fd_entry *a, const fl_fd_entry *b, int by_name)
 {
-	return (by_name || (a->fd == b->fd && a->pid == b->pid)) &&
-	       strcmp(a->target, b->target) == 0;
+	if (by_name)
+		return strcmp(a->target, b->target) == 0;
+	return a->fd == b->fd && a->pid == b->pid &&
+	       same_target(a->target, b->target);
 }
 
 /* "nginx pid 12": how a process is named in forensics. */
@@ -929,6 +949,9 @@ void fl_measure_final(fl_ctx *ctx)
 		return;
 	}
 	fl_session *s = in->sess;
+	/* Where each fd was opened, while the agent's table still says so
+	 * (when it keeps one: target.origins, a sweep). */
+	fl_sites_origins(&in->faults, s->child.pid, snap.fds, snap.nfds);
 	int64_t end = fl_session_now(s);
 	fl_sample last;
 	samples_final(s, end, ctx->cfg.hold_ns > ctx->cfg.final_window_ns

@@ -376,6 +376,7 @@ int fl_procfs_fd_table(int procfd, fl_fd_entry **out)
 			v = nv;
 		}
 		fl_fd_entry *e = &v[n];
+		memset(e, 0, sizeof *e);
 		e->fd = atoi(de->d_name);
 		e->pid = 0;
 		ssize_t len = readlinkat(dfd, de->d_name, e->target,

@@ -68,6 +68,10 @@ typedef struct fl_fd_entry {
 	int fd;
 	char target[256];	/* readlink of /proc/PID/fd/N */
 	pid_t pid;		/* the process it belongs to (0: unsaid) */
+	/* Where it was opened, when the agent kept fd origins (sites.c):
+	 * the site's key (0: unknown) and "fileproc.c:123 (process_batch)". */
+	uint64_t origin;
+	char opened_at[160];
 } fl_fd_entry;
 
 /* One thread of a process. */

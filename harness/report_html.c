@@ -13,6 +13,7 @@
 
 #include "html.h"
 #include "html_scenario.h"
+#include "html_sweep.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -409,6 +410,7 @@ int fl_report_html(json_t *doc, const char *path)
 	fl_buf_printf(&b, "</title><style>%s</style></head><body>", css.data);
 	header(&b, doc);
 	fl_buf_puts(&b, "<main>");
+	fl_html_sweep(&b, doc);
 	scenario_table(&b, doc);
 	size_t i;
 	json_t *s;

@@ -5,6 +5,8 @@
 #include "journal.h"
 #include "measure.h"
 #include "text.h"
+#include "sites.h"
+#include "sweep.h"
 #include "util.h"
 #include "windows.h"
 
@@ -322,6 +324,9 @@ static json_t *fd_list_json(const fl_fd_entry *v, int n, int max)
 				      fl_text_json(v[i].target));
 		if (v[i].pid)
 			json_object_set_new(o, "pid", json_integer(v[i].pid));
+		if (v[i].opened_at[0])
+			json_object_set_new(o, "opened_at",
+					    fl_text_json(v[i].opened_at));
 		fl_text_append(a, o);
 	}
 	return a;
@@ -330,13 +335,18 @@ static json_t *fd_list_json(const fl_fd_entry *v, int n, int max)
 static json_t *group_list_json(const fl_group *g, int n)
 {
 	json_t *a = json_array();
-	for (int i = 0; i < n; i++)
-		fl_text_append(
-			a, json_pack("{s:i,s:o,s:o,s:o}", "count", g[i].count,
-				     "pattern", fl_text_json(g[i].pattern), "example",
-				     fl_text_json(g[i].example), "process",
-				     g[i].proc[0] ? fl_text_json(g[i].proc)
-						  : json_null()));
+	for (int i = 0; i < n; i++) {
+		json_t *o = json_pack("{s:i,s:o,s:o,s:o}", "count", g[i].count,
+				      "pattern", fl_text_json(g[i].pattern),
+				      "example", fl_text_json(g[i].example),
+				      "process",
+				      g[i].proc[0] ? fl_text_json(g[i].proc)
+						   : json_null());
+		if (g[i].opened_at[0])
+			json_object_set_new(o, "opened_at",
+					    fl_text_json(g[i].opened_at));
+		fl_text_append(a, o);
+	}
 	return a;
 }
 
@@ -658,6 +668,62 @@ static void journal_results(fl_ctx *ctx, json_t *r, const char *id,
 }
 
 /* ------------------------------------------------------------------ */
+/* Call sites (a sweep's run)                                           */
+/* ------------------------------------------------------------------ */
+
+/* What the agent recorded of call sites in every run of the target: the
+ * sites the windows reached (the same site in two runs counted once, its
+ * calls summed), whether the sweep's site rule fired, the crashes, and
+ * what the tables had no room for. */
+static json_t *sites_json(fl_ctx *ctx)
+{
+	json_t *reached = json_array(), *crashes = json_array();
+	uint64_t lost[3] = {0, 0, 0};
+	int fired = 0;
+	for (int i = 0; i < ctx->ninstances; i++) {
+		const fl_faults *f = &ctx->instances[i]->faults;
+		fl_site *s;
+		int n = fl_sites_list(f, FL_SITE_REACHED, &s);
+		for (int k = 0; k < n; k++) {
+			char id[24];
+			fl_site_id(s[k].key, id, sizeof id);
+			json_t *old = NULL;
+			size_t j;
+			json_t *o;
+			json_array_foreach(reached, j, o)
+				if (!strcmp(json_string_value(json_object_get(o, "id")), id))
+					old = o;
+			if (old) {
+				json_int_t c = json_integer_value(json_object_get(old, "calls"));
+				json_object_set_new(old, "calls",
+						    json_integer(c + (json_int_t)s[k].calls));
+				continue;
+			}
+			json_array_append_new(reached, fl_site_json(&s[k]));
+		}
+		free(s);
+		fl_crash *c;
+		n = fl_sites_crashes(f, &c);
+		for (int k = 0; k < n; k++)
+			json_array_append_new(crashes, fl_crash_json(&c[k]));
+		free(c);
+		uint64_t ls, lm, lo;
+		fl_sites_lost(f, &ls, &lm, &lo);
+		lost[0] += ls;
+		lost[1] += lm;
+		lost[2] += lo;
+		fired |= fl_sites_fired(f);
+	}
+	const fl_sweep_opts *sw = ctx->opts->sweep;
+	return json_pack("{s:s,s:i,s:o,s:b,s:o,s:{s:I,s:I,s:I}}", "mode",
+			 sw->mode == FL_SWEEP_RECORD ? "record" : "site", "depth",
+			 sw->depth > 0 ? sw->depth : FL_SITE_DEPTH_DEFAULT,
+			 "reached", reached, "fired", fired, "crashes", crashes,
+			 "lost", "sites", (json_int_t)lost[0], "modules",
+			 (json_int_t)lost[1], "origins", (json_int_t)lost[2]);
+}
+
+/* ------------------------------------------------------------------ */
 /* Episodes, health, expectations                                       */
 /* ------------------------------------------------------------------ */
 
@@ -803,10 +869,12 @@ static void head_json(fl_ctx *ctx, json_t *r, const char *id, double duration_s,
 
 json_t *fl_result_build(fl_ctx *ctx, double duration_s)
 {
+	/* A sweep judges what each failed call did to the program, whatever
+	 * the scenario expects of its own faults: no xfail. */
 	fl_verdict_input vin = {.error = ctx->host.error_msg,
 				.expects = ctx->expects,
 				.nexpects = ctx->nexpects,
-				.xfail = ctx->cfg.xfail,
+				.xfail = ctx->cfg.xfail && !ctx->opts->sweep,
 				.xfail_match = ctx->cfg.xfail_match};
 	char message[1400];
 	fl_verdict verdict = fl_verdict_decide(&vin, message, sizeof message);
@@ -848,5 +916,7 @@ json_t *fl_result_build(fl_ctx *ctx, double duration_s)
 	json_object_set_new(r, "health", health_json(ctx));
 	json_object_set_new(r, "expectations", expectations_json(ctx));
 	json_object_set_new(r, "log", json_incref(ctx->log));
+	if (ctx->opts->sweep)
+		json_object_set_new(r, "sites", sites_json(ctx));
 	return r;
 }

@@ -427,8 +427,8 @@ static int parse_count(const char *s, int *out, int max)
 }
 
 /* --shard I/N, auto (GitLab) or auto/N (Kubernetes Indexed Jobs). */
-static int parse_shard(const char *spec, int *index, int *total, char *err,
-		       size_t errlen)
+int fl_parse_shard(const char *spec, int *index, int *total, char *err,
+		   size_t errlen)
 {
 	const char *gl_i = getenv("CI_NODE_INDEX"), *gl_n = getenv("CI_NODE_TOTAL");
 	const char *k8s_i = getenv("JOB_COMPLETION_INDEX");
@@ -644,7 +644,7 @@ static int parse_opts(int argc, char **argv, struct run_cli *c)
 			}
 			break;
 		case 'X':
-			if (parse_shard(optarg, &c->shard_index, &c->shard_total,
+			if (fl_parse_shard(optarg, &c->shard_index, &c->shard_total,
 					err, sizeof err) < 0) {
 				fprintf(stderr, "faultline run: %s\n", err);
 				return FL_EXIT_USAGE;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 struct fl_fault_rec;
+struct fl_sweep_opts;
 
 typedef struct fl_run_opts {
 	int have_seed;		/* --seed given: overrides the scenario's */
@@ -25,6 +26,9 @@ typedef struct fl_run_opts {
 	/* Replay: fail exactly these calls (and decide nothing). */
 	const struct fl_fault_rec *replay;
 	size_t nreplay;
+	/* A sweep's run (sweep.h): record the sites the windows reach, or
+	 * fail one site's call. NULL: an ordinary run. */
+	const struct fl_sweep_opts *sweep;
 } fl_run_opts;
 
 /* One scenario found in a file (a file may return a list of them). */

@@ -59,6 +59,7 @@
 ---@field autostart? boolean Start before run (default true); with false, call t:start().
 ---@field exits? boolean The target is expected to exit by itself with a status (a batch job).
 ---@field inherit? boolean Programs the target executes keep the agent (default false).
+---@field origins? boolean The agent remembers the call site that opened each fd, so leak forensics say where a leaked fd was opened (default false; always on in a sweep).
 ---@field watch? string A directory whose entries are counted: the figure files.
 ---@field oom? faultline.Oom The OOM precursor.
 
