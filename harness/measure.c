@@ -453,7 +453,11 @@ static void sampled_floor(fl_session *s, int64_t from, int64_t to,
  * was there at every look (the same fd number pointing to the same
  * thing, in the same process). quiet: the sampler never saw fewer fds,
  * threads or processes than it keeps (nothing kept was only passing
- * through). Returns 0 or -ESRCH. */
+ * through). The looks must cover the window with no gap over a quarter of
+ * it: when the harness was not scheduled for longer, an fd reopened at
+ * the same number after the gap would pass for one held all along, so the
+ * window is counted again from the look after the gap (more looks keep
+ * only less, never drop what is held). Returns 0 or -ESRCH. */
 static int held_snapshot(fl_ctx *ctx, fl_instance *in, int64_t window_ns,
 			 fl_base_snapshot *out, int *quiet)
 {
@@ -467,10 +471,15 @@ static int held_snapshot(fl_ctx *ctx, fl_instance *in, int64_t window_ns,
 	}
 	if (window_ns / step > HELD_LOOKS_MAX)
 		step = window_ns / HELD_LOOKS_MAX;
+	int64_t max_gap = window_ns / 4 > 2 * step ? window_ns / 4 : 2 * step;
 	int64_t t0 = fl_session_now(s);
+	int64_t last = fl_now_ns();
 	if (take_snapshot(ctx, in, out) < 0)
 		return -ESRCH;
-	int64_t end = fl_now_ns() + window_ns;
+	int64_t end = last + window_ns;
+	/* However starved, a held snapshot ends: looks keep going past the
+	 * window only this much longer. */
+	int64_t give_up = end + QUIET_MAX_NS;
 	for (;;) {
 		int64_t next = fl_now_ns() + step;
 		if (next > end)
@@ -478,13 +487,20 @@ static int held_snapshot(fl_ctx *ctx, fl_instance *in, int64_t window_ns,
 		while (fl_now_ns() < next && !fl_instance_exit(in).exited)
 			fl_session_wait(s, next, -1);
 		fl_base_snapshot look, kept;
+		int64_t now = fl_now_ns();
 		if (fl_instance_exit(in).exited || take_snapshot(ctx, in, &look) < 0)
 			break; /* gone: what it held until then */
+		/* A look at a large table takes time of its own: that much
+		 * between looks is the instrument, not a gap. */
+		int64_t took = fl_now_ns() - now;
+		if (now - last > max_gap && now - last > 2 * took && now < give_up)
+			end = now + window_ns;
+		last = now;
 		intersect_snapshots(out, &look, &kept);
 		fl_measure_base_free(out);
 		fl_measure_base_free(&look);
 		*out = kept;
-		if (fl_now_ns() >= end)
+		if (now >= end || now >= give_up)
 			break;
 	}
 	for (int i = 0; i < out->nthreads; i++)
