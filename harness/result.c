@@ -247,6 +247,9 @@ static json_t *steady_json(const fl_ctx *ctx)
 				    t->set ? fl_text_json(t->text) : json_null());
 	}
 	json_object_set_new(o, "health", json_boolean(ctx->cfg.steady.health));
+	json_object_set_new(o, "per", json_string(ctx->cfg.steady.per_process
+							  ? "process"
+							  : "tree"));
 	return o;
 }
 
