@@ -2,10 +2,13 @@
  * alternatives, in one run. Prints figures; asserts nothing (machines are
  * shared and noisy: compare the ratios, not the absolute numbers).
  *
- *  1. One sample (fds, threads, RSS) of a process holding 10, 1 000 and
- *     10 000 fds, beside counting its /proc/PID/fd entries.
- *  2. The fixed cost of a scenario (spawn, ready, stop) beside starting
- *     the same target with libfiu's fiu-run and stopping it.
+ *  1. One sample (fds, threads, RSS) of a process with 10, 1,000 and
+ *     5,000 threads and 16, 10,000 and the most fds, and each of its
+ *     three reads alone, beside /proc/PID/stat and counting fd entries,
+ *     each in its own loop.
+ *  2. The fixed cost of a scenario (spawn, ready, stop; and one that
+ *     takes a baseline and judges leaks) beside starting the same target
+ *     with libfiu's fiu-run and stopping it, round by round.
  *  3. Opening a fault window: the harness's write into the shared region
  *     and the round trip of that write to another process, beside the
  *     socket-pair round trip the agent used before, libfiu's
@@ -24,6 +27,12 @@
  *  9. MTTR against a target that knows its own recovery moment.
  *  10. fork() bare, under libfiu's preload and under the agent, which
  *     populates its pages again in each child.
+ *  11. The monitor thread's CPU time at 200 Hz, 1 kHz and 10 kHz for 1, 4
+ *     and 16 targets, with the p50/p99 interval between samples and the
+ *     ticks missed, beside a thread that only waits for the timer.
+ *
+ * build/bench/bench FAULTLINE soak [SECONDS [HZ]] (make soak): faultline's
+ * own memory over one long scenario.
  *
  * build/bench/bench FAULTLINE [N...] runs only sections N.
  */
@@ -31,6 +40,8 @@
 #include "../lib/agent_proto.h"
 #include "faults.h"
 #include "journal.h"
+#include "monitor.h"
+#include "session.h"
 #include "procfs.h"
 #include "sampler.h"
 #include "target.h"
@@ -43,12 +54,15 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <math.h>
 #include <sys/un.h>
@@ -68,8 +82,18 @@ static int64_t median(int64_t *v, size_t n)
 	return v[n / 2];
 }
 
-/* A child holding n fds open until it reads from the pipe. */
-static pid_t holder(int n, int *release)
+static void *park(void *arg)
+{
+	int fd = *(int *)arg;
+	char c;
+	ssize_t r = read(fd, &c, 1);
+	(void)r;
+	return NULL;
+}
+
+/* A child holding nfds fds and nthreads threads until the pipe closes.
+ * Returns its pid; *release is the pipe's write end. */
+static pid_t holder(int nfds, int nthreads, int *release)
 {
 	int p[2];
 	if (pipe(p) < 0)
@@ -81,14 +105,22 @@ static pid_t holder(int n, int *release)
 		getrlimit(RLIMIT_NOFILE, &rl);
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
-		for (int i = 0; i < n; i++)
+		for (int i = 3 + 1; i < nfds; i++)
 			if (open("/dev/null", O_RDONLY) < 0) {
 				perror("bench: open");
 				_exit(1);
 			}
-		char c;
-		ssize_t r = read(p[0], &c, 1);
-		(void)r;
+		pthread_attr_t a;
+		pthread_attr_init(&a);
+		pthread_attr_setstacksize(&a, 64 * 1024);
+		for (int i = 1; i < nthreads; i++) {
+			pthread_t t;
+			if (pthread_create(&t, &a, park, &p[0]) != 0) {
+				perror("bench: pthread_create");
+				_exit(1);
+			}
+		}
+		park(&p[0]);
 		_exit(0);
 	}
 	close(p[0]);
@@ -96,76 +128,123 @@ static pid_t holder(int n, int *release)
 	return pid;
 }
 
-static int readdir_count(pid_t pid)
+/* Times one way of reading a figure in a loop of its own (never
+ * interleaved with another: a directory walk between two timed samples
+ * leaves the caches cold, which is how a 10,000-fd sample once looked
+ * six times dearer than it is). At most n calls or budget_ns. Median and
+ * p99 into med/p99; the value read into *val. */
+enum method { M_SAMPLE, M_FSTATAT, M_NLINK, M_STATM, M_STAT, M_GETDENTS };
+
+static void time_method(fl_sampler *s, int statfd, enum method m, int n,
+			int64_t budget_ns, int64_t *med, int64_t *p99,
+			long *val)
 {
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-	DIR *d = opendir(path);
-	if (!d)
-		return -1;
-	int n = 0;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
+	int64_t *v = calloc((size_t)n, sizeof *v);
+	int k = 0;
+	int64_t stop = fl_now_ns() + budget_ns;
+	char buf[1024];
+	for (; k < n && (k < 20 || fl_now_ns() < stop); k++) {
+		int64_t t0 = fl_now_ns();
+		fl_sample smp;
+		switch (m) {
+		case M_SAMPLE:
+			if (fl_sampler_read(s, &smp) == 0)
+				*val = (long)smp.v[FL_FIG_FDS];
+			break;
+		case M_FSTATAT:
+			*val = fl_sampler_fds(s);
+			break;
+		case M_NLINK:
+			*val = fl_sampler_threads(s);
+			break;
+		case M_STATM:
+			*val = (long)fl_sampler_rss(s);
+			break;
+		case M_STAT: {
+			ssize_t r = pread(statfd, buf, sizeof buf - 1, 0);
+			if (r > 0) {
+				buf[r] = '\0';
+				fl_proc_stat st;
+				if (fl_procfs_parse_stat(buf, (size_t)r, &st) == 0)
+					*val = st.num_threads;
+			}
+			break;
+		}
+		case M_GETDENTS:
+			*val = fl_procfs_count_dir(s->fddirfd);
+			break;
+		}
+		v[k] = fl_now_ns() - t0;
+	}
+	qsort(v, (size_t)k, sizeof *v, cmp_i64);
+	*med = v[k / 2];
+	*p99 = v[k * 99 / 100];
+	free(v);
 }
 
 static void bench_sampling(void)
 {
-	static const int sizes[] = {10, 1000, 10000};
-	printf("1. One sample of a process vs counting its /proc/PID/fd entries\n"
-	       "   (median of 2000 calls; 'sample' reads fds, threads and RSS)\n\n");
-	printf("   %8s  %16s  %18s  %18s  %8s\n", "open fds", "faultline sample",
-	       "getdents64 count", "opendir/readdir", "ratio");
-	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+	struct rlimit rl;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	int maxfds = rl.rlim_max > 1000000 ? 1000000 : (int)rl.rlim_max - 16;
+	const struct {
+		int fds, threads;
+	} shapes[] = {{16, 10}, {16, 1000}, {16, 5000},
+		      {16, 1}, {10000, 1}, {maxfds, 1}};
+	printf("1. One sample of a process, and each way of reading its figures "
+	       "alone, each timed\n   in its own loop (median of up to 2000 "
+	       "calls, p99 in brackets)\n\n");
+	printf("   %6s %7s  %-17s %9s %9s %9s  %-17s %10s\n", "fds", "threads",
+	       "faultline sample", "fd size", "task/ nl", "statm",
+	       "/proc/PID/stat", "getdents");
+	for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
 		int release;
-		pid_t pid = holder(sizes[k], &release);
-		fl_sampler fast, slow;
-		fl_sample smp;
-		/* Wait for the child to open its files. */
-		fl_sampler_open(&fast, pid, FL_FDS_FSTATAT);
-		for (int i = 0; i < 500; i++) {
-			if (fl_sampler_read(&fast, &smp) == 0 &&
-			    smp.fds >= sizes[k])
+		pid_t pid = holder(shapes[k].fds, shapes[k].threads, &release);
+		fl_sampler s;
+		if (fl_sampler_open(&s, pid, FL_FDS_FSTATAT) < 0) {
+			printf("   cannot open /proc/%d\n", (int)pid);
+			continue;
+		}
+		/* Wait for the child to open its files and start its
+		 * threads. */
+		for (int i = 0; i < 3000; i++) {
+			if (fl_sampler_fds(&s) >= shapes[k].fds - 1 &&
+			    fl_sampler_threads(&s) >= shapes[k].threads)
 				break;
 			usleep(2000);
 		}
-		fl_sampler_open(&slow, pid, FL_FDS_GETDENTS);
-		enum { N = 2000 };
-		static int64_t a[N], b[N], c[N];
-		int fds_seen = 0, fds_counted = 0;
-		for (int i = 0; i < N; i++) {
-			int64_t t0 = fl_now_ns();
-			fl_sampler_read(&fast, &smp);
-			int64_t t1 = fl_now_ns();
-			fds_seen = smp.fds;
-			fl_sample s2;
-			fl_sampler_read(&slow, &s2);
-			int64_t t2 = fl_now_ns();
-			fds_counted = readdir_count(pid);
-			int64_t t3 = fl_now_ns();
-			a[i] = t1 - t0;
-			b[i] = t2 - t1;
-			c[i] = t3 - t2;
+		s.fddirfd = openat(s.procfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		int statfd = openat(s.procfd, "stat", O_RDONLY | O_CLOEXEC);
+		int64_t med[6], p99[6];
+		long val[6] = {0};
+		for (int m = 0; m < 6; m++)
+			time_method(&s, statfd, (enum method)m, 2000,
+				    m >= M_STAT ? FL_NS_PER_SEC : 2 * FL_NS_PER_SEC,
+				    &med[m], &p99[m], &val[m]);
+		char c[6][32], q[6][32];
+		for (int m = 0; m < 6; m++) {
+			fl_fmt_duration(c[m], sizeof c[m], med[m]);
+			fl_fmt_duration(q[m], sizeof q[m], p99[m]);
 		}
-		int64_t ma = median(a, N), mb = median(b, N), mc = median(c, N);
-		char sa[32], sb[32], sc[32];
-		fl_fmt_duration(sa, sizeof sa, ma);
-		fl_fmt_duration(sb, sizeof sb, mb);
-		fl_fmt_duration(sc, sizeof sc, mc);
-		printf("   %8d  %16s  %18s  %18s  %7.1fx\n", fds_seen, sa, sb, sc,
-		       (double)mc / (double)ma);
-		if (fds_seen != fds_counted)
-			printf("   (counts differ: %d vs %d)\n", fds_seen,
-			       fds_counted);
-		fl_sampler_close(&fast);
-		fl_sampler_close(&slow);
+		char a[48], e[48];
+		snprintf(a, sizeof a, "%s (%s)", c[0], q[0]);
+		snprintf(e, sizeof e, "%s (%s)", c[4], q[4]);
+		printf("   %6ld %7ld  %-17s %9s %9s %9s  %-17s %10s\n", val[M_GETDENTS],
+		       val[M_NLINK], a, c[1], c[2], c[3], e, c[5]);
+		if (val[M_FSTATAT] != val[M_GETDENTS] || val[M_NLINK] != val[M_STAT])
+			printf("   (counts differ: fd size %ld, getdents %ld; task/ "
+			       "links - 2 %ld, stat %ld)\n",
+			       val[M_FSTATAT], val[M_GETDENTS], val[M_NLINK],
+			       val[M_STAT]);
+		close(statfd);
+		fl_sampler_close(&s);
 		close(release);
 		waitpid(pid, NULL, 0);
 	}
-	printf("\n   ratio = opendir/readdir count / faultline sample\n\n");
+	printf("\n   A faultline sample is the fd size, the link count of task/ "
+	       "(threads + 2) and statm:\n   three calls whose cost depends on "
+	       "neither count. /proc/PID/stat gives threads and\n   RSS in one "
+	       "read but sums every thread; getdents counts fds one by one.\n\n");
 }
 
 /* Starts argv with stdout on a pipe, waits for a line containing ready,
@@ -209,53 +288,58 @@ static int64_t launch_ready_stop(char *const argv[], const char *ready)
 	return ok ? t1 - t0 : -1;
 }
 
-static void bench_fixed_cost(const char *faultline)
+/* Runs the one scenario of file scen with faultline: its duration (from
+ * results.json) in *scenario, the whole command's in *whole. 0 or -1. */
+static int one_scenario(const char *faultline, const char *scen,
+			const char *json, int64_t *scenario, int64_t *whole)
 {
-	enum { K = 15 };
-	printf("2. Fixed cost of a scenario: spawn, wait until ready, stop\n"
-	       "   (fixtures/bin/fileproc --mode fixed; median of %d)\n\n", K);
-	char dir[] = "/tmp/fl-bench.XXXXXX";
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
-		return;
-	}
-	char scen[PATH_MAX], json[PATH_MAX];
-	snprintf(scen, sizeof scen, "%s/noop.lua", dir);
-	snprintf(json, sizeof json, "%s/results.json", dir);
-	FILE *f = fopen(scen, "w");
-	fprintf(f,
-		"local list = {}\n"
-		"for i = 1, %d do list[i] = {\n"
-		"  name = 'noop ' .. i,\n"
-		"  target = { cmd = { 'fixtures/bin/fileproc', '--mode', 'fixed',\n"
-		"             '--port', '{port}', '--dir', '{tmpdir}' },\n"
-		"             ready = { stdout = 'READY' } },\n"
-		"  run = function(t) t:stop() end } end\n"
-		"return list\n",
-		K);
-	fclose(f);
-
-	/* faultline: the whole command, and each scenario's own duration. */
 	char cmd[PATH_MAX * 3];
 	snprintf(cmd, sizeof cmd, "%s run -q --no-report --json %s %s >/dev/null",
 		 faultline, json, scen);
 	int64_t t0 = fl_now_ns();
 	int rc = system(cmd);
-	int64_t whole = fl_now_ns() - t0;
+	*whole = fl_now_ns() - t0;
 	json_error_t je;
 	json_t *doc = json_load_file(json, 0, &je);
-	int64_t per[K];
-	size_t n = 0;
-	if (rc == 0 && doc) {
-		size_t i;
-		json_t *s;
-		json_array_foreach(json_object_get(doc, "scenarios"), i, s)
-			if (n < K)
-				per[n++] = (int64_t)(json_number_value(json_object_get(
-							     s, "duration_s")) *
-						     1e9);
-	}
+	json_t *s = json_array_get(json_object_get(doc, "scenarios"), 0);
+	*scenario = (int64_t)(json_number_value(json_object_get(s, "duration_s")) *
+			      1e9);
 	json_decref(doc);
+	return rc == 0 && s ? 0 : -1;
+}
+
+static void bench_fixed_cost(const char *faultline)
+{
+	enum { K = 21 };
+	printf("2. Fixed cost of a scenario beside libfiu's launcher (fileproc "
+	       "--mode fixed; median of %d\n   rounds, each round running all "
+	       "four one after the other)\n\n", K);
+	char dir[] = "/tmp/fl-bench.XXXXXX";
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return;
+	}
+	char noop[PATH_MAX], judged[PATH_MAX], json[PATH_MAX];
+	snprintf(noop, sizeof noop, "%s/noop.lua", dir);
+	snprintf(judged, sizeof judged, "%s/judged.lua", dir);
+	snprintf(json, sizeof json, "%s/results.json", dir);
+	static const char head[] =
+		"return { name = 'cost',\n"
+		"  target = { cmd = { 'fixtures/bin/fileproc', '--mode', 'fixed',\n"
+		"             '--port', '{port}', '--dir', '{tmpdir}' },\n"
+		"             ready = { stdout = 'READY' } },\n";
+	FILE *f = fopen(noop, "w");
+	fprintf(f, "%s  run = function(t) t:stop() end }\n", head);
+	fclose(f);
+	/* A judged scenario: a baseline (its held snapshot), the stop with
+	 * the final forensics, and leaks judged. hold = 0 and 10 kHz keep the
+	 * held looks at their minimum, two sample periods (200 µs). */
+	f = fopen(judged, "w");
+	fprintf(f, "%s  sample = { hz = 10000 }, recovery = { hold = 0 },\n"
+		   "  run = function(t) t:settle(0.001); t:stop()\n"
+		   "    t:expect { leaked = { fds = 0, threads = 0 } } end }\n",
+		head);
+	fclose(f);
 
 	int port = 20000 + (int)(getpid() % 20000);
 	char portbuf[16];
@@ -264,39 +348,48 @@ static void bench_fixed_cost(const char *faultline)
 			portbuf, "--dir", dir, NULL};
 	char *fiurun[] = {"fiu-run", "-x", "fixtures/bin/fileproc", "--mode",
 			  "fixed", "--port", portbuf, "--dir", dir, NULL};
-	int64_t vb[K], vf[K];
-	int fiu_ok = 1;
+	int64_t vb[K], vf[K], vn[K], vj[K], wn[K], wj[K];
+	int fiu_ok = 1, fl_ok = 1;
 	for (int i = 0; i < K; i++) {
 		vb[i] = launch_ready_stop(bare, "READY");
 		vf[i] = launch_ready_stop(fiurun, "READY");
-		if (vf[i] < 0)
-			fiu_ok = 0;
+		fiu_ok &= vf[i] >= 0;
+		fl_ok &= one_scenario(faultline, noop, json, &vn[i], &wn[i]) == 0;
+		fl_ok &= one_scenario(faultline, judged, json, &vj[i], &wj[i]) == 0;
 	}
-	char a[32], b[32], c[32], d[32];
-	int64_t mper = n ? median(per, n) : -1;
-	int64_t mb = median(vb, K), mf = median(vf, K);
-	fl_fmt_duration(a, sizeof a, mper);
-	fl_fmt_duration(b, sizeof b, whole / K);
-	fl_fmt_duration(c, sizeof c, mb);
-	fl_fmt_duration(d, sizeof d, mf);
-	printf("   %-46s %12s\n", "bare target (no libfiu)", c);
-	if (fiu_ok)
-		printf("   %-46s %12s\n", "fiu-run -x (libfiu's launcher)", d);
-	else
-		printf("   %-46s %12s\n", "fiu-run -x (libfiu's launcher)",
-		       "not available");
-	if (n)
-		printf("   %-46s %12s   %.2fx fiu-run\n",
-		       "faultline scenario (spawn, ready, stop)", a,
-		       fiu_ok ? (double)mper / (double)mf : 0.0);
-	else
-		printf("   faultline run failed (exit %d)\n", rc);
-	printf("   %-46s %12s   %.2fx fiu-run\n",
-	       "faultline run, whole command / scenarios", b,
-	       fiu_ok ? (double)(whole / K) / (double)mf : 0.0);
-	printf("\n   A faultline scenario also makes its fault region, samples at "
-	       "200 Hz, takes a\n   final look at the fd table and threads, and "
-	       "waits for the target to exit.\n\n");
+	if (!fl_ok)
+		printf("   a faultline run failed\n");
+	int64_t mf = median(vf, K);
+	const struct {
+		const char *what;
+		int64_t *v;
+		int ratio;
+	} rows[] = {
+		{"bare target (no libfiu)", vb, 0},
+		{"fiu-run -x (libfiu's launcher)", vf, 0},
+		{"faultline: spawn, ready, stop", vn, 1},
+		{"  (the whole faultline command)", wn, 1},
+		{"faultline, judged: + baseline, final look, leaks", vj, 1},
+		{"  (the whole faultline command)", wj, 1},
+	};
+	for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+		char a[32];
+		int64_t m = median(rows[r].v, K);
+		fl_fmt_duration(a, sizeof a, m);
+		if (r == 1 && !fiu_ok)
+			printf("   %-50s %10s\n", rows[r].what, "not available");
+		else if (rows[r].ratio && fiu_ok)
+			printf("   %-50s %10s   %.2fx fiu-run\n", rows[r].what, a,
+			       (double)m / (double)mf);
+		else
+			printf("   %-50s %10s\n", rows[r].what, a);
+	}
+	printf("\n   A faultline scenario also connects its agent and samples; "
+	       "the judged one\n   (sample.hz = 10000, recovery.hold = 0) takes "
+	       "a 1 ms baseline, looks at the\n   fd tables and threads at both "
+	       "ends of two sample periods at the baseline\n   and at the end, "
+	       "and judges the leaks. Goal: at most 1.2x fiu-run.\n\n");
+	char cmd[PATH_MAX + 16];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "bench: could not remove %s\n", dir);
@@ -348,7 +441,7 @@ static void print_latency(const char *what, int64_t *v, size_t n)
 static int64_t bench_region(void)
 {
 	fl_faults f;
-	if (fl_faults_create(&f, 1, "linux", 0, 0) < 0)
+	if (fl_faults_create(&f, 1, "linux", 0, 0, 0, 0) < 0)
 		return -1;
 	fl_shm_view v;
 	if (fl_shm_view_of(f.shm, f.shm_size, &v) < 0) {
@@ -538,10 +631,11 @@ static void bench_control(void)
 	rmdir(dir);
 }
 
-/* Runs callbench in its mode and returns its first two figures and, when
- * c is not NULL, its third (calls: __read_chk's ns per call). */
-static int callbench(char **env, const char *mode, double *a, double *b,
-		     double *c)
+/* Runs callbench in its mode (with an argument: NULL for none) and
+ * returns its first two figures and, when c is not NULL, its third
+ * (calls: __read_chk's ns per call). */
+static int callbench_n(char **env, const char *mode, const char *arg,
+		       double *a, double *b, double *c)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -549,7 +643,8 @@ static int callbench(char **env, const char *mode, double *a, double *b,
 	pid_t pid = fork();
 	if (pid == 0) {
 		dup2(p[1], 1);
-		char *argv[] = {"build/bench/callbench", (char *)mode, NULL};
+		char *argv[] = {"build/bench/callbench", (char *)mode,
+				(char *)arg, NULL};
 		execve(argv[0], argv, env ? env : environ);
 		_exit(127);
 	}
@@ -568,14 +663,26 @@ static int callbench(char **env, const char *mode, double *a, double *b,
 		       : -1;
 }
 
+static int callbench(char **env, const char *mode, double *a, double *b,
+		     double *c)
+{
+	return callbench_n(env, mode, NULL, a, b, c);
+}
+
 /* callbench under the agent, with the region made here (and, for on,
- * a window at p = 0 on both points, open from the first instruction). */
-static int callbench_agent(const char *mode, int on, double *a, double *b,
-			   double *c)
+ * a window at p = 0 on both points, open from the first instruction);
+ * sweep: the windows are a sweep's (FL_SWEEP_RECORD records every call's
+ * site, FL_SWEEP_SITE compares every call's site with one that is never
+ * called), and arg callbench's argument. */
+static int callbench_sweep(const char *mode, const char *arg, int on,
+			   int sweep, double *a, double *b, double *c)
 {
 	fl_faults f;
-	if (fl_faults_create(&f, 1, "linux", 0, 0) < 0)
+	if (fl_faults_create(&f, 1, "linux", 0, 0, sweep ? FL_SITES_RECORD : 0,
+			     0) < 0)
 		return -1;
+	if (sweep)
+		fl_faults_set_sweep(&f, sweep, 1, NULL, 1);
 	char err[256];
 	fl_fault_spec spec;
 	memset(&spec, 0, sizeof spec);
@@ -590,9 +697,15 @@ static int callbench_agent(const char *mode, int on, double *a, double *b,
 	fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) & ~FD_CLOEXEC);
 	char **env = agent_env("lib/faultline-agent.so",
 			       "/usr/lib/fiu/fiu_posix_preload.so", fd);
-	int r = callbench(env, mode, a, b, c);
+	int r = callbench_n(env, mode, arg, a, b, c);
 	fl_faults_free(&f);
 	return r;
+}
+
+static int callbench_agent(const char *mode, int on, double *a, double *b,
+			   double *c)
+{
+	return callbench_sweep(mode, NULL, on, 0, a, b, c);
 }
 
 static void bench_calls(void)
@@ -631,6 +744,50 @@ static void bench_calls(void)
 	       "%.1f ns)\n",
 	       ak - bk, xk - bk, pk - bk);
 	printf("   (target: within 2x of the preload's own overhead)\n\n");
+}
+
+static void bench_sites(void)
+{
+	printf("11. A call under a sweep's window (docs/sweep.md): CPU time of "
+	       "read(-1, buf, 0) and\n   close(-1), best of 5 rounds of 100 000, "
+	       "and what unwinding costs\n\n");
+	double pr, pc, rr, rc, sr, sc, k;
+	if (callbench_sweep("calls", "100000", 1, 0, &pr, &pc, &k) < 0 ||
+	    callbench_sweep("calls", "100000", 1, FL_SWEEP_RECORD, &rr, &rc, &k) < 0 ||
+	    callbench_sweep("calls", "100000", 1, FL_SWEEP_SITE, &sr, &sc, &k) < 0) {
+		printf("   callbench failed\n\n");
+		return;
+	}
+	printf("   %-52s %8s %8s\n", "", "read", "close");
+	printf("   %-52s %5.0f ns %5.0f ns\n",
+	       "window open (p = 0): decided, nothing recorded", pr, pc);
+	printf("   %-52s %5.0f ns %5.0f ns\n",
+	       "record mode: the call's site unwound and recorded", rr, rc);
+	printf("   %-52s %5.0f ns %5.0f ns\n",
+	       "site mode: the call's site unwound and compared", sr, sc);
+	printf("\n   a recorded call costs %.2f / %.2f us more than an unrecorded "
+	       "one; without\n   a sweep (or target.origins) nothing is unwound: "
+	       "one branch on the rule\n",
+	       (rr - pr) / 1e3, (rc - pc) / 1e3);
+	/* The unwinders a sweep could use, on the same walk. */
+	char line[128];
+	FILE *p = popen("build/bench/callbench unwind", "r");
+	double g = -1, gl = -1, lu = -1;
+	if (p && fgets(line, sizeof line, p))
+		sscanf(line, "gcc %lf glibc %lf libunwind %lf", &g, &gl, &lu);
+	if (p)
+		pclose(p);
+	printf("\n   8 return addresses from a call 12 frames deep:\n");
+	printf("   %-52s %8.0f ns\n", "libgcc _Unwind_Backtrace (the agent's)", g);
+	printf("   %-52s %8.0f ns\n", "glibc backtrace()", gl);
+	if (lu >= 0)
+		printf("   %-52s %8.0f ns\n", "libunwind unw_backtrace (cached)", lu);
+	else
+		printf("   %-52s %8s\n", "libunwind unw_backtrace", "not installed");
+	printf("   (libunwind is faster once its per-thread cache is warm, but "
+	       "that cache is\n   half a MiB of the target's RSS per thread, and a "
+	       "miss takes the loader's\n   lock; the agent's unwinder takes no "
+	       "lock and allocates nothing)\n\n");
 }
 
 static void bench_forks(void)
@@ -1153,6 +1310,283 @@ out:;
 	printf("\n");
 }
 
+/* ------------------------------------------------------------------ */
+/* 11: the monitor at its limit. */
+
+/* The intervals between consecutive samples of a session (ns). */
+static size_t intervals(fl_session *s, int64_t from_ns, int64_t **out)
+{
+	fl_sample *v;
+	pthread_mutex_lock(&s->lock);
+	size_t n = fl_series_copy(&s->series, from_ns, INT64_MAX, &v, NULL);
+	pthread_mutex_unlock(&s->lock);
+	int64_t *d = malloc((n + 1) * sizeof *d);
+	size_t k = 0;
+	for (size_t i = 1; i < n; i++)
+		d[k++] = v[i].t_ns - v[i - 1].t_ns;
+	free(v);
+	*out = d;
+	return k;
+}
+
+/* The floor: a thread that only waits for a timerfd at the rate and reads
+ * it, nothing else, for window_ns. Returns its CPU time in ns. */
+struct idle_timer {
+	int64_t period_ns, window_ns, cpu_ns;
+};
+
+static void *idle_timer_main(void *arg)
+{
+	struct idle_timer *it = arg;
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	struct itimerspec its = {{0, it->period_ns}, {0, it->period_ns}};
+	if (it->period_ns >= FL_NS_PER_SEC)
+		its.it_interval.tv_sec = its.it_value.tv_sec = 1;
+	timerfd_settime(fd, 0, &its, NULL);
+	int64_t end = fl_now_ns() + it->window_ns;
+	while (fl_now_ns() < end) {
+		uint64_t x;
+		if (read(fd, &x, sizeof x) < 0)
+			break;
+	}
+	close(fd);
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	it->cpu_ns = (int64_t)ts.tv_sec * FL_NS_PER_SEC + ts.tv_nsec;
+	return NULL;
+}
+
+static double idle_timer_percent(double hz, double window_s)
+{
+	struct idle_timer it = {(int64_t)(1e9 / hz), (int64_t)(window_s * 1e9), 0};
+	pthread_t t;
+	if (pthread_create(&t, NULL, idle_timer_main, &it) != 0)
+		return -1;
+	pthread_join(t, NULL);
+	return 100.0 * (double)it.cpu_ns / (double)it.window_ns;
+}
+
+static void bench_monitor(void)
+{
+	enum { MAXT = 16 };
+	const double rates[] = {200, 1000, 10000};
+	const int counts[] = {1, 4, 16};
+	const double window_s = 2.0;
+	printf("11. The monitor thread at its limit: idle targets (sleep) sampled "
+	       "for %.0f s; its CPU\n   time (the thread's own clock), the "
+	       "samples' share of it, and the interval between\n   samples "
+	       "(p50 / p99 over every target)\n\n", window_s);
+	if (fl_monitor_start() < 0) {
+		printf("   cannot start the monitor\n\n");
+		return;
+	}
+	printf("   %8s %7s  %9s %14s %10s %9s %9s %7s\n", "rate", "targets",
+	       "monitor", "of it sampling", "samples/s", "p50", "p99",
+	       "missed");
+	for (size_t r = 0; r < sizeof rates / sizeof rates[0]; r++) {
+		printf("   %5.0f Hz %7s  %7.1f %%   (a thread that only waits for "
+		       "the timer)\n",
+		       rates[r], "none", idle_timer_percent(rates[r], window_s));
+		for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+			int n = counts[c];
+			fl_session *sess[MAXT];
+			int ok = 1;
+			for (int i = 0; i < n; i++) {
+				char *argv[] = {"sleep", "1000", NULL};
+				fl_spawn_spec spec = {.argv = argv, .envp = environ};
+				fl_child child;
+				char err[256] = "";
+				sess[i] = calloc(1, sizeof *sess[i]);
+				if (fl_target_spawn(&spec, &child, err, sizeof err) < 0 ||
+				    fl_session_init(sess[i], &child, rates[r], 0) < 0 ||
+				    fl_monitor_add(sess[i]) < 0) {
+					printf("   cannot start target %d: %s\n", i, err);
+					ok = 0;
+					n = i + 1;
+					break;
+				}
+			}
+			/* Settle, then the window. */
+			usleep(200000);
+			int64_t t0 = fl_now_ns(), cpu0 = fl_monitor_cpu_ns();
+			uint64_t samples0 = 0, cost0 = 0, missed0 = 0;
+			int64_t rel0[MAXT];
+			for (int i = 0; i < n && ok; i++) {
+				pthread_mutex_lock(&sess[i]->lock);
+				samples0 += fl_series_count(&sess[i]->series);
+				cost0 += sess[i]->sample_cost_total_ns;
+				missed0 += sess[i]->missed_ticks;
+				pthread_mutex_unlock(&sess[i]->lock);
+				rel0[i] = fl_session_now(sess[i]);
+			}
+			usleep((useconds_t)(window_s * 1e6));
+			int64_t t1 = fl_now_ns(), cpu1 = fl_monitor_cpu_ns();
+			uint64_t samples1 = 0, cost1 = 0, missed1 = 0;
+			int64_t *all = NULL;
+			size_t nall = 0;
+			for (int i = 0; i < n && ok; i++) {
+				pthread_mutex_lock(&sess[i]->lock);
+				samples1 += fl_series_count(&sess[i]->series);
+				cost1 += sess[i]->sample_cost_total_ns;
+				missed1 += sess[i]->missed_ticks;
+				pthread_mutex_unlock(&sess[i]->lock);
+				int64_t *d;
+				size_t k = intervals(sess[i], rel0[i], &d);
+				all = realloc(all, (nall + k + 1) * sizeof *all);
+				memcpy(all + nall, d, k * sizeof *d);
+				nall += k;
+				free(d);
+			}
+			for (int i = 0; i < n; i++) {
+				fl_monitor_remove(sess[i]);
+				fl_target_kill_group(&sess[i]->child, SIGKILL);
+				waitpid(sess[i]->child.pid, NULL, 0);
+				fl_session_destroy(sess[i]);
+				free(sess[i]);
+			}
+			if (!ok || nall == 0) {
+				free(all);
+				continue;
+			}
+			qsort(all, nall, sizeof *all, cmp_i64);
+			double wall = (double)(t1 - t0);
+			char p50[32], p99[32];
+			fl_fmt_duration(p50, sizeof p50, all[nall / 2]);
+			fl_fmt_duration(p99, sizeof p99, all[nall * 99 / 100]);
+			printf("   %5.0f Hz %7d  %7.1f %% %12.1f %% %10.0f %9s %9s %7llu\n",
+			       rates[r], n, 100.0 * (double)(cpu1 - cpu0) / wall,
+			       100.0 * (double)(cost1 - cost0) / wall,
+			       (double)(samples1 - samples0) / (wall / 1e9), p50,
+			       p99, (unsigned long long)(missed1 - missed0));
+			free(all);
+		}
+	}
+	fl_monitor_stop();
+	printf("\n   monitor: its thread's CPU time over the window, in %% of a "
+	       "core; of it sampling:\n   the /proc reads alone. Goals: 16 "
+	       "targets at 1 kHz under 10 %% of a core; one\n   target at 10 "
+	       "kHz with a p99 interval within 2 periods and no missed tick "
+	       "(idle\n   machine).\n\n");
+}
+
+/* ------------------------------------------------------------------ */
+/* make soak: faultline's own memory over a long scenario.              */
+
+/* A process's resident set and its peak (VmRSS, VmHWM), in bytes. */
+static int vm_of(pid_t pid, long long *rss, long long *hwm)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (fl_procfs_status_field(buf, "VmRSS", rss) < 0 ||
+	    fl_procfs_status_field(buf, "VmHWM", hwm) < 0)
+		return -1;
+	return 0;
+}
+
+static void soak(const char *faultline, double seconds, double hz)
+{
+	printf("soak: one scenario of %.0f s at %.0f Hz (a fault window and a "
+	       "recovery every 10 s),\n      faultline's memory as it runs\n\n",
+	       seconds, hz);
+	char dir[] = "/tmp/fl-soak.XXXXXX";
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return;
+	}
+	char scen[PATH_MAX], json[PATH_MAX];
+	snprintf(scen, sizeof scen, "%s/soak.lua", dir);
+	snprintf(json, sizeof json, "%s/results.json", dir);
+	FILE *f = fopen(scen, "w");
+	fprintf(f,
+		"return { name = 'soak', timeout = %.0f, sample = { hz = %.0f },\n"
+		"  target = { cmd = { 'build/tests/targets/tgt', '--port', '{port}' },\n"
+		"             ready = { stdout = 'READY' } },\n"
+		"  steady = { fds = '+2', threads = '+0' },\n"
+		"  run = function(t)\n"
+		"    t:settle(1)\n"
+		"    local stop_at = t:now() + %.0f\n"
+		"    while t:now() < stop_at do\n"
+		"      t:fault('posix/io/rw/read', { p = 0.5, optional = 'an idle target reads nothing' })\n"
+		"      t:sleep(1)\n"
+		"      t:clear()\n"
+		"      t:expect_recovery { within = 2 }\n"
+		"      t:tcp('PING\\n')\n"
+		"      t:sleep(9)\n"
+		"    end\n"
+		"    t:expect { trend = { rss = '1MiB/s', fds = '1/s' } }\n"
+		"    t:stop()\n"
+		"    t:expect { leaked = { fds = 0, threads = 0 } }\n"
+		"  end }\n",
+		seconds + 120, hz, seconds);
+	fclose(f);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, 1);
+		execl(faultline, faultline, "run", "-q", "--no-report", "--json",
+		      json, scen, (char *)NULL);
+		_exit(127);
+	}
+	int64_t t0 = fl_now_ns();
+	double next = 0, step = seconds / 10 < 5 ? 5 : seconds / 10;
+	long long rss = 0, hwm = 0;
+	printf("   %10s %12s %12s\n", "elapsed", "RSS", "peak RSS");
+	for (;;) {
+		int status;
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		double el = (double)(fl_now_ns() - t0) / 1e9;
+		long long r, h;
+		if (vm_of(pid, &r, &h) == 0) {
+			rss = r;
+			hwm = h;
+		}
+		if (el >= next) {
+			char a[32], b[32];
+			fl_fmt_bytes(a, sizeof a, (double)rss);
+			fl_fmt_bytes(b, sizeof b, (double)hwm);
+			printf("   %8.0f s %12s %12s\n", el, a, b);
+			fflush(stdout);
+			next += step;
+		}
+		usleep(200000);
+	}
+	char b[32];
+	fl_fmt_bytes(b, sizeof b, (double)hwm);
+	json_error_t je;
+	json_t *doc = json_load_file(json, 0, &je);
+	json_t *s = json_array_get(json_object_get(doc, "scenarios"), 0);
+	json_t *t = json_array_get(json_object_get(s, "targets"), 0);
+	json_t *sm = json_object_get(t, "sampling");
+	printf("\n   peak RSS of faultline: %s over %.0f s (%lld samples, %lld "
+	       "missed ticks; the series\n   keeps %.1f MiB); verdict %s%s%s\n\n",
+	       b, (double)(fl_now_ns() - t0) / 1e9,
+	       (long long)json_integer_value(json_object_get(sm, "samples")),
+	       (long long)json_integer_value(json_object_get(sm, "missed_ticks")),
+	       (double)json_integer_value(json_object_get(sm, "kept_bytes")) /
+		       (1 << 20),
+	       json_string_value(json_object_get(s, "verdict"))
+		       ? json_string_value(json_object_get(s, "verdict"))
+		       : "(none)",
+	       json_is_string(json_object_get(s, "message")) ? ": " : "",
+	       json_is_string(json_object_get(s, "message"))
+		       ? json_string_value(json_object_get(s, "message"))
+		       : "");
+	json_decref(doc);
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench: could not remove %s\n", dir);
+}
+
 /* Is section k asked for? No section numbers after the binary: all. */
 static int want(int argc, char **argv, int k)
 {
@@ -1352,6 +1786,12 @@ static void bench_mttr(const char *faultline)
 int main(int argc, char **argv)
 {
 	const char *faultline = argc > 1 ? argv[1] : "bin/faultline";
+	/* build/bench/bench FAULTLINE soak [SECONDS [HZ]] (make soak). */
+	if (argc > 2 && strcmp(argv[2], "soak") == 0) {
+		soak(faultline, argc > 3 ? atof(argv[3]) : 600,
+		     argc > 4 ? atof(argv[4]) : 1000);
+		return 0;
+	}
 	printf("faultline bench (%ld CPUs)\n\n", sysconf(_SC_NPROCESSORS_ONLN));
 	if (want(argc, argv, 1))
 		bench_sampling();
@@ -1373,5 +1813,8 @@ int main(int argc, char **argv)
 		bench_mttr(faultline);
 	if (want(argc, argv, 10))
 		bench_forks();
+	if (want(argc, argv, 11))
+		bench_monitor();
+		bench_sites();
 	return 0;
 }

@@ -17,7 +17,7 @@ const fl_api_table fl_api_tables[] = {
 	{"target", "faultline.Target",
 	 KEYS("cmd", "env", "cwd", "ready", "health", "health_interval", "stop",
 	      "rlimits", "close", "output_limit", "autostart", "exits",
-	      "inherit", "watch", "oom"),
+	      "inherit", "origins", "watch", "oom"),
 	 0},
 	{"target.ready", "faultline.Ready",
 	 KEYS("stdout", "stderr", "output", "regex", "port", "delay",
@@ -34,7 +34,7 @@ const fl_api_table fl_api_tables[] = {
 	{"target.oom", "faultline.Oom", KEYS("rss", "core"), 0},
 	{"xfail", "faultline.Xfail", KEYS("reason", "match"), 0},
 	{"sample", "faultline.Sample", KEYS("hz"), 0},
-	{"steady", "faultline.Steady", KEYS("health"), 1},
+	{"steady", "faultline.Steady", KEYS("health", "per"), 1},
 	{"recovery", "faultline.Recovery", KEYS("hold"), 0},
 	/* The options of the t: methods. */
 	{"t:stop", "faultline.StopOptions", KEYS("grace", "signal"), 0},
@@ -63,8 +63,7 @@ const fl_api_table fl_api_tables[] = {
 	 KEYS("exit", "signal", "leaked", "peak", "steady", "survived",
 	      "trend"),
 	 0},
-	{"t:expect.leaked", "faultline.Figures", (const char *const[]){NULL},
-	 1},
+	{"t:expect.leaked", "faultline.Leaked", KEYS("per"), 1},
 	{"t:expect.peak", "faultline.Figures", (const char *const[]){NULL}, 1},
 	{"t:expect.trend", "faultline.Trend", KEYS("window"), 1},
 };

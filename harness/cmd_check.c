@@ -253,15 +253,15 @@ static void check_one(struct check *c, const fl_scenario_ref *ref)
 
 int fl_cmd_check(int argc, char **argv)
 {
-	if (argc < 2) {
-		fprintf(stderr, "faultline check: no scenario given (try "
-				"'faultline check --help')\n");
-		return FL_EXIT_USAGE;
-	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+	int opt = fl_cli_no_options("check", argc, argv);
+	if (opt > 0) {
 		fputs(check_usage, stdout);
 		return FL_EXIT_OK;
 	}
+	if (opt < 0)
+		return FL_EXIT_USAGE;
+	if (argc < 2)
+		return fl_cli_usage_error("check", "no scenario given");
 	fl_scenario_ref *refs;
 	char err[1024];
 	int n = fl_scenario_discover(argv + 1, argc - 1, &refs, err, sizeof err);

@@ -7,6 +7,8 @@
 #define _GNU_SOURCE
 #include "cli.h"
 #include "report.h"
+#include "text.h"
+#include "sweep.h"
 #include "util.h"
 #include "writers.h"
 
@@ -31,7 +33,8 @@ static const char merge_head[] =
 	"report directories holding one.\n"
 	"\n"
 	"The scenarios are concatenated in shard order, the summary is counted\n"
-	"again and run.merged_from lists the shards. A scenario id may appear\n"
+	"again and run.merged_from lists the shards; the shards of a sweep\n"
+	"(sweep --shard I/N) give one map of every site. A scenario id may appear\n"
 	"in two inputs only with identical results (the same file given twice);\n"
 	"otherwise the merge is refused, since one of the two would be lost.\n"
 	"\n"
@@ -66,6 +69,7 @@ static const char report_tail[] =
 
 /* The options merge and report share. */
 struct opts {
+	const char *cmd;	/* "merge" or "report" */
 	const char *head, *tail;
 	const char *dir;
 	const char *extra[FL_WRITER_COUNT];
@@ -101,7 +105,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	longopts[n] = (struct option){NULL, 0, NULL, 0};
 	optind = 1;
 	int ch;
-	while ((ch = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
+	while ((ch = fl_cli_getopt(o->cmd, argc, argv, "o:qh", longopts)) != -1) {
 		if (ch == 'o') {
 			o->dir = optarg;
 		} else if (ch == 'q') {
@@ -112,7 +116,6 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		} else if (ch >= WRITER_OPT && ch < WRITER_OPT + FL_WRITER_COUNT) {
 			o->extra[ch - WRITER_OPT] = optarg;
 		} else {
-			usage(o, stderr);
 			return FL_EXIT_USAGE;
 		}
 	}
@@ -341,7 +344,7 @@ static void note_input(struct merge *m, int i, long added)
 		m->interrupted = json_object_get(run, "interrupted");
 
 	json_t *f = json_object();
-	if (!f || json_object_set_new(f, "file", json_string(m->in[i].path)))
+	if (!f || json_object_set_new(f, "file", fl_text_json(m->in[i].path)))
 		fl_out_of_memory();
 	static const char *const from_run[] = {"id", "started", "duration_s"};
 	for (size_t k = 0; k < 3; k++)
@@ -372,11 +375,15 @@ static json_t *merged_run(struct merge *m, const char *command)
 				      ? m->first_started
 				      : fl_results_opt_str(first_run, "started");
 	json_t *host = json_object_get(first_run, "host");
+	/* The inputs' times are whatever their files say: a span that is
+	 * not a finite number is no span. */
+	double span = m->first_start >= 0 ? m->last_end - m->first_start : 0.0;
 	json_t *run = json_pack(
-		"{s:s,s:o,s:f,s:s,s:O,s:O,s:O,s:O}", "id", id, "started",
+		"{s:s,s:o,s:o,s:o,s:O,s:O,s:O,s:O}", "id", id, "started",
 		started ? json_string(started) : json_null(), "duration_s",
-		m->first_start >= 0 ? m->last_end - m->first_start : 0.0, "command",
-		command, "seed", m->same_seed && m->seed ? m->seed : json_null(),
+		isfinite(span) ? json_real(span) : json_null(), "command",
+		fl_text_json(command), "seed",
+		m->same_seed && m->seed ? m->seed : json_null(),
 		"interrupted", m->interrupted, "host", host ? host : json_null(),
 		"merged_from", m->from);
 	if (!run)
@@ -407,12 +414,19 @@ static json_t *merge_inputs(struct merge *m, const char *command)
 				     merged_run(m, command), json_incref(m->scenarios));
 	if (!doc)
 		fl_out_of_memory();
+	/* Shards of a sweep: one map of every site, each with the outcome of
+	 * the shard that ran it (sweep.c). */
+	for (int i = 0; i < m->n; i++)
+		if (fl_sweep_merge(doc, m->in[i].doc) < 0)
+			fl_out_of_memory();
+	if (fl_sweep_map_update(doc) < 0)
+		fl_out_of_memory();
 	return doc;
 }
 
 int fl_cmd_merge(int argc, char **argv)
 {
-	struct opts o = {.head = merge_head, .tail = merge_tail};
+	struct opts o = {.cmd = "merge", .head = merge_head, .tail = merge_tail};
 	/* The command line as typed, for run.command: getopt_long reorders
 	 * argv. */
 	fl_buf cmd;
@@ -427,11 +441,10 @@ int fl_cmd_merge(int argc, char **argv)
 	}
 	if (!o.dir || argc - optind < 1) {
 		fl_buf_free(&cmd);
-		fprintf(stderr, "faultline merge: %s\n\n",
+		return fl_cli_usage_error(
+			"merge", "%s",
 			!o.dir ? "say where the merged report goes with -o DIR"
 			       : "no results file given");
-		usage(&o, stderr);
-		return FL_EXIT_USAGE;
 	}
 	struct merge m = {.n = argc - optind,
 			  .quiet = o.quiet,
@@ -506,16 +519,13 @@ static int is_results_of(const char *path, const char *dir)
 
 int fl_cmd_report(int argc, char **argv)
 {
-	struct opts o = {.head = report_head, .tail = report_tail};
+	struct opts o = {.cmd = "report", .head = report_head, .tail = report_tail};
 	int status = parse_opts(&o, argc, argv);
 	if (status >= 0)
 		return status;
-	if (argc - optind != 1) {
-		fprintf(stderr, "faultline report: give exactly one results "
-				"file\n\n");
-		usage(&o, stderr);
-		return FL_EXIT_USAGE;
-	}
+	if (argc - optind != 1)
+		return fl_cli_usage_error("report", "give exactly one results "
+						    "file");
 	char path[PATH_MAX], err[PATH_MAX + 256];
 	fl_results_path(argv[optind], path, sizeof path);
 	json_t *doc;

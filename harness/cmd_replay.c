@@ -8,6 +8,7 @@
 #include "monitor.h"
 #include "report.h"
 #include "scenario.h"
+#include "text.h"
 #include "util.h"
 
 #include <errno.h>
@@ -23,9 +24,11 @@ static const char replay_usage[] =
 	"\n"
 	"Runs the journal's scenario again, failing exactly the calls the\n"
 	"journal recorded (by point, actor and call number) and deciding no\n"
-	"others. Exit status 0 when the verdict and the journal's digest come\n"
-	"back, 1 when they do not, 2 on bad usage, 3 when the report could not\n"
-	"be written.\n"
+	"others, and says whether the set of faults that fired equals the\n"
+	"recorded set (its digest, and how many were recorded but did not fire\n"
+	"and fired but were not recorded). Exit status 0 when the verdict and\n"
+	"the fault set come back, 1 when they do not, 2 on bad usage, 3 when\n"
+	"the report could not be written.\n"
 	"\n"
 	"JOURNAL is a journal-K.json file that 'faultline run' writes next to\n"
 	"results.json.\n"
@@ -40,9 +43,15 @@ static const char shrink_usage[] =
 	"usage: faultline shrink [options] JOURNAL\n"
 	"\n"
 	"Replays subsets of the journal's faults to find a smallest set that\n"
-	"still fails the same expectation as the recorded run (delta\n"
-	"debugging: each step replays the scenario). Prints the faults that\n"
-	"remain and writes them as a journal that 'faultline replay' takes.\n"
+	"still fails the same way as the recorded run (delta debugging: each\n"
+	"step replays the scenario). It checks itself: first it replays the\n"
+	"whole journal --verify times and stops with \"not reproducible\" unless\n"
+	"every replay fails the recorded expectation the same way; \"the same\n"
+	"way\" is the expectation and its measured outcome (an exit status, a\n"
+	"signal: a death by SIGUSR1 is not \"exit 3\"). Then it searches, and\n"
+	"replays the answer --verify times before printing it. Prints the\n"
+	"faults that remain and writes them as a journal that 'faultline\n"
+	"replay' takes.\n"
 	"\n"
 	"options:\n"
 	"  -o FILE            the minimal journal (default: JOURNAL with\n"
@@ -51,22 +60,52 @@ static const char shrink_usage[] =
 	"                     results name it (\"leaked fds\", \"recovery\",\n"
 	"                     ...; default: the first that failed)\n"
 	"  --max-runs N       give up after N replays (default 500)\n"
+	"  --verify N         replays of the recorded failure and of the\n"
+	"                     answer that must all fail the same way\n"
+	"                     (default 3)\n"
 	"  -v, --verbose      show each replay's verdict\n"
-	"  -h, --help         this text\n";
+	"  -h, --help         this text\n"
+	"\n"
+	"exit status: 0 a verified smallest set was written; 1 the recorded\n"
+	"failure is not reproducible, or the answer did not verify; 2 bad\n"
+	"usage; 3 the minimal journal could not be written.\n";
 
 struct replay_env {
 	char tmp_root[PATH_MAX];
 	fl_run_opts opts;
 	fl_scenario_ref ref;
 	fl_journal_file jf;
+	/* How the recorded run failed (the journal's "failure", which run
+	 * adds: { verdict, signature, by_expectation }), or NULL for a
+	 * journal without it. */
+	json_t *failure;
 };
+
+/* The journal's "failure" object, or NULL. The journal was read once
+ * already; reading it again keeps fl_journal_file_load to what replay
+ * needs to run. */
+static json_t *recorded_failure(const char *path)
+{
+	json_error_t je;
+	json_t *doc = json_load_file(path, 0, &je);
+	json_t *f = json_object_get(doc, "failure");
+	f = json_is_object(f) ? json_incref(f) : NULL;
+	json_decref(doc);
+	return f;
+}
 
 static int env_open(struct replay_env *e, const char *path, const char *self,
 		    int verbose)
 {
 	memset(e, 0, sizeof *e);
 	char err[1024];
-	if (fl_journal_file_load(path, &e->jf, err, sizeof err) < 0) {
+	/* Another file given by mistake is refused from its head, before a
+	 * full parse whose memory grows with the file. */
+	if (fl_results_check_head(path, "faultline.journal", 1,
+				  "not a faultline journal (faultline run writes "
+				  "them as journal-N.json next to results.json)",
+				  err, sizeof err) < 0 ||
+	    fl_journal_file_load(path, &e->jf, err, sizeof err) < 0) {
 		fprintf(stderr, "faultline: %s\n", err);
 		return -1;
 	}
@@ -117,6 +156,7 @@ static int env_open(struct replay_env *e, const char *path, const char *self,
 		return -1;
 	}
 	e->opts.tmp_root = e->tmp_root;
+	e->failure = recorded_failure(path);
 	return 0;
 }
 
@@ -128,6 +168,7 @@ static void env_close(struct replay_env *e)
 	free(e->ref.tags);
 	free(e->ref.load_error);
 	fl_journal_file_free(&e->jf);
+	json_decref(e->failure);
 }
 
 /* Sorted by point so the harness hands the agent one set per point. */
@@ -146,6 +187,69 @@ static json_t *replay_once(struct replay_env *e, fl_fault_rec *recs, size_t n)
 	return fl_scenario_run(&e->ref, &e->opts);
 }
 
+/* How the faults that fired compare with the recorded ones, as multisets
+ * of (point, actor, n, errno). */
+struct fired_cmp {
+	size_t fired, recorded;
+	size_t missing;		/* recorded, did not fire */
+	size_t extra;		/* fired, not recorded */
+};
+
+static int cmp_fault(const void *a, const void *b)
+{
+	const fl_fault_rec *x = a, *y = b;
+	int c = fl_fault_rec_cmp(a, b);
+	if (c)
+		return c;
+	return (x->err > y->err) - (x->err < y->err);
+}
+
+static void compare_sets(fl_fault_rec *rec, size_t nrec, fl_fault_rec *fired,
+			 size_t nfired, struct fired_cmp *out)
+{
+	qsort(rec, nrec, sizeof *rec, cmp_fault);
+	qsort(fired, nfired, sizeof *fired, cmp_fault);
+	memset(out, 0, sizeof *out);
+	out->recorded = nrec;
+	out->fired = nfired;
+	size_t i = 0, j = 0;
+	while (i < nrec || j < nfired) {
+		int c = i >= nrec ? 1 : j >= nfired ? -1 : cmp_fault(&rec[i], &fired[j]);
+		if (c == 0) {
+			i++;
+			j++;
+		} else if (c < 0) {
+			out->missing++;
+			i++;
+		} else {
+			out->extra++;
+			j++;
+		}
+	}
+}
+
+/* The faults a replay fired, from its full journal (the result's
+ * journal_file_data, before the reports move it out). */
+static fl_fault_rec *fired_of(json_t *r, size_t *n)
+{
+	json_t *recs = fl_results_arr(json_object_get(r, "journal_file_data"),
+				      "records");
+	*n = json_array_size(recs);
+	fl_fault_rec *v = fl_xcalloc(*n + 1, sizeof *v);
+	size_t i;
+	json_t *x;
+	json_array_foreach(recs, i, x)
+	{
+		snprintf(v[i].point, sizeof v[i].point, "%s", fl_results_str(x, "point"));
+		snprintf(v[i].actor, sizeof v[i].actor, "%s", fl_results_str(x, "actor"));
+		v[i].n = (uint64_t)fl_results_int(x, "n");
+		json_t *e = json_object_get(x, "errno");
+		v[i].err = json_is_string(e) ? fl_errno_from_name(json_string_value(e))
+					     : (int)fl_results_int(x, "errno");
+	}
+	return v;
+}
+
 int fl_cmd_replay(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -158,7 +262,7 @@ int fl_cmd_replay(int argc, char **argv)
 	const char *report_dir = "reports";
 	int verbose = 0, ch;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+	while ((ch = fl_cli_getopt("replay", argc, argv, "vh", longopts)) != -1) {
 		switch (ch) {
 		case 'R':
 			report_dir = optarg;
@@ -173,14 +277,13 @@ int fl_cmd_replay(int argc, char **argv)
 			fputs(replay_usage, stdout);
 			return FL_EXIT_OK;
 		default:
-			fputs(replay_usage, stderr);
 			return FL_EXIT_USAGE;
 		}
 	}
-	if (optind != argc - 1) {
-		fputs(replay_usage, stderr);
-		return FL_EXIT_USAGE;
-	}
+	if (optind != argc - 1)
+		return fl_cli_usage_error("replay", "%s",
+					  optind == argc ? "no journal given"
+							 : "give one journal");
 	struct replay_env e;
 	if (env_open(&e, argv[optind], argv[-1], verbose) < 0)
 		return FL_EXIT_USAGE;
@@ -204,26 +307,76 @@ int fl_cmd_replay(int argc, char **argv)
 		fl_results_opt_str(fl_results_obj(r, "journal"), "digest");
 	int same_verdict = verdict != FL_VERDICT_UNKNOWN &&
 			   verdict == fl_verdict_parse(e.jf.verdict);
+	size_t nfired;
+	fl_fault_rec *fired = fired_of(r, &nfired);
+	struct fired_cmp cmp;
+	memcpy(recs, e.jf.recs, e.jf.nrecs * sizeof *recs);
+	compare_sets(recs, e.jf.nrecs, fired, nfired, &cmp);
+	free(fired);
 	int same_digest = digest && !strcmp(digest, recorded_digest);
+	/* The digest and the counts must both say so: one alone could
+	 * agree by accident (a lost record, a record the journal cut). */
+	int same_set = same_digest && cmp.missing == 0 && cmp.extra == 0 &&
+		       (long long)cmp.fired ==
+			       fl_results_int(fl_results_obj(r, "journal"), "total");
+	char *rv = NULL;
+	{
+		fl_buf b;
+		fl_buf_init(&b);
+		fl_text_console(&b, e.jf.verdict ? e.jf.verdict : "none");
+		rv = fl_buf_steal(&b);
+	}
 	printf("verdict %s (recorded %s); faults %s (%lld fired, %zu "
 	       "recorded)\n",
-	       fl_verdict_name(verdict), e.jf.verdict ? e.jf.verdict : "none",
-	       same_digest ? "identical" : "differ",
+	       fl_verdict_name(verdict), rv, same_set ? "identical" : "differ",
 	       fl_results_int(fl_results_obj(r, "journal"), "total"),
 	       e.jf.nrecs);
+	printf("fired set %s the recorded set: digest %s (recorded %s); %zu "
+	       "recorded did not fire, %zu fired were not recorded\n",
+	       same_set ? "equals" : "differs from", digest ? digest : "none",
+	       recorded_digest, cmp.missing, cmp.extra);
+	free(rv);
+	/* The same verdict can hide another failure: a death by SIGUSR1 is
+	 * not "exit 3". */
+	const char *recorded_sig = fl_results_opt_str(e.failure, "signature");
+	fl_buf sig;
+	fl_buf_init(&sig);
+	fl_results_failure_signature(r, NULL, &sig);
+	int same_failure = !recorded_sig || !strcmp(recorded_sig, sig.data ? sig.data : "");
+	if (recorded_sig) {
+		fl_buf line;
+		fl_buf_init(&line);
+		fl_buf_puts(&line, "failure ");
+		fl_text_console(&line, sig.len ? sig.data : "none");
+		fl_buf_printf(&line, " (recorded ");
+		fl_text_console(&line, *recorded_sig ? recorded_sig : "none");
+		fl_buf_printf(&line, "): %s\n", same_failure ? "the same" : "differs");
+		fputs(line.data, stdout);
+		fl_buf_free(&line);
+	}
+	fl_buf_free(&sig);
+	json_t *rj = json_pack("{s:I,s:b,s:s,s:o,s:I,s:I,s:I}", "faults",
+			       (json_int_t)e.jf.nrecs, "fired_equals_recorded",
+			       same_set, "recorded_digest", recorded_digest,
+			       "digest", fl_text_json(digest), "fired",
+			       (json_int_t)cmp.fired, "recorded_not_fired",
+			       (json_int_t)cmp.missing, "fired_not_recorded",
+			       (json_int_t)cmp.extra);
+	fl_text_set(r, "replay", rj);
 
 	char id[96];
 	fl_run_id(id, sizeof id, fl_wall_ns());
-	json_t *run = json_pack("{s:s,s:s,s:I,s:o}", "id", id, "replay_of",
-				argv[optind], "seed", (json_int_t)e.jf.seed, "host",
-				fl_host_json());
+	json_t *run = json_pack("{s:s,s:o,s:I,s:o}", "id", id, "replay_of",
+				fl_text_json(argv[optind]), "seed",
+				(json_int_t)e.jf.seed, "host", fl_host_json());
+	if (!run)
+		fl_out_of_memory();
 	json_t *doc = fl_results_new(fl_version(), run, json_pack("[o]", r));
 	if (!doc)
 		fl_out_of_memory();
 	char index[PATH_MAX + 32];
-	int report_failed = fl_write_reports(doc, report_dir, id, NULL, index,
-					     sizeof index) < 0;
-	if (index[0])
+	int reports = fl_write_reports(doc, report_dir, id, NULL, index, sizeof index);
+	if (index[0] && reports != FL_REPORTS_NO_RESULTS)
 		printf("report: %s\n", index);
 	json_decref(doc);
 	free(recs);
@@ -231,9 +384,11 @@ int fl_cmd_replay(int argc, char **argv)
 	env_close(&e);
 	if (interrupted)
 		return 128 + interrupted;
+	if (fflush(stdout) != 0)
+		return FL_EXIT_INTERNAL;
 	/* A replay that came back still fails if its report is missing. */
-	if (same_verdict && same_digest)
-		return report_failed ? FL_EXIT_INTERNAL : FL_EXIT_OK;
+	if (same_verdict && same_set && same_failure)
+		return reports != FL_REPORTS_OK ? FL_EXIT_INTERNAL : FL_EXIT_OK;
 	return FL_EXIT_FAILED;
 }
 
@@ -244,34 +399,65 @@ int fl_cmd_replay(int argc, char **argv)
 struct shrink {
 	struct replay_env *e;
 	const char *want;	/* the expectation that must fail */
-	int runs, max_runs, verbose;
+	/* How it must fail (fl_results_failure_signature of want): what,
+	 * and its outcome for survival, exit and signal. */
+	char *target;
+	int runs, max_runs, verbose, verify_runs;
 };
 
-/* Does replaying this subset still fail the expectation? */
-static int still_fails(struct shrink *s, const fl_fault_rec *set, size_t n)
+/* Replays a subset; how it fails the wanted expectation (malloc'd, ""
+ * when it does not). */
+static char *replay_failure(struct shrink *s, const fl_fault_rec *set, size_t n)
 {
-	if (s->runs >= s->max_runs || fl_monitor_interrupted())
-		return 0;
 	fl_fault_rec *copy = fl_xmalloc((n + 1) * sizeof *copy);
 	memcpy(copy, set, n * sizeof *copy);
 	json_t *r = replay_once(s->e, copy, n);
 	free(copy);
-	s->runs++;
-	int fails = 0;
-	size_t i;
-	json_t *x;
-	json_array_foreach(fl_results_arr(r, "expectations"), i, x)
-	{
-		if (!fl_results_bool(x, "ok") &&
-		    !strcmp(fl_results_str(x, "what"), s->want))
-			fails = 1;
+	fl_buf sig;
+	fl_buf_init(&sig);
+	fl_results_failure_signature(r, s->want, &sig);
+	if (s->verbose) {
+		fl_buf line;
+		fl_buf_init(&line);
+		fl_text_console(&line, sig.len ? sig.data : "does not fail it");
+		printf("  replay: %zu faults -> %s: %s\n", n,
+		       fl_verdict_name(fl_results_verdict(r)), line.data);
+		fl_buf_free(&line);
 	}
-	if (s->verbose)
-		printf("  replay %d: %zu faults -> %s%s\n", s->runs, n,
-		       fl_verdict_name(fl_results_verdict(r)),
-		       fails ? " (still fails)" : "");
 	json_decref(r);
-	return fails;
+	return fl_buf_steal(&sig);
+}
+
+/* Does replaying this subset still fail the expectation the same way? */
+static int still_fails(struct shrink *s, const fl_fault_rec *set, size_t n)
+{
+	if (s->runs >= s->max_runs || fl_monitor_interrupted())
+		return 0;
+	s->runs++;
+	char *sig = replay_failure(s, set, n);
+	int same = !strcmp(sig, s->target);
+	free(sig);
+	return same;
+}
+
+/* Replays a set verify_runs times. Returns how many failed as the
+ * target; with no target yet, the first replay's failure becomes it,
+ * and each replay's failure is listed in how (for "not reproducible"). */
+static int verify(struct shrink *s, const fl_fault_rec *set, size_t n,
+		  fl_buf *how)
+{
+	int same = 0;
+	for (int k = 0; k < s->verify_runs && !fl_monitor_interrupted(); k++) {
+		char *sig = replay_failure(s, set, n);
+		if (!s->target && *sig)
+			s->target = fl_xstrdup(sig);
+		int ok = *sig && s->target && !strcmp(sig, s->target);
+		same += ok;
+		fl_buf_printf(how, "%s  replay %d: ", k ? "\n" : "", k + 1);
+		fl_text_console(how, *sig ? sig : "does not fail it");
+		free(sig);
+	}
+	return same;
 }
 
 /* Zeller's ddmin: split into n parts; keep a part, or a complement,
@@ -324,14 +510,15 @@ int fl_cmd_shrink(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"expect", required_argument, NULL, 'E'},
 		{"max-runs", required_argument, NULL, 'M'},
+		{"verify", required_argument, NULL, 'V'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *out = NULL, *want = NULL;
-	int verbose = 0, max_runs = 500, ch;
+	int verbose = 0, max_runs = 500, verify_runs = 3, ch;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "o:vh", longopts, NULL)) != -1) {
+	while ((ch = fl_cli_getopt("shrink", argc, argv, "o:vh", longopts)) != -1) {
 		switch (ch) {
 		case 'o':
 			out = optarg;
@@ -340,13 +527,18 @@ int fl_cmd_shrink(int argc, char **argv)
 			want = optarg;
 			break;
 		case 'M':
-			max_runs = atoi(optarg);
-			if (max_runs < 1) {
-				fprintf(stderr, "faultline shrink: --max-runs needs "
-						"a positive number\n");
+		case 'V': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (end == optarg || *end || v < 1 || v > 100000) {
+				fprintf(stderr, "faultline shrink: %s needs a "
+						"positive number\n",
+					ch == 'M' ? "--max-runs" : "--verify");
 				return FL_EXIT_USAGE;
 			}
+			*(ch == 'M' ? &max_runs : &verify_runs) = (int)v;
 			break;
+		}
 		case 'v':
 			verbose = 1;
 			break;
@@ -354,14 +546,13 @@ int fl_cmd_shrink(int argc, char **argv)
 			fputs(shrink_usage, stdout);
 			return FL_EXIT_OK;
 		default:
-			fputs(shrink_usage, stderr);
 			return FL_EXIT_USAGE;
 		}
 	}
-	if (optind != argc - 1) {
-		fputs(shrink_usage, stderr);
-		return FL_EXIT_USAGE;
-	}
+	if (optind != argc - 1)
+		return fl_cli_usage_error("shrink", "%s",
+					  optind == argc ? "no journal given"
+							 : "give one journal");
 	const char *path = argv[optind];
 	struct replay_env e;
 	if (env_open(&e, path, argv[-1], 0) < 0)
@@ -372,63 +563,127 @@ int fl_cmd_shrink(int argc, char **argv)
 				"faultline shrink: the recorded run failed no "
 				"expectation (verdict %s): nothing to keep "
 				"failing\n",
-				e.jf.verdict);
+				e.jf.verdict ? e.jf.verdict : "none");
 			env_close(&e);
 			return FL_EXIT_USAGE;
 		}
 		want = e.jf.failed[0];
 	}
 	struct shrink s = {.e = &e, .want = want, .max_runs = max_runs,
-			   .verbose = verbose};
-	printf("shrinking %zu faults of %s: keep '%s' failing\n", e.jf.nrecs,
-	       e.jf.scenario_id, want);
+			   .verbose = verbose, .verify_runs = verify_runs};
+	/* How the recorded run failed it, when the journal says: the
+	 * replays must fail it that way, not merely fail it. */
+	const char *recorded = fl_results_opt_str(
+		fl_results_obj(e.failure, "by_expectation"), want);
+	if (recorded && *recorded)
+		s.target = fl_xstrdup(recorded);
+	char *want_shown;
+	{
+		fl_buf b;
+		fl_buf_init(&b);
+		fl_text_console(&b, want);
+		want_shown = fl_buf_steal(&b);
+	}
+	printf("shrinking %zu faults of %s: keep '%s' failing the same way\n",
+	       e.jf.nrecs, e.jf.scenario_id, want_shown);
 	fl_fault_rec *c = fl_xmalloc((e.jf.nrecs + 1) * sizeof *c);
 	memcpy(c, e.jf.recs, e.jf.nrecs * sizeof *c);
 	int status = FL_EXIT_OK;
-	if (!still_fails(&s, c, e.jf.nrecs)) {
-		printf("the full journal does not fail '%s' when replayed: "
-		       "nothing to shrink\n",
-		       want);
+	fl_buf how;
+	fl_buf_init(&how);
+	/* The recorded failure must come back, the same way, every time:
+	 * a search on a failure that comes and goes finds noise. */
+	int same = verify(&s, c, e.jf.nrecs, &how);
+	if (same < verify_runs) {
+		fl_buf t;
+		fl_buf_init(&t);
+		if (recorded && *recorded) {
+			fl_buf_puts(&t, " as the recorded run did (");
+			fl_text_console(&t, recorded);
+			fl_buf_puts(&t, ")");
+		} else if (!s.target) {
+			fl_buf_puts(&t, " (none failed it)");
+		}
+		printf("not reproducible: %d of %d replays of the %zu recorded "
+		       "faults failed '%s' the same way%s\n%s\n",
+		       same, verify_runs, e.jf.nrecs, want_shown,
+		       t.data ? t.data : "", how.data);
+		fl_buf_free(&t);
 		status = FL_EXIT_FAILED;
-	} else {
-		size_t len = ddmin(&s, c, e.jf.nrecs);
-		printf("%zu of %zu faults still fail '%s' (%d replays%s):\n", len,
-		       e.jf.nrecs, want, s.runs,
-		       s.runs >= max_runs ? ", stopped at --max-runs" : "");
-		for (size_t i = 0; i < len; i++) {
-			const char *en = fl_errno_name(c[i].err);
-			printf("  %s  actor %s  call %llu  %s\n", c[i].point,
-			       c[i].actor, (unsigned long long)c[i].n,
-			       en ? en : "");
-		}
-		char outpath[PATH_MAX];
-		if (out) {
-			snprintf(outpath, sizeof outpath, "%s", out);
-		} else {
-			snprintf(outpath, sizeof outpath, "%s", path);
-			size_t pl = strlen(outpath);
-			if (pl > 5 && !strcmp(outpath + pl - 5, ".json"))
-				outpath[pl - 5] = '\0';
-			strncat(outpath, ".min.json",
-				sizeof outpath - strlen(outpath) - 1);
-		}
-		fl_journal_file mf = e.jf;
-		mf.recs = c;
-		mf.nrecs = len;
-		json_t *doc = fl_journal_file_json(&mf);
-		int r = fl_report_json(doc, outpath);
-		json_decref(doc);
-		if (r < 0) {
-			fprintf(stderr, "faultline: %s: %s\n", outpath,
-				strerror(-r));
-			status = FL_EXIT_INTERNAL;
-		} else {
-			printf("minimal journal: %s (faultline replay %s)\n",
-			       outpath, outpath);
-		}
+		goto done;
 	}
+	{
+		fl_buf t;
+		fl_buf_init(&t);
+		fl_text_console(&t, s.target);
+		printf("the recorded faults fail '%s' in each of %d replays: %s\n",
+		       want_shown, verify_runs, t.data);
+		fl_buf_free(&t);
+	}
+	size_t len = ddmin(&s, c, e.jf.nrecs);
+	/* The answer is replayed too before anyone reads it. */
+	fl_buf_reset(&how);
+	same = verify(&s, c, len, &how);
+	if (same < verify_runs) {
+		printf("%zu of %zu faults failed '%s' the same way during the "
+		       "search, but only %d of %d replays of them do: no answer\n"
+		       "%s\n",
+		       len, e.jf.nrecs, want_shown, same, verify_runs, how.data);
+		status = FL_EXIT_FAILED;
+		goto done;
+	}
+	printf("%zu of %zu faults still fail '%s' the same way (%d replays%s, "
+	       "the answer verified by %d more):\n",
+	       len, e.jf.nrecs, want_shown, s.runs,
+	       s.runs >= max_runs ? ", stopped at --max-runs" : "", verify_runs);
+	for (size_t i = 0; i < len; i++) {
+		const char *en = fl_errno_name(c[i].err);
+		fl_buf line;
+		fl_buf_init(&line);
+		fl_text_console(&line, c[i].point);
+		fl_buf_puts(&line, "  actor ");
+		fl_text_console(&line, c[i].actor);
+		printf("  %s  call %llu  %s\n", line.data, (unsigned long long)c[i].n,
+		       en ? en : "");
+		fl_buf_free(&line);
+	}
+	char outpath[PATH_MAX];
+	if (out) {
+		snprintf(outpath, sizeof outpath, "%s", out);
+	} else {
+		snprintf(outpath, sizeof outpath, "%s", path);
+		size_t pl = strlen(outpath);
+		if (pl > 5 && !strcmp(outpath + pl - 5, ".json"))
+			outpath[pl - 5] = '\0';
+		strncat(outpath, ".min.json", sizeof outpath - strlen(outpath) - 1);
+	}
+	fl_journal_file mf = e.jf;
+	mf.recs = c;
+	mf.nrecs = len;
+	json_t *doc = fl_journal_file_json(&mf);
+	if (doc) {
+		/* How the answer fails: the wanted expectation, verified. */
+		json_t *by = json_object();
+		fl_text_set(by, want, fl_text_json(s.target));
+		fl_text_set(doc, "failure", json_pack("{s:o}", "by_expectation", by));
+	}
+	int r = doc ? fl_report_json(doc, outpath) : -ENOMEM;
+	json_decref(doc);
+	if (r < 0) {
+		fprintf(stderr, "faultline: %s: %s\n", outpath, strerror(-r));
+		status = FL_EXIT_INTERNAL;
+	} else {
+		printf("minimal journal: %s (faultline replay %s)\n", outpath,
+		       outpath);
+	}
+done:
+	fl_buf_free(&how);
+	free(want_shown);
+	free(s.target);
 	free(c);
 	int interrupted = fl_monitor_interrupted();
 	env_close(&e);
+	if (fflush(stdout) != 0 && status == FL_EXIT_OK)
+		status = FL_EXIT_INTERNAL;
 	return interrupted ? 128 + interrupted : status;
 }

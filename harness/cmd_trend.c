@@ -120,7 +120,7 @@ static void fmt_value(char *out, size_t len, double v, enum unit u)
 	if (v == 0)
 		snprintf(out, len, "0");
 	else if (u == U_SECONDS)
-		fl_fmt_duration(out, len, (int64_t)llround(v * 1e9));
+		fl_fmt_seconds(out, len, v);
 	else if (u == U_BYTES)
 		fl_fmt_bytes(out, len, v);
 	else
@@ -349,16 +349,23 @@ static void scenario_charts(fl_buf *b, const struct run *runs, int nruns,
 	fl_buf_puts(b, "</div>");
 }
 
+/* The name a scenario had in the newest run that has one for it: a
+ * scenario renamed, or missing from the latest run, is still shown by
+ * its name, never by its file. Its id when no run names it. */
+static const char *newest_name(const struct run *runs, int nruns, const char *id)
+{
+	for (int r = nruns - 1; r >= 0; r--) {
+		json_t *s = fl_results_by_id(runs[r].doc, id);
+		if (s && *fl_results_str(s, "name"))
+			return fl_results_str(s, "name");
+	}
+	return id;
+}
+
 static void scenario_section(fl_buf *b, const struct run *runs, int nruns,
 			     const char *id, int idx)
 {
-	/* The latest name the scenario had. */
-	const char *name = id;
-	for (int r = 0; r < nruns; r++) {
-		json_t *s = fl_results_by_id(runs[r].doc, id);
-		if (s && *fl_results_str(s, "name"))
-			name = fl_results_str(s, "name");
-	}
+	const char *name = newest_name(runs, nruns, id);
 	fl_buf_printf(b, "<section class=\"scenario\" id=\"s%d\"><h2>", idx);
 	esc(b, name);
 	fl_buf_puts(b, "</h2><p class=\"muted\">");
@@ -498,9 +505,11 @@ static int write_page(const char *path, const char *title, struct run *runs,
 		const char *id = json_string_value(idv);
 		json_t *last = fl_results_by_id(runs[nruns - 1].doc, id);
 		fl_buf_printf(&b, "<tr><td><a href=\"#s%zu\">", i);
-		esc(&b, last ? fl_results_str(last, "name") : id);
+		esc(&b, newest_name(runs, nruns, id));
 		fl_buf_puts(&b, "</a><br><span class=\"muted\">");
 		esc(&b, id);
+		if (!last)
+			fl_buf_puts(&b, " · not in the newest run");
 		fl_buf_puts(&b, "</span></td><td>");
 		verdict_strip(&b, runs, nruns, id);
 		fl_buf_puts(&b, "</td>");
@@ -535,7 +544,7 @@ int fl_cmd_trend(int argc, char **argv)
 	const char *out = NULL, *title = "faultline trend";
 	int quiet = 0, ch;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
+	while ((ch = fl_cli_getopt("trend", argc, argv, "o:qh", longopts)) != -1) {
 		switch (ch) {
 		case 'o':
 			out = optarg;
@@ -550,22 +559,15 @@ int fl_cmd_trend(int argc, char **argv)
 			fputs(trend_usage, stdout);
 			return FL_EXIT_OK;
 		default:
-			fputs(trend_usage, stderr);
 			return FL_EXIT_USAGE;
 		}
 	}
-	if (!out) {
-		fprintf(stderr, "faultline trend: say where the page goes with "
-				"-o FILE\n\n%s",
-			trend_usage);
-		return FL_EXIT_USAGE;
-	}
+	if (!out)
+		return fl_cli_usage_error("trend", "say where the page goes with "
+						   "-o FILE");
 	int n = argc - optind;
-	if (n < 1) {
-		fprintf(stderr, "faultline trend: no results file given\n\n%s",
-			trend_usage);
-		return FL_EXIT_USAGE;
-	}
+	if (n < 1)
+		return fl_cli_usage_error("trend", "no results file given");
 	struct run *runs = fl_xcalloc((size_t)n, sizeof *runs);
 	int status = FL_EXIT_OK;
 	for (int i = 0; i < n; i++) {

@@ -827,14 +827,15 @@ static void parse_target(lua_State *L, const struct parse *p, int t)
 	c->autostart = get_bool(L, p, t, "autostart", "target.", c->autostart);
 	c->exits = get_bool(L, p, t, "exits", "target.", 0);
 	c->inherit = get_bool(L, p, t, "inherit", "target.", 0);
+	c->origins = get_bool(L, p, t, "origins", "target.", 0);
 	c->watch = get_string(L, p, t, "watch", "target.");
 	if (c->watch && !*c->watch)
 		fail(L, p, "watch", "target.watch must name a directory");
 	parse_oom(L, p, t);
 }
 
-/* steady = { fds = "+2", threads = "+0", rss = "+8MiB", files =,
- * health = true } */
+/* steady = { fds = "+2", threads = "+0", rss = "+8MiB", files =, procs =,
+ * health = true, per = "tree" | "process" } */
 static void parse_steady(lua_State *L, const struct parse *p)
 {
 	fl_config *c = p->c;
@@ -868,7 +869,31 @@ static void parse_steady(lua_State *L, const struct parse *p)
 		lua_pop(L, 1);
 	}
 	c->steady.health = get_bool(L, p, s, "health", "steady.", 0);
+	char *per = get_string(L, p, s, "per", "steady.");
+	if (per) {
+		/* fail() does not return: nothing may stay allocated. */
+		char text[32];
+		snprintf(text, sizeof text, "%s", per);
+		free(per);
+		if (fl_config_per_process(text, &c->steady.per_process) < 0)
+			fail(L, p, "per",
+			     "steady.per must be \"tree\" (the sum over the "
+			     "target's processes) or \"process\" (each process "
+			     "against its own baseline), not '%s'",
+			     text);
+	}
 	lua_pop(L, 1);
+}
+
+int fl_config_per_process(const char *text, int *per_process)
+{
+	if (strcmp(text, "tree") == 0)
+		*per_process = 0;
+	else if (strcmp(text, "process") == 0)
+		*per_process = 1;
+	else
+		return -EINVAL;
+	return 0;
 }
 
 static void parse_xfail(lua_State *L, const struct parse *p)

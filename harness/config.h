@@ -78,6 +78,8 @@ typedef struct fl_config {
 	int autostart;		/* start before run() */
 	int exits;		/* the target is expected to exit by itself */
 	int inherit;		/* programs it executes keep the agent */
+	int origins;		/* the agent remembers where each fd was
+				 * opened (leak forensics say so) */
 	char *watch;		/* directory whose entries are a figure */
 	double oom_rss;		/* RSS at which to take OOM forensics; 0 */
 	int oom_core;		/* ...and a core with gcore */
@@ -94,6 +96,11 @@ typedef struct fl_config {
  * placeholders already expanded); strings are borrowed from hc. */
 void fl_health_probe_of(const fl_health_cfg *hc, int port,
 			const char *unix_path, fl_probe *out);
+
+/* What a per = field says: "tree" (0, the figures summed over the target's
+ * processes) or "process" (1, each process against its own baseline).
+ * 0 or -EINVAL. */
+int fl_config_per_process(const char *text, int *per_process);
 
 /* Every default. */
 void fl_config_defaults(fl_config *c);

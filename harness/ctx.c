@@ -2,6 +2,7 @@
 #include "ctx.h"
 
 #include "probe.h"
+#include "text.h"
 #include "util.h"
 
 #include <stdarg.h>
@@ -34,8 +35,8 @@ void fl_ctx_log(fl_ctx *ctx, const char *fmt, ...)
 	va_end(ap);
 	double t = (double)fl_ctx_now(ctx) / 1e9;
 	if (json_array_size(ctx->log) < LOG_MAX)
-		json_array_append_new(ctx->log,
-				      json_pack("{s:f,s:s}", "t", t, "msg", msg));
+		fl_text_append(ctx->log, json_pack("{s:f,s:o}", "t", t, "msg",
+						   fl_text_json(msg)));
 	if (ctx->opts->verbose)
 		fprintf(stderr, "[%s +%.3fs] %s\n",
 			ctx->cfg.name ? ctx->cfg.name : ctx->ref->name, t, msg);
@@ -48,7 +49,7 @@ void fl_ctx_warn(fl_ctx *ctx, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	json_array_append_new(ctx->warnings, json_string(msg));
+	fl_text_append(ctx->warnings, fl_text_json(msg));
 }
 
 fl_expectation *fl_ctx_expect(fl_ctx *ctx, const char *where,

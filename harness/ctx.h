@@ -67,7 +67,7 @@ typedef struct fl_instance {
 	int exit_acknowledged;	/* the script looked at the exit */
 	char stopped_by[64];	/* "SIGTERM", "SIGKILL after 2.0 s", ... */
 	int stragglers;		/* processes left in its group at the end */
-	char start_error[512];
+	char start_error[1024];	/* with the lines it printed: instance.c */
 	int64_t ready_ns;
 	char **argv;
 	int argc;
@@ -89,6 +89,16 @@ typedef struct fl_new_fds {
 	int ngone;
 } fl_new_fds;
 
+/* Processes at the end that were not at the baseline. */
+typedef struct fl_new_procs {
+	int listed;
+	fl_proc_entry *items;
+	int n;
+	int gone;		/* baseline processes no longer there */
+	fl_group *groups;
+	int ngroups;
+} fl_new_procs;
+
 typedef struct fl_new_threads {
 	int listed;
 	fl_thread_entry *items;
@@ -99,6 +109,19 @@ typedef struct fl_new_threads {
 	fl_thread_entry *all;	/* every thread at the end */
 	int nall;
 } fl_new_threads;
+
+/* The fd tables, threads and watched files of the target's processes at
+ * one look (each entry names its process). */
+typedef struct fl_base_snapshot {
+	fl_fd_entry *fds;
+	int nfds;
+	fl_thread_entry *threads;
+	int nthreads;
+	fl_fd_entry *files;
+	int nfiles;
+	fl_proc_entry *procs;	/* the processes looked at */
+	int nprocs;
+} fl_base_snapshot;
 
 /* The final measurement: the figures at the end and the forensics that
  * explain them. With a snapshot, each count is the size of the snapshot's
@@ -120,7 +143,11 @@ typedef struct fl_final {
 	fl_new_fds fds;
 	fl_new_threads threads;
 	fl_new_fds files;	/* entries of the watched directory */
+	fl_new_procs procs;	/* processes of the tree */
 	int baseline_fd_count;
+	/* The final snapshot itself (its fds, threads and processes), for
+	 * judging per process. */
+	fl_base_snapshot snap;
 } fl_final;
 
 /* The OOM precursor: the moment RSS reached target.oom.rss, and what the
@@ -144,15 +171,6 @@ typedef struct fl_oom {
 	char *core_error;	/* why there is none */
 } fl_oom;
 
-/* The fd table, threads and watched files at the baseline. */
-typedef struct fl_base_snapshot {
-	fl_fd_entry *fds;
-	int nfds;
-	fl_thread_entry *threads;
-	int nthreads;
-	fl_fd_entry *files;
-	int nfiles;
-} fl_base_snapshot;
 
 typedef struct fl_ctx {
 	const fl_scenario_ref *ref;

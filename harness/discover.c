@@ -231,3 +231,44 @@ int fl_scenario_has_tag(const fl_scenario_ref *ref, const char *tags)
 	}
 	return 0;
 }
+
+void fl_scenario_no_tag_match(const fl_scenario_ref *refs, int n,
+			      const char *tags, char *msg, size_t len)
+{
+	char **known = NULL;
+	size_t nknown = 0;
+	for (int i = 0; i < n; i++) {
+		for (const char *p = refs[i].tags; p && *p;) {
+			size_t tl = strcspn(p, ",");
+			size_t k;
+			for (k = 0; k < nknown; k++)
+				if (strlen(known[k]) == tl && !strncmp(known[k], p, tl))
+					break;
+			if (k == nknown && tl) {
+				known = fl_xrealloc(known, (nknown + 1) * sizeof *known);
+				known[nknown++] = strndup(p, tl);
+				if (!known[nknown - 1])
+					fl_out_of_memory();
+			}
+			p += tl;
+			if (*p == ',')
+				p++;
+		}
+	}
+	qsort(known, nknown, sizeof *known, cmp_str);
+	fl_buf b;
+	fl_buf_init(&b);
+	fl_buf_printf(&b, "no scenario carries the tag%s '%s'",
+		      strchr(tags, ',') ? "s" : "", tags);
+	if (!nknown)
+		fl_buf_printf(&b, ": none of the %d scenario%s has tags", n,
+			      n == 1 ? "" : "s");
+	for (size_t k = 0; k < nknown; k++)
+		fl_buf_printf(&b, "%s%s", k ? ", " : "; the tags there are: ",
+			      known[k]);
+	snprintf(msg, len, "%s", b.data);
+	fl_buf_free(&b);
+	for (size_t k = 0; k < nknown; k++)
+		free(known[k]);
+	free(known);
+}

@@ -9,10 +9,12 @@
 
 #include "ctx.h"
 
-/* allowed[f]: the most each figure may have leaked; NAN: not checked. */
+/* allowed[f]: the most each figure may have leaked; NAN: not checked.
+ * per_process: by each process of the target's tree (the one that leaked
+ * most is named), rather than by the tree's sum. */
 int fl_expect_leaks(fl_ctx *ctx, const char *where,
-		    const double allowed[FL_FIG_COUNT], char *err,
-		    size_t errlen);
+		    const double allowed[FL_FIG_COUNT], int per_process,
+		    char *err, size_t errlen);
 /* allowed[f]: the highest sample allowed; NAN: not checked. */
 int fl_expect_peaks(fl_ctx *ctx, const char *where,
 		    const double allowed[FL_FIG_COUNT], char *err,

@@ -31,7 +31,8 @@ static int view(const fl_faults *f, fl_shm_view *v)
 }
 
 int fl_faults_create(fl_faults *f, uint64_t seed, const char *close_mode,
-		     int inherit, size_t replay_records)
+		     int inherit, size_t replay_records, unsigned site_flags,
+		     int site_depth)
 {
 	memset(f, 0, sizeof *f);
 	f->shm_fd = -1;
@@ -41,7 +42,7 @@ int fl_faults_create(fl_faults *f, uint64_t seed, const char *close_mode,
 		 close_mode && *close_mode ? close_mode : "linux");
 	fl_shm_hdr layout;
 	memset(&layout, 0, sizeof layout);
-	size_t size = fl_shm_layout(&layout, replay_records);
+	size_t size = fl_shm_layout(&layout, replay_records, site_flags != 0);
 	int fd = memfd_create("faultline", MFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -71,6 +72,10 @@ int fl_faults_create(fl_faults *f, uint64_t seed, const char *close_mode,
 	fl_journal_hdr *j = (fl_journal_hdr *)((char *)m + h->off_journal);
 	j->capacity = FL_JOURNAL_CAPACITY;
 	j->record_size = sizeof(fl_journal_rec);
+	h->site_depth = site_depth > 0 && site_depth <= FL_SITE_FRAMES
+				? (uint32_t)site_depth
+				: FL_SITE_DEPTH_DEFAULT;
+	atomic_store(&h->site_flags, site_flags);
 	fl_shm_rule *rules = (fl_shm_rule *)((char *)m + h->off_rules);
 	for (int i = 0; i < FL_MAX_RULES; i++)
 		atomic_store(&rules[i].version, 1); /* odd: free */
@@ -133,6 +138,15 @@ const char *fl_faults_slot_name(const fl_faults *f, int slot)
 	uint32_t st = atomic_load(&v.points[slot].state);
 	return st == FL_POINT_READY || st == FL_POINT_DEAD ? v.points[slot].name
 							     : NULL;
+}
+
+void fl_faults_set_sweep(fl_faults *f, int mode, uint64_t site_key,
+			 const char *actor, uint64_t nth)
+{
+	f->sweep = mode;
+	f->site_key = site_key;
+	f->site_actor = actor && *actor ? fl_hash_str(actor) : 0;
+	f->site_nth = nth ? nth : 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -306,6 +320,15 @@ int fl_faults_enable(fl_faults *f, const fl_fault_spec *spec, char *err,
 		return -EINVAL;
 	}
 	snprintf(b.actors, sizeof b.actors, "%s", spec->actors);
+	if (f->sweep && !spec->replay) {
+		/* The window says when and on which points; the sweep says
+		 * which call. */
+		b.sweep = f->sweep;
+		b.site_key = f->site_key;
+		b.site_actor = f->site_actor;
+		b.site_nth = f->site_nth;
+		b.onetime = 0;
+	}
 	if (spec->after_point[0]) {
 		int t = fl_shm_point_get(&v, spec->after_point, 1, NULL);
 		if (t < 0 || spec->after_n == 0) {
@@ -681,6 +704,22 @@ static void remember(fl_faults *f, const fl_proc_info *list, int n)
 	}
 }
 
+/* A process that is gone no longer needs the table of its fds'
+ * origins: emptied, then freed for another. */
+static void free_origins(const fl_shm_view *v, pid_t pid)
+{
+	if (!v->origins)
+		return;
+	for (int i = 0; i < FL_ORIGIN_PROCS; i++) {
+		fl_shm_origins *o = &v->origins[i];
+		if (atomic_load(&o->pid) != pid)
+			continue;
+		for (int fd = 0; fd < FL_ORIGIN_FDS; fd++)
+			atomic_store_explicit(&o->site[fd], 0, memory_order_relaxed);
+		atomic_store(&o->pid, 0);
+	}
+}
+
 int fl_faults_procs(fl_faults *f, fl_proc_info **out)
 {
 	*out = NULL;
@@ -712,6 +751,7 @@ int fl_faults_procs(fl_faults *f, fl_proc_info **out)
 		uint64_t ticks = start_ticks_of(e->pid);
 		if (!ticks || ticks != e->start_ticks) {
 			p->state = FL_PROC_GONE;
+			free_origins(&v, e->pid);
 			/* Its entry can serve another process now. */
 			atomic_store(&e->state, FL_PROC_FREE);
 		} else if (maps_region(-1, e->pid, e) == 0) {

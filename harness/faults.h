@@ -83,16 +83,33 @@ typedef struct fl_faults {
 	_Atomic int64_t root_checked_ns;
 	_Atomic int64_t root_checked_reg;
 	_Atomic int root_maps;
+	/* The sweep's rule (fl_faults_set_sweep): every rule written is of
+	 * this kind. */
+	int sweep;		/* FL_SWEEP_* of lib/agent_proto.h, 0: none */
+	uint64_t site_key;
+	uint64_t site_actor;
+	uint64_t site_nth;
 } fl_faults;
 
 #define FL_FAULTS_RECHECK_NS 50000000LL
 
 /* Creates the shared region, with room for replay_records recorded calls
- * (0 when not replaying). Rules can be written into it at once: a window
- * enabled before the target is spawned is open from its first
- * instruction. 0 or -errno. */
+ * (0 when not replaying), and the call-site tables when site_flags asks
+ * for something (FL_SITES_* of lib/agent_proto.h: sites of a sweep's
+ * calls, fd origins, crashes; site_depth frames make a site's identity,
+ * 0: the default). Rules can be written into it at once: a window enabled
+ * before the target is spawned is open from its first instruction. 0 or
+ * -errno. */
 int fl_faults_create(fl_faults *f, uint64_t seed, const char *close_mode,
-		     int inherit, size_t replay_records);
+		     int inherit, size_t replay_records, unsigned site_flags,
+		     int site_depth);
+/* Makes every rule written from now on a sweep's (docs/sweep.md): with
+ * FL_SWEEP_RECORD a window records the call site of each call it covers
+ * and fails none; with FL_SWEEP_SITE it fails exactly the nth call from
+ * the site whose key is site_key, by the actor named (NULL or "": by
+ * anyone), once per run. The window's errno, if it has one, is kept. */
+void fl_faults_set_sweep(fl_faults *f, int mode, uint64_t site_key,
+			 const char *actor, uint64_t nth);
 /* The descriptor the target inherits (its number goes in FL_SHM_FD). */
 int fl_faults_fd(const fl_faults *f);
 /* The target was spawned as pid (0: the spawn failed): closes the

@@ -42,8 +42,20 @@ const fl_figure_def fl_figures[FL_FIG_COUNT] = {
 			  .count = 1,
 			  .optional = 1,
 			  .gated = 1,
+			  .tree = 1,
 			  .help = "Entries of the watched directory at the end "
 				  "minus the baseline."},
+	[FL_FIG_PROCS] = {.id = FL_FIG_PROCS,
+			  .key = "procs",
+			  .title = "processes",
+			  .unit = "processes",
+			  .short_key = "prc",
+			  .count = 1,
+			  .gated = 1,
+			  .tree = 1,
+			  .help = "Processes of the target's tree (the process "
+				  "faultline started and its descendants) at "
+				  "the end minus the baseline."},
 };
 
 const fl_figure_def *fl_figure_by_key(const char *key)

@@ -15,6 +15,7 @@ enum fl_figure {
 	FL_FIG_THREADS,
 	FL_FIG_RSS,
 	FL_FIG_FILES,
+	FL_FIG_PROCS,
 	FL_FIG_COUNT
 };
 
@@ -29,6 +30,9 @@ typedef struct fl_figure_def {
 	int optional;		/* only measured when the scenario asks
 				 * (files: target.watch) */
 	int gated;		/* the release gate compares its leak */
+	int tree;		/* a figure of the whole process tree, never
+				 * of one process (judged on the tree even
+				 * where the scenario judges per process) */
 	const char *help;	/* one sentence for OpenMetrics' HELP */
 } fl_figure_def;
 

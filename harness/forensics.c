@@ -189,7 +189,7 @@ static int cmp_group(const void *a, const void *b)
 }
 
 static int group_items(const char *const *names, const char *const *keys,
-		       int n, fl_group **out)
+		       const char *const *opened, int n, fl_group **out)
 {
 	struct gacc *acc = fl_xcalloc((size_t)(n > 0 ? n : 1), sizeof *acc);
 	int ng = 0;
@@ -204,6 +204,8 @@ static int group_items(const char *const *names, const char *const *keys,
 				 "%s", names[i]);
 			snprintf(acc[ng].g.example, sizeof acc[ng].g.example,
 				 "%s", names[i]);
+			snprintf(acc[ng].g.opened_at, sizeof acc[ng].g.opened_at,
+				 "%s", opened ? opened[i] : "");
 			acc[ng].g.count = 1;
 			ng++;
 			continue;
@@ -231,16 +233,22 @@ int fl_forensics_group_fds(const fl_fd_entry *v, int n, fl_group **out)
 	char(*keys)[256] = fl_xmalloc((size_t)(n > 0 ? n : 1) * 256);
 	const char **np = fl_xmalloc((size_t)(n > 0 ? n : 1) * sizeof *np);
 	const char **kp = fl_xmalloc((size_t)(n > 0 ? n : 1) * sizeof *kp);
+	const char **op = fl_xmalloc((size_t)(n > 0 ? n : 1) * sizeof *op);
 	for (int i = 0; i < n; i++) {
 		fd_kind(v[i].target, names[i], sizeof names[i]);
+		char sh[256];
 		if (strchr(names[i], '/'))
-			shape(names[i], keys[i], sizeof keys[i]);
+			shape(names[i], sh, sizeof sh);
 		else
-			snprintf(keys[i], sizeof keys[i], "%s", names[i]);
+			snprintf(sh, sizeof sh, "%s", names[i]);
+		/* The same kind of file from two call sites: two leaks. */
+		snprintf(keys[i], sizeof keys[i], "%.200s|%s", sh, v[i].opened_at);
 		np[i] = names[i];
 		kp[i] = keys[i];
+		op[i] = v[i].opened_at;
 	}
-	int r = group_items(np, kp, n, out);
+	int r = group_items(np, kp, op, n, out);
+	free(op);
 	free(names);
 	free(keys);
 	free(np);
@@ -264,7 +272,7 @@ int fl_forensics_group_threads(const fl_thread_entry *v, int n,
 		np[i] = names[i];
 		kp[i] = keys[i];
 	}
-	int r = group_items(np, kp, n, out);
+	int r = group_items(np, kp, NULL, n, out);
 	free(names);
 	free(keys);
 	free(np);
@@ -278,14 +286,48 @@ void fl_forensics_summary(const fl_group *g, int n, int max_groups, char *out,
 	size_t len = 0;
 	out[0] = '\0';
 	int shown = n < max_groups ? n : max_groups;
-	for (int i = 0; i < shown && len < outlen; i++)
-		len += (size_t)snprintf(out + len, outlen - len, "%s%d x %s",
-					i ? ", " : "", g[i].count,
+	/* ", opened at" inside a group: groups are then set apart by ";". */
+	int origins = 0;
+	for (int i = 0; i < shown; i++)
+		origins |= g[i].opened_at[0] != '\0';
+	const char *sep = origins ? "; " : ", ";
+	for (int i = 0; i < shown && len < outlen; i++) {
+		len += (size_t)snprintf(out + len, outlen - len, "%s%s%s%d x %s",
+					i ? sep : "", g[i].proc,
+					g[i].proc[0] ? ": " : "", g[i].count,
 					g[i].pattern);
+		if (g[i].opened_at[0] && len < outlen)
+			len += (size_t)snprintf(out + len, outlen - len,
+						", opened at %s", g[i].opened_at);
+	}
 	if (n > shown && len < outlen) {
 		int rest = 0;
 		for (int i = shown; i < n; i++)
 			rest += g[i].count;
-		snprintf(out + len, outlen - len, ", %d more", rest);
+		snprintf(out + len, outlen - len, "%s%d more", sep, rest);
 	}
+}
+
+int fl_forensics_group_procs(const fl_proc_entry *v, int n, fl_group **out)
+{
+	fl_group *g = fl_xcalloc((size_t)(n > 0 ? n : 1), sizeof *g);
+	int ng = 0;
+	for (int i = 0; i < n; i++) {
+		int j;
+		for (j = 0; j < ng; j++)
+			if (strcmp(g[j].pattern, v[i].comm) == 0)
+				break;
+		if (j == ng) {
+			snprintf(g[ng].pattern, sizeof g[ng].pattern, "%s",
+				 v[i].comm);
+			snprintf(g[ng].example, sizeof g[ng].example,
+				 "%s (pid %d)", v[i].comm, (int)v[i].pid);
+			ng++;
+		}
+		g[j].count++;
+	}
+	if (ng > 1)
+		qsort(g, (size_t)ng, sizeof *g, cmp_group);
+	*out = g;
+	return ng;
 }

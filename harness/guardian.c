@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "guardian.h"
 
+#include "procfs.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -44,6 +45,26 @@ void fl_guardian_forget_group(pid_t pgid)
 	send_line('G', '-', num);
 }
 
+void fl_guardian_watch_pid(pid_t pid, unsigned long long starttime)
+{
+	char arg[64];
+	snprintf(arg, sizeof arg, "%d %llu", (int)pid, starttime);
+	send_line('P', '+', arg);
+}
+
+void fl_guardian_forget_pid(pid_t pid)
+{
+	/* Entries are matched by pid alone; the start time follows it. */
+	char arg[32];
+	snprintf(arg, sizeof arg, "%d", (int)pid);
+	send_line('P', '-', arg);
+}
+
+pid_t fl_guardian_pid(void)
+{
+	return guardian_pid;
+}
+
 void fl_guardian_watch_dir(const char *path)
 {
 	send_line('D', '+', path);
@@ -52,6 +73,16 @@ void fl_guardian_watch_dir(const char *path)
 void fl_guardian_forget_dir(const char *path)
 {
 	send_line('D', '-', path);
+}
+
+void fl_guardian_watch_empty_dir(const char *path)
+{
+	send_line('E', '+', path);
+}
+
+void fl_guardian_forget_empty_dir(const char *path)
+{
+	send_line('E', '-', path);
 }
 
 struct list {
@@ -68,10 +99,18 @@ static void list_add(struct list *l, const char *s)
 	l->items[l->n++] = fl_xstrdup(s);
 }
 
+/* An entry equals s, or starts with s and a space (a pid and its start
+ * time are forgotten by the pid). */
+static int same_entry(const char *item, const char *s)
+{
+	size_t n = strlen(s);
+	return strncmp(item, s, n) == 0 && (item[n] == '\0' || item[n] == ' ');
+}
+
 static void list_del(struct list *l, const char *s)
 {
 	for (size_t i = 0; i < l->n; i++) {
-		if (strcmp(l->items[i], s) == 0) {
+		if (same_entry(l->items[i], s)) {
 			free(l->items[i]);
 			l->items[i] = l->items[--l->n];
 			return;
@@ -96,6 +135,22 @@ static void close_other_fds(int keep)
 	closedir(d);
 }
 
+/* A process's start time (from its stat), or 0. */
+static unsigned long long start_time(int pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	fl_proc_stat st;
+	if (n <= 0 || fl_procfs_parse_stat(buf, (size_t)n, &st) < 0)
+		return 0;
+	return st.starttime;
+}
+
 static void guardian_main(int rfd)
 {
 	/* Out of the harness's session: a Ctrl-C, a hangup or a kill of the
@@ -115,7 +170,7 @@ static void guardian_main(int rfd)
 			close(devnull);
 	}
 
-	struct list groups = {0}, dirs = {0};
+	struct list groups = {0}, dirs = {0}, empties = {0}, pids = {0};
 	char buf[8192];
 	size_t have = 0;
 	for (;;) {
@@ -130,8 +185,10 @@ static void guardian_main(int rfd)
 		while ((nl = strchr(line, '\n')) != NULL) {
 			*nl = '\0';
 			if (strlen(line) > 3) {
-				struct list *l = line[0] == 'G' ? &groups
-								: &dirs;
+				struct list *l = line[0] == 'G'	  ? &groups
+						 : line[0] == 'E' ? &empties
+						 : line[0] == 'P' ? &pids
+								  : &dirs;
 				if (line[1] == '+')
 					list_add(l, line + 3);
 				else
@@ -149,9 +206,20 @@ static void guardian_main(int rfd)
 		if (pg > 1)
 			kill(-pg, SIGKILL);
 	}
+	for (size_t i = 0; i < pids.n; i++) {
+		int pid = 0;
+		unsigned long long start = 0;
+		if (sscanf(pids.items[i], "%d %llu", &pid, &start) == 2 &&
+		    pid > 1 && start_time(pid) == start)
+			kill(pid, SIGKILL);
+	}
 	for (size_t i = 0; i < dirs.n; i++)
 		if (dirs.items[i][0] == '/')
 			fl_rmtree(dirs.items[i]);
+	/* rmdir removes a directory only when it is empty. */
+	for (size_t i = 0; i < empties.n; i++)
+		if (empties.items[i][0] == '/')
+			rmdir(empties.items[i]);
 	_exit(0);
 }
 

@@ -15,7 +15,7 @@
 
 void fl_html_seconds(char *out, size_t len, double s)
 {
-	fl_fmt_duration(out, len, (int64_t)llround(s * 1e9));
+	fl_fmt_seconds(out, len, s);
 }
 
 /* ------------------------------------------------------------------ */
@@ -191,6 +191,7 @@ static const struct {
 	[FL_FIG_THREADS] = {"threads", "#6a1b9a"},
 	[FL_FIG_RSS] = {"RSS", "#1565c0"},
 	[FL_FIG_FILES] = {"watched files", "#00796b"},
+	[FL_FIG_PROCS] = {"processes", "#5d4037"},
 };
 
 const char *fl_html_figure_label(enum fl_figure f)
@@ -259,7 +260,9 @@ static const char css_tail[] =
 	"fill:#1d2330}.pane{fill:#fff;stroke:#c9ced8}"
 	".grid{stroke:#e6e8ed;fill:none}"
 	".win{fill:#ff7043;fill-opacity:.18}.band{fill:#43a047;"
-	"fill-opacity:.13}.base{stroke:#2e7d32;stroke-dasharray:5 3}"
+	"fill-opacity:.22;stroke:#2e7d32;stroke-opacity:.5;stroke-width:.8}"
+	"svg text.bandlab{font-size:10px;fill:#2e7d32}"
+	".base{stroke:#2e7d32;stroke-dasharray:5 3}"
 	".rec{stroke:#1565c0;stroke-width:1.5;stroke-dasharray:3 2}"
 	".miss{stroke:#c62828;stroke-width:1.5;stroke-dasharray:2 2}"
 	".oom{stroke:#b71c1c;stroke-width:2}"
@@ -280,6 +283,18 @@ static const char css_end[] =
 	"i.k-hbad{background:#c62828;height:6px}i.k-fired{background:#e64a19;"
 	"width:2px}"
 	"#filter{padding:4px 8px;width:300px;margin:6px 8px 6px 0}"
+	"td.msgcol{min-width:14em;max-width:360px;overflow-wrap:anywhere;font-size:13px}"
+	"td.msgcol[title]{cursor:help}"
+	/* The sweep's map: outcomes coloured as the verdicts they give. */
+	".o{display:inline-block;border-radius:3px;padding:0 6px;color:#fff;"
+	"font-weight:600;font-size:13px;background:#455a64;margin-right:4px}"
+	".o-handled{background:#2e7d32}.o-crashed,.o-exited,.o-leaked,"
+	".o-unrecovered,.o-failed{background:#c62828}.o-flaky{background:#9a7000}"
+	".o-unreached,.o-error{background:#6a1b9a}"
+	".o-not-tried,.o-other-shard{background:#90a4ae}"
+	"table.map{width:100%}tr.file th{background:#dfe3ea}"
+	"tr.fn td{font-style:italic;color:#4a5263;background:#f2f4f7}"
+	"ol.stack{margin:4px 0;padding-left:22px}"
 	".muted{color:#6b7385}a.up{font-size:12px;font-weight:400;"
 	"margin-left:8px}";
 

@@ -31,6 +31,10 @@
 #define STRIP_FIRED_H 18
 #define STRIP_GAP 10
 #define AXIS_H 18
+/* The least height a tolerance band is drawn with: "+1" on an axis that
+ * runs to hundreds of fds, or "+0", would otherwise be a sliver no one
+ * sees. */
+#define BAND_MIN_H 4
 
 /* Every figure of figures.h is charted; an optional one (files) only
  * where the scenario measured it. */
@@ -39,9 +43,18 @@
 /* ------------------------------------------------------------------ */
 /* Numbers in SVG: at most one decimal, none when it is zero. Coordinates
  * are most of a chart's bytes. */
+/* A coordinate a results file cannot push outside what llround and a
+ * page can take: NaN is 0, the rest is clamped far outside any chart. */
+static double sane(double v)
+{
+	if (!(v == v))
+		return 0;
+	return v < -1e9 ? -1e9 : v > 1e9 ? 1e9 : v;
+}
+
 static void put_coord(fl_buf *b, double v)
 {
-	long long t = llround(v * 10);
+	long long t = llround(sane(v) * 10);
 	if (t < 0) {
 		fl_buf_putc(b, '-');
 		t = -t;
@@ -68,7 +81,7 @@ static void path_cmd(struct pathw *p, char cmd, long long v)
 
 static void path_to(struct pathw *p, double xf, double yf)
 {
-	long long x = llround(xf * 10), y = llround(yf * 10);
+	long long x = llround(sane(xf) * 10), y = llround(sane(yf) * 10);
 	if (!p->started) {
 		path_cmd(p, 'M', x);
 		fl_buf_putc(p->b, ' ');
@@ -173,12 +186,14 @@ struct plot {
 
 static int col_of(const struct plot *p, double t)
 {
-	int c = (int)floor(t / p->tmax * PLOT_W);
-	if (c < 0)
-		c = 0;
+	/* Clamped as a double: a time a results file makes huge, infinite
+	 * or NaN must not reach the conversion to int. */
+	double c = floor(t / p->tmax * PLOT_W);
+	if (!(c >= 0))
+		return 0;
 	if (c >= PLOT_W)
-		c = PLOT_W - 1;
-	return c;
+		return PLOT_W - 1;
+	return (int)c;
 }
 
 static double xpos(const struct plot *p, double t)
@@ -447,16 +462,44 @@ static void pane(fl_buf *b, const struct plot *p, json_t *sc, int k, int top)
 		double bt = axis_y(&a, fmin(band_hi, a.ahi));
 		double bb = axis_y(&a, fmax(band_lo, a.alo));
 		double bx = xpos(p, bfrom);
-		if (bb > bt) {
-			fl_buf_printf(b,
-				      "<rect class=\"band\" x=\"%.1f\" y=\"%.1f\" "
-				      "width=\"%.1f\" height=\"%.1f\"><title>"
-				      "steady state: baseline ",
-				      bx, bt, MARGIN_L + PLOT_W - bx, bb - bt);
-			fl_escape_xml(b, fl_results_str(fl_results_obj(sc, "steady"),
-							fl_figures[k].key));
-			fl_buf_puts(b, "</title></rect>");
+		/* A thin band grows to BAND_MIN_H away from the baseline (both
+		 * ways for a band around it), inside the pane. */
+		if (bb - bt < BAND_MIN_H) {
+			double grow = BAND_MIN_H - (bb - bt);
+			int up = band_hi > bval, down = band_lo < bval;
+			double share = up && down ? grow / 2 : grow;
+			if (up || !down)
+				bt -= share;
+			if (down)
+				bb += share;
+			if (bt < top) {
+				bb += top - bt;
+				bt = top;
+			}
+			if (bb > a.y1) {
+				bt -= bb - a.y1;
+				bb = a.y1;
+			}
 		}
+		const char *tol = fl_results_str(fl_results_obj(sc, "steady"),
+						  fl_figures[k].key);
+		fl_buf_printf(b,
+			      "<rect class=\"band\" x=\"%.1f\" y=\"%.1f\" "
+			      "width=\"%.1f\" height=\"%.1f\"><title>"
+			      "steady state: baseline ",
+			      bx, bt, MARGIN_L + PLOT_W - bx, bb - bt);
+		fl_escape_xml(b, tol);
+		fl_buf_puts(b, "</title></rect>");
+		/* The tolerance, written above the band, else below it, else
+		 * inside it, always inside the pane. */
+		double ly = bt - 2 >= top + 10	  ? bt - 2
+			    : bb + 10 <= a.y1 - 2 ? bb + 10
+						  : top + 10;
+		fl_buf_printf(b, "<text class=\"bandlab\" x=\"%d\" y=\"%.1f\" "
+				 "text-anchor=\"end\">",
+			      MARGIN_L + PLOT_W - 3, ly);
+		fl_escape_xml(b, tol);
+		fl_buf_puts(b, "</text>");
 	}
 	pane_grid(b, p, &a, top);
 	if (!isnan(bval)) {
@@ -753,7 +796,22 @@ static void legend(fl_buf *b, const struct plot *p, json_t *sc)
 {
 	fl_buf_puts(b, "<div class=\"legend\"><span><i class=\"k-win\"></i>fault "
 		       "window</span><span><i class=\"k-band\"></i>baseline and "
-		       "tolerance</span><span><i class=\"k-rec\"></i>recovered"
+		       "steady-state tolerance");
+	/* The tolerances themselves: a band a few pixels high is easy to
+	 * miss, its numbers are not. */
+	json_t *steady = fl_results_obj(sc, "steady");
+	int ntol = 0;
+	for (int f = 0; f < p->nfig; f++) {
+		int k = (int)p->fig[f];
+		const char *tol = fl_results_opt_str(steady, fl_figures[k].key);
+		if (!tol)
+			continue;
+		fl_buf_puts(b, ntol++ ? ", " : " (");
+		fl_buf_printf(b, "%s ", fl_figures[k].key);
+		fl_escape_xml(b, tol);
+	}
+	fl_buf_puts(b, ntol ? ")" : "");
+	fl_buf_puts(b, "</span><span><i class=\"k-rec\"></i>recovered"
 		       "</span><span><i class=\"k-miss\"></i>recovery deadline "
 		       "missed</span>");
 	if (p->have_health)

@@ -327,14 +327,20 @@ static void journal_tallies(fl_buf *b, json_t *j, json_t *recs, int truncated)
 	json_t *r;
 	json_array_foreach(recs, i, r)
 	{
-		char key[512];
-		snprintf(key, sizeof key, "%s\t%s", fl_results_str(r, "point"),
-			 fl_results_str(r, "errno"));
+		/* Point and errno, whole (a point name of any length must
+		 * keep its tab: the key is split on it below). */
+		fl_buf kb;
+		fl_buf_init(&kb);
+		fl_buf_printf(&kb, "%s\t%s", fl_results_str(r, "point"),
+			      fl_results_str(r, "errno"));
+		char *key = fl_buf_steal(&kb);
 		size_t k;
 		for (k = 0; k < np && strcmp(by_point[k].key, key); k++)
 			;
 		if (k == np)
-			by_point[np++].key = fl_xstrdup(key);
+			by_point[np++].key = key;
+		else
+			free(key);
 		by_point[k].n++;
 		const char *actor = fl_results_str(r, "actor");
 		for (k = 0; k < na && strcmp(by_actor[k].key, actor); k++)
@@ -566,8 +572,44 @@ static void target_info(fl_buf *b, json_t *t)
 			fl_buf_printf(b, " · <span class=\"bad\">%lld sampling "
 					 "errors</span>",
 				      fl_results_int(sm, "errors"));
+		if (fl_results_int(sm, "missed_ticks"))
+			fl_buf_printf(b, " · %lld missed ticks",
+				      fl_results_int(sm, "missed_ticks"));
 	}
 	fl_buf_puts(b, "</p>");
+	/* The processes of the target's tree (its figures are their sum),
+	 * and those that left its session, killed at the end. */
+	json_t *procs = fl_results_arr(t, "processes");
+	if (json_array_size(procs) > 1) {
+		fl_buf_puts(b, "<p>processes (figures summed): ");
+		size_t pi;
+		json_t *pr;
+		json_array_foreach(procs, pi, pr)
+		{
+			if (pi == 20) {
+				fl_buf_printf(b, ", %zu more",
+					      json_array_size(procs) - 20);
+				break;
+			}
+			fl_buf_puts(b, pi ? ", " : "");
+			fl_escape_xml(b, fl_results_str(pr, "name"));
+			fl_buf_printf(b, " %lld%s%s", fl_results_int(pr, "pid"),
+				      fl_results_bool(pr, "root") ? " (started)" : "",
+				      fl_results_bool(pr, "left_session")
+					      ? " (left the session)"
+				      : fl_results_bool(pr, "left_group")
+					      ? " (left the group)"
+					      : "");
+		}
+		fl_buf_puts(b, "</p>");
+	}
+	const char *escaped =
+		fl_results_opt_str(fl_results_obj(t, "escaped"), "message");
+	if (escaped) {
+		fl_buf_puts(b, "<p class=\"bad\">");
+		fl_escape_xml(b, escaped);
+		fl_buf_puts(b, "</p>");
+	}
 	if (fl_results_opt_str(t, "start_error")) {
 		fl_buf_puts(b, "<p class=\"bad\">");
 		fl_escape_xml(b, fl_results_str(t, "start_error"));

@@ -9,6 +9,8 @@
 #include "monitor.h"
 #include "points.h"
 #include "probe.h"
+#include "progress.h"
+#include "sweep.h"
 #include "util.h"
 #include "windows.h"
 
@@ -30,6 +32,8 @@ extern char **environ;
 /* How long a ready target has to introduce its agent before the harness
  * says faults cannot reach it. */
 #define REGISTER_WAIT_NS (500 * FL_NS_PER_MS)
+/* A ready port is looked at this often (nothing announces it). */
+#define READY_PORT_POLL_NS (20 * FL_NS_PER_MS)
 /* After the exit, how long the output pipes may take to drain. */
 #define DRAIN_NS (100 * FL_NS_PER_MS)
 /* After SIGKILL, how long the harness waits for the exit. */
@@ -293,8 +297,16 @@ static int spawn(fl_ctx *ctx, fl_instance *in, char *err, size_t errlen)
 	in->argc = c->ncmd;
 	for (int i = 0; i < c->ncmd; i++)
 		in->argv[i] = fl_ctx_expand(ctx, c->cmd[i]);
+	/* A sweep records sites, fd origins and crashes; a scenario may
+	 * ask for fd origins alone. */
+	const fl_sweep_opts *sw = ctx->opts->sweep;
+	unsigned site_flags = sw ? FL_SITES_RECORD | FL_SITES_ORIGINS |
+					   FL_SITES_CRASHES
+			     : c->origins ? FL_SITES_ORIGINS
+					  : 0;
 	int r = fl_faults_create(&in->faults, c->seed, c->close_mode,
-				 c->inherit, ctx->replay ? ctx->nreplay : 0);
+				 c->inherit, ctx->replay ? ctx->nreplay : 0,
+				 site_flags, sw ? sw->depth : 0);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot create the fault region: %s",
 			 strerror(-r));
@@ -303,8 +315,13 @@ static int spawn(fl_ctx *ctx, fl_instance *in, char *err, size_t errlen)
 	}
 	fl_journal_attach(&in->journal, in->faults.shm, in->faults.shm_size);
 	fl_faults_set_slots(&in->faults, ctx->points, ctx->npoints);
+	if (sw)
+		fl_faults_set_sweep(&in->faults, sw->mode, sw->site_key,
+				    sw->actor, sw->nth);
 	r = ctx->replay ? fl_windows_load_replay(ctx, in, err, errlen)
 			: fl_windows_arm_start(ctx, in, err, errlen);
+	if (r == 0 && sw)
+		r = fl_windows_arm_sweep(ctx, in, err, errlen);
 	if (r < 0) {
 		snprintf(in->start_error, sizeof in->start_error, "%s", err);
 		return r;
@@ -362,48 +379,127 @@ static int spawn(fl_ctx *ctx, fl_instance *in, char *err, size_t errlen)
 	return 0;
 }
 
-/* Why the target did not become ready, with the last thing it printed. */
+/* What the target printed last, for a message: up to NOT_READY_LINES
+ * lines in all, of at most NOT_READY_COLS bytes each, "  stdout: ..." and
+ * "  stderr: ...", each stream's share the lines the other leaves. */
+#define NOT_READY_LINES 4
+#define NOT_READY_COLS 160
+
+/* The start of each of the last max lines of text (empty lines skipped),
+ * oldest first; the count. */
+static int last_lines(const char *text, const char **starts, int max)
+{
+	int n = 0;
+	size_t end = strlen(text);
+	while (n < max && end > 0) {
+		while (end > 0 && (text[end - 1] == '\n' || text[end - 1] == '\r'))
+			end--;
+		if (end == 0)
+			break;
+		size_t start = end;
+		while (start > 0 && text[start - 1] != '\n')
+			start--;
+		starts[n++] = text + start;
+		end = start;
+	}
+	for (int i = 0; i < n / 2; i++) {
+		const char *t = starts[i];
+		starts[i] = starts[n - 1 - i];
+		starts[n - 1 - i] = t;
+	}
+	return n;
+}
+
+static void put_lines(fl_buf *b, const char *label, const char **starts, int n,
+		      int take)
+{
+	for (int i = n - take; i < n; i++) {
+		size_t len = strcspn(starts[i], "\r\n");
+		fl_buf_printf(b, "\n  %s: %.*s%s", label,
+			      (int)(len > NOT_READY_COLS ? NOT_READY_COLS : len),
+			      starts[i], len > NOT_READY_COLS ? "..." : "");
+	}
+}
+
+static void printed_lines(fl_instance *in, fl_buf *b)
+{
+	char *out = fl_stream_tail(in->sess, FL_STDOUT, NULL);
+	char *err = fl_stream_tail(in->sess, FL_STDERR, NULL);
+	const char *o[NOT_READY_LINES], *e[NOT_READY_LINES];
+	int no = last_lines(out, o, NOT_READY_LINES);
+	int ne = last_lines(err, e, NOT_READY_LINES);
+	int take_e = ne < NOT_READY_LINES / 2 ? ne : NOT_READY_LINES / 2;
+	int take_o = no < NOT_READY_LINES - take_e ? no : NOT_READY_LINES - take_e;
+	take_e = ne < NOT_READY_LINES - take_o ? ne : NOT_READY_LINES - take_o;
+	if (!no && !ne)
+		fl_buf_puts(b, "; it printed nothing");
+	else
+		fl_buf_printf(b, "; it printed (the last %s):",
+			      take_o + take_e == 1 ? "line" : "lines");
+	put_lines(b, "stdout", o, no, take_o);
+	put_lines(b, "stderr", e, ne, take_e);
+	free(out);
+	free(err);
+}
+
+/* Whether the command or the environment mentions a port placeholder:
+ * a program never told its port cannot listen on it. */
+static int mentions(const fl_config *c, const char *placeholder)
+{
+	for (int i = 0; i < c->ncmd; i++)
+		if (strstr(c->cmd[i], placeholder))
+			return 1;
+	for (int i = 0; i < c->nenv; i++)
+		if (strstr(c->env_values[i], placeholder))
+			return 1;
+	return 0;
+}
+
+/* Why the target did not become ready, with the last lines it printed. */
 static void not_ready_reason(fl_ctx *ctx, fl_instance *in, int have_waiter,
 			     char *why, size_t len)
 {
 	const fl_ready_cfg *rc = &ctx->cfg.ready;
 	fl_exit_info ex = fl_instance_exit(in);
-	char lastline[256];
-	fl_instance_last_stderr(in, lastline, sizeof lastline);
+	fl_buf b;
+	fl_buf_init(&b);
 	if (ex.exited) {
 		char desc[96];
 		fl_exit_describe(&ex, desc, sizeof desc);
-		snprintf(why, len, "the target ended before it was ready (%s)%s%s",
-			 desc, lastline[0] ? "; last stderr line: " : "",
-			 lastline);
-		return;
-	}
-	if (fl_monitor_interrupted()) {
+		fl_buf_printf(&b, "the target ended before it was ready (%s)", desc);
+	} else if (fl_monitor_interrupted()) {
 		snprintf(why, len, "interrupted while the target started");
+		fl_buf_free(&b);
 		return;
+	} else {
+		fl_buf_printf(&b, "the target was not ready within %.1f s:",
+			      rc->timeout_s);
+		if (have_waiter)
+			fl_buf_printf(&b, " no line %s '%s' on %s",
+				      rc->regex ? "matching" : "containing", rc->text,
+				      rc->streams == FL_STDOUT	 ? "stdout"
+				      : rc->streams == FL_STDERR ? "stderr"
+								 : "its output");
+		if (rc->port) {
+			fl_buf_printf(&b, "%s port %d not accepting",
+				      have_waiter ? " or" : "",
+				      fl_ctx_port(ctx, rc->port));
+			if (rc->port[0] == '{' && !mentions(&ctx->cfg, rc->port))
+				fl_buf_printf(&b, " (is %s in target.cmd? neither "
+						  "the command nor target.env "
+						  "mentions it, so the program "
+						  "cannot know the port)",
+					      rc->port);
+		}
 	}
-	fl_buf b;
-	fl_buf_init(&b);
-	fl_buf_printf(&b, "the target was not ready within %.1f s:",
-		      rc->timeout_s);
-	if (have_waiter)
-		fl_buf_printf(&b, " no line %s '%s' on %s",
-			      rc->regex ? "matching" : "containing", rc->text,
-			      rc->streams == FL_STDOUT	 ? "stdout"
-			      : rc->streams == FL_STDERR ? "stderr"
-							 : "its output");
-	if (rc->port)
-		fl_buf_printf(&b, "%s port %d not accepting",
-			      have_waiter ? " or" : "",
-			      fl_ctx_port(ctx, rc->port));
-	if (lastline[0])
-		fl_buf_printf(&b, "; last stderr line: %s", lastline);
+	printed_lines(in, &b);
 	snprintf(why, len, "%s", b.data);
 	fl_buf_free(&b);
 }
 
 /* Waits until the line, the port and the delay all say ready. 1 ready,
- * 0 not (exited, interrupted, timed out). */
+ * 0 not (exited, interrupted, timed out). The line and the exit wake it;
+ * only a port, which nothing announces, is polled. */
 static int wait_ready(fl_ctx *ctx, fl_instance *in, fl_waiter *ready,
 		      int have_waiter)
 {
@@ -425,13 +521,23 @@ static int wait_ready(fl_ctx *ctx, fl_instance *in, fl_waiter *ready,
 		}
 		/* A batch job (ready at once, or once it printed its line)
 		 * may well have finished already: it was ready. */
-		if (line_ok && port_ok && fl_now_ns() >= delay_until)
+		int64_t now = fl_now_ns();
+		if (line_ok && port_ok && now >= delay_until)
 			return 1;
-		if (exited || fl_now_ns() > ready_deadline ||
-		    fl_monitor_interrupted() ||
-		    (ctx->host.deadline_ns && fl_now_ns() > ctx->host.deadline_ns))
+		if (exited || now > ready_deadline || fl_monitor_interrupted() ||
+		    (ctx->host.deadline_ns && now > ctx->host.deadline_ns))
 			return 0;
-		fl_session_wait(in->sess, fl_now_ns() + 20 * FL_NS_PER_MS, -1);
+		/* The line, the exit and signals wake it (the monitor); only a
+		 * port, which nothing announces, and the delay are waited
+		 * for by time. */
+		int64_t wake = ready_deadline;
+		if (line_ok && !port_ok && now + READY_PORT_POLL_NS < wake)
+			wake = now + READY_PORT_POLL_NS;
+		if (line_ok && port_ok && delay_until < wake)
+			wake = delay_until;
+		if (ctx->host.deadline_ns && ctx->host.deadline_ns < wake)
+			wake = ctx->host.deadline_ns + FL_NS_PER_MS;
+		fl_session_wait(in->sess, wake, -1);
 	}
 }
 
@@ -487,6 +593,7 @@ int fl_instance_start(fl_ctx *ctx, char *err, size_t errlen)
 		return r;
 	}
 	in->running = 1;
+	fl_progress_phase(FL_PHASE_STARTING);
 	fl_ctx_log(ctx, "started pid %d: %s", (int)in->sess->child.pid,
 		   in->argv[0]);
 
@@ -494,7 +601,7 @@ int fl_instance_start(fl_ctx *ctx, char *err, size_t errlen)
 	if (have_waiter)
 		fl_session_remove_waiter(in->sess, &ready);
 	if (!ok) {
-		char why[512];
+		char why[sizeof in->start_error];
 		not_ready_reason(ctx, in, have_waiter, why, sizeof why);
 		snprintf(err, errlen, "%s", why);
 		snprintf(in->start_error, sizeof in->start_error, "%s", why);
@@ -507,9 +614,12 @@ int fl_instance_start(fl_ctx *ctx, char *err, size_t errlen)
 		return -ETIMEDOUT;
 	}
 	in->ready_ns = fl_session_now(in->sess);
+	/* A trend since the ready moment is exact however long the run. */
+	fl_measure_mark(ctx, in->ready_ns);
 	wait_registered(ctx, in);
 	fl_health_restart(ctx);
 	fl_ctx_log(ctx, "ready after %.3f s", (double)in->ready_ns / 1e9);
+	fl_progress_phase(FL_PHASE_RUNNING);
 	return 0;
 }
 
@@ -528,9 +638,11 @@ static void end_process(fl_ctx *ctx, fl_instance *in, int sig, double grace_s)
 	fl_target_signal(&s->child, sig);
 	snprintf(in->stopped_by, sizeof in->stopped_by, "%s",
 		 fl_signal_name(sig));
+	/* Woken by the root's pidfd itself, and reaped here: no detour
+	 * through the monitor thread. */
 	int64_t deadline = fl_now_ns() + (int64_t)(grace_s * 1e9);
-	while (!fl_instance_exit(in).exited && fl_now_ns() < deadline)
-		fl_session_wait(s, deadline, -1);
+	while (!fl_session_reap(s) && fl_now_ns() < deadline)
+		fl_session_wait(s, deadline, s->child.pidfd);
 	if (fl_instance_exit(in).exited)
 		return;
 	fl_target_kill_group(&s->child, SIGKILL);
@@ -539,8 +651,8 @@ static void end_process(fl_ctx *ctx, fl_instance *in, int sig, double grace_s)
 	fl_ctx_log(ctx, "no exit %.1f s after %s: SIGKILL", grace_s,
 		   fl_signal_name(sig));
 	int64_t kdeadline = fl_now_ns() + KILL_WAIT_NS;
-	while (!fl_instance_exit(in).exited && fl_now_ns() < kdeadline)
-		fl_session_wait(s, kdeadline, -1);
+	while (!fl_session_reap(s) && fl_now_ns() < kdeadline)
+		fl_session_wait(s, kdeadline, s->child.pidfd);
 }
 
 int fl_instance_stop(fl_ctx *ctx, int sig, double grace_s)
@@ -552,6 +664,7 @@ int fl_instance_stop(fl_ctx *ctx, int sig, double grace_s)
 	/* Windows still open end here; the faults stop before the signal so
 	 * the target's shutdown path runs clean. */
 	char err[256];
+	fl_progress_phase(FL_PHASE_STOPPING);
 	ctx->stopping = 1;
 	if (fl_windows_any_open(ctx))
 		fl_windows_close(ctx, NULL, err, sizeof err);
@@ -570,7 +683,18 @@ int fl_instance_stop(fl_ctx *ctx, int sig, double grace_s)
 	if (!fl_instance_exit(in).exited)
 		in->stop_requested = 1;
 	end_process(ctx, in, sig, grace_s);
-	/* Whatever the target left in its process group goes too. */
+	/* Whatever the target left goes too: its descendants, in its
+	 * process group or out of it (a daemon's double fork), and then
+	 * anything still in its group. */
+	char left[512];
+	int killed = fl_session_end_tree(s, KILL_WAIT_NS, left, sizeof left);
+	if (killed > 0) {
+		in->stragglers = 1;
+		fl_ctx_log(ctx, "%d process%s of the target outlived it: killed",
+			   killed, killed == 1 ? "" : "es");
+	}
+	if (left[0])
+		fl_ctx_log(ctx, "%s", left);
 	if (fl_target_group_alive(&s->child)) {
 		in->stragglers = 1;
 		fl_target_kill_group(&s->child, SIGKILL);

@@ -113,6 +113,16 @@ int fl_tolerance_holds(const fl_tolerance *t, double baseline, double value)
 	       value >= fl_tolerance_lower(t, baseline) - 1e-9;
 }
 
+double fl_tolerance_excess(const fl_tolerance *t, double baseline,
+			   double value)
+{
+	if (!t->set)
+		return -INFINITY;
+	double up = value - fl_tolerance_upper(t, baseline);
+	double down = fl_tolerance_lower(t, baseline) - value;
+	return up > down ? up : down;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -192,14 +202,28 @@ static void describe_violation(char *why, size_t len, enum fl_figure fig,
 }
 
 int fl_judge_steady(const fl_steady *st, const fl_baseline *b,
-		    const fl_sample *s, int health_ok, char *why,
-		    size_t whylen)
+		    const fl_sample *s, const fl_worst *w, int health_ok,
+		    char *why, size_t whylen)
 {
 	for (int f = 0; f < FL_FIG_COUNT; f++) {
 		double v = fl_sample_figure(s, f);
 		/* An optional figure that was not measured has no say. */
 		if (fl_figures[f].optional && v < 0)
 			continue;
+		if (st->per_process && !fl_figures[f].tree && w &&
+		    w->pid[f] > 0) {
+			double pb = (double)w->base[f], pv = (double)w->v[f];
+			if (!fl_tolerance_holds(&st->tol[f], pb, pv)) {
+				char tmp[160];
+				describe_violation(tmp, sizeof tmp, f,
+						   &st->tol[f], pb, pv);
+				if (why)
+					snprintf(why, whylen, "pid %d: %s",
+						 (int)w->pid[f], tmp);
+				return 0;
+			}
+			continue;
+		}
 		if (!fl_tolerance_holds(&st->tol[f], b->v[f], v)) {
 			describe_violation(why, whylen, f, &st->tol[f], b->v[f],
 					   v);
@@ -216,7 +240,7 @@ int fl_judge_steady(const fl_steady *st, const fl_baseline *b,
 	return 1;
 }
 
-void fl_judge_recovery(const fl_sample *s, size_t n,
+void fl_judge_recovery(const fl_sample *s, const fl_worst *w, size_t n,
 		       const fl_health_result *h, size_t nh,
 		       const fl_steady *st, const fl_baseline *b,
 		       int64_t off_ns, int64_t hold_ns, int64_t within_ns,
@@ -241,6 +265,7 @@ void fl_judge_recovery(const fl_sample *s, size_t n,
 	 * until a newer one arrives, but a steady moment can only begin at a
 	 * sample taken after off_ns. */
 	const fl_sample *cur = NULL;
+	const fl_worst *curw = NULL;
 	int64_t candidate = -1;
 	int64_t data_end = off_ns;
 	char why[192] = "no sample after the fault window";
@@ -253,14 +278,16 @@ void fl_judge_recovery(const fl_sample *s, size_t n,
 		int64_t t = take_sample ? s[i].t_ns : h[j].t_ns;
 		if (t > now_ns)
 			break;
-		if (take_sample)
+		if (take_sample) {
+			curw = w ? &w[i] : NULL;
 			cur = &s[i++];
-		else
+		} else
 			health = h[j++].ok;
 		data_end = t;
 		if (!cur)
 			continue;
-		int ok = fl_judge_steady(st, b, cur, health, why, sizeof why);
+		int ok = fl_judge_steady(st, b, cur, curw, health, why,
+					 sizeof why);
 		if (ok) {
 			if (candidate < 0)
 				candidate = t;

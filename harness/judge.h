@@ -38,11 +38,29 @@ typedef struct fl_health_result {
 	char detail[96];	/* why it failed */
 } fl_health_result;
 
+/* How far value lies outside what t allows around baseline: > 0 outside
+ * (by that much), <= 0 inside (minus the distance to the nearer bound);
+ * -INFINITY without a condition. */
+double fl_tolerance_excess(const fl_tolerance *t, double baseline,
+			   double value);
+
 /* The steady-state hypothesis of a scenario. */
 typedef struct fl_steady {
 	fl_tolerance tol[FL_FIG_COUNT];	/* per figure; unset: no condition */
 	int health;		/* the health probe must pass */
+	/* Each process of the target's tree against its own baseline,
+	 * rather than the tree's sum against the sum's (figures of the
+	 * whole tree, procs and files, are judged on the tree). */
+	int per_process;
 } fl_steady;
+
+/* Judging per process: for each figure, the process furthest from its
+ * own baseline at one sample (pid 0: none judged). */
+typedef struct fl_worst {
+	int32_t pid[FL_FIG_COUNT];
+	int64_t v[FL_FIG_COUNT];
+	int64_t base[FL_FIG_COUNT];
+} fl_worst;
 
 typedef struct fl_baseline {
 	int valid;
@@ -58,12 +76,14 @@ typedef struct fl_baseline {
 int fl_judge_baseline(const fl_sample *s, size_t n, int64_t from_ns,
 		      int64_t to_ns, fl_baseline *out);
 
-/* Does the steady state hold for this sample? health_ok: the latest probe
- * result at the sample's time (1 pass, 0 fail, -1 none yet). Returns 1 if it
- * holds; otherwise 0 and, if why is given, the first broken condition. */
+/* Does the steady state hold for this sample? w: its worst processes when
+ * the hypothesis is judged per process (NULL: the sums are judged).
+ * health_ok: the latest probe result at the sample's time (1 pass, 0 fail,
+ * -1 none yet). Returns 1 if it holds; otherwise 0 and, if why is given,
+ * the first broken condition. */
 int fl_judge_steady(const fl_steady *st, const fl_baseline *b,
-		    const fl_sample *s, int health_ok, char *why,
-		    size_t whylen);
+		    const fl_sample *s, const fl_worst *w, int health_ok,
+		    char *why, size_t whylen);
 
 enum fl_recovery_state {
 	FL_RECOVERY_PENDING = 0,	/* not decided yet: need more samples */
@@ -80,10 +100,11 @@ typedef struct fl_recovery {
 
 /* Recovery after a fault window that closed at off_ns: the first moment
  * after off_ns from which the steady state holds for hold_ns, checked on
- * samples and health results up to now_ns. It must start no later than
+ * samples (with their worst processes w, or NULL) and health results up to
+ * now_ns. It must start no later than
  * off_ns + within_ns (within_ns < 0: no bound). Decides FAILED once now_ns
  * is past the bound plus the hold period without such a moment. */
-void fl_judge_recovery(const fl_sample *s, size_t n,
+void fl_judge_recovery(const fl_sample *s, const fl_worst *w, size_t n,
 		       const fl_health_result *h, size_t nh,
 		       const fl_steady *st, const fl_baseline *b,
 		       int64_t off_ns, int64_t hold_ns, int64_t within_ns,

@@ -25,16 +25,27 @@
 #include <string.h>
 #include <sys/resource.h>
 
-/* Reads { fds =, threads =, rss =, files = } at idx into amounts (NAN for
- * the figures not named). */
+/* Reads { fds =, threads =, rss =, files =, procs = } at idx into amounts
+ * (NAN for the figures not named); with per_process, also per = "tree" or
+ * "process". */
 static void figure_amounts(lua_State *L, int idx, const char *what,
-			   double amounts[FL_FIG_COUNT])
+			   double amounts[FL_FIG_COUNT], int *per_process)
 {
 	luaL_checktype(L, idx, LUA_TTABLE);
 	/* what is "expect.leaked" or "expect.peak": the API table "t:" what. */
 	char table[64];
 	snprintf(table, sizeof table, "t:%s", what);
 	fl_larg_keys(L, idx, what, fl_api_keys(table));
+	if (per_process) {
+		*per_process = 0;
+		lua_getfield(L, idx, "per");
+		if (!lua_isnil(L, -1) &&
+		    (lua_type(L, -1) != LUA_TSTRING ||
+		     fl_config_per_process(lua_tostring(L, -1), per_process) < 0))
+			luaL_error(L, "%s.per must be \"tree\" or \"process\"",
+				   what);
+		lua_pop(L, 1);
+	}
 	for (int f = 0; f < FL_FIG_COUNT; f++) {
 		amounts[f] = NAN;
 		lua_getfield(L, idx, fl_figures[f].key);
@@ -126,14 +137,17 @@ static int t_expect(lua_State *L)
 
 	lua_getfield(L, 2, "leaked");
 	if (!lua_isnil(L, -1)) {
-		figure_amounts(L, lua_gettop(L), "expect.leaked", amounts);
-		if (fl_expect_leaks(ctx, w, amounts, err, sizeof err) < 0)
+		int per_process;
+		figure_amounts(L, lua_gettop(L), "expect.leaked", amounts,
+			       &per_process);
+		if (fl_expect_leaks(ctx, w, amounts, per_process, err,
+				    sizeof err) < 0)
 			return luaL_error(L, "expect: %s", err);
 	}
 	lua_pop(L, 1);
 	lua_getfield(L, 2, "peak");
 	if (!lua_isnil(L, -1)) {
-		figure_amounts(L, lua_gettop(L), "expect.peak", amounts);
+		figure_amounts(L, lua_gettop(L), "expect.peak", amounts, NULL);
 		if (fl_expect_peaks(ctx, w, amounts, err, sizeof err) < 0)
 			return luaL_error(L, "expect: %s", err);
 	}

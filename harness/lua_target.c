@@ -268,6 +268,43 @@ static int t_sample(lua_State *L)
 	return 1;
 }
 
+/* t:processes(): the processes of the target's tree, each {pid, ppid,
+ * name, fds, threads, rss, root, zombie, left_group, left_session} with
+ * its last sample's figures (the root's without the harness's own). */
+static int t_processes(lua_State *L)
+{
+	fl_ctx *ctx = fl_larg_target(L);
+	fl_proc_entry *v;
+	int n = fl_measure_processes(ctx, &v);
+	lua_createtable(L, n, 0);
+	for (int i = 0; i < n; i++) {
+		lua_createtable(L, 0, 10);
+		lua_pushinteger(L, v[i].pid);
+		lua_setfield(L, -2, "pid");
+		lua_pushinteger(L, v[i].ppid);
+		lua_setfield(L, -2, "ppid");
+		lua_pushstring(L, v[i].comm);
+		lua_setfield(L, -2, "name");
+		lua_pushinteger(L, v[i].nfds);
+		lua_setfield(L, -2, "fds");
+		lua_pushinteger(L, v[i].nthreads);
+		lua_setfield(L, -2, "threads");
+		lua_pushinteger(L, (lua_Integer)v[i].rss);
+		lua_setfield(L, -2, "rss");
+		lua_pushboolean(L, v[i].is_root);
+		lua_setfield(L, -2, "root");
+		lua_pushboolean(L, v[i].state == 'Z');
+		lua_setfield(L, -2, "zombie");
+		lua_pushboolean(L, v[i].left_group);
+		lua_setfield(L, -2, "left_group");
+		lua_pushboolean(L, v[i].left_session);
+		lua_setfield(L, -2, "left_session");
+		lua_rawseti(L, -2, i + 1);
+	}
+	free(v);
+	return 1;
+}
+
 static int t_now(lua_State *L)
 {
 	fl_ctx *ctx = fl_larg_target(L);
@@ -542,6 +579,7 @@ static const luaL_Reg methods[] = {
 	{"signal", t_signal},
 	{"setrlimit", t_setrlimit},
 	{"sample", t_sample},
+	{"processes", t_processes},
 	{"baseline", t_baseline},
 	{"health", t_health},
 	{"now", t_now},

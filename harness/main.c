@@ -5,25 +5,30 @@
 #include "elf.h"
 #include "points.h"
 #include "scenario.h"
+#include "text.h"
 #include "util.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static const char usage[] =
+static const char usage_text[] =
 	"usage: faultline COMMAND [options] [args]\n"
 	"\n"
 	"Fault-injection test harness: Lua scenarios start a target under\n"
-	"libfiu, fail its calls on purpose, sample its fds, RSS and threads,\n"
-	"and judge whether it survived, cleaned up and recovered.\n"
+	"libfiu, fail its calls on purpose, sample its fds, RSS, threads and\n"
+	"processes (its whole process tree), and judge whether it survived,\n"
+	"cleaned up and recovered.\n"
 	"\n"
 	"commands:\n"
 	"  run [options] PATH...    run scenario files or directories\n"
 	"  check PATH...            validate scenarios without running them\n"
+	"  new NAME -- CMD...       write NAME.lua, a starting scenario for\n"
+	"                           the command CMD\n"
 	"  list PATH...             list scenarios with their tags and seeds\n"
 	"  replay JOURNAL           re-run a scenario failing exactly the\n"
 	"                           calls its journal recorded\n"
@@ -37,24 +42,52 @@ static const char usage[] =
 	"  gate --baseline OLD NEW  release gate: new failures, new leaks,\n"
 	"                           slower recovery (MTTR)\n"
 	"  trend RESULTS... -o FILE MTTR and leaks across runs, as a page\n"
+	"  sweep SCENARIO...        fail each error path (call site) once and\n"
+	"                           say what it does: handled, crashed,\n"
+	"                           leaked, ...\n"
 	"  help [COMMAND]           this text, or a command's (= COMMAND --help)\n"
 	"  version, -V              print the version\n"
 	"\n"
 	"exit status of run: 0 all passed or failed as expected, 1 a FAIL,\n"
 	"XPASS or FLAKY, 2 bad usage or a scenario that could not load or\n"
-	"ended in ERROR, 3 internal error.\n"
-	"\n"
-	"Scenario reference: docs/scenarios.md; tutorial: docs/tutorial.md.\n";
+	"ended in ERROR, 3 internal error or a report that could not be\n"
+	"written, 128+N interrupted by signal N.\n"
+	"\n";
+
+/* The usage, with where this installation keeps its documentation. */
+static void usage(FILE *out)
+{
+	const char *doc = fl_doc_dir();
+	char path[PATH_MAX + 32];
+	fputs(usage_text, out);
+	fprintf(out, "Tutorial: %s/tutorial.md\nScenario reference: %s/scenarios.md\n",
+		doc, doc);
+	/* Installed, the examples are beside the documents and the manual is
+	 * in man's path; in the build tree, the manual is in docs/. */
+	snprintf(path, sizeof path, "%s/examples", doc);
+	if (access(path, R_OK) == 0)
+		fprintf(out, "Examples: %s/\n", path);
+	snprintf(path, sizeof path, "%s/faultline.1", doc);
+	if (access(path, R_OK) == 0)
+		fprintf(out, "Manual: man -l %s\n", path);
+	else
+		fputs("Manual: man faultline\n", out);
+}
 
 int fl_cmd_list(int argc, char **argv)
 {
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+	int opt = fl_cli_no_options("list", argc, argv);
+	if (opt > 0) {
 		fputs("usage: faultline list PATH...\n"
 		      "Lists the scenarios under the paths: id, name, tags and "
 		      "seed.\n",
-		      argc < 2 ? stderr : stdout);
-		return argc < 2 ? FL_EXIT_USAGE : FL_EXIT_OK;
+		      stdout);
+		return FL_EXIT_OK;
 	}
+	if (opt < 0)
+		return FL_EXIT_USAGE;
+	if (argc < 2)
+		return fl_cli_usage_error("list", "no scenario given");
 	fl_scenario_ref *refs;
 	char err[1024];
 	int n = fl_scenario_discover(argv + 1, argc - 1, &refs, err, sizeof err);
@@ -70,14 +103,24 @@ int fl_cmd_list(int argc, char **argv)
 				 refs[i].index);
 		else
 			snprintf(id, sizeof id, "%s", refs[i].file);
+		/* Names come from scenario files: shown, never obeyed. */
+		fl_buf line;
+		fl_buf_init(&line);
+		fl_text_console(&line, id);
+		fl_buf_putc(&line, '\t');
 		if (refs[i].load_error) {
-			printf("%s\tLOAD ERROR: %s\n", id, refs[i].load_error);
+			fl_buf_puts(&line, "LOAD ERROR: ");
+			fl_text_console(&line, refs[i].load_error);
+			printf("%s\n", line.data);
+			fl_buf_free(&line);
 			bad = 1;
 			continue;
 		}
-		printf("%s\t%s\ttags=%s\tseed=%llu\n", id, refs[i].name,
-		       refs[i].tags[0] ? refs[i].tags : "-",
-		       (unsigned long long)refs[i].seed);
+		fl_text_console(&line, refs[i].name);
+		fl_buf_puts(&line, "\ttags=");
+		fl_text_console(&line, refs[i].tags[0] ? refs[i].tags : "-");
+		printf("%s\tseed=%llu\n", line.data, (unsigned long long)refs[i].seed);
+		fl_buf_free(&line);
 	}
 	fl_scenario_refs_free(refs, n);
 	return bad ? FL_EXIT_USAGE : FL_EXIT_OK;
@@ -180,12 +223,13 @@ static int any_uncovered(const fl_points_reach *r, int libs)
 
 int fl_cmd_points(int argc, char **argv)
 {
-	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		puts("usage: faultline points [TARGET]\n"
+	int opt = fl_cli_no_options("points", argc, argv);
+	if (opt > 0) {
+		printf("usage: faultline points [TARGET]\n"
 		     "Without TARGET: every failure point a scenario may name, one a\n"
 		     "line: libfiu's POSIX points and those faultline's agent adds\n"
 		     "(accept4, openat, epoll_wait, sendfile, the fortified __read_chk\n"
-		     "and friends; docs/scenarios.md lists them).\n"
+		     "and friends; %s/scenarios.md lists them).\n"
 		     "With TARGET, what faults can reach in that program, from the\n"
 		     "functions it and its libraries import:\n"
 		     "  - the failure points it declares (FLRT_POINT, lib/flrt.h);\n"
@@ -196,13 +240,14 @@ int fl_cmd_points(int argc, char **argv)
 		     "Lines that start with '#' are commentary; the others start with a\n"
 		     "point's name. Warnings on stderr say when faults cannot reach\n"
 		     "TARGET at all (static, Go, its own libfiu) or miss fortified calls.\n"
-		     "Exit status 2 when TARGET is not a readable ELF file.");
+		     "Exit status 2 when TARGET is not a readable ELF file.\n",
+		       fl_doc_dir());
 		return FL_EXIT_OK;
 	}
-	if (argc > 2) {
-		fputs("usage: faultline points [TARGET]\n", stderr);
+	if (opt < 0)
 		return FL_EXIT_USAGE;
-	}
+	if (argc > 2)
+		return fl_cli_usage_error("points", "give one TARGET at most");
 	if (argc < 2) {
 		for (const char *const *p = fl_points_posix(); *p; p++)
 			puts(*p);
@@ -265,6 +310,8 @@ static const struct command {
 	{"replay", fl_cmd_replay}, {"shrink", fl_cmd_shrink},
 	{"merge", fl_cmd_merge},   {"report", fl_cmd_report},
 	{"gate", fl_cmd_gate},	   {"trend", fl_cmd_trend},
+	{"new", fl_cmd_new},
+	{"sweep", fl_cmd_sweep},
 };
 
 static const struct command *command_named(const char *name)
@@ -277,8 +324,13 @@ static const struct command *command_named(const char *name)
 
 int main(int argc, char **argv)
 {
+	/* Jansson allocates through the harness's policy: without memory
+	 * faultline says so and aborts, instead of a value that silently
+	 * went missing (a NULL from json_object() set into a result drops
+	 * the key, and nobody could check every one of those calls). */
+	json_set_alloc_funcs(fl_xmalloc, free);
 	if (argc < 2) {
-		fputs(usage, stderr);
+		usage(stderr);
 		return FL_EXIT_USAGE;
 	}
 	const char *cmd = argv[1];
@@ -296,10 +348,11 @@ int main(int argc, char **argv)
 					argv[2]);
 				return FL_EXIT_USAGE;
 			}
-			char *hargv[] = {argv[2], "--help", NULL};
-			return h->fn(2, hargv);
+			/* Commands read argv[-1], the program as invoked. */
+			char *hargv[] = {argv[0], argv[2], "--help", NULL};
+			return h->fn(2, hargv + 1);
 		}
-		fputs(usage, stdout);
+		usage(stdout);
 		return FL_EXIT_OK;
 	}
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version") ||

@@ -17,8 +17,10 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef P_PIDFD
@@ -27,31 +29,50 @@
 
 enum { KIND_TIMER = 1, KIND_OUT, KIND_ERR, KIND_PIDFD, KIND_CTL, KIND_SIG };
 
+/* New pids are looked for at most this often (at most every tick): a
+ * process is found within this long of its fork, the walks before each
+ * snapshot find the rest. */
+#define DISCOVERY_NS (2 * FL_NS_PER_MS)
+/* Faultline's own children are looked at for orphans at most this often
+ * (and whenever a new pid was one of them). */
+#define ORPHAN_SCAN_NS (250 * FL_NS_PER_MS)
+
 struct slot {
 	fl_session *s;
 };
 
+/* One timerfd per sampling period: the targets sampled at the same rate
+ * share it, so one wake-up of the monitor samples them all. */
+struct timer {
+	int64_t period_ns;
+	int fd;			/* -1: free */
+	size_t users;
+};
+
 static struct {
 	pthread_t thread;
+	pid_t tid;
 	int running;
 	int epfd;
 	int ctlfd;		/* eventfd: requests are queued */
 	int sigfd;
 	pthread_mutex_t lock;
-	pthread_cond_t done;
-	fl_session *adds;	/* queued requests */
-	fl_session *removes;
 	int stop;
 	struct slot *slots;
 	size_t nslots;
+	struct timer *timers;
+	size_t ntimers;
+	int64_t last_orphan_scan;
+	int64_t last_discovery;
 	volatile sig_atomic_t interrupted;
 } mon = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.done = PTHREAD_COND_INITIALIZER,
 	.epfd = -1,
 	.ctlfd = -1,
 	.sigfd = -1,
 };
+
+static void stop_sampling(fl_session *s);
 
 static void notify(fl_session *s)
 {
@@ -66,7 +87,7 @@ int fl_session_init(fl_session *s, const fl_child *child, double hz,
 	memset(s, 0, sizeof *s);
 	pthread_mutex_init(&s->lock, NULL);
 	s->child = *child;
-	s->timerfd = -1;
+	s->timer = -1;
 	s->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->notify_fd < 0)
 		return -errno;
@@ -80,34 +101,33 @@ int fl_session_init(fl_session *s, const fl_child *child, double hz,
 	s->out.cap = s->ring_cap;
 	s->err.ring = fl_xmalloc(s->ring_cap);
 	s->err.cap = s->ring_cap;
-	s->cap = 1024;
-	s->samples = fl_xmalloc(s->cap * sizeof *s->samples);
+	fl_series_init(&s->series, fl_series_ring_for(1e9 / (double)s->period_ns),
+		       FL_SERIES_REPORT_BUCKETS);
 
-	/* The sampler takes its own reference to /proc/PID. A target that
+	/* The tree takes its own reference to /proc/PID. A target that
 	 * cannot be sampled cannot be judged: that is an error, never a run
 	 * without samples. */
 	int procfd = fcntl(child->procfd, F_DUPFD_CLOEXEC, 0);
 	if (procfd < 0)
 		return -errno;
-	int r = fl_sampler_open_dir(&s->sampler, child->pid, procfd, 0);
+	int r = fl_tree_init(&s->tree, child->pid, procfd, child->pidfd,
+			     child->start_ns);
 	if (r < 0)
 		return r;
-	s->sampler_ok = 1;
+	s->tree_ok = 1;
 	return 0;
 }
 
 void fl_session_destroy(fl_session *s)
 {
-	if (s->sampler_ok)
-		fl_sampler_close(&s->sampler);
-	if (s->timerfd >= 0)
-		close(s->timerfd);
+	if (s->tree_ok)
+		fl_tree_free(&s->tree);
 	if (s->notify_fd >= 0)
 		close(s->notify_fd);
 	fl_child_close(&s->child);
 	free(s->out.ring);
 	free(s->err.ring);
-	free(s->samples);
+	fl_series_free(&s->series);
 	free(s->jrecs);
 	free(s->oom_fds);
 	free(s->oom_threads);
@@ -115,6 +135,30 @@ void fl_session_destroy(fl_session *s)
 	/* Waiters belong to their callers; they are only unlinked. */
 	s->waiters = NULL;
 	pthread_mutex_destroy(&s->lock);
+}
+
+int fl_session_end_tree(fl_session *s, int64_t wait_ns, char *left,
+			size_t leftlen)
+{
+	left[0] = '\0';
+	if (!s->tree_ok)
+		return 0;
+	/* The monitor no longer samples the tree nor adds to it: it is this
+	 * thread's from here. */
+	pthread_mutex_lock(&s->lock);
+	s->sampling_stopped = 1;
+	s->tree.ending = 1;
+	pthread_mutex_unlock(&s->lock);
+	int killed = fl_tree_end(&s->tree, wait_ns);
+	fl_tree_escapees(&s->tree, left, leftlen);
+	return killed;
+}
+
+void fl_session_want_sample(fl_session *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->want_sample = 1;
+	pthread_mutex_unlock(&s->lock);
 }
 
 int64_t fl_session_now(const fl_session *s)
@@ -302,45 +346,62 @@ static void read_stream(fl_session *s, int which)
 
 static void stop_sampling(fl_session *s)
 {
-	if (s->timerfd >= 0) {
-		epoll_ctl(mon.epfd, EPOLL_CTL_DEL, s->timerfd, NULL);
-		close(s->timerfd);
-		s->timerfd = -1;
-	}
 	s->sampling_stopped = 1;
 }
 
-static void take_sample(fl_session *s)
+/* The OOM precursor's snapshot of the root, taken at the sample that
+ * reached the level (the target may not live long after). Called with
+ * the session locked. */
+static void oom_snapshot(fl_session *s, int64_t rss, int64_t t_ns)
 {
-	uint64_t expirations;
-	ssize_t n = read(s->timerfd, &expirations, sizeof expirations);
-	(void)n;
-	if (!s->sampler_ok || s->sampling_stopped)
+	s->oom_hit = 1;
+	s->oom_t_ns = t_ns;
+	s->oom_sample_rss = rss;
+	s->oom_nfds = fl_procfs_fd_table(s->child.procfd, &s->oom_fds);
+	s->oom_nthreads = fl_procfs_threads(s->child.procfd, &s->oom_threads);
+	int fd = openat(s->child.procfd, "smaps_rollup", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		char buf[4096];
+		ssize_t got = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (got > 0) {
+			buf[got] = '\0';
+			s->oom_smaps = fl_xstrdup(buf);
+		}
+	}
+}
+
+/* One sample of the session's tree. expirations: timer ticks since the
+ * last (more than one: ticks missed). */
+static void take_sample(fl_session *s, uint64_t expirations)
+{
+	if (!s->tree_ok)
 		return;
 	fl_sample smp;
+	memset(&smp, 0, sizeof smp);
 	int64_t t0 = fl_now_ns();
-	int r = fl_sampler_read(&s->sampler, &smp);
-	/* What the agent holds in the target, from its registration: part of
-	 * the sample's cost. */
-	fl_footprint fp;
-	memset(&fp, 0, sizeof fp);
-	if (r == 0 && s->faults)
-		fl_faults_footprint(s->faults, s->child.procfd, s->child.pid,
-				    &fp);
-	smp.v[FL_FIG_FILES] = -1;
-	if (r == 0 && s->watch_path[0]) {
-		/* Opened at every sample: the target may create, remove and
-		 * create the directory again. Missing counts as empty. */
+	/* The watched directory is opened at every sample: the target may
+	 * create, remove and create it again. Missing counts as empty. */
+	int64_t files = -1;
+	if (s->watch_path[0]) {
 		int dfd = open(s->watch_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		smp.v[FL_FIG_FILES] = 0;
+		files = 0;
 		if (dfd >= 0) {
 			int c = fl_procfs_count_dir(dfd);
-			smp.v[FL_FIG_FILES] = c > 0 ? c : 0;
+			files = c > 0 ? c : 0;
 			close(dfd);
 		}
 	}
-	int64_t t1 = fl_now_ns();
 	pthread_mutex_lock(&s->lock);
+	if (s->sampling_stopped) {
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	if (expirations > 1)
+		s->missed_ticks += expirations - 1;
+	int64_t raw_rss;
+	int r = fl_tree_sample(&s->tree, t0, s->faults, &smp, &raw_rss);
+	int64_t t1 = fl_now_ns();
 	if (r < 0) {
 		if (r == -ESRCH)
 			stop_sampling(s);
@@ -350,35 +411,20 @@ static void take_sample(fl_session *s)
 		return;
 	}
 	smp.t_ns = t0 - s->child.start_ns;
-	int64_t raw_rss = smp.v[FL_FIG_RSS];
-	smp.v[FL_FIG_RSS] -= fp.bytes + fp.tls_bytes * smp.v[FL_FIG_THREADS];
-	smp.v[FL_FIG_FDS] -= fp.fds;
-	smp.v[FL_FIG_THREADS] -= fp.threads;
-	if (s->nsamples == s->cap) {
-		s->cap *= 2;
-		s->samples = fl_xrealloc(s->samples, s->cap * sizeof *s->samples);
-	}
-	s->samples[s->nsamples++] = smp;
-	/* RSS (as the target sees it, with the footprint's memory) reached
-	 * the OOM precursor level: the scenario thread takes the snapshot. */
+	smp.v[FL_FIG_FILES] = files;
+	fl_worst worst;
+	int each = s->each_on;
+	if (each)
+		fl_tree_worst(&s->tree, &s->each_steady, &worst);
+	fl_series_append(&s->series, &smp, each ? &worst : NULL);
+	int wake = s->want_sample;
+	s->want_sample = 0;
+	/* RSS (the tree's as its processes see it, with the agent's
+	 * memory) reached the OOM precursor level: the scenario thread takes
+	 * it from here. */
 	if (s->oom_rss > 0 && !s->oom_hit && raw_rss >= s->oom_rss) {
-		s->oom_hit = 1;
-		s->oom_t_ns = smp.t_ns;
-		s->oom_sample_rss = raw_rss;
-		s->oom_nfds = fl_procfs_fd_table(s->child.procfd, &s->oom_fds);
-		s->oom_nthreads = fl_procfs_threads(s->child.procfd,
-						    &s->oom_threads);
-		int fd = openat(s->child.procfd, "smaps_rollup",
-				O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			char buf[4096];
-			ssize_t got = read(fd, buf, sizeof buf - 1);
-			close(fd);
-			if (got > 0) {
-				buf[got] = '\0';
-				s->oom_smaps = fl_xstrdup(buf);
-			}
-		}
+		oom_snapshot(s, raw_rss, smp.t_ns);
+		wake = 1;
 	}
 	s->sample_cost_total_ns += (uint64_t)(t1 - t0);
 	if (t1 - t0 > s->sample_cost_max_ns)
@@ -387,42 +433,103 @@ static void take_sample(fl_session *s)
 		fl_journal_drain(s->journal, s->child.start_ns, &s->jrecs,
 				 &s->njrecs, &s->jcap);
 	pthread_mutex_unlock(&s->lock);
-	notify(s);
+	if (wake)
+		notify(s);
 }
 
+int fl_session_reap(fl_session *s)
+{
+	pthread_mutex_lock(&s->lock);
+	int done = s->exit.exited;
+	if (!done) {
+		siginfo_t info;
+		memset(&info, 0, sizeof info);
+		if (waitid((idtype_t)P_PIDFD, (id_t)s->child.pidfd, &info,
+			   WEXITED | WNOHANG) == 0 &&
+		    info.si_pid != 0) {
+			s->exit.exited = done = 1;
+			s->exit.t_ns = fl_session_now(s);
+			if (info.si_code == CLD_EXITED) {
+				s->exit.code = info.si_status;
+			} else {
+				s->exit.signal = info.si_status;
+				s->exit.core = info.si_code == CLD_DUMPED;
+			}
+			stop_sampling(s);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return done;
+}
+
+/* The root's pidfd said it exited (or the scenario thread reaped it
+ * already: then the pidfd only needs to leave the epoll set, where it
+ * would stay readable). */
 static void reap(fl_session *s)
 {
-	siginfo_t info;
-	memset(&info, 0, sizeof info);
-	if (waitid((idtype_t)P_PIDFD, (id_t)s->child.pidfd, &info,
-		   WEXITED | WNOHANG) < 0 ||
-	    info.si_pid == 0)
+	if (!fl_session_reap(s))
 		return;
-	pthread_mutex_lock(&s->lock);
-	s->exit.exited = 1;
-	s->exit.t_ns = fl_session_now(s);
-	if (info.si_code == CLD_EXITED) {
-		s->exit.code = info.si_status;
-	} else {
-		s->exit.signal = info.si_status;
-		s->exit.core = info.si_code == CLD_DUMPED;
-	}
-	stop_sampling(s);
-	pthread_mutex_unlock(&s->lock);
 	epoll_ctl(mon.epfd, EPOLL_CTL_DEL, s->child.pidfd, NULL);
 	notify(s);
 }
 
-static int add_fd(int fd, size_t slot, int kind)
+static int add_fd(int fd, size_t index, int kind)
 {
 	struct epoll_event ev = {.events = EPOLLIN,
-				 .data.u64 = ((uint64_t)slot << 4) | (uint64_t)kind};
+				 .data.u64 = ((uint64_t)index << 4) | (uint64_t)kind};
 	return epoll_ctl(mon.epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-/* Adds the session's fds and its sample timer to the epoll set. A session
- * that cannot be watched completely is not watched at all: add_result
- * says why, and the scenario fails with that error. */
+/* The timer that ticks every period_ns, created on first use. Its index,
+ * or -errno. */
+static int timer_for(int64_t period_ns)
+{
+	size_t free_idx = mon.ntimers;
+	for (size_t i = 0; i < mon.ntimers; i++) {
+		if (mon.timers[i].fd >= 0 && mon.timers[i].period_ns == period_ns) {
+			mon.timers[i].users++;
+			return (int)i;
+		}
+		if (mon.timers[i].fd < 0 && free_idx == mon.ntimers)
+			free_idx = i;
+	}
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	struct itimerspec its;
+	its.it_interval.tv_sec = period_ns / FL_NS_PER_SEC;
+	its.it_interval.tv_nsec = period_ns % FL_NS_PER_SEC;
+	its.it_value = its.it_interval;
+	if (timerfd_settime(fd, 0, &its, NULL) < 0 ||
+	    add_fd(fd, free_idx, KIND_TIMER) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	if (free_idx == mon.ntimers) {
+		mon.timers = fl_xrealloc(mon.timers, (mon.ntimers + 1) *
+							     sizeof *mon.timers);
+		mon.ntimers++;
+	}
+	mon.timers[free_idx] = (struct timer){period_ns, fd, 1};
+	return (int)free_idx;
+}
+
+static void timer_release(int idx)
+{
+	if (idx < 0 || (size_t)idx >= mon.ntimers)
+		return;
+	struct timer *t = &mon.timers[idx];
+	if (--t->users > 0)
+		return;
+	epoll_ctl(mon.epfd, EPOLL_CTL_DEL, t->fd, NULL);
+	close(t->fd);
+	t->fd = -1;
+}
+
+/* Adds the session's fds to the epoll set and puts it on the timer of its
+ * period. A session that cannot be watched completely is not watched at
+ * all: add_result says why, and the scenario fails with that error. */
 static int register_session(fl_session *s)
 {
 	size_t slot = mon.nslots;
@@ -431,33 +538,22 @@ static int register_session(fl_session *s)
 			slot = i;
 			break;
 		}
-	int r = 0;
 	if (fcntl(s->child.out_fd, F_SETFL,
 		  fcntl(s->child.out_fd, F_GETFL) | O_NONBLOCK) < 0 ||
 	    fcntl(s->child.err_fd, F_SETFL,
 		  fcntl(s->child.err_fd, F_GETFL) | O_NONBLOCK) < 0)
 		return -errno;
-	s->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (s->timerfd < 0)
-		return -errno;
-	struct itimerspec its;
-	its.it_interval.tv_sec = s->period_ns / FL_NS_PER_SEC;
-	its.it_interval.tv_nsec = s->period_ns % FL_NS_PER_SEC;
-	/* The first sample right away: it shows the process as exec left
-	 * it. */
-	its.it_value.tv_sec = 0;
-	its.it_value.tv_nsec = 1000;
-	if (timerfd_settime(s->timerfd, 0, &its, NULL) < 0 ||
-	    add_fd(s->child.out_fd, slot, KIND_OUT) < 0 ||
+	int timer = timer_for(s->period_ns);
+	if (timer < 0)
+		return timer;
+	if (add_fd(s->child.out_fd, slot, KIND_OUT) < 0 ||
 	    add_fd(s->child.err_fd, slot, KIND_ERR) < 0 ||
-	    add_fd(s->child.pidfd, slot, KIND_PIDFD) < 0 ||
-	    add_fd(s->timerfd, slot, KIND_TIMER) < 0) {
-		r = -errno;
+	    add_fd(s->child.pidfd, slot, KIND_PIDFD) < 0) {
+		int r = -errno;
 		epoll_ctl(mon.epfd, EPOLL_CTL_DEL, s->child.out_fd, NULL);
 		epoll_ctl(mon.epfd, EPOLL_CTL_DEL, s->child.err_fd, NULL);
 		epoll_ctl(mon.epfd, EPOLL_CTL_DEL, s->child.pidfd, NULL);
-		close(s->timerfd);
-		s->timerfd = -1;
+		timer_release(timer);
 		return r;
 	}
 	if (slot == mon.nslots) {
@@ -466,7 +562,14 @@ static int register_session(fl_session *s)
 		mon.nslots++;
 	}
 	mon.slots[slot].s = s;
+	s->timer = timer;
 	s->registered = 1;
+	/* The first sample right away: it shows the process as exec left
+	 * it, and its descendants from the first round. */
+	pthread_mutex_lock(&s->lock);
+	fl_tree_walk(&s->tree, fl_now_ns());
+	pthread_mutex_unlock(&s->lock);
+	take_sample(s, 1);
 	return 0;
 }
 
@@ -479,32 +582,77 @@ static void unregister_session(fl_session *s)
 	epoll_ctl(mon.epfd, EPOLL_CTL_DEL, s->child.out_fd, NULL);
 	epoll_ctl(mon.epfd, EPOLL_CTL_DEL, s->child.err_fd, NULL);
 	epoll_ctl(mon.epfd, EPOLL_CTL_DEL, s->child.pidfd, NULL);
+	timer_release(s->timer);
+	s->timer = -1;
 	pthread_mutex_lock(&s->lock);
 	stop_sampling(s);
 	pthread_mutex_unlock(&s->lock);
 	s->registered = 0;
 }
 
+/* Looks for new processes of every watched tree: the pids handed out
+ * since the last round (only when there are any), and faultline's own
+ * children now and then. Every session is locked meanwhile: the scenario
+ * threads read their trees. */
+static void discover(int64_t now)
+{
+	if (now - mon.last_discovery < DISCOVERY_NS)
+		return;
+	mon.last_discovery = now;
+	int full = now - mon.last_orphan_scan >= ORPHAN_SCAN_NS;
+	if (!full && !fl_tree_pids_moved())
+		return;
+	if (full)
+		mon.last_orphan_scan = now;
+	fl_tree *trees[64], **tv = trees;
+	fl_session *sess[64], **sv = sess;
+	if (mon.nslots > 64) {
+		tv = fl_xmalloc(mon.nslots * sizeof *tv);
+		sv = fl_xmalloc(mon.nslots * sizeof *sv);
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < mon.nslots; i++) {
+		fl_session *s = mon.slots[i].s;
+		if (!s || !s->tree_ok)
+			continue;
+		pthread_mutex_lock(&s->lock);
+		if (s->tree.ending) {
+			pthread_mutex_unlock(&s->lock);
+			continue;
+		}
+		sv[n] = s;
+		tv[n++] = &s->tree;
+	}
+	fl_tree_discover(tv, n, full, now);
+	for (size_t i = 0; i < n; i++)
+		pthread_mutex_unlock(&sv[i]->lock);
+	if (tv != trees) {
+		free(tv);
+		free(sv);
+	}
+}
+
+/* A tick of timer idx: every session sampled at its rate gets a sample. */
+static void tick(size_t idx)
+{
+	uint64_t expirations = 0;
+	if (read(mon.timers[idx].fd, &expirations, sizeof expirations) !=
+	    (ssize_t)sizeof expirations)
+		return;
+	discover(fl_now_ns());
+	for (size_t i = 0; i < mon.nslots; i++) {
+		fl_session *s = mon.slots[i].s;
+		if (s && s->timer == (int)idx)
+			take_sample(s, expirations);
+	}
+}
+
+/* The control eventfd: only the stop request uses it now. */
 static void handle_requests(void)
 {
 	uint64_t v;
 	ssize_t n = read(mon.ctlfd, &v, sizeof v);
 	(void)n;
-	pthread_mutex_lock(&mon.lock);
-	while (mon.adds) {
-		fl_session *s = mon.adds;
-		mon.adds = s->next_pending;
-		s->add_result = register_session(s);
-		s->add_done = 1;
-	}
-	while (mon.removes) {
-		fl_session *s = mon.removes;
-		mon.removes = s->next_pending;
-		unregister_session(s);
-		s->removing = 0;
-	}
-	pthread_cond_broadcast(&mon.done);
-	pthread_mutex_unlock(&mon.lock);
 }
 
 static void handle_signal(void)
@@ -529,6 +677,7 @@ static void handle_signal(void)
 static void *monitor_main(void *arg)
 {
 	(void)arg;
+	mon.tid = (pid_t)syscall(SYS_gettid);
 	struct epoll_event evs[64];
 	for (;;) {
 		int n = epoll_wait(mon.epfd, evs, 64, -1);
@@ -538,9 +687,15 @@ static void *monitor_main(void *arg)
 			break;
 		}
 		int requests = 0;
+		/* Sessions are added and removed by their own threads under
+		 * this lock (no wake-up of this thread for it), so a batch is
+		 * handled whole under it. An event left over from a removed
+		 * session lands on a free or reused slot or timer: every
+		 * handler below does nothing when there is nothing for it. */
+		pthread_mutex_lock(&mon.lock);
 		for (int i = 0; i < n; i++) {
 			int kind = (int)(evs[i].data.u64 & 15);
-			size_t slot = (size_t)(evs[i].data.u64 >> 4);
+			size_t idx = (size_t)(evs[i].data.u64 >> 4);
 			if (kind == KIND_CTL) {
 				requests = 1;
 				continue;
@@ -549,14 +704,15 @@ static void *monitor_main(void *arg)
 				handle_signal();
 				continue;
 			}
-			if (slot >= mon.nslots || !mon.slots[slot].s)
+			if (kind == KIND_TIMER) {
+				if (idx < mon.ntimers && mon.timers[idx].fd >= 0)
+					tick(idx);
 				continue;
-			fl_session *s = mon.slots[slot].s;
+			}
+			if (idx >= mon.nslots || !mon.slots[idx].s)
+				continue;
+			fl_session *s = mon.slots[idx].s;
 			switch (kind) {
-			case KIND_TIMER:
-				if (s->timerfd >= 0)
-					take_sample(s);
-				break;
 			case KIND_OUT:
 				read_stream(s, FL_STDOUT);
 				break;
@@ -572,16 +728,12 @@ static void *monitor_main(void *arg)
 				break;
 			}
 		}
-		/* Requests are handled after the batch of events, so no event
-		 * refers to a session that was just removed. */
-		if (requests) {
+		int stop = mon.stop;
+		pthread_mutex_unlock(&mon.lock);
+		if (requests)
 			handle_requests();
-			pthread_mutex_lock(&mon.lock);
-			int stop = mon.stop;
-			pthread_mutex_unlock(&mon.lock);
-			if (stop)
-				break;
-		}
+		if (stop)
+			break;
 	}
 	return NULL;
 }
@@ -596,6 +748,9 @@ int fl_monitor_start(void)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* Descendants whose parent exits come to faultline, not to init:
+	 * they stay findable, and faultline ends them (tree.h). */
+	fl_tree_become_subreaper();
 	mon.epfd = epoll_create1(EPOLL_CLOEXEC);
 	mon.ctlfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	mon.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -635,17 +790,21 @@ void fl_monitor_stop(void)
 	free(mon.slots);
 	mon.slots = NULL;
 	mon.nslots = 0;
+	for (size_t i = 0; i < mon.ntimers; i++)
+		if (mon.timers[i].fd >= 0)
+			close(mon.timers[i].fd);
+	free(mon.timers);
+	mon.timers = NULL;
+	mon.ntimers = 0;
+	fl_tree_end_strays();
 }
 
 int fl_monitor_add(fl_session *s)
 {
 	pthread_mutex_lock(&mon.lock);
-	s->next_pending = mon.adds;
-	mon.adds = s;
-	wake_monitor();
-	while (!s->add_done)
-		pthread_cond_wait(&mon.done, &mon.lock);
-	int r = s->add_result;
+	int r = register_session(s);
+	s->add_result = r;
+	s->add_done = 1;
 	pthread_mutex_unlock(&mon.lock);
 	return r;
 }
@@ -653,20 +812,27 @@ int fl_monitor_add(fl_session *s)
 void fl_monitor_remove(fl_session *s)
 {
 	pthread_mutex_lock(&mon.lock);
-	if (!s->registered) {
-		pthread_mutex_unlock(&mon.lock);
-		return;
-	}
-	s->removing = 1;
-	s->next_pending = mon.removes;
-	mon.removes = s;
-	wake_monitor();
-	while (s->removing)
-		pthread_cond_wait(&mon.done, &mon.lock);
+	if (s->registered)
+		unregister_session(s);
 	pthread_mutex_unlock(&mon.lock);
 }
 
 int fl_monitor_interrupted(void)
 {
 	return mon.interrupted;
+}
+
+pid_t fl_monitor_tid(void)
+{
+	return mon.running ? mon.tid : 0;
+}
+
+int64_t fl_monitor_cpu_ns(void)
+{
+	clockid_t c;
+	struct timespec ts;
+	if (!mon.running || pthread_getcpuclockid(mon.thread, &c) != 0 ||
+	    clock_gettime(c, &ts) < 0)
+		return -1;
+	return (int64_t)ts.tv_sec * FL_NS_PER_SEC + ts.tv_nsec;
 }

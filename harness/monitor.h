@@ -1,7 +1,9 @@
 /* The monitor thread: one per harness, shared by every running scenario.
- * It samples each target at its own rate from a timerfd, reads their
- * output, notices their exit through a pidfd, and turns SIGINT, SIGTERM and
- * SIGHUP into an orderly stop. */
+ * It samples each target's process tree at the target's rate (one timerfd
+ * per rate, shared by the targets at that rate), finds new processes of
+ * the trees, reads their output, notices their exit through a pidfd, and
+ * turns SIGINT, SIGTERM and SIGHUP into an orderly stop. It wakes a
+ * scenario thread only when something it waits for can have changed. */
 #ifndef FL_MONITOR_H
 #define FL_MONITOR_H
 
@@ -22,5 +24,11 @@ void fl_monitor_remove(fl_session *s);
 
 /* The stop signal received (SIGINT, SIGTERM, SIGHUP), or 0. */
 int fl_monitor_interrupted(void);
+
+/* The monitor thread's id (its CPU time is in /proc/self/task/TID/stat),
+ * or 0 when it is not running. */
+pid_t fl_monitor_tid(void);
+/* The CPU time the monitor thread has used, in ns (-1: not running). */
+int64_t fl_monitor_cpu_ns(void);
 
 #endif

@@ -1,5 +1,5 @@
-/* Where faultline finds its parts: the agent it preloads into targets and
- * libfiu's POSIX preload; and its version. */
+/* Where faultline finds its parts: the agent it preloads into targets,
+ * libfiu's POSIX preload and its documentation; and its version. */
 #define _GNU_SOURCE
 #include "cli.h"
 #include "util.h"
@@ -11,8 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
+/* GNUmakefile defines both: the release number with the commit, and
+ * libfiu's preload. */
 #ifndef FL_VERSION
-#define FL_VERSION "0.1.0-dev"
+#define FL_VERSION "unknown"
 #endif
 #ifndef FL_FIU_PRELOAD
 #define FL_FIU_PRELOAD "/usr/lib/fiu/fiu_posix_preload.so"
@@ -21,6 +23,30 @@
 const char *fl_version(void)
 {
 	return FL_VERSION;
+}
+
+const char *fl_doc_dir(void)
+{
+	static char dir[PATH_MAX];
+	if (dir[0])
+		return dir;
+	/* Installed: PREFIX/bin/faultline and PREFIX/share/doc/faultline,
+	 * found from where the binary is, so a moved or staged (DESTDIR)
+	 * installation names its own. In the build tree: bin/faultline and
+	 * docs/. */
+	const char *exe = fl_exe_dir();
+	static const char *const rel[] = {"../share/doc/faultline", "../docs", NULL};
+	for (int i = 0; rel[i]; i++) {
+		char cand[PATH_MAX], probe[PATH_MAX + 16];
+		snprintf(cand, sizeof cand, "%s/%s", exe, rel[i]);
+		snprintf(probe, sizeof probe, "%s/scenarios.md", cand);
+		if (access(probe, R_OK) == 0 && realpath(cand, dir))
+			return dir;
+	}
+	/* Neither (the documents were removed): where make install puts
+	 * them for this binary. */
+	snprintf(dir, sizeof dir, "%s/%s", exe, rel[0]);
+	return dir;
 }
 
 const char *fl_find_agent(char *err, size_t errlen)

@@ -4,47 +4,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-size_t fl_utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
-{
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	size_t n;
-	uint32_t c;
-	if ((s[0] & 0xE0) == 0xC0) {
-		n = 2;
-		c = s[0] & 0x1F;
-	} else if ((s[0] & 0xF0) == 0xE0) {
-		n = 3;
-		c = s[0] & 0x0F;
-	} else if ((s[0] & 0xF8) == 0xF0) {
-		n = 4;
-		c = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n > len)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3F);
-	}
-	/* Overlong forms, surrogates and values past U+10FFFF. */
-	if ((n == 2 && c < 0x80) || (n == 3 && c < 0x800) ||
-	    (n == 4 && c < 0x10000) || c > 0x10FFFF ||
-	    (c >= 0xD800 && c <= 0xDFFF))
-		return 0;
-	*cp = c;
-	return n;
-}
 
 void fl_escape_xml(fl_buf *b, const char *str)
 {
@@ -106,16 +71,86 @@ void fl_escape_script_json(fl_buf *b, const char *json)
 	}
 }
 
-int fl_write_file_atomic(const char *path, const char *data, size_t len)
+void fl_fmt_seconds(char *out, size_t len, double s)
 {
-	char tmp[PATH_MAX];
-	snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
+	if (isnan(s))
+		snprintf(out, len, "-");
+	else if (!isfinite(s))
+		snprintf(out, len, "%sinf s", s < 0 ? "-" : "");
+	else if (fabs(s) >= 1e6)
+		snprintf(out, len, "%.3g s", s);
+	else
+		fl_fmt_duration(out, len, (int64_t)llround(s * 1e9));
+}
+
+void fl_fmt_figure(enum fl_figure fig, double v, char *out, size_t len)
+{
+	int bytes = (int)fig >= 0 && fig < FL_FIG_COUNT && fl_figures[fig].bytes;
+	if (isnan(v))
+		snprintf(out, len, "-");
+	else if (!isfinite(v))
+		snprintf(out, len, "%sinf", v < 0 ? "-" : "");
+	else if (fabs(v) >= 1e15)
+		snprintf(out, len, "%.3g%s", v, bytes ? " B" : "");
+	else
+		fl_figure_format(fig, v, out, len);
+}
+
+/* Writes data to fd, then closes it: 0 or -errno. */
+static int write_and_close(int fd, const char *data, size_t len)
+{
 	int r = fl_write_all(fd, data, len);
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
+	return r;
+}
+
+int fl_write_file_atomic(const char *path, const char *data, size_t len)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >=
+	    (int)sizeof tmp)
+		return -ENAMETOOLONG;
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	/* The data goes into a file without a name, which gets one only
+	 * once complete: a faultline killed while writing leaves neither a
+	 * cut file nor a stray temporary one. Where the file system has no
+	 * unnamed files, a named temporary file does. */
+	int r;
+	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		char proc[64];
+		snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+		r = fl_write_all(fd, data, len);
+		if (r == 0) {
+			unlink(tmp);
+			if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) < 0)
+				r = -errno;
+		}
+		if (close(fd) < 0 && r == 0)
+			r = -errno;
+		if (r == -ENOENT) {
+			/* No /proc to name it through: the plain way. */
+			fd = -1;
+		} else {
+			if (r == 0 && rename(tmp, path) < 0)
+				r = -errno;
+			if (r < 0)
+				unlink(tmp);
+			return r;
+		}
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	r = write_and_close(fd, data, len);
 	if (r == 0 && rename(tmp, path) < 0)
 		r = -errno;
 	if (r < 0)

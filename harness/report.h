@@ -7,12 +7,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "figures.h"
 #include "results.h"
+#include "text.h"
 #include "util.h"
 
-/* Decodes one UTF-8 sequence at s (len bytes left): its length and code
- * point, or 0 for an invalid sequence (overlong, surrogate, too large). */
-size_t fl_utf8_decode(const unsigned char *s, size_t len, uint32_t *cp);
 
 /* Appends text escaped for XML/HTML text and attribute values. Bytes that
  * are not valid in XML 1.0 (control characters, invalid UTF-8) become
@@ -21,6 +20,14 @@ void fl_escape_xml(fl_buf *b, const char *s);
 /* Same for a string embedded in an HTML <script> block as JSON: '<', '>'
  * and '&' become \u escapes so "</script>" cannot end the block. */
 void fl_escape_script_json(fl_buf *b, const char *json);
+
+/* Formats seconds for people ("350 µs", "12.4 ms", "3.20 s"), safely for
+ * any double a results file may hold: "-" for NaN, "inf s", and "1e+308
+ * s" rather than an overflowed integer. */
+void fl_fmt_seconds(char *out, size_t len, double s);
+/* A figure's value for people (fl_figure_format), as safely: "-" for
+ * NaN, "inf", and exponent notation past 1e15. */
+void fl_fmt_figure(enum fl_figure fig, double v, char *out, size_t len);
 
 /* Writes a document to path atomically (temporary file and rename).
  * 0 or -errno. */

@@ -13,6 +13,7 @@
 
 #include "html.h"
 #include "html_scenario.h"
+#include "html_sweep.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -61,6 +62,49 @@ static void cell_count(fl_buf *b, double v, int flag_positive)
 	cell_num(b, v, txt, flag_positive && v > 0);
 }
 
+/* How much of a message the table shows: its first line, up to this many
+ * characters; the whole message is the cell's title (a tooltip). */
+#define MESSAGE_CHARS 120
+
+/* The message cell: why a scenario is not a plain PASS (an XFAIL's
+ * reason, a FAIL's expectation, an ERROR's cause), readable without a
+ * click; the full text on hover; sorted and filtered by its text. */
+static void cell_message(fl_buf *b, const char *msg)
+{
+	if (!*msg) {
+		fl_buf_puts(b, "<td class=\"msgcol muted\" data-s=\"\"></td>");
+		return;
+	}
+	/* The first line, cut at a character boundary. */
+	const unsigned char *s = (const unsigned char *)msg;
+	size_t line = strcspn(msg, "\n"), at = 0;
+	int chars = 0;
+	while (at < line && chars < MESSAGE_CHARS) {
+		uint32_t cp;
+		size_t n = fl_utf8_decode(s + at, line - at, &cp);
+		at += n ? n : 1;
+		chars++;
+	}
+	int cut = at < strlen(msg);
+	char *shown = strndup(msg, at);
+	if (!shown)
+		fl_out_of_memory();
+	fl_buf_puts(b, "<td class=\"msgcol\" data-s=\"");
+	fl_escape_xml(b, msg);
+	fl_buf_puts(b, "\"");
+	if (cut) {
+		fl_buf_puts(b, " title=\"");
+		fl_escape_xml(b, msg);
+		fl_buf_puts(b, "\"");
+	}
+	fl_buf_puts(b, ">");
+	fl_escape_xml(b, shown);
+	if (cut)
+		fl_buf_puts(b, "\xE2\x80\xA6");	/* … */
+	fl_buf_puts(b, "</td>");
+	free(shown);
+}
+
 static void scenario_table(fl_buf *b, json_t *doc)
 {
 	json_t *sc = fl_results_scenarios(doc);
@@ -80,8 +124,8 @@ static void scenario_table(fl_buf *b, json_t *doc)
 			shown[k] |= !isnan(fl_results_num(fl_results_obj(s, "leaks"),
 							  fl_figures[k].key));
 	}
-	static const char *const cols[] = {"Verdict", "Scenario", "MTTR mean",
-					   "MTTR p95", "MTTR max"};
+	static const char *const cols[] = {"Verdict", "Scenario", "Message",
+					   "MTTR mean", "MTTR p95", "MTTR max"};
 	for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++)
 		fl_buf_printf(b, "<th class=\"sortable\" scope=\"col\">%s</th>",
 			      cols[k]);
@@ -118,6 +162,7 @@ static void scenario_table(fl_buf *b, json_t *doc)
 			fl_escape_xml(b, json_string_value(tag));
 		}
 		fl_buf_puts(b, "</span></td>");
+		cell_message(b, fl_results_str(s, "message"));
 		json_t *m = fl_results_obj(s, "mttr");
 		int hm = json_is_object(m);
 		cell_seconds(b, hm ? fl_results_num(m, "mean_s") : NAN);
@@ -365,6 +410,7 @@ int fl_report_html(json_t *doc, const char *path)
 	fl_buf_printf(&b, "</title><style>%s</style></head><body>", css.data);
 	header(&b, doc);
 	fl_buf_puts(&b, "<main>");
+	fl_html_sweep(&b, doc);
 	scenario_table(&b, doc);
 	size_t i;
 	json_t *s;

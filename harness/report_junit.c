@@ -1,7 +1,9 @@
 /* JUnit XML: one testcase per scenario. A verdict that is not good is a
  * failure, or an error when the harness could not judge (ERROR, or no
  * readable verdict); XFAIL is reported as skipped with its reason (it
- * passed, in CI's terms, but a person may want to see it). */
+ * passed, in CI's terms, but a person may want to see it). A sweep's
+ * results have a testcase per site: each site's run is a scenario entry,
+ * and a site the sweep did not try is a skipped testcase saying why. */
 #define _GNU_SOURCE
 #include "figures.h"
 #include "report.h"
@@ -35,16 +37,34 @@ static void attr(fl_buf *b, const char *name, const char *value)
 	fl_buf_putc(b, '"');
 }
 
-/* "scenarios/fd/close.lua" -> "scenarios.fd.close" */
+/* The classname of a scenario file: its path as dotted packages, the way
+ * CI groups test classes. "scenarios/fd/close.lua" -> "scenarios.fd.close",
+ * "./1_http.lua" -> "1_http", "../suite/a.lua" -> "suite.a": no empty,
+ * "." or ".." component, and no leading dot, whatever path the run was
+ * given. */
 static void classname(const char *file, char *out, size_t len)
 {
-	snprintf(out, len, "%s", file);
-	size_t n = strlen(out);
-	if (n > 4 && strcmp(out + n - 4, ".lua") == 0)
-		out[n - 4] = '\0';
-	for (char *p = out; *p; p++)
-		if (*p == '/')
-			*p = '.';
+	size_t n = strlen(file), at = 0;
+	if (n > 4 && strcmp(file + n - 4, ".lua") == 0)
+		n -= 4;
+	for (size_t i = 0; i < n && len > 1;) {
+		size_t part = strcspn(file + i, "/");
+		if (i + part > n)
+			part = n - i;
+		/* Dots that start a component ("..", ".", ".hidden") would
+		 * make an empty package. */
+		size_t skip = 0;
+		while (skip < part && file[i + skip] == '.')
+			skip++;
+		if (part > skip) {
+			int w = snprintf(out + at, len - at, "%s%.*s", at ? "." : "",
+					 (int)(part - skip), file + i + skip);
+			at = w < 0 ? at : at + (size_t)w >= len ? len - 1 : at + (size_t)w;
+		}
+		i += part + 1;
+	}
+	if (at == 0)
+		snprintf(out, len, "scenario");
 }
 
 /* What CI calls a verdict. */
@@ -101,6 +121,17 @@ static void failure_body(fl_buf *b, json_t *s)
 		fl_buf_printf(&c, "fault journal digest %s (%lld faults)\n",
 			      fl_results_str(journal, "digest"),
 			      fl_results_int(journal, "total"));
+	/* A sweep's site: the call that failed and its stack. */
+	json_t *ss = fl_results_obj(s, "sweep_site");
+	json_t *site = fl_results_obj(ss, "site");
+	if (site) {
+		fl_buf_printf(&c, "failed call: %s at %s\n",
+			      fl_results_str(site, "point"), fl_results_str(site, "at"));
+		size_t k;
+		json_t *fr;
+		json_array_foreach(fl_results_arr(site, "stack"), k, fr)
+			fl_buf_printf(&c, "  #%zu %s\n", k, fl_results_str(fr, "at"));
+	}
 	json_t *err = fl_results_obj(s, "error");
 	if (err && json_object_get(err, "traceback"))
 		fl_buf_printf(&c, "%s\n", fl_results_str(err, "traceback"));
@@ -108,6 +139,42 @@ static void failure_body(fl_buf *b, json_t *s)
 		      fl_results_str(s, "rerun"));
 	fl_escape_xml(b, c.data);
 	fl_buf_free(&c);
+}
+
+/* Calls fn for every site a sweep did not try (its map says why). */
+static void each_untried(json_t *doc, void (*fn)(json_t *sc, json_t *site, void *),
+			 void *arg)
+{
+	size_t i, j;
+	json_t *sc, *site;
+	json_array_foreach(fl_results_arr(fl_results_obj(doc, "sweep"), "scenarios"),
+			   i, sc)
+		json_array_foreach(fl_results_arr(sc, "sites"), j, site)
+			if (!strcmp(fl_results_str(site, "outcome"), "not tried"))
+				fn(sc, site, arg);
+}
+
+static void count_untried(json_t *sc, json_t *site, void *arg)
+{
+	(void)sc;
+	(void)site;
+	(*(long long *)arg)++;
+}
+
+static void untried_case(json_t *sc, json_t *site, void *arg)
+{
+	fl_buf *b = arg;
+	char cls[512], name[1024];
+	classname(fl_results_str(sc, "file"), cls, sizeof cls);
+	snprintf(name, sizeof name, "%s: %s at %s", fl_results_str(sc, "name"),
+		 fl_results_str(site, "point"), fl_results_str(site, "at"));
+	fl_buf_puts(b, "    <testcase");
+	attr(b, "classname", cls);
+	attr(b, "name", name);
+	attr(b, "file", fl_results_str(sc, "file"));
+	fl_buf_puts(b, " time=\"0.000\">\n      <skipped");
+	attr(b, "message", fl_results_str(site, "detail"));
+	fl_buf_puts(b, "/>\n    </testcase>\n");
 }
 
 int fl_report_junit(json_t *doc, const char *path)
@@ -118,6 +185,9 @@ int fl_report_junit(json_t *doc, const char *path)
 	json_t *s;
 	fl_results_foreach(doc, i, s)
 		kinds[junit_kind(fl_results_verdict(s))]++;
+	long long untried = 0;
+	each_untried(doc, count_untried, &untried);
+	kinds[JUNIT_SKIPPED] += untried;
 	long long failures = kinds[JUNIT_FAILURE], errors = kinds[JUNIT_ERROR],
 		  skipped = kinds[JUNIT_SKIPPED];
 	double total_time = fl_results_num(run, "duration_s");
@@ -131,14 +201,16 @@ int fl_report_junit(json_t *doc, const char *path)
 		      "<testsuites name=\"faultline\" tests=\"%zu\" "
 		      "failures=\"%lld\" errors=\"%lld\" skipped=\"%lld\" "
 		      "time=\"%.3f\">\n",
-		      fl_results_count(doc), failures, errors, skipped, total_time);
+		      fl_results_count(doc) + (size_t)untried, failures, errors,
+		      skipped, total_time);
 	fl_buf_puts(&b, "  <testsuite name=\"faultline\"");
 	attr(&b, "timestamp", fl_results_str(run, "started"));
 	attr(&b, "hostname", fl_results_str(fl_results_obj(run, "host"), "hostname"));
 	fl_buf_printf(&b,
 		      " tests=\"%zu\" failures=\"%lld\" errors=\"%lld\" "
 		      "skipped=\"%lld\" time=\"%.3f\">\n",
-		      fl_results_count(doc), failures, errors, skipped, total_time);
+		      fl_results_count(doc) + (size_t)untried, failures, errors,
+		      skipped, total_time);
 	fl_buf_puts(&b, "    <properties>\n");
 	fl_buf_puts(&b, "      <property name=\"faultline_version\"");
 	attr(&b, "value", fl_results_str(doc, "faultline_version"));
@@ -185,6 +257,7 @@ int fl_report_junit(json_t *doc, const char *path)
 		}
 		fl_buf_puts(&b, "    </testcase>\n");
 	}
+	each_untried(doc, untried_case, &b);
 	fl_buf_puts(&b, "  </testsuite>\n</testsuites>\n");
 	int r = fl_write_file_atomic(path, b.data, b.len);
 	fl_buf_free(&b);

@@ -4,6 +4,9 @@
 #include "instance.h"
 #include "journal.h"
 #include "measure.h"
+#include "text.h"
+#include "sites.h"
+#include "sweep.h"
 #include "util.h"
 #include "windows.h"
 
@@ -33,6 +36,9 @@ static void append_sample(json_t *t, json_t *cols[FL_FIG_COUNT],
 			json_array_append_new(cols[f], json_integer(v[f]));
 }
 
+/* The series the report draws: the tree's sums as the series module
+ * reduced them while they streamed (an envelope: each bucket's lowest
+ * figures at its start, its highest at its end, so no spike is lost). */
 static json_t *series_json(fl_session *s)
 {
 	json_t *t = json_array(), *cols[FL_FIG_COUNT];
@@ -42,43 +48,82 @@ static json_t *series_json(fl_session *s)
 				  ? NULL
 				  : json_array();
 	pthread_mutex_lock(&s->lock);
-	size_t n = s->nsamples;
-	if (n <= SERIES_MAX_POINTS) {
-		for (size_t i = 0; i < n; i++)
-			append_sample(t, cols, s->samples[i].t_ns,
-				      s->samples[i].v);
-	} else {
-		/* Long runs are thinned out to an envelope: each bucket of
-		 * samples becomes two points, its lowest figures at its start
-		 * and its highest at its end, so no spike is lost. */
-		size_t buckets = SERIES_MAX_POINTS / 2;
-		for (size_t b = 0; b < buckets; b++) {
-			size_t lo = b * n / buckets, hi = (b + 1) * n / buckets;
-			if (hi <= lo)
-				continue;
-			fl_sample mn = s->samples[lo], mx = s->samples[lo];
-			for (size_t i = lo; i < hi; i++) {
-				for (int f = 0; f < FL_FIG_COUNT; f++) {
-					int64_t v = s->samples[i].v[f];
-					if (v < mn.v[f])
-						mn.v[f] = v;
-					if (v > mx.v[f])
-						mx.v[f] = v;
-				}
-			}
-			append_sample(t, cols, s->samples[lo].t_ns, mn.v);
-			if (hi - lo > 1)
-				append_sample(t, cols, s->samples[hi - 1].t_ns,
-					      mx.v);
-		}
+	size_t nb = fl_series_nbuckets(&s->series);
+	for (size_t i = 0; i < nb; i++) {
+		const fl_series_bucket *b = fl_series_bucket_at(&s->series, i);
+		append_sample(t, cols, b->t_first, b->min);
+		if (b->n > 1)
+			append_sample(t, cols, b->t_last, b->max);
 	}
+	int down = fl_series_downsampled(&s->series);
 	pthread_mutex_unlock(&s->lock);
-	json_t *o = json_pack("{s:o,s:b}", "t", t, "downsampled",
-			      n > SERIES_MAX_POINTS);
+	json_t *o = json_pack("{s:o,s:b}", "t", t, "downsampled", down);
 	for (int f = 0; f < FL_FIG_COUNT; f++)
 		if (cols[f])
 			json_object_set_new(o, fl_figures[f].key, cols[f]);
 	return o;
+}
+
+/* The processes of the target's tree: each with its figures at its last
+ * sample, its peaks, and whether it left the target's group or session
+ * (and was killed for it at the end). */
+static json_t *processes_json(fl_session *s)
+{
+	json_t *a = json_array();
+	pthread_mutex_lock(&s->lock);
+	const fl_tree *t = &s->tree;
+	for (size_t i = 0; i < t->n; i++) {
+		const fl_member *p = &t->procs[i];
+		json_t *o = json_pack(
+			"{s:i,s:i,s:s,s:b,s:f,s:o,s:b,s:b,s:b,s:s}", "pid",
+			(int)p->pid, "ppid", (int)p->ppid, "name", p->comm, "root",
+			p->is_root, "found", (double)p->first_ns / 1e9, "exited",
+			p->exit_ns >= 0 ? json_real((double)p->exit_ns / 1e9)
+					: json_null(),
+			"left_group", p->left_group, "left_session",
+			p->left_session, "killed", p->killed, "state",
+			p->state == FL_MEMBER_LIVE     ? "running"
+			: p->state == FL_MEMBER_ZOMBIE ? "zombie"
+						     : "gone");
+		json_t *last = json_object(), *peak = json_object();
+		for (int f = 0; f < FL_FIG_COUNT; f++) {
+			if (fl_figures[f].tree)
+				continue;
+			json_object_set_new(last, fl_figures[f].key,
+					    p->v[f] >= 0 ? json_integer(p->v[f])
+							 : json_null());
+			json_object_set_new(peak, fl_figures[f].key,
+					    json_integer(p->peak[f]));
+		}
+		json_object_set_new(o, "last", last);
+		json_object_set_new(o, "peak", peak);
+		json_array_append_new(a, o);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return a;
+}
+
+/* The processes that left the target's session or group and were still
+ * running at the end: faultline killed them. */
+static json_t *escaped_json(fl_session *s)
+{
+	json_t *a = json_array();
+	char msg[1024];
+	pthread_mutex_lock(&s->lock);
+	const fl_tree *t = &s->tree;
+	int n = fl_tree_escapees(t, msg, sizeof msg);
+	for (size_t i = 0; i < t->n; i++) {
+		const fl_member *p = &t->procs[i];
+		if (p->killed && (p->left_group || p->left_session))
+			json_array_append_new(
+				a, json_pack("{s:i,s:s,s:s}", "pid", (int)p->pid,
+					     "name", p->comm, "left",
+					     p->left_session ? "session"
+							     : "group"));
+	}
+	pthread_mutex_unlock(&s->lock);
+	return json_pack("{s:o,s:o}", "processes", a, "message",
+			 n ? json_string(msg) : json_null());
 }
 
 static json_t *exit_json(const fl_ctx *ctx, const fl_instance *in)
@@ -95,7 +140,7 @@ static json_t *exit_json(const fl_ctx *ctx, const fl_instance *in)
 	json_object_set_new(o, "t", e.exited ? json_real((double)e.t_ns / 1e9)
 					     : json_null());
 	json_object_set_new(o, "stopped_by", in->stopped_by[0]
-						     ? json_string(in->stopped_by)
+						     ? fl_text_json(in->stopped_by)
 						     : json_null());
 	json_object_set_new(o, "expected",
 			    json_boolean(e.exited &&
@@ -108,15 +153,18 @@ static json_t *exit_json(const fl_ctx *ctx, const fl_instance *in)
 static json_t *sampling_json(fl_session *s)
 {
 	pthread_mutex_lock(&s->lock);
+	uint64_t n = fl_series_count(&s->series);
 	json_t *o = json_pack(
-		"{s:f,s:I,s:f,s:f,s:I,s:s}", "hz", 1e9 / (double)s->period_ns,
-		"samples", (json_int_t)s->nsamples, "mean_cost_us",
-		s->nsamples ? (double)s->sample_cost_total_ns /
-				      (double)s->nsamples / 1e3
-			    : 0.0,
+		"{s:f,s:I,s:f,s:f,s:I,s:I,s:s,s:I,s:I}", "hz",
+		1e9 / (double)s->period_ns, "samples", (json_int_t)n,
+		"mean_cost_us",
+		n ? (double)s->sample_cost_total_ns / (double)n / 1e3 : 0.0,
 		"max_cost_us", (double)s->sample_cost_max_ns / 1e3, "errors",
-		(json_int_t)s->sample_errors, "fd_method",
-		fl_sampler_method_name(s->sampler.method));
+		(json_int_t)(s->sample_errors + s->tree.sample_errors),
+		"missed_ticks", (json_int_t)s->missed_ticks, "fd_method",
+		fl_sampler_method_name(s->tree.procs[0].sampler.method),
+		"processes", (json_int_t)s->tree.seen, "kept_bytes",
+		(json_int_t)fl_series_bytes(&s->series));
 	pthread_mutex_unlock(&s->lock);
 	return o;
 }
@@ -127,8 +175,11 @@ static json_t *output_json(fl_session *s)
 	char *out = fl_stream_tail(s, FL_STDOUT, &olen);
 	char *err = fl_stream_tail(s, FL_STDERR, &elen);
 	pthread_mutex_lock(&s->lock);
-	json_t *o = json_pack("{s:s%,s:s%,s:I,s:I,s:I,s:I}", "stdout_tail", out,
-			      olen, "stderr_tail", err, elen, "stdout_bytes",
+	/* A tail is whatever the target wrote: kept byte for byte where it
+	 * is text, with U+FFFD for each byte that is not (fl_text). */
+	json_t *o = json_pack("{s:o,s:o,s:I,s:I,s:I,s:I}", "stdout_tail",
+			      fl_text_jsonn(out, olen), "stderr_tail",
+			      fl_text_jsonn(err, elen), "stdout_bytes",
 			      (json_int_t)s->out.bytes, "stderr_bytes",
 			      (json_int_t)s->err.bytes, "stdout_lines",
 			      (json_int_t)s->out.lines, "stderr_lines",
@@ -143,17 +194,17 @@ static json_t *target_json(const fl_ctx *ctx, const fl_instance *in)
 {
 	json_t *argv = json_array();
 	for (int k = 0; k < in->argc; k++)
-		json_array_append_new(argv, json_string(in->argv[k]));
+		fl_text_append(argv, fl_text_json(in->argv[k]));
 	json_t *o = json_object();
 	json_object_set_new(o, "argv", argv);
 	if (!in->sess) {
-		json_object_set_new(o, "start_error", json_string(in->start_error));
+		json_object_set_new(o, "start_error", fl_text_json(in->start_error));
 		return o;
 	}
 	fl_session *s = in->sess;
 	json_object_set_new(o, "pid", json_integer(s->child.pid));
 	json_object_set_new(o, "start_error", in->start_error[0]
-						      ? json_string(in->start_error)
+						      ? fl_text_json(in->start_error)
 						      : json_null());
 	json_object_set_new(o, "ready_s", json_real((double)in->ready_ns / 1e9));
 	json_object_set_new(o, "exit", exit_json(ctx, in));
@@ -164,6 +215,8 @@ static json_t *target_json(const fl_ctx *ctx, const fl_instance *in)
 			    fl_faults_footprint_json(&in->faults));
 	json_object_set_new(o, "sampling", sampling_json(s));
 	json_object_set_new(o, "series", series_json(s));
+	json_object_set_new(o, "processes", processes_json(s));
+	json_object_set_new(o, "escaped", escaped_json(s));
 	json_object_set_new(o, "output", output_json(s));
 	return o;
 }
@@ -191,7 +244,7 @@ static json_t *steady_json(const fl_ctx *ctx)
 	for (int f = 0; f < FL_FIG_COUNT; f++) {
 		const fl_tolerance *t = &ctx->cfg.steady.tol[f];
 		json_object_set_new(o, fl_figures[f].key,
-				    t->set ? json_string(t->text) : json_null());
+				    t->set ? fl_text_json(t->text) : json_null());
 	}
 	json_object_set_new(o, "health", json_boolean(ctx->cfg.steady.health));
 	return o;
@@ -266,20 +319,34 @@ static json_t *leaks_json(const fl_ctx *ctx)
 static json_t *fd_list_json(const fl_fd_entry *v, int n, int max)
 {
 	json_t *a = json_array();
-	for (int i = 0; i < n && i < max; i++)
-		json_array_append_new(a, json_pack("{s:i,s:s}", "fd", v[i].fd,
-						   "target", v[i].target));
+	for (int i = 0; i < n && i < max; i++) {
+		json_t *o = json_pack("{s:i,s:o}", "fd", v[i].fd, "target",
+				      fl_text_json(v[i].target));
+		if (v[i].pid)
+			json_object_set_new(o, "pid", json_integer(v[i].pid));
+		if (v[i].opened_at[0])
+			json_object_set_new(o, "opened_at",
+					    fl_text_json(v[i].opened_at));
+		fl_text_append(a, o);
+	}
 	return a;
 }
 
 static json_t *group_list_json(const fl_group *g, int n)
 {
 	json_t *a = json_array();
-	for (int i = 0; i < n; i++)
-		json_array_append_new(a, json_pack("{s:i,s:s,s:s}", "count",
-						   g[i].count, "pattern",
-						   g[i].pattern, "example",
-						   g[i].example));
+	for (int i = 0; i < n; i++) {
+		json_t *o = json_pack("{s:i,s:o,s:o,s:o}", "count", g[i].count,
+				      "pattern", fl_text_json(g[i].pattern),
+				      "example", fl_text_json(g[i].example),
+				      "process",
+				      g[i].proc[0] ? fl_text_json(g[i].proc)
+						   : json_null());
+		if (g[i].opened_at[0])
+			json_object_set_new(o, "opened_at",
+					    fl_text_json(g[i].opened_at));
+		fl_text_append(a, o);
+	}
 	return a;
 }
 
@@ -288,10 +355,12 @@ static json_t *thread_list_json(const fl_thread_entry *v, int n)
 	json_t *a = json_array();
 	for (int i = 0; i < n; i++) {
 		char st[2] = {v[i].state ? v[i].state : '?', 0};
-		json_array_append_new(
-			a, json_pack("{s:i,s:s,s:s,s:s,s:s}", "tid", v[i].tid,
-				     "name", v[i].name, "state", st, "wchan",
-				     v[i].wchan, "syscall", v[i].syscall));
+		fl_text_append(
+			a, json_pack("{s:i,s:i,s:o,s:o,s:o,s:o}", "tid", v[i].tid,
+				     "pid", v[i].pid ? v[i].pid : v[i].tid, "name",
+				     fl_text_json(v[i].name), "state", fl_text_json(st),
+				     "wchan", fl_text_json(v[i].wchan), "syscall",
+				     fl_text_json(v[i].syscall)));
 	}
 	return a;
 }
@@ -304,8 +373,7 @@ static json_t *forensics_json(const fl_final *f)
 	if (f->files.listed) {
 		json_t *names = json_array();
 		for (int i = 0; i < f->files.n && i < FD_LIST_MAX; i++)
-			json_array_append_new(names,
-					      json_string(f->files.items[i].target));
+			fl_text_append(names, fl_text_json(f->files.items[i].target));
 		json_object_set_new(o, "new_files", names);
 		json_object_set_new(o, "new_file_count", json_integer(f->files.n));
 		json_object_set_new(o, "gone_file_count",
@@ -315,7 +383,7 @@ static json_t *forensics_json(const fl_final *f)
 						    f->files.ngroups));
 	}
 	if (f->unavailable) {
-		json_object_set_new(o, "unavailable", json_string(f->unavailable));
+		json_object_set_new(o, "unavailable", fl_text_json(f->unavailable));
 		return o;
 	}
 	if (f->fds.listed) {
@@ -340,6 +408,21 @@ static json_t *forensics_json(const fl_final *f)
 		json_object_set_new(o, "threads",
 				    thread_list_json(f->threads.all,
 						     f->threads.nall));
+	}
+	if (f->procs.listed) {
+		json_t *np = json_array();
+		for (int i = 0; i < f->procs.n; i++)
+			json_array_append_new(
+				np, json_pack("{s:i,s:i,s:s}", "pid",
+					      (int)f->procs.items[i].pid, "ppid",
+					      (int)f->procs.items[i].ppid, "name",
+					      f->procs.items[i].comm));
+		json_object_set_new(o, "new_processes", np);
+		json_object_set_new(o, "process_groups",
+				    group_list_json(f->procs.groups,
+						    f->procs.ngroups));
+		json_object_set_new(o, "gone_process_count",
+				    json_integer(f->procs.gone));
 	}
 	json_object_set_new(o, "baseline_fd_count",
 			    json_integer(f->baseline_fd_count));
@@ -369,10 +452,10 @@ static json_t *oom_json(const fl_oom *o)
 						    o->nthread_groups));
 	}
 	json_object_set_new(j, "smaps_rollup",
-			    o->smaps ? json_string(o->smaps) : json_null());
+			    fl_text_json(o->smaps));
 	if (o->core_error)
-		json_object_set_new(j, "core_error", json_string(o->core_error));
-	json_object_set_new(j, "core", o->core ? json_string(o->core) : json_null());
+		json_object_set_new(j, "core_error", fl_text_json(o->core_error));
+	json_object_set_new(j, "core", fl_text_json(o->core));
 	return j;
 }
 
@@ -391,9 +474,9 @@ static json_t *windows_json(const fl_ctx *ctx, int *time_based,
 		const char *en = w->spec.err ? fl_errno_name(w->spec.err) : NULL;
 		json_array_append_new(
 			faults,
-			json_pack("{s:s,s:o,s:o,s:f,s:o,s:b,s:s,s:i,s:I,s:o,s:b}",
+			json_pack("{s:o,s:o,s:o,s:f,s:o,s:b,s:s,s:i,s:I,s:o,s:b}",
 				  "point",
-				  w->spec.point, "on",
+				  fl_text_json(w->spec.point), "on",
 				  w->on_ns >= 0 ? json_real((double)w->on_ns / 1e9)
 						: json_null(),
 				  "off",
@@ -407,7 +490,7 @@ static json_t *windows_json(const fl_ctx *ctx, int *time_based,
 				  "onetime", w->spec.onetime, "trigger",
 				  w->trigger, "episode", w->episode, "fired",
 				  (json_int_t)fl_windows_fired(ctx, w), "optional",
-				  w->optional[0] ? json_string(w->optional)
+				  w->optional[0] ? fl_text_json(w->optional)
 						 : json_null(),
 				  "exact", fl_windows_exact(w)));
 		*time_based |= strcmp(w->trigger, "time") == 0;
@@ -460,6 +543,30 @@ static int cmp_by_time(const void *a, const void *b)
 	return (x->t > y->t) - (x->t < y->t);
 }
 
+/* src as valid UTF-8 (fl_text) in dst, cut at a character boundary:
+ * the journal's writer packs plain strings, which Jansson refuses when
+ * they are not UTF-8. */
+static void clean_into(char *dst, size_t len, const char *src)
+{
+	fl_buf b;
+	fl_buf_init(&b);
+	fl_text_utf8(&b, src, strlen(src));
+	size_t n = b.len < len - 1 ? b.len : len - 1;
+	while (n > 0 && n < b.len && ((unsigned char)b.data[n] & 0xC0) == 0x80)
+		n--;
+	memcpy(dst, b.data ? b.data : "", n);
+	dst[n] = '\0';
+	fl_buf_free(&b);
+}
+
+static char *clean_dup(const char *src)
+{
+	fl_buf b;
+	fl_buf_init(&b);
+	fl_text_utf8(&b, src ? src : "", src ? strlen(src) : 0);
+	return fl_buf_steal(&b);
+}
+
 /* The journal file replay and shrink read (run.c writes it next to
  * results.json). */
 static json_t *journal_file(const fl_ctx *ctx, const char *id,
@@ -471,16 +578,20 @@ static json_t *journal_file(const fl_ctx *ctx, const char *id,
 	if (n)
 		memcpy(byt, v, n * sizeof *v);
 	qsort(byt, n, sizeof *byt, cmp_by_time);
+	for (size_t i = 0; i < n; i++) {
+		clean_into(byt[i].point, sizeof byt[i].point, byt[i].point);
+		clean_into(byt[i].actor, sizeof byt[i].actor, byt[i].actor);
+	}
 	char *failed[64];
 	int nfailed = 0;
 	for (int i = 0; i < ctx->nexpects && nfailed < 64; i++)
 		if (!ctx->expects[i].ok)
-			failed[nfailed++] = (char *)ctx->expects[i].what;
+			failed[nfailed++] = clean_dup(ctx->expects[i].what);
 	fl_journal_file jf = {
-		.scenario_file = ctx->ref->file,
+		.scenario_file = clean_dup(ctx->ref->file),
 		.index = ctx->ref->index,
-		.scenario_id = (char *)id,
-		.name = ctx->cfg.name ? ctx->cfg.name : ctx->ref->name,
+		.scenario_id = clean_dup(id),
+		.name = clean_dup(ctx->cfg.name ? ctx->cfg.name : ctx->ref->name),
 		.seed = ctx->cfg.seed,
 		.verdict = (char *)verdict,
 		.failed = failed,
@@ -490,6 +601,13 @@ static json_t *journal_file(const fl_ctx *ctx, const char *id,
 		.lost = lost,
 	};
 	json_t *file = fl_journal_file_json(&jf);
+	if (!file)
+		fl_out_of_memory();
+	free(jf.scenario_file);
+	free(jf.scenario_id);
+	free(jf.name);
+	for (int i = 0; i < nfailed; i++)
+		free(failed[i]);
 	free(byt);
 	return file;
 }
@@ -504,8 +622,8 @@ static void fill_point_stats(fl_ctx *ctx, const fl_fault_rec *v, size_t n)
 		json_int_t count = 0;
 		for (size_t k = 0; k < n; k++)
 			count += strcmp(v[k].point, v[i].point) == 0;
-		json_object_set_new(ctx->point_stats, v[i].point,
-				    json_pack("{s:n,s:I}", "calls", "fired", count));
+		fl_text_set(ctx->point_stats, v[i].point,
+			    json_pack("{s:n,s:I}", "calls", "fired", count));
 	}
 }
 
@@ -525,7 +643,7 @@ static void journal_results(fl_ctx *ctx, json_t *r, const char *id,
 			continue;
 		char d[17];
 		fl_journal_digest_point(v, n, v[i].point, d);
-		json_object_set_new(per, v[i].point, json_string(d));
+		fl_text_set(per, v[i].point, json_string(d));
 	}
 	json_t *records = json_array();
 	json_t *all = json_object_get(file, "records");
@@ -550,6 +668,62 @@ static void journal_results(fl_ctx *ctx, json_t *r, const char *id,
 }
 
 /* ------------------------------------------------------------------ */
+/* Call sites (a sweep's run)                                           */
+/* ------------------------------------------------------------------ */
+
+/* What the agent recorded of call sites in every run of the target: the
+ * sites the windows reached (the same site in two runs counted once, its
+ * calls summed), whether the sweep's site rule fired, the crashes, and
+ * what the tables had no room for. */
+static json_t *sites_json(fl_ctx *ctx)
+{
+	json_t *reached = json_array(), *crashes = json_array();
+	uint64_t lost[3] = {0, 0, 0};
+	int fired = 0;
+	for (int i = 0; i < ctx->ninstances; i++) {
+		const fl_faults *f = &ctx->instances[i]->faults;
+		fl_site *s;
+		int n = fl_sites_list(f, FL_SITE_REACHED, &s);
+		for (int k = 0; k < n; k++) {
+			char id[24];
+			fl_site_id(s[k].key, id, sizeof id);
+			json_t *old = NULL;
+			size_t j;
+			json_t *o;
+			json_array_foreach(reached, j, o)
+				if (!strcmp(json_string_value(json_object_get(o, "id")), id))
+					old = o;
+			if (old) {
+				json_int_t c = json_integer_value(json_object_get(old, "calls"));
+				json_object_set_new(old, "calls",
+						    json_integer(c + (json_int_t)s[k].calls));
+				continue;
+			}
+			json_array_append_new(reached, fl_site_json(&s[k]));
+		}
+		free(s);
+		fl_crash *c;
+		n = fl_sites_crashes(f, &c);
+		for (int k = 0; k < n; k++)
+			json_array_append_new(crashes, fl_crash_json(&c[k]));
+		free(c);
+		uint64_t ls, lm, lo;
+		fl_sites_lost(f, &ls, &lm, &lo);
+		lost[0] += ls;
+		lost[1] += lm;
+		lost[2] += lo;
+		fired |= fl_sites_fired(f);
+	}
+	const fl_sweep_opts *sw = ctx->opts->sweep;
+	return json_pack("{s:s,s:i,s:o,s:b,s:o,s:{s:I,s:I,s:I}}", "mode",
+			 sw->mode == FL_SWEEP_RECORD ? "record" : "site", "depth",
+			 sw->depth > 0 ? sw->depth : FL_SITE_DEPTH_DEFAULT,
+			 "reached", reached, "fired", fired, "crashes", crashes,
+			 "lost", "sites", (json_int_t)lost[0], "modules",
+			 (json_int_t)lost[1], "origins", (json_int_t)lost[2]);
+}
+
+/* ------------------------------------------------------------------ */
 /* Episodes, health, expectations                                       */
 /* ------------------------------------------------------------------ */
 
@@ -566,7 +740,7 @@ static json_t *episodes_json(const fl_ctx *ctx, json_t **mttr)
 					       : "not recovered";
 		json_array_append_new(
 			eps,
-			json_pack("{s:s,s:o,s:o,s:s,s:o,s:o,s:o,s:s?}", "points",
+			json_pack("{s:s,s:o,s:o,s:s,s:o,s:o,s:o,s:o?}", "points",
 				  e->points, "on",
 				  e->on_ns >= 0 ? json_real((double)e->on_ns / 1e9)
 						: json_null(),
@@ -585,7 +759,7 @@ static json_t *episodes_json(const fl_ctx *ctx, json_t **mttr)
 						   : json_null(),
 				  "why",
 				  e->judged && e->rec.state == FL_RECOVERY_FAILED
-					  ? e->rec.why
+					  ? fl_text_json(e->rec.why)
 					  : NULL));
 		if (ok)
 			rec[nrec++] = e->rec.recovery_ns;
@@ -615,7 +789,7 @@ static json_t *health_json(const fl_ctx *ctx)
 			json_array_append_new(
 				hlat, json_real((double)h->latency_ns / 1e6));
 			json_array_append_new(why, h->ok ? json_null()
-							 : json_string(h->detail));
+							 : fl_text_json(h->detail));
 		}
 	}
 	size_t failed = ctx->health_failed;
@@ -635,11 +809,13 @@ static json_t *expectations_json(const fl_ctx *ctx)
 	json_t *ex = json_array();
 	for (int i = 0; i < ctx->nexpects; i++) {
 		const fl_expectation *e = &ctx->expects[i];
-		json_array_append_new(
-			ex, json_pack("{s:s,s:b,s:s,s:s,s:s,s:s}", "what", e->what,
-				      "ok", e->ok, "measured", e->measured,
-				      "allowed", e->allowed, "message",
-				      e->message, "where", e->where));
+		fl_text_append(
+			ex, json_pack("{s:o,s:b,s:o,s:o,s:o,s:o}", "what",
+				      fl_text_json(e->what), "ok", e->ok, "measured",
+				      fl_text_json(e->measured), "allowed",
+				      fl_text_json(e->allowed), "message",
+				      fl_text_json(e->message), "where",
+				      fl_text_json(e->where)));
 	}
 	return ex;
 }
@@ -648,7 +824,7 @@ static json_t *tags_json(const fl_config *c)
 {
 	json_t *a = json_array();
 	for (int i = 0; i < c->ntags; i++)
-		json_array_append_new(a, json_string(c->tags[i]));
+		fl_text_append(a, fl_text_json(c->tags[i]));
 	return a;
 }
 
@@ -659,47 +835,46 @@ static void head_json(fl_ctx *ctx, json_t *r, const char *id, double duration_s,
 		      fl_verdict verdict, const char *message)
 {
 	const fl_config *c = &ctx->cfg;
-	json_object_set_new(r, "file", json_string(ctx->ref->file));
+	fl_text_set(r, "file", fl_text_json(ctx->ref->file));
 	json_object_set_new(r, "index", json_integer(ctx->ref->index));
-	json_object_set_new(r, "id", json_string(id));
-	json_object_set_new(r, "name",
-			    json_string(c->name ? c->name : ctx->ref->name));
-	json_object_set_new(r, "description", c->description
-						      ? json_string(c->description)
-						      : json_null());
+	fl_text_set(r, "id", fl_text_json(id));
+	fl_text_set(r, "name", fl_text_json(c->name ? c->name : ctx->ref->name));
+	json_object_set_new(r, "description", fl_text_json(c->description));
 	json_object_set_new(r, "tags", tags_json(c));
 	json_object_set_new(r, "seed", json_integer((json_int_t)c->seed));
 	json_object_set_new(r, "verdict", json_string(fl_verdict_name(verdict)));
 	json_object_set_new(r, "message",
-			    message[0] ? json_string(message) : json_null());
+			    message[0] ? fl_text_json(message) : json_null());
 	json_object_set_new(r, "load_error", json_boolean(ctx->load_error));
 	json_object_set_new(r, "duration_s", json_real(duration_s));
 	json_object_set_new(r, "started",
 			    json_real((double)ctx->started_wall_ns / 1e9));
 	json_object_set_new(r, "xfail",
-			    c->xfail ? json_pack("{s:s?,s:s?}", "reason",
-						 c->xfail_reason, "match",
-						 c->xfail_match)
+			    c->xfail ? json_pack("{s:o,s:o}", "reason",
+						 fl_text_json(c->xfail_reason), "match",
+						 fl_text_json(c->xfail_match))
 				     : json_null());
 	char rerun[PATH_MAX + 128];
 	snprintf(rerun, sizeof rerun, "%s run --seed %llu %s",
 		 ctx->opts->self_path ? ctx->opts->self_path : "faultline",
 		 (unsigned long long)c->seed, id);
-	json_object_set_new(r, "rerun", json_string(rerun));
+	json_object_set_new(r, "rerun", fl_text_json(rerun));
 	json_object_set_new(r, "error",
 			    ctx->host.error_msg
-				    ? json_pack("{s:s,s:s?}", "message",
-						ctx->host.error_msg, "traceback",
-						ctx->traceback)
+				    ? json_pack("{s:o,s:o}", "message",
+						fl_text_json(ctx->host.error_msg),
+						"traceback", fl_text_json(ctx->traceback))
 				    : json_null());
 }
 
 json_t *fl_result_build(fl_ctx *ctx, double duration_s)
 {
+	/* A sweep judges what each failed call did to the program, whatever
+	 * the scenario expects of its own faults: no xfail. */
 	fl_verdict_input vin = {.error = ctx->host.error_msg,
 				.expects = ctx->expects,
 				.nexpects = ctx->nexpects,
-				.xfail = ctx->cfg.xfail,
+				.xfail = ctx->cfg.xfail && !ctx->opts->sweep,
 				.xfail_match = ctx->cfg.xfail_match};
 	char message[1400];
 	fl_verdict verdict = fl_verdict_decide(&vin, message, sizeof message);
@@ -741,5 +916,7 @@ json_t *fl_result_build(fl_ctx *ctx, double duration_s)
 	json_object_set_new(r, "health", health_json(ctx));
 	json_object_set_new(r, "expectations", expectations_json(ctx));
 	json_object_set_new(r, "log", json_incref(ctx->log));
+	if (ctx->opts->sweep)
+		json_object_set_new(r, "sites", sites_json(ctx));
 	return r;
 }

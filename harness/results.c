@@ -1,10 +1,13 @@
 #define _GNU_SOURCE
 #include "results.h"
 
+#include "figures.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -110,21 +113,35 @@ static void head_scan(struct head *h)
 	}
 }
 
+/* A kind of faultline document: its schema name, the newest version this
+ * faultline reads, and what it is called in messages. */
+struct schema {
+	const char *name;
+	int max_version;
+	const char *noun;	/* "results", "journal" */
+	const char *not_one;	/* "not a faultline results file" */
+};
+
+static const struct schema results_schema = {
+	FL_RESULTS_SCHEMA, FL_RESULTS_SCHEMA_VERSION, "results",
+	"not a faultline results file"};
+
 /* The schema rule, for the head's values and the parsed document's. */
-static int check_schema(const char *path, json_t *schema, json_t *version,
-			char *err, size_t errlen)
+static int check_schema(const char *path, const struct schema *sc,
+			json_t *schema, json_t *version, char *err,
+			size_t errlen)
 {
 	const char *name = json_string_value(schema);
-	if (!name || strcmp(name, FL_RESULTS_SCHEMA) != 0) {
-		snprintf(err, errlen, "%s: not a faultline results file", path);
+	if (!name || strcmp(name, sc->name) != 0) {
+		snprintf(err, errlen, "%s: %s", path, sc->not_one);
 		return -EINVAL;
 	}
 	json_int_t v = json_is_integer(version) ? json_integer_value(version) : 0;
-	if (v < 1 || v > FL_RESULTS_SCHEMA_VERSION) {
+	if (v < 1 || v > sc->max_version) {
 		snprintf(err, errlen,
-			 "%s: results schema version %lld is not supported "
+			 "%s: %s schema version %lld is not supported "
 			 "(this faultline reads 1 to %d)",
-			 path, (long long)v, FL_RESULTS_SCHEMA_VERSION);
+			 path, sc->noun, (long long)v, sc->max_version);
 		return -ENOTSUP;
 	}
 	return 0;
@@ -132,7 +149,8 @@ static int check_schema(const char *path, json_t *schema, json_t *version,
 
 /* Refuses the file from its head when the head settles it: 0 when it
  * does not (or the schema is right), -errno otherwise. */
-static int check_head(int fd, const char *path, char *err, size_t errlen)
+static int check_head(int fd, const char *path, const struct schema *sc,
+		      char *err, size_t errlen)
 {
 	char buf[FL_RESULTS_HEAD_BYTES];
 	size_t len = 0;
@@ -158,12 +176,29 @@ static int check_head(int fd, const char *path, char *err, size_t errlen)
 	/* A schema name settles it alone; a version only beside it (a
 	 * version of another schema says nothing). */
 	if (h.schema && (!json_is_string(h.schema) ||
-			 strcmp(json_string_value(h.schema), FL_RESULTS_SCHEMA)))
-		r = check_schema(path, h.schema, NULL, err, errlen);
+			 strcmp(json_string_value(h.schema), sc->name)))
+		r = check_schema(path, sc, h.schema, NULL, err, errlen);
 	else if (h.schema && h.version)
-		r = check_schema(path, h.schema, h.version, err, errlen);
+		r = check_schema(path, sc, h.schema, h.version, err, errlen);
 	json_decref(h.schema);
 	json_decref(h.version);
+	return r;
+}
+
+int fl_results_check_head(const char *path, const char *schema,
+			  int max_version, const char *not_one, char *err,
+			  size_t errlen)
+{
+	const char *noun = strrchr(schema, '.');
+	struct schema sc = {schema, max_version, noun ? noun + 1 : schema, not_one};
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	int r = check_head(fd, path, &sc, err, errlen);
+	close(fd);
 	return r;
 }
 
@@ -176,19 +211,20 @@ int fl_results_load(const char *path, json_t **doc, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(e));
 		return -e;
 	}
-	int r = check_head(fd, path, err, errlen);
+	int r = check_head(fd, path, &results_schema, err, errlen);
 	if (r < 0) {
 		close(fd);
 		return r;
 	}
 	json_error_t je;
-	json_t *d = json_loadfd(fd, 0, &je);
+	/* Text a target printed may hold NUL bytes, kept as \u0000 (fl_text). */
+	json_t *d = json_loadfd(fd, JSON_ALLOW_NUL, &je);
 	close(fd);
 	if (!d) {
 		snprintf(err, errlen, "%s:%d: %s", path, je.line, je.text);
 		return -EINVAL;
 	}
-	r = check_schema(path, json_object_get(d, "schema"),
+	r = check_schema(path, &results_schema, json_object_get(d, "schema"),
 			 json_object_get(d, "schema_version"), err, errlen);
 	if (r == 0 && !json_is_array(json_object_get(d, "scenarios"))) {
 		snprintf(err, errlen, "%s: no scenarios array", path);
@@ -353,4 +389,224 @@ int fl_results_exit_status(json_t *doc)
 {
 	json_t *v = json_object_get(fl_results_obj(doc, "summary"), "exit_status");
 	return json_is_integer(v) ? (int)json_integer_value(v) : 2;
+}
+
+/* ------------------------------------------------------------------ */
+/* Failures and figures                                                */
+
+static int cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Expectations whose measured value names the outcome itself (a status,
+ * a signal), not an amount that varies from run to run. */
+static int outcome_expectation(const char *what)
+{
+	return !strcmp(what, "survival") || !strcmp(what, "exit") ||
+	       !strcmp(what, "signal");
+}
+
+void fl_results_failure_signature(json_t *scenario, const char *only,
+				  fl_buf *out)
+{
+	json_t *ex = fl_results_arr(scenario, "expectations");
+	size_t n = json_array_size(ex), k = 0, i;
+	char **items = fl_xcalloc(n + 1, sizeof *items);
+	json_t *e;
+	json_array_foreach(ex, i, e)
+	{
+		if (fl_results_bool(e, "ok"))
+			continue;
+		const char *what = fl_results_str(e, "what");
+		if (only && strcmp(what, only))
+			continue;
+		fl_buf item;
+		fl_buf_init(&item);
+		fl_buf_puts(&item, *what ? what : "(unnamed)");
+		if (outcome_expectation(what))
+			fl_buf_printf(&item, " (%s)", fl_results_str(e, "measured"));
+		items[k++] = fl_buf_steal(&item);
+	}
+	qsort(items, k, sizeof *items, cmp_cstr);
+	int first = 1;
+	for (i = 0; i < k; i++) {
+		if (i == 0 || strcmp(items[i], items[i - 1]))
+			fl_buf_printf(out, "%s%s", first ? "" : "; ", items[i]);
+		first = 0;
+	}
+	for (i = 0; i < k; i++)
+		free(items[i]);
+	free(items);
+}
+
+int fl_results_recoveries(json_t *scenario, double **out, size_t *n,
+			  char *err, size_t errlen)
+{
+	*out = NULL;
+	*n = 0;
+	json_t *eps = fl_results_arr(scenario, "episodes");
+	size_t i, k = 0;
+	json_t *e;
+	double *v = fl_xmalloc((json_array_size(eps) + 1) * sizeof *v);
+	json_array_foreach(eps, i, e)
+	{
+		json_t *r = json_object_get(e, "recovery_s");
+		if (!r || json_is_null(r))
+			continue;
+		double x = json_is_number(r) ? json_number_value(r) : NAN;
+		if (!isfinite(x) || x < 0) {
+			snprintf(err, errlen,
+				 "episode %zu: recovery_s is %s", i + 1,
+				 !json_is_number(r) ? "not a number"
+				 : x < 0	    ? "negative"
+						    : "not finite");
+			free(v);
+			return -EINVAL;
+		}
+		v[k++] = x;
+	}
+	if (k == 0) {
+		free(v);
+		return 0;
+	}
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* The largest value of the array t that is below x, or NaN. */
+static double before(json_t *t, double x)
+{
+	double best = NAN;
+	size_t i;
+	json_t *v;
+	json_array_foreach(t, i, v)
+	{
+		double y = json_is_number(v) ? json_number_value(v) : NAN;
+		if (y < x - 1e-9 && !(y <= best))
+			best = y;
+	}
+	return best;
+}
+
+/* Does the array t hold x (to a nanosecond)? */
+static int holds(json_t *t, double x)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(t, i, v)
+		if (json_is_number(v) && fabs(json_number_value(v) - x) < 1e-9)
+			return 1;
+	return 0;
+}
+
+double fl_results_recovery_resolution(json_t *scenario)
+{
+	json_t *health_t = fl_results_arr(fl_results_obj(scenario, "health"), "t");
+	/* Samples share the episodes' clock only while there is one run of
+	 * the target; after a restart, the health probes alone say. */
+	json_t *targets = fl_results_arr(scenario, "targets");
+	json_t *series_t =
+		json_array_size(targets) == 1
+			? fl_results_arr(fl_results_obj(json_array_get(targets, 0),
+							"series"),
+					 "t")
+			: NULL;
+	json_t *eps = fl_results_arr(scenario, "episodes");
+	double *gaps = fl_xmalloc((json_array_size(eps) + 1) * sizeof *gaps);
+	size_t n = 0, i;
+	json_t *e;
+	json_array_foreach(eps, i, e)
+	{
+		double at = fl_results_num(e, "recovered_at");
+		double off = fl_results_num(e, "off");
+		if (!isfinite(at) || isnan(fl_results_num(e, "recovery_s")))
+			continue;
+		/* The observation that dated it, and the one of the same kind
+		 * before it, which still saw the fault's effect. */
+		double prev = holds(health_t, at)   ? before(health_t, at)
+			      : holds(series_t, at) ? before(series_t, at)
+						    : NAN;
+		if (isnan(prev))
+			continue;
+		/* Nothing before the window's end can date a recovery. */
+		if (isfinite(off) && prev < off)
+			prev = off;
+		gaps[n++] = at - prev;
+	}
+	double r = NAN;
+	if (n) {
+		qsort(gaps, n, sizeof *gaps, cmp_double);
+		r = n % 2 ? gaps[n / 2] : (gaps[n / 2 - 1] + gaps[n / 2]) / 2;
+	}
+	free(gaps);
+	return r;
+}
+
+/* A figure that must be a finite number, or null (not measured). */
+static const char *bad_number(json_t *v, int nonnegative)
+{
+	if (!v || json_is_null(v))
+		return NULL;
+	if (!json_is_number(v))
+		return "not a number";
+	double x = json_number_value(v);
+	if (!isfinite(x))
+		return "not finite";
+	if (nonnegative && x < 0)
+		return "negative";
+	return NULL;
+}
+
+int fl_results_bad_figures(json_t *scenario, fl_buf *why)
+{
+	int bad = 0;
+	static const char *const mttr_keys[] = {"n", "mean_s", "p50_s", "p95_s",
+						"max_s"};
+	json_t *m = json_object_get(scenario, "mttr");
+	if (m && !json_is_null(m) && !json_is_object(m)) {
+		fl_buf_printf(why, "%smttr is not an object", bad++ ? "; " : "");
+	} else {
+		for (size_t k = 0; k < sizeof mttr_keys / sizeof *mttr_keys; k++) {
+			const char *w = bad_number(json_object_get(m, mttr_keys[k]), 1);
+			if (w)
+				fl_buf_printf(why, "%smttr %s is %s", bad++ ? "; " : "",
+					      mttr_keys[k], w);
+		}
+	}
+	json_t *l = json_object_get(scenario, "leaks");
+	if (l && !json_is_null(l) && !json_is_object(l)) {
+		fl_buf_printf(why, "%sleaks is not an object", bad++ ? "; " : "");
+	} else {
+		/* A leak may be negative (fewer at the end than at the
+		 * baseline); it cannot be infinite. */
+		for (int k = 0; k < FL_FIG_COUNT; k++) {
+			const char *w = bad_number(json_object_get(l, fl_figures[k].key), 0);
+			if (w)
+				fl_buf_printf(why, "%sleaked %s is %s", bad++ ? "; " : "",
+					      fl_figures[k].key, w);
+		}
+	}
+	json_t *eps = json_object_get(scenario, "episodes");
+	if (eps && !json_is_null(eps) && !json_is_array(eps)) {
+		fl_buf_printf(why, "%sepisodes is not an array", bad++ ? "; " : "");
+	} else {
+		size_t i;
+		json_t *e;
+		json_array_foreach(eps, i, e)
+		{
+			const char *w = bad_number(json_object_get(e, "recovery_s"), 1);
+			if (w)
+				fl_buf_printf(why, "%sepisode %zu's recovery_s is %s",
+					      bad++ ? "; " : "", i + 1, w);
+		}
+	}
+	return bad;
 }

@@ -31,6 +31,15 @@ void fl_results_path(const char *arg, char *out, size_t len);
  * -ENOTSUP for a schema version this faultline does not read. */
 int fl_results_load(const char *path, json_t **doc, char *err, size_t errlen);
 
+/* The same refusal from the head for any faultline document (a journal:
+ * "faultline.journal", version 1): 0 when the first
+ * FL_RESULTS_HEAD_BYTES bytes do not name another schema or a version
+ * past max_version, else -errno with a sentence in err (not_one for
+ * another schema). Memory to refuse a file of any size stays bounded. */
+int fl_results_check_head(const char *path, const char *schema,
+			  int max_version, const char *not_one, char *err,
+			  size_t errlen);
+
 /* Fields. Each takes an object (NULL or a non-object reads as absent). */
 /* A string; "" when absent or not a string. */
 const char *fl_results_str(json_t *o, const char *key);
@@ -57,6 +66,34 @@ json_t *fl_results_by_id(json_t *doc, const char *id);
 const char *fl_results_id(json_t *scenario);
 /* Its verdict; FL_VERDICT_UNKNOWN when missing, null or misspelled. */
 fl_verdict fl_results_verdict(json_t *scenario);
+
+/* How a scenario failed, as one line that two runs of the same failure
+ * share: the "what" of each failed expectation, sorted and once each, and
+ * for "survival", "exit" and "signal" the measured outcome too ("exit
+ * (exit 3)", "survival (killed by SIGUSR1)"), joined by "; ". Only the
+ * expectations named `only` when it is not NULL. Empty for a scenario
+ * that failed no (such) expectation. The one rule that --repeat (FLAKY)
+ * and shrink use to say "the same failure". */
+void fl_results_failure_signature(json_t *scenario, const char *only,
+				  fl_buf *out);
+
+/* The recovery times (seconds) of a scenario's recovered episodes, in
+ * order, in a malloc'd array (*out, *n; NULL and 0 for none). 0, or
+ * -EINVAL with the episode and why in err: a recovery_s that is neither
+ * null nor a finite, non-negative number. */
+int fl_results_recoveries(json_t *scenario, double **out, size_t *n,
+			  char *err, size_t errlen);
+/* How finely the scenario's recoveries were dated, in seconds: for each
+ * recovered episode, the time from the observation before the one that
+ * dated it (the previous health probe, or the previous sample) to it; the
+ * median over the episodes. NaN when the results do not say. */
+double fl_results_recovery_resolution(json_t *scenario);
+/* Appends to why, "; "-separated, each figure of the scenario that no
+ * measurement can have given: an MTTR figure or an episode's recovery
+ * time that is negative, not finite or not a number, a leak that is not
+ * finite or not a number, a figures object that is not an object.
+ * Returns how many. */
+int fl_results_bad_figures(json_t *scenario, fl_buf *why);
 
 /* Iterates the scenarios of a document: size_t i, json_t *s. */
 #define fl_results_foreach(doc, i, s)                                          \

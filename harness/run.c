@@ -7,6 +7,7 @@
 #include "monitor.h"
 #include "report.h"
 #include "scenario.h"
+#include "text.h"
 #include "util.h"
 #include "writers.h"
 
@@ -43,7 +44,9 @@ static const char usage_head[] =
 	"                      CI_NODE_TOTAL, 'auto/N' Kubernetes'\n"
 	"                      JOB_COMPLETION_INDEX (or CI_NODE_INDEX)\n"
 	"  --repeat N          run each scenario N times; FLAKY when the\n"
-	"                      verdicts or the fault journals differ\n"
+	"                      outcome changes (the verdict, or what\n"
+	"                      failed), or when an exact scenario's fault\n"
+	"                      journals differ; every run's journal is kept\n"
 	"  --seed S            seed for every scenario (default: each\n"
 	"                      scenario's own seed)\n"
 	"  --timeout S         watchdog per scenario, in seconds (default:\n"
@@ -120,25 +123,37 @@ void fl_print_result(int color, int quiet, json_t *r)
 {
 	fl_verdict verdict = fl_results_verdict(r);
 	const char *v = fl_verdict_name(verdict);
-	const char *name = fl_results_str(r, "name");
 	const char *msg = fl_results_opt_str(r, "message");
 	int bad = !fl_verdict_good(verdict);
 	if (quiet && !bad)
 		return;
-	pthread_mutex_lock(&print_lock);
+	/* Names, messages and warnings come from scenarios and targets:
+	 * their control characters are shown, never obeyed (fl_text). */
+	fl_buf out;
+	fl_buf_init(&out);
 	double d = fl_results_num(r, "duration_s");
 	if (color)
-		printf("%s%-6s\033[0m %s  (%.2f s)\n", verdict_color(verdict), v,
-		       name, d);
+		fl_buf_printf(&out, "%s%-6s\033[0m ", verdict_color(verdict), v);
 	else
-		printf("%-6s %s  (%.2f s)\n", v, name, d);
+		fl_buf_printf(&out, "%-6s ", v);
+	fl_text_console(&out, fl_results_str(r, "name"));
+	if (isfinite(d))
+		fl_buf_printf(&out, "  (%.2f s)\n", d);
+	else
+		fl_buf_puts(&out, "  (? s)\n");
 	if (msg && (bad || verdict == FL_VERDICT_XFAIL)) {
 		/* One line per line of the message, indented under it. */
 		const char *p = msg;
 		int lines = 0;
 		while (*p && lines < 6) {
 			size_t n = strcspn(p, "\n");
-			printf("       %.*s\n", (int)n, p);
+			char *line = strndup(p, n);
+			if (!line)
+				fl_out_of_memory();
+			fl_buf_puts(&out, "       ");
+			fl_text_console(&out, line);
+			fl_buf_putc(&out, '\n');
+			free(line);
 			p += n;
 			if (*p)
 				p++;
@@ -148,7 +163,11 @@ void fl_print_result(int color, int quiet, json_t *r)
 	size_t i;
 	json_t *w;
 	json_array_foreach(fl_results_arr(r, "warnings"), i, w)
-		printf("       warning: %s\n", json_string_value(w));
+	{
+		fl_buf_puts(&out, "       warning: ");
+		fl_text_console(&out, json_string_value(w));
+		fl_buf_putc(&out, '\n');
+	}
 	if (bad) {
 		json_t *e;
 		json_array_foreach(fl_results_arr(r, "expectations"), i, e)
@@ -156,14 +175,22 @@ void fl_print_result(int color, int quiet, json_t *r)
 			if (fl_results_bool(e, "ok"))
 				continue;
 			const char *where = fl_results_str(e, "where");
-			if (*where)
-				printf("       at %s\n", where);
+			if (*where) {
+				fl_buf_puts(&out, "       at ");
+				fl_text_console(&out, where);
+				fl_buf_putc(&out, '\n');
+			}
 			break;
 		}
-		printf("       re-run: %s\n", fl_results_str(r, "rerun"));
+		fl_buf_puts(&out, "       re-run: ");
+		fl_text_console(&out, fl_results_str(r, "rerun"));
+		fl_buf_putc(&out, '\n');
 	}
+	pthread_mutex_lock(&print_lock);
+	fputs(out.data, stdout);
 	fflush(stdout);
 	pthread_mutex_unlock(&print_lock);
+	fl_buf_free(&out);
 }
 
 static int update_latest(const char *dir, const char *id)
@@ -189,19 +216,68 @@ json_t *fl_host_json(void)
 	gethostname(host, sizeof host);
 	host[sizeof host - 1] = '\0';
 	json_t *o = json_object();
-	json_object_set_new(o, "hostname", json_string(host));
+	fl_text_set(o, "hostname", fl_text_json(host));
 	if (uname(&u) == 0) {
 		char k[200];
 		snprintf(k, sizeof k, "%s %s %s", u.sysname, u.release, u.machine);
-		json_object_set_new(o, "kernel", json_string(k));
+		fl_text_set(o, "kernel", fl_text_json(k));
 	}
-	json_object_set_new(o, "cpus", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
-	json_object_set_new(o, "libfiu", json_string(FL_LIBFIU_VERSION));
+	fl_text_set(o, "cpus", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
+	fl_text_set(o, "libfiu", fl_text_json(FL_LIBFIU_VERSION));
 	return o;
 }
 
+/* Adds to a journal document how its run failed, which replay and shrink
+ * compare with theirs: "failure" is { verdict, signature, by_expectation
+ * { what: signature } } (fl_results_failure_signature). */
+static void annotate_journal(json_t *journal, json_t *result)
+{
+	if (!json_is_object(journal) || json_object_get(journal, "failure"))
+		return;
+	fl_buf sig;
+	fl_buf_init(&sig);
+	fl_results_failure_signature(result, NULL, &sig);
+	json_t *by = json_object();
+	size_t i;
+	json_t *e;
+	json_array_foreach(fl_results_arr(result, "expectations"), i, e)
+	{
+		const char *what = fl_results_str(e, "what");
+		if (fl_results_bool(e, "ok") || json_object_get(by, what))
+			continue;
+		fl_buf one;
+		fl_buf_init(&one);
+		fl_results_failure_signature(result, what, &one);
+		fl_text_set(by, what, fl_text_jsonn(one.data ? one.data : "", one.len));
+		fl_buf_free(&one);
+	}
+	json_t *f = json_pack("{s:s,s:o,s:o}", "verdict",
+			      fl_verdict_name(fl_results_verdict(result)), "signature",
+			      fl_text_jsonn(sig.data ? sig.data : "", sig.len),
+			      "by_expectation", by);
+	fl_buf_free(&sig);
+	fl_text_set(journal, "failure", f);
+}
+
+/* Writes one journal document into dir as name; 0 or -1 after saying
+ * why not. */
+static int write_journal(json_t *data, const char *dir, const char *name)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	int r = fl_report_json(data, path);
+	if (r < 0) {
+		fl_print_write_failure(path, r, NULL);
+		return -1;
+	}
+	return 0;
+}
+
 /* Moves each scenario's full journal out of the results into
- * dir/journal-K.json, leaving its file name behind. */
+ * dir/journal-K.json, leaving its file name behind; with --repeat, every
+ * run's: journal-K.json is the first run's, journal-K-R.json run R's,
+ * and repeat.journals names them in run order (null for a run that fired
+ * nothing). */
 static int write_journals(json_t *doc, const char *dir)
 {
 	int failed = 0;
@@ -210,22 +286,43 @@ static int write_journals(json_t *doc, const char *dir)
 	fl_results_foreach(doc, i, s)
 	{
 		json_t *data = json_object_get(s, "journal_file_data");
-		if (!data)
-			continue;
-		if (dir) {
-			char name[64], path[PATH_MAX + 64];
+		json_t *runs = json_object_get(s, "journal_runs_data");
+		int first_written = 0;
+		annotate_journal(data, s);
+		if (dir && data) {
+			char name[64];
 			snprintf(name, sizeof name, "journal-%zu.json", i + 1);
-			snprintf(path, sizeof path, "%s/%s", dir, name);
-			int r = fl_report_json(data, path);
-			if (r == 0 && json_object_set_new(fl_results_obj(s, "journal"),
-							  "file", json_string(name)))
-				r = -ENOMEM;
-			if (r < 0) {
-				fl_print_write_failure(path, r, NULL);
+			first_written = write_journal(data, dir, name) == 0;
+			if (first_written)
+				fl_text_set(fl_results_obj(s, "journal"), "file",
+					    fl_text_json(name));
+			else
 				failed = 1;
+		}
+		json_t *rep = fl_results_obj(s, "repeat");
+		if (dir && json_is_array(runs) && rep) {
+			json_t *names = json_array();
+			size_t k;
+			json_t *d;
+			json_array_foreach(runs, k, d)
+			{
+				char name[80];
+				if (k == 0)
+					snprintf(name, sizeof name, "journal-%zu.json", i + 1);
+				else
+					snprintf(name, sizeof name, "journal-%zu-%zu.json",
+						 i + 1, k + 1);
+				int ok = json_is_object(d) &&
+					 (k == 0 ? first_written
+						 : write_journal(d, dir, name) == 0);
+				if (json_is_object(d) && !ok)
+					failed = 1;
+				fl_text_append(names, ok ? fl_text_json(name) : json_null());
 			}
+			fl_text_set(rep, "journals", names);
 		}
 		json_object_del(s, "journal_file_data");
+		json_object_del(s, "journal_runs_data");
 	}
 	return failed ? -1 : 0;
 }
@@ -236,11 +333,28 @@ void fl_print_write_failure(const char *path, int err, void *arg)
 	fprintf(stderr, "faultline: cannot write %s: %s\n", path, strerror(-err));
 }
 
+/* What fl_write_reports learns of each file it could not write. */
+struct write_state {
+	const char *extra_json;
+	int results_failed, others_failed;
+};
+
+static void note_failure(const char *path, int err, void *arg)
+{
+	struct write_state *ws = arg;
+	fl_print_write_failure(path, err, NULL);
+	if (ws->extra_json && !strcmp(path, ws->extra_json))
+		ws->results_failed = 1;
+	else
+		ws->others_failed = 1;
+}
+
 int fl_write_reports(json_t *doc, const char *report_dir, const char *id,
 		     const char *const extra[FL_WRITER_COUNT], char *index_path,
 		     size_t index_len)
 {
-	int failed = 0;
+	struct write_state ws = {
+		.extra_json = extra ? extra[FL_WRITER_JSON] : NULL};
 	index_path[0] = '\0';
 	fl_outputs out;
 	memset(&out, 0, sizeof out);
@@ -250,24 +364,46 @@ int fl_write_reports(json_t *doc, const char *report_dir, const char *id,
 		int r = fl_mkdirs(dir, 0755);
 		if (r < 0) {
 			fl_print_write_failure(dir, r, NULL);
-			return -1;
+			return FL_REPORTS_NO_RESULTS;
+		}
+	}
+	if (write_journals(doc, report_dir ? dir : NULL) < 0)
+		ws.others_failed = 1;
+	/* The results file first: every other file is made from it, and
+	 * `latest` may point at the run only once it is complete. */
+	int results_written = 0;
+	if (report_dir) {
+		char path[PATH_MAX + 64];
+		snprintf(path, sizeof path, "%s/%s", dir,
+			 fl_writers[FL_WRITER_JSON].file);
+		int r = fl_writers[FL_WRITER_JSON].write(doc, path);
+		if (r < 0) {
+			fl_print_write_failure(path, r, NULL);
+			ws.results_failed = 1;
+		} else {
+			results_written = 1;
 		}
 		out.dir = dir;
+		out.skip[FL_WRITER_JSON] = 1;
 	}
-	if (write_journals(doc, out.dir) < 0)
-		failed = 1;
 	for (int w = 0; extra && w < FL_WRITER_COUNT; w++)
 		out.extra[w] = extra[w];
-	if (fl_writers_write(doc, &out, fl_print_write_failure, NULL) < 0)
-		failed = 1;
+	fl_writers_write(doc, &out, note_failure, &ws);
 	if (report_dir) {
 		snprintf(index_path, index_len, "%s/%s", dir,
 			 fl_writers[FL_WRITER_HTML].file);
-		if (update_latest(report_dir, id) < 0)
-			fprintf(stderr, "faultline: cannot update %s/latest\n",
-				report_dir);
+		int r = results_written ? update_latest(report_dir, id) : -ENOENT;
+		if (r < 0 && results_written) {
+			fprintf(stderr, "faultline: cannot update %s/latest: %s\n",
+				report_dir, strerror(-r));
+			/* A stale latest would hand the previous run's results
+			 * to whatever reads it next. */
+			ws.results_failed = 1;
+		}
 	}
-	return failed ? -1 : 0;
+	if (ws.results_failed)
+		return FL_REPORTS_NO_RESULTS;
+	return ws.others_failed ? FL_REPORTS_PARTIAL : FL_REPORTS_OK;
 }
 
 static int parse_seconds(const char *s, double *out)
@@ -291,8 +427,8 @@ static int parse_count(const char *s, int *out, int max)
 }
 
 /* --shard I/N, auto (GitLab) or auto/N (Kubernetes Indexed Jobs). */
-static int parse_shard(const char *spec, int *index, int *total, char *err,
-		       size_t errlen)
+int fl_parse_shard(const char *spec, int *index, int *total, char *err,
+		   size_t errlen)
 {
 	const char *gl_i = getenv("CI_NODE_INDEX"), *gl_n = getenv("CI_NODE_TOTAL");
 	const char *k8s_i = getenv("JOB_COMPLETION_INDEX");
@@ -382,51 +518,65 @@ void fl_run_id(char *id, size_t len, int64_t wall_ns)
 	snprintf(id, len, "%s-%d", stamp, (int)getpid());
 }
 
-/* Runs a scenario repeat times; one result, whose verdict is the repeat
- * rule's (fl_verdict_repeat: FLAKY when the runs disagree). */
+/* Runs a scenario repeat times; one result, the first run's, whose
+ * verdict is the repeat rule's (fl_verdict_repeat: FLAKY when the outcome
+ * changed) and which keeps every run's journal for write_journals. */
 static json_t *run_repeated(const fl_scenario_ref *ref, const fl_run_opts *opts,
 			    int repeat)
 {
 	json_t *first = fl_scenario_run(ref, opts);
-	if (repeat <= 1)
+	if (repeat <= 1 || !first)
 		return first;
-	fl_verdict *verdicts = fl_xcalloc((size_t)repeat, sizeof *verdicts);
+	fl_repeat_run *runs = fl_xcalloc((size_t)repeat, sizeof *runs);
 	json_t *names = json_array(), *digests = json_array();
-	json_t *durations = json_array();
-	int runs = 0, bad = !names || !digests || !durations;
+	json_t *durations = json_array(), *failures = json_array();
+	json_t *journals = json_array();
+	int n = 0, exact = 1;
 	for (json_t *r = first; r;) {
 		const char *d = fl_results_opt_str(fl_results_obj(r, "journal"), "digest");
-		verdicts[runs] = fl_results_verdict(r);
-		bad |= json_array_append_new(names,
-					     json_string(fl_verdict_name(verdicts[runs])));
-		bad |= json_array_append_new(digests, json_string(d ? d : ""));
+		fl_buf sig;
+		fl_buf_init(&sig);
+		fl_results_failure_signature(r, NULL, &sig);
+		fl_text_append(names, json_string(fl_verdict_name(fl_results_verdict(r))));
+		fl_text_append(digests, fl_text_json(d ? d : ""));
+		fl_text_append(failures, fl_text_jsonn(sig.data ? sig.data : "", sig.len));
 		double secs = fl_results_num(r, "duration_s");
-		bad |= json_array_append_new(durations, json_real(isnan(secs) ? 0 : secs));
+		fl_text_append(durations, json_real(isfinite(secs) ? secs : 0));
+		json_t *jd = json_object_get(r, "journal_file_data");
+		annotate_journal(jd, r);
+		fl_text_append(journals, jd ? json_incref(jd) : json_null());
+		fl_buf_free(&sig);
+		runs[n].verdict = fl_results_verdict(r);
+		exact &= fl_results_bool(r, "exact");
 		if (r != first)
 			json_decref(r);
-		runs++;
-		r = runs < repeat && !fl_monitor_interrupted() ? fl_scenario_run(ref, opts)
-							      : NULL;
+		n++;
+		r = n < repeat && !fl_monitor_interrupted() ? fl_scenario_run(ref, opts)
+							    : NULL;
 	}
-	const char **digest_of = fl_xcalloc((size_t)runs, sizeof *digest_of);
-	for (int k = 0; k < runs; k++)
-		digest_of[k] = json_string_value(json_array_get(digests, k));
-	char message[512];
-	fl_verdict v = fl_verdict_repeat(verdicts, digest_of, (size_t)runs, message,
-					 sizeof message);
-	json_t *rep = json_pack("{s:i,s:o,s:o,s:o}", "runs", runs, "verdicts",
-				names, "digests", digests, "durations_s",
-				durations);
-	bad |= json_object_set_new(first, "repeat", rep);
-	if (v != fl_results_verdict(first)) {
-		bad |= json_object_set_new(first, "verdict",
-					   json_string(fl_verdict_name(v)));
-		bad |= json_object_set_new(first, "message", json_string(message));
+	/* The strings live in the arrays, which outlive the rule. */
+	for (int k = 0; k < n; k++) {
+		runs[k].digest = json_string_value(json_array_get(digests, (size_t)k));
+		runs[k].signature = json_string_value(json_array_get(failures, (size_t)k));
 	}
-	if (bad)
+	char message[1024], note[256];
+	fl_verdict v = fl_verdict_repeat(runs, (size_t)n, exact, message,
+					 sizeof message, note, sizeof note);
+	json_t *rep = json_pack("{s:i,s:o,s:o,s:o,s:o,s:b}", "runs", n, "verdicts",
+				names, "failures", failures, "digests", digests,
+				"durations_s", durations, "journal_varies",
+				note[0] != '\0');
+	if (!rep)
 		fl_out_of_memory();
-	free(digest_of);
-	free(verdicts);
+	fl_text_set(first, "repeat", rep);
+	fl_text_set(first, "journal_runs_data", journals);
+	if (note[0])
+		fl_text_append(fl_results_arr(first, "warnings"), fl_text_json(note));
+	if (v != fl_results_verdict(first)) {
+		fl_text_set(first, "verdict", json_string(fl_verdict_name(v)));
+		fl_text_set(first, "message", fl_text_json(message));
+	}
+	free(runs);
 	return first;
 }
 
@@ -484,7 +634,7 @@ static int parse_opts(int argc, char **argv, struct run_cli *c)
 	optind = 1;
 	int ch;
 	char err[1024];
-	while ((ch = getopt_long(argc, argv, "j:vqh", longopts, NULL)) != -1) {
+	while ((ch = fl_cli_getopt("run", argc, argv, "j:vqh", longopts)) != -1) {
 		switch (ch) {
 		case 'j':
 			if (parse_count(optarg, &c->jobs, 256) < 0) {
@@ -494,7 +644,7 @@ static int parse_opts(int argc, char **argv, struct run_cli *c)
 			}
 			break;
 		case 'X':
-			if (parse_shard(optarg, &c->shard_index, &c->shard_total,
+			if (fl_parse_shard(optarg, &c->shard_index, &c->shard_total,
 					err, sizeof err) < 0) {
 				fprintf(stderr, "faultline run: %s\n", err);
 				return FL_EXIT_USAGE;
@@ -551,22 +701,20 @@ static int parse_opts(int argc, char **argv, struct run_cli *c)
 				c->extra[ch - WRITER_OPT] = optarg;
 				break;
 			}
-			usage(stderr);
 			return FL_EXIT_USAGE;
 		}
 	}
-	if (optind >= argc) {
-		fprintf(stderr, "faultline run: no scenario given\n\n");
-		usage(stderr);
-		return FL_EXIT_USAGE;
-	}
+	if (optind >= argc)
+		return fl_cli_usage_error("run", "no scenario given");
 	return -1;
 }
 
 /* Runs the selected scenarios, -j of them side by side; their results in
- * the order of the suite, whatever finished first. */
+ * the order of the suite, whatever finished first. *missing counts the
+ * scenarios that produced no result though the run was not
+ * interrupted. */
 static json_t *run_all(struct run_cli *c, fl_scenario_ref **selected,
-		       int nselected)
+		       int nselected, int *missing)
 {
 	struct pool pool = {.c = c,
 			    .selected = selected,
@@ -594,10 +742,10 @@ static json_t *run_all(struct run_cli *c, fl_scenario_ref **selected,
 	}
 	json_t *scenarios = json_array();
 	for (int i = 0; i < nselected; i++) {
-		if (pool.results[i]) {
-			if (json_array_append_new(scenarios, pool.results[i]))
-				fl_out_of_memory();
-		}
+		if (pool.results[i])
+			fl_text_append(scenarios, pool.results[i]);
+		else if (!fl_monitor_interrupted())
+			(*missing)++;
 	}
 	free(pool.results);
 	return scenarios;
@@ -613,19 +761,22 @@ static json_t *run_json(const struct run_cli *c, int argc, char **argv,
 	fl_buf_puts(&cmdline, c->opts.self_path);
 	for (int i = 0; i < argc; i++)
 		fl_buf_printf(&cmdline, " %s", argv[i]);
+	/* The command line holds paths, which need not be UTF-8. */
 	json_t *run = json_pack(
-		"{s:s,s:s,s:f,s:s,s:o,s:i,s:i,s:o,s:o,s:o}", "id", id, "started",
+		"{s:s,s:s,s:f,s:o,s:o,s:i,s:i,s:o,s:o,s:o}", "id", id, "started",
 		started, "duration_s", (double)(fl_now_ns() - t0) / 1e9, "command",
-		cmdline.data, "seed",
+		fl_text_json(cmdline.data), "seed",
 		c->opts.have_seed ? json_integer((json_int_t)c->opts.seed) : json_null(),
 		"jobs", c->jobs, "repeat", c->repeat, "shard",
 		c->shard_total ? json_pack("{s:i,s:i,s:i}", "index", c->shard_index,
 					  "total", c->shard_total, "of", matched)
 			      : json_null(),
 		"interrupted",
-		interrupted ? json_string(strsignal(interrupted)) : json_null(),
+		interrupted ? fl_text_json(strsignal(interrupted)) : json_null(),
 		"host", fl_host_json());
 	fl_buf_free(&cmdline);
+	if (!run)
+		fl_out_of_memory();
 	return run;
 }
 
@@ -674,6 +825,14 @@ int fl_cmd_run(int argc, char **argv)
 			selected[nselected++] = &refs[i];
 		matched++;
 	}
+	/* A tag filter that selects nothing is a mistake, not an empty run. */
+	if (matched == 0) {
+		fl_scenario_no_tag_match(refs, n, c.tags ? c.tags : "", err, sizeof err);
+		fprintf(stderr, "faultline run: %s\n", err);
+		free(selected);
+		fl_scenario_refs_free(refs, n);
+		return FL_EXIT_USAGE;
+	}
 
 	char tmp_root[PATH_MAX];
 	if (fl_runtime_start(tmp_root, sizeof tmp_root) < 0) {
@@ -690,15 +849,24 @@ int fl_cmd_run(int argc, char **argv)
 	iso_time(started, sizeof started, wall0);
 	fl_run_id(id, sizeof id, wall0);
 	/* The report directory exists from the start: scenarios keep
-	 * artifacts there (cores taken before an OOM). */
-	char artifacts[PATH_MAX];
+	 * artifacts there (cores taken before an OOM). Until the results
+	 * are written into it, the guardian removes it if faultline dies
+	 * and it is still empty. */
+	char artifacts[PATH_MAX], artifacts_abs[PATH_MAX];
+	artifacts_abs[0] = '\0';
 	if (!c.no_report) {
 		snprintf(artifacts, sizeof artifacts, "%s/%s", c.report_dir, id);
-		if (fl_mkdirs(artifacts, 0755) == 0)
+		if (fl_mkdirs(artifacts, 0755) == 0) {
 			c.opts.artifact_dir = artifacts;
+			if (realpath(artifacts, artifacts_abs))
+				fl_guardian_watch_empty_dir(artifacts_abs);
+			else
+				artifacts_abs[0] = '\0';
+		}
 	}
 
-	json_t *scenarios = run_all(&c, selected, nselected);
+	int missing = 0;
+	json_t *scenarios = run_all(&c, selected, nselected, &missing);
 	int interrupted = fl_monitor_interrupted();
 
 	json_t *run = run_json(&c, argc, argv, id, started, t0, matched,
@@ -708,9 +876,14 @@ int fl_cmd_run(int argc, char **argv)
 		fl_out_of_memory();
 
 	char index_path[PATH_MAX + 32];
-	int report_failed =
-		fl_write_reports(doc, c.no_report ? NULL : c.report_dir, id, c.extra,
-				 index_path, sizeof index_path) < 0;
+	int reports = fl_write_reports(doc, c.no_report ? NULL : c.report_dir, id,
+				       c.extra, index_path, sizeof index_path);
+	if (artifacts_abs[0]) {
+		/* Kept when anything was written into it; else it goes. */
+		if (reports == FL_REPORTS_NO_RESULTS)
+			rmdir(artifacts);
+		fl_guardian_forget_empty_dir(artifacts_abs);
+	}
 
 	fl_buf line;
 	fl_buf_init(&line);
@@ -720,7 +893,7 @@ int fl_cmd_run(int argc, char **argv)
 	if (c.shard_total)
 		printf(", share %d of %d", c.shard_index, c.shard_total);
 	printf(")");
-	if (index_path[0])
+	if (index_path[0] && reports != FL_REPORTS_NO_RESULTS)
 		printf(" - report: %s", index_path);
 	printf("\n");
 	if (matched == 0)
@@ -733,8 +906,26 @@ int fl_cmd_run(int argc, char **argv)
 	 * at all is a usage error. */
 	if (matched == 0)
 		status = FL_EXIT_USAGE;
-	if (report_failed && status == 0)
+	if (missing) {
+		fprintf(stderr, "faultline: %d scenario%s produced no result: "
+				"the results are incomplete\n",
+			missing, missing == 1 ? "" : "s");
 		status = FL_EXIT_INTERNAL;
+	}
+	/* Without its results file a run has nothing to show for itself,
+	 * whatever its verdicts: a CI step that reads 1 as "results to
+	 * merge" must not go on. */
+	if (reports == FL_REPORTS_NO_RESULTS) {
+		fprintf(stderr, "faultline: the run's results could not be "
+				"written (see above)\n");
+		status = FL_EXIT_INTERNAL;
+	} else if (reports == FL_REPORTS_PARTIAL && status == 0) {
+		status = FL_EXIT_INTERNAL;
+	}
+	if (fflush(stdout) != 0 && status == 0) {
+		fprintf(stderr, "faultline: cannot write to standard output\n");
+		status = FL_EXIT_INTERNAL;
+	}
 	json_decref(doc);
 	free(selected);
 	fl_scenario_refs_free(refs, n);

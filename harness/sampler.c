@@ -5,21 +5,23 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-int fl_sampler_open_dir(fl_sampler *s, pid_t pid, int procfd,
+int fl_sampler_open_dir(fl_sampler *s, pid_t pid, int procfd, int pidfd,
 			enum fl_fd_method force_method)
 {
 	memset(s, 0, sizeof *s);
 	s->pid = pid;
 	s->procfd = procfd;
 	s->fddirfd = -1;
+	s->pidfd = pidfd;
 	s->page_size = sysconf(_SC_PAGESIZE);
-	s->statfd = openat(procfd, "stat", O_RDONLY | O_CLOEXEC);
-	if (s->statfd < 0) {
+	s->statmfd = openat(procfd, "statm", O_RDONLY | O_CLOEXEC);
+	if (s->statmfd < 0) {
 		int err = -errno;
 		close(procfd);
 		s->procfd = -1;
@@ -46,18 +48,18 @@ int fl_sampler_open(fl_sampler *s, pid_t pid, enum fl_fd_method force_method)
 	int procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (procfd < 0) {
 		memset(s, 0, sizeof *s);
-		s->procfd = s->statfd = s->fddirfd = -1;
+		s->procfd = s->statmfd = s->fddirfd = s->pidfd = -1;
 		return -errno;
 	}
-	return fl_sampler_open_dir(s, pid, procfd, force_method);
+	return fl_sampler_open_dir(s, pid, procfd, -1, force_method);
 }
 
-static int count_fds(fl_sampler *s)
+int fl_sampler_fds(fl_sampler *s)
 {
 	if (s->method == FL_FDS_FSTATAT) {
 		struct stat st;
 		if (fstatat(s->procfd, "fd", &st, 0) < 0)
-			return -errno;
+			return errno == ENOENT ? -ESRCH : -errno;
 		if (st.st_size > 0)
 			return (int)st.st_size;
 		/* Zero: either no fds at all or a kernel that stopped
@@ -67,31 +69,74 @@ static int count_fds(fl_sampler *s)
 		s->fddirfd = openat(s->procfd, "fd",
 				    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (s->fddirfd < 0)
-			return -errno;
+			return errno == ENOENT ? -ESRCH : -errno;
 	}
-	return fl_procfs_count_dir(s->fddirfd);
+	int n = fl_procfs_count_dir(s->fddirfd);
+	return n == -ENOENT ? -ESRCH : n;
+}
+
+long fl_sampler_threads(fl_sampler *s)
+{
+	struct stat st;
+	if (fstatat(s->procfd, "task", &st, 0) < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	/* "." and ".." are the other two links. */
+	return st.st_nlink >= 2 ? (long)st.st_nlink - 2 : 0;
+}
+
+/* Resident pages and program size from statm. */
+static int read_statm(fl_sampler *s, long *size, long *rss)
+{
+	char buf[256];
+	ssize_t n = pread(s->statmfd, buf, sizeof buf - 1, 0);
+	if (n < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	if (n == 0)
+		return -ESRCH;
+	buf[n] = '\0';
+	return fl_procfs_parse_statm(buf, (size_t)n, size, rss) < 0 ? -EINVAL
+								    : 0;
+}
+
+int64_t fl_sampler_rss(fl_sampler *s)
+{
+	long size, rss;
+	int r = read_statm(s, &size, &rss);
+	return r < 0 ? r : (int64_t)rss * s->page_size;
+}
+
+/* Has the process (every thread of it) exited? Its pidfd says so. */
+static int exited(const fl_sampler *s)
+{
+	if (s->pidfd < 0)
+		return 1;
+	struct pollfd p = {s->pidfd, POLLIN, 0};
+	return poll(&p, 1, 0) > 0;
 }
 
 int fl_sampler_read(fl_sampler *s, fl_sample *out)
 {
-	char buf[1024];
-	ssize_t n = pread(s->statfd, buf, sizeof buf - 1, 0);
-	if (n < 0)
-		return -errno;
-	if (n == 0)
-		return -ESRCH;
-	buf[n] = '\0';
-	fl_proc_stat st;
-	if (fl_procfs_parse_stat(buf, (size_t)n, &st) < 0)
-		return -EINVAL;
-	if (st.state == 'Z' || st.state == 'X')
-		return -ESRCH;
-	int fds = count_fds(s);
+	/* The order matters: the kernel releases a process's memory
+	 * (exit_mm) before its fd table (exit_files), so a statm read last
+	 * that still shows memory proves the fd count before it was not
+	 * that of a process tearing down. */
+	int fds = fl_sampler_fds(s);
 	if (fds < 0)
-		return fds == -ENOENT ? -ESRCH : fds;
+		return fds;
+	long threads = fl_sampler_threads(s);
+	if (threads < 0)
+		return (int)threads;
+	long size, rss;
+	int r = read_statm(s, &size, &rss);
+	if (r < 0)
+		return r;
+	if (size == 0)
+		/* No memory: a zombie, or a main thread that exited alone
+		 * (pthread_exit in main) while others run. */
+		return exited(s) ? -ESRCH : -ENODATA;
 	out->v[FL_FIG_FDS] = fds;
-	out->v[FL_FIG_THREADS] = st.num_threads;
-	out->v[FL_FIG_RSS] = (int64_t)st.rss_pages * s->page_size;
+	out->v[FL_FIG_THREADS] = threads;
+	out->v[FL_FIG_RSS] = (int64_t)rss * s->page_size;
 	return 0;
 }
 
@@ -99,11 +144,11 @@ void fl_sampler_close(fl_sampler *s)
 {
 	if (s->fddirfd >= 0)
 		close(s->fddirfd);
-	if (s->statfd >= 0)
-		close(s->statfd);
+	if (s->statmfd >= 0)
+		close(s->statmfd);
 	if (s->procfd >= 0)
 		close(s->procfd);
-	s->fddirfd = s->statfd = s->procfd = -1;
+	s->fddirfd = s->statmfd = s->procfd = -1;
 }
 
 const char *fl_sampler_method_name(enum fl_fd_method m)

@@ -12,6 +12,7 @@
 #include "lua_target.h"
 #include "measure.h"
 #include "probe.h"
+#include "progress.h"
 #include "result.h"
 #include "util.h"
 
@@ -228,6 +229,7 @@ json_t *fl_scenario_run(const fl_scenario_ref *ref, const fl_run_opts *opts)
 	fl_lua_open_target(ctx.L);
 
 	if (!ctx.host.error_msg && load(&ctx) == 0) {
+		fl_progress_rename(ctx.cfg.name);
 		fl_instance_prepare(&ctx);
 		run_script(&ctx);
 	}

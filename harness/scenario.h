@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 struct fl_fault_rec;
+struct fl_sweep_opts;
 
 typedef struct fl_run_opts {
 	int have_seed;		/* --seed given: overrides the scenario's */
@@ -25,6 +26,9 @@ typedef struct fl_run_opts {
 	/* Replay: fail exactly these calls (and decide nothing). */
 	const struct fl_fault_rec *replay;
 	size_t nreplay;
+	/* A sweep's run (sweep.h): record the sites the windows reach, or
+	 * fail one site's call. NULL: an ordinary run. */
+	const struct fl_sweep_opts *sweep;
 } fl_run_opts;
 
 /* One scenario found in a file (a file may return a list of them). */
@@ -47,6 +51,11 @@ void fl_scenario_refs_free(fl_scenario_ref *v, int n);
 
 /* Does the scenario carry one of the comma-separated tags? */
 int fl_scenario_has_tag(const fl_scenario_ref *ref, const char *tags);
+/* The message for --tags that selects none of the scenarios: the tags
+ * asked for and those the scenarios carry (sorted, each once), or that
+ * they carry none. */
+void fl_scenario_no_tag_match(const fl_scenario_ref *refs, int n,
+			      const char *tags, char *msg, size_t len);
 
 /* Runs one scenario and returns its result object (never NULL). */
 json_t *fl_scenario_run(const fl_scenario_ref *ref, const fl_run_opts *opts);

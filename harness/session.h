@@ -1,6 +1,10 @@
-/* A running target as the harness watches it: samples, captured output,
- * line waiters and exit status. The monitor thread fills it in; the
- * scenario thread reads it under the lock and sleeps on notify_fd. */
+/* A running target as the harness watches it: its process tree, its
+ * samples, captured output, line waiters and exit status. The monitor
+ * thread fills it in; the scenario thread reads it under the lock and
+ * sleeps on notify_fd, which the monitor writes only when something the
+ * scenario thread waits for can have changed: a line a waiter matches, an
+ * exit, the end of output, the OOM precursor, or a sample it asked to see
+ * (fl_session_want_sample). A sample nobody waits for wakes nobody. */
 #ifndef FL_SESSION_H
 #define FL_SESSION_H
 
@@ -12,7 +16,9 @@
 #include "journal.h"
 #include "procfs.h"
 #include "sampler.h"
+#include "series.h"
 #include "target.h"
+#include "tree.h"
 
 /* Captured output of one stream: the last bytes in a ring, plus counts. */
 typedef struct fl_stream {
@@ -49,17 +55,24 @@ typedef struct fl_session {
 	pthread_mutex_t lock;
 	int notify_fd;		/* eventfd: the monitor writes on news */
 	fl_child child;
-	fl_sampler sampler;
-	int sampler_ok;
+	fl_tree tree;		/* the root and its descendants */
+	int tree_ok;
 	int64_t period_ns;
-	int timerfd;
 
-	fl_sample *samples;
-	size_t nsamples, cap;
+	fl_series series;	/* the samples (sums over the tree) */
 	uint64_t sample_cost_total_ns;
 	int64_t sample_cost_max_ns;
 	uint64_t sample_errors;
+	/* Timer expirations that came together: samples that could not be
+	 * taken at their moment (a busy monitor or machine). */
+	uint64_t missed_ticks;
 	int sampling_stopped;
+	/* The scenario thread asked to be woken by the next sample. */
+	int want_sample;
+	/* Judging per process: the hypothesis each sample's worst process
+	 * is found under, once per-process baselines are set. */
+	fl_steady each_steady;
+	int each_on;
 
 	/* The target's fault region: what the agent holds inside the
 	 * target (its registration says) is subtracted from every sample. */
@@ -96,11 +109,10 @@ typedef struct fl_session {
 	size_t njrecs, jcap;
 
 	/* Monitor bookkeeping. */
+	int timer;		/* index of the monitor's timer for period_ns */
 	int registered;
-	int add_done;		/* the monitor answered the add request */
+	int add_done;		/* fl_monitor_add was answered */
 	int add_result;		/* 0, or -errno: why it could not watch */
-	int removing;
-	struct fl_session *next_pending;
 } fl_session;
 
 /* Prepares a session for a spawned child (which it takes over). */
@@ -113,6 +125,9 @@ void fl_session_destroy(fl_session *s);
  * absolute) passes, whichever is first. extra_fd (or -1) also wakes it.
  * Returns 1 on news, 0 on timeout. */
 int fl_session_wait(fl_session *s, int64_t deadline_ns, int extra_fd);
+/* Asks the monitor to wake the scenario thread at the next sample (once):
+ * call before fl_session_wait when a new sample is what it waits for. */
+void fl_session_want_sample(fl_session *s);
 
 /* Registers a waiter for a line; must be called before the line can arrive
  * (or lines already seen will not match). 0 or -EINVAL for a bad regex. */
@@ -120,6 +135,19 @@ int fl_session_add_waiter(fl_session *s, fl_waiter *w, int streams,
 			  const char *text, int is_regex, char *err,
 			  size_t errlen);
 void fl_session_remove_waiter(fl_session *s, fl_waiter *w);
+
+/* Reaps the root if it has exited (the monitor does when its pidfd says
+ * so; a thread waiting on the pidfd itself may, one wake-up sooner).
+ * Returns 1 once it is reaped (exit holds how it ended), else 0. */
+int fl_session_reap(fl_session *s);
+
+/* The end of the target's tree once its root has exited (or was killed):
+ * sampling stops, every remaining descendant is killed and waited for at
+ * most wait_ns. left receives "1 process left the target's session: sleep
+ * (pid 123), killed" when some had left its group or session ("" if
+ * none). Returns how many were killed. */
+int fl_session_end_tree(fl_session *s, int64_t wait_ns, char *left,
+			size_t leftlen);
 
 /* Copies the tail of a stream (caller frees). */
 char *fl_stream_tail(fl_session *s, int stream, size_t *len);

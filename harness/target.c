@@ -98,9 +98,28 @@ char *fl_target_resolve(const char *argv0)
 	return NULL;
 }
 
+/* Writes "FL_TARGET=<pid>" into mark (async-signal-safe: no stdio). */
+static void write_marker(char *mark, size_t len, pid_t pid)
+{
+	static const char name[] = FL_TARGET_MARKER "=";
+	size_t k = 0;
+	for (; name[k] && k + 1 < len; k++)
+		mark[k] = name[k];
+	char digits[16];
+	int nd = 0;
+	unsigned long v = (unsigned long)pid;
+	do
+		digits[nd++] = (char)('0' + v % 10);
+	while ((v /= 10) && nd < (int)sizeof digits);
+	while (nd > 0 && k + 1 < len)
+		mark[k++] = digits[--nd];
+	mark[k] = '\0';
+}
+
 /* Runs in the child between fork and exec: only async-signal-safe calls.
  * Any failure is written to errpipe as an errno and a step number. */
-static void child_exec(const fl_spawn_spec *spec, const char *path,
+static void child_exec(const fl_spawn_spec *spec, char *const *envp,
+		       char *mark, size_t marklen, const char *path,
 		       int out_w, int err_w, int errpipe, pid_t parent)
 {
 	int step = 0, err = 0;
@@ -160,8 +179,12 @@ static void child_exec(const fl_spawn_spec *spec, const char *path,
 		if (setrlimit(spec->rlimits[i].resource, &rl) < 0)
 			goto fail;
 	}
+	/* Every process of the target carries its root's pid in its
+	 * environment: an orphan that comes to faultline is placed by it
+	 * (tree.c). */
+	write_marker(mark, marklen, getpid());
 	step = 7;
-	execve(path, spec->argv, spec->envp);
+	execve(path, spec->argv, envp);
 fail:
 	err = errno;
 	{
@@ -243,6 +266,20 @@ int fl_target_spawn(const fl_spawn_spec *spec, fl_child *child, char *err,
 		free(path);
 		return -e;
 	}
+	/* The environment with room for the marker, written in the child
+	 * (it knows its pid), without a marker the harness may carry. */
+	size_t nenv = 0;
+	while (spec->envp[nenv])
+		nenv++;
+	char **envp = fl_xcalloc(nenv + 2, sizeof *envp);
+	size_t k = 0;
+	for (size_t i = 0; i < nenv; i++)
+		if (strncmp(spec->envp[i], FL_TARGET_MARKER "=",
+			    sizeof FL_TARGET_MARKER) != 0)
+			envp[k++] = spec->envp[i];
+	char mark[48] = FL_TARGET_MARKER "=";
+	envp[k++] = mark;
+	envp[k] = NULL;
 	pid_t parent = getpid();
 	int64_t start = fl_now_ns();
 	pid_t pid = fork();
@@ -256,10 +293,13 @@ int fl_target_spawn(const fl_spawn_spec *spec, fl_child *child, char *err,
 		close(expipe[0]);
 		close(expipe[1]);
 		free(path);
+		free(envp);
 		return -e;
 	}
 	if (pid == 0)
-		child_exec(spec, path, outp[1], errp[1], expipe[1], parent);
+		child_exec(spec, envp, mark, sizeof mark, path, outp[1], errp[1],
+			   expipe[1], parent);
+	free(envp);
 
 	/* Set the group from this side too, so it is in place whichever of
 	 * the two runs first. EACCES: the child already exec'd, fine. */

@@ -8,6 +8,9 @@
 #include <sys/types.h>
 
 #define FL_TARGET_MAX_RLIMITS 8
+/* The variable every target starts with: FL_TARGET=<its pid>, inherited
+ * by its descendants, so faultline knows an orphan's target (tree.h). */
+#define FL_TARGET_MARKER "FL_TARGET"
 
 /* A target's output streams, as bits (a line may be awaited on either). */
 enum { FL_STDOUT = 1, FL_STDERR = 2 };

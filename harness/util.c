@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <dirent.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,20 +28,21 @@ void fl_buf_free(fl_buf *b)
 	fl_buf_init(b);
 }
 
-static int buf_reserve(fl_buf *b, size_t extra)
+/* Out of memory follows the one policy (fl_out_of_memory): a string the
+ * caller goes on using as if it were complete must never come back
+ * short, and nobody checked the -ENOMEM this used to return. */
+static void buf_reserve(fl_buf *b, size_t extra)
 {
+	if (extra > SIZE_MAX / 2 - b->len - 1)
+		fl_out_of_memory();
 	size_t need = b->len + extra + 1;
 	if (need <= b->cap)
-		return 0;
+		return;
 	size_t cap = b->cap ? b->cap : 64;
 	while (cap < need)
 		cap *= 2;
-	char *p = realloc(b->data, cap);
-	if (!p)
-		return -ENOMEM;
-	b->data = p;
+	b->data = fl_xrealloc(b->data, cap);
 	b->cap = cap;
-	return 0;
 }
 
 void fl_buf_reset(fl_buf *b)
@@ -52,8 +54,7 @@ void fl_buf_reset(fl_buf *b)
 
 int fl_buf_append(fl_buf *b, const void *data, size_t len)
 {
-	if (buf_reserve(b, len) < 0)
-		return -ENOMEM;
+	buf_reserve(b, len);
 	if (len)
 		memcpy(b->data + b->len, data, len);
 	b->len += len;
@@ -79,8 +80,7 @@ int fl_buf_vprintf(fl_buf *b, const char *fmt, va_list ap)
 	va_end(ap2);
 	if (n < 0)
 		return -EINVAL;
-	if (buf_reserve(b, (size_t)n) < 0)
-		return -ENOMEM;
+	buf_reserve(b, (size_t)n);
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 	b->len += (size_t)n;
 	return 0;
@@ -326,11 +326,7 @@ int fl_read_file(const char *path, char **out, size_t *outlen)
 		}
 		if (n == 0)
 			break;
-		if (fl_buf_append(&b, chunk, (size_t)n) < 0) {
-			close(fd);
-			fl_buf_free(&b);
-			return -ENOMEM;
-		}
+		fl_buf_append(&b, chunk, (size_t)n);
 	}
 	close(fd);
 	if (outlen)

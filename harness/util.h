@@ -6,7 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A growable, always NUL-terminated byte string. */
+/* A growable, always NUL-terminated byte string. Appending never fails:
+ * out of memory aborts with a message (fl_out_of_memory), so the functions
+ * that return int return 0, or -EINVAL for a format vsnprintf refuses. */
 typedef struct fl_buf {
 	char *data;
 	size_t len;

@@ -117,61 +117,103 @@ fl_verdict fl_verdict_decide(const fl_verdict_input *in, char *message,
 	return FL_VERDICT_FAIL;
 }
 
-static int cmp_digest(const void *a, const void *b)
+static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* How many different digests (a missing one counts as ""). */
-static size_t distinct_digests(const char *const *digests, size_t n)
+/* The digest or signature of run i: "" for none. */
+static const char *digest_of(const fl_repeat_run *r)
 {
-	const char **sorted = fl_xmalloc(n * sizeof *sorted);
-	for (size_t i = 0; i < n; i++)
-		sorted[i] = digests[i] ? digests[i] : "";
-	qsort(sorted, n, sizeof *sorted, cmp_digest);
-	size_t distinct = n ? 1 : 0;
-	for (size_t i = 1; i < n; i++)
-		distinct += strcmp(sorted[i], sorted[i - 1]) != 0;
-	free(sorted);
-	return distinct;
+	return r->digest ? r->digest : "";
 }
 
-fl_verdict fl_verdict_repeat(const fl_verdict *runs,
-			     const char *const *digests, size_t n,
-			     char *message, size_t len)
+static const char *signature_of(const fl_repeat_run *r)
+{
+	return r->signature ? r->signature : "";
+}
+
+/* How many different strings get() gives over the runs. */
+static size_t distinct(const fl_repeat_run *runs, size_t n,
+		       const char *(*get)(const fl_repeat_run *))
+{
+	const char **sorted = fl_xmalloc((n + 1) * sizeof *sorted);
+	for (size_t i = 0; i < n; i++)
+		sorted[i] = get(&runs[i]);
+	qsort(sorted, n, sizeof *sorted, cmp_str);
+	size_t count = n ? 1 : 0;
+	for (size_t i = 1; i < n; i++)
+		count += strcmp(sorted[i], sorted[i - 1]) != 0;
+	free(sorted);
+	return count;
+}
+
+/* Appends to message what each run's value was, with its count, in the
+ * order the values first came: " PASS x2 FAIL x1". */
+static void tally(fl_buf *b, const fl_repeat_run *runs, size_t n,
+		  const char *(*get)(const fl_repeat_run *), const char *sep)
+{
+	int *done = fl_xcalloc(n + 1, sizeof *done);
+	int first = 1;
+	for (size_t i = 0; i < n; i++) {
+		if (done[i])
+			continue;
+		size_t count = 0;
+		for (size_t k = i; k < n; k++)
+			if (!done[k] && !strcmp(get(&runs[k]), get(&runs[i]))) {
+				done[k] = 1;
+				count++;
+			}
+		const char *v = get(&runs[i]);
+		fl_buf_printf(b, "%s%s x%zu", first ? " " : sep,
+			      *v ? v : "nothing failed", count);
+		first = 0;
+	}
+	free(done);
+}
+
+static const char *verdict_of(const fl_repeat_run *r)
+{
+	return fl_verdict_name(r->verdict);
+}
+
+fl_verdict fl_verdict_repeat(const fl_repeat_run *runs, size_t n, int exact,
+			     char *message, size_t len, char *note,
+			     size_t notelen)
 {
 	if (len)
 		message[0] = '\0';
+	if (notelen)
+		note[0] = '\0';
 	if (n == 0)
 		return FL_VERDICT_UNKNOWN;
-	size_t digests_seen = distinct_digests(digests, n);
-	int verdict_differs = 0;
-	for (size_t i = 1; i < n; i++)
-		verdict_differs |= runs[i] != runs[0];
-	if (!verdict_differs && digests_seen <= 1)
-		return runs[0];
-	/* Each verdict with its count, in the order they first came. */
-	fl_verdict order[FL_VERDICT_COUNT + 1];
-	size_t count[FL_VERDICT_COUNT + 1] = {0}, norder = 0;
-	for (size_t i = 0; i < n; i++) {
-		size_t k = 0;
-		while (k < norder && order[k] != runs[i])
-			k++;
-		if (k == norder)
-			order[norder++] = runs[i];
-		count[k]++;
+	size_t nverdicts = distinct(runs, n, verdict_of);
+	size_t failures = distinct(runs, n, signature_of);
+	size_t journals = distinct(runs, n, digest_of);
+	/* Journals of windows opened at script moments or on output may
+	 * differ from run to run without the outcome changing: said, not
+	 * judged. */
+	if (journals > 1 && !exact && notelen)
+		snprintf(note, notelen,
+			 "journal varies (windows not tied to target events): "
+			 "%zu different fault journals in %zu runs",
+			 journals, n);
+	int journal_counts = journals > 1 && exact;
+	if (nverdicts == 1 && failures == 1 && !journal_counts)
+		return runs[0].verdict;
+	fl_buf b;
+	fl_buf_init(&b);
+	fl_buf_printf(&b, "flaky over %zu runs:", n);
+	tally(&b, runs, n, verdict_of, " ");
+	if (nverdicts == 1 && failures > 1) {
+		fl_buf_puts(&b, "; the failure differs:");
+		tally(&b, runs, n, signature_of, ", ");
 	}
-	size_t used = 0;
-	int w = snprintf(message, len, "flaky over %zu runs:", n);
-	used = w > 0 ? (size_t)w : 0;
-	for (size_t k = 0; k < norder && used < len; k++) {
-		w = snprintf(message + used, len - used, " %s x%zu",
-			     fl_verdict_name(order[k]), count[k]);
-		used += w > 0 ? (size_t)w : 0;
-	}
-	if (digests_seen > 1 && used < len)
-		snprintf(message + used, len - used,
-			 "; %zu different fault journals", digests_seen);
+	if (journal_counts)
+		fl_buf_printf(&b, "; %zu different fault journals", journals);
+	if (len)
+		snprintf(message, len, "%s", b.data);
+	fl_buf_free(&b);
 	return FL_VERDICT_FLAKY;
 }
 

@@ -67,15 +67,30 @@ typedef struct fl_verdict_input {
 fl_verdict fl_verdict_decide(const fl_verdict_input *in, char *message,
 			     size_t len);
 
-/* The verdict of a scenario run n times (--repeat), from each run's
- * verdict and the digest of the faults it fired (NULL: none fired): the
- * first run's verdict when every run agrees on both, else FLAKY. In
- * message, the sentence that says how the runs differed ("flaky over 3
- * runs: PASS x2 FAIL x1; 2 different fault journals"), or "" when they
- * agree. */
-fl_verdict fl_verdict_repeat(const fl_verdict *runs,
-			     const char *const *digests, size_t n,
-			     char *message, size_t len);
+/* One run of a scenario repeated with --repeat, as the repeat rule sees
+ * it. */
+typedef struct fl_repeat_run {
+	fl_verdict verdict;
+	/* How it failed (fl_results_failure_signature: which expectations,
+	 * and for survival, exit and signal the status or signal); "" or
+	 * NULL for a run that failed nothing. */
+	const char *signature;
+	/* The digest of the faults it fired; NULL or "" when none fired. */
+	const char *digest;
+} fl_repeat_run;
+
+/* The verdict of a scenario run n times (--repeat). FLAKY when the
+ * outcome changed: the verdicts differ, or the failure (its signature)
+ * does; or, for an exact scenario (every window tied to target events,
+ * results' "exact"), the fault journals differ. Otherwise the first run's
+ * verdict. In message, why it is FLAKY ("flaky over 3 runs: PASS x2 FAIL
+ * x1", "flaky over 2 runs: FAIL x2; the failure differs: ...", "...; 2
+ * different fault journals"), else "". In note, for a scenario that is
+ * not exact and whose journals differ, "journal varies (windows not tied
+ * to target events): 3 different fault journals in 5 runs", else "". */
+fl_verdict fl_verdict_repeat(const fl_repeat_run *runs, size_t n, int exact,
+			     char *message, size_t len, char *note,
+			     size_t notelen);
 
 /* Counts of verdicts in a run, and scenarios that could not be loaded. */
 typedef struct fl_verdict_counts {

@@ -4,6 +4,7 @@
 #include "health.h"
 #include "instance.h"
 #include "measure.h"
+#include "progress.h"
 #include "util.h"
 #include "windows.h"
 
@@ -14,8 +15,9 @@
 #include <string.h>
 #include <time.h>
 
-/* A wait wakes at least this often to notice signals and the watchdog. */
-#define WAKE_MAX_NS (50 * FL_NS_PER_MS)
+/* Signals wake every session (the monitor), the watchdog's deadline and
+ * the probes' are wake-up times: this is only a safety net. */
+#define WAKE_MAX_NS (1000 * FL_NS_PER_MS)
 /* Recovery is looked at again at least this often. */
 #define RECOVERY_POLL_NS (20 * FL_NS_PER_MS)
 
@@ -24,13 +26,29 @@ static int aborting(fl_ctx *ctx)
 	return fl_lua_abort_due(&ctx->host) != FL_ABORT_NONE;
 }
 
+/* The faults fired so far, for the live line on a terminal. */
+static void show_faults(fl_ctx *ctx)
+{
+	uint64_t n = 0;
+	for (int i = 0; i < ctx->ninstances; i++) {
+		fl_session *s = ctx->instances[i]->sess;
+		if (!s)
+			continue;
+		pthread_mutex_lock(&s->lock);
+		n += s->njrecs;
+		pthread_mutex_unlock(&s->lock);
+	}
+	fl_progress_faults(n);
+}
+
 int fl_wait(fl_ctx *ctx, int64_t deadline_ns, int return_on_news)
 {
 	for (;;) {
 		if (aborting(ctx))
 			return -ECANCELED;
-		fl_measure_check_oom(ctx);
+		fl_measure_poll(ctx);
 		fl_windows_poll(ctx);
+		show_faults(ctx);
 		int64_t now = fl_now_ns();
 		if (now >= deadline_ns)
 			return 0;
@@ -47,6 +65,8 @@ int fl_wait(fl_ctx *ctx, int64_t deadline_ns, int return_on_news)
 			wake = now + WAKE_MAX_NS;
 		fl_instance *in = ctx->inst;
 		if (in && in->sess) {
+			if (return_on_news == FL_WAIT_SAMPLES)
+				fl_session_want_sample(in->sess);
 			int news = fl_session_wait(in->sess, wake, -1);
 			if (news && return_on_news)
 				return 0;
@@ -116,7 +136,7 @@ int fl_wait_output(fl_ctx *ctx, const char *text, int streams, int regex,
 		pthread_mutex_unlock(&s->lock);
 		if (matched || ended || fl_now_ns() >= deadline)
 			break;
-		if (fl_wait(ctx, deadline, 1) < 0) {
+		if (fl_wait(ctx, deadline, FL_WAIT_EVENTS) < 0) {
 			r = -ECANCELED;
 			break;
 		}
@@ -138,7 +158,7 @@ int fl_wait_exit(fl_ctx *ctx, double timeout_s)
 		return -ESRCH;
 	int64_t deadline = fl_now_ns() + (int64_t)(timeout_s * 1e9);
 	while (!fl_instance_exit(in).exited && fl_now_ns() < deadline)
-		if (fl_wait(ctx, deadline, 1) < 0)
+		if (fl_wait(ctx, deadline, FL_WAIT_EVENTS) < 0)
 			return -ECANCELED;
 	return fl_instance_exit(in).exited;
 }
@@ -152,7 +172,7 @@ int fl_wait_quiet(fl_ctx *ctx, double hold_s, double within_s)
 			return 1;
 		if (!fl_ctx_target_live(ctx) || fl_now_ns() >= deadline)
 			return 0;
-		if (fl_wait(ctx, deadline, 1) < 0)
+		if (fl_wait(ctx, deadline, FL_WAIT_SAMPLES) < 0)
 			return -ECANCELED;
 	}
 }
@@ -169,6 +189,7 @@ int fl_wait_recovery(fl_ctx *ctx, double within_s, int64_t hold_ns,
 	if (!ctx->base.valid)
 		return -ENODATA;
 	int64_t within_ns = within_s >= 0 ? (int64_t)(within_s * 1e9) : -1;
+	fl_progress_phase(FL_PHASE_RECOVERY);
 	/* Health is part of the steady state: probe back to back until it
 	 * passes, so the moment it came back is known to one probe's round
 	 * trip, whatever the scenario's probe interval. */
@@ -191,11 +212,14 @@ int fl_wait_recovery(fl_ctx *ctx, double within_s, int64_t hold_ns,
 				 "the target exited before it recovered");
 			break;
 		}
-		if (fl_wait(ctx, fl_now_ns() + RECOVERY_POLL_NS, 1) < 0)
+		if (fl_wait(ctx, fl_now_ns() + RECOVERY_POLL_NS, FL_WAIT_SAMPLES) <
+		    0)
 			return -ECANCELED;
 	}
 	e->rec = *out;
 	e->judged = 1;
 	e->within_s = within_s;
+	fl_progress_phase(fl_windows_any_open(ctx) ? FL_PHASE_FAULTS
+						   : FL_PHASE_RUNNING);
 	return 0;
 }

@@ -9,8 +9,16 @@
 
 #include "ctx.h"
 
-/* Waits until deadline_ns (monotonic), or until the monitor has news when
- * return_on_news is set. 0, or -ECANCELED. */
+/* What ends a wait early (fl_wait's return_on_news). */
+enum {
+	FL_WAIT_DEADLINE = 0,	/* only the deadline */
+	FL_WAIT_SAMPLES = 1,	/* a new sample, or a line, exit or signal */
+	FL_WAIT_EVENTS = 2,	/* a line a waiter matched, an exit, a signal */
+};
+
+/* Waits until deadline_ns (monotonic), or until the monitor has news of the
+ * kind return_on_news asks for. The thread sleeps in between: a sample it
+ * did not ask for does not wake it. 0, or -ECANCELED. */
 int fl_wait(fl_ctx *ctx, int64_t deadline_ns, int return_on_news);
 
 /* Waits for a line of the current run's output that contains text (or

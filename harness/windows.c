@@ -2,6 +2,8 @@
 #include "windows.h"
 
 #include "measure.h"
+#include "progress.h"
+#include "sweep.h"
 #include "util.h"
 
 #include <errno.h>
@@ -14,6 +16,21 @@
 /* Without t:settle(), the baseline is taken over at least this many
  * samples of the running target. */
 #define AUTO_BASELINE_SAMPLES 5
+
+/* A sweep given --points puts its own rules on those points for the whole
+ * run: the script's windows then fail and record nothing. */
+static int sweep_override(const fl_ctx *ctx)
+{
+	return ctx->opts->sweep && ctx->opts->sweep->npoints > 0;
+}
+
+/* Do the script's windows write rules into the region? Not in replay
+ * (the recorded calls are on for the whole run) nor under a sweep's
+ * --points. */
+static int windows_write(const fl_ctx *ctx)
+{
+	return !ctx->replay && !sweep_override(ctx);
+}
 
 const char *fl_instance_point_name(const fl_instance *in, const fl_jentry *e)
 {
@@ -174,7 +191,7 @@ int fl_windows_open(fl_ctx *ctx, const fl_fault_spec *spec,
 			free(waiter);
 			return -EINVAL;
 		}
-	} else if (!ctx->replay && !before_start) {
+	} else if (windows_write(ctx) && !before_start) {
 		/* In replay the recorded calls are on for the whole run. */
 		int r = fl_faults_enable(&in->faults, spec, err, errlen,
 					 FL_AGENT_TIMEOUT_MS);
@@ -203,6 +220,8 @@ int fl_windows_open(fl_ctx *ctx, const fl_fault_spec *spec,
 		 : before_start		  ? "start"
 					  : "time");
 	log_open(ctx, spec, out, armed);
+	if (!before_start)
+		fl_progress_phase(FL_PHASE_FAULTS);
 	if (before_start)
 		fl_ctx_log(ctx, "(from the first instruction of the next start)");
 	else
@@ -213,6 +232,8 @@ int fl_windows_open(fl_ctx *ctx, const fl_fault_spec *spec,
 int fl_windows_arm_start(fl_ctx *ctx, fl_instance *in, char *err,
 			 size_t errlen)
 {
+	if (!windows_write(ctx))
+		return 0;
 	for (int i = 0; i < ctx->nwindows; i++) {
 		fl_window *w = &ctx->windows[i];
 		if (w->instance != ctx->ninstances - 1 || w->off_ns >= 0)
@@ -238,7 +259,10 @@ int fl_windows_close(fl_ctx *ctx, const char *point, char *err, size_t errlen)
 {
 	fl_instance *in = ctx->inst;
 	int r = 0;
-	if (fl_ctx_target_live(ctx) && !ctx->replay)
+	/* A sweep's --points end when the target is stopped, as the
+	 * windows do. */
+	if (fl_ctx_target_live(ctx) &&
+	    (windows_write(ctx) || (ctx->stopping && sweep_override(ctx))))
 		r = fl_faults_disable(&in->faults, point, err, errlen,
 				      FL_AGENT_TIMEOUT_MS);
 	/* A trigger that fired since the last look opened its window before
@@ -264,6 +288,8 @@ int fl_windows_close(fl_ctx *ctx, const char *point, char *err, size_t errlen)
 	fl_episode *e = fl_windows_last_episode(ctx);
 	if (closed && !still_open && e && e->off_ns < 0)
 		e->off_ns = now;
+	if (closed && !still_open && !ctx->stopping)
+		fl_progress_phase(FL_PHASE_RUNNING);
 	return r;
 }
 
@@ -279,8 +305,9 @@ static void poll_output(fl_ctx *ctx, fl_window *w)
 		return;
 	drop_waiter(ctx, w);
 	char err[256];
-	if (!ctx->replay && fl_faults_enable(&in->faults, &w->spec, err,
-					     sizeof err, FL_AGENT_TIMEOUT_MS) < 0) {
+	if (windows_write(ctx) &&
+	    fl_faults_enable(&in->faults, &w->spec, err, sizeof err,
+			     FL_AGENT_TIMEOUT_MS) < 0) {
 		fl_ctx_log(ctx, "output trigger: %s", err);
 		return;
 	}
@@ -370,6 +397,30 @@ int fl_windows_load_replay(fl_ctx *ctx, fl_instance *in, char *err,
 		i = j;
 	}
 	fl_ctx_log(ctx, "replay: %zu recorded faults loaded", ctx->nreplay);
+	return 0;
+}
+
+int fl_windows_arm_sweep(fl_ctx *ctx, fl_instance *in, char *err,
+			 size_t errlen)
+{
+	const fl_sweep_opts *sw = ctx->opts->sweep;
+	for (int i = 0; sw && i < sw->npoints; i++) {
+		fl_fault_spec spec;
+		memset(&spec, 0, sizeof spec);
+		snprintf(spec.point, sizeof spec.point, "%s", sw->points[i]);
+		spec.p = 1;
+		spec.failnum = 1;
+		int r = fl_faults_enable(&in->faults, &spec, err, errlen,
+					 FL_AGENT_TIMEOUT_MS);
+		if (r < 0)
+			return r;
+	}
+	if (sw && sw->npoints)
+		fl_ctx_log(ctx, "sweep: %s on %d point pattern(s) from the first "
+				"instruction to the stop",
+			   sw->mode == FL_SWEEP_RECORD ? "recording sites"
+						       : "one site's call",
+			   sw->npoints);
 	return 0;
 }
 

@@ -47,6 +47,11 @@ int fl_windows_arm_start(fl_ctx *ctx, fl_instance *in, char *err,
  * starts and turns them on for the whole run. */
 int fl_windows_load_replay(fl_ctx *ctx, fl_instance *in, char *err,
 			   size_t errlen);
+/* A sweep's run (ctx->opts->sweep): the rules of its --points, from the
+ * first instruction (the region is already in the sweep's mode, so the
+ * script's windows record, or fail the one site, instead). */
+int fl_windows_arm_sweep(fl_ctx *ctx, fl_instance *in, char *err,
+			 size_t errlen);
 /* Adds the agent's per-point counts to the scenario's (they are in the
  * shared region: there even after the target died). */
 void fl_windows_collect_stats(fl_ctx *ctx, fl_instance *in);

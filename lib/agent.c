@@ -54,6 +54,7 @@
 #define _GNU_SOURCE
 #define FIU_ENABLE 1
 
+#include "agent_internal.h"
 #include "agent_proto.h"
 #include "points_table.h"
 
@@ -344,6 +345,65 @@ static void check_triggers(int slot, uint64_t n)
 	}
 }
 
+/* onetime: the first call to fail under this rule reference wins. */
+static int claim_onetime(fl_shm_point *p, uint64_t ref)
+{
+	uint64_t prev = atomic_load(&p->onetime);
+	for (;;) {
+		if (prev == ref)
+			return 0;
+		if (atomic_compare_exchange_weak(&p->onetime, &prev, ref))
+			return 1;
+	}
+}
+
+/* Per thread: calls from the sweep's site counted so far (the sweep
+ * fails one site per run, so one counter is enough). */
+static __thread uint64_t site_counted_key, site_counted;
+
+/* A sweep's rule (docs/sweep.md): in record mode, adds the call's site to
+ * the site table and fails nothing; in site mode, fails exactly the
+ * site_nth-th call from its site by its actor, once per run. 1: fail this
+ * call. */
+static int sweep_decide(fl_shm_point *p, int slot, const fl_rule_body *r)
+{
+	if (!shm.sites)
+		return 0;
+	/* Recording keeps every frame for the report; a site's run only
+	 * needs those that make the identity. */
+	fl_frames f;
+	fl_sites_capture(&shm, &f,
+			 r->sweep == FL_SWEEP_RECORD ? FL_SITE_FRAMES
+						     : (int)shm.hdr->site_depth);
+	uint64_t stack = fl_sites_stack(&f, (int)shm.hdr->site_depth);
+	uint64_t key = fl_site_key(p->name_hash, stack);
+	if (r->sweep == FL_SWEEP_RECORD) {
+		fl_sites_record(&shm, key, stack, &f, slot, NULL, FL_SITE_REACHED);
+		return 0;
+	}
+	if (key != r->site_key ||
+	    (r->site_actor && r->site_actor != actor_hash))
+		return 0;
+	uint64_t count;
+	if (r->site_actor) {
+		/* One actor's own count: exact whatever the others do. */
+		if (site_counted_key != key) {
+			site_counted_key = key;
+			site_counted = 0;
+		}
+		count = ++site_counted;
+	} else {
+		count = atomic_fetch_add(&shm.hdr->site_calls, 1) + 1;
+	}
+	if (count != r->site_nth)
+		return 0;
+	uint32_t none = 0;
+	if (!atomic_compare_exchange_strong(&shm.hdr->site_fired, &none, 1))
+		return 0;
+	fl_sites_record(&shm, key, stack, &f, slot, NULL, FL_SITE_REACHED);
+	return 1;
+}
+
 /* One call of a point: counted, and failed if its rule says so. Returns
  * the failnum, with the errno in this thread's failinfo. */
 static int decide(const char *name)
@@ -383,7 +443,8 @@ static int decide(const char *name)
 				   &err))
 			return 0;
 	} else {
-		if (r.has_nth && !nth_contains(&r, n))
+		/* A sweep's rule chooses its call by site, not by number. */
+		if (!r.sweep && r.has_nth && !nth_contains(&r, n))
 			return 0;
 		if (r.actors[0] && !glob_match(r.actors, actor)) {
 			uint64_t g = atomic_load_explicit(&names_gen,
@@ -398,17 +459,14 @@ static int decide(const char *name)
 		}
 		uint64_t h = fl_decision_hash(agent_seed, p->name_hash,
 					      actor_hash, n);
-		if (!r.always && h >= r.threshold)
-			return 0;
-		if (r.onetime) {
-			uint64_t prev = atomic_load(&p->onetime);
-			for (;;) {
-				if (prev == ref)
-					return 0;
-				if (atomic_compare_exchange_weak(&p->onetime,
-								 &prev, ref))
-					break;
-			}
+		if (r.sweep) {
+			if (!sweep_decide(p, slot, &r))
+				return 0;
+		} else {
+			if (!r.always && h >= r.threshold)
+				return 0;
+			if (r.onetime && !claim_onetime(p, ref))
+				return 0;
 		}
 		err = r.err ? r.err
 			    : fam.v[fl_mix64(h ^ 0x5bd1e995) % (uint64_t)fam.n];
@@ -484,13 +542,16 @@ int close(int fd)
 		if (err <= 0)
 			err = EIO;
 		if (!shm.hdr ||
-		    atomic_load(&shm.hdr->close_mode) == FL_CLOSE_LINUX)
+		    atomic_load(&shm.hdr->close_mode) == FL_CLOSE_LINUX) {
+			fl_sites_fd_closed(fd);
 			raw_close(fd);
+		}
 		in_close_wrapper--;
 		errno = err;
 		return -1;
 	}
 	in_close_wrapper--;
+	fl_sites_fd_closed(fd);
 	return raw_close(fd);
 }
 
@@ -666,7 +727,8 @@ static uint64_t populate_all(int with_records)
 	return bytes;
 }
 
-/* Before the first record this process writes: the records become
+/* Before the first record this process writes (a fault in the journal,
+ * a call site): the records and the site tables after them become
  * resident at once and its registration says so right after, so its
  * footprint never rises a page at a time with the faults it fires. */
 static void map_records(void)
@@ -820,6 +882,7 @@ static void atfork_prepare(void)
 static void atfork_child(void)
 {
 	in_agent++;
+	int parent_pid = my_pid;
 	const char *parent_exe = my_proc ? my_proc->exe : NULL;
 	char exe[FL_PROC_EXE_MAX];
 	if (parent_exe)
@@ -831,6 +894,8 @@ static void atfork_child(void)
 	 * without this its footprint would grow as it touches them. */
 	footprint_bytes = populate_all(0);
 	register_process(1, parent_exe ? exe : NULL);
+	if (atomic_load(&active))
+		fl_sites_forked(parent_pid);
 	in_agent--;
 }
 
@@ -921,9 +986,37 @@ __attribute__((constructor)) static void agent_init(void)
 	if (dladdr((void *)agent_init, &self) && self.dli_fbase)
 		dl_iterate_phdr(collect_object, self.dli_fbase);
 	footprint_bytes = populate_all(1);
+	fl_sites_init(&shm);
 	pthread_atfork(atfork_prepare, NULL, atfork_child);
 	ensure_actor();
 	register_process(0, NULL);
 	atomic_store_explicit(&active, 1, memory_order_release);
 	in_agent--;
+}
+
+/* ------------------------------------------------------------------ */
+/* For the agent's other files (lib/agent_internal.h)                   */
+/* ------------------------------------------------------------------ */
+
+const fl_shm_view *fl_agent_view(void)
+{
+	return atomic_load_explicit(&active, memory_order_acquire) ? &shm : NULL;
+}
+
+void fl_agent_who(const char **name, uint64_t *hash)
+{
+	ensure_actor();
+	*name = actor;
+	*hash = actor_hash;
+}
+
+int fl_agent_pid(void)
+{
+	return (int)my_pid;
+}
+
+void fl_agent_map_tail(void)
+{
+	if (!atomic_load_explicit(&records_mapped, memory_order_relaxed))
+		map_records();
 }

@@ -32,7 +32,12 @@
  *  - journal: a ring of fixed-size records of fired faults, written
  *    without locks or allocation by the failing thread, drained by the
  *    harness; records it finds no room for are counted as lost;
- *  - replay table: recorded (point, actor, n) -> errno, for replay.
+ *  - replay table: recorded (point, actor, n) -> errno, for replay;
+ *  - call sites (only when the harness asks, site_cap > 0; after the
+ *    journal's records, so a process maps them only when it first
+ *    records): the modules frames are in, the sites (a calling context:
+ *    the first return addresses as (module, offset)) with their counts,
+ *    the site that created each fd of a process, and crash records.
  *
  * Call counts per thread stay private to each process (decisions must not
  * depend on other threads): see lib/agent.c.
@@ -46,7 +51,7 @@
 #include <string.h>
 
 #define FL_ENV_SHM_FD "FL_SHM_FD"
-#define FL_AGENT_PROTO_VERSION 3
+#define FL_AGENT_PROTO_VERSION 4
 #define FL_ACTOR_MAX 40
 
 #define FL_SHM_MAGIC 0x4d485346u /* "FSHM" */
@@ -60,6 +65,21 @@
 #define FL_PROC_EXE_MAX 200
 #define FL_NTH_MAX 16
 #define FL_JOURNAL_CAPACITY 32768
+/* Call sites: return addresses kept per site (the site's identity hashes
+ * the first site_depth of them), the site table (a power of two), the
+ * modules frames can be in, the processes whose fd origins are kept and
+ * the fds each, and crash records. */
+#define FL_SITE_FRAMES 8
+#define FL_CRASH_FRAMES 16	/* a crash keeps more: an abort's own frames
+				 * come first */
+#define FL_SITE_DEPTH_DEFAULT 4
+#define FL_MAX_SITES 4096
+#define FL_MAX_MODULES 128
+#define FL_MODULE_PATH_MAX 240
+#define FL_ORIGIN_PROCS 32
+#define FL_ORIGIN_FDS 4096
+#define FL_MAX_CRASHES 16
+#define FL_MODULE_NONE 0xffff
 
 enum { FL_CLOSE_LINUX = 0, FL_CLOSE_LIBFIU = 1 };
 
@@ -124,6 +144,28 @@ static inline uint64_t fl_replay_key(uint64_t point_hash, uint64_t actor_hash,
 	return k ? k : 1;
 }
 
+/* A calling context: hash of the first depth frames, each (its module's
+ * base-name hash, its offset in the module), so the same code gives the
+ * same hash whatever the load addresses. Never 0. */
+static inline uint64_t fl_stack_hash(const uint64_t *module_hash,
+				     const uint64_t *offset, int depth)
+{
+	uint64_t h = 0x243f6a8885a308d3ULL;
+	for (int i = 0; i < depth; i++)
+		h = fl_mix64(h ^ fl_mix64(module_hash[i] ^ fl_mix64(offset[i])));
+	return h ? h : 1;
+}
+
+/* A site's key in the site table: the point (its name hash) and the
+ * stack; an fd's origin uses FL_ORIGIN_TAG for the point. Never 0. This
+ * is a site's id for people too (16 hex digits). */
+#define FL_ORIGIN_TAG 0x6f726967696e2121ULL /* "origin!!" */
+static inline uint64_t fl_site_key(uint64_t point_hash, uint64_t stack)
+{
+	uint64_t k = fl_mix64(point_hash ^ fl_mix64(stack + 0x632be59bd9b4e019ULL));
+	return k ? k : 1;
+}
+
 /* ------------------------------------------------------------------ */
 /* The parts of the region.                                             */
 /* ------------------------------------------------------------------ */
@@ -176,7 +218,18 @@ typedef struct fl_rule_body {
 	int32_t pad;
 	uint64_t trigger_n;
 	uint64_t trigger_actor;
+	/* The sweep (docs/sweep.md): FL_SWEEP_RECORD records the call site
+	 * of every call the rule covers and fails none; FL_SWEEP_SITE fails
+	 * exactly the site_nth-th call whose site key is site_key, made by
+	 * the actor hashing to site_actor (0: anyone), once per run. */
+	int32_t sweep;
+	int32_t pad2;
+	uint64_t site_key;
+	uint64_t site_actor;
+	uint64_t site_nth;
 } fl_rule_body;
+
+enum { FL_SWEEP_OFF = 0, FL_SWEEP_RECORD = 1, FL_SWEEP_SITE = 2 };
 
 typedef struct fl_shm_rule {
 	_Atomic uint64_t version;	/* odd: being written or free */
@@ -252,6 +305,65 @@ typedef struct fl_shm_replay {
 	uint32_t pad;
 } fl_shm_replay;
 
+/* What the agent records of call sites (hdr.site_flags). */
+enum {
+	FL_SITES_RECORD = 1,	/* sites of the calls FL_SWEEP_* rules cover */
+	FL_SITES_ORIGINS = 2,	/* the site that created each fd */
+	FL_SITES_CRASHES = 4,	/* where a crashing signal was raised */
+};
+
+/* A module frames can be in: an executable or shared object, by path. */
+typedef struct fl_shm_module {
+	_Atomic uint32_t state;		/* FL_POINT_EMPTY/FILLING/READY */
+	uint32_t pad;
+	uint64_t name_hash;		/* fl_hash_str of its base name */
+	char path[FL_MODULE_PATH_MAX];
+} fl_shm_module;
+
+enum { FL_SITE_REACHED = 1, FL_SITE_ORIGIN = 2 };
+
+/* One call site: claimed by a compare-and-swap on its key, filled, then
+ * made READY; its counts grow from any process. */
+typedef struct fl_shm_site {
+	_Atomic uint64_t key;		/* fl_site_key, 0: empty */
+	_Atomic uint32_t state;		/* FL_POINT_FILLING, FL_POINT_READY */
+	_Atomic uint32_t flags;		/* FL_SITE_* */
+	uint64_t stack;			/* fl_stack_hash */
+	_Atomic uint64_t calls;		/* calls from it, every actor */
+	_Atomic uint64_t actor_calls;	/* ...by its first actor */
+	uint64_t actor_hash;		/* the first actor to reach it */
+	int32_t point;			/* slot of its point, -1: an origin */
+	uint32_t nframes;
+	char actor[FL_ACTOR_MAX];
+	char what[16];			/* an origin's function: "open" */
+	uint16_t module[FL_SITE_FRAMES];	/* FL_MODULE_NONE: unknown */
+	uint64_t offset[FL_SITE_FRAMES];	/* in the module (its vaddr) */
+} fl_shm_site;
+
+/* The sites that created the fds of one process: site index + 1 per fd
+ * number (0: not known). A forked child starts from a copy of its
+ * parent's. */
+typedef struct fl_shm_origins {
+	_Atomic int32_t pid;		/* 0: free */
+	uint32_t pad;
+	_Atomic uint32_t site[FL_ORIGIN_FDS];
+} fl_shm_origins;
+
+/* Where a process received a crashing signal (SIGSEGV, SIGBUS, SIGILL,
+ * SIGFPE, SIGABRT): the faulting instruction and its callers. */
+typedef struct fl_shm_crash {
+	_Atomic uint32_t state;		/* FL_POINT_FILLING, FL_POINT_READY */
+	int32_t pid;
+	int32_t sig;
+	int32_t code;
+	uint64_t addr;			/* si_addr */
+	uint32_t nframes;
+	uint32_t pad;
+	char actor[FL_ACTOR_MAX];
+	uint16_t module[FL_CRASH_FRAMES];
+	uint64_t offset[FL_CRASH_FRAMES];
+} fl_shm_crash;
+
 typedef struct fl_shm_hdr {
 	uint32_t magic;
 	uint32_t version;		/* FL_AGENT_PROTO_VERSION */
@@ -274,6 +386,19 @@ typedef struct fl_shm_hdr {
 	uint32_t pad;
 	/* Rule slots (+1) of armed windows, for the calls that count. */
 	_Atomic uint32_t armed[FL_MAX_ARMED];
+	/* Call sites: where their tables are (after the journal's records;
+	 * site_cap 0: none), what is recorded and how deep. */
+	uint64_t off_modules, off_sites, off_origins, off_crashes;
+	uint32_t site_cap;		/* entries of the site table, or 0 */
+	uint32_t site_depth;		/* frames a site's identity hashes */
+	_Atomic uint32_t site_flags;	/* FL_SITES_* */
+	_Atomic uint32_t nmodules;
+	_Atomic uint64_t sites_lost;	/* sites that found no entry */
+	_Atomic uint64_t modules_lost;
+	_Atomic uint64_t origins_lost;	/* fds beyond the origin tables */
+	_Atomic uint32_t site_fired;	/* an FL_SWEEP_SITE rule fired */
+	_Atomic uint32_t ncrashes;
+	_Atomic uint64_t site_calls;	/* its calls by anyone (site_actor 0) */
 } fl_shm_hdr;
 
 /* Pointers into a mapped region. */
@@ -287,6 +412,10 @@ typedef struct fl_shm_view {
 	fl_journal_hdr *jhdr;
 	fl_journal_rec *jrecs;
 	fl_shm_replay *replay;
+	fl_shm_module *modules;		/* these four NULL without sites */
+	fl_shm_site *sites;
+	fl_shm_origins *origins;
+	fl_shm_crash *crashes;
 } fl_shm_view;
 
 static inline size_t fl_shm_align(size_t n)
@@ -295,8 +424,10 @@ static inline size_t fl_shm_align(size_t n)
 }
 
 /* Fills in the header's layout for a region with room for replay_records
- * recorded calls; returns the region's size. */
-static inline size_t fl_shm_layout(fl_shm_hdr *h, size_t replay_records)
+ * recorded calls, and the call-site tables when sites is set; returns the
+ * region's size. */
+static inline size_t fl_shm_layout(fl_shm_hdr *h, size_t replay_records,
+				   int sites)
 {
 	uint32_t cap = 0;
 	if (replay_records) {
@@ -322,6 +453,19 @@ static inline size_t fl_shm_layout(fl_shm_hdr *h, size_t replay_records)
 	h->off_records = off;
 	off = fl_shm_align(off + FL_JOURNAL_CAPACITY * sizeof(fl_journal_rec));
 	h->replay_cap = cap;
+	h->site_cap = 0;
+	h->off_modules = h->off_sites = h->off_origins = h->off_crashes = 0;
+	if (sites) {
+		h->off_modules = off;
+		off = fl_shm_align(off + FL_MAX_MODULES * sizeof(fl_shm_module));
+		h->off_sites = off;
+		off = fl_shm_align(off + FL_MAX_SITES * sizeof(fl_shm_site));
+		h->off_origins = off;
+		off = fl_shm_align(off + FL_ORIGIN_PROCS * sizeof(fl_shm_origins));
+		h->off_crashes = off;
+		off = fl_shm_align(off + FL_MAX_CRASHES * sizeof(fl_shm_crash));
+		h->site_cap = FL_MAX_SITES;
+	}
 	h->size = off;
 	return off;
 }
@@ -343,6 +487,10 @@ static inline int fl_shm_view_of(void *base, size_t mapped, fl_shm_view *v)
 	v->jhdr = (fl_journal_hdr *)(b + h->off_journal);
 	v->jrecs = (fl_journal_rec *)(b + h->off_records);
 	v->replay = h->replay_cap ? (fl_shm_replay *)(b + h->off_replay) : NULL;
+	v->modules = h->site_cap ? (fl_shm_module *)(b + h->off_modules) : NULL;
+	v->sites = h->site_cap ? (fl_shm_site *)(b + h->off_sites) : NULL;
+	v->origins = h->site_cap ? (fl_shm_origins *)(b + h->off_origins) : NULL;
+	v->crashes = h->site_cap ? (fl_shm_crash *)(b + h->off_crashes) : NULL;
 	return 0;
 }
 

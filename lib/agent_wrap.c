@@ -24,6 +24,7 @@
 #define _GNU_SOURCE
 #define FIU_ENABLE 1
 
+#include "agent_internal.h"
 #include "points_table.h"
 
 #include <dirent.h>
@@ -174,6 +175,31 @@ static void *resolve(_Atomic(void *) *slot, const char *name)
 		return r_;                                         \
 	} while (0)
 
+/* The same, for a function that makes an fd: a new fd's origin is
+ * recorded (lib/agent_fd.c). */
+#define WRAP_FD(point, what, call)                                 \
+	do {                                                       \
+		if (!real) {                                       \
+			errno = ENOSYS;                            \
+			return -1;                                 \
+		}                                                  \
+		int e_ = wrap_begin(point);                        \
+		if (e_ == PASS_THROUGH)                            \
+			return call;                               \
+		if (e_ > 0) {                                      \
+			errno = e_;                                \
+			return -1;                                 \
+		}                                                  \
+		int r_ = call;                                     \
+		wrap_end();                                        \
+		if (r_ >= 0) {                                     \
+			int saved_ = errno;                        \
+			fl_sites_fd_created(r_, what);             \
+			errno = saved_;                            \
+		}                                                  \
+		return r_;                                         \
+	} while (0)
+
 /* The same, for a stream function: a failure also sets the stream's error
  * indicator, so ferror() reports it as it would a real failure. */
 #define WRAP_STREAM(point, failret, fp, call)                      \
@@ -221,7 +247,7 @@ static int wants_mode(int flags)
 int accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
 {
 	REAL(int (*)(int, struct sockaddr *, socklen_t *, int), "accept4");
-	WRAP("posix/io/net/accept4", -1, real(fd, addr, addrlen, flags));
+	WRAP_FD("posix/io/net/accept4", "accept4", real(fd, addr, addrlen, flags));
 }
 
 int recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags,
@@ -325,7 +351,7 @@ int openat(int dirfd, const char *path, int flags, ...)
 		va_end(ap);
 	}
 	REAL(int (*)(int, const char *, int, ...), "openat");
-	WRAP("posix/io/oc/openat", -1, real(dirfd, path, flags, mode));
+	WRAP_FD("posix/io/oc/openat", "openat", real(dirfd, path, flags, mode));
 }
 
 int openat64(int dirfd, const char *path, int flags, ...)
@@ -338,31 +364,31 @@ int openat64(int dirfd, const char *path, int flags, ...)
 		va_end(ap);
 	}
 	REAL(int (*)(int, const char *, int, ...), "openat64");
-	WRAP("posix/io/oc/openat", -1, real(dirfd, path, flags, mode));
+	WRAP_FD("posix/io/oc/openat", "openat", real(dirfd, path, flags, mode));
 }
 
 int __open_2(const char *path, int flags)
 {
 	REAL(int (*)(const char *, int), "__open_2");
-	WRAP("posix/io/oc/open", -1, real(path, flags));
+	WRAP_FD("posix/io/oc/open", "open", real(path, flags));
 }
 
 int __open64_2(const char *path, int flags)
 {
 	REAL(int (*)(const char *, int), "__open64_2");
-	WRAP("posix/io/oc/open", -1, real(path, flags));
+	WRAP_FD("posix/io/oc/open", "open", real(path, flags));
 }
 
 int __openat_2(int dirfd, const char *path, int flags)
 {
 	REAL(int (*)(int, const char *, int), "__openat_2");
-	WRAP("posix/io/oc/openat", -1, real(dirfd, path, flags));
+	WRAP_FD("posix/io/oc/openat", "openat", real(dirfd, path, flags));
 }
 
 int __openat64_2(int dirfd, const char *path, int flags)
 {
 	REAL(int (*)(int, const char *, int), "__openat64_2");
-	WRAP("posix/io/oc/openat", -1, real(dirfd, path, flags));
+	WRAP_FD("posix/io/oc/openat", "openat", real(dirfd, path, flags));
 }
 
 ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)

@@ -48,6 +48,19 @@ typedef struct fl_point_def {
 } fl_point_def;
 
 /* Families of errnos that several points share. */
+/* Functions the agent wraps only to remember the call site that created
+ * (or released) an fd, for leak forensics (lib/agent_fd.c): each calls
+ * the next definition (libfiu's wrapper where libfiu has one, whose point
+ * still decides) and records the new fd. They are not points. The
+ * functions of the "faultline" column that make an fd (openat, accept4,
+ * the fortified opens) record in their own wrappers. */
+#define FL_ORIGIN_FUNCTIONS                                                  \
+	"open open64 creat creat64 mkstemp mkostemp mkstemps mkostemps "     \
+	"memfd_create socket socketpair accept pipe pipe2 dup dup2 dup3 "    \
+	"fcntl fcntl64 eventfd epoll_create epoll_create1 timerfd_create "   \
+	"signalfd inotify_init inotify_init1 fopen fopen64 freopen "         \
+	"freopen64 tmpfile tmpfile64 popen fclose pclose opendir closedir"
+
 #define FL_E_OPEN EACCES, EMFILE, ENFILE, ENOENT, ENOMEM, ENOSPC, EROFS
 #define FL_E_CLOSE EIO, EINTR, ENOSPC
 #define FL_E_READ EIO, EINTR, EAGAIN

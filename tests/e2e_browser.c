@@ -263,8 +263,9 @@ Test(browser, report_renders_and_probe_stays_inert, .timeout = 240)
 	cr_assert_eq(count_elements(dom, "textarea", NULL), 0);
 	cr_assert_gt(tu_count(dom, "&lt;img src=x onerror=alert(1)&gt;&lt;/textarea&gt;]]&gt;"),
 		     3);
-	/* The charts are drawn: three lines per chart with real paths, the
-	 * fault window shaded, the recovery marked. */
+	/* The charts are drawn: a line per figure with real paths (fds,
+	 * threads, RSS and processes; no watched files here), the fault
+	 * window shaded, the recovery marked. */
 	cr_assert_eq(count_elements(dom, "svg", NULL), charts);
 	const char *p = dom;
 	int lines = 0;
@@ -276,7 +277,7 @@ Test(browser, report_renders_and_probe_stays_inert, .timeout = 240)
 		lines++;
 		p++;
 	}
-	cr_assert_eq(lines, 3 * charts);
+	cr_assert_eq(lines, 4 * charts);
 	cr_assert_geq(tu_count(dom, "class=\"win\""), 1);
 	cr_assert_geq(tu_count(dom, "class=\"rec\""), 1);
 

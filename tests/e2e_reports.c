@@ -2,14 +2,15 @@
  * report) and the files they write (HTML, JUnit, OpenMetrics), on crafted
  * results in tests/data whose differences are known:
  *
- *   gate_old.json -> gate_new.json
+ *   gate_old.json -> gate_new.json (MTTR: each episode's recovery_s)
  *     a  unchanged                          c  MTTR +40 % but only +0.4 ms
- *     b  MTTR mean 100 -> 130 ms (+30 %)    d  PASS -> FAIL
+ *     b  MTTR median 100 -> 130 ms (+30 %)  d  PASS -> FAIL
  *     e  0 -> 2 leaked fds (allowed)        f  XFAIL in both, leak grew
  *     g  FAIL in both                       h  FAIL -> PASS
  *     i  PASS -> XFAIL with a failed "leaked threads"
  *     j  removed                            k  new
- *     l  MTTR 200 -> 100 ms
+ *     l  MTTR 200 -> 100 ms                 m  one episode on each side
+ *     n  +50 ms within a baseline spread of 100 ms
  *   trend_{1,2,3}.json  three nights: a's MTTR 100, 200, 300 ms, leaked fds
  *     0, 1, 4; gone.lua only in the first
  *   shard_{1,2}.json    shards 1/2 (a, b) and 2/2 (c) of one run
@@ -71,19 +72,26 @@ static int gate(char **out, const char *extra1, const char *extra2,
 	return tu_run(argv, NULL, out, 20);
 }
 
-/* The default gate fails on exactly the four known regressions, lists the
+/* The default gate fails on exactly the five known regressions, lists the
  * improvements and the rest, and leaves alone what it must not judge. */
 Test(gate, defaults_find_the_known_regressions, .timeout = 30)
 {
 	char *out;
 	int status = gate(&out, NULL, NULL, NULL);
 	cr_assert_eq(status, 1, "exit %d:\n%s", status, out);
-	cr_assert(gate_row(out, "FAIL", "mttr mean", "b.lua"), "%s", out);
+	cr_assert(gate_row(out, "FAIL", "mttr", "b.lua"), "%s", out);
 	cr_assert(gate_row(out, "FAIL", "verdict", "d.lua"), "%s", out);
 	cr_assert(gate_row(out, "FAIL", "leaks", "e.lua"), "%s", out);
 	cr_assert(gate_row(out, "FAIL", "leaks", "i.lua"), "%s", out);
-	cr_assert(strstr(out, "100.0 ms") && strstr(out, "130.0 ms") &&
-			  strstr(out, "slower by 30.0 %"),
+	/* Removed is a failure unless allowed. */
+	cr_assert(gate_row(out, "FAIL", "verdict", "j.lua") &&
+			  strstr(out, "removed: in the baseline, not in the new results"),
+		  "%s", out);
+	/* b: median 100 -> 130 ms against 5 ms + 2 ms spread + 20 ms. */
+	cr_assert(strstr(out, "100.0 ms (5)") && strstr(out, "130.0 ms (5)") &&
+			  strstr(out, "slower: median +30.0 ms, allowed 27.0 ms "
+				      "(resolution 5.0 ms + spread 2.0 ms + 20 % of "
+				      "the old median 20.0 ms); 25 of 25 pairs slower"),
 		  "%s", out);
 	/* Below the floor, XFAIL in both, failing in both: no failure. */
 	cr_assert_not(gate_row(out, "FAIL", "mttr", "c.lua"), "%s", out);
@@ -91,16 +99,20 @@ Test(gate, defaults_find_the_known_regressions, .timeout = 30)
 	cr_assert(gate_row(out, "info", "verdict", "g.lua"), "%s", out);
 	cr_assert(strstr(out, "still failing"), "%s", out);
 	cr_assert(gate_row(out, "better", "verdict", "h.lua"), "%s", out);
-	cr_assert(gate_row(out, "better", "mttr mean", "l.lua"), "%s", out);
-	cr_assert(gate_row(out, "info", "verdict", "j.lua") && strstr(out, "removed"),
-		  "%s", out);
+	cr_assert(gate_row(out, "better", "mttr", "l.lua"), "%s", out);
 	cr_assert(gate_row(out, "info", "verdict", "k.lua") &&
 			  strstr(out, "new scenario"),
 		  "%s", out);
-	cr_assert_eq(tu_count(out, "\nFAIL "), 4, "%s", out);
-	cr_assert(strstr(out, "gate: FAIL: 1 newly failing, 2 new leaks, 1 MTTR "
-			      "regression (11 scenarios compared, 3 improvements, "
-			      "1 removed)"),
+	/* One episode on each side: said, not guessed. */
+	cr_assert(gate_row(out, "info", "mttr", "m.lua") &&
+			  strstr(out, "MTTR not compared: 1 and 1 episodes"),
+		  "%s", out);
+	/* n's median grew by 50 ms, within its baseline's 100 ms spread. */
+	cr_assert_not(gate_row(out, "FAIL", "mttr", "n.lua"), "%s", out);
+	cr_assert_eq(tu_count(out, "\nFAIL "), 5, "%s", out);
+	cr_assert(strstr(out, "gate: FAIL: 1 newly failing, 1 removed, 2 new leaks, "
+			      "1 MTTR regression (13 scenarios compared, 2 "
+			      "improvements)"),
 		  "%s", out);
 	free(out);
 }
@@ -109,25 +121,33 @@ Test(gate, defaults_find_the_known_regressions, .timeout = 30)
 Test(gate, threshold_and_floor, .timeout = 30)
 {
 	char *out;
-	/* +30 % is within 50 %. */
+	/* +30 ms is within 5 ms + 2 ms + 50 % of 100 ms. */
 	int status = gate(&out, "--mttr-threshold", "50%", NULL);
 	cr_assert_eq(status, 1, "%s", out);
 	cr_assert_not(gate_row(out, "FAIL", "mttr", "b.lua"), "%s", out);
-	cr_assert(strstr(out, "gate: FAIL: 1 newly failing, 2 new leaks ("), "%s", out);
+	cr_assert(strstr(out, "gate: FAIL: 1 newly failing, 1 removed, 2 new leaks ("),
+		  "%s", out);
 	free(out);
 	/* The same as a fraction. */
 	status = gate(&out, "--mttr-threshold", "0.5", NULL);
 	cr_assert_not(gate_row(out, "FAIL", "mttr", "b.lua"), "%s", out);
 	free(out);
-	/* A floor of 100 µs lets c's +0.4 ms (+40 %) count. */
+	/* A floor of 100 µs lets c's +0.4 ms count (allowed 0.1 + 0 + 0.2 ms). */
 	status = gate(&out, "--mttr-floor", "100us", NULL);
 	cr_assert_eq(status, 1);
-	cr_assert(gate_row(out, "FAIL", "mttr mean", "c.lua"), "%s", out);
+	cr_assert(gate_row(out, "FAIL", "mttr", "c.lua"), "%s", out);
 	cr_assert(strstr(out, "2 MTTR regressions"), "%s", out);
 	free(out);
 	/* A floor above b's +30 ms hides it. */
 	status = gate(&out, "--mttr-floor", "0.05", NULL);
 	cr_assert_not(gate_row(out, "FAIL", "mttr", "b.lua"), "%s", out);
+	free(out);
+	/* Two episodes are enough for m only when asked; one is never. */
+	status = gate(&out, "--mttr-min-episodes", "6", NULL);
+	cr_assert_not(gate_row(out, "FAIL", "mttr", "b.lua"), "%s", out);
+	cr_assert(strstr(out, "MTTR not compared: 5 and 5 episodes (needs 6 on "
+			      "each side)"),
+		  "%s", out);
 	free(out);
 }
 
@@ -142,7 +162,7 @@ Test(gate, same_results_pass, .timeout = 20)
 	cr_assert_eq(tu_count(out, "\nFAIL "), 0, "%s", out);
 	cr_assert(gate_row(out, "info", "verdict", "d.lua"), "%s", out);
 	cr_assert_eq(tu_count(out, "still failing"), 2, "%s", out);
-	cr_assert(strstr(out, "gate: PASS (11 scenarios compared, 0 improvements)"),
+	cr_assert(strstr(out, "gate: PASS (13 scenarios compared, 0 improvements)"),
 		  "%s", out);
 	free(out);
 }
@@ -154,6 +174,9 @@ Test(gate, usage_errors, .timeout = 20)
 	cr_assert(strstr(out, "20% or 0.2"), "%s", out);
 	free(out);
 	cr_assert_eq(gate(&out, "--mttr-floor", "5 parsecs", NULL), 2, "%s", out);
+	free(out);
+	cr_assert_eq(gate(&out, "--mttr-min-episodes", "1", NULL), 2, "%s", out);
+	cr_assert(strstr(out, "at least 2"), "%s", out);
 	free(out);
 	char *a1[] = {"faultline", "gate", "tests/data/gate_new.json", NULL};
 	cr_assert_eq(tu_run(a1, NULL, &out, 10), 2);
@@ -170,12 +193,16 @@ Test(gate, usage_errors, .timeout = 20)
 	free(out);
 	char *a4[] = {"faultline", "gate", "--help", NULL};
 	cr_assert_eq(tu_run(a4, NULL, &out, 10), 0);
-	cr_assert(strstr(out, "newly failing") && strstr(out, "--mttr-floor"), "%s", out);
+	cr_assert(strstr(out, "newly failing") && strstr(out, "--mttr-floor") &&
+			  strstr(out, "--allow-removed") &&
+			  strstr(out, "interquartile range"),
+		  "%s", out);
 	free(out);
 }
 
-/* One testcase per check: 10 scenarios in NEW with 4 checks, f (XFAIL in
- * both) with its verdict only, and the removed j: 42; four failures. */
+/* One testcase per check: 12 scenarios of NEW with 3 checks each, f
+ * (XFAIL in both) with its verdict only, and the removed j: 38; five
+ * failures. */
 Test(gate, junit_one_testcase_per_check, .timeout = 20)
 {
 	char *dir = tu_tempdir();
@@ -184,12 +211,13 @@ Test(gate, junit_one_testcase_per_check, .timeout = 20)
 	char *out;
 	cr_assert_eq(gate(&out, NULL, NULL, path), 1, "%s", out);
 	char *x = tu_slurp(path);
-	cr_assert_eq(tu_count(x, "<testcase "), 42, "%s", x);
-	cr_assert_eq(tu_count(x, "<failure "), 4, "%s", x);
-	cr_assert(strstr(x, "tests=\"42\" failures=\"4\""), "%s", x);
+	cr_assert_eq(tu_count(x, "<testcase "), 38, "%s", x);
+	cr_assert_eq(tu_count(x, "<failure "), 5, "%s", x);
+	cr_assert(strstr(x, "tests=\"38\" failures=\"5\""), "%s", x);
 	cr_assert(strstr(x, "classname=\"gate.d\" name=\"verdict\""), "%s", x);
 	cr_assert(strstr(x, "<failure type=\"newly failing\""), "%s", x);
 	cr_assert(strstr(x, "<failure type=\"MTTR regression\""), "%s", x);
+	cr_assert(strstr(x, "<failure type=\"removed\""), "%s", x);
 	cr_assert_eq(tu_count(x, "<failure type=\"new leak\""), 2, "%s", x);
 	if (access("/usr/bin/xmllint", X_OK) == 0) {
 		char cmd[PATH_MAX + 64];
@@ -198,6 +226,204 @@ Test(gate, junit_one_testcase_per_check, .timeout = 20)
 	}
 	free(x);
 	free(out);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+/* gate_new.json with one change, written to dir/name; the path. */
+typedef void (*doc_edit)(json_t *doc);
+
+static char *edited(const char *dir, const char *name, doc_edit edit)
+{
+	json_t *doc = tu_load_json("tests/data/gate_new.json");
+	edit(doc);
+	char *path = malloc(PATH_MAX);
+	snprintf(path, PATH_MAX, "%s/%s", dir, name);
+	cr_assert_eq(json_dump_file(doc, path, JSON_INDENT(1)), 0, "%s", path);
+	json_decref(doc);
+	return path;
+}
+
+static json_t *scenario_a(json_t *doc)
+{
+	return json_array_get(json_object_get(doc, "scenarios"), 0);
+}
+
+static void verdict_null(json_t *d) { json_object_set_new(scenario_a(d), "verdict", json_null()); }
+static void verdict_missing(json_t *d) { json_object_del(scenario_a(d), "verdict"); }
+static void verdict_crashed(json_t *d) { json_object_set_new(scenario_a(d), "verdict", json_string("CRASHED")); }
+static void verdict_five(json_t *d) { json_object_set_new(scenario_a(d), "verdict", json_integer(5)); }
+static void no_scenarios(json_t *d) { json_object_set_new(d, "scenarios", json_array()); }
+static void version_two(json_t *d) { json_object_set_new(d, "schema_version", json_integer(2)); }
+static void drop_a(json_t *d) { json_array_remove(json_object_get(d, "scenarios"), 0); }
+static void no_id(json_t *d) { json_object_del(scenario_a(d), "id"); }
+static void twice(json_t *d)
+{
+	json_array_append_new(json_object_get(d, "scenarios"),
+			      json_deep_copy(scenario_a(d)));
+}
+static void mttr_negative(json_t *d)
+{
+	json_object_set_new(json_object_get(scenario_a(d), "mttr"), "mean_s",
+			    json_real(-0.1));
+}
+static void recovery_negative(json_t *d)
+{
+	json_t *ep = json_array_get(json_object_get(scenario_a(d), "episodes"), 0);
+	json_object_set_new(ep, "recovery_s", json_real(-0.05));
+}
+static void leak_text(json_t *d)
+{
+	json_object_set_new(json_object_get(scenario_a(d), "leaks"), "fds",
+			    json_string("3"));
+}
+static void recovery_huge(json_t *d)
+{
+	size_t i;
+	json_t *ep;
+	json_array_foreach(json_object_get(scenario_a(d), "episodes"), i, ep)
+		json_object_set_new(ep, "recovery_s", json_real(1e308));
+	json_object_set_new(json_object_get(scenario_a(d), "mttr"), "mean_s",
+			    json_real(1e308));
+}
+
+/* Runs the gate of OLD and NEW; the exit status, *out its output. */
+static int gate2(const char *old, const char *new_, const char *extra,
+		 char **out)
+{
+	char *argv[8];
+	int n = 0;
+	argv[n++] = "faultline";
+	argv[n++] = "gate";
+	argv[n++] = "--baseline";
+	argv[n++] = (char *)old;
+	if (extra)
+		argv[n++] = (char *)extra;
+	argv[n++] = (char *)new_;
+	argv[n] = NULL;
+	return tu_run(argv, NULL, out, 20);
+}
+
+/* Whatever the gate cannot judge fails it, with a line that names it: a
+ * verdict that is missing, null or not a verdict (in either file), a
+ * scenario gone from NEW, one without an id or given twice, figures no
+ * measurement gives; an input it cannot use at all is a usage error. */
+Test(gate, fails_closed, .timeout = 60)
+{
+	char *dir = tu_tempdir();
+	const char *base = "tests/data/gate_new.json";
+	char *out;
+	static const struct {
+		const char *name;
+		doc_edit edit;
+		const char *says;
+	} verdicts[] = {
+		{"null.json", verdict_null, "no verdict in the new results (null)"},
+		{"missing.json", verdict_missing, "no verdict in the new results (missing)"},
+		{"crashed.json", verdict_crashed,
+		 "no verdict in the new results (\"CRASHED\", not a verdict)"},
+		{"five.json", verdict_five, "no verdict in the new results (5, not a verdict)"},
+	};
+	for (size_t k = 0; k < sizeof verdicts / sizeof verdicts[0]; k++) {
+		char *p = edited(dir, verdicts[k].name, verdicts[k].edit);
+		cr_assert_eq(gate2(base, p, NULL, &out), 1, "%s:\n%s", verdicts[k].name, out);
+		cr_assert(gate_row(out, "FAIL", "verdict", "a.lua") &&
+				  strstr(out, verdicts[k].says),
+			  "%s:\n%s", verdicts[k].name, out);
+		cr_assert(strstr(out, "1 without a verdict"), "%s", out);
+		free(out);
+		/* The same in the baseline. */
+		cr_assert_eq(gate2(p, base, NULL, &out), 1, "%s:\n%s", verdicts[k].name, out);
+		cr_assert(strstr(out, "no verdict in the baseline"), "%s", out);
+		free(out);
+		free(p);
+	}
+
+	/* Removed: a failure by default, listed with --allow-removed. */
+	char *p = edited(dir, "dropped.json", drop_a);
+	cr_assert_eq(gate2(base, p, NULL, &out), 1, "%s", out);
+	cr_assert(gate_row(out, "FAIL", "verdict", "a.lua"), "%s", out);
+	cr_assert(strstr(out, "gate: FAIL: 1 removed ("), "%s", out);
+	free(out);
+	cr_assert_eq(gate2(base, p, "--allow-removed", &out), 0, "%s", out);
+	cr_assert(gate_row(out, "info", "verdict", "a.lua"), "%s", out);
+	cr_assert(strstr(out, "gate: PASS (12 scenarios compared, 0 improvements, "
+			      "1 removed, allowed)"),
+		  "%s", out);
+	free(out);
+	free(p);
+
+	/* No id, an id twice. */
+	p = edited(dir, "noid.json", no_id);
+	cr_assert_eq(gate2(base, p, NULL, &out), 1, "%s", out);
+	cr_assert(strstr(out, "scenario 1 of the new results has no id"), "%s", out);
+	free(out);
+	free(p);
+	p = edited(dir, "twice.json", twice);
+	cr_assert_eq(gate2(base, p, NULL, &out), 1, "%s", out);
+	cr_assert(gate_row(out, "FAIL", "id", "a.lua") &&
+			  strstr(out, "hold 2 scenarios with this id"),
+		  "%s", out);
+	free(out);
+	free(p);
+
+	/* Figures no measurement gives. */
+	static const struct {
+		const char *name;
+		doc_edit edit;
+		const char *says;
+	} figures[] = {
+		{"mttr.json", mttr_negative, "mttr mean_s is negative"},
+		{"episode.json", recovery_negative, "episode 1's recovery_s is negative"},
+		{"leak.json", leak_text, "leaked fds is not a number"},
+	};
+	for (size_t k = 0; k < sizeof figures / sizeof figures[0]; k++) {
+		p = edited(dir, figures[k].name, figures[k].edit);
+		cr_assert_eq(gate2(base, p, NULL, &out), 1, "%s:\n%s", figures[k].name, out);
+		cr_assert(gate_row(out, "FAIL", "figures", "a.lua") &&
+				  strstr(out, figures[k].says),
+			  "%s:\n%s", figures[k].name, out);
+		cr_assert(strstr(out, "1 with bad figures"), "%s", out);
+		free(out);
+		free(p);
+	}
+	/* A huge MTTR is slower, and prints as what it is. */
+	p = edited(dir, "huge.json", recovery_huge);
+	cr_assert_eq(gate2(base, p, NULL, &out), 1, "%s", out);
+	cr_assert(gate_row(out, "FAIL", "mttr", "a.lua"), "%s", out);
+	cr_assert(strstr(out, "1e+308 s (5)"), "%s", out);
+	cr_assert_not(strstr(out, "-9223372036"), "%s", out);
+	free(out);
+	free(p);
+	/* Not finite cannot even be read. */
+	char inf[PATH_MAX + 16];
+	snprintf(inf, sizeof inf, "%s/inf.json", dir);
+	char *text = tu_slurp(base);
+	char *at = strstr(text, "\"recovery_s\": 0.099");
+	cr_assert_not_null(at);
+	FILE *f = fopen(inf, "w");
+	fprintf(f, "%.*s\"recovery_s\": 1e999%s", (int)(at - text), text,
+		at + strlen("\"recovery_s\": 0.099"));
+	fclose(f);
+	free(text);
+	cr_assert_eq(gate2(base, inf, NULL, &out), 2, "%s", out);
+	free(out);
+
+	/* Unusable inputs: no scenarios, another schema version. */
+	p = edited(dir, "empty.json", no_scenarios);
+	cr_assert_eq(gate2(base, p, NULL, &out), 2, "%s", out);
+	cr_assert(strstr(out, "has no scenarios: an empty run cannot pass a gate"),
+		  "%s", out);
+	free(out);
+	cr_assert_eq(gate2(p, base, NULL, &out), 2, "%s", out);
+	cr_assert(strstr(out, "(the baseline) has no scenarios"), "%s", out);
+	free(out);
+	free(p);
+	p = edited(dir, "v2.json", version_two);
+	cr_assert_eq(gate2(base, p, NULL, &out), 2, "%s", out);
+	cr_assert(strstr(out, "schema version 2 is not supported"), "%s", out);
+	free(out);
+	free(p);
 	tu_rmrf(dir);
 	free(dir);
 }

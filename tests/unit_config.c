@@ -80,6 +80,8 @@ Test(config, defaults)
 	cr_assert_not(c.steady.tol[FL_FIG_RSS].set);
 	cr_assert_not(c.steady.tol[FL_FIG_FILES].set);
 	cr_assert_eq(c.steady.health, 0);
+	cr_assert_eq(c.steady.per_process, 0, "the tree's sum by default");
+	cr_assert_not(c.steady.tol[FL_FIG_PROCS].set);
 	cr_assert_eq(c.hold_ns, 100 * 1000000LL);
 	cr_assert_eq(c.final_window_ns, 50 * 1000000LL);
 	cr_assert_neq(c.run_ref, LUA_NOREF);
@@ -359,4 +361,40 @@ Test(config, port_fields)
 	cr_assert_not(fl_config_port_valid("{port:}"));
 	cr_assert_not(fl_config_port_valid("{prot}"));
 	cr_assert_not(fl_config_port_valid("80x"));
+}
+
+/* steady.per: the sum over the tree, or each process against its own
+ * baseline. */
+Test(config, steady_per_process)
+{
+	fl_config c;
+	char err[1024];
+	cr_assert_eq(parse_text("{ steady = { fds = '+1', procs = '+0', per = "
+				"'process' }, " MINIMAL "}",
+				"s.lua", &c, err, sizeof err),
+		     0, "%s", err);
+	cr_assert_eq(c.steady.per_process, 1);
+	cr_assert(c.steady.tol[FL_FIG_PROCS].set);
+	cr_assert_float_eq(c.steady.tol[FL_FIG_PROCS].above, 0, 1e-9);
+	fl_config_free(&c);
+	cr_assert_eq(parse_text("{ steady = { fds = '+1', per = 'tree' }, " MINIMAL
+				"}",
+				"s.lua", &c, err, sizeof err),
+		     0, "%s", err);
+	cr_assert_eq(c.steady.per_process, 0);
+	fl_config_free(&c);
+	expect_error("{ steady = { fds = '+1', per = 'each' }, " MINIMAL "}",
+		     "steady.per must be \"tree\" (the sum over the target's "
+		     "processes) or \"process\" (each process against its own "
+		     "baseline), not 'each'");
+	expect_error("{ steady = { fds = '+1', per = true }, " MINIMAL "}",
+		     "steady.per must be a string (got boolean)");
+	expect_error("{ steady = { fds = '+1', pre = 'process' }, " MINIMAL "}",
+		     "(did you mean 'per'?)");
+	int per = -1;
+	cr_assert_eq(fl_config_per_process("process", &per), 0);
+	cr_assert_eq(per, 1);
+	cr_assert_eq(fl_config_per_process("tree", &per), 0);
+	cr_assert_eq(per, 0);
+	cr_assert_eq(fl_config_per_process("Process", &per), -EINVAL);
 }

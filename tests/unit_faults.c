@@ -19,7 +19,7 @@ static fl_shm_view v;
 
 static void setup(void)
 {
-	cr_assert_eq(fl_faults_create(&f, 42, "linux", 0, 100), 0);
+	cr_assert_eq(fl_faults_create(&f, 42, "linux", 0, 100, 0, 0), 0);
 	cr_assert_eq(fl_shm_view_of(f.shm, f.shm_size, &v), 0);
 }
 

@@ -27,7 +27,7 @@ Test(forensics, merge_glob)
 
 static fl_fd_entry fd(int n, const char *t)
 {
-	fl_fd_entry e;
+	fl_fd_entry e = {0};
 	e.fd = n;
 	snprintf(e.target, sizeof e.target, "%s", t);
 	return e;

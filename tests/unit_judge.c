@@ -133,15 +133,15 @@ Test(judge, steady_names_the_broken_condition)
 	fl_sample bad = {.v = {[FL_FIG_FDS] = 13, [FL_FIG_THREADS] = 2, [FL_FIG_RSS] = 10 << 20, [FL_FIG_FILES] = -1}};
 	fl_sample fat = {.v = {[FL_FIG_FDS] = 10, [FL_FIG_THREADS] = 2, [FL_FIG_RSS] = 12 << 20, [FL_FIG_FILES] = -1}};
 	char why[192];
-	cr_assert(fl_judge_steady(&st, &b, &ok, -1, why, sizeof why));
-	cr_assert_not(fl_judge_steady(&st, &b, &bad, -1, why, sizeof why));
+	cr_assert(fl_judge_steady(&st, &b, &ok, NULL, -1, why, sizeof why));
+	cr_assert_not(fl_judge_steady(&st, &b, &bad, NULL, -1, why, sizeof why));
 	cr_assert_str_eq(why, "fds 13 > 12 (baseline 10, tolerance +2)");
-	cr_assert_not(fl_judge_steady(&st, &b, &fat, -1, why, sizeof why));
+	cr_assert_not(fl_judge_steady(&st, &b, &fat, NULL, -1, why, sizeof why));
 	cr_assert(strstr(why, "rss 12.0 MiB > 11.0 MiB") != NULL, "%s", why);
 	st.health = 1;
-	cr_assert_not(fl_judge_steady(&st, &b, &ok, 0, why, sizeof why));
+	cr_assert_not(fl_judge_steady(&st, &b, &ok, NULL, 0, why, sizeof why));
 	cr_assert_str_eq(why, "health probe failing");
-	cr_assert(fl_judge_steady(&st, &b, &ok, 1, why, sizeof why));
+	cr_assert(fl_judge_steady(&st, &b, &ok, NULL, 1, why, sizeof why));
 }
 
 /* The window closed at 200 ms; fds come back at 300 ms. */
@@ -154,7 +154,7 @@ Test(judge, recovery_time)
 	fl_steady st = fds_within("+2");
 	fl_baseline b = {.valid = 1, .v = {[FL_FIG_FDS] = 10, [FL_FIG_THREADS] = 2, [FL_FIG_RSS] = 10 << 20, [FL_FIG_FILES] = -1}};
 	fl_recovery r;
-	fl_judge_recovery(s, 60, NULL, 0, &st, &b, 200 * MS, 100 * MS, 500 * MS,
+	fl_judge_recovery(s, NULL, 60, NULL, 0, &st, &b, 200 * MS, 100 * MS, 500 * MS,
 			  590 * MS, &r);
 	cr_assert_eq(r.state, FL_RECOVERY_OK);
 	cr_assert_eq(r.at_ns, 300 * MS);
@@ -173,7 +173,7 @@ Test(judge, recovery_pending_until_the_hold_is_seen)
 	fl_recovery r;
 	/* Steady from 300 ms, data up to 340 ms: a 100 ms hold is not seen
 	 * yet. */
-	fl_judge_recovery(s, 35, NULL, 0, &st, &b, 200 * MS, 100 * MS, 500 * MS,
+	fl_judge_recovery(s, NULL, 35, NULL, 0, &st, &b, 200 * MS, 100 * MS, 500 * MS,
 			  340 * MS, &r);
 	cr_assert_eq(r.state, FL_RECOVERY_PENDING);
 	free(s);
@@ -189,7 +189,7 @@ Test(judge, a_relapse_restarts_the_hold)
 	fl_steady st = fds_within("+2");
 	fl_baseline b = {.valid = 1, .v = {[FL_FIG_FDS] = 10, [FL_FIG_THREADS] = 2, [FL_FIG_RSS] = 10 << 20, [FL_FIG_FILES] = -1}};
 	fl_recovery r;
-	fl_judge_recovery(s, 60, NULL, 0, &st, &b, 200 * MS, 100 * MS, 500 * MS,
+	fl_judge_recovery(s, NULL, 60, NULL, 0, &st, &b, 200 * MS, 100 * MS, 500 * MS,
 			  590 * MS, &r);
 	cr_assert_eq(r.state, FL_RECOVERY_OK);
 	cr_assert_eq(r.at_ns, 360 * MS);
@@ -207,11 +207,11 @@ Test(judge, recovery_bound_edges)
 	fl_baseline b = {.valid = 1, .v = {[FL_FIG_FDS] = 10, [FL_FIG_THREADS] = 2, [FL_FIG_RSS] = 10 << 20, [FL_FIG_FILES] = -1}};
 	fl_recovery r;
 	/* Recovery takes exactly 100 ms: a 100 ms bound holds... */
-	fl_judge_recovery(s, 80, NULL, 0, &st, &b, 200 * MS, 100 * MS, 100 * MS,
+	fl_judge_recovery(s, NULL, 80, NULL, 0, &st, &b, 200 * MS, 100 * MS, 100 * MS,
 			  790 * MS, &r);
 	cr_assert_eq(r.state, FL_RECOVERY_OK);
 	/* ...a 90 ms bound does not. */
-	fl_judge_recovery(s, 80, NULL, 0, &st, &b, 200 * MS, 100 * MS, 90 * MS,
+	fl_judge_recovery(s, NULL, 80, NULL, 0, &st, &b, 200 * MS, 100 * MS, 90 * MS,
 			  790 * MS, &r);
 	cr_assert_eq(r.state, FL_RECOVERY_FAILED);
 	cr_assert_str_eq(r.why, "fds 20 > 12 (baseline 10, tolerance +2)");
@@ -227,10 +227,10 @@ Test(judge, never_recovers)
 	fl_steady st = fds_within("+2");
 	fl_baseline b = {.valid = 1, .v = {[FL_FIG_FDS] = 10, [FL_FIG_THREADS] = 2, [FL_FIG_RSS] = 10 << 20, [FL_FIG_FILES] = -1}};
 	fl_recovery r;
-	fl_judge_recovery(s, 100, NULL, 0, &st, &b, 200 * MS, 100 * MS, 500 * MS,
+	fl_judge_recovery(s, NULL, 100, NULL, 0, &st, &b, 200 * MS, 100 * MS, 500 * MS,
 			  600 * MS, &r);
 	cr_assert_eq(r.state, FL_RECOVERY_PENDING, "bound not passed yet");
-	fl_judge_recovery(s, 100, NULL, 0, &st, &b, 200 * MS, 100 * MS, 500 * MS,
+	fl_judge_recovery(s, NULL, 100, NULL, 0, &st, &b, 200 * MS, 100 * MS, 500 * MS,
 			  990 * MS, &r);
 	cr_assert_eq(r.state, FL_RECOVERY_FAILED);
 	/* The reason is the state when the bound passed (710 ms). */
@@ -252,7 +252,7 @@ Test(judge, health_keeps_it_from_recovering)
 				{400 * MS, 0, 0, ""}, {405 * MS, 1, 0, ""},
 				{500 * MS, 1, 0, ""}};
 	fl_recovery r;
-	fl_judge_recovery(s, 60, h, 5, &st, &b, 200 * MS, 100 * MS, 500 * MS,
+	fl_judge_recovery(s, NULL, 60, h, 5, &st, &b, 200 * MS, 100 * MS, 500 * MS,
 			  590 * MS, &r);
 	cr_assert_eq(r.state, FL_RECOVERY_OK);
 	cr_assert_eq(r.at_ns, 405 * MS);
@@ -299,4 +299,48 @@ Test(judge, trend)
 	fl_judge_trend(s, 101, FL_FIG_THREADS, 0, 1000 * MS, &t);
 	cr_assert_float_eq(t.slope_per_s, 0, 1e-9);
 	free(s);
+}
+
+/* Per process: each process against its own baseline (the worst one is
+ * what the sample carries), while the tree's figures stay on the sum. */
+Test(judge, steady_per_process_judges_the_worst_process)
+{
+	fl_steady st = fds_within("+4");
+	char err[64];
+	fl_tolerance_parse("+0", 0, &st.tol[FL_FIG_PROCS], err, sizeof err);
+	st.per_process = 1;
+	fl_baseline b = {.valid = 1, .v = {[FL_FIG_FDS] = 20, [FL_FIG_THREADS] = 3, [FL_FIG_FILES] = -1, [FL_FIG_PROCS] = 3}};
+	/* Two workers each 3 above their own: +6 on the sum. */
+	fl_sample x = {.v = {[FL_FIG_FDS] = 26, [FL_FIG_THREADS] = 3, [FL_FIG_FILES] = -1, [FL_FIG_PROCS] = 3}};
+	fl_worst w = {.pid = {[FL_FIG_FDS] = 1234}, .v = {[FL_FIG_FDS] = 11}, .base = {[FL_FIG_FDS] = 8}};
+	char why[192];
+	cr_assert(fl_judge_steady(&st, &b, &x, &w, -1, why, sizeof why), "%s", why);
+	/* Judged on the sum, the same sample is out. */
+	st.per_process = 0;
+	cr_assert_not(fl_judge_steady(&st, &b, &x, &w, -1, why, sizeof why));
+	cr_assert_str_eq(why, "fds 26 > 24 (baseline 20, tolerance +4)");
+	/* A worker 5 above its own baseline is named. */
+	st.per_process = 1;
+	w.v[FL_FIG_FDS] = 13;
+	cr_assert_not(fl_judge_steady(&st, &b, &x, &w, -1, why, sizeof why));
+	cr_assert_str_eq(why, "pid 1234: fds 13 > 12 (baseline 8, tolerance +4)");
+	/* procs is the tree's, per process or not. */
+	w.v[FL_FIG_FDS] = 9;
+	x.v[FL_FIG_PROCS] = 4;
+	cr_assert_not(fl_judge_steady(&st, &b, &x, &w, -1, why, sizeof why));
+	cr_assert_str_eq(why, "procs 4 > 3 (baseline 3, tolerance +0)");
+}
+
+Test(judge, tolerance_excess)
+{
+	fl_tolerance t;
+	char err[64];
+	fl_tolerance_parse("±2", 0, &t, err, sizeof err);
+	cr_assert_float_eq(fl_tolerance_excess(&t, 10, 13), 1, 1e-9);
+	cr_assert_float_eq(fl_tolerance_excess(&t, 10, 7), 1, 1e-9);
+	cr_assert_float_eq(fl_tolerance_excess(&t, 10, 11), -1, 1e-9);
+	fl_tolerance_parse("+2", 0, &t, err, sizeof err);
+	cr_assert_float_eq(fl_tolerance_excess(&t, 10, 0), -12, 1e-9);
+	fl_tolerance none = {0};
+	cr_assert(isinf(fl_tolerance_excess(&none, 10, 1000)));
 }

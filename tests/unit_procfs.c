@@ -5,6 +5,8 @@
 #include "sampler.h"
 
 #include <criterion/parameterized.h>
+#include <pthread.h>
+#include <sys/syscall.h>
 
 /* Fixed-size strings: Criterion copies parameters into the test's own
  * process, where pointers into this one would not be valid. */
@@ -189,4 +191,170 @@ Test(procfs, fd_table_and_threads_of_self)
 	free(th);
 	close(procfd);
 	close(fd);
+}
+
+Test(procfs, parse_statm)
+{
+	long size, rss;
+	const char *t = "8815 369 336 1 0 8281 0\n";
+	cr_assert_eq(fl_procfs_parse_statm(t, strlen(t), &size, &rss), 0);
+	cr_assert_eq(size, 8815);
+	cr_assert_eq(rss, 369);
+	/* A zombie's: no memory at all. */
+	t = "0 0 0 0 0 0 0\n";
+	cr_assert_eq(fl_procfs_parse_statm(t, strlen(t), &size, &rss), 0);
+	cr_assert_eq(size, 0);
+	cr_assert_eq(rss, 0);
+	cr_assert_eq(fl_procfs_parse_statm("", 0, &size, &rss), -EINVAL);
+	t = "12\n";
+	cr_assert_eq(fl_procfs_parse_statm(t, strlen(t), &size, &rss), -EINVAL);
+}
+
+Test(procfs, parse_last_pid)
+{
+	const char *t = "6.32 5.20 6.38 9/126 12240\n";
+	cr_assert_eq(fl_procfs_parse_last_pid(t, strlen(t)), 12240);
+	t = "0.00 0.00 0.00 1/1 1";
+	cr_assert_eq(fl_procfs_parse_last_pid(t, strlen(t)), 1);
+	t = "0.00 0.00 0.00 1/1 12x\n";
+	cr_assert_eq(fl_procfs_parse_last_pid(t, strlen(t)), -EINVAL);
+	cr_assert_eq(fl_procfs_parse_last_pid("", 0), -EINVAL);
+}
+
+Test(procfs, parse_pids)
+{
+	pid_t *v = NULL;
+	size_t n = 0, cap = 0;
+	cr_assert_eq(fl_procfs_parse_pids("12 345 6789 ", &v, &n, &cap), 3);
+	cr_assert_eq(fl_procfs_parse_pids("", &v, &n, &cap), 0);
+	cr_assert_eq(fl_procfs_parse_pids("42\n", &v, &n, &cap), 1);
+	cr_assert_eq(n, 4);
+	cr_assert_eq(v[0], 12);
+	cr_assert_eq(v[1], 345);
+	cr_assert_eq(v[2], 6789);
+	cr_assert_eq(v[3], 42);
+	free(v);
+}
+
+static void *parked(void *arg)
+{
+	int fd = *(int *)arg;
+	char c;
+	ssize_t r = read(fd, &c, 1);
+	(void)r;
+	return NULL;
+}
+
+/* The sampler's thread count is the link count of /proc/PID/task less 2
+ * ("." and ".."): this checks the kernel keeps it so, thread by thread. */
+Test(sampler, threads_are_the_link_count_of_task_less_two)
+{
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	fl_sampler s;
+	cr_assert_eq(fl_sampler_open(&s, getpid(), 0), 0);
+	long before = fl_sampler_threads(&s);
+	cr_assert_eq(before, tu_count_entries("/proc/self/task"));
+	pthread_t t[5];
+	for (int i = 0; i < 5; i++) {
+		cr_assert_eq(pthread_create(&t[i], NULL, parked, &p[0]), 0);
+		cr_assert_eq(fl_sampler_threads(&s), before + i + 1);
+		cr_assert_eq(fl_sampler_threads(&s),
+			     tu_count_entries("/proc/self/task"));
+	}
+	close(p[1]);
+	for (int i = 0; i < 5; i++)
+		pthread_join(t[i], NULL);
+	cr_assert_eq(fl_sampler_threads(&s), before);
+	/* statm's resident set against /proc/PID/stat's. */
+	fl_sample x;
+	cr_assert_eq(fl_sampler_read(&s, &x), 0);
+	cr_assert_gt(x.v[FL_FIG_RSS], 0);
+	cr_assert_eq(x.v[FL_FIG_THREADS], before);
+	fl_sampler_close(&s);
+	close(p[0]);
+}
+
+/* A zombie is an exit: the sampler says -ESRCH before the reap. */
+Test(sampler, a_zombie_has_exited)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(0);
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d", (int)pid);
+	int procfd = open(path, O_RDONLY | O_DIRECTORY);
+	cr_assert_geq(procfd, 0);
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	cr_assert_geq(pidfd, 0);
+	fl_sampler s;
+	cr_assert_eq(fl_sampler_open_dir(&s, pid, procfd, pidfd, 0), 0);
+	/* The pidfd is readable once it exited: it is a zombie now. */
+	struct pollfd pf = {pidfd, POLLIN, 0};
+	cr_assert_eq(poll(&pf, 1, 30000), 1);
+	fl_sample x;
+	cr_assert_eq(fl_sampler_read(&s, &x), -ESRCH);
+	waitpid(pid, NULL, 0);
+	cr_assert_eq(fl_sampler_read(&s, &x), -ESRCH);
+	fl_sampler_close(&s);
+	close(pidfd);
+}
+
+Test(procfs, children_and_environ)
+{
+	pid_t kids[2];
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	for (int i = 0; i < 2; i++) {
+		kids[i] = fork();
+		if (kids[i] == 0) {
+			char c;
+			close(p[1]);
+			ssize_t r = read(p[0], &c, 1);
+			_exit(r < 0);
+		}
+	}
+	int self = open("/proc/self", O_RDONLY | O_DIRECTORY);
+	pid_t *v;
+	int n = fl_procfs_children(self, &v);
+	int found = 0;
+	for (int i = 0; i < n; i++)
+		found += v[i] == kids[0] || v[i] == kids[1];
+	cr_assert_eq(found, 2);
+	free(v);
+	/* The environment it started with: its first and last entries are
+	 * there, a name nobody has is not. */
+	char env[65536];
+	int efd = openat(self, "environ", O_RDONLY);
+	ssize_t got = 0, r;
+	while ((r = read(efd, env + got, sizeof env - 1 - (size_t)got)) > 0)
+		got += r;
+	close(efd);
+	cr_assert_gt(got, 0);
+	env[got] = '\0';
+	const char *lastent = env;
+	for (ssize_t i = 0; i + 1 < got; i++)
+		if (env[i] == '\0')
+			lastent = env + i + 1;
+	const char *ents[2] = {env, lastent};
+	for (int k = 0; k < 2; k++) {
+		char name[256], value[4096], want[4096];
+		const char *eq = strchr(ents[k], '=');
+		cr_assert_not_null(eq, "%s", ents[k]);
+		snprintf(name, sizeof name, "%.*s", (int)(eq - ents[k]), ents[k]);
+		snprintf(want, sizeof want, "%s", eq + 1);
+		cr_assert_eq(fl_procfs_environ_value(self, name, value,
+						     sizeof value),
+			     1, "%s", name);
+		cr_assert_str_eq(value, want);
+	}
+	char value[64];
+	cr_assert_eq(fl_procfs_environ_value(self, "FL_NO_SUCH_NAME", value,
+					     sizeof value),
+		     0);
+	close(self);
+	close(p[1]);
+	close(p[0]);
+	for (int i = 0; i < 2; i++)
+		waitpid(kids[i], NULL, 0);
 }

@@ -309,46 +309,167 @@ Test(results, path_of_a_report_directory)
 }
 
 /* --repeat: the verdict of several runs (fl_verdict_repeat). */
+static fl_verdict repeat3(fl_verdict a, fl_verdict b, fl_verdict c,
+			  const char *const sig[3], const char *const dig[3],
+			  int exact, char *msg, size_t len, char *note,
+			  size_t notelen)
+{
+	fl_repeat_run r[3] = {{a, sig[0], dig[0]}, {b, sig[1], dig[1]},
+			      {c, sig[2], dig[2]}};
+	return fl_verdict_repeat(r, 3, exact, msg, len, note, notelen);
+}
+
 Test(repeat, agreeing_runs_keep_their_verdict)
 {
-	char msg[256] = "x";
-	fl_verdict v[3] = {FL_VERDICT_XFAIL, FL_VERDICT_XFAIL, FL_VERDICT_XFAIL};
+	char msg[256] = "x", note[256] = "x";
+	const char *sig[3] = {"leaked fds", "leaked fds", "leaked fds"};
 	const char *d[3] = {"00ff", "00ff", "00ff"};
-	cr_assert_eq(fl_verdict_repeat(v, d, 3, msg, sizeof msg), FL_VERDICT_XFAIL);
+	cr_assert_eq(repeat3(FL_VERDICT_XFAIL, FL_VERDICT_XFAIL, FL_VERDICT_XFAIL,
+			     sig, d, 1, msg, sizeof msg, note, sizeof note),
+		     FL_VERDICT_XFAIL);
 	cr_assert_str_eq(msg, "");
-	/* No journal and an empty one are the same journal. */
-	const char *none[2] = {NULL, ""};
-	cr_assert_eq(fl_verdict_repeat(v, none, 2, msg, sizeof msg), FL_VERDICT_XFAIL);
-	cr_assert_eq(fl_verdict_repeat(v, d, 1, msg, sizeof msg), FL_VERDICT_XFAIL);
+	cr_assert_str_eq(note, "");
+	/* No journal and an empty one are the same journal; no signature and
+	 * an empty one the same failure. */
+	fl_repeat_run none[2] = {{FL_VERDICT_PASS, NULL, NULL},
+				 {FL_VERDICT_PASS, "", ""}};
+	cr_assert_eq(fl_verdict_repeat(none, 2, 1, msg, sizeof msg, note, sizeof note),
+		     FL_VERDICT_PASS);
+	cr_assert_eq(fl_verdict_repeat(none, 1, 1, msg, sizeof msg, note, sizeof note),
+		     FL_VERDICT_PASS);
 }
 
 Test(repeat, differing_verdicts_are_flaky)
 {
-	char msg[256];
-	fl_verdict v[3] = {FL_VERDICT_PASS, FL_VERDICT_FAIL, FL_VERDICT_PASS};
+	char msg[256], note[256];
+	const char *sig[3] = {"", "leaked fds", ""};
 	const char *d[3] = {"a", "a", "a"};
-	cr_assert_eq(fl_verdict_repeat(v, d, 3, msg, sizeof msg), FL_VERDICT_FLAKY);
+	cr_assert_eq(repeat3(FL_VERDICT_PASS, FL_VERDICT_FAIL, FL_VERDICT_PASS, sig,
+			     d, 0, msg, sizeof msg, note, sizeof note),
+		     FL_VERDICT_FLAKY);
 	cr_assert_str_eq(msg, "flaky over 3 runs: PASS x2 FAIL x1");
 	/* In the order the verdicts first came; a missing one says so. */
-	fl_verdict w[4] = {FL_VERDICT_FAIL, FL_VERDICT_UNKNOWN, FL_VERDICT_PASS,
-			   FL_VERDICT_FAIL};
-	const char *e[4] = {"a", "b", NULL, "b"};
-	cr_assert_eq(fl_verdict_repeat(w, e, 4, msg, sizeof msg), FL_VERDICT_FLAKY);
+	fl_repeat_run w[4] = {{FL_VERDICT_FAIL, "x", "a"},
+			      {FL_VERDICT_UNKNOWN, "", "b"},
+			      {FL_VERDICT_PASS, "", NULL},
+			      {FL_VERDICT_FAIL, "x", "b"}};
+	cr_assert_eq(fl_verdict_repeat(w, 4, 1, msg, sizeof msg, note, sizeof note),
+		     FL_VERDICT_FLAKY);
 	cr_assert_str_eq(msg, "flaky over 4 runs: FAIL x2 UNKNOWN x1 PASS x1; 3 "
 			      "different fault journals");
 }
 
-Test(repeat, differing_journals_are_flaky)
+/* The same verdict, failed another way: a SIGUSR1 death is not an exit
+ * status of 3. */
+Test(repeat, a_different_failure_is_flaky)
 {
-	char msg[256];
-	fl_verdict v[2] = {FL_VERDICT_PASS, FL_VERDICT_PASS};
-	const char *d[2] = {"0123456789abcdef", "0123456789abcdee"};
-	cr_assert_eq(fl_verdict_repeat(v, d, 2, msg, sizeof msg), FL_VERDICT_FLAKY);
-	cr_assert_str_eq(msg, "flaky over 2 runs: PASS x2; 2 different fault journals");
+	char msg[256], note[256];
+	const char *sig[3] = {"survival (exit status 3)", "survival (killed by SIGUSR1)",
+			      "survival (exit status 3)"};
+	const char *d[3] = {"a", "a", "a"};
+	cr_assert_eq(repeat3(FL_VERDICT_FAIL, FL_VERDICT_FAIL, FL_VERDICT_FAIL, sig, d,
+			     1, msg, sizeof msg, note, sizeof note),
+		     FL_VERDICT_FLAKY);
+	cr_assert_str_eq(msg, "flaky over 3 runs: FAIL x3; the failure differs: "
+			      "survival (exit status 3) x2, survival (killed by "
+			      "SIGUSR1) x1");
+}
+
+/* Journals count only where the scenario is exact; elsewhere they are
+ * said to vary and the verdict stands. */
+Test(repeat, differing_journals_are_flaky_only_when_exact)
+{
+	char msg[256], note[256];
+	const char *sig[3] = {"", "", ""};
+	const char *d[3] = {"0123456789abcdef", "0123456789abcdee", "0123456789abcdef"};
+	cr_assert_eq(repeat3(FL_VERDICT_PASS, FL_VERDICT_PASS, FL_VERDICT_PASS, sig, d,
+			     1, msg, sizeof msg, note, sizeof note),
+		     FL_VERDICT_FLAKY);
+	cr_assert_str_eq(msg, "flaky over 3 runs: PASS x3; 2 different fault journals");
+	cr_assert_str_eq(note, "");
+	cr_assert_eq(repeat3(FL_VERDICT_PASS, FL_VERDICT_PASS, FL_VERDICT_PASS, sig, d,
+			     0, msg, sizeof msg, note, sizeof note),
+		     FL_VERDICT_PASS);
+	cr_assert_str_eq(msg, "");
+	cr_assert_str_eq(note, "journal varies (windows not tied to target events): "
+			       "2 different fault journals in 3 runs");
 	/* A short buffer is cut, never overrun. */
 	char tiny[12];
-	cr_assert_eq(fl_verdict_repeat(v, d, 2, tiny, sizeof tiny), FL_VERDICT_FLAKY);
+	cr_assert_eq(repeat3(FL_VERDICT_PASS, FL_VERDICT_PASS, FL_VERDICT_PASS, sig, d,
+			     1, tiny, sizeof tiny, note, sizeof note),
+		     FL_VERDICT_FLAKY);
 	cr_assert_str_eq(tiny, "flaky over ");
+}
+
+/* The failure signature: which expectations failed, once each, sorted,
+ * with the outcome of survival, exit and signal. */
+Test(results, failure_signature_names_the_outcome)
+{
+	json_t *s = json_loads(
+		"{\"expectations\": ["
+		" {\"what\": \"leaked fds\", \"ok\": false, \"measured\": \"3\"},"
+		" {\"what\": \"recovery\", \"ok\": true, \"measured\": \"x\"},"
+		" {\"what\": \"survival\", \"ok\": false, \"measured\": \"killed by SIGUSR1\"},"
+		" {\"what\": \"leaked fds\", \"ok\": false, \"measured\": \"5\"}]}",
+		0, NULL);
+	cr_assert_not_null(s);
+	fl_buf b;
+	fl_buf_init(&b);
+	fl_results_failure_signature(s, NULL, &b);
+	cr_assert_str_eq(b.data, "leaked fds; survival (killed by SIGUSR1)");
+	fl_buf_reset(&b);
+	fl_results_failure_signature(s, "survival", &b);
+	cr_assert_str_eq(b.data, "survival (killed by SIGUSR1)");
+	json_decref(s);
+	fl_buf_reset(&b);
+	s = json_loads("{\"expectations\": [{\"what\": \"exit\", \"ok\": false, "
+		       "\"measured\": \"exit 3\"}]}",
+		       0, NULL);
+	fl_results_failure_signature(s, NULL, &b);
+	cr_assert_str_eq(b.data, "exit (exit 3)");
+	json_decref(s);
+	fl_buf_reset(&b);
+	s = json_loads("{\"expectations\": [{\"what\": \"exit\", \"ok\": true}]}", 0, NULL);
+	fl_results_failure_signature(s, NULL, &b);
+	cr_assert_eq(b.len, 0);
+	json_decref(s);
+	fl_buf_free(&b);
+}
+
+/* Recovery times are read as given, refused when impossible; the
+ * resolution is the time from the observation before the one that dated
+ * each recovery. */
+Test(results, recoveries_and_their_resolution)
+{
+	json_t *s = json_loads(
+		"{\"episodes\": ["
+		" {\"off\": 1.0, \"recovery_s\": 0.03, \"recovered_at\": 1.03},"
+		" {\"off\": 2.0, \"recovery_s\": null},"
+		" {\"off\": 3.0, \"recovery_s\": 0.05, \"recovered_at\": 3.05}],"
+		" \"health\": {\"t\": [0.5, 1.01, 1.028, 1.03, 3.01, 3.046, 3.05]},"
+		" \"targets\": [{\"series\": {\"t\": [1.0, 1.005, 3.0]}}]}",
+		0, NULL);
+	cr_assert_not_null(s);
+	double *v;
+	size_t n;
+	char err[128];
+	cr_assert_eq(fl_results_recoveries(s, &v, &n, err, sizeof err), 0);
+	cr_assert_eq(n, 2);
+	cr_assert_float_eq(v[0], 0.03, 1e-12);
+	cr_assert_float_eq(v[1], 0.05, 1e-12);
+	free(v);
+	/* Gaps of 2 ms and 4 ms: the median of two is their mean. */
+	cr_assert_float_eq(fl_results_recovery_resolution(s), 0.003, 1e-9);
+	json_object_set_new(json_array_get(json_object_get(s, "episodes"), 1),
+			    "recovery_s", json_real(-1));
+	cr_assert_eq(fl_results_recoveries(s, &v, &n, err, sizeof err), -EINVAL);
+	cr_assert_str_eq(err, "episode 2: recovery_s is negative");
+	fl_buf b;
+	fl_buf_init(&b);
+	cr_assert_eq(fl_results_bad_figures(s, &b), 1);
+	cr_assert_str_eq(b.data, "episode 2's recovery_s is negative");
+	fl_buf_free(&b);
+	json_decref(s);
 }
 
 /* ------------------------------------------------------------------ */

@@ -59,6 +59,7 @@
 ---@field autostart? boolean Start before run (default true); with false, call t:start().
 ---@field exits? boolean The target is expected to exit by itself with a status (a batch job).
 ---@field inherit? boolean Programs the target executes keep the agent (default false).
+---@field origins? boolean The agent remembers the call site that opened each fd, so leak forensics say where a leaked fd was opened (default false; always on in a sweep).
 ---@field watch? string A directory whose entries are counted: the figure files.
 ---@field oom? faultline.Oom The OOM precursor.
 
@@ -111,7 +112,9 @@
 ---@field threads? faultline.Tolerance
 ---@field rss? faultline.Tolerance
 ---@field files? faultline.Tolerance Entries of target.watch.
+---@field procs? faultline.Tolerance Processes of the target's tree.
 ---@field health? boolean The health probe must pass.
+---@field per? "tree"|"process" Each figure on the tree's sum (default), or each process against its own baseline.
 
 ---@class faultline.Recovery
 ---@field hold? number Seconds the steady state must hold to count as recovered, and the period over which the baseline and final snapshots look (default 0.1).
@@ -123,13 +126,27 @@
 ---@field signal? string
 ---@field core boolean
 
----A sample of the target's figures.
+---A sample of the target's figures (sums over its processes).
 ---@class faultline.Reading
 ---@field t number Seconds since the target started.
 ---@field fds integer
 ---@field threads integer
 ---@field rss integer Bytes.
 ---@field files? integer With target.watch.
+---@field procs integer Processes of the target's tree.
+
+---One process of the target's tree, with its latest sample's figures.
+---@class faultline.Process
+---@field pid integer
+---@field ppid integer The parent it was found with.
+---@field name string
+---@field fds integer
+---@field threads integer
+---@field rss integer Bytes.
+---@field root boolean The process faultline started.
+---@field zombie boolean Exited, not reaped by its parent yet.
+---@field left_group boolean Not in the target's process group.
+---@field left_session boolean Not in the target's session.
 
 ---@class faultline.Baseline
 ---@field t number
@@ -138,6 +155,7 @@
 ---@field threads number
 ---@field rss number
 ---@field files? number
+---@field procs number
 
 ---@class faultline.StopOptions
 ---@field grace? number
@@ -222,7 +240,7 @@
 ---@class faultline.ExpectOptions
 ---@field exit? integer The target exited with this status.
 ---@field signal? string The target was ended by this signal ("SIGSEGV").
----@field leaked? faultline.Figures At most this much leaked (final minus baseline).
+---@field leaked? faultline.Leaked At most this much leaked (final minus baseline).
 ---@field peak? faultline.Figures The highest sample is at most this.
 ---@field steady? boolean The steady state holds now.
 ---@field survived? boolean The target was not killed by a signal other than the stop's.
@@ -233,12 +251,22 @@
 ---@field threads? number
 ---@field rss? faultline.Size
 ---@field files? number
+---@field procs? number
+
+---@class faultline.Leaked
+---@field fds? number
+---@field threads? number
+---@field rss? faultline.Size
+---@field files? number
+---@field procs? number
+---@field per? "tree"|"process" The tree's sum (default), or each process against itself at the baseline (the one that leaked most is named).
 
 ---@class faultline.Trend
 ---@field fds? string|number A rate: "2/s", "30/min", or a number per second.
 ---@field threads? string|number
 ---@field rss? string|number "1MiB/s", "10MiB/min".
 ---@field files? string|number
+---@field procs? string|number
 ---@field window? number Seconds back from the end (default: since the baseline).
 
 ---The target object a scenario's run(t) receives.
@@ -292,6 +320,10 @@ function T:baseline() end
 ---The latest sample.
 ---@return faultline.Reading|nil
 function T:sample() end
+
+---The processes of the target's tree.
+---@return faultline.Process[]
+function T:processes() end
 
 ---Seconds since the target started.
 ---@return number

@@ -49,6 +49,14 @@ local function gets(t, n)
   return ok
 end
 
+-- The target's processes, "pid pid pid" in pid order.
+local function pids(t)
+  local v = {}
+  for _, p in ipairs(t:processes()) do v[#v + 1] = p.pid end
+  table.sort(v)
+  return table.concat(v, " ")
+end
+
 local function scenario(name, run)
   return {
     name    = "nginx: " .. name,
@@ -61,16 +69,24 @@ local function scenario(name, run)
       ready = { port = "{port}" },
       health = { tcp = "{port}", http = "/health", interval = 0.05 },
     },
-    steady = { fds = "+2", threads = "+0", health = true },
+    -- Each process against its own baseline: a worker that keeps one fd
+    -- more is named, even if the sum would hide it within the tolerance.
+    steady = { fds = "+2", threads = "+0", health = true, per = "process" },
     run = function(t)
       start(t)
       t:settle(0.5)
       t:check(gets(t, 5) == 5, "the workers (user nobody) serve the page from {tmpdir}")
+      local before = pids(t)
+      t:check(select(2, before:gsub(" ", "")) == 2, "a master and 2 workers: " .. before)
       run(t)
       t:expect_recovery { within = 1 }
       t:check(gets(t, 20) == 20, "every request after the window is served")
+      -- The same master and two workers: a worker that died under the
+      -- faults would have been forked again, with a new pid.
+      t:check(pids(t) == before, "the same processes after the window: " ..
+              before .. " before, " .. pids(t) .. " after")
       t:stop()
-      t:expect { exit = 0, leaked = { fds = 0, threads = 0 } }
+      t:expect { exit = 0, leaked = { fds = 0, threads = 0, procs = 0 } }
     end,
   }
 end

@@ -1,0 +1,170 @@
+/* A target as a tree of processes: the process faultline started and all
+ * its descendants, including those that leave its process group or its
+ * session. Each process is sampled in O(1) (sampler.c) and the tree is
+ * summed; a process count is a figure of its own, so a fork leak is a
+ * leak.
+ *
+ * Finding the descendants, without reading every thread's children file
+ * at every sample (that costs O(threads)):
+ *   - new pids: the kernel hands out pids in order, and /proc/loadavg
+ *     names the last one. When it moved, each pid handed out since is
+ *     looked at once (its parent, from task/PID/stat, O(1)); a child of a
+ *     member is a member. Threads take pids too; pidfd_open refuses them.
+ *     One read of /proc/loadavg per round when nothing was created.
+ *   - orphans: faultline is a child subreaper (PR_SET_CHILD_SUBREAPER),
+ *     so a descendant whose parent exits (the double fork of a daemon)
+ *     becomes faultline's child instead of init's. Faultline's children
+ *     that are no target are orphans of some target: the one whose marker
+ *     (FL_TARGET=<root pid>, in the environment every target starts with)
+ *     is in its environment, or the only target running.
+ *   - a full walk (task/TID/children of every member, and faultline's
+ *     own children), when the target starts, before the snapshots and
+ *     at the end: exact at the moments that are judged.
+ * Other sources (a cgroup, the registry the in-target agent may keep of
+ * the processes that run it) fit as callers of fl_tree_add.
+ *
+ * A tree belongs to its session: the monitor thread samples and extends
+ * it under the session's lock, the scenario thread reads it under the
+ * same lock, and once the session is out of the monitor it is the
+ * scenario thread's alone (fl_tree_end). */
+#ifndef FL_TREE_H
+#define FL_TREE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "faults.h"
+#include "judge.h"
+#include "sampler.h"
+
+#include "target.h"
+
+/* The environment variable whose value is the root's pid (target.c
+ * adds it to every target's environment). */
+#define FL_TREE_MARKER FL_TARGET_MARKER
+
+enum fl_member_state {
+	FL_MEMBER_LIVE = 0,
+	FL_MEMBER_ZOMBIE,		/* exited, not reaped yet: still a process */
+	FL_MEMBER_GONE,		/* reaped */
+};
+
+typedef struct fl_member {
+	pid_t pid, ppid;
+	char comm[32];
+	unsigned long long starttime;	/* clock ticks after boot: identity */
+	int pidfd;		/* -1 for the root (its child's pidfd) */
+	fl_sampler sampler;	/* owns /proc/PID */
+	int sampler_ok;
+	enum fl_member_state state;
+	int is_root;
+	int left_group;		/* its process group is not the root's */
+	int left_session;	/* its session is not the root's */
+	int killed;		/* faultline killed it at the end */
+	int64_t first_ns;	/* found, since the target started */
+	int64_t exit_ns;	/* seen exited, or -1 */
+	int64_t v[FL_FIG_COUNT];	/* its latest figures (-1: none yet) */
+	int64_t peak[FL_FIG_COUNT];
+	int has_base;		/* base holds its own baseline */
+	int64_t base[FL_FIG_COUNT];
+	/* What the agent holds in it (fl_faults_footprint), looked at
+	 * again every FL_TREE_FOOTPRINT_NS: left out of its figures. */
+	fl_footprint fp;
+	int64_t fp_ns;		/* monotonic, when it was looked at; 0 never */
+} fl_member;
+
+/* How often each process's footprint is looked at again (a look at
+ * map_files costs more than a sample). */
+#define FL_TREE_FOOTPRINT_NS (50 * 1000000LL)
+
+typedef struct fl_tree {
+	fl_member *procs;		/* in the order found; [0] is the root */
+	size_t n, cap;
+	pid_t pgid, sid;	/* the root's */
+	int64_t start_ns;	/* monotonic: the root's fork */
+	int ending;		/* the scenario thread is ending it */
+	uint64_t sample_errors;
+	size_t found_orphans;	/* members found as faultline's children */
+	size_t seen;		/* processes ever found, the root included;
+				 * procs keeps the reaped ones only while
+				 * they are few (FL_TREE_KEEP_GONE) */
+} fl_tree;
+
+/* Reaped processes kept for the report beyond which the oldest are
+ * dropped: a target that forks thousands of short-lived children costs
+ * no more to sample than one with a few. */
+#define FL_TREE_KEEP_GONE 64
+
+/* Starts a tree at its root: pid, its /proc/PID (taken over) and its pidfd
+ * (borrowed). 0 or -errno (the root cannot be sampled). */
+int fl_tree_init(fl_tree *t, pid_t pid, int procfd, int pidfd,
+		 int64_t start_ns);
+/* Closes what the processes hold. */
+void fl_tree_free(fl_tree *t);
+
+/* Samples every process of the tree once: each process's figures less
+ * what the agent holds in it (faults, or NULL: nothing), their sums into
+ * out (fds, threads, RSS and procs; the caller adds files and the time),
+ * the sum of RSS as the processes see it into *raw_rss (the OOM
+ * precursor's), exits noticed (a process whose pidfd says it exited is a
+ * zombie until its parent reaps it; faultline reaps those it adopted).
+ * Returns the processes counted, or -ESRCH when the root has exited. */
+int fl_tree_sample(fl_tree *t, int64_t now_ns, struct fl_faults *faults,
+		   fl_sample *out, int64_t *raw_rss);
+
+/* For judging per process: the process furthest from its own baseline
+ * for each figure under st (processes found after the baseline count
+ * from zero). */
+void fl_tree_worst(const fl_tree *t, const fl_steady *st, fl_worst *out);
+
+/* Records each live process's latest figures as its own baseline. */
+void fl_tree_set_baseline(fl_tree *t);
+
+/* Is pid a process of the tree that is not reaped? Its index, or -1. */
+long fl_tree_find(const fl_tree *t, pid_t pid);
+
+/* Adds pid as a member (a child of ppid, or an orphan when ppid is not a
+ * member). pidfd is taken over. 0, or -errno (it is already gone). */
+int fl_tree_add(fl_tree *t, pid_t pid, int pidfd, int64_t now_ns);
+
+/* The full walk: the children of every live member, added until none is
+ * new. Returns how many were added. */
+int fl_tree_walk(fl_tree *t, int64_t now_ns);
+
+/* Has a pid been handed out since the last round of discovery? (One read
+ * of /proc/loadavg.) */
+int fl_tree_pids_moved(void);
+
+/* Discovery across the trees of every running target (the monitor's, at
+ * each round): the pids handed out since the last round, and faultline's
+ * own children that no tree knows. full: also read faultline's children
+ * (otherwise only when a pid was handed out to one of them). */
+void fl_tree_discover(fl_tree **trees, size_t ntrees, int full,
+		      int64_t now_ns);
+
+/* The end of a target: a last full walk, then every live process of the
+ * tree is killed (SIGKILL through its pidfd), waited for at most
+ * wait_ns, and reaped where faultline adopted it; those that left the
+ * root's group or session are marked. Returns how many processes were
+ * killed. The tree must be out of the monitor or marked ending. */
+int fl_tree_end(fl_tree *t, int64_t wait_ns);
+
+/* The processes faultline killed at the end that had left the root's
+ * group or session: how many, and the sentence that names them ("1
+ * process left the target's session: sleep (pid 123), killed"; "" when
+ * none). */
+int fl_tree_escapees(const fl_tree *t, char *msg, size_t len);
+
+/* Re-reads each live process's name, parent, group and session (the
+ * snapshots and the end use it). */
+void fl_tree_refresh(fl_tree *t);
+
+/* Faultline's own setup: becomes the child subreaper (call once, before
+ * any target starts). 0 or -errno. */
+int fl_tree_become_subreaper(void);
+/* Kills and reaps adopted processes that no tree claimed (at the end of
+ * a run). */
+void fl_tree_end_strays(void);
+
+#endif

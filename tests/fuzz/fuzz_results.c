@@ -1,0 +1,113 @@
+/* Fuzz target: the results reader (harness/results.c) and what every
+ * command that reads results does with a document: the writers (JSON,
+ * JUnit, HTML, OpenMetrics), report, merge, gate (against itself and
+ * against a fixed baseline, both ways) and trend. A crash, a sanitizer
+ * report or a leak is a finding; exit statuses are not. */
+#include "fuzz_common.h"
+
+#include "cli.h"
+#include "report.h"
+#include "results.h"
+#include "writers.h"
+
+#include <sys/stat.h>
+
+static char base_path[PATH_MAX + 32];
+
+/* A small valid results document with one scenario of each kind the
+ * commands look at: episodes, leaks, a journal, a repeat. */
+static const char base_doc[] =
+	"{\"schema\":\"faultline.results\",\"schema_version\":1,"
+	"\"faultline_version\":\"fuzz\",\"run\":{\"id\":\"base\","
+	"\"started\":\"2026-01-01T00:00:00Z\",\"shard\":{\"index\":1,\"total\":2}},"
+	"\"summary\":{\"total\":2,\"exit_status\":1},\"scenarios\":["
+	"{\"id\":\"a.lua\",\"name\":\"a\",\"verdict\":\"PASS\","
+	"\"leaks\":{\"fds\":0,\"threads\":0,\"rss\":0},"
+	"\"mttr\":{\"n\":3,\"mean_s\":0.1,\"p50_s\":0.1,\"p95_s\":0.1,\"max_s\":0.1},"
+	"\"episodes\":[{\"off\":1,\"recovery_s\":0.1,\"recovered_at\":1.1},"
+	"{\"off\":2,\"recovery_s\":0.1,\"recovered_at\":2.1},"
+	"{\"off\":3,\"recovery_s\":0.1,\"recovered_at\":3.1}],"
+	"\"health\":{\"t\":[1.05,1.1,2.05,2.1,3.05,3.1],\"ok\":[false,true,false,true,false,true]},"
+	"\"expectations\":[{\"what\":\"leaked fds\",\"ok\":true}]},"
+	"{\"id\":\"b.lua\",\"name\":\"b\",\"verdict\":\"FAIL\",\"message\":\"m\","
+	"\"journal\":{\"digest\":\"00\",\"total\":1,\"records\":[{\"point\":\"p\","
+	"\"actor\":\"0\",\"n\":1,\"errno\":\"EIO\",\"t\":0.1}]},"
+	"\"repeat\":{\"runs\":2,\"verdicts\":[\"FAIL\",\"FAIL\"]},"
+	"\"expectations\":[{\"what\":\"survival\",\"ok\":false,\"measured\":\"exit 3\"}]}]}";
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	fuzz_file("base.json", (const uint8_t *)base_doc, sizeof base_doc - 1,
+		  base_path, sizeof base_path);
+	return 0;
+}
+
+/* Runs a command the way main() does: argv[-1] is the program. */
+static void command(int (*cmd)(int, char **), char **argv)
+{
+	int argc = 0;
+	while (argv[argc + 1])
+		argc++;
+	cmd(argc, argv + 1);
+	fflush(stdout);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char path[PATH_MAX + 32], out[PATH_MAX + 64];
+	fuzz_file("in.json", data, size, path, sizeof path);
+	const char *dir = fuzz_scratch();
+
+	json_t *doc;
+	char err[PATH_MAX + 256];
+	if (fl_results_load(path, &doc, err, sizeof err) == 0) {
+		for (int w = 0; w < FL_WRITER_COUNT; w++) {
+			snprintf(out, sizeof out, "%s/out.%s", dir, fl_writers[w].option);
+			fl_writers[w].write(doc, out);
+		}
+		size_t i;
+		json_t *s;
+		fl_buf b;
+		fl_buf_init(&b);
+		fl_results_foreach(doc, i, s)
+		{
+			double *v;
+			size_t n;
+			fl_results_failure_signature(s, NULL, &b);
+			if (fl_results_recoveries(s, &v, &n, err, sizeof err) == 0)
+				free(v);
+			fl_results_recovery_resolution(s);
+			fl_results_bad_figures(s, &b);
+		}
+		fl_results_summary_line(doc, &b);
+		fl_buf_free(&b);
+		json_decref(doc);
+	} else {
+		/* What the commands do with a file they refuse is to say so:
+		 * no need to run them all. */
+		return 0;
+	}
+
+	char rep[PATH_MAX + 64], merged[PATH_MAX + 64], trend[PATH_MAX + 64];
+	snprintf(rep, sizeof rep, "%s/report", dir);
+	snprintf(merged, sizeof merged, "%s/merged", dir);
+	snprintf(trend, sizeof trend, "%s/trend.html", dir);
+	char *report_argv[] = {"faultline", "report", "-q", "-o", rep, path, NULL};
+	command(fl_cmd_report, report_argv);
+	char *merge_argv[] = {"faultline", "merge", "-q", "-o", merged, path,
+			      base_path, NULL};
+	command(fl_cmd_merge, merge_argv);
+	char *gate_self[] = {"faultline", "gate", "--baseline", path, path, NULL};
+	command(fl_cmd_gate, gate_self);
+	char *gate_new[] = {"faultline", "gate", "--baseline", base_path, path, NULL};
+	command(fl_cmd_gate, gate_new);
+	char *gate_old[] = {"faultline", "gate", "--mttr-min-episodes", "2",
+			    "--baseline", path, base_path, NULL};
+	command(fl_cmd_gate, gate_old);
+	char *trend_argv[] = {"faultline", "trend", "-q", "-o", trend, path,
+			      base_path, NULL};
+	command(fl_cmd_trend, trend_argv);
+	return 0;
+}
