@@ -30,6 +30,7 @@ enum mode {
 	M_OK_AFTER,	/* "FAIL\n" until its ok_after-th connection */
 	M_HTTP,		/* HTTP, by path (see http_reply) */
 	M_HTTP_DRIBBLE,	/* the same, one byte at a time */
+	M_CANNED,	/* reads a request, sends canned, then closes or waits */
 };
 
 typedef struct server {
@@ -39,6 +40,9 @@ typedef struct server {
 	char dir[64];
 	enum mode mode;
 	int ok_after;
+	const char *canned;	/* M_CANNED: the reply, canned_len bytes */
+	size_t canned_len;
+	int canned_close;	/* close after it instead of waiting */
 	atomic_int conns;
 	int stop[2];
 	pthread_t th;
@@ -156,6 +160,12 @@ static void serve_one(server *s, int fd, int n)
 		read_until(fd, buf, sizeof buf, "\r\n\r\n");
 		http_reply(fd, buf, s->mode == M_HTTP_DRIBBLE);
 		return;
+	case M_CANNED:
+		read_until(fd, buf, sizeof buf, "\r\n\r\n");
+		put(fd, s->canned, s->canned_len, 0);
+		if (!s->canned_close)
+			wait_client(fd);
+		return;
 	default:
 		break;
 	}
@@ -269,15 +279,36 @@ static int bound_socket(int family, fl_probe_addr *addr, char *path,
 	return fd;
 }
 
-static server *server_start(int family, enum mode mode)
+/* Starts s (its mode and canned reply already set) on family. */
+static server *server_listen(server *s, int family)
 {
-	server *s = calloc(1, sizeof *s);
-	s->mode = mode;
 	s->lfd = bound_socket(family, &s->addr, s->path, s->dir);
 	cr_assert_eq(listen(s->lfd, 16), 0, "listen: %s", strerror(errno));
 	cr_assert_eq(pipe2(s->stop, O_CLOEXEC), 0);
 	cr_assert_eq(pthread_create(&s->th, NULL, serve, s), 0);
 	return s;
+}
+
+static server *server_start(int family, enum mode mode)
+{
+	server *s = calloc(1, sizeof *s);
+	cr_assert_not_null(s);
+	s->mode = mode;
+	return server_listen(s, family);
+}
+
+/* A server on 127.0.0.1 that answers every request with len bytes of
+ * reply, then closes (close_after) or waits for the client to close. The
+ * reply must outlive the server. */
+static server *canned_start(const char *reply, size_t len, int close_after)
+{
+	server *s = calloc(1, sizeof *s);
+	cr_assert_not_null(s);
+	s->mode = M_CANNED;
+	s->canned = reply;
+	s->canned_len = len;
+	s->canned_close = close_after;
+	return server_listen(s, AF_INET);
 }
 
 static void server_stop(server *s)
@@ -743,6 +774,336 @@ Test(probe_http, host_header_and_reply_headers, .timeout = 60)
 	cr_assert_str_eq(reply.data, "localhost");
 	fl_probe_reply_free(&reply);
 	server_stop(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* HTTP framing: each way a reply can break, against a server that sends
+ * a canned reply. Unless a case is about the server closing, the server
+ * keeps the connection open after its reply, so a probe that did not
+ * decide on the bytes alone would wait out its hour-long timeout and hit
+ * the test's. */
+
+/* Runs p (an HTTP probe; its address, "/" and an hour's timeout are
+ * filled in here) against a server that answers with len bytes of reply,
+ * then closes (close_after) or waits. With out, fetches and keeps the
+ * reply there. Returns r->ok. */
+static int canned(const char *reply, size_t len, int close_after, fl_probe *p,
+		  fl_probe_result *r, fl_probe_reply *out)
+{
+	server *s = canned_start(reply, len, close_after);
+	p->addr = s->addr;
+	if (!p->http_path)
+		p->http_path = "/";
+	if (!p->timeout_ns)
+		p->timeout_ns = HOUR;
+	int ok = out ? fl_probe_fetch(p, r, out) : fl_probe_run(p, r);
+	server_stop(s);
+	return ok;
+}
+
+/* A probe that looks for expect (NULL: none) in the body of reply. */
+static fl_probe_result canned_probe(const char *reply, int close_after,
+				    const char *expect)
+{
+	fl_probe p;
+	memset(&p, 0, sizeof p);
+	p.expect = expect;
+	fl_probe_result r;
+	canned(reply, strlen(reply), close_after, &p, &r, NULL);
+	return r;
+}
+
+/* The probe failed while reading the reply, for this reason, with this
+ * message exactly. */
+static void assert_failure(const fl_probe_result *r, enum fl_probe_reason want,
+			   const char *detail)
+{
+	cr_assert_eq(r->ok, 0, "the probe passed; expected %s: '%s'",
+		     fl_probe_reason_name(want), detail);
+	cr_assert_eq(r->reason, want, "reason %s ('%s'), expected %s ('%s')",
+		     fl_probe_reason_name(r->reason), r->detail,
+		     fl_probe_reason_name(want), detail);
+	cr_assert_str_eq(r->detail, detail, "detail '%s', expected '%s'",
+			 r->detail, detail);
+	cr_assert_eq(r->phase, FL_PROBE_AT_REPLY, "phase %d", (int)r->phase);
+}
+
+/* len bytes: head, then fill repeated up to len. */
+static char *filled(const char *head, char fill, size_t len)
+{
+	char *s = malloc(len + 1);
+	cr_assert_not_null(s);
+	memset(s, fill, len);
+	memcpy(s, head, strlen(head));
+	s[len] = '\0';
+	return s;
+}
+
+#define CHUNKED "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+Test(probe_http_framing, status_line_longer_than_8_KiB, .timeout = 60)
+{
+	/* 13 + 8000 + 2 bytes: long but complete, and legal. */
+	char *ok = filled("HTTP/1.1 200 ", 'a', 8015);
+	ok[8013] = '\r';
+	ok[8014] = '\n';
+	fl_probe_result r = canned_probe(ok, 0, NULL);
+	cr_assert_eq(r.ok, 1, "%s", r.detail);
+	cr_assert_eq(r.http_status, 200);
+	free(ok);
+
+	char *bad = filled("HTTP/1.1 200 ", 'a', 9000);
+	r = canned_probe(bad, 0, NULL);
+	assert_failure(&r, FL_PROBE_PROTOCOL,
+		       "an HTTP status line longer than 8192 bytes");
+	free(bad);
+}
+
+Test(probe_http_framing, bad_status_lines, .timeout = 60)
+{
+	fl_probe_result r = canned_probe("HTTP/1.1 2000 OK\r\n\r\n", 0, NULL);
+	assert_failure(&r, FL_PROBE_PROTOCOL,
+		       "bad HTTP status line 'HTTP/1.1 2000 OK'");
+	r = canned_probe("HTTP/1.1 200OK\r\n\r\n", 0, NULL);
+	assert_failure(&r, FL_PROBE_PROTOCOL,
+		       "bad HTTP status line 'HTTP/1.1 200OK'");
+	/* No reason phrase is still a status line. */
+	r = canned_probe("HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nok", 0,
+			 "ok");
+	cr_assert_eq(r.ok, 1, "%s", r.detail);
+}
+
+Test(probe_http_framing, headers_longer_than_64_KiB, .timeout = 60)
+{
+	/* Header lines of 102 bytes: 600 (61200 bytes) fit, 700 do not. */
+	static const char pad[] =
+		"X-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+	cr_assert_eq(strlen(pad), 102);
+	fl_buf fits, too_long;
+	fl_buf_init(&fits);
+	fl_buf_init(&too_long);
+	cr_assert_eq(fl_buf_puts(&fits, "HTTP/1.1 200 OK\r\n"), 0);
+	cr_assert_eq(fl_buf_puts(&too_long, "HTTP/1.1 200 OK\r\n"), 0);
+	for (int i = 0; i < 700; i++) {
+		if (i < 600)
+			cr_assert_eq(fl_buf_puts(&fits, pad), 0);
+		cr_assert_eq(fl_buf_puts(&too_long, pad), 0);
+	}
+	cr_assert_eq(fl_buf_puts(&fits, "Content-Length: 2\r\n\r\nok"), 0);
+
+	fl_probe_result r = canned_probe(fits.data, 0, "ok");
+	cr_assert_eq(r.ok, 1, "%s", r.detail);
+	r = canned_probe(too_long.data, 0, "ok");
+	assert_failure(&r, FL_PROBE_PROTOCOL, "HTTP headers longer than 64 KiB");
+	fl_buf_free(&fits);
+	fl_buf_free(&too_long);
+}
+
+Test(probe_http_framing, content_length_that_is_no_number_or_disagrees,
+     .timeout = 60)
+{
+	fl_probe_result r = canned_probe("HTTP/1.1 200 OK\r\nContent-Length: 2"
+					 "\r\nContent-Length: 3\r\n\r\nok",
+					 0, "absent");
+	assert_failure(&r, FL_PROBE_PROTOCOL, "bad Content-Length '3'");
+	r = canned_probe("HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\nok", 0,
+			 "absent");
+	assert_failure(&r, FL_PROBE_PROTOCOL, "bad Content-Length '1x'");
+	r = canned_probe("HTTP/1.1 200 OK\r\nContent-Length:  \r\n\r\nok", 0,
+			 "absent");
+	assert_failure(&r, FL_PROBE_PROTOCOL, "bad Content-Length ''");
+	r = canned_probe("HTTP/1.1 200 OK\r\nContent-Length: "
+			 "99999999999999999999\r\n\r\nok",
+			 0, "absent");
+	assert_failure(&r, FL_PROBE_PROTOCOL,
+		       "bad Content-Length '99999999999999999999'");
+
+	/* The same length twice is one length. */
+	static const char twice[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+				    "content-length: 2\r\n\r\nok";
+	fl_probe p;
+	memset(&p, 0, sizeof p);
+	fl_probe_reply reply;
+	cr_assert_eq(canned(twice, strlen(twice), 0, &p, &r, &reply), 1, "%s",
+		     r.detail);
+	cr_assert_eq(reply.len, 2);
+	cr_assert_str_eq(reply.data, "ok");
+	fl_probe_reply_free(&reply);
+}
+
+Test(probe_http_framing, chunk_sizes_that_overflow_or_are_no_number,
+     .timeout = 60)
+{
+	/* The largest size there is parses (its first bytes decide the
+	 * probe); one more does not fit. */
+	fl_probe_result r = canned_probe(CHUNKED "7fffffffffffffff\r\nok", 0,
+					 "ok");
+	cr_assert_eq(r.ok, 1, "%s", r.detail);
+	r = canned_probe(CHUNKED "8000000000000000\r\nok", 0, "ok");
+	assert_failure(&r, FL_PROBE_PROTOCOL,
+		       "bad chunk size '8000000000000000'");
+	r = canned_probe(CHUNKED "100000000000000000000\r\nok", 0, "ok");
+	assert_failure(&r, FL_PROBE_PROTOCOL,
+		       "bad chunk size '100000000000000000000'");
+	r = canned_probe(CHUNKED "zz\r\nok", 0, "ok");
+	assert_failure(&r, FL_PROBE_PROTOCOL, "bad chunk size 'zz'");
+	r = canned_probe(CHUNKED "2x\r\nok", 0, "ok");
+	assert_failure(&r, FL_PROBE_PROTOCOL, "bad chunk size '2x'");
+
+	char *long_line = filled(CHUNKED, '1', strlen(CHUNKED) + 2000);
+	r = canned_probe(long_line, 0, "ok");
+	assert_failure(&r, FL_PROBE_PROTOCOL,
+		       "a chunk-size line longer than 1 KiB");
+	free(long_line);
+}
+
+Test(probe_http_framing, a_chunk_not_followed_by_crlf, .timeout = 60)
+{
+	static const char reply[] = CHUNKED "2\r\nokX\r\n0\r\n\r\n";
+	fl_probe_result r = canned_probe(reply, 0, "absent");
+	assert_failure(&r, FL_PROBE_PROTOCOL, "a chunk not followed by CRLF");
+	fl_probe p;
+	memset(&p, 0, sizeof p);
+	fl_probe_reply got;
+	cr_assert_eq(canned(reply, strlen(reply), 0, &p, &r, &got), 0);
+	assert_failure(&r, FL_PROBE_PROTOCOL, "a chunk not followed by CRLF");
+	fl_probe_reply_free(&got);
+}
+
+Test(probe_http_framing, interim_replies_are_skipped, .timeout = 60)
+{
+	fl_probe_result r = canned_probe(
+		"HTTP/1.1 100 Continue\r\n\r\n"
+		"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"
+		"HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n",
+		0, NULL);
+	assert_failure(&r, FL_PROBE_STATUS, "HTTP 503 not 200");
+	cr_assert_eq(r.http_status, 503);
+
+	/* A fetch keeps the final reply's headers, not the interim ones. */
+	static const char reply[] = "HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\n"
+				    "HTTP/1.1 200 OK\r\nX-Final: 1\r\n"
+				    "Content-Length: 2\r\n\r\nok";
+	fl_probe p;
+	memset(&p, 0, sizeof p);
+	fl_probe_reply got;
+	cr_assert_eq(canned(reply, strlen(reply), 0, &p, &r, &got), 1, "%s",
+		     r.detail);
+	cr_assert_eq(got.status, 200);
+	cr_assert_str_eq(got.data, "ok");
+	cr_assert_not_null(fl_probe_reply_header(&got, "X-Final", NULL));
+	cr_assert_null(fl_probe_reply_header(&got, "X-Interim", NULL));
+	fl_probe_reply_free(&got);
+
+	/* 101 is final: it is the reply, and it has no body. */
+	r = canned_probe("HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n",
+			 0, NULL);
+	assert_failure(&r, FL_PROBE_STATUS, "HTTP 101 not 200");
+	static const char upgrade[] =
+		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\nx";
+	memset(&p, 0, sizeof p);
+	char err[160];
+	cr_assert_eq(fl_probe_parse_status(&p, "101", err, sizeof err), 0);
+	p.expect = "x";
+	cr_assert_eq(canned(upgrade, strlen(upgrade), 0, &p, &r, NULL), 0);
+	assert_failure(&r, FL_PROBE_MISMATCH,
+		       "HTTP 101 body '' did not contain 'x'");
+}
+
+Test(probe_http_framing, replies_204_and_304_have_no_body, .timeout = 60)
+{
+	/* Their Content-Length, if any, is not a body to wait for. */
+	static const char not_modified[] =
+		"HTTP/1.1 304 Not Modified\r\nContent-Length: 1234\r\n\r\n";
+	fl_probe p;
+	memset(&p, 0, sizeof p);
+	char err[160];
+	cr_assert_eq(fl_probe_parse_status(&p, "304", err, sizeof err), 0);
+	p.expect = "x";
+	fl_probe_result r;
+	cr_assert_eq(canned(not_modified, strlen(not_modified), 0, &p, &r,
+			    NULL),
+		     0);
+	assert_failure(&r, FL_PROBE_MISMATCH,
+		       "HTTP 304 body '' did not contain 'x'");
+
+	static const char no_content[] =
+		"HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n";
+	memset(&p, 0, sizeof p);
+	cr_assert_eq(fl_probe_parse_status(&p, "204", err, sizeof err), 0);
+	fl_probe_reply got;
+	cr_assert_eq(canned(no_content, strlen(no_content), 0, &p, &r, &got),
+		     1, "%s", r.detail);
+	cr_assert_eq(got.status, 204);
+	cr_assert_eq(got.len, 0);
+	fl_probe_reply_free(&got);
+}
+
+Test(probe_http_framing, replies_cut_by_the_server_closing, .timeout = 60)
+{
+	fl_probe_result r = canned_probe("", 1, NULL);
+	assert_failure(&r, FL_PROBE_CLOSED,
+		       "the connection closed without a reply");
+	r = canned_probe("HTTP/1.1 20", 1, NULL);
+	assert_failure(&r, FL_PROBE_CLOSED,
+		       "the connection closed in the HTTP status line");
+	r = canned_probe("HTTP/1.1 200 OK\r\nContent-Len", 1, "ok");
+	assert_failure(&r, FL_PROBE_CLOSED,
+		       "the connection closed in the HTTP headers");
+	r = canned_probe(CHUNKED "5\r\nab", 1, "absent");
+	assert_failure(&r, FL_PROBE_CLOSED,
+		       "the connection closed in a chunk of the body");
+	r = canned_probe(CHUNKED "2\r\nab\r\n", 1, "absent");
+	assert_failure(&r, FL_PROBE_CLOSED,
+		       "the connection closed before the last chunk");
+	r = canned_probe("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab", 1,
+			 "absent");
+	assert_failure(&r, FL_PROBE_CLOSED,
+		       "the connection closed after 2 of 5 body bytes");
+}
+
+Test(probe_http_framing, a_body_without_framing_ends_at_close, .timeout = 60)
+{
+	/* chunked counts only as the last coding: otherwise the body runs
+	 * to the close, as it came. */
+	static const char last[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+				   "gzip, chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n";
+	static const char first[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+				    "chunked, gzip\r\n\r\n2\r\nok\r\n0\r\n\r\n";
+	fl_probe p;
+	memset(&p, 0, sizeof p);
+	fl_probe_result r;
+	fl_probe_reply got;
+	cr_assert_eq(canned(last, strlen(last), 0, &p, &r, &got), 1, "%s",
+		     r.detail);
+	cr_assert_str_eq(got.data, "ok");
+	fl_probe_reply_free(&got);
+	memset(&p, 0, sizeof p);
+	cr_assert_eq(canned(first, strlen(first), 1, &p, &r, &got), 1, "%s",
+		     r.detail);
+	cr_assert_eq(got.len, 12);
+	cr_assert_str_eq(got.data, "2\r\nok\r\n0\r\n\r\n");
+	fl_probe_reply_free(&got);
+
+	r = canned_probe("HTTP/1.0 200 OK\r\n\r\nhello", 1, "world");
+	assert_failure(&r, FL_PROBE_MISMATCH,
+		       "HTTP 200 body 'hello' did not contain 'world'");
+}
+
+Test(probe_http_framing, a_fetched_body_over_1_MiB_fails, .timeout = 60)
+{
+	static const char head[] = "HTTP/1.1 200 OK\r\n\r\n";
+	size_t len = strlen(head) + FL_PROBE_MAX_REQUEST_REPLY + 1;
+	char *reply = filled(head, 'a', len);
+	fl_probe p;
+	memset(&p, 0, sizeof p);
+	fl_probe_result r;
+	fl_probe_reply got;
+	cr_assert_eq(canned(reply, len, 0, &p, &r, &got), 0);
+	assert_failure(&r, FL_PROBE_TOO_LONG, "a body longer than 1024 KiB");
+	fl_probe_reply_free(&got);
+	free(reply);
 }
 
 /* ------------------------------------------------------------------ */
