@@ -11,6 +11,8 @@
  * run is an ordinary scenario run whose region is in the sweep's mode
  * (faults.c turns its windows into the sweep's rules); sweep.c holds the
  * rules that turn its result into an outcome and the runs into the map.
+ * This file is the command: its options, the results document and the
+ * closing lines; sweep_run.c runs the references and the sites.
  * -j, --shard and the report directory work as for run (run.c). */
 #define _GNU_SOURCE
 #include "cli.h"
@@ -19,6 +21,7 @@
 #include "scenario.h"
 #include "sites.h"
 #include "sweep.h"
+#include "sweep_run.h"
 #include "util.h"
 #include "writers.h"
 
@@ -27,7 +30,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,54 +101,6 @@ static void usage(FILE *out)
 	fl_buf_free(&text);
 }
 
-struct sweep_cli {
-	fl_run_opts opts;	/* what every run shares */
-	const char *tags;
-	const char *report_dir;
-	int no_report;
-	const char *extra[FL_WRITER_COUNT];
-	int quiet, color;
-	int jobs;
-	int shard_index, shard_total;
-	int depth;
-	uint64_t nth;
-	char *points_arg;	/* as given, for replay commands */
-	char **points;
-	int npoints;
-	long budget_runs;	/* 0: none */
-	double budget_s;	/* 0: none */
-	char budget_arg[32];
-	uint64_t only_site;	/* --site */
-	const char *only_actor;
-};
-
-/* One scenario being swept. */
-struct scen {
-	const fl_scenario_ref *ref;
-	char id[PATH_MAX + 16];
-	json_t *reference;	/* its reference run's result */
-	fl_verdict ref_verdict;
-	json_t *map;		/* its object in sweep.scenarios */
-};
-
-/* One site's run (and its second run). */
-struct task {
-	struct scen *sc;
-	json_t *site;		/* its object in the map */
-	char site_id[24];
-	fl_sweep_opts sw;
-	json_t *result;		/* the first run */
-	fl_outcome outcome;
-	char detail[1024];
-	int ran, confirmed;
-	fl_outcome second;
-	char second_detail[1024];
-	int second_ran;
-	const char *not_run;	/* why it was not run, or NULL */
-};
-
-static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
-
 /* ------------------------------------------------------------------ */
 /* Options                                                              */
 /* ------------------------------------------------------------------ */
@@ -187,7 +141,7 @@ static int parse_budget(const char *s, long *runs, double *secs)
 }
 
 /* --points a,b,c */
-static int parse_points(struct sweep_cli *c, const char *arg)
+static int parse_points(fl_sweep_cli *c, const char *arg)
 {
 	c->points_arg = fl_xstrdup(arg);
 	char *copy = fl_xstrdup(arg);
@@ -206,158 +160,208 @@ static int parse_points(struct sweep_cli *c, const char *arg)
 	return c->npoints ? 0 : -1;
 }
 
-/* -1 to go on, else the exit status. */
-static int parse_opts(int argc, char **argv, struct sweep_cli *c)
+enum { WRITER_OPT = 1000 };
+
+static const struct option fixed_opts[] = {
+	{"jobs", required_argument, NULL, 'j'},
+	{"shard", required_argument, NULL, 'X'},
+	{"points", required_argument, NULL, 'p'},
+	{"nth", required_argument, NULL, 'n'},
+	{"depth", required_argument, NULL, 'd'},
+	{"budget", required_argument, NULL, 'B'},
+	{"site", required_argument, NULL, 's'},
+	{"actor", required_argument, NULL, 'a'},
+	{"seed", required_argument, NULL, 'S'},
+	{"timeout", required_argument, NULL, 'T'},
+	{"tags", required_argument, NULL, 't'},
+	{"report-dir", required_argument, NULL, 'R'},
+	{"no-report", no_argument, NULL, 'N'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"quiet", no_argument, NULL, 'q'},
+	{"help", no_argument, NULL, 'h'},
+};
+#define NFIXED (sizeof fixed_opts / sizeof fixed_opts[0])
+
+/* getopt's table (NFIXED + FL_WRITER_COUNT + 1 rows): the fixed options,
+ * then one per output format as the table of writers names it (--junit
+ * FILE, ...), then the end. */
+static void build_longopts(struct option *longopts)
 {
-	static const struct option fixed_opts[] = {
-		{"jobs", required_argument, NULL, 'j'},
-		{"shard", required_argument, NULL, 'X'},
-		{"points", required_argument, NULL, 'p'},
-		{"nth", required_argument, NULL, 'n'},
-		{"depth", required_argument, NULL, 'd'},
-		{"budget", required_argument, NULL, 'B'},
-		{"site", required_argument, NULL, 's'},
-		{"actor", required_argument, NULL, 'a'},
-		{"seed", required_argument, NULL, 'S'},
-		{"timeout", required_argument, NULL, 'T'},
-		{"tags", required_argument, NULL, 't'},
-		{"report-dir", required_argument, NULL, 'R'},
-		{"no-report", no_argument, NULL, 'N'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-	};
-	enum { WRITER_OPT = 1000 };
-	size_t nfixed = sizeof fixed_opts / sizeof fixed_opts[0];
-	struct option longopts[sizeof fixed_opts / sizeof fixed_opts[0] +
-			       FL_WRITER_COUNT + 1];
 	memcpy(longopts, fixed_opts, sizeof fixed_opts);
 	for (int w = 0; w < FL_WRITER_COUNT; w++)
-		longopts[nfixed + (size_t)w] = (struct option){
-			fl_writers[w].option, required_argument, NULL, WRITER_OPT + w};
-	memset(&longopts[nfixed + FL_WRITER_COUNT], 0, sizeof longopts[0]);
+		longopts[NFIXED + (size_t)w] =
+			(struct option){fl_writers[w].option, required_argument,
+					NULL, WRITER_OPT + w};
+	memset(&longopts[NFIXED + FL_WRITER_COUNT], 0, sizeof longopts[0]);
+}
+
+/* The options below return -1 to go on, else the exit status (after
+ * saying why). */
+
+/* -j, --nth, --depth: a count within its bounds. */
+static int set_count(fl_sweep_cli *c, int ch, const char *arg)
+{
+	long v;
+	switch (ch) {
+	case 'j':
+		if (parse_count(arg, &v, 256) < 0) {
+			fprintf(stderr, "faultline sweep: -j needs a number "
+					"from 1 to 256\n");
+			return FL_EXIT_USAGE;
+		}
+		c->jobs = (int)v;
+		return -1;
+	case 'n':
+		if (parse_count(arg, &v, 1000000) < 0) {
+			fprintf(stderr, "faultline sweep: --nth needs a "
+					"positive number\n");
+			return FL_EXIT_USAGE;
+		}
+		c->nth = (uint64_t)v;
+		return -1;
+	default: /* 'd' */
+		if (parse_count(arg, &v, FL_SITE_FRAMES) < 0) {
+			fprintf(stderr, "faultline sweep: --depth needs a "
+					"number from 1 to %d\n",
+				FL_SITE_FRAMES);
+			return FL_EXIT_USAGE;
+		}
+		c->depth = (int)v;
+		return -1;
+	}
+}
+
+/* --shard, --points, --budget, --site, --actor: which sites run. */
+static int set_sites(fl_sweep_cli *c, int ch, const char *arg)
+{
+	char err[1024];
+	switch (ch) {
+	case 'X':
+		if (fl_parse_shard(arg, &c->shard_index, &c->shard_total, err,
+				   sizeof err) < 0) {
+			fprintf(stderr, "faultline sweep: %s\n", err);
+			return FL_EXIT_USAGE;
+		}
+		return -1;
+	case 'p':
+		if (parse_points(c, arg) < 0) {
+			fprintf(stderr, "faultline sweep: --points needs "
+					"point names separated by commas\n");
+			return FL_EXIT_USAGE;
+		}
+		return -1;
+	case 'B':
+		if (parse_budget(arg, &c->budget_runs, &c->budget_s) < 0) {
+			fprintf(stderr, "faultline sweep: --budget needs a "
+					"number of runs or a time like 90s, "
+					"10m or 1h, not '%s'\n",
+				arg);
+			return FL_EXIT_USAGE;
+		}
+		snprintf(c->budget_arg, sizeof c->budget_arg, "%s", arg);
+		return -1;
+	case 's':
+		c->only_site = fl_site_parse_id(arg);
+		if (!c->only_site) {
+			fprintf(stderr, "faultline sweep: --site needs a "
+					"site id (16 hex digits), not '%s'\n",
+				arg);
+			return FL_EXIT_USAGE;
+		}
+		return -1;
+	default: /* 'a' */
+		if (!*arg || strlen(arg) >= FL_ACTOR_MAX) {
+			fprintf(stderr, "faultline sweep: --actor needs an "
+					"actor name like 0 or 0.2\n");
+			return FL_EXIT_USAGE;
+		}
+		c->only_actor = arg;
+		return -1;
+	}
+}
+
+/* --seed, --timeout: what every run shares. */
+static int set_run_opt(fl_sweep_cli *c, int ch, const char *arg)
+{
+	char *end;
+	if (ch == 'S') {
+		errno = 0;
+		unsigned long long s = strtoull(arg, &end, 10);
+		if (end == arg || *end || errno || arg[0] == '-') {
+			fprintf(stderr, "faultline sweep: --seed needs a "
+					"non-negative integer, not '%s'\n",
+				arg);
+			return FL_EXIT_USAGE;
+		}
+		c->opts.have_seed = 1;
+		c->opts.seed = s;
+		return -1;
+	}
+	double s = strtod(arg, &end);
+	if (end == arg || *end || !(s > 0)) {
+		fprintf(stderr, "faultline sweep: --timeout needs a "
+				"positive number of seconds\n");
+		return FL_EXIT_USAGE;
+	}
+	c->opts.timeout_s = s;
+	return -1;
+}
+
+/* One option as getopt returned it. */
+static int set_option(fl_sweep_cli *c, int ch, const char *arg)
+{
+	switch (ch) {
+	case 'j':
+	case 'n':
+	case 'd':
+		return set_count(c, ch, arg);
+	case 'X':
+	case 'p':
+	case 'B':
+	case 's':
+	case 'a':
+		return set_sites(c, ch, arg);
+	case 'S':
+	case 'T':
+		return set_run_opt(c, ch, arg);
+	case 't':
+		c->tags = arg;
+		return -1;
+	case 'R':
+		c->report_dir = arg;
+		return -1;
+	case 'N':
+		c->no_report = 1;
+		return -1;
+	case 'v':
+		c->opts.verbose = 1;
+		return -1;
+	case 'q':
+		c->quiet = 1;
+		return -1;
+	case 'h':
+		usage(stdout);
+		return FL_EXIT_OK;
+	default:
+		if (ch >= WRITER_OPT && ch < WRITER_OPT + FL_WRITER_COUNT) {
+			c->extra[ch - WRITER_OPT] = arg;
+			return -1;
+		}
+		return FL_EXIT_USAGE; /* fl_cli_getopt said why */
+	}
+}
+
+/* -1 to go on, else the exit status. */
+static int parse_opts(int argc, char **argv, fl_sweep_cli *c)
+{
+	struct option longopts[NFIXED + FL_WRITER_COUNT + 1];
+	build_longopts(longopts);
 	optind = 1;
 	int ch;
-	long v;
-	char err[1024];
 	while ((ch = fl_cli_getopt("sweep", argc, argv, "j:vqh", longopts)) != -1) {
-		switch (ch) {
-		case 'j':
-			if (parse_count(optarg, &v, 256) < 0) {
-				fprintf(stderr, "faultline sweep: -j needs a number "
-						"from 1 to 256\n");
-				return FL_EXIT_USAGE;
-			}
-			c->jobs = (int)v;
-			break;
-		case 'X':
-			if (fl_parse_shard(optarg, &c->shard_index, &c->shard_total,
-					   err, sizeof err) < 0) {
-				fprintf(stderr, "faultline sweep: %s\n", err);
-				return FL_EXIT_USAGE;
-			}
-			break;
-		case 'p':
-			if (parse_points(c, optarg) < 0) {
-				fprintf(stderr, "faultline sweep: --points needs "
-						"point names separated by commas\n");
-				return FL_EXIT_USAGE;
-			}
-			break;
-		case 'n':
-			if (parse_count(optarg, &v, 1000000) < 0) {
-				fprintf(stderr, "faultline sweep: --nth needs a "
-						"positive number\n");
-				return FL_EXIT_USAGE;
-			}
-			c->nth = (uint64_t)v;
-			break;
-		case 'd':
-			if (parse_count(optarg, &v, FL_SITE_FRAMES) < 0) {
-				fprintf(stderr, "faultline sweep: --depth needs a "
-						"number from 1 to %d\n",
-					FL_SITE_FRAMES);
-				return FL_EXIT_USAGE;
-			}
-			c->depth = (int)v;
-			break;
-		case 'B':
-			if (parse_budget(optarg, &c->budget_runs, &c->budget_s) < 0) {
-				fprintf(stderr, "faultline sweep: --budget needs a "
-						"number of runs or a time like 90s, "
-						"10m or 1h, not '%s'\n",
-					optarg);
-				return FL_EXIT_USAGE;
-			}
-			snprintf(c->budget_arg, sizeof c->budget_arg, "%s", optarg);
-			break;
-		case 's':
-			c->only_site = fl_site_parse_id(optarg);
-			if (!c->only_site) {
-				fprintf(stderr, "faultline sweep: --site needs a "
-						"site id (16 hex digits), not '%s'\n",
-					optarg);
-				return FL_EXIT_USAGE;
-			}
-			break;
-		case 'a':
-			if (!*optarg || strlen(optarg) >= FL_ACTOR_MAX) {
-				fprintf(stderr, "faultline sweep: --actor needs an "
-						"actor name like 0 or 0.2\n");
-				return FL_EXIT_USAGE;
-			}
-			c->only_actor = optarg;
-			break;
-		case 'S': {
-			char *end;
-			errno = 0;
-			unsigned long long s = strtoull(optarg, &end, 10);
-			if (end == optarg || *end || errno || optarg[0] == '-') {
-				fprintf(stderr, "faultline sweep: --seed needs a "
-						"non-negative integer, not '%s'\n",
-					optarg);
-				return FL_EXIT_USAGE;
-			}
-			c->opts.have_seed = 1;
-			c->opts.seed = s;
-			break;
-		}
-		case 'T': {
-			char *end;
-			double s = strtod(optarg, &end);
-			if (end == optarg || *end || !(s > 0)) {
-				fprintf(stderr, "faultline sweep: --timeout needs a "
-						"positive number of seconds\n");
-				return FL_EXIT_USAGE;
-			}
-			c->opts.timeout_s = s;
-			break;
-		}
-		case 't':
-			c->tags = optarg;
-			break;
-		case 'R':
-			c->report_dir = optarg;
-			break;
-		case 'N':
-			c->no_report = 1;
-			break;
-		case 'v':
-			c->opts.verbose = 1;
-			break;
-		case 'q':
-			c->quiet = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return FL_EXIT_OK;
-		default:
-			if (ch >= WRITER_OPT && ch < WRITER_OPT + FL_WRITER_COUNT) {
-				c->extra[ch - WRITER_OPT] = optarg;
-				break;
-			}
-			return FL_EXIT_USAGE; /* fl_cli_getopt said why */
-		}
+		int status = set_option(c, ch, optarg);
+		if (status >= 0)
+			return status;
 	}
 	if (c->only_actor && !c->only_site) {
 		fprintf(stderr, "faultline sweep: --actor goes with --site\n");
@@ -369,469 +373,7 @@ static int parse_opts(int argc, char **argv, struct sweep_cli *c)
 }
 
 /* ------------------------------------------------------------------ */
-/* Runs                                                                 */
-/* ------------------------------------------------------------------ */
-
-/* Runs fn(arg, i) for i in [0, n), jobs of them side by side, in the
- * order of i; stops starting new ones once interrupted. */
-struct pool {
-	pthread_mutex_t lock;
-	int next, n;
-	void (*fn)(void *, int);
-	void *arg;
-};
-
-static void *pool_worker(void *p_)
-{
-	struct pool *p = p_;
-	for (;;) {
-		pthread_mutex_lock(&p->lock);
-		int i = p->next++;
-		pthread_mutex_unlock(&p->lock);
-		if (i >= p->n || fl_monitor_interrupted())
-			return NULL;
-		p->fn(p->arg, i);
-	}
-}
-
-static void run_pool(int jobs, int n, void (*fn)(void *, int), void *arg)
-{
-	struct pool p = {PTHREAD_MUTEX_INITIALIZER, 0, n, fn, arg};
-	if (jobs > n)
-		jobs = n;
-	if (jobs <= 1) {
-		pool_worker(&p);
-		return;
-	}
-	pthread_t *th = fl_xcalloc((size_t)jobs, sizeof *th);
-	int started = 0;
-	for (; started < jobs; started++)
-		if (pthread_create(&th[started], NULL, pool_worker, &p) != 0)
-			break;
-	if (started == 0)
-		pool_worker(&p);
-	for (int i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
-	free(th);
-}
-
-struct sweep {
-	struct sweep_cli *c;
-	struct scen *scens;
-	int nscens;
-	struct task *tasks;
-	int ntasks;
-	int64_t deadline_ns;	/* --budget TIME: no run starts after it */
-	int done, total;	/* progress */
-};
-
-static int past_deadline(const struct sweep *s)
-{
-	return s->deadline_ns && fl_now_ns() >= s->deadline_ns;
-}
-
-static void reference_run(void *arg, int i)
-{
-	struct sweep *s = arg;
-	struct scen *sc = &s->scens[i];
-	fl_sweep_opts sw;
-	memset(&sw, 0, sizeof sw);
-	sw.mode = FL_SWEEP_RECORD;
-	sw.depth = s->c->depth;
-	sw.points = s->c->points;
-	sw.npoints = s->c->npoints;
-	fl_run_opts opts = s->c->opts;
-	opts.sweep = &sw;
-	sc->reference = fl_scenario_run(sc->ref, &opts);
-	sc->ref_verdict = fl_results_verdict(sc->reference);
-	if (!s->c->quiet) {
-		json_t *sites = fl_results_obj(sc->reference, "sites");
-		pthread_mutex_lock(&print_lock);
-		printf("reference %s: %s, %zu site%s reached (%.2f s)\n", sc->id,
-		       fl_verdict_name(sc->ref_verdict),
-		       json_array_size(fl_results_arr(sites, "reached")),
-		       json_array_size(fl_results_arr(sites, "reached")) == 1 ? ""
-									  : "s",
-		       fl_results_num(sc->reference, "duration_s"));
-		fflush(stdout);
-		pthread_mutex_unlock(&print_lock);
-	}
-}
-
-/* How a task's site reads: "fileproc.c:292 (produce_file)", with the
- * innermost frame when the C library made the call for the program. */
-static const char *task_label(const struct task *t, char *buf, size_t len)
-{
-	const char *at = fl_results_opt_str(t->site, "at");
-	const char *via = fl_results_opt_str(t->site, "via");
-	snprintf(buf, len, "%s%s%s", at ? at : "?", via ? " via " : "",
-		 via ? via : "");
-	return buf;
-}
-
-static void print_task(struct sweep *s, const struct task *t, int second)
-{
-	fl_outcome o = second ? t->second : t->outcome;
-	int bad = fl_outcome_is_finding(o) || o == FL_OUTCOME_FLAKY;
-	if (s->c->quiet && !bad)
-		return;
-	pthread_mutex_lock(&print_lock);
-	const char *color = !s->c->color	   ? ""
-			    : o == FL_OUTCOME_HANDLED ? "\033[32m"
-			    : bad		      ? "\033[31m"
-						      : "\033[35m";
-	char label[900];
-	printf("[%d/%d] %s%-11s%s %s at %s%s\n", ++s->done, s->total, color,
-	       fl_outcome_name(o), s->c->color ? "\033[0m" : "",
-	       fl_results_str(t->site, "point"),
-	       task_label(t, label, sizeof label), second ? " (second run)" : "");
-	const char *d = second ? t->second_detail : t->detail;
-	if (*d && o != FL_OUTCOME_HANDLED)
-		printf("       %s\n", d);
-	fflush(stdout);
-	pthread_mutex_unlock(&print_lock);
-}
-
-/* The opts of a task's runs. */
-static void task_run(struct sweep *s, struct task *t, json_t **result,
-		     fl_outcome *o, char *detail, size_t len)
-{
-	fl_run_opts opts = s->c->opts;
-	opts.sweep = &t->sw;
-	*result = fl_scenario_run(t->sc->ref, &opts);
-	*o = fl_sweep_outcome(*result, detail, len);
-}
-
-static void one_site_map(struct sweep *s, struct task *t);
-
-static void site_run(void *arg, int i)
-{
-	struct sweep *s = arg;
-	struct task *t = &s->tasks[i];
-	if (past_deadline(s)) {
-		t->not_run = "not tried: the time budget was spent";
-		return;
-	}
-	task_run(s, t, &t->result, &t->outcome, t->detail, sizeof t->detail);
-	t->ran = 1;
-	if (s->c->only_site)
-		one_site_map(s, t);
-	print_task(s, t, 0);
-}
-
-/* A finding, or a site the run did not reach, runs again: a finding
- * that does not come back is flaky, not reported. */
-static int wants_second(const struct task *t)
-{
-	return t->ran && (fl_outcome_is_finding(t->outcome) ||
-			  t->outcome == FL_OUTCOME_UNREACHED);
-}
-
-static void second_run(void *arg, int i)
-{
-	struct sweep *s = arg;
-	struct task *t = &s->tasks[i];
-	if (!wants_second(t) || past_deadline(s))
-		return;
-	json_t *r;
-	task_run(s, t, &r, &t->second, t->second_detail, sizeof t->second_detail);
-	json_decref(r);
-	t->second_ran = 1;
-	print_task(s, t, 1);
-}
-
-/* Do two runs of a site agree? The same outcome, and for a crash the
- * same signal ("crashed: SIGSEGV at ..."), for an exit the same status
- * ("exited with status 3"); how much leaked may differ. */
-static int same_outcome(fl_outcome a, const char *da, fl_outcome b,
-			const char *db)
-{
-	if (a != b)
-		return 0;
-	if (a == FL_OUTCOME_EXITED)
-		return !strcmp(da, db);
-	if (a == FL_OUTCOME_CRASHED) {
-		size_t na = strcspn(da, " "), nb = strcspn(db, " ");
-		const char *sa = da + na, *sb = db + nb;
-		na = strcspn(sa + (*sa == ' '), " ");
-		nb = strcspn(sb + (*sb == ' '), " ");
-		return na == nb && !strncmp(sa, sb, na + 1);
-	}
-	return 1;
-}
-
-/* ------------------------------------------------------------------ */
-/* The map and the entries                                              */
-/* ------------------------------------------------------------------ */
-
-/* The command that replays exactly a site's fault. */
-static void replay_command(const struct sweep_cli *c, const struct task *t,
-			   char *out, size_t len)
-{
-	fl_buf b;
-	fl_buf_init(&b);
-	fl_buf_printf(&b, "%s sweep --site %s", c->opts.self_path, t->site_id);
-	if (t->sw.actor[0])
-		fl_buf_printf(&b, " --actor %s", t->sw.actor);
-	if (t->sw.nth > 1)
-		fl_buf_printf(&b, " --nth %llu", (unsigned long long)t->sw.nth);
-	if (c->depth && c->depth != FL_SITE_DEPTH_DEFAULT)
-		fl_buf_printf(&b, " --depth %d", c->depth);
-	if (c->points_arg)
-		fl_buf_printf(&b, " --points '%s'", c->points_arg);
-	if (c->opts.have_seed)
-		fl_buf_printf(&b, " --seed %llu", (unsigned long long)c->opts.seed);
-	fl_buf_printf(&b, " %s", t->sc->id);
-	snprintf(out, len, "%s", b.data);
-	fl_buf_free(&b);
-}
-
-/* The fault the site's run fired, from its journal: point, actor, call
- * number, errno. */
-static json_t *fired_json(json_t *result)
-{
-	json_t *rec = json_array_get(
-		fl_results_arr(fl_results_obj(result, "journal"), "records"), 0);
-	return rec ? json_deep_copy(rec) : json_null();
-}
-
-/* Turns a task's first run into its entry of the results: the ordinary
- * result of a scenario, named after its site, with its verdict from the
- * site's outcome and the sweep_site object. */
-static json_t *task_entry(struct sweep *s, struct task *t)
-{
-	json_t *r = t->result;
-	t->result = NULL;
-	fl_outcome o = t->outcome;
-	char detail[1200];
-	snprintf(detail, sizeof detail, "%s", t->detail);
-	t->confirmed = !wants_second(t) || t->second_ran;
-	if (t->second_ran &&
-	    !same_outcome(t->outcome, t->detail, t->second, t->second_detail)) {
-		o = FL_OUTCOME_FLAKY;
-		snprintf(detail, sizeof detail,
-			 "flaky: %s in the first run%s%s%s, %s in the second%s%s%s",
-			 fl_outcome_name(t->outcome), *t->detail ? " (" : "",
-			 t->detail, *t->detail ? ")" : "",
-			 fl_outcome_name(t->second), *t->second_detail ? " (" : "",
-			 t->second_detail, *t->second_detail ? ")" : "");
-	}
-	char id[PATH_MAX + 64], name[1024], replay[PATH_MAX * 2];
-	if (t->sw.nth > 1)
-		snprintf(id, sizeof id, "%s@%s#%llu", t->sc->id, t->site_id,
-			 (unsigned long long)t->sw.nth);
-	else
-		snprintf(id, sizeof id, "%s@%s", t->sc->id, t->site_id);
-	char label[900];
-	snprintf(name, sizeof name, "%s: %s at %s", fl_results_str(r, "name"),
-		 fl_results_str(t->site, "point"), task_label(t, label, sizeof label));
-	replay_command(s->c, t, replay, sizeof replay);
-	json_t *runs = json_array();
-	json_array_append_new(runs, json_pack("{s:s,s:s}", "outcome",
-					       fl_outcome_name(t->outcome), "detail",
-					       t->detail));
-	if (t->second_ran)
-		json_array_append_new(runs,
-				      json_pack("{s:s,s:s}", "outcome",
-						fl_outcome_name(t->second), "detail",
-						t->second_detail));
-	json_t *ss = json_pack(
-		"{s:s,s:s,s:o,s:I,s:s?,s:s,s:s,s:o,s:b,s:s,s:o}", "scenario",
-		t->sc->id, "site_id", t->site_id, "site", json_deep_copy(t->site),
-		"nth",
-		(json_int_t)t->sw.nth, "actor", t->sw.actor[0] ? t->sw.actor : NULL,
-		"outcome", fl_outcome_name(o), "detail", detail, "runs", runs,
-		"confirmed", t->confirmed, "replay", replay, "fired", fired_json(r));
-	int bad = !ss;
-	bad |= json_object_set_new(r, "id", json_string(id));
-	bad |= json_object_set_new(r, "name", json_string(name));
-	bad |= json_object_set_new(r, "verdict",
-				   json_string(fl_verdict_name(fl_outcome_verdict(o))));
-	bad |= json_object_set_new(r, "message",
-				   o == FL_OUTCOME_HANDLED ? json_null()
-							   : json_string(detail));
-	bad |= json_object_set_new(r, "rerun", json_string(replay));
-	bad |= json_object_set_new(r, "sweep_site", ss);
-	/* The map's site points at its entry. */
-	bad |= json_object_set_new(t->site, "result", json_string(id));
-	bad |= json_object_set_new(t->site, "replay", json_string(replay));
-	if (bad)
-		fl_out_of_memory();
-	return r;
-}
-
-/* The reference's site list, in the map: every site a window reached. */
-static json_t *reference_sites(json_t *reference)
-{
-	json_t *out = json_array();
-	size_t i;
-	json_t *site;
-	json_array_foreach(fl_results_arr(fl_results_obj(reference, "sites"),
-					  "reached"),
-			   i, site)
-	{
-		if (!fl_results_opt_str(site, "point"))
-			continue;
-		json_array_append(out, site);
-	}
-	return out;
-}
-
-/* Does the site belong to this share? By its id, so every shard assigns
- * it the same way, whatever else its reference run found. */
-static int in_share(const struct sweep_cli *c, const char *site_id)
-{
-	if (!c->shard_total)
-		return 1;
-	uint64_t key = fl_site_parse_id(site_id);
-	return fl_mix64(key) % (uint64_t)c->shard_total ==
-	       (uint64_t)(c->shard_index - 1);
-}
-
-/* The map's object of a scenario: its reference and its sites. */
-static json_t *scenario_map(struct sweep *s, struct scen *sc)
-{
-	json_t *ref = sc->reference;
-	json_t *sites = fl_results_obj(ref, "sites");
-	json_t *lost = fl_results_obj(sites, "lost");
-	json_t *refj = json_pack(
-		"{s:s,s:s?,s:f,s:I,s:O?}", "verdict",
-		fl_verdict_name(sc->ref_verdict), "message",
-		fl_results_opt_str(ref, "message"), "duration_s",
-		fl_results_num(ref, "duration_s"), "sites",
-		(json_int_t)json_array_size(fl_results_arr(sites, "reached")),
-		"lost", lost);
-	json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:o}", "id", sc->id, "file",
-			      sc->ref->file, "name", fl_results_str(ref, "name"),
-			      "reference", refj, "sites",
-			      s->c->only_site ? json_array() : reference_sites(ref));
-	if (!o)
-		fl_out_of_memory();
-	return o;
-}
-
-/* The tasks of every scenario whose reference passed, each site a task
- * unless another shard, the budget or --nth says otherwise. */
-static void plan(struct sweep *s)
-{
-	const struct sweep_cli *c = s->c;
-	int cap = 0;
-	long planned = 0;
-	for (int k = 0; k < s->nscens; k++) {
-		struct scen *sc = &s->scens[k];
-		sc->map = scenario_map(s, sc);
-		size_t i;
-		json_t *site;
-		json_array_foreach(fl_results_arr(sc->map, "sites"), i, site)
-		{
-			const char *why = NULL;
-			char buf[200];
-			const char *sid = fl_results_str(site, "id");
-			if (sc->ref_verdict != FL_VERDICT_PASS) {
-				why = "not tried: the reference run, with no "
-				      "fault, did not pass";
-			} else if (!in_share(c, sid)) {
-				json_object_set_new(site, "outcome",
-						    json_string("other shard"));
-				continue;
-			} else if ((uint64_t)fl_results_int(site, "calls") <
-				   c->nth) {
-				snprintf(buf, sizeof buf,
-					 "not tried: the reference run reached it "
-					 "%lld time%s, fewer than --nth %llu",
-					 fl_results_int(site, "calls"),
-					 fl_results_int(site, "calls") == 1 ? "" : "s",
-					 (unsigned long long)c->nth);
-				why = buf;
-			} else if (c->budget_runs && planned >= c->budget_runs) {
-				snprintf(buf, sizeof buf,
-					 "not tried: the budget of %ld run%s was "
-					 "spent",
-					 c->budget_runs,
-					 c->budget_runs == 1 ? "" : "s");
-				why = buf;
-			}
-			if (why) {
-				json_object_set_new(site, "outcome",
-						    json_string("not tried"));
-				json_object_set_new(site, "detail", json_string(why));
-				continue;
-			}
-			if (s->ntasks == cap) {
-				cap = cap ? cap * 2 : 32;
-				s->tasks = fl_xrealloc(s->tasks,
-						       (size_t)cap * sizeof *s->tasks);
-			}
-			struct task *t = &s->tasks[s->ntasks++];
-			memset(t, 0, sizeof *t);
-			t->sc = sc;
-			t->site = site;
-			snprintf(t->site_id, sizeof t->site_id, "%s", sid);
-			t->sw.mode = FL_SWEEP_SITE;
-			t->sw.site_key = fl_site_parse_id(sid);
-			/* One actor reached it: that actor's K-th call, exact
-			 * whatever the other threads do. Several (a thread per
-			 * request, whose names depend on the order they come
-			 * in): the K-th call from it by anyone, since the
-			 * first actor may never reach it again. */
-			if (fl_results_int(site, "calls") ==
-			    fl_results_int(site, "actor_calls"))
-				snprintf(t->sw.actor, sizeof t->sw.actor, "%s",
-					 fl_results_str(site, "actor"));
-			t->sw.nth = c->nth;
-			t->sw.depth = c->depth;
-			t->sw.points = c->points;
-			t->sw.npoints = c->npoints;
-			planned++;
-		}
-	}
-}
-
-/* --site: one task per scenario, for the site named; its map entry is
- * what the run's failed call recorded. */
-static void plan_one_site(struct sweep *s)
-{
-	const struct sweep_cli *c = s->c;
-	s->tasks = fl_xcalloc((size_t)s->nscens + 1, sizeof *s->tasks);
-	for (int k = 0; k < s->nscens; k++) {
-		struct scen *sc = &s->scens[k];
-		struct task *t = &s->tasks[s->ntasks++];
-		t->sc = sc;
-		fl_site_id(c->only_site, t->site_id, sizeof t->site_id);
-		t->sw.mode = FL_SWEEP_SITE;
-		t->sw.site_key = c->only_site;
-		snprintf(t->sw.actor, sizeof t->sw.actor, "%s",
-			 c->only_actor ? c->only_actor : "");
-		t->sw.nth = c->nth;
-		t->sw.depth = c->depth;
-		t->sw.points = c->points;
-		t->sw.npoints = c->npoints;
-	}
-}
-
-/* After a --site run: the map gets the site as the run recorded it. */
-static void one_site_map(struct sweep *s, struct task *t)
-{
-	struct scen *sc = t->sc;
-	json_t *ref = t->result;
-	json_t *reached = fl_results_arr(fl_results_obj(ref, "sites"), "reached");
-	json_t *site = NULL;
-	size_t i;
-	json_t *x;
-	json_array_foreach(reached, i, x)
-		if (!strcmp(fl_results_str(x, "id"), t->site_id))
-			site = x;
-	site = site ? json_deep_copy(site)
-		    : json_pack("{s:s,s:n,s:s}", "id", t->site_id, "point", "at",
-				"(not reached)");
-	json_t *refj = json_pack("{s:n}", "verdict");
-	sc->map = json_pack("{s:s,s:s,s:s,s:o,s:[o]}", "id", sc->id, "file",
-			    sc->ref->file, "name", fl_results_str(ref, "name"),
-			    "reference", refj, "sites", site);
-	t->site = json_array_get(fl_results_arr(sc->map, "sites"), 0);
-	(void)s;
-}
-
+/* The document and the closing lines                                   */
 /* ------------------------------------------------------------------ */
 
 static void iso_time(char *out, size_t len, int64_t wall_ns)
@@ -842,7 +384,7 @@ static void iso_time(char *out, size_t len, int64_t wall_ns)
 	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static json_t *run_json(const struct sweep_cli *c, int argc, char **argv,
+static json_t *run_json(const fl_sweep_cli *c, int argc, char **argv,
 			const char *id, const char *started, int64_t t0,
 			int interrupted)
 {
@@ -868,9 +410,9 @@ static json_t *run_json(const struct sweep_cli *c, int argc, char **argv,
 }
 
 /* results.json's "sweep": how it was run and the map. */
-static json_t *sweep_json(struct sweep *s)
+static json_t *sweep_json(fl_sweep_state *s)
 {
-	const struct sweep_cli *c = s->c;
+	const fl_sweep_cli *c = s->c;
 	json_t *points = json_null();
 	if (c->npoints) {
 		points = json_array();
@@ -907,7 +449,7 @@ static json_t *sweep_json(struct sweep *s)
 
 /* The closing lines: the findings with their replay commands, what was
  * not tried, the counts. */
-static void print_closing(const struct sweep *s, json_t *doc, double secs,
+static void print_closing(const fl_sweep_state *s, json_t *doc, double secs,
 			  int runs, const char *index_path)
 {
 	json_t *sweep = fl_results_obj(doc, "sweep");
@@ -976,43 +518,39 @@ static void print_closing(const struct sweep *s, json_t *doc, double secs,
 	fflush(stdout);
 }
 
-int fl_cmd_sweep(int argc, char **argv)
+/* ------------------------------------------------------------------ */
+/* The command                                                          */
+/* ------------------------------------------------------------------ */
+
+/* The agent and libfiu's preload, which every run needs: 0, or the exit
+ * status after saying why. */
+static int find_tools(fl_sweep_cli *c)
 {
-	struct sweep_cli c;
-	memset(&c, 0, sizeof c);
-	c.report_dir = "reports";
-	c.jobs = 1;
-	c.nth = 1;
-	int status = parse_opts(argc, argv, &c);
-	if (status >= 0)
-		return status;
 	char err[1024];
-	c.opts.agent_path = fl_find_agent(err, sizeof err);
-	if (!c.opts.agent_path) {
+	c->opts.agent_path = fl_find_agent(err, sizeof err);
+	if (!c->opts.agent_path) {
 		fprintf(stderr, "faultline: %s\n", err);
 		return FL_EXIT_USAGE;
 	}
-	c.opts.fiu_preload_path = fl_find_fiu_preload(err, sizeof err);
-	if (!c.opts.fiu_preload_path) {
+	c->opts.fiu_preload_path = fl_find_fiu_preload(err, sizeof err);
+	if (!c->opts.fiu_preload_path) {
 		fprintf(stderr, "faultline: %s\n", err);
 		return FL_EXIT_USAGE;
 	}
-	c.color = isatty(1) && !getenv("NO_COLOR");
-	fl_scenario_ref *refs;
-	int n = fl_scenario_discover(argv + optind, argc - optind, &refs, err,
-				     sizeof err);
-	if (n < 0) {
-		fprintf(stderr, "faultline: %s\n", err);
-		return FL_EXIT_USAGE;
-	}
-	struct sweep s;
-	memset(&s, 0, sizeof s);
-	s.c = &c;
-	s.scens = fl_xcalloc((size_t)n + 1, sizeof *s.scens);
+	return 0;
+}
+
+/* The scenarios found that carry one of --tags, each with its id
+ * ("file", or "file#2" for the second of a file): 0, or the exit status
+ * after saying why. */
+static int select_scenarios(fl_sweep_state *s, fl_scenario_ref *refs, int n)
+{
+	const fl_sweep_cli *c = s->c;
+	s->scens = fl_xcalloc((size_t)n + 1, sizeof *s->scens);
 	for (int i = 0; i < n; i++) {
-		if (c.tags && !fl_scenario_has_tag(&refs[i], c.tags))
+		if (c->tags && !fl_scenario_has_tag(&refs[i], c->tags))
 			continue;
-		struct scen *sc = &s.scens[s.nscens++];
+		fl_sweep_scen *sc = &s->scens[s->nscens++];
 		sc->ref = &refs[i];
 		if (refs[i].index)
 			snprintf(sc->id, sizeof sc->id, "%s#%d", refs[i].file,
@@ -1020,122 +558,126 @@ int fl_cmd_sweep(int argc, char **argv)
 		else
 			snprintf(sc->id, sizeof sc->id, "%s", refs[i].file);
 	}
-	if (s.nscens == 0) {
+	if (s->nscens == 0) {
 		fprintf(stderr, "faultline: no scenario (*.lua) under the given "
 				"paths%s\n",
-			c.tags ? " matches --tags" : "");
-		fl_scenario_refs_free(refs, n);
-		free(s.scens);
+			c->tags ? " matches --tags" : "");
 		return FL_EXIT_USAGE;
 	}
-	char tmp_root[PATH_MAX];
-	if (fl_runtime_start(tmp_root, sizeof tmp_root) < 0) {
-		fl_scenario_refs_free(refs, n);
-		free(s.scens);
-		return FL_EXIT_INTERNAL;
-	}
-	c.opts.tmp_root = tmp_root;
-	c.opts.self_path = argv[-1] ? argv[-1] : "faultline";
-	int64_t wall0 = fl_wall_ns(), t0 = fl_now_ns();
-	char started[64], id[96];
-	iso_time(started, sizeof started, wall0);
-	fl_run_id(id, sizeof id, wall0);
-	char artifacts[PATH_MAX];
-	if (!c.no_report) {
-		snprintf(artifacts, sizeof artifacts, "%s/%s", c.report_dir, id);
-		if (fl_mkdirs(artifacts, 0755) == 0)
-			c.opts.artifact_dir = artifacts;
-	}
-	if (c.budget_s > 0)
-		s.deadline_ns = t0 + (int64_t)(c.budget_s * 1e9);
+	return 0;
+}
 
-	int runs = 0;
-	if (c.only_site) {
-		plan_one_site(&s);
-	} else {
-		run_pool(c.jobs, s.nscens, reference_run, &s);
-		runs += s.nscens;
-		plan(&s);
-	}
-	s.total = s.ntasks;
-	run_pool(c.jobs, s.ntasks, site_run, &s);
-	/* A replay (--site) is one run: the user asked for that fault. */
-	if (!c.only_site) {
-		int again = 0;
-		for (int i = 0; i < s.ntasks; i++)
-			again += wants_second(&s.tasks[i]);
-		s.done = 0;
-		s.total = again;
-		run_pool(c.jobs, s.ntasks, second_run, &s);
-	}
-	int interrupted = fl_monitor_interrupted();
+/* When the sweep started: its run id, the time in UTC, the monotonic
+ * clock. */
+struct start {
+	char id[96];
+	char at[64];
+	int64_t t0;
+};
 
-	json_t *entries = json_array();
-	int ref_failed = 0;
-	for (int k = 0; k < s.nscens; k++) {
-		struct scen *sc = &s.scens[k];
-		if (!sc->reference)
-			continue;
-		if (sc->ref_verdict != FL_VERDICT_PASS) {
-			ref_failed = 1;
-			/* One shard says so (every shard ran the reference):
-			 * merged shards must not hold the same id twice. */
-			if (c.shard_index <= 1) {
-				char rid[PATH_MAX + 32];
-				snprintf(rid, sizeof rid, "%s@reference", sc->id);
-				json_object_set_new(sc->reference, "id",
-						    json_string(rid));
-				json_array_append(entries, sc->reference);
-			}
-		}
-	}
-	for (int i = 0; i < s.ntasks; i++) {
-		struct task *t = &s.tasks[i];
-		runs += t->ran + t->second_ran;
-		if (!t->ran) {
-			if (t->site) {
-				json_object_set_new(t->site, "outcome",
-						    json_string("not tried"));
-				json_object_set_new(
-					t->site, "detail",
-					json_string(t->not_run ? t->not_run
-							       : "not tried: "
-								 "interrupted"));
-			}
-			continue;
-		}
-		json_array_append_new(entries, task_entry(&s, t));
-	}
-	json_t *run = run_json(&c, argc, argv, id, started, t0, interrupted);
+/* The results document from the runs, the reports written, the closing
+ * lines printed; returns the exit status. */
+static int finish(fl_sweep_state *s, int argc, char **argv,
+		  const struct start *st, int runs, int interrupted)
+{
+	fl_sweep_cli *c = s->c;
+	int ref_failed;
+	json_t *entries = fl_sweep_run_entries(s, &runs, &ref_failed);
+	json_t *run = run_json(c, argc, argv, st->id, st->at, st->t0,
+			       interrupted);
 	json_t *doc = fl_results_new(fl_version(), run, entries);
-	if (!doc || json_object_set_new(doc, "sweep", sweep_json(&s)) ||
+	if (!doc || json_object_set_new(doc, "sweep", sweep_json(s)) ||
 	    fl_sweep_map_update(doc) < 0)
 		fl_out_of_memory();
 
 	char index_path[PATH_MAX + 32];
 	int report_failed =
-		fl_write_reports(doc, c.no_report ? NULL : c.report_dir, id, c.extra,
-				 index_path, sizeof index_path) < 0;
-	print_closing(&s, doc, (double)(fl_now_ns() - t0) / 1e9, runs, index_path);
+		fl_write_reports(doc, c->no_report ? NULL : c->report_dir,
+				 st->id, c->extra, index_path,
+				 sizeof index_path) < 0;
+	print_closing(s, doc, (double)(fl_now_ns() - st->t0) / 1e9, runs,
+		      index_path);
 
-	status = fl_results_exit_status(doc);
+	int status = fl_results_exit_status(doc);
 	if (ref_failed && status == FL_EXIT_OK)
 		status = FL_EXIT_USAGE;
 	if (report_failed && status == FL_EXIT_OK)
 		status = FL_EXIT_INTERNAL;
 	json_decref(doc);
-	for (int k = 0; k < s.nscens; k++) {
-		json_decref(s.scens[k].reference);
-		json_decref(s.scens[k].map);
+	return status;
+}
+
+static void sweep_free(fl_sweep_state *s)
+{
+	for (int k = 0; k < s->nscens; k++) {
+		json_decref(s->scens[k].reference);
+		json_decref(s->scens[k].map);
 	}
-	for (int i = 0; i < s.ntasks; i++)
-		json_decref(s.tasks[i].result);
-	free(s.tasks);
-	free(s.scens);
-	for (int i = 0; i < c.npoints; i++)
-		free(c.points[i]);
-	free(c.points);
-	free(c.points_arg);
+	for (int i = 0; i < s->ntasks; i++)
+		json_decref(s->tasks[i].result);
+	free(s->tasks);
+	free(s->scens);
+	for (int i = 0; i < s->c->npoints; i++)
+		free(s->c->points[i]);
+	free(s->c->points);
+	free(s->c->points_arg);
+}
+
+int fl_cmd_sweep(int argc, char **argv)
+{
+	fl_sweep_cli c;
+	memset(&c, 0, sizeof c);
+	c.report_dir = "reports";
+	c.jobs = 1;
+	c.nth = 1;
+	int status = parse_opts(argc, argv, &c);
+	if (status >= 0)
+		return status;
+	status = find_tools(&c);
+	if (status)
+		return status;
+	c.color = isatty(1) && !getenv("NO_COLOR");
+	char err[1024];
+	fl_scenario_ref *refs;
+	int n = fl_scenario_discover(argv + optind, argc - optind, &refs, err,
+				     sizeof err);
+	if (n < 0) {
+		fprintf(stderr, "faultline: %s\n", err);
+		return FL_EXIT_USAGE;
+	}
+	fl_sweep_state s;
+	memset(&s, 0, sizeof s);
+	s.c = &c;
+	char tmp_root[PATH_MAX];
+	status = select_scenarios(&s, refs, n);
+	if (!status && fl_runtime_start(tmp_root, sizeof tmp_root) < 0)
+		status = FL_EXIT_INTERNAL;
+	if (status) {
+		fl_scenario_refs_free(refs, n);
+		free(s.scens);
+		return status;
+	}
+	c.opts.tmp_root = tmp_root;
+	c.opts.self_path = argv[-1] ? argv[-1] : "faultline";
+	struct start st;
+	int64_t wall0 = fl_wall_ns();
+	st.t0 = fl_now_ns();
+	iso_time(st.at, sizeof st.at, wall0);
+	fl_run_id(st.id, sizeof st.id, wall0);
+	char artifacts[PATH_MAX];
+	if (!c.no_report) {
+		snprintf(artifacts, sizeof artifacts, "%s/%s", c.report_dir,
+			 st.id);
+		if (fl_mkdirs(artifacts, 0755) == 0)
+			c.opts.artifact_dir = artifacts;
+	}
+	if (c.budget_s > 0)
+		s.deadline_ns = st.t0 + (int64_t)(c.budget_s * 1e9);
+
+	int runs = fl_sweep_run_all(&s);
+	int interrupted = fl_monitor_interrupted();
+	status = finish(&s, argc, argv, &st, runs, interrupted);
+	sweep_free(&s);
 	fl_scenario_refs_free(refs, n);
 	fl_runtime_stop(tmp_root);
 	if (interrupted) {

@@ -1,12 +1,13 @@
 #define _GNU_SOURCE
 #include "measure.h"
 
+#include "delta.h"
 #include "progress.h"
 #include "sites.h"
+#include "snapshot.h"
 #include "util.h"
 #include "windows.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -22,11 +23,6 @@
  * machine), but no longer than this. */
 #define BASELINE_MIN_SAMPLES 5
 #define BASELINE_WAIT_NS (5 * FL_NS_PER_SEC)
-/* The final snapshot waits at most this long for the target to be
- * quiet. */
-#define QUIET_MAX_NS (2 * FL_NS_PER_SEC)
-/* A held snapshot looks at most this many times. */
-#define HELD_LOOKS_MAX 32
 #define CORE_TIMEOUT_NS (60 * FL_NS_PER_SEC)
 
 static fl_session *cur_session(fl_ctx *ctx)
@@ -184,357 +180,6 @@ void fl_measure_poll(fl_ctx *ctx)
 }
 
 /* ------------------------------------------------------------------ */
-/* Snapshots                                                            */
-/* ------------------------------------------------------------------ */
-
-/* The entries of a directory as "dir/name" paths, sorted by name (fd is
- * the position). Returns the count (0 for a missing directory). */
-static int cmp_target(const void *a, const void *b)
-{
-	return strcmp(((const fl_fd_entry *)a)->target,
-		      ((const fl_fd_entry *)b)->target);
-}
-
-/* The entries of a directory, sorted by name (none if it does not
- * exist). */
-static int list_dir(const char *dir, fl_fd_entry **out)
-{
-	*out = NULL;
-	DIR *d = opendir(dir);
-	if (!d)
-		return 0;
-	size_t n = 0, cap = 0;
-	fl_fd_entry *v = NULL;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			v = fl_xrealloc(v, cap * sizeof *v);
-		}
-		memset(&v[n], 0, sizeof v[n]);
-		snprintf(v[n].target, sizeof v[n].target, "%s/%s", dir, de->d_name);
-		n++;
-	}
-	closedir(d);
-	if (n > 1)
-		qsort(v, n, sizeof *v, cmp_target);
-	for (size_t i = 0; i < n; i++)
-		v[i].fd = (int)i;
-	*out = v;
-	return (int)n;
-}
-
-void fl_measure_base_free(fl_base_snapshot *b)
-{
-	free(b->fds);
-	free(b->threads);
-	free(b->files);
-	free(b->procs);
-	memset(b, 0, sizeof *b);
-}
-
-/* One process to look at, copied out of the tree under the lock. */
-struct look {
-	fl_proc_entry e;
-	int procfd;		/* a dup of the tree's /proc/PID */
-};
-
-/* The processes of the tree to look at: a full walk first, so the look
- * is exact whatever the discovery rounds missed. *out malloc'd. */
-static int tree_procs(fl_session *s, struct look **out)
-{
-	pthread_mutex_lock(&s->lock);
-	fl_tree *t = &s->tree;
-	fl_tree_walk(t, fl_now_ns());
-	fl_tree_refresh(t);
-	struct look *v = fl_xcalloc(t->n + 1, sizeof *v);
-	int n = 0;
-	for (size_t i = 0; i < t->n; i++) {
-		const fl_member *p = &t->procs[i];
-		if (p->state == FL_MEMBER_GONE || !p->sampler_ok)
-			continue;
-		struct look *l = &v[n];
-		l->procfd = fcntl(p->sampler.procfd, F_DUPFD_CLOEXEC, 0);
-		if (l->procfd < 0)
-			continue;
-		l->e.pid = p->pid;
-		l->e.ppid = p->ppid;
-		l->e.starttime = p->starttime;
-		snprintf(l->e.comm, sizeof l->e.comm, "%s", p->comm);
-		l->e.state = p->state == FL_MEMBER_ZOMBIE ? 'Z' : 'R';
-		l->e.is_root = p->is_root;
-		l->e.left_group = p->left_group;
-		l->e.left_session = p->left_session;
-		n++;
-	}
-	pthread_mutex_unlock(&s->lock);
-	*out = v;
-	return n;
-}
-
-/* The fd tables, threads and watched files of the current run's processes
- * at one moment, without the harness's own footprint (the region's
- * descriptor, in each process that holds it; the agent has no thread).
- * Returns 0, or -ESRCH when the root is gone. */
-static int take_snapshot(fl_ctx *ctx, fl_instance *in, fl_base_snapshot *out)
-{
-	fl_session *s = in->sess;
-	memset(out, 0, sizeof *out);
-	struct look *procs;
-	int np = tree_procs(s, &procs);
-	size_t nfds = 0, capfds = 0, nth = 0, capth = 0;
-	fl_fd_entry *fds = NULL;
-	fl_thread_entry *th = NULL;
-	int r = 0;
-	out->procs = fl_xcalloc((size_t)np + 1, sizeof *out->procs);
-	for (int i = 0; i < np; i++) {
-		struct look *l = &procs[i];
-		fl_fd_entry *pf = NULL;
-		fl_thread_entry *pt = NULL;
-		int npf = 0, npt = 0;
-		if (l->e.state != 'Z') {
-			npf = fl_procfs_fd_table(l->procfd, &pf);
-			/* Which threads are there; what they are is read once,
-			 * for those a held snapshot keeps. */
-			npt = fl_procfs_thread_ids(l->procfd, &pt);
-		}
-		/* What the agent holds in this process: the region's
-		 * descriptor while it keeps it (the agent has no thread). */
-		fl_footprint fp;
-		fl_faults_footprint(&in->faults, l->procfd, l->e.pid, &fp);
-		int skip_fd = fp.fds ? fp.fd : -1;
-		close(l->procfd);
-		if (npf < 0 || npt < 0) {
-			free(pf);
-			free(pt);
-			if (l->e.is_root)
-				r = -ESRCH;
-			continue; /* it ended meanwhile */
-		}
-		fl_proc_entry *e = &out->procs[out->nprocs++];
-		*e = l->e;
-		for (int k = 0; k < npf; k++) {
-			if (pf[k].fd == skip_fd)
-				continue;
-			if (nfds == capfds) {
-				capfds = capfds ? capfds * 2 : 64;
-				fds = fl_xrealloc(fds, capfds * sizeof *fds);
-			}
-			fds[nfds] = pf[k];
-			fds[nfds++].pid = l->e.pid;
-			e->nfds++;
-		}
-		for (int k = 0; k < npt; k++) {
-			if (nth == capth) {
-				capth = capth ? capth * 2 : 16;
-				th = fl_xrealloc(th, capth * sizeof *th);
-			}
-			th[nth] = pt[k];
-			th[nth++].pid = l->e.pid;
-			e->nthreads++;
-		}
-		free(pf);
-		free(pt);
-	}
-	free(procs);
-	if (r < 0 || out->nprocs == 0 || !out->procs[0].is_root) {
-		free(fds);
-		free(th);
-		fl_measure_base_free(out);
-		return -ESRCH;
-	}
-	fl_ctx_abbreviate(ctx, fds, (int)nfds);
-	out->fds = fds;
-	out->nfds = (int)nfds;
-	out->threads = th;
-	out->nthreads = (int)nth;
-	out->nfiles = s->watch_path[0] ? list_dir(s->watch_path, &out->files)
-				       : 0;
-	fl_ctx_abbreviate(ctx, out->files, out->nfiles);
-	return 0;
-}
-
-/* Do two looks at an fd see the same open file? The same target, or the
- * same path once one of them reads " (deleted)": a file the program
- * unlinked while it kept it open is still the fd it leaked (a leaky
- * batch's files are deleted by the next batch). */
-static int same_target(const char *a, const char *b)
-{
-	if (!strcmp(a, b))
-		return 1;
-	static const char del[] = " (deleted)";
-	size_t la = strlen(a), lb = strlen(b), ld = sizeof del - 1;
-	if (la == lb + ld && !strcmp(a + lb, del))
-		return !strncmp(a, b, lb);
-	if (lb == la + ld && !strcmp(b + la, del))
-		return !strncmp(a, b, la);
-	return 0;
-}
-
-static int same_proc(const fl_proc_entry *a, const fl_proc_entry *b)
-{
-	return a->pid == b->pid && a->starttime == b->starttime;
-}
-
-/* What two looks have in common: the processes, the fds (same process,
- * number and target), threads and files present in both. Fills out
- * (owned). */
-static void intersect_snapshots(const fl_base_snapshot *a,
-				const fl_base_snapshot *b, fl_base_snapshot *out)
-{
-	memset(out, 0, sizeof *out);
-	out->procs = fl_xmalloc((size_t)(b->nprocs + 1) * sizeof *out->procs);
-	for (int i = 0; i < b->nprocs; i++)
-		for (int j = 0; j < a->nprocs; j++)
-			if (same_proc(&a->procs[j], &b->procs[i])) {
-				fl_proc_entry e = b->procs[i];
-				e.nfds = e.nthreads = 0;
-				out->procs[out->nprocs++] = e;
-				break;
-			}
-	out->fds = fl_xmalloc((size_t)(b->nfds + 1) * sizeof *out->fds);
-	for (int i = 0; i < b->nfds; i++)
-		for (int j = 0; j < a->nfds; j++)
-			if (a->fds[j].pid == b->fds[i].pid &&
-			    a->fds[j].fd == b->fds[i].fd &&
-			    same_target(a->fds[j].target, b->fds[i].target)) {
-				out->fds[out->nfds++] = b->fds[i];
-				break;
-			}
-	out->threads = fl_xmalloc((size_t)(b->nthreads + 1) *
-				  sizeof *out->threads);
-	for (int i = 0; i < b->nthreads; i++)
-		for (int j = 0; j < a->nthreads; j++)
-			if (a->threads[j].tid == b->threads[i].tid) {
-				out->threads[out->nthreads++] = b->threads[i];
-				break;
-			}
-	out->files = fl_xmalloc((size_t)(b->nfiles + 1) * sizeof *out->files);
-	for (int i = 0; i < b->nfiles; i++)
-		for (int j = 0; j < a->nfiles; j++)
-			if (strcmp(a->files[j].target, b->files[i].target) == 0) {
-				out->files[out->nfiles++] = b->files[i];
-				break;
-			}
-	/* Each process's counts are what was kept of it. */
-	for (int k = 0; k < out->nprocs; k++) {
-		fl_proc_entry *e = &out->procs[k];
-		for (int i = 0; i < out->nfds; i++)
-			e->nfds += out->fds[i].pid == e->pid;
-		for (int i = 0; i < out->nthreads; i++)
-			e->nthreads += out->threads[i].pid == e->pid;
-	}
-}
-
-/* The fewest fds, threads and processes the sampler saw over [from, to]. */
-static void sampled_floor(fl_session *s, int64_t from, int64_t to,
-			  int64_t floor[FL_FIG_COUNT])
-{
-	for (int f = 0; f < FL_FIG_COUNT; f++)
-		floor[f] = INT64_MAX;
-	pthread_mutex_lock(&s->lock);
-	const fl_sample *x;
-	for (size_t k = 0; (x = fl_series_back(&s->series, k)) != NULL; k++) {
-		if (x->t_ns < from)
-			break;
-		if (x->t_ns > to)
-			continue;
-		for (int f = 0; f < FL_FIG_COUNT; f++)
-			if (x->v[f] < floor[f])
-				floor[f] = x->v[f];
-	}
-	pthread_mutex_unlock(&s->lock);
-}
-
-/* What the target holds, not what passes through it: looks at its fd
- * tables, threads and files at every sample over window_ns, and keeps what
- * was there at every look (the same fd number pointing to the same
- * thing, in the same process). quiet: the sampler never saw fewer fds,
- * threads or processes than it keeps (nothing kept was only passing
- * through). The looks must cover the window with no gap over a quarter of
- * it: when the harness was not scheduled for longer, an fd reopened at
- * the same number after the gap would pass for one held all along, so the
- * window is counted again from the look after the gap (more looks keep
- * only less, never drop what is held). Returns 0 or -ESRCH. */
-static int held_snapshot(fl_ctx *ctx, fl_instance *in, int64_t window_ns,
-			 fl_base_snapshot *out, int *quiet)
-{
-	fl_session *s = in->sess;
-	int64_t step = s->period_ns;
-	/* At least two sample periods, so the sampler sees the window too;
-	 * a window no longer than that is looked at at its two ends. */
-	if (window_ns <= 2 * step) {
-		window_ns = 2 * step;
-		step = window_ns;
-	}
-	if (window_ns / step > HELD_LOOKS_MAX)
-		step = window_ns / HELD_LOOKS_MAX;
-	int64_t max_gap = window_ns / 4 > 2 * step ? window_ns / 4 : 2 * step;
-	int64_t t0 = fl_session_now(s);
-	int64_t last = fl_now_ns();
-	if (take_snapshot(ctx, in, out) < 0)
-		return -ESRCH;
-	int64_t end = last + window_ns;
-	/* However starved, a held snapshot ends: looks keep going past the
-	 * window only this much longer. */
-	int64_t give_up = end + QUIET_MAX_NS;
-	for (;;) {
-		int64_t next = fl_now_ns() + step;
-		if (next > end)
-			next = end;
-		while (fl_now_ns() < next && !fl_instance_exit(in).exited)
-			fl_session_wait(s, next, -1);
-		fl_base_snapshot look, kept;
-		int64_t now = fl_now_ns();
-		if (fl_instance_exit(in).exited || take_snapshot(ctx, in, &look) < 0)
-			break; /* gone: what it held until then */
-		/* A look at a large table takes time of its own: that much
-		 * between looks is the instrument, not a gap. */
-		int64_t took = fl_now_ns() - now;
-		if (now - last > max_gap && now - last > 2 * took && now < give_up)
-			end = now + window_ns;
-		last = now;
-		intersect_snapshots(out, &look, &kept);
-		fl_measure_base_free(out);
-		fl_measure_base_free(&look);
-		*out = kept;
-		if (now >= end || now >= give_up)
-			break;
-	}
-	for (int i = 0; i < out->nthreads; i++)
-		fl_procfs_thread_detail(&out->threads[i]);
-	int64_t floor[FL_FIG_COUNT];
-	sampled_floor(s, t0, fl_session_now(s), floor);
-	*quiet = (floor[FL_FIG_FDS] == INT64_MAX ||
-		  out->nfds <= floor[FL_FIG_FDS]) &&
-		 (floor[FL_FIG_THREADS] == INT64_MAX ||
-		  out->nthreads <= floor[FL_FIG_THREADS]) &&
-		 (floor[FL_FIG_PROCS] == INT64_MAX ||
-		  out->nprocs <= floor[FL_FIG_PROCS]);
-	return 0;
-}
-
-/* A held snapshot once the target is quiet, looking again while it is
- * not, at most max_ns: the last held snapshot then (*quiet = 0). */
-static int quiet_snapshot(fl_ctx *ctx, fl_instance *in, int64_t hold_ns,
-			  int64_t max_ns, fl_base_snapshot *out, int *quiet)
-{
-	int64_t give_up = fl_now_ns() + max_ns;
-	if (ctx->host.deadline_ns && ctx->host.deadline_ns < give_up)
-		give_up = ctx->host.deadline_ns;
-	for (;;) {
-		if (held_snapshot(ctx, in, hold_ns, out, quiet) < 0)
-			return -ESRCH;
-		if (*quiet || fl_now_ns() >= give_up ||
-		    fl_instance_exit(in).exited)
-			return 0;
-		fl_measure_base_free(out);
-	}
-}
-
-/* ------------------------------------------------------------------ */
 /* Baseline                                                             */
 /* ------------------------------------------------------------------ */
 
@@ -601,7 +246,7 @@ int fl_measure_baseline(fl_ctx *ctx, int64_t from_ns, size_t min_samples,
 	/* A new baseline starts a new measurement: no final yet. */
 	fl_measure_final_free(&ctx->final);
 	fl_base_snapshot *b = &ctx->base_snap;
-	fl_measure_base_free(b);
+	fl_snapshot_free(b);
 	/* Each process's own baseline, and the trend since the baseline
 	 * counted from here on whatever its length. */
 	pthread_mutex_lock(&s->lock);
@@ -614,9 +259,9 @@ int fl_measure_baseline(fl_ctx *ctx, int64_t from_ns, size_t min_samples,
 	 * socket or a batch's file that happens to be open now. */
 	fl_base_snapshot now;
 	int quiet;
-	if (held_snapshot(ctx, in, ctx->cfg.hold_ns, &now, &quiet) < 0 ||
+	if (fl_snapshot_held(ctx, in, ctx->cfg.hold_ns, &now, &quiet) < 0 ||
 	    !fl_ctx_target_live(ctx)) {
-		fl_measure_base_free(&now);
+		fl_snapshot_free(&now);
 		snprintf(err, errlen, "the target exited during the baseline");
 		return -ESRCH;
 	}
@@ -697,8 +342,15 @@ void fl_measure_final_free(fl_final *f)
 	new_fds_free(&f->files);
 	free(f->procs.items);
 	free(f->procs.groups);
-	fl_measure_base_free(&f->snap);
+	fl_snapshot_free(&f->snap);
 	memset(f, 0, sizeof *f);
+}
+
+/* The baseline's snapshot is dropped where the scenario drops its
+ * context (scenario.c); snapshot.c owns how. */
+void fl_measure_base_free(fl_base_snapshot *b)
+{
+	fl_snapshot_free(b);
 }
 
 /* The final figures from the samples just before end_ns (a run that
@@ -731,176 +383,6 @@ static int samples_final(fl_session *s, int64_t end_ns, int64_t window_ns,
 	return r;
 }
 
-static int same_fd(const fl_fd_entry *a, const fl_fd_entry *b, int by_name)
-{
-	if (by_name)
-		return strcmp(a->target, b->target) == 0;
-	return a->fd == b->fd && a->pid == b->pid &&
-	       same_target(a->target, b->target);
-}
-
-/* "nginx pid 12": how a process is named in forensics. */
-static void proc_label(const fl_proc_entry *procs, int nprocs, pid_t pid,
-		       char *out, size_t len)
-{
-	for (int i = 0; i < nprocs; i++)
-		if (procs[i].pid == pid) {
-			snprintf(out, len, "%s pid %d", procs[i].comm, (int)pid);
-			return;
-		}
-	snprintf(out, len, "pid %d", (int)pid);
-}
-
-/* Groups items of several processes: each process's own groups, labelled
- * with the process when there is more than one (multi), largest first. */
-static int group_per_process(const void *items, size_t size, int n,
-			     pid_t (*pid_of)(const void *),
-			     int (*group)(const void *, int, fl_group **),
-			     const fl_proc_entry *procs, int nprocs, int multi,
-			     fl_group **out)
-{
-	if (!multi)
-		return group(items, n, out);
-	const char *v = items;
-	fl_group *all = NULL;
-	int nall = 0;
-	char *subset = fl_xmalloc((size_t)(n > 0 ? n : 1) * size);
-	pid_t *done = fl_xmalloc((size_t)(n > 0 ? n : 1) * sizeof *done);
-	int ndone = 0;
-	for (int i = 0; i < n; i++) {
-		pid_t pid = pid_of(v + (size_t)i * size);
-		int seen = 0;
-		for (int k = 0; k < ndone && !seen; k++)
-			seen = done[k] == pid;
-		if (seen)
-			continue;
-		done[ndone++] = pid;
-		int ns = 0;
-		for (int k = i; k < n; k++)
-			if (pid_of(v + (size_t)k * size) == pid)
-				memcpy(subset + (size_t)ns++ * size,
-				       v + (size_t)k * size, size);
-		fl_group *g;
-		int ng = group(subset, ns, &g);
-		char label[64];
-		proc_label(procs, nprocs, pid, label, sizeof label);
-		all = fl_xrealloc(all, (size_t)(nall + ng + 1) * sizeof *all);
-		for (int k = 0; k < ng; k++) {
-			all[nall + k] = g[k];
-			snprintf(all[nall + k].proc, sizeof all[nall + k].proc,
-				 "%s", label);
-		}
-		nall += ng;
-		free(g);
-	}
-	free(subset);
-	free(done);
-	/* Largest first, as for one process (a stable insertion sort). */
-	for (int i = 1; i < nall; i++) {
-		fl_group g = all[i];
-		int j = i;
-		while (j > 0 && all[j - 1].count < g.count) {
-			all[j] = all[j - 1];
-			j--;
-		}
-		all[j] = g;
-	}
-	if (!all)
-		all = fl_xmalloc(sizeof *all);
-	*out = all;
-	return nall;
-}
-
-static pid_t fd_pid(const void *x)
-{
-	return ((const fl_fd_entry *)x)->pid;
-}
-
-static pid_t thread_pid(const void *x)
-{
-	return ((const fl_thread_entry *)x)->pid;
-}
-
-static int group_fds(const void *v, int n, fl_group **out)
-{
-	return fl_forensics_group_fds(v, n, out);
-}
-
-static int group_threads(const void *v, int n, fl_group **out)
-{
-	return fl_forensics_group_threads(v, n, out);
-}
-
-/* More than one process at either look: forensics name the process. */
-static int multi_process(const fl_base_snapshot *a, const fl_base_snapshot *b)
-{
-	return a->nprocs > 1 || b->nprocs > 1;
-}
-
-/* What of now was not in base (new) and what of base is not in now
- * (gone); entries match by process, number and target (by target alone
- * for files). */
-static void diff_fds(const fl_fd_entry *base, int nbase, const fl_fd_entry *now,
-		     int nnow, int by_name, const fl_proc_entry *procs,
-		     int nprocs, int multi, fl_new_fds *out)
-{
-	out->listed = 1;
-	out->items = fl_xmalloc((size_t)(nnow + 1) * sizeof *out->items);
-	out->gone = fl_xmalloc((size_t)(nbase + 1) * sizeof *out->gone);
-	for (int i = 0; i < nnow; i++) {
-		int old = 0;
-		for (int j = 0; j < nbase && !old; j++)
-			old = same_fd(&base[j], &now[i], by_name);
-		if (!old)
-			out->items[out->n++] = now[i];
-	}
-	for (int j = 0; j < nbase; j++) {
-		int kept = 0;
-		for (int i = 0; i < nnow && !kept; i++)
-			kept = same_fd(&base[j], &now[i], by_name);
-		if (!kept)
-			out->gone[out->ngone++] = base[j];
-	}
-	out->ngroups = group_per_process(out->items, sizeof *out->items,
-					 out->n, fd_pid, group_fds, procs,
-					 nprocs, multi && !by_name,
-					 &out->groups);
-}
-
-static void diff_threads(const fl_base_snapshot *base,
-			 const fl_base_snapshot *now, fl_new_threads *out)
-{
-	out->listed = 1;
-	out->n = fl_forensics_new_threads(base->threads, base->nthreads,
-					  now->threads, now->nthreads, -1,
-					  &out->items);
-	out->ngroups = group_per_process(out->items, sizeof *out->items,
-					 out->n, thread_pid, group_threads,
-					 now->procs, now->nprocs,
-					 multi_process(base, now), &out->groups);
-	out->gone = base->nthreads - (now->nthreads - out->n);
-	out->all = fl_xmalloc((size_t)(now->nthreads + 1) * sizeof *out->all);
-	memcpy(out->all, now->threads, (size_t)now->nthreads * sizeof *out->all);
-	out->nall = now->nthreads;
-}
-
-static void diff_procs(const fl_base_snapshot *base,
-		       const fl_base_snapshot *now, fl_new_procs *out)
-{
-	out->listed = 1;
-	out->items = fl_xmalloc((size_t)(now->nprocs + 1) * sizeof *out->items);
-	for (int i = 0; i < now->nprocs; i++) {
-		int old = 0;
-		for (int j = 0; j < base->nprocs && !old; j++)
-			old = same_proc(&base->procs[j], &now->procs[i]);
-		if (!old)
-			out->items[out->n++] = now->procs[i];
-	}
-	out->gone = base->nprocs - (now->nprocs - out->n);
-	out->ngroups = fl_forensics_group_procs(out->items, out->n,
-						&out->groups);
-}
-
 /* When the last window of the current run closed, or -1. */
 static int64_t last_window_off(const fl_ctx *ctx)
 {
@@ -931,10 +413,10 @@ static void final_after_exit(fl_ctx *ctx, fl_instance *in, fl_final *f)
 		f->base[k] = ctx->base.v[k];
 	if (s->watch_path[0]) {
 		fl_fd_entry *now;
-		int n = list_dir(s->watch_path, &now);
+		int n = fl_snapshot_list_dir(s->watch_path, &now);
 		fl_ctx_abbreviate(ctx, now, n);
-		diff_fds(ctx->base_snap.files, ctx->base_snap.nfiles, now, n, 1,
-			 NULL, 0, 0, &f->files);
+		fl_delta_fds(ctx->base_snap.files, ctx->base_snap.nfiles, now, n,
+			     1, NULL, 0, 0, &f->files);
 		free(now);
 		f->fig.v[FL_FIG_FILES] = n;
 		f->base[FL_FIG_FILES] = ctx->base_snap.nfiles;
@@ -954,12 +436,12 @@ void fl_measure_final(fl_ctx *ctx)
 	fl_base_snapshot snap;
 	memset(&snap, 0, sizeof snap);
 	int quiet = 0;
-	int r = quiet_snapshot(ctx, in, ctx->cfg.hold_ns, QUIET_MAX_NS, &snap,
-			       &quiet);
+	int r = fl_snapshot_quiet(ctx, in, ctx->cfg.hold_ns,
+				  FL_SNAPSHOT_QUIET_MAX_NS, &snap, &quiet);
 	if (r < 0 || fl_instance_exit(in).exited) {
 		/* It died while the harness looked: the samples before the
 		 * exit are its final figures. */
-		fl_measure_base_free(&snap);
+		fl_snapshot_free(&snap);
 		if (fl_instance_exit(in).exited)
 			final_after_exit(ctx, in, f);
 		return;
@@ -998,27 +480,27 @@ void fl_measure_final(fl_ctx *ctx)
 		f->base[FL_FIG_PROCS] = base->nprocs;
 	if (s->watch_path[0])
 		f->base[FL_FIG_FILES] = base->nfiles;
-	int multi = multi_process(base, &snap);
-	diff_fds(base->fds, base->nfds, snap.fds, snap.nfds, 0, snap.procs,
-		 snap.nprocs, multi, &f->fds);
-	diff_threads(base, &snap, &f->threads);
-	diff_procs(base, &snap, &f->procs);
+	int multi = fl_delta_multi_process(base, &snap);
+	fl_delta_fds(base->fds, base->nfds, snap.fds, snap.nfds, 0, snap.procs,
+		     snap.nprocs, multi, &f->fds);
+	fl_delta_threads(base, &snap, &f->threads);
+	fl_delta_procs(base, &snap, &f->procs);
 	if (s->watch_path[0])
-		diff_fds(base->files, base->nfiles, snap.files, snap.nfiles, 1,
-			 NULL, 0, 0, &f->files);
+		fl_delta_fds(base->files, base->nfiles, snap.files, snap.nfiles,
+			     1, NULL, 0, 0, &f->files);
 	f->baseline_fd_count = base->nfds;
 	if (!quiet)
 		fl_ctx_log(ctx,
 			   "the target did not quiesce within %.1f s: the final "
 			   "fd table may hold fds in use",
-			   (double)QUIET_MAX_NS / 1e9);
+			   (double)FL_SNAPSHOT_QUIET_MAX_NS / 1e9);
 	f->snap = snap;
 }
 
 void fl_measure_before_start(fl_ctx *ctx, const char *watch_path)
 {
 	free(ctx->start_files);
-	ctx->nstart_files = list_dir(watch_path, &ctx->start_files);
+	ctx->nstart_files = fl_snapshot_list_dir(watch_path, &ctx->start_files);
 	fl_ctx_abbreviate(ctx, ctx->start_files, ctx->nstart_files);
 	ctx->start_inst = ctx->ninstances - 1;
 }
@@ -1036,7 +518,7 @@ int fl_measure_final_since_start(fl_ctx *ctx, char *err, size_t errlen)
 		return -ENODATA;
 	}
 	fl_fd_entry *now;
-	int n = list_dir(in->sess->watch_path, &now);
+	int n = fl_snapshot_list_dir(in->sess->watch_path, &now);
 	fl_ctx_abbreviate(ctx, now, n);
 	memset(f, 0, sizeof *f);
 	f->have = 1;
@@ -1048,8 +530,8 @@ int fl_measure_final_since_start(fl_ctx *ctx, char *err, size_t errlen)
 			 "compared, with its state before the start";
 	f->fig.v[FL_FIG_FILES] = n;
 	f->base[FL_FIG_FILES] = ctx->nstart_files;
-	diff_fds(ctx->start_files, ctx->nstart_files, now, n, 1, NULL, 0, 0,
-		 &f->files);
+	fl_delta_fds(ctx->start_files, ctx->nstart_files, now, n, 1, NULL, 0,
+		     0, &f->files);
 	free(now);
 	return 0;
 }
@@ -1057,18 +539,6 @@ int fl_measure_final_since_start(fl_ctx *ctx, char *err, size_t errlen)
 double fl_measure_leak(const fl_ctx *ctx, enum fl_figure fig)
 {
 	return fl_sample_figure(&ctx->final.fig, fig) - ctx->final.base[fig];
-}
-
-/* A process's count of a figure in a snapshot (fds, threads), or -1 when
- * it is not in it. */
-static int proc_count(const fl_base_snapshot *b, const fl_proc_entry *p,
-		      enum fl_figure fig)
-{
-	for (int i = 0; i < b->nprocs; i++)
-		if (same_proc(&b->procs[i], p))
-			return fig == FL_FIG_FDS ? b->procs[i].nfds
-						 : b->procs[i].nthreads;
-	return -1;
 }
 
 int fl_measure_leak_each(fl_ctx *ctx, enum fl_figure fig, fl_proc_leak *out)
@@ -1100,8 +570,8 @@ int fl_measure_leak_each(fl_ctx *ctx, enum fl_figure fig, fl_proc_leak *out)
 			}
 			pthread_mutex_unlock(&s->lock);
 		} else {
-			fin = proc_count(snap, p, fig);
-			int bc = proc_count(base, p, fig);
+			fin = fl_delta_proc_count(snap, p, fig);
+			int bc = fl_delta_proc_count(base, p, fig);
 			b = bc < 0 ? 0 : bc;
 		}
 		if (out->found && fin - b <= out->leaked)
@@ -1126,7 +596,8 @@ int fl_measure_leak_each(fl_ctx *ctx, enum fl_figure fig, fl_proc_leak *out)
 		ng = f->threads.ngroups;
 	}
 	char label[64];
-	proc_label(snap->procs, snap->nprocs, out->pid, label, sizeof label);
+	fl_delta_proc_label(snap->procs, snap->nprocs, out->pid, label,
+			    sizeof label);
 	size_t len = 0;
 	for (int i = 0; i < ng && len < sizeof out->summary; i++) {
 		if (g[i].proc[0] && strcmp(g[i].proc, label) != 0)

@@ -2,9 +2,11 @@
  * tables, threads, processes and watched files for forensics), the final
  * figures with the forensics that explain them (per process), the OOM
  * precursor, and the figures the scripts ask for (latest sample, peaks,
- * trends, quiet periods, recovery after a window). The only module that
- * reads a session's samples (its series, series.h) and its process tree
- * (tree.h). */
+ * trends, quiet periods, recovery after a window). With snapshot.c
+ * (which looks at the processes' fd tables, threads and files for it), the
+ * only module that reads a session's samples (its series, series.h) and
+ * its process tree (tree.h); delta.c says what changed between two
+ * snapshots. */
 #ifndef FL_MEASURE_H
 #define FL_MEASURE_H
 

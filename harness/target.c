@@ -218,16 +218,13 @@ static const char *step_name(int step)
 	return "starting";
 }
 
-int fl_target_spawn(const fl_spawn_spec *spec, fl_child *child, char *err,
-		    size_t errlen)
+/* The program a spawn runs, resolved as execvp would and made absolute.
+ * A relative path with a '/' is relative to the target's working
+ * directory, as it would be for a shell that cd'd there first; it is
+ * made absolute here so the check and the exec agree. malloc'd, or NULL
+ * with errno set. */
+static char *spawn_path(const fl_spawn_spec *spec)
 {
-	memset(child, 0, sizeof *child);
-	child->pid = -1;
-	child->pidfd = child->procfd = child->out_fd = child->err_fd = -1;
-
-	/* A relative path with a '/' is relative to the target's working
-	 * directory, as it would be for a shell that cd'd there first; it is
-	 * made absolute here so the check and the exec agree. */
 	char *path;
 	const char *argv0 = spec->argv[0];
 	if (strchr(argv0, '/') && argv0[0] != '/' && spec->cwd) {
@@ -244,30 +241,47 @@ int fl_target_spawn(const fl_spawn_spec *spec, fl_child *child, char *err,
 			path = fl_xstrdup(abs);
 		}
 	}
-	if (!path) {
-		int e = errno;
-		snprintf(err, errlen, "cannot run '%s': %s", spec->argv[0],
-			 strerror(e));
-		return -e;
+	return path;
+}
+
+/* The pipes of a spawn: the child's stdout and stderr, and the
+ * close-on-exec pipe an exec failure comes back through (-1: not open). */
+struct spawn_pipes {
+	int out[2], err[2], exec[2];
+};
+
+static void close_pipes(struct spawn_pipes *p)
+{
+	for (int i = 0; i < 2; i++) {
+		if (p->out[i] >= 0)
+			close(p->out[i]);
+		if (p->err[i] >= 0)
+			close(p->err[i]);
+		if (p->exec[i] >= 0)
+			close(p->exec[i]);
 	}
-	int outp[2] = {-1, -1}, errp[2] = {-1, -1}, expipe[2] = {-1, -1};
-	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
-	    pipe2(expipe, O_CLOEXEC) < 0) {
+}
+
+/* 0, or -errno with err and none of them left open. */
+static int open_pipes(struct spawn_pipes *p, char *err, size_t errlen)
+{
+	for (int i = 0; i < 2; i++)
+		p->out[i] = p->err[i] = p->exec[i] = -1;
+	if (pipe2(p->out, O_CLOEXEC) < 0 || pipe2(p->err, O_CLOEXEC) < 0 ||
+	    pipe2(p->exec, O_CLOEXEC) < 0) {
 		int e = errno;
 		snprintf(err, errlen, "pipe: %s", strerror(e));
-		for (int i = 0; i < 2; i++) {
-			if (outp[i] >= 0)
-				close(outp[i]);
-			if (errp[i] >= 0)
-				close(errp[i]);
-			if (expipe[i] >= 0)
-				close(expipe[i]);
-		}
-		free(path);
+		close_pipes(p);
 		return -e;
 	}
-	/* The environment with room for the marker, written in the child
-	 * (it knows its pid), without a marker the harness may carry. */
+	return 0;
+}
+
+/* The environment with room for the marker, written in the child (it
+ * knows its pid), without a marker the harness may carry. mark is the
+ * last entry; the array is malloc'd, its strings are spec's. */
+static char **child_env(const fl_spawn_spec *spec, char *mark)
+{
 	size_t nenv = 0;
 	while (spec->envp[nenv])
 		nenv++;
@@ -277,42 +291,30 @@ int fl_target_spawn(const fl_spawn_spec *spec, fl_child *child, char *err,
 		if (strncmp(spec->envp[i], FL_TARGET_MARKER "=",
 			    sizeof FL_TARGET_MARKER) != 0)
 			envp[k++] = spec->envp[i];
-	char mark[48] = FL_TARGET_MARKER "=";
 	envp[k++] = mark;
 	envp[k] = NULL;
-	pid_t parent = getpid();
-	int64_t start = fl_now_ns();
-	pid_t pid = fork();
-	if (pid < 0) {
-		int e = errno;
-		snprintf(err, errlen, "fork: %s", strerror(e));
-		close(outp[0]);
-		close(outp[1]);
-		close(errp[0]);
-		close(errp[1]);
-		close(expipe[0]);
-		close(expipe[1]);
-		free(path);
-		free(envp);
-		return -e;
-	}
-	if (pid == 0)
-		child_exec(spec, envp, mark, sizeof mark, path, outp[1], errp[1],
-			   expipe[1], parent);
-	free(envp);
+	return envp;
+}
 
+/* The harness's side once the child is forked: its group, the child's
+ * ends of the pipes closed, the child watched (pidfd, /proc/PID), then
+ * whether its exec went through. 0, or -errno with err and the child
+ * reaped. */
+static int parent_side(const fl_spawn_spec *spec, struct spawn_pipes *p,
+		       pid_t pid, int64_t start, fl_child *child, char *err,
+		       size_t errlen)
+{
 	/* Set the group from this side too, so it is in place whichever of
 	 * the two runs first. EACCES: the child already exec'd, fine. */
 	setpgid(pid, pid);
-	free(path);
-	close(outp[1]);
-	close(errp[1]);
-	close(expipe[1]);
+	close(p->out[1]);
+	close(p->err[1]);
+	close(p->exec[1]);
 
 	child->pid = pid;
 	child->start_ns = start;
-	child->out_fd = outp[0];
-	child->err_fd = errp[0];
+	child->out_fd = p->out[0];
+	child->err_fd = p->err[0];
 	/* The pid cannot be reused before we reap it, so these refer to our
 	 * child whatever happens next. */
 	child->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -323,9 +325,9 @@ int fl_target_spawn(const fl_spawn_spec *spec, fl_child *child, char *err,
 	int msg[2];
 	ssize_t n;
 	do
-		n = read(expipe[0], msg, sizeof msg);
+		n = read(p->exec[0], msg, sizeof msg);
 	while (n < 0 && errno == EINTR);
-	close(expipe[0]);
+	close(p->exec[0]);
 	if (n == (ssize_t)sizeof msg) {
 		snprintf(err, errlen, "cannot start '%s': %s: %s",
 			 spec->argv[0], step_name(msg[1]), strerror(msg[0]));
@@ -349,6 +351,47 @@ int fl_target_spawn(const fl_spawn_spec *spec, fl_child *child, char *err,
 		return -e;
 	}
 	return 0;
+}
+
+int fl_target_spawn(const fl_spawn_spec *spec, fl_child *child, char *err,
+		    size_t errlen)
+{
+	memset(child, 0, sizeof *child);
+	child->pid = -1;
+	child->pidfd = child->procfd = child->out_fd = child->err_fd = -1;
+
+	char *path = spawn_path(spec);
+	if (!path) {
+		int e = errno;
+		snprintf(err, errlen, "cannot run '%s': %s", spec->argv[0],
+			 strerror(e));
+		return -e;
+	}
+	struct spawn_pipes p;
+	int r = open_pipes(&p, err, errlen);
+	if (r < 0) {
+		free(path);
+		return r;
+	}
+	char mark[48] = FL_TARGET_MARKER "=";
+	char **envp = child_env(spec, mark);
+	pid_t parent = getpid();
+	int64_t start = fl_now_ns();
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		snprintf(err, errlen, "fork: %s", strerror(e));
+		close_pipes(&p);
+		free(path);
+		free(envp);
+		return -e;
+	}
+	if (pid == 0)
+		child_exec(spec, envp, mark, sizeof mark, path, p.out[1],
+			   p.err[1], p.exec[1], parent);
+	free(envp);
+	free(path);
+	return parent_side(spec, &p, pid, start, child, err, errlen);
 }
 
 int fl_target_kill_group(const fl_child *child, int sig)
