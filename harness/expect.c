@@ -5,6 +5,7 @@
 #include "instance.h"
 #include "measure.h"
 #include "points.h"
+#include "snapshot.h"
 #include "util.h"
 #include "windows.h"
 
@@ -84,15 +85,22 @@ static void leak_message(fl_ctx *ctx, enum fl_figure fig, double leaked,
 	/* The count is the list's: new items less the baseline's that went
 	 * away, and the message says both when some went. */
 	if (gone == 0)
-		snprintf(msg + n, len - (size_t)n, ": %s", summary);
+		n += snprintf(msg + n, len - (size_t)n, ": %s", summary);
 	else if (nnew == 0)
-		snprintf(msg + n, len - (size_t)n, ": %d of the baseline's %s "
-						   "went away",
-			 gone, d->unit);
+		n += snprintf(msg + n, len - (size_t)n,
+			      ": %d of the baseline's %s went away", gone,
+			      d->unit);
 	else
+		n += snprintf(msg + n, len - (size_t)n,
+			      ": %d new (%s), %d of the baseline's went away",
+			      nnew, summary, gone);
+	/* A target still letting go when the final look gave up: what it
+	 * held then may be in use, and the author can wait for it. */
+	if (!ctx->final.quiet && n > 0 && (size_t)n < len)
 		snprintf(msg + n, len - (size_t)n,
-			 ": %d new (%s), %d of the baseline's went away", nnew,
-			 summary, gone);
+			 " (still changing after %.0f s: t:quiesce() before "
+			 "t:stop() waits for it)",
+			 (double)FL_SNAPSHOT_QUIET_MAX_NS / 1e9);
 }
 
 /* One figure judged per process: the process that leaked most against

@@ -213,9 +213,10 @@ static void sampled_floor(fl_session *s, int64_t from, int64_t to,
 /* What the target holds, not what passes through it: looks at its fd
  * tables, threads and files at every sample over window_ns, and keeps what
  * was there at every look (the same fd number pointing to the same
- * thing, in the same process). quiet: the sampler never saw fewer fds,
- * threads or processes than it keeps (nothing kept was only passing
- * through). The looks must cover the window with no gap over a quarter of
+ * thing, in the same process). quiet: nothing the first look saw was let
+ * go during the window (a target still closing what a burst opened is not
+ * done), and the sampler never saw fewer fds, threads or processes than
+ * it keeps (nothing kept was only passing through). The looks must cover the window with no gap over a quarter of
  * it: when the harness was not scheduled for longer, an fd reopened at
  * the same number after the gap would pass for one held all along, so the
  * window is counted again from the look after the gap (more looks keep
@@ -238,6 +239,8 @@ int fl_snapshot_held(fl_ctx *ctx, fl_instance *in, int64_t window_ns,
 	int64_t last = fl_now_ns();
 	if (take_snapshot(ctx, in, out) < 0)
 		return -ESRCH;
+	int first_fds = out->nfds, first_threads = out->nthreads,
+	    first_procs = out->nprocs;
 	int64_t end = last + window_ns;
 	/* However starved, a held snapshot ends: looks keep going past the
 	 * window only this much longer. */
@@ -269,7 +272,10 @@ int fl_snapshot_held(fl_ctx *ctx, fl_instance *in, int64_t window_ns,
 		fl_procfs_thread_detail(&out->threads[i]);
 	int64_t floor[FL_FIG_COUNT];
 	sampled_floor(s, t0, fl_session_now(s), floor);
-	*quiet = (floor[FL_FIG_FDS] == INT64_MAX ||
+	int released = out->nfds < first_fds || out->nthreads < first_threads ||
+		       out->nprocs < first_procs;
+	*quiet = !released &&
+		 (floor[FL_FIG_FDS] == INT64_MAX ||
 		  out->nfds <= floor[FL_FIG_FDS]) &&
 		 (floor[FL_FIG_THREADS] == INT64_MAX ||
 		  out->nthreads <= floor[FL_FIG_THREADS]) &&

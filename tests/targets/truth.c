@@ -13,6 +13,9 @@
  *   --answer TEXT        what to answer
  *   --slow-start MS      before READY: wait MS ms, then start the threads
  *   --threads N          ...N threads that sleep forever (default 0)
+ *   --linger MS          each connection is closed MS ms after its reply,
+ *                        by a thread of its own (a burst of requests
+ *                        leaves fds and threads that go by themselves)
  *   --transient MS       a thread that opens /dev/null every 200 ms and
  *                        closes it MS ms later
  *   --reader             a thread that reads /dev/zero (opened once) every
@@ -30,6 +33,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +43,7 @@
 
 static const char *answer = "PONG";
 static int transient_ms = -1;
+static int linger_ms;
 
 static void sleep_ms(long ms)
 {
@@ -99,6 +104,25 @@ static int preads(int n)
 	return failed;
 }
 
+static void *linger(void *arg)
+{
+	sleep_ms(linger_ms);
+	close((int)(intptr_t)arg);
+	return NULL;
+}
+
+/* Closes c now, or linger_ms from now by a thread of its own. */
+static void finish(int c)
+{
+	pthread_t th;
+	if (linger_ms > 0 &&
+	    pthread_create(&th, NULL, linger, (void *)(intptr_t)c) == 0) {
+		pthread_detach(th);
+		return;
+	}
+	close(c);
+}
+
 static void serve(int port)
 {
 	int s = socket(AF_INET, SOCK_STREAM, 0);
@@ -131,7 +155,7 @@ static void serve(int port)
 			if (write(c, out, (size_t)len) < 0)
 				perror("write");
 		}
-		close(c);
+		finish(c);
 	}
 }
 
@@ -148,6 +172,8 @@ int main(int argc, char **argv)
 			slow = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
 			threads = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--linger") && i + 1 < argc)
+			linger_ms = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--transient") && i + 1 < argc)
 			transient_ms = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--crash-on-read-error"))
