@@ -223,6 +223,7 @@ struct stream {
 	char *buf;
 	size_t pos, len, cap;	/* next byte; bytes held; room */
 	int eof, failed;	/* end of file seen; a read failed (errno) */
+	int slim;		/* slim each scenario as it is read */
 	size_t lines_dropped;	/* newlines in the bytes let go */
 };
 
@@ -374,7 +375,8 @@ static int stream_take(struct stream *st, char c)
 	return 0;
 }
 
-/* The elements of the "scenarios" array, each slimmed as it is read. */
+/* The elements of the "scenarios" array, each slimmed as it is read
+ * when st->slim. */
 static json_t *stream_scenarios(struct stream *st, json_error_t *je,
 				size_t *line)
 {
@@ -393,7 +395,8 @@ static json_t *stream_scenarios(struct stream *st, json_error_t *je,
 		json_t *sc = stream_value(st, je, line);
 		if (!sc)
 			goto bad;
-		fl_results_slim(sc);
+		if (st->slim)
+			fl_results_slim(sc);
 		if (json_array_append_new(arr, sc))
 			fl_out_of_memory();
 		int c = stream_peek(st);
@@ -482,11 +485,13 @@ static json_t *parse_whole(int fd, const char *path, char *err, size_t errlen)
 	return d;
 }
 
-/* Decodes fd one scenario at a time; NULL with a sentence in err. */
-static json_t *parse_streamed(int fd, const char *path, char *err,
+/* Decodes fd one scenario at a time (slimmed, when slim); NULL with a
+ * sentence in err. Also the fast way to read a whole document: Jansson's
+ * own reader of a file descriptor makes a system call per byte. */
+static json_t *parse_streamed(int fd, int slim, const char *path, char *err,
 			      size_t errlen)
 {
-	struct stream st = {.fd = fd};
+	struct stream st = {.fd = fd, .slim = slim};
 	json_error_t je;
 	je.text[0] = '\0';
 	size_t line = 0;
@@ -500,8 +505,9 @@ static json_t *parse_streamed(int fd, const char *path, char *err,
 		d = parse_whole(fd, path, err, errlen);
 		size_t i;
 		json_t *sc;
-		json_array_foreach(json_object_get(d, "scenarios"), i, sc)
-			fl_results_slim(sc);
+		if (slim)
+			json_array_foreach(json_object_get(d, "scenarios"), i, sc)
+				fl_results_slim(sc);
 		return d;
 	}
 	if (st.failed)
@@ -530,9 +536,8 @@ int fl_results_read(const char *path, fl_results_keep keep, json_t **doc,
 		close(fd);
 		return r;
 	}
-	json_t *d = keep == FL_RESULTS_KEEP_FIGURES
-			    ? parse_streamed(fd, path, err, errlen)
-			    : parse_whole(fd, path, err, errlen);
+	json_t *d = parse_streamed(fd, keep == FL_RESULTS_KEEP_FIGURES, path,
+				   err, errlen);
 	close(fd);
 	if (!d)
 		return -EINVAL;

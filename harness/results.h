@@ -42,12 +42,13 @@ typedef enum fl_results_keep {
 	FL_RESULTS_KEEP_FIGURES,
 } fl_results_keep;
 
-/* fl_results_load with a choice of what to keep. With
- * FL_RESULTS_KEEP_FIGURES the file is decoded one scenario at a time
- * (the other top-level members whole), each slimmed as it is read:
- * memory is the slimmed document plus the largest scenario. A file that
- * fl_results_load refuses is refused alike, with the same message when
- * the file can be read twice. */
+/* fl_results_load with a choice of what to keep. The file is read in
+ * large blocks and decoded one scenario at a time (the other top-level
+ * members whole); with FL_RESULTS_KEEP_FIGURES each scenario is slimmed
+ * as it is read, so memory is the slimmed document plus the largest
+ * scenario. A text that is not one JSON object is handed to Jansson
+ * whole, so a broken file gets its one message whichever way it is
+ * read (from the piece Jansson refused, for a pipe). */
 int fl_results_read(const char *path, fl_results_keep keep, json_t **doc,
 		    char *err, size_t errlen);
 
