@@ -31,8 +31,18 @@
  *     and 16 targets, with the p50/p99 interval between samples and the
  *     ticks missed, beside a thread that only waits for the timer.
  *
+ *  12. A call under a sweep's window (docs/sweep.md).
+ *  13. The readers of results: gate at 5,000 and 50,000 against as many
+ *     scenarios, trend over 100 runs of 1,000 scenarios, merge of 50
+ *     shards of 100, on synthetic documents as large as real ones; wall
+ *     time and the peak RSS of the faultline process beside the input's
+ *     size, and beside an older faultline's when FL_BENCH_OLD names one.
+ *
  * build/bench/bench FAULTLINE soak [SECONDS [HZ]] (make soak): faultline's
  * own memory over one long scenario.
+ *
+ * build/bench/bench FAULTLINE results PATH N writes section 13's synthetic
+ * results document of N scenarios.
  *
  * build/bench/bench FAULTLINE [N...] runs only sections N.
  */
@@ -748,7 +758,7 @@ static void bench_calls(void)
 
 static void bench_sites(void)
 {
-	printf("11. A call under a sweep's window (docs/sweep.md): CPU time of "
+	printf("12. A call under a sweep's window (docs/sweep.md): CPU time of "
 	       "read(-1, buf, 0) and\n   close(-1), best of 5 rounds of 100 000, "
 	       "and what unwinding costs\n\n");
 	double pr, pc, rr, rc, sr, sc, k;
@@ -1783,6 +1793,414 @@ static void bench_mttr(const char *faultline)
 		printf("   (could not remove %s)\n", dir);
 }
 
+/* ------------------------------------------------------------------ */
+/* 12. The readers of results: gate, trend and merge on synthetic       */
+/* results documents as large as real ones.                             */
+
+/* One scenario as a run writes it (JSON_INDENT(1), at the depth of the
+ * scenarios array), with its id, name, file and verdict left as marks
+ * to fill in: a 1 s scenario sampled at 100 Hz, one fault window with 20
+ * journal records, 3 recovered episodes, 40 health probes: about the
+ * 12 KB a scenario of the issue's shards took. */
+static char *scenario_template(void)
+{
+	json_t *t = json_array(), *fds = json_array(), *thr = json_array(),
+	       *rss = json_array();
+	for (int i = 0; i < 100; i++) {
+		json_array_append_new(t, json_real(0.0039 + i * 0.010001 + i * 1e-9));
+		json_array_append_new(fds, json_integer(6 + (i > 20) + (i > 60)));
+		json_array_append_new(thr, json_integer(1 + (i > 3)));
+		json_array_append_new(rss, json_integer(1839104 + 4096 * (i % 37)));
+	}
+	json_t *ht = json_array(), *hok = json_array(), *hlat = json_array(),
+	       *hwhy = json_array();
+	for (int i = 0; i < 40; i++) {
+		json_array_append_new(ht, json_real(0.0098 + i * 0.0250 + i * 1e-9));
+		json_array_append_new(hok, json_boolean(i < 10 || i > 20));
+		json_array_append_new(hlat, json_real(0.151 + (i % 7) * 0.031));
+		json_array_append_new(hwhy, i < 10 || i > 20 ? json_null()
+					    : json_string("reply 'FAIL\\n' did not contain 'PONG'"));
+	}
+	json_t *recs = json_array();
+	for (int i = 0; i < 20; i++)
+		json_array_append_new(recs, json_pack("{s:s,s:s,s:i,s:s,s:f}", "point",
+						      "posix/io/sync/fsync", "actor", "0.1",
+						      "n", 139 + i, "errno", "EIO", "t",
+						      0.411264817 + i * 0.0011));
+	json_t *eps = json_array();
+	for (int i = 0; i < 3; i++)
+		json_array_append_new(
+			eps, json_pack("{s:s,s:f,s:f,s:s,s:f,s:f,s:f,s:n}", "points",
+				       "posix/io/sync/fsync", "on", 0.1 + i * 0.3, "off",
+				       0.2 + i * 0.3, "state", "recovered", "recovery_s",
+				       0.05 + 0.001 * i, "recovered_at",
+				       0.0098 + (9 + 12 * i) * 0.0250 + (9 + 12 * i) * 1e-9,
+				       "within_s", 1.0, "why"));
+	json_t *log = json_array();
+	for (int i = 0; i < 6; i++)
+		json_array_append_new(log, json_pack("{s:f,s:s}", "t", 0.1 * i, "msg",
+						     "fault on: posix/io/sync/fsync p=1"));
+	json_t *s = json_pack(
+		"{s:s,s:i,s:s,s:s,s:n,s:[s],s:i,s:s,s:n,s:b,s:f,s:f,s:n,s:s,s:n}",
+		"file", "@FILE@", "index", 1, "id", "@ID@", "name", "@NAME@",
+		"description", "tags", "bench", "seed", 1, "verdict", "@VERDICT@",
+		"message", "load_error", 0, "duration_s", 1.138365313, "started",
+		1795971127.0, "xfail", "rerun", "bin/faultline run --seed 1 @FILE@#1",
+		"error");
+	json_object_set_new(
+		s, "targets",
+		json_pack("[{s:[s,s,s],s:i,s:n,s:f,s:{s:b,s:n,s:s,s:b,s:f},"
+			  "s:{s:f,s:i,s:f,s:f,s:i,s:s},s:{s:o,s:b,s:o,s:o,s:o},"
+			  "s:{s:s,s:s,s:i,s:i}}]",
+			  "argv", "build/tests/targets/cooldown", "--port", "57049",
+			  "pid", 419, "start_error", "ready_s", 0.009608826, "exit",
+			  "exited", 1, "code", "signal", "SIGTERM", "core_dumped", 0,
+			  "t", 1.138126889, "sampling", "hz", 100.0, "samples", 100,
+			  "mean_cost_us", 4.2, "max_cost_us", 49.1, "errors", 0,
+			  "fd_method", "fstatat", "series", "t", t, "downsampled", 0,
+			  "fds", fds, "threads", thr, "rss", rss, "output",
+			  "stdout_tail", "READY\n", "stderr_tail", "", "stdout_bytes", 6,
+			  "stderr_bytes", 0));
+	json_object_set_new(s, "baseline",
+			    json_pack("{s:f,s:f,s:i,s:f,s:f,s:f,s:n}", "from", 0.0097,
+				      "to", 0.3097, "samples", 59, "fds", 9.0, "threads",
+				      2.0, "rss", 1970176.0, "files"));
+	json_object_set_new(s, "final",
+			    json_pack("{s:f,s:s,s:b,s:i,s:i,s:i,s:n}", "t", 1.115,
+				      "source", "snapshot", "quiet", 1, "fds", 8,
+				      "threads", 2, "rss", 1970176, "files"));
+	json_object_set_new(s, "leaks",
+			    json_pack("{s:f,s:f,s:f,s:n}", "fds", 0.0, "threads", 0.0,
+				      "rss", 0.0, "files"));
+	json_object_set_new(s, "forensics",
+			    json_pack("{s:[],s:i,s:[],s:[],s:[],s:i}", "new_fds",
+				      "new_fd_count", 0, "gone_fds", "fd_groups",
+				      "new_threads", "baseline_fd_count", 8));
+	json_object_set_new(s, "faults",
+			    json_pack("[{s:s,s:f,s:f,s:f,s:n,s:s,s:i}]", "point",
+				      "posix/io/sync/fsync", "on", 0.41, "off", 0.61,
+				      "p", 1.0, "errno", "trigger", "time", "fired", 20));
+	json_object_set_new(s, "journal",
+			    json_pack("{s:s,s:i,s:i,s:b,s:o}", "digest",
+				      "fd52a637f66f7de0", "total", 20, "lost", 0,
+				      "truncated", 0, "records", recs));
+	json_object_set_new(s, "points",
+			    json_pack("{s:{s:i,s:i}}", "posix/io/sync/fsync", "calls",
+				      20, "fired", 20));
+	json_object_set_new(s, "episodes", eps);
+	json_object_set_new(s, "mttr",
+			    json_pack("{s:i,s:f,s:f,s:f,s:f}", "n", 3, "mean_s", 0.051,
+				      "p50_s", 0.051, "p95_s", 0.052, "max_s", 0.052));
+	json_object_set_new(s, "health",
+			    json_pack("{s:i,s:i,s:s,s:o,s:o,s:o,s:o}", "probes", 40,
+				      "failed", 11, "kind", "tcp", "t", ht, "ok", hok,
+				      "latency_ms", hlat, "why", hwhy));
+	json_object_set_new(s, "expectations",
+			    json_pack("[{s:s,s:b,s:s,s:s,s:s}]", "what", "recovery",
+				      "ok", 1, "measured", "0.052 s", "allowed",
+				      "1.000 s", "message", "recovered in 0.052 s"));
+	json_object_set_new(s, "log", log);
+	char *text = json_dumps(s, JSON_INDENT(1) | JSON_REAL_PRECISION(10));
+	json_decref(s);
+	if (!text)
+		return NULL;
+	/* Two levels deeper, as an element of "scenarios". */
+	fl_buf b;
+	fl_buf_init(&b);
+	for (const char *p = text; *p; p++) {
+		fl_buf_putc(&b, *p);
+		if (*p == '\n')
+			fl_buf_puts(&b, "  ");
+	}
+	free(text);
+	return fl_buf_steal(&b);
+}
+
+/* Writes the template with its marks filled in for scenario k. */
+static void put_scenario(FILE *f, const char *tmpl, long k, const char *verdict)
+{
+	for (const char *p = tmpl; *p;) {
+		const char *m = strchr(p, '@');
+		if (!m) {
+			fputs(p, f);
+			break;
+		}
+		fwrite(p, 1, (size_t)(m - p), f);
+		if (!strncmp(m, "@FILE@", 6)) {
+			fprintf(f, "scenarios/s%ld.lua", k);
+			p = m + 6;
+		} else if (!strncmp(m, "@ID@", 4)) {
+			fprintf(f, "scenarios/s%ld.lua#1", k);
+			p = m + 4;
+		} else if (!strncmp(m, "@NAME@", 6)) {
+			fprintf(f, "scenario %ld", k);
+			p = m + 6;
+		} else if (!strncmp(m, "@VERDICT@", 9)) {
+			fputs(verdict, f);
+			p = m + 9;
+		} else {
+			fputc('@', f);
+			p = m + 1;
+		}
+	}
+}
+
+/* A results document of scenarios first .. first + n - 1, every
+ * fail_every-th FAIL (0: none); shard I/N when total > 0. Its size. */
+static long write_results(const char *path, const char *tmpl, long first,
+			  long n, long fail_every, const char *started,
+			  const char *run_id, int shard, int total)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	long passed = 0, failed = 0;
+	fprintf(f, "{\n \"schema\": \"faultline.results\",\n \"schema_version\": 1,\n"
+		   " \"faultline_version\": \"bench\",\n \"run\": {\n  \"id\": \"%s\",\n"
+		   "  \"started\": \"%s\",\n  \"duration_s\": 60.5,\n"
+		   "  \"command\": \"bin/faultline run scenarios\",\n  \"seed\": 1,\n"
+		   "  \"jobs\": 2,\n  \"repeat\": 1,\n",
+		run_id, started);
+	if (total > 0)
+		fprintf(f, "  \"shard\": {\n   \"index\": %d,\n   \"total\": %d\n  },\n",
+			shard, total);
+	else
+		fputs("  \"shard\": null,\n", f);
+	fputs("  \"interrupted\": null\n },\n \"scenarios\": [\n  ", f);
+	for (long k = first; k < first + n; k++) {
+		int fail = fail_every > 0 && k % fail_every == fail_every - 1;
+		if (k > first)
+			fputs(",\n  ", f);
+		put_scenario(f, tmpl, k, fail ? "FAIL" : "PASS");
+		fail ? failed++ : passed++;
+	}
+	fprintf(f, "\n ],\n \"summary\": {\n  \"total\": %ld,\n  \"passed\": %ld,\n"
+		   "  \"failed\": %ld,\n  \"errors\": 0,\n  \"xfailed\": 0,\n"
+		   "  \"xpassed\": 0,\n  \"flaky\": 0,\n  \"load_errors\": 0,\n"
+		   "  \"exit_status\": %d\n }\n}\n",
+		n, passed, failed, failed ? 1 : 0);
+	long size = ftell(f);
+	if (fclose(f) != 0)
+		return -1;
+	return size;
+}
+
+/* Runs a faultline command, its output thrown away: its wall time and
+ * the peak RSS of its process (wait4's rusage of that child alone). */
+static int time_command(char *const argv[], double *secs, double *cpu,
+			long *maxrss_kib)
+{
+	int64_t t0 = fl_now_ns();
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	int st = 0;
+	struct rusage ru;
+	memset(&ru, 0, sizeof ru);
+	if (wait4(pid, &st, 0, &ru) < 0)
+		return -1;
+	*secs = (double)(fl_now_ns() - t0) / 1e9;
+	/* User and system time: the wall time of a busy machine says little. */
+	*cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	*maxrss_kib = ru.ru_maxrss;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* One line of the table: the command's figures, beside its input. */
+static void reader_line(const char *what, const char *faultline,
+			char *const argv[], double input_bytes, int want_status)
+{
+	double secs = 0;
+	long kib = 0;
+	char *av[64];
+	size_t n = 0;
+	av[n++] = (char *)faultline;
+	for (; argv[n - 1] && n < 63; n++)
+		av[n] = argv[n - 1];
+	av[n] = NULL;
+	double cpu = 0;
+	int st = time_command(av, &secs, &cpu, &kib);
+	printf("   %-8s %8.2f s wall %8.2f s CPU %7.0f MB peak RSS = %5.2fx the "
+	       "input%s\n",
+	       what, secs, cpu, kib / 1024.0, kib * 1024.0 / input_bytes,
+	       st == want_status ? "" : " (unexpected exit status!)");
+	fflush(stdout);
+}
+
+static void bench_readers(const char *faultline, const char *old)
+{
+	char *tmpl = scenario_template();
+	printf("13. The readers of results on synthetic runs as large as real "
+	       "ones (a scenario:\n    100 samples, 40 health probes, 20 journal "
+	       "records, 3 episodes; %.1f KB of JSON)\n",
+	       tmpl ? strlen(tmpl) / 1e3 : 0.0);
+	if (old)
+		printf("    'before' is %s\n", old);
+	else
+		printf("    (FL_BENCH_OLD=path/to/an-older/faultline adds its "
+		       "figures beside)\n");
+	printf("\n");
+	char dir[] = "/tmp/fl-bench-readers.XXXXXX";
+	if (!mkdtemp(dir) || !tmpl) {
+		printf("   (no temporary directory)\n\n");
+		free(tmpl);
+		return;
+	}
+	char a[PATH_MAX], b[PATH_MAX], out[PATH_MAX], stamp[64], id[64];
+	const char *bins[2] = {old, faultline};
+	const char *names[2] = {"before", "now"};
+
+	/* gate: the same 5,000 scenarios, then 50,000, with 1 in 100 newly
+	 * failing. */
+	/* FL_BENCH_READERS=merge (or gate, trend: a comma list) runs only
+	 * those. */
+	const char *only = getenv("FL_BENCH_READERS");
+	static const long gate_n[] = {5000, 50000};
+	for (size_t g = 0; g < 2 && (!only || strstr(only, "gate")); g++) {
+		snprintf(a, sizeof a, "%s/old.json", dir);
+		snprintf(b, sizeof b, "%s/new.json", dir);
+		long sa = write_results(a, tmpl, 0, gate_n[g], 0,
+					"2026-11-28T02:00:00Z", "old", 0, 0);
+		long sb = write_results(b, tmpl, 0, gate_n[g], 100,
+					"2026-11-29T02:00:00Z", "new", 0, 0);
+		if (sa < 0 || sb < 0) {
+			printf("   (could not write the results)\n\n");
+			break;
+		}
+		printf("   gate, %ld against %ld scenarios (%.0f MB + %.0f MB of "
+		       "JSON)\n",
+		       gate_n[g], gate_n[g], sa / 1e6, sb / 1e6);
+		for (int w = 0; w < 2; w++) {
+			if (!bins[w])
+				continue;
+			/* The old gate scans the baseline once per scenario:
+			 * 100 times the work at ten times the scenarios. */
+			if (w == 0 && gate_n[g] > 5000) {
+				printf("   %-8s not run: quadratic (100x the "
+				       "time of 5,000)\n", names[w]);
+				continue;
+			}
+			char *argv[] = {"gate", "-q", "--baseline", a, b, NULL};
+			reader_line(names[w], bins[w], argv, (double)(sa + sb), 1);
+		}
+		unlink(a);
+		unlink(b);
+		printf("\n");
+	}
+
+	/* trend: 10, then 100 nightly runs of the same 1,000 scenarios. */
+	static const int trend_runs[] = {10, 100};
+	for (size_t g = 0; g < 2 && (!only || strstr(only, "trend")); g++) {
+		enum { SCEN = 1000 };
+		int runs = trend_runs[g];
+		char **argv = fl_xcalloc((size_t)runs + 8, sizeof *argv);
+		int n = 0;
+		argv[n++] = "trend";
+		argv[n++] = "-q";
+		argv[n++] = "-o";
+		snprintf(out, sizeof out, "%s/trend.html", dir);
+		argv[n++] = out;
+		double total = 0;
+		for (int r = 0; r < runs; r++) {
+			char *p = fl_xmalloc(PATH_MAX);
+			snprintf(p, PATH_MAX, "%s/run-%03d.json", dir, r);
+			snprintf(stamp, sizeof stamp, "2026-%02d-%02dT02:00:00Z",
+				 8 + r / 28, 1 + r % 28);
+			snprintf(id, sizeof id, "nightly-%03d", r);
+			long sz = write_results(p, tmpl, r % 7, SCEN, 50 + r, stamp, id, 0, 0);
+			if (sz < 0) {
+				printf("   (could not write the results)\n");
+				free(p);
+				break;
+			}
+			total += (double)sz;
+			argv[n++] = p;
+		}
+		argv[n] = NULL;
+		if (n == runs + 4) {
+			printf("   trend, %d runs of %d scenarios (%.0f MB of JSON)\n",
+			       runs, SCEN, total / 1e6);
+			for (int w = 0; w < 2; w++) {
+				if (!bins[w])
+					continue;
+				/* The old reader makes a system call per byte: ten
+				 * runs show it. */
+				if (w == 0 && runs > 10) {
+					printf("   %-8s not run: a read(2) per byte of "
+					       "JSON (10 runs, 10x)\n", names[w]);
+					continue;
+				}
+				reader_line(names[w], bins[w], argv, total, 0);
+			}
+		}
+		for (int k = 4; k < n; k++) {
+			unlink(argv[k]);
+			free(argv[k]);
+		}
+		free(argv);
+		unlink(out);
+		printf("\n");
+	}
+
+	/* merge: 50 shards of 100 scenarios. */
+	if (!only || strstr(only, "merge")) {
+		enum { SHARDS = 50, SCEN = 100 };
+		char *argv[SHARDS + 8];
+		int n = 0;
+		argv[n++] = "merge";
+		argv[n++] = "-q";
+		argv[n++] = "-o";
+		snprintf(out, sizeof out, "%s/merged", dir);
+		argv[n++] = out;
+		double total = 0;
+		for (int s = 0; s < SHARDS; s++) {
+			char *p = fl_xmalloc(PATH_MAX);
+			snprintf(p, PATH_MAX, "%s/shard-%02d.json", dir, s + 1);
+			snprintf(id, sizeof id, "shard-%02d", s + 1);
+			long sz = write_results(p, tmpl, (long)s * SCEN, SCEN, 0,
+						"2026-11-29T02:00:00Z", id, s + 1, SHARDS);
+			if (sz < 0) {
+				printf("   (could not write the results)\n");
+				free(p);
+				break;
+			}
+			total += (double)sz;
+			argv[n++] = p;
+		}
+		argv[n] = NULL;
+		if (n == SHARDS + 4) {
+			printf("   merge, %d shards of %d scenarios (%.0f MB of JSON)\n",
+			       SHARDS, SCEN, total / 1e6);
+			for (int w = 0; w < 2; w++) {
+				if (!bins[w])
+					continue;
+				reader_line(names[w], bins[w], argv, total, 0);
+				char cmd[PATH_MAX + 16];
+				snprintf(cmd, sizeof cmd, "rm -rf '%s'", out);
+				if (system(cmd) != 0)
+					printf("   (could not remove %s)\n", out);
+			}
+		}
+		for (int k = 4; k < n; k++) {
+			unlink(argv[k]);
+			free(argv[k]);
+		}
+		printf("\n");
+	}
+	free(tmpl);
+	rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	const char *faultline = argc > 1 ? argv[1] : "bin/faultline";
@@ -1790,6 +2208,19 @@ int main(int argc, char **argv)
 	if (argc > 2 && strcmp(argv[2], "soak") == 0) {
 		soak(faultline, argc > 3 ? atof(argv[3]) : 600,
 		     argc > 4 ? atof(argv[4]) : 1000);
+		return 0;
+	}
+	/* build/bench/bench FAULTLINE results PATH N: the synthetic results
+	 * document of section 13, N scenarios, to try a reader on. */
+	if (argc > 4 && strcmp(argv[2], "results") == 0) {
+		char *tmpl = scenario_template();
+		long size = tmpl ? write_results(argv[3], tmpl, 0, atol(argv[4]), 100,
+						 "2026-11-29T02:00:00Z", "bench", 0, 0)
+				 : -1;
+		free(tmpl);
+		if (size < 0)
+			return 1;
+		printf("%s: %ld bytes\n", argv[3], size);
 		return 0;
 	}
 	printf("faultline bench (%ld CPUs)\n\n", sysconf(_SC_NPROCESSORS_ONLN));
@@ -1815,6 +2246,9 @@ int main(int argc, char **argv)
 		bench_forks();
 	if (want(argc, argv, 11))
 		bench_monitor();
+	if (want(argc, argv, 12))
 		bench_sites();
+	if (want(argc, argv, 13))
+		bench_readers(faultline, getenv("FL_BENCH_OLD"));
 	return 0;
 }

@@ -534,7 +534,10 @@ static json_t *load(const char *arg, char *path, size_t len)
 	fl_results_path(arg, path, len);
 	char err[PATH_MAX + 256];
 	json_t *doc;
-	if (fl_results_load(path, &doc, err, sizeof err) < 0) {
+	/* The gate reads figures, never the sampled series: each scenario
+	 * is slimmed as it is read. */
+	if (fl_results_read(path, FL_RESULTS_KEEP_FIGURES, &doc, err,
+			    sizeof err) < 0) {
 		fprintf(stderr, "faultline gate: %s\n", err);
 		return NULL;
 	}
@@ -717,19 +720,14 @@ static void print_table(const struct gate *g, int quiet)
 /* The sweep: a site that newly crashes or leaks                        */
 /* ------------------------------------------------------------------ */
 
-struct sweep_old {
-	json_t *old;		/* OLD's document */
-	const char *key;	/* the site looked for */
-	json_t *found;
-};
-
-static void find_old_site(json_t *sc, json_t *site, void *arg)
+/* Indexes a site of OLD's sweep by its match key (the first with it). */
+static void index_old_site(json_t *sc, json_t *site, void *arg)
 {
-	struct sweep_old *o = arg;
+	json_t *by_key = arg;
 	char key[1024];
 	fl_sweep_site_match(sc, site, key, sizeof key);
-	if (!o->found && !strcmp(key, o->key))
-		o->found = site;
+	if (!json_object_get(by_key, key) && json_object_set(by_key, key, site))
+		fl_out_of_memory();
 }
 
 /* A crash or a leak of a site of NEW's sweep fails the gate unless the
@@ -740,18 +738,17 @@ static void check_site(json_t *sc, json_t *site, void *arg)
 {
 	void **a = arg;
 	struct gate *g = a[0];
-	json_t *old = a[1];
+	json_t *old_sites = a[1];
 	const char *outcome = fl_results_str(site, "outcome");
 	int crashed = !strcmp(outcome, "crashed"), leaked = !strcmp(outcome, "leaked");
 	char key[1024], name[1200];
 	fl_sweep_site_match(sc, site, key, sizeof key);
 	snprintf(name, sizeof name, "%s: %s at %s", fl_results_str(sc, "id"),
 		 fl_results_str(site, "point"), fl_results_str(site, "at"));
-	struct sweep_old o = {old, key, NULL};
-	fl_sweep_each_site(old, find_old_site, &o);
-	const char *was = o.found ? fl_results_str(o.found, "outcome") : "-";
+	json_t *found = json_object_get(old_sites, key);
+	const char *was = found ? fl_results_str(found, "outcome") : "-";
 	if (!crashed && !leaked) {
-		if (o.found && (!strcmp(was, "crashed") || !strcmp(was, "leaked")) &&
+		if (found && (!strcmp(was, "crashed") || !strcmp(was, "leaked")) &&
 		    !strcmp(outcome, "handled"))
 			add(g, name, "site", BETTER, -1, was, outcome,
 			    "fixed: its failed call is handled now");
@@ -769,32 +766,28 @@ static void check_site(json_t *sc, json_t *site, void *arg)
 
 static void check_sweep(struct gate *g, json_t *old, json_t *new)
 {
-	void *arg[2] = {g, old};
+	/* OLD's sites by their match key, looked up once per site of NEW. */
+	json_t *old_sites = json_object();
+	if (!old_sites)
+		fl_out_of_memory();
+	fl_sweep_each_site(old, index_old_site, old_sites);
+	void *arg[2] = {g, old_sites};
 	fl_sweep_each_site(new, check_site, arg);
-}
-
-/* How many scenarios of doc carry this id. */
-static size_t count_id(json_t *doc, const char *id)
-{
-	size_t i, n = 0;
-	json_t *s;
-	fl_results_foreach(doc, i, s)
-		n += !strcmp(fl_results_id(s), id);
-	return n;
+	json_decref(old_sites);
 }
 
 /* Is scenario k of doc the first with its id? */
-static int first_with_id(json_t *doc, size_t k)
+static int first_with_id(json_t *doc, const fl_results_index *ix, size_t k)
 {
-	const char *id = fl_results_id(json_array_get(fl_results_scenarios(doc), k));
-	return fl_results_by_id(doc, id) == json_array_get(fl_results_scenarios(doc), k);
+	json_t *s = json_array_get(fl_results_scenarios(doc), k);
+	return fl_results_index_get(ix, fl_results_id(s)) == s;
 }
 
 /* A scenario that cannot be matched (no id, or an id given twice) fails
  * the gate: one copy could hide a failure of the other. Returns whether
  * scenario k of doc can be compared. */
-static int check_identity(struct gate *g, json_t *doc, const char *which,
-			  size_t k)
+static int check_identity(struct gate *g, json_t *doc,
+			  const fl_results_index *ix, const char *which, size_t k)
 {
 	json_t *s = json_array_get(fl_results_scenarios(doc), k);
 	const char *id = fl_results_id(s);
@@ -806,9 +799,9 @@ static int check_identity(struct gate *g, json_t *doc, const char *which,
 		    which);
 		return 0;
 	}
-	size_t times = count_id(doc, id);
+	size_t times = fl_results_index_count(ix, id);
 	if (times > 1) {
-		if (first_with_id(doc, k))
+		if (first_with_id(doc, ix, k))
 			add(g, id, "id", FAILED, K_BAD_SCENARIO, "-", "-",
 			    "the %s hold%s %zu scenarios with this id: which one "
 			    "counts cannot be told",
@@ -823,22 +816,26 @@ static void compare(struct gate *g, json_t *old, json_t *new)
 {
 	size_t i;
 	json_t *n, *o;
+	/* Each document's scenarios by id, built once: every look-up below
+	 * takes constant time. */
+	fl_results_index *old_ix = fl_results_index_new(old);
+	fl_results_index *new_ix = fl_results_index_new(new);
 	check_sweep(g, old, new);
 	fl_results_foreach(old, i, o)
-		check_identity(g, old, "baseline", i);
+		check_identity(g, old, old_ix, "baseline", i);
 	fl_results_foreach(new, i, n)
 	{
 		/* A sweep's site runs are judged by site, above: their ids
 		 * hold offsets that move from build to build. */
 		if (fl_results_obj(n, "sweep_site"))
 			continue;
-		if (!check_identity(g, new, "new results", i))
+		if (!check_identity(g, new, new_ix, "new results", i))
 			continue;
 		const char *id = fl_results_id(n);
-		o = fl_results_by_id(old, id);
+		o = fl_results_index_get(old_ix, id);
 		/* A baseline scenario given twice was failed above; compare
 		 * with nothing rather than with one of them. */
-		if (o && count_id(old, id) > 1)
+		if (o && fl_results_index_count(old_ix, id) > 1)
 			o = NULL;
 		int comparable = check_verdict(g, id, o, n);
 		if (check_figures(g, id, o, n) || !comparable)
@@ -857,7 +854,8 @@ static void compare(struct gate *g, json_t *old, json_t *new)
 		if (fl_results_obj(o, "sweep_site"))
 			continue;
 		const char *id = fl_results_id(o);
-		if (!*id || !first_with_id(old, i) || fl_results_by_id(new, id))
+		if (!*id || !first_with_id(old, old_ix, i) ||
+		    fl_results_index_get(new_ix, id))
 			continue;
 		g->removed++;
 		const char *ovs = fl_verdict_name(fl_results_verdict(o));
@@ -869,6 +867,8 @@ static void compare(struct gate *g, json_t *old, json_t *new)
 			    "removed: in the baseline, not in the new results "
 			    "(--allow-removed lets it go)");
 	}
+	fl_results_index_free(old_ix);
+	fl_results_index_free(new_ix);
 }
 
 /* "gate: FAIL: 1 newly failing, 2 new leaks (11 scenarios compared, ...)" */

@@ -160,7 +160,9 @@ static void carry_journal(json_t *sc, const char *results_path, const char *dir,
 	const char *file = fl_results_opt_str(j, "file");
 	if (!file)
 		return;
-	json_t *copy = json_deep_copy(j);
+	/* A copy of the object alone: its records are shared, not copied
+	 * (only "file" changes). */
+	json_t *copy = json_copy(j);
 	if (!copy || json_object_set_new(sc, "journal", copy))
 		fl_out_of_memory();
 	file = fl_results_opt_str(copy, "file");

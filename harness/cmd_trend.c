@@ -70,10 +70,28 @@ static const char css_head[] =
 	".bad{color:#c62828;font-weight:600}.muted{color:#6b7385}"
 	"code{background:#eef0f4;padding:1px 4px;border-radius:3px}";
 
+/* What the page draws of one scenario in one run: a few numbers, kept
+ * while the run's document is let go (runs are read one at a time). */
+struct point {
+	fl_verdict verdict;
+	char *name;		/* NULL when the run names it not */
+	double mttr[3];		/* mean, p95, max */
+	double fired;
+	double leak[FL_FIG_COUNT];
+};
+
 struct run {
 	char path[PATH_MAX];
-	json_t *doc;
-	const char *started, *id;
+	char *started, *id, *version;
+	double summary[FL_VERDICT_COUNT], exit_status;
+	/* Its scenarios, the first of each id, in its order; ids[k] is the
+	 * id of points[k]. */
+	char **ids;
+	struct point *points;
+	size_t n;
+	/* By scenario number of the page (struct page): NULL when the run
+	 * has no such scenario. */
+	const struct point **at;
 	int order;
 };
 
@@ -246,16 +264,16 @@ static void small_chart(fl_buf *b, const char *title, const struct run *runs,
 
 /* One square per run, coloured by the verdict. */
 static void verdict_strip(fl_buf *b, const struct run *runs, int nruns,
-			  const char *id)
+			  size_t sid)
 {
 	int w = nruns * 10;
 	fl_buf_printf(b, "<svg class=\"strip\" viewBox=\"0 0 %d 12\" width=\"%d\" "
 			 "height=\"12\" role=\"img\" aria-label=\"verdicts\">",
 		      w, w);
 	for (int r = 0; r < nruns; r++) {
-		json_t *s = fl_results_by_id(runs[r].doc, id);
+		const struct point *s = runs[r].at[sid];
 		/* NONE: not run (no verdict class is spelled so). */
-		const char *v = s ? fl_verdict_name(fl_results_verdict(s)) : "NONE";
+		const char *v = s ? fl_verdict_name(s->verdict) : "NONE";
 		fl_buf_printf(b, "<rect class=\"s%s\" x=\"%d\" y=\"0\" width=\"10\" "
 				 "height=\"12\"><title>",
 			      v, r * 10);
@@ -352,26 +370,27 @@ static void scenario_charts(fl_buf *b, const struct run *runs, int nruns,
 /* The name a scenario had in the newest run that has one for it: a
  * scenario renamed, or missing from the latest run, is still shown by
  * its name, never by its file. Its id when no run names it. */
-static const char *newest_name(const struct run *runs, int nruns, const char *id)
+static const char *newest_name(const struct run *runs, int nruns, size_t sid,
+			       const char *id)
 {
 	for (int r = nruns - 1; r >= 0; r--) {
-		json_t *s = fl_results_by_id(runs[r].doc, id);
-		if (s && *fl_results_str(s, "name"))
-			return fl_results_str(s, "name");
+		const struct point *s = runs[r].at[sid];
+		if (s && s->name)
+			return s->name;
 	}
 	return id;
 }
 
 static void scenario_section(fl_buf *b, const struct run *runs, int nruns,
-			     const char *id, int idx)
+			     const char *id, size_t sid, int idx)
 {
-	const char *name = newest_name(runs, nruns, id);
+	const char *name = newest_name(runs, nruns, sid, id);
 	fl_buf_printf(b, "<section class=\"scenario\" id=\"s%d\"><h2>", idx);
 	esc(b, name);
 	fl_buf_puts(b, "</h2><p class=\"muted\">");
 	esc(b, id);
 	fl_buf_puts(b, "</p>");
-	verdict_strip(b, runs, nruns, id);
+	verdict_strip(b, runs, nruns, sid);
 	/* MTTR mean, p95, max and faults fired; each figure's leak. */
 	double *v[4], *leak[FL_FIG_COUNT];
 	for (int k = 0; k < 4; k++)
@@ -379,15 +398,12 @@ static void scenario_section(fl_buf *b, const struct run *runs, int nruns,
 	for (int k = 0; k < FL_FIG_COUNT; k++)
 		leak[k] = fl_xmalloc((size_t)nruns * sizeof *leak[k]);
 	for (int r = 0; r < nruns; r++) {
-		json_t *s = fl_results_by_id(runs[r].doc, id);
-		json_t *m = s ? fl_results_obj(s, "mttr") : NULL;
-		json_t *l = s ? fl_results_obj(s, "leaks") : NULL;
-		v[0][r] = fl_results_num(m, "mean_s");
-		v[1][r] = fl_results_num(m, "p95_s");
-		v[2][r] = fl_results_num(m, "max_s");
-		v[3][r] = s ? fired(s) : NAN;
+		const struct point *s = runs[r].at[sid];
+		for (int k = 0; k < 3; k++)
+			v[k][r] = s ? s->mttr[k] : NAN;
+		v[3][r] = s ? s->fired : NAN;
 		for (int k = 0; k < FL_FIG_COUNT; k++)
-			leak[k][r] = fl_results_num(l, fl_figures[k].key);
+			leak[k][r] = s ? s->leak[k] : NAN;
 	}
 	scenario_charts(b, runs, nruns, v, leak);
 	fl_buf_puts(b, "<details><summary>every run</summary><table><tr>"
@@ -396,14 +412,14 @@ static void scenario_section(fl_buf *b, const struct run *runs, int nruns,
 	leak_headers(b);
 	fl_buf_puts(b, "<th>Faults fired</th></tr>");
 	for (int r = nruns - 1; r >= 0; r--) {
-		json_t *s = fl_results_by_id(runs[r].doc, id);
+		const struct point *s = runs[r].at[sid];
 		fl_buf_puts(b, "<tr><td>");
 		esc(b, runs[r].started);
 		fl_buf_puts(b, "</td><td>");
 		esc(b, runs[r].id);
 		fl_buf_puts(b, "</td><td>");
 		if (s) {
-			const char *vn = fl_verdict_name(fl_results_verdict(s));
+			const char *vn = fl_verdict_name(s->verdict);
 			fl_buf_printf(b, "<span class=\"v v-%s\">%s</span>", vn, vn);
 		} else {
 			fl_buf_puts(b, "<span class=\"muted\">not run</span>");
@@ -423,24 +439,49 @@ static void scenario_section(fl_buf *b, const struct run *runs, int nruns,
 		free(leak[k]);
 }
 
+/* The page's scenarios: ids[sid], numbered in the order the page shows
+ * them. */
+struct page {
+	const char **ids;
+	size_t n;
+};
+
+/* Numbers the scenarios: those of the latest run in its order, then any
+ * that only older runs have; and points each run's at[] at its own. */
+static void number_scenarios(struct page *pg, struct run *runs, int nruns)
+{
+	json_t *seen = json_object();	/* id -> its number */
+	if (!seen)
+		fl_out_of_memory();
+	size_t cap = 0;
+	for (int r = nruns - 1; r >= 0; r--)
+		cap += runs[r].n;
+	pg->ids = fl_xcalloc(cap + 1, sizeof *pg->ids);
+	pg->n = 0;
+	for (int r = nruns - 1; r >= 0; r--)
+		for (size_t k = 0; k < runs[r].n; k++) {
+			const char *id = runs[r].ids[k];
+			if (json_object_get(seen, id))
+				continue;
+			if (json_object_set_new(seen, id, json_integer((json_int_t)pg->n)))
+				fl_out_of_memory();
+			pg->ids[pg->n++] = id;
+		}
+	for (int r = 0; r < nruns; r++) {
+		runs[r].at = fl_xcalloc(pg->n + 1, sizeof *runs[r].at);
+		for (size_t k = 0; k < runs[r].n; k++) {
+			json_t *sid = json_object_get(seen, runs[r].ids[k]);
+			runs[r].at[json_integer_value(sid)] = &runs[r].points[k];
+		}
+	}
+	json_decref(seen);
+}
+
 static int write_page(const char *path, const char *title, struct run *runs,
 		      int nruns)
 {
-	/* Scenario ids: those of the latest run in its order, then any that
-	 * only older runs have. */
-	json_t *ids = json_array(), *seen = json_object();
-	for (int r = nruns - 1; r >= 0; r--) {
-		size_t i;
-		json_t *s;
-		fl_results_foreach(runs[r].doc, i, s)
-		{
-			const char *id = fl_results_id(s);
-			if (!*id || json_object_get(seen, id))
-				continue;
-			json_object_set_new(seen, id, json_true());
-			json_array_append_new(ids, json_string(id));
-		}
-	}
+	struct page pg;
+	number_scenarios(&pg, runs, nruns);
 	fl_buf css;
 	fl_buf_init(&css);
 	fl_buf_puts(&css, css_head);
@@ -465,7 +506,7 @@ static int write_page(const char *path, const char *title, struct run *runs,
 	esc(&b, runs[0].started);
 	fl_buf_puts(&b, " to ");
 	esc(&b, runs[nruns - 1].started);
-	fl_buf_printf(&b, ", %zu scenarios.</p>", json_array_size(ids));
+	fl_buf_printf(&b, ", %zu scenarios.</p>", pg.n);
 
 	/* The runs, newest first. */
 	fl_buf_puts(&b, "<table><tr><th>Started</th><th>Run</th><th>faultline</th>");
@@ -475,19 +516,18 @@ static int write_page(const char *path, const char *title, struct run *runs,
 	}
 	fl_buf_puts(&b, "<th>Exit</th></tr>");
 	for (int r = nruns - 1; r >= 0; r--) {
-		json_t *sum = fl_results_obj(runs[r].doc, "summary");
 		fl_buf_puts(&b, "<tr><td>");
 		esc(&b, runs[r].started);
 		fl_buf_puts(&b, "</td><td>");
 		esc(&b, runs[r].id);
 		fl_buf_puts(&b, "</td><td>");
-		esc(&b, fl_results_str(runs[r].doc, "faultline_version"));
+		esc(&b, runs[r].version);
 		fl_buf_puts(&b, "</td>");
 		for (int v = 0; v < FL_VERDICT_COUNT; v++) {
-			double n = fl_results_num(sum, fl_verdict_summary_key((fl_verdict)v));
+			double n = runs[r].summary[v];
 			cell(&b, n, U_COUNT, !fl_verdict_good((fl_verdict)v) && n > 0);
 		}
-		double status = fl_results_num(sum, "exit_status");
+		double status = runs[r].exit_status;
 		cell(&b, status, U_COUNT, status > 0);
 		fl_buf_puts(&b, "</tr>");
 	}
@@ -498,38 +538,94 @@ static int write_page(const char *path, const char *title, struct run *runs,
 			"<th>Verdicts, oldest to newest</th><th>MTTR mean</th>");
 	leak_headers(&b);
 	fl_buf_puts(&b, "</tr>");
-	size_t i;
-	json_t *idv;
-	json_array_foreach(ids, i, idv)
-	{
-		const char *id = json_string_value(idv);
-		json_t *last = fl_results_by_id(runs[nruns - 1].doc, id);
+	for (size_t i = 0; i < pg.n; i++) {
+		const char *id = pg.ids[i];
+		const struct point *last = runs[nruns - 1].at[i];
 		fl_buf_printf(&b, "<tr><td><a href=\"#s%zu\">", i);
-		esc(&b, newest_name(runs, nruns, id));
+		esc(&b, newest_name(runs, nruns, i, id));
 		fl_buf_puts(&b, "</a><br><span class=\"muted\">");
 		esc(&b, id);
 		if (!last)
 			fl_buf_puts(&b, " · not in the newest run");
 		fl_buf_puts(&b, "</span></td><td>");
-		verdict_strip(&b, runs, nruns, id);
+		verdict_strip(&b, runs, nruns, i);
 		fl_buf_puts(&b, "</td>");
-		json_t *m = last ? fl_results_obj(last, "mttr") : NULL;
-		json_t *l = last ? fl_results_obj(last, "leaks") : NULL;
-		cell(&b, fl_results_num(m, "mean_s"), U_SECONDS, 0);
+		cell(&b, last ? last->mttr[0] : NAN, U_SECONDS, 0);
 		for (int k = 0; k < FL_FIG_COUNT; k++)
-			leak_cell(&b, (enum fl_figure)k,
-				  fl_results_num(l, fl_figures[k].key));
+			leak_cell(&b, (enum fl_figure)k, last ? last->leak[k] : NAN);
 		fl_buf_puts(&b, "</tr>");
 	}
 	fl_buf_puts(&b, "</table></header>");
-	json_array_foreach(ids, i, idv)
-		scenario_section(&b, runs, nruns, json_string_value(idv), (int)i);
+	for (size_t i = 0; i < pg.n; i++)
+		scenario_section(&b, runs, nruns, pg.ids[i], i, (int)i);
 	fl_buf_puts(&b, "</body></html>\n");
 	int r = fl_write_file_atomic(path, b.data, b.len);
 	fl_buf_free(&b);
-	json_decref(ids);
-	json_decref(seen);
+	free(pg.ids);
 	return r;
+}
+
+/* Reads a run's results and keeps what the page draws of it; the
+ * document itself is let go, so one run's is in memory at a time. 0, or
+ * -errno with a sentence in err. */
+static int read_run(struct run *run, char *err, size_t errlen)
+{
+	json_t *doc;
+	int r = fl_results_read(run->path, FL_RESULTS_KEEP_FIGURES, &doc, err,
+				errlen);
+	if (r < 0)
+		return r;
+	json_t *info = fl_results_obj(doc, "run");
+	run->started = fl_xstrdup(fl_results_str(info, "started"));
+	run->id = fl_xstrdup(fl_results_str(info, "id"));
+	run->version = fl_xstrdup(fl_results_str(doc, "faultline_version"));
+	json_t *sum = fl_results_obj(doc, "summary");
+	for (int v = 0; v < FL_VERDICT_COUNT; v++)
+		run->summary[v] = fl_results_num(sum, fl_verdict_summary_key((fl_verdict)v));
+	run->exit_status = fl_results_num(sum, "exit_status");
+	size_t n = fl_results_count(doc);
+	run->ids = fl_xcalloc(n + 1, sizeof *run->ids);
+	run->points = fl_xcalloc(n + 1, sizeof *run->points);
+	/* The first scenario of each id stands for it (fl_results_by_id). */
+	fl_results_index *ix = fl_results_index_new(doc);
+	size_t i;
+	json_t *s;
+	fl_results_foreach(doc, i, s)
+	{
+		const char *id = fl_results_id(s);
+		if (!*id || fl_results_index_get(ix, id) != s)
+			continue;
+		struct point *p = &run->points[run->n];
+		run->ids[run->n++] = fl_xstrdup(id);
+		p->verdict = fl_results_verdict(s);
+		const char *name = fl_results_str(s, "name");
+		p->name = *name ? fl_xstrdup(name) : NULL;
+		json_t *m = fl_results_obj(s, "mttr");
+		p->mttr[0] = fl_results_num(m, "mean_s");
+		p->mttr[1] = fl_results_num(m, "p95_s");
+		p->mttr[2] = fl_results_num(m, "max_s");
+		p->fired = fired(s);
+		json_t *l = fl_results_obj(s, "leaks");
+		for (int k = 0; k < FL_FIG_COUNT; k++)
+			p->leak[k] = fl_results_num(l, fl_figures[k].key);
+	}
+	fl_results_index_free(ix);
+	json_decref(doc);
+	return 0;
+}
+
+static void free_run(struct run *run)
+{
+	free(run->started);
+	free(run->id);
+	free(run->version);
+	for (size_t k = 0; k < run->n; k++) {
+		free(run->ids[k]);
+		free(run->points[k].name);
+	}
+	free(run->ids);
+	free(run->points);
+	free(run->at);
 }
 
 int fl_cmd_trend(int argc, char **argv)
@@ -574,14 +670,11 @@ int fl_cmd_trend(int argc, char **argv)
 		const char *arg = argv[optind + i];
 		fl_results_path(arg, runs[i].path, sizeof runs[i].path);
 		char err[PATH_MAX + 256];
-		if (fl_results_load(runs[i].path, &runs[i].doc, err, sizeof err) < 0) {
+		if (read_run(&runs[i], err, sizeof err) < 0) {
 			fprintf(stderr, "faultline trend: %s\n", err);
 			status = FL_EXIT_USAGE;
 			goto done;
 		}
-		json_t *run = fl_results_obj(runs[i].doc, "run");
-		runs[i].started = fl_results_str(run, "started");
-		runs[i].id = fl_results_str(run, "id");
 		runs[i].order = i;
 	}
 	qsort(runs, (size_t)n, sizeof *runs, run_cmp);
@@ -595,7 +688,7 @@ int fl_cmd_trend(int argc, char **argv)
 	}
 done:
 	for (int i = 0; i < n; i++)
-		json_decref(runs[i].doc);
+		free_run(&runs[i]);
 	free(runs);
 	return status;
 }

@@ -96,16 +96,31 @@ void fl_fmt_figure(enum fl_figure fig, double v, char *out, size_t len)
 		fl_figure_format(fig, v, out, len);
 }
 
-/* Writes data to fd, then closes it: 0 or -errno. */
-static int write_and_close(int fd, const char *data, size_t len)
+/* What goes into a file: fill writes it to fd (0 or -errno), and may be
+ * called again for another file when the first way fails early. */
+typedef int (*fill_fn)(int fd, void *arg);
+
+struct bytes {
+	const char *data;
+	size_t len;
+};
+
+static int fill_bytes(int fd, void *arg)
 {
-	int r = fl_write_all(fd, data, len);
+	const struct bytes *b = arg;
+	return fl_write_all(fd, b->data, b->len);
+}
+
+/* Fills fd, then closes it: 0 or -errno. */
+static int fill_and_close(int fd, fill_fn fill, void *arg)
+{
+	int r = fill(fd, arg);
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	return r;
 }
 
-int fl_write_file_atomic(const char *path, const char *data, size_t len)
+static int write_atomic(const char *path, fill_fn fill, void *arg)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
 	if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >=
@@ -128,7 +143,7 @@ int fl_write_file_atomic(const char *path, const char *data, size_t len)
 	if (fd >= 0) {
 		char proc[64];
 		snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-		r = fl_write_all(fd, data, len);
+		r = fill(fd, arg);
 		if (r == 0) {
 			unlink(tmp);
 			if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) < 0)
@@ -150,7 +165,7 @@ int fl_write_file_atomic(const char *path, const char *data, size_t len)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	r = write_and_close(fd, data, len);
+	r = fill_and_close(fd, fill, arg);
 	if (r == 0 && rename(tmp, path) < 0)
 		r = -errno;
 	if (r < 0)
@@ -158,21 +173,71 @@ int fl_write_file_atomic(const char *path, const char *data, size_t len)
 	return r;
 }
 
+int fl_write_file_atomic(const char *path, const char *data, size_t len)
+{
+	struct bytes b = {data, len};
+	return write_atomic(path, fill_bytes, &b);
+}
+
+/* A results document is written as Jansson encodes it, through a
+ * buffer: the text of a merged run is as large as its shards together,
+ * and is never held whole. */
+struct json_out {
+	int fd, err;
+	char buf[1 << 16];
+	size_t len;
+};
+
+static int json_out_flush(struct json_out *o)
+{
+	if (o->len && !o->err) {
+		int r = fl_write_all(o->fd, o->buf, o->len);
+		if (r < 0)
+			o->err = r;
+	}
+	o->len = 0;
+	return o->err;
+}
+
+static int json_out_put(const char *data, size_t size, void *arg)
+{
+	struct json_out *o = arg;
+	while (size) {
+		if (o->len == sizeof o->buf && json_out_flush(o) < 0)
+			return -1;
+		size_t n = sizeof o->buf - o->len;
+		if (n > size)
+			n = size;
+		memcpy(o->buf + o->len, data, n);
+		o->len += n;
+		data += n;
+		size -= n;
+	}
+	return 0;
+}
+
+static int fill_json(int fd, void *arg)
+{
+	json_t *doc = arg;
+	struct json_out *o = malloc(sizeof *o);
+	if (!o)
+		return -ENOMEM;
+	o->fd = fd;
+	o->err = 0;
+	o->len = 0;
+	int r = json_dump_callback(doc, json_out_put, o,
+				   JSON_INDENT(1) | JSON_ENSURE_ASCII |
+					   JSON_REAL_PRECISION(10));
+	if (r == 0)
+		r = json_out_put("\n", 1, o);
+	int e = json_out_flush(o);
+	if (r < 0)
+		r = e < 0 ? e : -ENOMEM;
+	free(o);
+	return r;
+}
+
 int fl_report_json(json_t *doc, const char *path)
 {
-	char *s = json_dumps(doc, JSON_INDENT(1) | JSON_ENSURE_ASCII |
-					  JSON_REAL_PRECISION(10));
-	if (!s)
-		return -ENOMEM;
-	size_t len = strlen(s);
-	char *withnl = realloc(s, len + 2);
-	if (!withnl) {
-		free(s);
-		return -ENOMEM;
-	}
-	withnl[len] = '\n';
-	withnl[len + 1] = '\0';
-	int r = fl_write_file_atomic(path, withnl, len + 1);
-	free(withnl);
-	return r;
+	return write_atomic(path, fill_json, doc);
 }

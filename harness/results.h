@@ -31,6 +31,36 @@ void fl_results_path(const char *arg, char *out, size_t len);
  * -ENOTSUP for a schema version this faultline does not read. */
 int fl_results_load(const char *path, json_t **doc, char *err, size_t errlen);
 
+/* What a reader keeps of each scenario of a document. */
+typedef enum fl_results_keep {
+	/* Everything: what run, merge, report and replay write again. */
+	FL_RESULTS_KEEP_ALL = 0,
+	/* What the readers that compare and chart figures read (gate,
+	 * trend): fl_results_slim of each scenario, applied as the
+	 * scenarios are read, so a file's per-sample series never all sit
+	 * in memory at once. */
+	FL_RESULTS_KEEP_FIGURES,
+} fl_results_keep;
+
+/* fl_results_load with a choice of what to keep. The file is read in
+ * large blocks and decoded one scenario at a time (the other top-level
+ * members whole); with FL_RESULTS_KEEP_FIGURES each scenario is slimmed
+ * as it is read, so memory is the slimmed document plus the largest
+ * scenario. A text that is not one JSON object is handed to Jansson
+ * whole, so a broken file gets its one message whichever way it is
+ * read (from the piece Jansson refused, for a pipe). */
+int fl_results_read(const char *path, fl_results_keep keep, json_t **doc,
+		    char *err, size_t errlen);
+
+/* Drops from a scenario what only the report draws: the values of its
+ * targets' sampled series and their output, the journal's records, the
+ * health probes' per-probe arrays, the log and the forensics. Kept: every
+ * other field, and of the times of the series and of the health probes
+ * those that date an episode's recovery (the time equal to its
+ * recovered_at and the one before), so fl_results_recovery_resolution
+ * reads the same. A scenario that is not an object is left alone. */
+void fl_results_slim(json_t *scenario);
+
 /* The same refusal from the head for any faultline document (a journal:
  * "faultline.journal", version 1): 0 when the first
  * FL_RESULTS_HEAD_BYTES bytes do not name another schema or a version
@@ -60,8 +90,22 @@ json_t *fl_results_arr(json_t *o, const char *key);
 /* The scenarios array (NULL for a document without one). */
 json_t *fl_results_scenarios(json_t *doc);
 size_t fl_results_count(json_t *doc);
-/* The scenario with this id, or NULL. */
+/* The scenario with this id (the first, when several have it), or NULL.
+ * One look-up walks the scenarios: for many, build an index. */
 json_t *fl_results_by_id(json_t *doc, const char *id);
+
+/* The scenarios of a document by id, built once (a hash table): the first
+ * scenario with each id, and how many have it. It points into the
+ * document, which must outlive it and keep its scenarios' ids. A
+ * scenario without an id is indexed under "" (fl_results_id). Out of
+ * memory aborts (fl_out_of_memory). */
+typedef struct fl_results_index fl_results_index;
+fl_results_index *fl_results_index_new(json_t *doc);
+/* What fl_results_by_id(doc, id) returns, in constant time. */
+json_t *fl_results_index_get(const fl_results_index *ix, const char *id);
+/* How many scenarios have this id. */
+size_t fl_results_index_count(const fl_results_index *ix, const char *id);
+void fl_results_index_free(fl_results_index *ix);
 /* Its id ("" when it has none). */
 const char *fl_results_id(json_t *scenario);
 /* Its verdict; FL_VERDICT_UNKNOWN when missing, null or misspelled. */

@@ -199,6 +199,8 @@ int fl_sweep_map_update(json_t *doc)
 	int bad = !total;
 	size_t i, j;
 	json_t *sc, *site;
+	/* A site names its run by id: one index for all of them. */
+	fl_results_index *ix = fl_results_index_new(doc);
 	json_array_foreach(fl_results_arr(sweep, "scenarios"), i, sc)
 	{
 		json_t *counts = json_object();
@@ -206,7 +208,7 @@ int fl_sweep_map_update(json_t *doc)
 		json_array_foreach(fl_results_arr(sc, "sites"), j, site)
 		{
 			const char *rid = fl_results_opt_str(site, "result");
-			json_t *r = rid ? fl_results_by_id(doc, rid) : NULL;
+			json_t *r = rid ? fl_results_index_get(ix, rid) : NULL;
 			json_t *ss = fl_results_obj(r, "sweep_site");
 			if (ss) {
 				bad |= json_object_set(site, "outcome",
@@ -227,6 +229,7 @@ int fl_sweep_map_update(json_t *doc)
 		bad |= json_object_set_new(sc, "counts", counts);
 	}
 	bad |= json_object_set_new(sweep, "counts", total);
+	fl_results_index_free(ix);
 	return bad ? -ENOMEM : 0;
 }
 

@@ -476,6 +476,204 @@ Test(trend, runs_in_order_with_their_figures, .timeout = 20)
 	free(dir);
 }
 
+/* Thousands of scenarios, matched by id through the index: NEW in the
+ * reverse order of OLD, one removed, one newly failing, one id given
+ * twice in each file. Every look-up must find the scenario a walk would. */
+static char *many(const char *dir, const char *name, int reverse)
+{
+	json_t *doc = tu_load_json("tests/data/gate_new.json");
+	json_t *a = json_deep_copy(scenario_a(doc));
+	json_t *scs = json_array();
+	for (int i = 0; i < 3000; i++) {
+		int k = reverse ? 2999 - i : i;
+		/* NEW lacks s/1234.lua; s/77.lua fails in it. */
+		if (reverse && k == 1234)
+			continue;
+		json_t *s = json_deep_copy(a);
+		char id[64];
+		snprintf(id, sizeof id, "s/%d.lua", k);
+		json_object_set_new(s, "id", json_string(id));
+		if (reverse && k == 77)
+			json_object_set_new(s, "verdict", json_string("FAIL"));
+		json_array_append_new(scs, s);
+		/* An id given twice, apart: s/500.lua in NEW, s/900.lua in OLD. */
+		if ((reverse && k == 500) || (!reverse && k == 900))
+			json_array_insert_new(scs, 0, json_deep_copy(s));
+	}
+	json_object_set_new(doc, "scenarios", scs);
+	json_decref(a);
+	char *path = malloc(PATH_MAX);
+	snprintf(path, PATH_MAX, "%s/%s", dir, name);
+	cr_assert_eq(json_dump_file(doc, path, JSON_INDENT(1)), 0, "%s", path);
+	json_decref(doc);
+	return path;
+}
+
+/* How many lines of the gate's table begin with this result. */
+static int rows(const char *out, const char *result)
+{
+	int n = 0;
+	for (const char *p = out; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		n += !strncmp(p, result, strlen(result)) && p[strlen(result)] == ' ';
+	return n;
+}
+
+Test(gate, matches_thousands_of_scenarios_by_id, .timeout = 120)
+{
+	char *dir = tu_tempdir();
+	char *old = many(dir, "old.json", 0), *new_ = many(dir, "new.json", 1);
+	char *out;
+	cr_assert_eq(gate2(old, new_, "-q", &out), 1, "%s", out);
+	cr_assert(gate_row(out, "FAIL", "verdict", "s/1234.lua") &&
+			  strstr(out, "removed: in the baseline, not in the new results"),
+		  "%s", out);
+	cr_assert(gate_row(out, "FAIL", "verdict", "s/77.lua") &&
+			  strstr(out, "newly failing"),
+		  "%s", out);
+	cr_assert(gate_row(out, "FAIL", "id", "s/500.lua") &&
+			  strstr(out, "the new results hold 2 scenarios with this id"),
+		  "%s", out);
+	cr_assert(gate_row(out, "FAIL", "id", "s/900.lua") &&
+			  strstr(out, "the baseline holds 2 scenarios with this id"),
+		  "%s", out);
+	/* Those four and nothing else: every other id found its match. */
+	cr_assert_eq(rows(out, "FAIL"), 4, "%s", out);
+	cr_assert(strstr(out, "gate: FAIL: 1 newly failing, 1 removed, 2 bad "
+			      "scenarios (3000 scenarios compared"),
+		  "%s", out);
+	free(out);
+	/* The other way round: 1234 is new, and the rest unchanged. */
+	cr_assert_eq(gate2(new_, old, "--allow-removed", &out), 1, "%s", out);
+	cr_assert(gate_row(out, "info", "verdict", "s/1234.lua") &&
+			  strstr(out, "new scenario"),
+		  "%s", out);
+	cr_assert(gate_row(out, "better", "verdict", "s/77.lua"), "%s", out);
+	/* The baseline holds s/500.lua twice: it is compared with nothing. */
+	cr_assert(gate_row(out, "info", "verdict", "s/500.lua"), "%s", out);
+	cr_assert_eq(rows(out, "FAIL"), 2, "only the two ids given twice:\n%s", out);
+	/* A verdict and an MTTR line for each of the two. */
+	cr_assert_eq(rows(out, "info"), 4, "%s", out);
+	free(out);
+	free(old);
+	free(new_);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+/* Trend reads each run alone and keeps a few numbers of each scenario:
+ * the first scenario of an id stands for it in its run, a scenario
+ * without an id is not shown, each is named by its newest name. */
+Test(trend, first_of_an_id_and_newest_name, .timeout = 30)
+{
+	char *dir = tu_tempdir();
+	char p1[PATH_MAX], p2[PATH_MAX], page[PATH_MAX];
+	snprintf(p1, sizeof p1, "%s/r1.json", dir);
+	snprintf(p2, sizeof p2, "%s/r2.json", dir);
+	snprintf(page, sizeof page, "%s/t.html", dir);
+	tu_write(p1, "{\"schema\": \"faultline.results\", \"schema_version\": 1,"
+		     " \"run\": {\"id\": \"R1\", \"started\": \"2026-01-01T00:00:00Z\"},"
+		     " \"scenarios\": ["
+		     "  {\"id\": \"x.lua\", \"name\": \"old x\", \"verdict\": \"PASS\","
+		     "   \"mttr\": {\"mean_s\": 0.125}},"
+		     "  {\"id\": \"x.lua\", \"name\": \"dup x\", \"verdict\": \"FAIL\","
+		     "   \"mttr\": {\"mean_s\": 9}},"
+		     "  {\"name\": \"no id\", \"verdict\": \"FAIL\"},"
+		     "  {\"id\": \"y.lua\", \"name\": \"y\", \"verdict\": \"PASS\"}]}");
+	tu_write(p2, "{\"schema\": \"faultline.results\", \"schema_version\": 1,"
+		     " \"run\": {\"id\": \"R2\", \"started\": \"2026-01-02T00:00:00Z\"},"
+		     " \"scenarios\": ["
+		     "  {\"id\": \"y.lua\", \"name\": \"\", \"verdict\": \"FAIL\"},"
+		     "  {\"id\": \"x.lua\", \"name\": \"new x\", \"verdict\": \"PASS\","
+		     "   \"mttr\": {\"mean_s\": 0.25}}]}");
+	char *out;
+	char *argv[] = {"faultline", "trend", "-q", p2, p1, "-o", page, NULL};
+	cr_assert_eq(tu_run(argv, NULL, &out, 20), 0, "%s", out);
+	free(out);
+	char *h = tu_slurp(page);
+	cr_assert(strstr(h, ", 2 scenarios.</p>"), "no-id scenario not shown");
+	/* The newest run's order: y, then x. */
+	const char *y = strstr(h, "<h2>y</h2>"), *x = strstr(h, "<h2>new x</h2>");
+	cr_assert(y && x && y < x, "sections in the newest run's order");
+	cr_assert_null(strstr(h, "dup x"));
+	cr_assert_null(strstr(h, "old x"));
+	cr_assert_null(strstr(h, "no id"));
+	/* R1's x is its first: PASS with 125 ms, never the copy's 9 s. */
+	cr_assert(strstr(h, "mean 125.0 ms, run R1"), "first of the id");
+	cr_assert(strstr(h, "mean 250.0 ms, run R2"));
+	cr_assert_null(strstr(h, "mean 9.00 s"));
+	cr_assert(strstr(h, "PASS, run R1"));
+	cr_assert(strstr(h, "FAIL, run R2"), "y failed in R2");
+	free(h);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+/* The merged scenarios are the shards' own, unchanged, in shard order; the
+ * summary is counted from them; given in any order, the shards merge to
+ * the same bytes. */
+Test(merge, shards_merge_to_the_same_bytes, .timeout = 30)
+{
+	char *dir = tu_tempdir();
+	char d1[PATH_MAX], d2[PATH_MAX], path[PATH_MAX + 32];
+	snprintf(d1, sizeof d1, "%s/m1", dir);
+	snprintf(d2, sizeof d2, "%s/m2", dir);
+	char *out;
+	char *a1[] = {"faultline", "merge", "-q", "tests/data/shard_1.json",
+		      "tests/data/shard_2.json", "-o", d1, NULL};
+	char *a2[] = {"faultline", "merge", "-q", "tests/data/shard_2.json",
+		      "tests/data/shard_1.json", "-o", d2, NULL};
+	cr_assert_eq(tu_run(a1, NULL, &out, 20), 0, "%s", out);
+	free(out);
+	cr_assert_eq(tu_run(a2, NULL, &out, 20), 0, "%s", out);
+	free(out);
+	snprintf(path, sizeof path, "%s/results.json", d1);
+	json_t *m1 = tu_load_json(path);
+	snprintf(path, sizeof path, "%s/results.json", d2);
+	json_t *m2 = tu_load_json(path);
+	json_t *s1 = tu_load_json("tests/data/shard_1.json");
+	json_t *s2 = tu_load_json("tests/data/shard_2.json");
+	json_t *want = json_array();
+	json_array_extend(want, json_object_get(s1, "scenarios"));
+	json_array_extend(want, json_object_get(s2, "scenarios"));
+	/* As the writer writes reals (10 significant digits). */
+	char *text = json_dumps(want, JSON_REAL_PRECISION(10));
+	json_decref(want);
+	want = json_loads(text, 0, NULL);
+	free(text);
+	cr_assert(json_equal(json_object_get(m1, "scenarios"), want),
+		  "the shards' scenarios, unchanged, in shard order");
+	static const char *const same[] = {"scenarios", "summary", "schema",
+					   "schema_version", "faultline_version"};
+	for (size_t k = 0; k < sizeof same / sizeof *same; k++) {
+		char *t1 = json_dumps(json_object_get(m1, same[k]),
+				      JSON_ENCODE_ANY | JSON_INDENT(1));
+		char *t2 = json_dumps(json_object_get(m2, same[k]),
+				      JSON_ENCODE_ANY | JSON_INDENT(1));
+		cr_assert_str_eq(t1, t2, "%s", same[k]);
+		free(t1);
+		free(t2);
+	}
+	json_t *sum = json_object_get(m1, "summary");
+	size_t i;
+	json_t *sc;
+	long passed = 0, failed = 0;
+	json_array_foreach(want, i, sc)
+	{
+		passed += !strcmp(tu_str(sc, "verdict"), "PASS");
+		failed += !strcmp(tu_str(sc, "verdict"), "FAIL");
+	}
+	cr_assert_eq(tu_num(sum, "total"), json_array_size(want));
+	cr_assert_eq(tu_num(sum, "passed"), passed);
+	cr_assert_eq(tu_num(sum, "failed"), failed);
+	json_decref(want);
+	json_decref(s1);
+	json_decref(s2);
+	json_decref(m1);
+	json_decref(m2);
+	tu_rmrf(dir);
+	free(dir);
+}
+
 /* Two shards given in the wrong order make one run: shard order, counts
  * recomputed, provenance recorded, the run's span from the earliest start
  * to the latest end. */

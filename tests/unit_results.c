@@ -8,6 +8,7 @@
 #include "results.h"
 
 #include <math.h>
+#include <sys/wait.h>
 
 static char *dir;
 
@@ -470,6 +471,251 @@ Test(results, recoveries_and_their_resolution)
 	cr_assert_str_eq(b.data, "episode 2's recovery_s is negative");
 	fl_buf_free(&b);
 	json_decref(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* The index by id, slimming, and reading one scenario at a time.      */
+
+/* Many ids, some given twice and three times, one empty: the index finds
+ * what a walk finds, the first of each, and counts them. */
+Test(results, index_finds_the_first_of_each_id)
+{
+	json_t *scs = json_array();
+	for (int i = 0; i < 3000; i++) {
+		char id[32];
+		/* s0..s2999, s7 again at 1000 and s9 at 2000 and 2999. */
+		snprintf(id, sizeof id, "s%d", i == 1000 ? 7 : i == 2000 || i == 2999 ? 9 : i);
+		json_array_append_new(scs, json_pack("{s:s,s:i}", "id", id, "k", i));
+	}
+	json_array_append_new(scs, json_pack("{s:i}", "k", 3000));
+	json_array_append_new(scs, json_pack("{s:i,s:i}", "id", 5, "k", 3001));
+	json_t *doc = json_pack("{s:o}", "scenarios", scs);
+	fl_results_index *ix = fl_results_index_new(doc);
+	for (int i = 0; i < 3000; i++) {
+		char id[32];
+		snprintf(id, sizeof id, "s%d", i);
+		json_t *want = fl_results_by_id(doc, id);
+		cr_assert_eq(fl_results_index_get(ix, id), want, "%s", id);
+		cr_assert_eq(fl_results_index_count(ix, id),
+			     i == 7 ? 2 : i == 9 ? 3 : i == 1000 || i == 2000 || i == 2999 ? 0 : 1,
+			     "%s", id);
+	}
+	cr_assert_eq(fl_results_int(fl_results_index_get(ix, "s7"), "k"), 7);
+	cr_assert_eq(fl_results_int(fl_results_index_get(ix, "s9"), "k"), 9);
+	cr_assert_null(fl_results_index_get(ix, "s3000"));
+	cr_assert_eq(fl_results_index_count(ix, "s3000"), 0);
+	/* Without an id, or with one that is not a string: "". */
+	cr_assert_eq(fl_results_index_count(ix, ""), 2);
+	cr_assert_eq(fl_results_int(fl_results_index_get(ix, ""), "k"), 3000);
+	fl_results_index_free(ix);
+	json_t *empty = json_pack("{s:[]}", "scenarios");
+	ix = fl_results_index_new(empty);
+	cr_assert_null(fl_results_index_get(ix, "s1"));
+	fl_results_index_free(ix);
+	json_decref(empty);
+	json_decref(doc);
+}
+
+/* A scenario with everything the report draws: 5,000 samples, probes,
+ * journal records, log lines, and three recovered episodes dated by a
+ * probe, by a sample, and by neither. */
+static json_t *heavy_scenario(void)
+{
+	json_t *t = json_array(), *fds = json_array(), *ht = json_array(),
+	       *ok = json_array(), *recs = json_array();
+	for (int i = 0; i < 5000; i++) {
+		json_array_append_new(t, json_real(i * 0.001));
+		json_array_append_new(fds, json_integer(5 + i % 3));
+	}
+	for (int i = 0; i < 300; i++) {
+		json_array_append_new(ht, json_real(0.0005 + i * 0.01));
+		json_array_append_new(ok, json_boolean(i % 2));
+		json_array_append_new(recs, json_pack("{s:s,s:i}", "point", "p", "n", i));
+	}
+	json_t *s = json_pack(
+		"{s:s,s:s,s:s,s:[{s:o,s:f},{s:o,s:f},{s:o,s:f}],"
+		"s:{s:i,s:o,s:o},s:[{s:[],s:{s:o,s:o,s:b},s:{s:s}}],"
+		"s:{s:i,s:o},s:[{s:s}],s:{s:[]},s:{s:f,s:f}}",
+		"id", "heavy.lua", "name", "heavy", "verdict", "PASS", "episodes",
+		"recovered_at", json_real(0.0105), "recovery_s", 0.01,
+		/* A sample's time, a few ulps off (to the nanosecond test). */
+		"recovered_at", json_real(2.0000000001), "recovery_s", 0.02,
+		"recovered_at", json_real(7.5), "recovery_s", 0.03,
+		"health", "probes", 300, "t", ht, "ok", ok, "targets", "argv",
+		"series", "t", t, "fds", fds, "downsampled", 0, "output",
+		"stdout_tail", "x", "journal", "total", 300, "records", recs, "log",
+		"msg", "m", "forensics", "new_fds", "mttr", "mean_s", 0.02,
+		"max_s", 0.03);
+	cr_assert_not_null(s);
+	return s;
+}
+
+/* Slimming drops the series, records and logs, keeps the rest, and keeps
+ * the times that date a recovery: the resolution reads the same. */
+Test(results, slim_keeps_what_gate_and_trend_read)
+{
+	json_t *s = heavy_scenario();
+	double before = fl_results_recovery_resolution(s);
+	cr_assert(isfinite(before));
+	json_t *copy = json_deep_copy(s);
+	fl_results_slim(s);
+	cr_assert_float_eq(fl_results_recovery_resolution(s), before, 1e-15);
+	json_t *tg = json_array_get(fl_results_arr(s, "targets"), 0);
+	json_t *series = fl_results_obj(tg, "series");
+	cr_assert_null(json_object_get(series, "fds"));
+	cr_assert_not_null(json_object_get(series, "downsampled"));
+	/* For each episode, the sample at its recovery and the one before:
+	 * 0.010 (before 0.0105), 1.999 and 2.0, 4.999 (the last, before
+	 * 7.5): 4 of 5,000. */
+	cr_assert_eq(json_array_size(fl_results_arr(series, "t")), 4);
+	cr_assert_null(json_object_get(tg, "output"));
+	cr_assert_not_null(json_object_get(tg, "argv"));
+	json_t *h = fl_results_obj(s, "health");
+	cr_assert_null(json_object_get(h, "ok"));
+	cr_assert_eq(fl_results_int(h, "probes"), 300);
+	/* 0.0005 and 0.0105, 1.9905 (before 2.0), 2.9905 (before 7.5). */
+	cr_assert_eq(json_array_size(fl_results_arr(h, "t")), 4);
+	cr_assert_null(json_object_get(fl_results_obj(s, "journal"), "records"));
+	cr_assert_eq(fl_results_int(fl_results_obj(s, "journal"), "total"), 300);
+	cr_assert_null(json_object_get(s, "log"));
+	cr_assert_null(json_object_get(s, "forensics"));
+	cr_assert(json_equal(json_object_get(s, "episodes"),
+			     json_object_get(copy, "episodes")));
+	cr_assert(json_equal(json_object_get(s, "mttr"), json_object_get(copy, "mttr")));
+	/* Slimming twice changes nothing more. */
+	json_t *once = json_deep_copy(s);
+	fl_results_slim(s);
+	cr_assert(json_equal(s, once));
+	json_decref(once);
+	json_decref(copy);
+	json_decref(s);
+}
+
+/* A document of n heavy scenarios whose strings hold what the scanner
+ * must step over (brackets, quotes, escapes, a long text across the
+ * reader's 1 MiB blocks), written as a run writes it. */
+static char *heavy_document(int n)
+{
+	json_t *scs = json_array();
+	for (int i = 0; i < n; i++) {
+		json_t *s = heavy_scenario();
+		char id[64];
+		snprintf(id, sizeof id, "dir/s%d.lua#1 ]}\"\\[{", i);
+		json_object_set_new(s, "id", json_string(id));
+		json_object_set_new(s, "message", json_string("a \\\" ] } [ { \" \\"));
+		json_array_append_new(scs, s);
+	}
+	char *big = malloc(3000001);
+	for (int i = 0; i < 3000000; i++)
+		big[i] = "]}\"\\[{ x\n"[i % 9];
+	big[3000000] = '\0';
+	json_object_set_new(json_array_get(scs, n / 2), "message", json_string(big));
+	free(big);
+	json_t *doc = json_pack("{s:s,s:i,s:{s:s},s:o,s:{s:i}}", "schema",
+				FL_RESULTS_SCHEMA, "schema_version", 1, "run", "id",
+				"r1", "scenarios", scs, "summary", "total", n);
+	char *text = json_dumps(doc, JSON_INDENT(1) | JSON_REAL_PRECISION(10));
+	json_decref(doc);
+	return text;
+}
+
+/* Reading scenario by scenario gives what a whole parse gives: the same
+ * document, and with KEEP_FIGURES the same slimmed. */
+Test(results, reading_in_pieces_is_a_whole_parse)
+{
+	char *text = heavy_document(40);
+	cr_assert_gt(strlen(text), 4u << 20, "the text spans several blocks");
+	json_t *whole = json_loads(text, JSON_ALLOW_NUL, NULL);
+	cr_assert_not_null(whole);
+	const char *path = file_with("heavy.json", text);
+	json_t *all, *figures;
+	char err[512] = "";
+	cr_assert_eq(fl_results_read(path, FL_RESULTS_KEEP_ALL, &all, err, sizeof err),
+		     0, "%s", err);
+	cr_assert(json_equal(all, whole));
+	cr_assert_eq(fl_results_read(path, FL_RESULTS_KEEP_FIGURES, &figures, err,
+				     sizeof err),
+		     0, "%s", err);
+	size_t i;
+	json_t *s;
+	fl_results_foreach(whole, i, s)
+		fl_results_slim(s);
+	cr_assert(json_equal(figures, whole));
+	json_decref(figures);
+
+	/* The same from a pipe, which cannot be read twice. */
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		size_t len = strlen(text), off = 0;
+		while (off < len) {
+			ssize_t w = write(p[1], text + off, len - off);
+			if (w <= 0)
+				_exit(1);
+			off += (size_t)w;
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	char fdpath[64];
+	snprintf(fdpath, sizeof fdpath, "/dev/fd/%d", p[0]);
+	cr_assert_eq(fl_results_read(fdpath, FL_RESULTS_KEEP_FIGURES, &figures, err,
+				     sizeof err),
+		     0, "%s", err);
+	close(p[0]);
+	waitpid(pid, NULL, 0);
+	cr_assert(json_equal(figures, whole));
+	json_decref(figures);
+	json_decref(all);
+	json_decref(whole);
+	free(text);
+}
+
+/* A broken file is refused alike, with the same message, whichever way it
+ * is read; so is what is not an object, or has something after it. */
+Test(results, broken_text_is_refused_alike)
+{
+	static const char *const broken[] = {
+		"",
+		"[]",
+		"{\"schema\": \"faultline.results\", \"schema_version\": 1, "
+		"\"scenarios\": [{\"id\": \"a\"}, {\"id\": \"b\",}]}",
+		"{\"schema\": \"faultline.results\", \"schema_version\": 1, "
+		"\"scenarios\": [{\"id\": \"a\"}\n {\"id\": \"b\"}]}",
+		"{\"schema\": \"faultline.results\", \"schema_version\": 1, "
+		"\"scenarios\": [{\"id\": \"a\"}]} x",
+		"{\"schema\": \"faultline.results\", \"schema_version\": 1, "
+		"\"scenarios\": [{\"id\": \"a\"}], \"scenarios\": 3}",
+		"{\"schema\": \"faultline.results\", \"schema_version\": 1,\n\n"
+		"\"scenarios\": [{\"id\": \"\\u00\"}]}",
+		"{\"schema\": \"faultline.results\", \"schema_version\": 1, "
+		"\"a\\u0000b\": 1, \"scenarios\": []}",
+		"{\"schema\": \"faultline.results\", \"schema_version\": 1, "
+		"\"scenarios\": [{\"id\": \"a\"",
+		"{\"schema\": \"faultline.results\", \"schema_version\": 1 "
+		"\"scenarios\": []}",
+	};
+	for (size_t k = 0; k < sizeof broken / sizeof *broken; k++) {
+		const char *path = file_with("broken.json", broken[k]);
+		json_t *a = NULL, *f = NULL;
+		char ea[512] = "", ef[512] = "";
+		int ra = fl_results_read(path, FL_RESULTS_KEEP_ALL, &a, ea, sizeof ea);
+		int rf = fl_results_read(path, FL_RESULTS_KEEP_FIGURES, &f, ef, sizeof ef);
+		cr_assert_lt(ra, 0, "%zu: read", k);
+		cr_assert_eq(ra, rf, "%zu", k);
+		cr_assert_str_eq(ea, ef, "%zu", k);
+		/* What Jansson says of the whole text. */
+		json_error_t je;
+		json_t *d = json_loads(broken[k], JSON_ALLOW_NUL, &je);
+		if (!d) {
+			char want[512];
+			snprintf(want, sizeof want, "%s:%d: %s", path, je.line, je.text);
+			cr_assert_str_eq(ea, want, "%zu", k);
+		}
+		json_decref(d);
+	}
 }
 
 /* ------------------------------------------------------------------ */

@@ -10,6 +10,8 @@
 #include "results.h"
 #include "writers.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 
 static char base_path[PATH_MAX + 32];
@@ -44,6 +46,38 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* What gate and trend read (one scenario at a time, each slimmed) must be
+ * what a whole read gives, slimmed: the same refusal with the same
+ * message, or the same document; and slimming never changes how finely a
+ * recovery was dated. A difference is a finding. */
+static void same_when_slimmed(const char *path, int loaded, json_t *doc,
+			      const char *err)
+{
+	json_t *slim = NULL;
+	char serr[PATH_MAX + 256] = "";
+	int r = fl_results_read(path, FL_RESULTS_KEEP_FIGURES, &slim, serr,
+				sizeof serr);
+	if (r != loaded || (r < 0 && strcmp(err, serr)))
+		abort();
+	if (r < 0)
+		return;
+	json_t *want = json_deep_copy(doc);
+	size_t i;
+	json_t *s;
+	fl_results_foreach(want, i, s)
+	{
+		double a = fl_results_recovery_resolution(s);
+		fl_results_slim(s);
+		double b = fl_results_recovery_resolution(s);
+		if (!(a == b || (isnan(a) && isnan(b))))
+			abort();
+	}
+	if (!json_equal(want, slim))
+		abort();
+	json_decref(want);
+	json_decref(slim);
+}
+
 /* Runs a command the way main() does: argv[-1] is the program. */
 static void command(int (*cmd)(int, char **), char **argv)
 {
@@ -62,7 +96,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	json_t *doc;
 	char err[PATH_MAX + 256];
-	if (fl_results_load(path, &doc, err, sizeof err) == 0) {
+	int loaded = fl_results_load(path, &doc, err, sizeof err);
+	same_when_slimmed(path, loaded, doc, err);
+	if (loaded == 0) {
 		for (int w = 0; w < FL_WRITER_COUNT; w++) {
 			snprintf(out, sizeof out, "%s/out.%s", dir, fl_writers[w].option);
 			fl_writers[w].write(doc, out);
