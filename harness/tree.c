@@ -324,7 +324,8 @@ int fl_tree_add(fl_tree *t, pid_t pid, int pidfd, int64_t now_ns)
 	return 0;
 }
 
-/* Drops the oldest reaped processes beyond FL_TREE_KEEP_GONE. */
+/* Drops the oldest reaped processes beyond FL_TREE_KEEP_GONE; those a
+ * signal killed go last (the survival check and the report name them). */
 static void compact(fl_tree *t)
 {
 	size_t gone = 0;
@@ -332,19 +333,20 @@ static void compact(fl_tree *t)
 		gone += t->procs[i].state == FL_MEMBER_GONE;
 	if (gone <= 2 * FL_TREE_KEEP_GONE)
 		return;
-	size_t drop = gone - FL_TREE_KEEP_GONE, k = 0;
-	for (size_t i = 0; i < t->n; i++) {
-		/* One killed by a signal stays: the survival check and the
-		 * report name it. */
-		if (drop && !t->procs[i].is_root &&
-		    t->procs[i].state == FL_MEMBER_GONE &&
-		    !(t->procs[i].end_known && t->procs[i].end_signal)) {
-			drop--;
-			continue;
+	size_t drop = gone - FL_TREE_KEEP_GONE;
+	for (int pass = 0; pass < 2 && drop; pass++) {
+		size_t k = 0;
+		for (size_t i = 0; i < t->n; i++) {
+			const fl_member *p = &t->procs[i];
+			if (drop && !p->is_root && p->state == FL_MEMBER_GONE &&
+			    (pass || !(p->end_known && p->end_signal))) {
+				drop--;
+				continue;
+			}
+			t->procs[k++] = t->procs[i];
 		}
-		t->procs[k++] = t->procs[i];
+		t->n = k;
 	}
-	t->n = k;
 }
 
 int fl_tree_sample(fl_tree *t, int64_t now_ns, struct fl_faults *faults,
