@@ -66,6 +66,8 @@ typedef struct fl_instance {
 	int stop_requested;	/* an exit now is expected */
 	int exit_acknowledged;	/* the script looked at the exit */
 	char stopped_by[64];	/* "SIGTERM", "SIGKILL after 2.0 s", ... */
+	int64_t stop_ns;	/* session time of the stop's request */
+	uint64_t sent_signals;	/* t:signal sent these (bit sig - 1) */
 	int stragglers;		/* processes left in its group at the end */
 	char start_error[1024];	/* with the lines it printed: instance.c */
 	int64_t ready_ns;

@@ -26,6 +26,11 @@ int fl_expect_trends(fl_ctx *ctx, const char *where,
 		     char *err, size_t errlen);
 int fl_expect_exit(fl_ctx *ctx, const char *where, long long code);
 int fl_expect_signal(fl_ctx *ctx, const char *where, int sig);
+/* The end of process pid of the current run's tree (not its first):
+ * killed by sig, or (sig 0) exited with code. Its end is then the
+ * script's: no survival failure for it. 1 held, 0 not. */
+int fl_expect_process_end(fl_ctx *ctx, const char *where, pid_t pid, int sig,
+			  long long code);
 int fl_expect_survived(fl_ctx *ctx, const char *where);
 /* The steady state holds now (health judged on a probe made now). */
 int fl_expect_steady(fl_ctx *ctx, const char *where, char *err,

@@ -600,6 +600,14 @@ static void target_info(fl_buf *b, json_t *t)
 				      : fl_results_bool(pr, "left_group")
 					      ? " (left the group)"
 					      : "");
+			/* A crash is named where the process is. */
+			const char *sig = fl_results_opt_str(pr, "signal");
+			if (fl_results_bool(pr, "crashed") && sig) {
+				fl_buf_puts(b, " <span class=\"bad\">(killed by ");
+				fl_escape_xml(b, sig);
+				fl_buf_printf(b, " at %.2f s)</span>",
+					      fl_results_num(pr, "exited"));
+			}
 		}
 		fl_buf_puts(b, "</p>");
 	}

@@ -10,6 +10,7 @@
 #include "points.h"
 #include "probe.h"
 #include "progress.h"
+#include "sites.h"
 #include "sweep.h"
 #include "util.h"
 #include "windows.h"
@@ -680,8 +681,16 @@ int fl_instance_stop(fl_ctx *ctx, int sig, double grace_s)
 	free(procs);
 	/* Asked to stop only if it still ran: a target that had died on its
 	 * own must not look like one that was stopped. */
-	if (!fl_instance_exit(in).exited)
+	/* What crashed since the monitor's last round, while its parent
+	 * (the stop may make it reap it) still keeps it a zombie. */
+	pthread_mutex_lock(&s->lock);
+	if (s->tree_ok && !s->tree.ending)
+		fl_tree_check(&s->tree, fl_now_ns());
+	pthread_mutex_unlock(&s->lock);
+	if (!fl_instance_exit(in).exited) {
 		in->stop_requested = 1;
+		in->stop_ns = fl_session_now(s);
+	}
 	end_process(ctx, in, sig, grace_s);
 	/* Whatever the target left goes too: its descendants, in its
 	 * process group or out of it (a daemon's double fork), and then
@@ -734,6 +743,10 @@ int fl_instance_signal(fl_ctx *ctx, int sig)
 	int r = fl_target_signal(&ctx->inst->sess->child, sig);
 	if (r == 0)
 		fl_ctx_log(ctx, "sent %s", fl_signal_name(sig));
+	/* A target passes it on to its workers: their end by it is the
+	 * script's doing, not a crash. */
+	if (r == 0 && sig > 0 && sig <= 64)
+		ctx->inst->sent_signals |= 1ULL << (sig - 1);
 	return r;
 }
 
@@ -769,6 +782,66 @@ int fl_instance_died_on_its_own(const fl_ctx *ctx, const fl_instance *in)
 	/* A batch job may exit with a status; no target may die by a
 	 * signal unannounced. */
 	return !(ctx->cfg.exits && !e.signal);
+}
+
+/* The rule for every process of the tree but the first (the first's is
+ * fl_instance_died_on_its_own): killed by a signal faultline did not
+ * send. Faultline's signals are the end-of-run kill of what is left, the
+ * stop's signal and SIGKILL once the stop was asked for, and whatever
+ * t:signal sent (a target passes it on to its workers). An exit with a
+ * status is the target's own business; an end the script judged with
+ * t:expect{pid=...} is its. */
+static int member_crashed(const fl_ctx *ctx, const fl_instance *in,
+			  const fl_member *p)
+{
+	int sig = p->end_signal;
+	if (p->is_root || !p->end_known || !sig || p->end_expected)
+		return 0;
+	if (sig <= 64 && (in->sent_signals >> (sig - 1)) & 1)
+		return 0;
+	if (p->killed && sig == SIGKILL)
+		return 0;
+	if (in->stop_requested && p->exit_ns >= in->stop_ns &&
+	    (sig == SIGTERM || sig == SIGKILL || sig == SIGINT ||
+	     sig == ctx->cfg.stop_signal))
+		return 0;
+	return 1;
+}
+
+int fl_instance_judge_ends(const fl_ctx *ctx, fl_instance *in)
+{
+	if (!in->sess || !in->sess->tree_ok)
+		return 0;
+	fl_session *s = in->sess;
+	/* Where the agent ran and recorded a crashing signal (a sweep), its
+	 * record says how a process ended that its parent reaped unseen. */
+	fl_crash *cr = NULL;
+	int ncr = 0, unknown = 0, crashed = 0;
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < s->tree.n; i++)
+		unknown |= !s->tree.procs[i].is_root &&
+			   s->tree.procs[i].state == FL_MEMBER_GONE &&
+			   !s->tree.procs[i].end_known;
+	pthread_mutex_unlock(&s->lock);
+	if (unknown)
+		ncr = fl_sites_crashes(&in->faults, &cr);
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < s->tree.n; i++) {
+		fl_member *p = &s->tree.procs[i];
+		if (!p->is_root && p->state == FL_MEMBER_GONE && !p->end_known)
+			for (int k = 0; k < ncr; k++)
+				if (cr[k].pid == p->pid) {
+					p->end_known = 1;
+					p->end_from_agent = 1;
+					p->end_signal = cr[k].sig;
+					break;
+				}
+		p->crashed = member_crashed(ctx, in, p);
+		crashed += p->crashed;
+	}
+	pthread_mutex_unlock(&s->lock);
+	free(cr);
+	return crashed;
 }
 
 pid_t fl_instance_pid(const fl_ctx *ctx)

@@ -120,7 +120,7 @@ static void expect_trend(lua_State *L, fl_ctx *ctx, int tidx, const char *w)
 		luaL_error(L, "expect: %s", err);
 }
 
-/* t:expect{ exit=, signal=, leaked={...}, peak={...}, trend={...},
+/* t:expect{ exit=, signal=, pid=, leaked={...}, peak={...}, trend={...},
  * survived=true, steady=true }: checks the end state. Every failed
  * expectation is recorded (the run goes on); returns true if all held. */
 static int t_expect(lua_State *L)
@@ -156,8 +156,18 @@ static int t_expect(lua_State *L)
 	if (!lua_isnil(L, -1))
 		expect_trend(L, ctx, lua_gettop(L), w);
 	lua_pop(L, 1);
+	/* pid = N: exit and signal judge that process of the tree (one of
+	 * t:processes()) instead of the first. */
+	lua_getfield(L, 2, "pid");
+	pid_t pid = lua_isnil(L, -1) ? 0 : (pid_t)luaL_checkinteger(L, -1);
+	lua_pop(L, 1);
+	if (pid == fl_instance_pid(ctx))
+		pid = 0;
 	lua_getfield(L, 2, "exit");
-	if (!lua_isnil(L, -1))
+	if (!lua_isnil(L, -1) && pid)
+		fl_expect_process_end(ctx, w, pid, 0,
+				      (long long)luaL_checkinteger(L, -1));
+	else if (!lua_isnil(L, -1))
 		fl_expect_exit(ctx, w, (long long)luaL_checkinteger(L, -1));
 	lua_pop(L, 1);
 	lua_getfield(L, 2, "signal");
@@ -166,7 +176,10 @@ static int t_expect(lua_State *L)
 		if (want < 0)
 			return luaL_error(L, "expect: unknown signal '%s'",
 					  lua_tostring(L, -1));
-		fl_expect_signal(ctx, w, want);
+		if (pid)
+			fl_expect_process_end(ctx, w, pid, want, 0);
+		else
+			fl_expect_signal(ctx, w, want);
 	}
 	lua_pop(L, 1);
 	lua_getfield(L, 2, "survived");

@@ -57,7 +57,8 @@ int fl_procfs_parse_stat(const char *text, size_t len, fl_proc_stat *out)
 	/* Fields after the name, numbered as in proc(5): 3 is the state. */
 	const char *p = close + 1;
 	int field = 3;
-	while (p < end && field <= 24) {
+	out->exit_code = -1;
+	while (p < end && field <= 52) {
 		while (p < end && *p == ' ')
 			p++;
 		if (p >= end || *p == '\n')
@@ -101,6 +102,9 @@ int fl_procfs_parse_stat(const char *text, size_t len, fl_proc_stat *out)
 			break;
 		case 24:
 			out->rss_pages = strtol(tmp, NULL, 10);
+			break;
+		case 52:
+			out->exit_code = (int)strtol(tmp, NULL, 10);
 			break;
 		default:
 			break;

@@ -22,6 +22,10 @@ typedef struct fl_proc_stat {
 	unsigned long long starttime;	/* clock ticks after boot */
 	unsigned long long vsize;	/* bytes */
 	long rss_pages;
+	/* Field 52 (Linux 3.5 on): the status a wait would return, set once
+	 * the process exited (a zombie's says how it ended); -1 when the
+	 * line has no such field. */
+	int exit_code;
 } fl_proc_stat;
 
 /* Parses the text of /proc/PID/stat (or /proc/PID/task/TID/stat). The

@@ -64,12 +64,42 @@ static json_t *series_json(fl_session *s)
 	return o;
 }
 
-/* The processes of the target's tree: each with its figures at its last
- * sample, its peaks, and whether it left the target's group or session
- * (and was killed for it at the end). */
-static json_t *processes_json(fl_session *s)
+/* How a process ended, into o: "end" (running, exited, killed,
+ * unknown: its parent reaped it before faultline saw it), its exit status
+ * or signal, where that was learnt, and whether it crashed (killed by a
+ * signal faultline did not send: the survival rule). */
+static void end_json(json_t *o, int live, int known, int sig, int code,
+		     int core, const char *from, int crashed)
 {
+	json_object_set_new(o, "end", json_string(live	 ? "running"
+						  : !known ? "unknown"
+						  : sig	 ? "killed"
+							 : "exited"));
+	json_object_set_new(o, "exit_code", !live && known && !sig
+						    ? json_integer(code)
+						    : json_null());
+	json_object_set_new(o, "signal", !live && known && sig
+						 ? json_string(fl_signal_name(sig))
+						 : json_null());
+	json_object_set_new(o, "core", json_boolean(!live && known && sig && core));
+	json_object_set_new(o, "end_from", !live && known ? json_string(from)
+							  : json_null());
+	json_object_set_new(o, "crashed", json_boolean(crashed));
+}
+
+/* The processes of the target's tree: each with its figures at its last
+ * sample, its peaks, whether it left the target's group or session
+ * (and was killed for it at the end), and how it ended. */
+static json_t *processes_json(const fl_ctx *ctx, fl_instance *in)
+{
+	fl_session *s = in->sess;
 	json_t *a = json_array();
+	/* The first process's end is its session's; a crash is one the
+	 * survival rule did not excuse. */
+	fl_exit_info root = fl_instance_exit(in);
+	int root_crashed = root.exited && root.signal &&
+			   fl_instance_died_on_its_own(ctx, in);
+	fl_instance_judge_ends(ctx, in);
 	pthread_mutex_lock(&s->lock);
 	const fl_tree *t = &s->tree;
 	for (size_t i = 0; i < t->n; i++) {
@@ -79,12 +109,22 @@ static json_t *processes_json(fl_session *s)
 			(int)p->pid, "ppid", (int)p->ppid, "name", p->comm, "root",
 			p->is_root, "found", (double)p->first_ns / 1e9, "exited",
 			p->exit_ns >= 0 ? json_real((double)p->exit_ns / 1e9)
-					: json_null(),
+			: p->is_root && root.exited
+				? json_real((double)root.t_ns / 1e9)
+				: json_null(),
 			"left_group", p->left_group, "left_session",
 			p->left_session, "killed", p->killed, "state",
 			p->state == FL_MEMBER_LIVE     ? "running"
 			: p->state == FL_MEMBER_ZOMBIE ? "zombie"
 						     : "gone");
+		if (p->is_root)
+			end_json(o, !root.exited, 1, root.signal, root.code,
+				 root.core, "wait", root_crashed);
+		else
+			end_json(o, p->state == FL_MEMBER_LIVE, p->end_known,
+				 p->end_signal, p->end_code, p->end_core,
+				 p->end_from_agent ? "agent" : "wait",
+				 p->crashed);
 		json_t *last = json_object(), *peak = json_object();
 		for (int f = 0; f < FL_FIG_COUNT; f++) {
 			if (fl_figures[f].tree)
@@ -215,7 +255,7 @@ static json_t *target_json(const fl_ctx *ctx, const fl_instance *in)
 			    fl_faults_footprint_json(&in->faults));
 	json_object_set_new(o, "sampling", sampling_json(s));
 	json_object_set_new(o, "series", series_json(s));
-	json_object_set_new(o, "processes", processes_json(s));
+	json_object_set_new(o, "processes", processes_json(ctx, (fl_instance *)in));
 	json_object_set_new(o, "escaped", escaped_json(s));
 	json_object_set_new(o, "output", output_json(s));
 	return o;

@@ -164,23 +164,43 @@ void fl_print_result(int color, int quiet, json_t *r)
 	json_t *w;
 	json_array_foreach(fl_results_arr(r, "warnings"), i, w)
 	{
+		/* Its lines are the harness's own (a target's lines quoted in
+		 * it never hold one): only what is on them is escaped. */
+		const char *p = json_string_value(w);
 		fl_buf_puts(&out, "       warning: ");
-		fl_text_console(&out, json_string_value(w));
-		fl_buf_putc(&out, '\n');
+		while (p && *p) {
+			size_t n = strcspn(p, "\n");
+			char *line = strndup(p, n);
+			if (!line)
+				fl_out_of_memory();
+			fl_text_console(&out, line);
+			fl_buf_putc(&out, '\n');
+			free(line);
+			p += n;
+			if (*p && *++p)
+				fl_buf_puts(&out, "       ");
+		}
 	}
 	if (bad) {
-		json_t *e;
+		/* Where the headline's expectation was made (the first
+		 * failed one's when the headline is none's). */
+		json_t *e, *at = NULL;
 		json_array_foreach(fl_results_arr(r, "expectations"), i, e)
 		{
 			if (fl_results_bool(e, "ok"))
 				continue;
-			const char *where = fl_results_str(e, "where");
-			if (*where) {
-				fl_buf_puts(&out, "       at ");
-				fl_text_console(&out, where);
-				fl_buf_putc(&out, '\n');
+			if (!at)
+				at = e;
+			if (msg && !strcmp(fl_results_str(e, "message"), msg)) {
+				at = e;
+				break;
 			}
-			break;
+		}
+		const char *where = at ? fl_results_str(at, "where") : "";
+		if (*where) {
+			fl_buf_puts(&out, "       at ");
+			fl_text_console(&out, where);
+			fl_buf_putc(&out, '\n');
 		}
 		fl_buf_puts(&out, "       re-run: ");
 		fl_text_console(&out, fl_results_str(r, "rerun"));

@@ -183,7 +183,8 @@ static void run_script(fl_ctx *ctx)
 	}
 }
 
-/* A target that died on its own fails its scenario, whatever the script
+/* A target that died on its own (or one of whose processes a signal
+ * killed) fails its scenario, whatever the script
  * did afterwards: the script's next call errs ("the target is not
  * running"), and that error is the crash's consequence, not a script
  * error. An interruption stays an ERROR. */
@@ -194,7 +195,8 @@ static void crash_over_error(fl_ctx *ctx)
 		return;
 	int died = 0;
 	for (int i = 0; i < ctx->ninstances && !died; i++)
-		died = fl_instance_died_on_its_own(ctx, ctx->instances[i]);
+		died = fl_instance_died_on_its_own(ctx, ctx->instances[i]) ||
+		       fl_instance_judge_ends(ctx, ctx->instances[i]) > 0;
 	if (!died)
 		return;
 	fl_ctx_warn(ctx, "the script stopped after the target died: %s",

@@ -98,6 +98,39 @@ static json_t *last_exit(json_t *result)
 	return n ? fl_results_obj(json_array_get(targets, n - 1), "exit") : NULL;
 }
 
+/* The first process of any run, other than a run's first, that was
+ * killed by a signal faultline did not send (processes[].crashed), or
+ * NULL. */
+static json_t *crashed_process(json_t *result)
+{
+	size_t i, j;
+	json_t *t, *p;
+	json_array_foreach(fl_results_arr(result, "targets"), i, t)
+	{
+		json_array_foreach(fl_results_arr(t, "processes"), j, p)
+		{
+			if (!fl_results_bool(p, "root") &&
+			    fl_results_bool(p, "crashed") &&
+			    fl_results_opt_str(p, "signal"))
+				return p;
+		}
+	}
+	return NULL;
+}
+
+/* The agent's crash record of process pid, or dflt. */
+static json_t *crash_of(json_t *sites, long long pid, json_t *dflt)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(fl_results_arr(sites, "crashes"), i, c)
+	{
+		if (fl_results_int(c, "pid") == pid)
+			return c;
+	}
+	return dflt;
+}
+
 static void first_line(char *out, size_t len, const char *msg)
 {
 	size_t n = strcspn(msg, "\n");
@@ -128,12 +161,33 @@ fl_outcome fl_sweep_outcome(json_t *result, char *detail, size_t len)
 	json_t *le = last_exit(result);
 	if (!sig && crash && le && fl_results_opt_str(le, "signal"))
 		sig = fl_results_opt_str(le, "signal");
+	char who[80] = "";
+	if (!sig) {
+		/* Another process of the tree killed by a signal faultline
+		 * did not send (a forked worker): the run's own survival rule
+		 * said so in its processes. */
+		json_t *p = crashed_process(result);
+		if (p) {
+			/* Named by its actor where the agent ran in it: the
+			 * same in every run, where a pid is not. */
+			sig = fl_results_opt_str(p, "signal");
+			crash = crash_of(sites, fl_results_int(p, "pid"), NULL);
+			const char *actor = fl_results_opt_str(crash, "actor");
+			if (actor)
+				snprintf(who, sizeof who, " in %s (actor %s)",
+					 fl_results_str(p, "name"), actor);
+			else
+				snprintf(who, sizeof who, " in %s pid %lld",
+					 fl_results_str(p, "name"),
+					 fl_results_int(p, "pid"));
+		}
+	}
 	if (sig) {
 		const char *at = fl_results_opt_str(crash, "at");
 		const char *from = fl_results_opt_str(crash, "from");
-		snprintf(detail, len, "crashed: %s%s%s%s%s", sig, at ? " at " : "",
-			 at ? at : "", from ? ", called from " : "",
-			 from ? from : "");
+		snprintf(detail, len, "crashed: %s%s%s%s%s%s", sig, who,
+			 at ? " at " : "", at ? at : "",
+			 from ? ", called from " : "", from ? from : "");
 		return FL_OUTCOME_CRASHED;
 	}
 	if (x) {

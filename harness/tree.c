@@ -64,6 +64,22 @@ static int read_task_stat(int dirfd, const char *prefix, pid_t pid,
 	return fl_procfs_parse_stat(buf, (size_t)n, st);
 }
 
+/* The stat line of the process whose /proc/PID directory is dirfd. */
+static int stat_at(int dirfd, fl_proc_stat *st)
+{
+	char buf[1024];
+	int fd = openat(dirfd, "stat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	int err = errno;
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -err : -ESRCH;
+	buf[n] = '\0';
+	return fl_procfs_parse_stat(buf, (size_t)n, st);
+}
+
 /* The same through the process's own /proc/PID directory. */
 static int proc_stat(const fl_member *p, fl_proc_stat *st)
 {
@@ -111,8 +127,19 @@ static void proc_gone(fl_member *p, int64_t now_ns)
 	}
 }
 
+/* Its end from a wait status (a zombie's stat field 52 is one). */
+static void note_end_status(fl_member *p, int status)
+{
+	p->end_known = 1;
+	p->end_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	p->end_core = WIFSIGNALED(status) && WCOREDUMP(status);
+	p->end_code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+}
+
 /* An exited process: reaped here if faultline adopted it, else a zombie
- * until its parent reaps it (its /proc entry goes then). */
+ * until its parent reaps it (its /proc entry goes then). Either way its
+ * end is noted while it can be read: waitid's status, or the zombie's
+ * exit_code in stat (the parent reaps it later, and then it is gone). */
 static void proc_exited(fl_member *p, int64_t now_ns)
 {
 	if (p->exit_ns < 0)
@@ -123,16 +150,33 @@ static void proc_exited(fl_member *p, int64_t now_ns)
 		if (waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &info,
 			   WEXITED | WNOHANG) == 0 &&
 		    info.si_pid != 0) {
+			if (!p->end_known) {
+				p->end_known = 1;
+				p->end_signal = info.si_code == CLD_EXITED
+							? 0
+							: info.si_status;
+				p->end_code = info.si_code == CLD_EXITED
+						      ? info.si_status
+						      : 0;
+				p->end_core = info.si_code == CLD_DUMPED;
+			}
 			proc_gone(p, now_ns);
 			return;
 		}
 	}
-	struct stat st;
-	if (!p->sampler_ok ||
-	    fstatat(p->sampler.procfd, "stat", &st, 0) < 0) {
+	fl_proc_stat st;
+	if (!p->sampler_ok || proc_stat(p, &st) < 0) {
 		proc_gone(p, now_ns);
 		return;
 	}
+	/* A process that is not a zombie yet (its pidfd said it exited a
+	 * moment before the kernel marked it) is looked at again at the
+	 * next sample; a leader whose own thread ended while others run is
+	 * a 'Z' too, but its pidfd does not say it exited. */
+	struct pollfd pf = {p->pidfd, POLLIN, 0};
+	if (!p->end_known && st.state == 'Z' && st.exit_code >= 0 &&
+	    (p->pidfd < 0 || poll(&pf, 1, 0) > 0))
+		note_end_status(p, st.exit_code);
 	p->state = FL_MEMBER_ZOMBIE;
 }
 
@@ -221,9 +265,41 @@ int fl_tree_add(fl_tree *t, pid_t pid, int pidfd, int64_t now_ns)
 	 * the pid was still its own when /proc/PID was opened. */
 	struct pollfd pf = {pidfd, POLLIN, 0};
 	if (poll(&pf, 1, 0) != 0) {
-		close(procfd);
-		close(pidfd);
-		return -ESRCH;
+		/* Exited before it was found: a zombie still holds its pid
+		 * (no other process has it), so its stat is its own, and how
+		 * it ended is known (a worker that crashed at once). It is
+		 * kept as a member that is gone, for the survival check. */
+		fl_proc_stat st;
+		int zombie = stat_at(procfd, &st) == 0 && st.state == 'Z' &&
+			     st.exit_code >= 0;
+		/* A full walk finds it again while it stays a zombie. */
+		for (size_t i = 0; zombie && i < t->n; i++)
+			if (t->procs[i].pid == pid &&
+			    t->procs[i].starttime == st.starttime)
+				zombie = 0;
+		fl_member *z = zombie ? proc_new(t) : NULL;
+		if (!z || fl_sampler_open_dir(&z->sampler, pid, procfd, pidfd,
+					      0) < 0) {
+			if (!z)
+				close(procfd);
+			close(pidfd);
+			return -ESRCH;
+		}
+		z->sampler_ok = 1;
+		z->pid = pid;
+		z->pidfd = pidfd;
+		z->fp.fd = -1;
+		z->first_ns = z->exit_ns = now_ns - t->start_ns;
+		z->state = FL_MEMBER_ZOMBIE;
+		note_identity(t, z, &st);
+		note_end_status(z, st.exit_code);
+		/* A zombie holds no fd, no thread, no memory. */
+		z->v[FL_FIG_FDS] = z->v[FL_FIG_THREADS] = z->v[FL_FIG_RSS] = 0;
+		z->v[FL_FIG_PROCS] = 1;
+		fl_guardian_watch_pid(pid, z->starttime);
+		t->n++;
+		t->seen++;
+		return 0;
 	}
 	fl_member *p = proc_new(t);
 	p->pid = pid;
@@ -248,7 +324,8 @@ int fl_tree_add(fl_tree *t, pid_t pid, int pidfd, int64_t now_ns)
 	return 0;
 }
 
-/* Drops the oldest reaped processes beyond FL_TREE_KEEP_GONE. */
+/* Drops the oldest reaped processes beyond FL_TREE_KEEP_GONE; those a
+ * signal killed go last (the survival check and the report name them). */
 static void compact(fl_tree *t)
 {
 	size_t gone = 0;
@@ -256,16 +333,20 @@ static void compact(fl_tree *t)
 		gone += t->procs[i].state == FL_MEMBER_GONE;
 	if (gone <= 2 * FL_TREE_KEEP_GONE)
 		return;
-	size_t drop = gone - FL_TREE_KEEP_GONE, k = 0;
-	for (size_t i = 0; i < t->n; i++) {
-		if (drop && !t->procs[i].is_root &&
-		    t->procs[i].state == FL_MEMBER_GONE) {
-			drop--;
-			continue;
+	size_t drop = gone - FL_TREE_KEEP_GONE;
+	for (int pass = 0; pass < 2 && drop; pass++) {
+		size_t k = 0;
+		for (size_t i = 0; i < t->n; i++) {
+			const fl_member *p = &t->procs[i];
+			if (drop && !p->is_root && p->state == FL_MEMBER_GONE &&
+			    (pass || !(p->end_known && p->end_signal))) {
+				drop--;
+				continue;
+			}
+			t->procs[k++] = t->procs[i];
 		}
-		t->procs[k++] = t->procs[i];
+		t->n = k;
 	}
-	t->n = k;
 }
 
 int fl_tree_sample(fl_tree *t, int64_t now_ns, struct fl_faults *faults,
@@ -372,6 +453,25 @@ void fl_tree_set_baseline(fl_tree *t)
 		if (p->has_base)
 			memcpy(p->base, p->v, sizeof p->base);
 	}
+}
+
+void fl_tree_check(fl_tree *t, int64_t now_ns)
+{
+	fl_tree_walk(t, now_ns);
+	for (size_t i = 0; i < t->n; i++)
+		fl_tree_look(t, i, now_ns);
+}
+
+void fl_tree_look(fl_tree *t, size_t i, int64_t now_ns)
+{
+	if (i >= t->n)
+		return;
+	fl_member *p = &t->procs[i];
+	if (p->is_root || p->state == FL_MEMBER_GONE || p->pidfd < 0)
+		return;
+	struct pollfd pf = {p->pidfd, POLLIN, 0};
+	if (poll(&pf, 1, 0) > 0)
+		proc_exited(p, now_ns - t->start_ns);
 }
 
 void fl_tree_refresh(fl_tree *t)

@@ -62,6 +62,20 @@ typedef struct fl_member {
 	int left_group;		/* its process group is not the root's */
 	int left_session;	/* its session is not the root's */
 	int killed;		/* faultline killed it at the end */
+	/* How it ended, when that is known: from waitid for those faultline
+	 * reaped, from its zombie's stat (field 52) for those whose parent
+	 * reaps them; unknown when the parent reaped it before any sample
+	 * saw the zombie. The root's is its session's (fl_child). */
+	int end_known;
+	int end_signal;		/* killed by this signal; 0: it exited */
+	int end_code;		/* its exit status when it exited */
+	int end_core;		/* the signal dumped core */
+	int end_from_agent;	/* known from the agent's crash record */
+	int end_expected;	/* the script judged this end itself
+				 * (t:expect{pid=..., signal=...}) */
+	int crashed;		/* killed by a signal faultline did not
+				 * send (fl_instance_judge_ends) */
+	int crash_reported;	/* its survival failure is recorded */
 	int64_t first_ns;	/* found, since the target started */
 	int64_t exit_ns;	/* seen exited, or -1 */
 	int64_t v[FL_FIG_COUNT];	/* its latest figures (-1: none yet) */
@@ -155,6 +169,15 @@ int fl_tree_end(fl_tree *t, int64_t wait_ns);
  * process left the target's session: sleep (pid 123), killed"; "" when
  * none). */
 int fl_tree_escapees(const fl_tree *t, char *msg, size_t len);
+
+/* Looks at member i now: if its pidfd says it exited, it is marked
+ * exited (and its end noted) as a sample would. */
+void fl_tree_look(fl_tree *t, size_t i, int64_t now_ns);
+
+/* A full walk, then a look at each member: before the stop's signal,
+ * what crashed since the last round is found while its parent still
+ * keeps it a zombie. */
+void fl_tree_check(fl_tree *t, int64_t now_ns);
 
 /* Re-reads each live process's name, parent, group and session (the
  * snapshots and the end use it). */

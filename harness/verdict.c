@@ -83,7 +83,13 @@ fl_verdict fl_verdict_decide(const fl_verdict_input *in, char *message,
 		snprintf(message, len, "%s", in->error);
 		return FL_VERDICT_ERROR;
 	}
+	/* Survival first: a target that crashed failed for that, whatever
+	 * else failed after (the crash's consequences, mostly); the others
+	 * are still listed. */
 	const char *first = NULL;
+	for (int i = 0; i < in->nexpects && !first; i++)
+		if (!in->expects[i].ok && !strcmp(in->expects[i].what, "survival"))
+			first = in->expects[i].message;
 	for (int i = 0; i < in->nexpects && !first; i++)
 		if (!in->expects[i].ok)
 			first = in->expects[i].message;

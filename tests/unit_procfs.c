@@ -55,6 +55,24 @@ ParameterizedTest(struct stat_case *c, procfs, parse_stat)
 	cr_assert_eq(st.ppid, c->ppid);
 }
 
+/* Field 52, exit_code (Linux 3.5 on): a zombie's says how it ended, as a
+ * wait status; a line without it says -1. */
+Test(procfs, parse_stat_exit_code)
+{
+	const char *zombie =
+		"812 (worker) Z 811 811 811 0 -1 4228 96 0 0 0 0 0 0 0 20 0 1 0 "
+		"52 0 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 "
+		"0 0 0 0 0 0 0 0 139\n";
+	fl_proc_stat st;
+	cr_assert_eq(fl_procfs_parse_stat(zombie, strlen(zombie), &st), 0);
+	cr_assert_eq(st.state, 'Z');
+	cr_assert_eq(st.exit_code, 139, "SIGSEGV (11) with a core (0x80)");
+	const char *short_line =
+		"9 (x) S 3 9 9 0 -1 0 0 0 0 0 0 0 0 0 20 0 12 0 1 2 3 4\n";
+	cr_assert_eq(fl_procfs_parse_stat(short_line, strlen(short_line), &st), 0);
+	cr_assert_eq(st.exit_code, -1);
+}
+
 Test(procfs, parse_stat_rejects_garbage)
 {
 	fl_proc_stat st;

@@ -77,6 +77,24 @@ Test(verdict, survival_fails_the_scenario)
 	cr_assert(strstr(msg, "killed by SIGSEGV"));
 }
 
+/* Survival first: the crash is the headline whatever failed before it
+ * (a recovery that could not come, a script's own check). */
+Test(verdict, survival_is_the_headline_over_earlier_failures)
+{
+	char msg[1024];
+	fl_expectation e[] = {
+		ex("recovery", 0, "not recovered within 0.50 s: the target exited"),
+		ex("leaked fds", 0, "leaked 2 fds (allowed 0)"),
+		ex("survival", 0, "target did not survive: killed by SIGSEGV at 0.61 s")};
+	fl_verdict_input in = {.expects = e, .nexpects = 3};
+	assert_verdict(decide(&in, msg), FL_VERDICT_FAIL, msg);
+	cr_assert_str_eq(msg, "target did not survive: killed by SIGSEGV at 0.61 s");
+	/* Without a survival failure, the first failure still leads. */
+	in.nexpects = 2;
+	decide(&in, msg);
+	cr_assert_str_eq(msg, "not recovered within 0.50 s: the target exited");
+}
+
 Test(verdict, xfail_without_match)
 {
 	char msg[1024];

@@ -240,10 +240,11 @@
 ---@class faultline.ExpectOptions
 ---@field exit? integer The target exited with this status.
 ---@field signal? string The target was ended by this signal ("SIGSEGV").
+---@field pid? integer exit and signal judge this process of the tree (from t:processes()) instead of the first; its end is then no survival failure.
 ---@field leaked? faultline.Leaked At most this much leaked (final minus baseline).
 ---@field peak? faultline.Figures The highest sample is at most this.
 ---@field steady? boolean The steady state holds now.
----@field survived? boolean The target was not killed by a signal other than the stop's.
+---@field survived? boolean No process of the target was killed by a signal faultline did not send.
 ---@field trend? faultline.Trend The least-squares slope is at most this rate.
 
 ---@class faultline.Figures

@@ -1,0 +1,255 @@
+/* Survival of every process of the target, end to end: the real
+ * bin/faultline on tests/targets/workercrash (a master whose worker 1
+ * dies by SIGSEGV while the master and worker 0 live on). A crash in a
+ * forked worker fails the run and names the process; the sweep calls the
+ * site that makes it crash "crashed"; a script that expects the worker's
+ * signal passes; a crash is the headline whatever failed before it. The
+ * scenarios wait for lines, for the zombie and for the exit, never for a
+ * duration. */
+#include "testutil.h"
+
+#define WC "build/tests/targets/workercrash"
+#define WC_SRC "tests/targets/workercrash.c"
+
+static json_t *run_text(tu_env *e, const char *text, int *status, char **out)
+{
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/s.lua", e->dir);
+	tu_write(path, text);
+	const char *args[] = {path, NULL};
+	*status = tu_env_run(e, args, out, 90);
+	return tu_latest(e);
+}
+
+/* The number after "prefix" in the scenario's captured stdout. */
+static long stdout_number(json_t *s, const char *prefix)
+{
+	json_t *t = json_array_get(json_object_get(s, "targets"), 0);
+	const char *tail = tu_str(json_object_get(t, "output"), "stdout_tail");
+	const char *p = strstr(tail, prefix);
+	cr_assert_not_null(p, "no '%s' in stdout: %s", prefix, tail);
+	return atol(p + strlen(prefix));
+}
+
+/* The process pid in the first target's processes[]. */
+static json_t *process(json_t *s, long pid)
+{
+	json_t *t = json_array_get(json_object_get(s, "targets"), 0);
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_object_get(t, "processes"), i, p)
+		if (json_integer_value(json_object_get(p, "pid")) == pid)
+			return p;
+	cr_assert_fail("no process %ld in processes[]", pid);
+	return NULL;
+}
+
+/* The script waits until faultline saw a process of the tree as a
+ * zombie (the master keeps its crashed worker unreaped). */
+#define WAIT_ZOMBIE                                                           \
+	"    t:wait_output('CRASH')\n"                                            \
+	"    assert(t:wait_until(function()\n"                                    \
+	"      for _, p in ipairs(t:processes()) do\n"                            \
+	"        if p.zombie then zombie = p.pid; return true end\n"              \
+	"      end\n"                                                             \
+	"      return false\n"                                                    \
+	"    end, 60), 'no zombie')\n"
+
+Test(survival, a_crashed_worker_fails_the_run_and_is_named, .timeout = 120)
+{
+	tu_env e = tu_env_new();
+	int status;
+	char *out;
+	json_t *doc = run_text(
+		&e,
+		"return { name = 'a worker crashes',\n"
+		"  target = { cmd = { '" WC "', '--crash', '1' }, ready = { stdout = 'READY' } },\n"
+		"  run = function(t)\n"
+		"    local zombie\n" WAIT_ZOMBIE
+		"    t:stop()\n"
+		"    t:expect { exit = 0 }\n"
+		"  end,\n"
+		"}\n",
+		&status, &out);
+	json_t *s = json_array_get(json_object_get(doc, "scenarios"), 0);
+	long pid = stdout_number(s, "CRASH pid=");
+	cr_assert_eq(status, 1, "a FAIL exits 1 (%d)\n%s", status, out);
+	cr_assert_str_eq(tu_str(s, "verdict"), "FAIL", "%s", out);
+	char want[128];
+	snprintf(want, sizeof want,
+		 "target did not survive: workercrash pid %ld killed by SIGSEGV "
+		 "at ",
+		 pid);
+	const char *msg = tu_str(s, "message");
+	cr_assert(!strncmp(msg, want, strlen(want)), "message: %s", msg);
+	cr_assert(strstr(out, want), "the console says it:\n%s", out);
+	/* The master exited 0 as asked: only the worker failed. */
+	json_t *p = process(s, pid);
+	cr_assert_str_eq(tu_str(p, "end"), "killed");
+	cr_assert_str_eq(tu_str(p, "signal"), "SIGSEGV");
+	cr_assert(json_is_true(json_object_get(p, "crashed")));
+	cr_assert(json_is_false(json_object_get(p, "root")));
+	json_t *t = json_array_get(json_object_get(s, "targets"), 0);
+	json_t *root = process(s, (long)json_integer_value(json_object_get(t, "pid")));
+	cr_assert_str_eq(tu_str(root, "end"), "exited");
+	cr_assert_eq(json_integer_value(json_object_get(root, "exit_code")), 0);
+	cr_assert(json_is_false(json_object_get(root, "crashed")));
+	/* Worker 0 was ended by faultline or its master: no crash. */
+	size_t i, crashed = 0;
+	json_array_foreach(json_object_get(t, "processes"), i, p)
+		crashed += json_is_true(json_object_get(p, "crashed"));
+	cr_assert_eq(crashed, 1, "one process crashed");
+	/* The report lists it as killed. */
+	char html[PATH_MAX];
+	snprintf(html, sizeof html, "%s/latest/index.html", e.reports);
+	char *page = tu_slurp(html);
+	cr_assert(strstr(page, "(killed by SIGSEGV at "), "the page names the crash");
+	free(page);
+	json_decref(doc);
+	free(out);
+	tu_env_free(&e);
+}
+
+Test(survival, a_worker_crash_the_script_expects_passes, .timeout = 120)
+{
+	tu_env e = tu_env_new();
+	int status;
+	char *out;
+	json_t *doc = run_text(
+		&e,
+		"return { name = 'a worker crash expected',\n"
+		"  target = { cmd = { '" WC "', '--crash', '1' }, ready = { stdout = 'READY' } },\n"
+		"  run = function(t)\n"
+		"    local zombie\n" WAIT_ZOMBIE
+		"    t:expect { pid = zombie, signal = 'SIGSEGV' }\n"
+		"    t:stop()\n"
+		"    t:expect { exit = 0 }\n"
+		"  end,\n"
+		"}\n",
+		&status, &out);
+	json_t *s = json_array_get(json_object_get(doc, "scenarios"), 0);
+	cr_assert_str_eq(tu_str(s, "verdict"), "PASS", "%s\n%s",
+			 tu_str(s, "message"), out);
+	cr_assert_eq(status, 0);
+	long pid = stdout_number(s, "CRASH pid=");
+	json_t *p = process(s, pid);
+	cr_assert_str_eq(tu_str(p, "signal"), "SIGSEGV");
+	cr_assert(json_is_false(json_object_get(p, "crashed")), "expected");
+	json_decref(doc);
+	free(out);
+	tu_env_free(&e);
+}
+
+Test(survival, a_crash_is_the_headline_over_earlier_failures, .timeout = 120)
+{
+	tu_env e = tu_env_new();
+	int status;
+	char *out;
+	json_t *doc = run_text(
+		&e,
+		"return { name = 'crash after a failure',\n"
+		"  target = { cmd = { 'sh', '-c', 'echo READY; while [ ! -e \"$1\" ]; do sleep 0.01; done; kill -SEGV $$',\n"
+		"                     'sh', '{tmpdir}/go' },\n"
+		"             ready = { stdout = 'READY' } },\n"
+		"  run = function(t)\n"
+		"    -- The target dies once the file is there: after READY.\n"
+		"    assert(io.open(t.tmpdir .. '/go', 'w')):close()\n"
+		"    t:wait_until(function() return false end, 60)\n"
+		"    t:check(false, 'a failure recorded before the survival check')\n"
+		"    t:stop()\n"
+		"  end,\n"
+		"}\n",
+		&status, &out);
+	json_t *s = json_array_get(json_object_get(doc, "scenarios"), 0);
+	cr_assert_str_eq(tu_str(s, "verdict"), "FAIL", "%s", out);
+	const char *msg = tu_str(s, "message");
+	const char *want = "target did not survive: killed by SIGSEGV at ";
+	cr_assert(!strncmp(msg, want, strlen(want)), "headline: %s", msg);
+	/* The other failure is still listed. */
+	size_t i, failed = 0;
+	json_t *x;
+	json_array_foreach(json_object_get(s, "expectations"), i, x)
+		failed += json_is_false(json_object_get(x, "ok"));
+	cr_assert_eq(failed, 2, "both failures are listed:\n%s", out);
+	json_decref(doc);
+	free(out);
+	tu_env_free(&e);
+}
+
+/* The line of "SITE name" in the target's source. */
+static int marker_line(const char *name)
+{
+	char *src = tu_slurp(WC_SRC), want[64];
+	snprintf(want, sizeof want, "SITE %s */", name);
+	char *at = strstr(src, want);
+	cr_assert_not_null(at, "no marker %s", name);
+	int line = 1;
+	for (char *p = src; p < at; p++)
+		line += *p == '\n';
+	free(src);
+	return line;
+}
+
+static json_t *site_at(json_t *doc, int line)
+{
+	json_t *sc = json_array_get(
+		json_object_get(json_object_get(doc, "sweep"), "scenarios"), 0);
+	size_t i;
+	json_t *s;
+	char want[64];
+	snprintf(want, sizeof want, "workercrash.c:%d ", line);
+	json_array_foreach(json_object_get(sc, "sites"), i, s)
+		if (!strncmp(tu_str(s, "at"), want, strlen(want)))
+			return s;
+	return NULL;
+}
+
+Test(survival, the_sweep_calls_a_site_that_crashes_a_worker_crashed,
+     .timeout = 300)
+{
+	char *dir = tu_tempdir();
+	char scen[PATH_MAX], reports[PATH_MAX];
+	snprintf(scen, sizeof scen, "%s/workers.lua", dir);
+	snprintf(reports, sizeof reports, "%s/reports", dir);
+	/* Each worker's close() is past before READY: the master waits for
+	 * it to say it is up, or to die. */
+	tu_write(scen, "return { name = 'workers', seed = 1, timeout = 30,\n"
+		       "  target = { cmd = { '" WC "' }, ready = { stdout = 'READY' },\n"
+		       "             autostart = false },\n"
+		       "  run = function(t)\n"
+		       "    t:fault('posix/io/oc/close', { p = 0 })\n"
+		       "    t:start()\n"
+		       "    t:stop()\n"
+		       "    t:expect { exit = 0 }\n"
+		       "  end,\n"
+		       "}\n");
+	char *argv[] = {"faultline", "sweep", "--report-dir", reports, "-j", "2",
+			scen, NULL};
+	char *out;
+	int st = tu_run(argv, dir, &out, 280);
+	cr_assert_eq(st, 1, "a finding: exit 1 (%d)\n%s", st, out);
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/latest/results.json", reports);
+	json_t *doc = tu_load_json(path);
+	json_t *w1 = site_at(doc, marker_line("w1-close"));
+	cr_assert_not_null(w1, "worker 1's close is a site\n%s", out);
+	cr_assert_str_eq(tu_str(w1, "outcome"), "crashed", "%s",
+			 tu_str(w1, "detail"));
+	/* Named by its actor (the same in every run) and where it
+	 * crashed. */
+	char want[128];
+	snprintf(want, sizeof want,
+		 "crashed: SIGSEGV in workercrash (actor 0f2) at "
+		 "workercrash.c:%d (crash)",
+		 marker_line("nowhere"));
+	cr_assert_str_eq(tu_str(w1, "detail"), want);
+	cr_assert(json_is_true(json_object_get(w1, "confirmed")));
+	json_t *w0 = site_at(doc, marker_line("w0-close"));
+	cr_assert_not_null(w0, "worker 0's close is a site");
+	cr_assert_str_eq(tu_str(w0, "outcome"), "handled", "%s",
+			 tu_str(w0, "detail"));
+	json_decref(doc);
+	free(out);
+	tu_rmrf(dir);
+	free(dir);
+}
