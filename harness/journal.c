@@ -3,13 +3,41 @@
 
 #include "util.h"
 
+#include "../lib/agent_ring.h"
+
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+/* A test knob: a non-negative integer from the environment, or -1. */
+static long long test_knob(const char *name)
+{
+	const char *v = getenv(name);
+	if (!v || !*v)
+		return -1;
+	char *end;
+	errno = 0;
+	long long x = strtoll(v, &end, 10);
+	return errno || *end || x < 0 ? -1 : x;
+}
+
+void fl_journal_init_region(fl_journal_hdr *h)
+{
+	long long cap = test_knob("FL_TEST_JOURNAL_CAPACITY");
+	long long wait_ms = test_knob("FL_TEST_JOURNAL_WAIT_MS");
+	h->capacity = cap >= 2 && cap <= FL_JOURNAL_CAPACITY
+			      ? (uint32_t)cap
+			      : FL_JOURNAL_CAPACITY;
+	h->record_size = sizeof(fl_journal_rec);
+	h->wait_ns = wait_ms >= 0 ? (uint64_t)wait_ms * 1000000ULL
+				  : FL_JOURNAL_WAIT_NS;
+}
 
 int fl_journal_attach(fl_journal *j, void *region, size_t size)
 {
@@ -17,7 +45,7 @@ int fl_journal_attach(fl_journal *j, void *region, size_t size)
 	fl_shm_view v;
 	if (!region || fl_shm_view_of(region, size, &v) < 0 ||
 	    v.jhdr->record_size != sizeof(fl_journal_rec) ||
-	    v.jhdr->capacity == 0)
+	    v.jhdr->capacity == 0 || v.jhdr->capacity > FL_JOURNAL_CAPACITY)
 		return -EINVAL;
 	j->hdr = v.jhdr;
 	j->recs = v.jrecs;
@@ -26,24 +54,33 @@ int fl_journal_attach(fl_journal *j, void *region, size_t size)
 
 void fl_journal_close(fl_journal *j)
 {
+	fl_journal_pump_stop(j);
 	j->hdr = NULL;
 	j->recs = NULL;
 }
 
-size_t fl_journal_drain(fl_journal *j, int64_t start_ns, fl_jentry **v,
-			size_t *n, size_t *cap)
+/* Drains [read_idx, write_idx): stops at the first record not yet
+ * published (its writer is still filling it), or, when final, skips it
+ * and counts it torn. */
+static size_t drain(fl_journal *j, int64_t start_ns, fl_jentry **v, size_t *n,
+		    size_t *cap, int final)
 {
 	if (!j->hdr)
 		return 0;
 	fl_journal_hdr *h = j->hdr;
 	uint64_t r = atomic_load_explicit(&h->read_idx, memory_order_relaxed);
 	uint64_t w = atomic_load_explicit(&h->write_idx, memory_order_acquire);
+	uint64_t from = r;
 	size_t added = 0;
 	while (r < w) {
-		fl_journal_rec *rec = &j->recs[r % h->capacity];
-		/* Claimed but not yet written: wait for the next drain. */
-		if (atomic_load_explicit(&rec->seq, memory_order_acquire) != r + 1)
-			break;
+		fl_journal_rec *rec = fl_ring_rec(h, j->recs, r);
+		if (atomic_load_explicit(&rec->seq, memory_order_acquire) != r + 1) {
+			if (!final)
+				break;
+			j->torn++;
+			r++;
+			continue;
+		}
 		if (*n == *cap) {
 			*cap = *cap ? *cap * 2 : 256;
 			*v = fl_xrealloc(*v, *cap * sizeof **v);
@@ -60,13 +97,108 @@ size_t fl_journal_drain(fl_journal *j, int64_t start_ns, fl_jentry **v,
 		r++;
 		added++;
 	}
-	atomic_store_explicit(&h->read_idx, r, memory_order_release);
+	/* Room given back, and the writers waiting for it woken. */
+	if (r != from)
+		fl_ring_consumed(h, r);
 	return added;
 }
 
-uint64_t fl_journal_lost(const fl_journal *j)
+size_t fl_journal_drain(fl_journal *j, int64_t start_ns, fl_jentry **v,
+			size_t *n, size_t *cap)
 {
-	return j->hdr ? atomic_load(&j->hdr->lost) : 0;
+	return drain(j, start_ns, v, n, cap, 0);
+}
+
+size_t fl_journal_drain_final(fl_journal *j, int64_t start_ns, fl_jentry **v,
+			      size_t *n, size_t *cap)
+{
+	return drain(j, start_ns, v, n, cap, 1);
+}
+
+void fl_journal_get_stats(const fl_journal *j, fl_journal_stats *st)
+{
+	memset(st, 0, sizeof *st);
+	if (!j->hdr)
+		return;
+	st->lost = atomic_load(&j->hdr->lost);
+	st->torn = j->torn;
+	st->waits = atomic_load(&j->hdr->waits);
+	st->waited_ns = atomic_load(&j->hdr->waited_ns);
+	st->wait_ns = j->hdr->wait_ns;
+}
+
+/* The drainer's loop: it sleeps on the doorbell, which a writer rings
+ * when the ring is half full and again before it waits for room, so a
+ * burst is drained as it comes, whatever the sampling rate. */
+static void *pump_main(void *arg)
+{
+	fl_journal *j = arg;
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	fl_journal_hdr *h = j->hdr;
+	for (;;) {
+		uint32_t bell = atomic_load(&h->doorbell);
+		if (atomic_load(&j->pump_stop))
+			break;
+		if (j->drain_mode != FL_JOURNAL_DRAIN_WAITERS ||
+		    atomic_load(&h->waiters)) {
+			pthread_mutex_lock(j->lock);
+			drain(j, j->start_ns, j->v, j->n, j->cap, 0);
+			pthread_mutex_unlock(j->lock);
+		}
+		fl_ring_futex(&h->doorbell, FUTEX_WAIT, bell,
+			      j->drain_mode == FL_JOURNAL_DRAIN_WAITERS
+				      ? -1
+				      : j->period_ns);
+	}
+	return NULL;
+}
+
+/* A drainer wakes at least this often, and at most as often as the
+ * sampling: what the scenario thread reads of the journal (windows the
+ * agent opened, the live count) is that fresh. */
+#define PUMP_PERIOD_MIN_NS (1000000LL)
+#define PUMP_PERIOD_MAX_NS (50000000LL)
+
+int fl_journal_pump_start(fl_journal *j, pthread_mutex_t *lock,
+			  int64_t start_ns, fl_jentry **v, size_t *n,
+			  size_t *cap, int64_t period_ns)
+{
+	if (!j->hdr || j->pump_running)
+		return -EINVAL;
+	const char *mode = getenv("FL_TEST_JOURNAL_DRAIN");
+	j->drain_mode = !mode ? FL_JOURNAL_DRAIN_PROMPT
+			: strcmp(mode, "waiters") == 0 ? FL_JOURNAL_DRAIN_WAITERS
+			: strcmp(mode, "end") == 0     ? FL_JOURNAL_DRAIN_END
+						       : FL_JOURNAL_DRAIN_PROMPT;
+	if (j->drain_mode == FL_JOURNAL_DRAIN_END)
+		return 0;
+	j->lock = lock;
+	j->start_ns = start_ns;
+	j->v = v;
+	j->n = n;
+	j->cap = cap;
+	j->period_ns = period_ns < PUMP_PERIOD_MIN_NS   ? PUMP_PERIOD_MIN_NS
+		       : period_ns > PUMP_PERIOD_MAX_NS ? PUMP_PERIOD_MAX_NS
+							: period_ns;
+	atomic_store(&j->pump_stop, 0);
+	int r = pthread_create(&j->pump, NULL, pump_main, j);
+	if (r != 0)
+		return -r;
+	j->pump_running = 1;
+	return 0;
+}
+
+void fl_journal_pump_stop(fl_journal *j)
+{
+	if (!j->pump_running)
+		return;
+	atomic_store(&j->pump_stop, 1);
+	atomic_fetch_add(&j->hdr->doorbell, 1);
+	fl_ring_futex(&j->hdr->doorbell, FUTEX_WAKE, INT_MAX, -1);
+	pthread_join(j->pump, NULL);
+	j->pump_running = 0;
 }
 
 /* Actor names compare as paths of numbers: "0.2" < "0.10". */

@@ -7,6 +7,8 @@
 #define FL_JOURNAL_H
 
 #include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,23 +24,74 @@ typedef struct fl_jentry {
 	char actor[FL_ACTOR_MAX];
 } fl_jentry;
 
+/* How the harness drains (a test hook, FL_TEST_JOURNAL_DRAIN): as the
+ * agent asks and at least every period (the default), only when a
+ * writer is waiting for room ("waiters": every full ring makes a writer
+ * wait), or only at the end ("end": a full ring stays full). */
+enum { FL_JOURNAL_DRAIN_PROMPT = 0, FL_JOURNAL_DRAIN_WAITERS,
+       FL_JOURNAL_DRAIN_END };
+
 typedef struct fl_journal {
 	fl_journal_hdr *hdr;	/* in the fault region (harness/faults.c) */
 	fl_journal_rec *recs;
+	/* The drainer: a thread that empties the ring into the caller's
+	 * vector, under the caller's lock, whenever a writer rings and at
+	 * least every period. */
+	pthread_t pump;
+	int pump_running;
+	_Atomic int pump_stop;
+	int drain_mode;
+	pthread_mutex_t *lock;
+	int64_t start_ns, period_ns;
+	fl_jentry **v;
+	size_t *n, *cap;
+	/* Records claimed but never published: their writer died in the
+	 * middle (its call never returned), counted by the last drain. */
+	uint64_t torn;
 } fl_journal;
+
+/* What the run's journal says about itself. */
+typedef struct fl_journal_stats {
+	uint64_t lost;		/* found no room within the bound: ERROR */
+	uint64_t torn;		/* writer died while writing */
+	uint64_t waits;		/* records whose writer waited for room */
+	uint64_t waited_ns;	/* the target's time spent waiting */
+	uint64_t wait_ns;	/* the bound on one record's wait */
+} fl_journal_stats;
+
+/* Sets up the journal's header in a new fault region (harness/faults.c):
+ * its capacity and how long a writer waits for room. FL_TEST_JOURNAL_
+ * CAPACITY (records) and FL_TEST_JOURNAL_WAIT_MS (0: never wait) change
+ * them for the tests (docs/hacking.md). */
+void fl_journal_init_region(fl_journal_hdr *h);
 
 /* Points the journal at the ring inside a fault region (the region that
  * fl_faults_create made); the region outlives the target and belongs to
  * its fl_faults. 0, or -EINVAL if region is not one. */
 int fl_journal_attach(fl_journal *j, void *region, size_t size);
-/* Forgets the ring (the region is unmapped by fl_faults_free). */
+/* Forgets the ring (the region is unmapped by fl_faults_free); stops the
+ * drainer if it still runs. */
 void fl_journal_close(fl_journal *j);
 
+/* Starts the drainer: it appends to *v (growing it) under lock, times
+ * made relative to start_ns, when a writer rings and at least every
+ * period_ns. 0 or -errno. */
+int fl_journal_pump_start(fl_journal *j, pthread_mutex_t *lock,
+			  int64_t start_ns, fl_jentry **v, size_t *n,
+			  size_t *cap, int64_t period_ns);
+/* Stops the drainer and waits for it (the caller drains last). */
+void fl_journal_pump_stop(fl_journal *j);
+
 /* Moves completed records out of the ring, times made relative to
- * start_ns. Appends to *v (growing it); returns how many were added. */
+ * start_ns. Appends to *v (growing it); returns how many were added.
+ * The caller makes sure only one thread drains at a time. */
 size_t fl_journal_drain(fl_journal *j, int64_t start_ns, fl_jentry **v,
 			size_t *n, size_t *cap);
-uint64_t fl_journal_lost(const fl_journal *j);
+/* The last drain, once every process that could write is gone: a record
+ * claimed but never published is skipped and counted in torn. */
+size_t fl_journal_drain_final(fl_journal *j, int64_t start_ns, fl_jentry **v,
+			      size_t *n, size_t *cap);
+void fl_journal_get_stats(const fl_journal *j, fl_journal_stats *st);
 
 /* One fired fault as replay and digests see it: no time, no pid. */
 typedef struct fl_fault_rec {

@@ -501,14 +501,17 @@ static json_t *windows_json(const fl_ctx *ctx, int *time_based,
 
 /* Every fired fault of every run of the target, as replay sees them. */
 static fl_fault_rec *collect_faults(const fl_ctx *ctx, size_t *count,
-				    uint64_t *lost)
+				    fl_journal_stats *st)
 {
 	size_t n = 0, cap = 0;
 	fl_fault_rec *v = NULL;
-	*lost = 0;
+	memset(st, 0, sizeof *st);
 	for (int k = 0; k < ctx->ninstances; k++) {
 		fl_instance *in = ctx->instances[k];
-		*lost += in->jlost;
+		st->lost += in->jstats.lost;
+		st->torn += in->jstats.torn;
+		st->waits += in->jstats.waits;
+		st->waited_ns += in->jstats.waited_ns;
 		if (!in->sess)
 			continue;
 		for (size_t i = 0; i < in->sess->njrecs; i++) {
@@ -632,9 +635,9 @@ static void journal_results(fl_ctx *ctx, json_t *r, const char *id,
 			    const char *verdict)
 {
 	size_t n;
-	uint64_t lost;
-	fl_fault_rec *v = collect_faults(ctx, &n, &lost);
-	json_t *file = journal_file(ctx, id, verdict, v, n, lost);
+	fl_journal_stats st;
+	fl_fault_rec *v = collect_faults(ctx, &n, &st);
+	json_t *file = journal_file(ctx, id, verdict, v, n, st.lost);
 	char digest[17];
 	fl_journal_digest(v, n, digest);
 	json_t *per = json_object();
@@ -650,19 +653,31 @@ static void journal_results(fl_ctx *ctx, json_t *r, const char *id,
 	for (size_t i = 0; i < n && i < JOURNAL_RESULTS_MAX; i++)
 		json_array_append(records, json_array_get(all, i));
 	json_object_set_new(r, "journal",
-			    json_pack("{s:s,s:o,s:I,s:I,s:b,s:o}", "digest", digest,
-				      "digests", per, "total", (json_int_t)n,
-				      "lost", (json_int_t)lost, "truncated",
+			    json_pack("{s:s,s:o,s:I,s:I,s:I,s:I,s:f,s:b,s:o}",
+				      "digest", digest, "digests", per, "total",
+				      (json_int_t)n, "lost", (json_int_t)st.lost,
+				      "torn", (json_int_t)st.torn, "waits",
+				      (json_int_t)st.waits, "waited_s",
+				      (double)st.waited_ns / 1e9, "truncated",
 				      n > JOURNAL_RESULTS_MAX, "records", records));
 	if (n)
 		json_object_set_new(r, "journal_file_data", file);
 	else
 		json_decref(file);
-	if (lost)
+	/* Lost records make the run an ERROR (scenario.c); these two only
+	 * say what happened. */
+	if (st.torn)
 		fl_ctx_warn(ctx,
-			    "the journal lost %llu records (the ring was full): "
-			    "the digest does not cover them",
-			    (unsigned long long)lost);
+			    "%llu fault%s of the journal were being recorded when "
+			    "their process died: those calls never returned, "
+			    "and are not in the journal",
+			    (unsigned long long)st.torn, st.torn == 1 ? "" : "s");
+	if (st.waits)
+		fl_ctx_log(ctx,
+			   "the target waited %.3f s in all (%llu records) for "
+			   "the harness to drain a full fault journal",
+			   (double)st.waited_ns / 1e9,
+			   (unsigned long long)st.waits);
 	fill_point_stats(ctx, v, n);
 	free(v);
 }

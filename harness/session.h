@@ -103,7 +103,8 @@ typedef struct fl_session {
 	int oom_nthreads;
 	char *oom_smaps;
 
-	/* The fault journal the agent writes, drained at every sample. */
+	/* The fault journal the agent writes, drained into jrecs by its own
+	 * thread (fl_journal_pump_start) under lock. */
 	fl_journal *journal;
 	fl_jentry *jrecs;
 	size_t njrecs, jcap;
