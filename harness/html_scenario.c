@@ -440,6 +440,13 @@ static void journal(fl_buf *b, json_t *s)
 		fl_buf_printf(b, " · <span class=\"bad\">%lld lost</span> (the "
 				 "digest does not cover them)",
 			      lost);
+	/* Older results have no waits: absent reads as 0 here. */
+	long long waits = fl_results_int(j, "waits");
+	if (waits > 0)
+		fl_buf_printf(b, " · the target waited %lld time%s (%.3f s in all) "
+				 "for the journal to be drained",
+			      waits, waits == 1 ? "" : "s",
+			      fl_results_num(j, "waited_s"));
 	int truncated = fl_results_bool(j, "truncated");
 	if (truncated)
 		fl_buf_printf(b, " · the results keep the first %zu records", n);
