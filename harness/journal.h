@@ -93,17 +93,54 @@ size_t fl_journal_drain_final(fl_journal *j, int64_t start_ns, fl_jentry **v,
 			      size_t *n, size_t *cap);
 void fl_journal_get_stats(const fl_journal *j, fl_journal_stats *st);
 
-/* One fired fault as replay and digests see it: no time, no pid. */
+/* One fired fault as replay and digests see it: no time, no pid. In a
+ * journal file, a run of them: count consecutive calls n, n+1, ...,
+ * n+count-1 of one actor and one point, failed with one errno. */
 typedef struct fl_fault_rec {
 	char point[112];
 	char actor[FL_ACTOR_MAX];
 	uint64_t n;
 	int err;
 	double t;		/* seconds, for people only */
+	uint64_t count;		/* calls in the run; 0 or 1: one call */
+	double t_last;		/* the run's last call */
 } fl_fault_rec;
 
+/* The most calls a journal file may expand to: replay and shrink hold
+ * every call in memory (about 200 bytes each). */
+#define FL_JOURNAL_CALLS_MAX (4u * 1024 * 1024)
+
+/* Folds calls (in time order) into runs: a call joins the run its actor
+ * made last when it has the same point and errno and the next call
+ * number. Returns the runs (in the order of their first calls, the
+ * caller frees them) and their number in *nruns. Expanding them gives
+ * back exactly the calls. */
+fl_fault_rec *fl_journal_fold(const fl_fault_rec *v, size_t n, size_t *nruns);
+/* The same, a call (or a run) at a time: start from a zeroed folder. */
+struct fl_last_run {
+	uint64_t hash;
+	size_t run;		/* index + 1; 0: empty */
+};
+typedef struct fl_journal_folder {
+	fl_fault_rec *runs;
+	size_t n, cap;
+	struct fl_last_run *table;	/* actor -> its last run */
+	size_t size, used;
+} fl_journal_folder;
+void fl_journal_folder_add(fl_journal_folder *f, const fl_fault_rec *call);
+/* The runs (the caller frees them); the folder is empty again. */
+fl_fault_rec *fl_journal_folder_take(fl_journal_folder *f, size_t *nruns);
+/* The calls of a journal's records (runs or single calls), each run
+ * expanded, in the records' order. 0, or -EINVAL with a message in err
+ * (prefixed with what) for an incomplete record or more than
+ * FL_JOURNAL_CALLS_MAX calls. */
+int fl_journal_calls_of(json_t *records, const char *what, fl_fault_rec **out,
+			size_t *n, char *err, size_t errlen);
+
 /* The digest of a set of faults: FNV-1a over "actor point n errno" lines
- * sorted by (actor, point, n). Sorts v. Writes 16 hex digits. */
+ * sorted by (actor, point, n), one line per call (a journal file's runs
+ * are expanded first, so folding never changes a digest). Sorts v.
+ * Writes 16 hex digits. */
 void fl_journal_digest(fl_fault_rec *v, size_t n, char out[17]);
 /* The same, restricted to one point. */
 void fl_journal_digest_point(const fl_fault_rec *v, size_t n,
@@ -111,7 +148,10 @@ void fl_journal_digest_point(const fl_fault_rec *v, size_t n,
 
 int fl_fault_rec_cmp(const void *a, const void *b);
 
-/* A journal file: what `faultline replay` and `shrink` read. */
+/* A journal file: what `faultline replay` and `shrink` read. Version 2
+ * has run-length records (count, t_last); version 1 files are read as
+ * they are (every record one call). */
+#define FL_JOURNAL_SCHEMA_VERSION 2
 typedef struct fl_journal_file {
 	char *scenario_file;
 	int index;
@@ -121,12 +161,15 @@ typedef struct fl_journal_file {
 	char *verdict;
 	char **failed;		/* "what" of each failed expectation */
 	int nfailed;
-	fl_fault_rec *recs;
+	fl_fault_rec *recs;	/* calls, or runs (written as they are) */
 	size_t nrecs;
 	uint64_t lost;
 } fl_journal_file;
 
+/* The file's JSON: its records as they are in f (fold them first for a
+ * short file). */
 json_t *fl_journal_file_json(const fl_journal_file *f);
+/* Reads a journal file; its recs are the calls, runs expanded. */
 int fl_journal_file_load(const char *path, fl_journal_file *f, char *err,
 			 size_t errlen);
 void fl_journal_file_free(fl_journal_file *f);

@@ -51,7 +51,7 @@ Test(determinism, same_seed_same_journal_in_20_runs, .timeout = 150)
 	int actors[5] = {0};
 	size_t i;
 	json_t *r;
-	json_array_foreach(json_object_get(j, "records"), i, r)
+	json_array_foreach(tu_calls(json_object_get(j, "records")), i, r)
 	{
 		const char *a = tu_str(r, "actor");
 		cr_assert(strlen(a) == 3 && a[0] == '0' && a[1] == '.' &&
@@ -125,10 +125,12 @@ Test(determinism, repeat_says_a_timed_journal_varies, .timeout = 60)
 	tu_env_free(&e);
 }
 
+/* The calls of a scenario's journal records (runs expanded); the tests
+ * let them go with the process. */
 static json_t *recs_of(json_t *doc, const char *name)
 {
-	return json_object_get(json_object_get(tu_scenario(doc, name), "journal"),
-			       "records");
+	return tu_calls(json_object_get(json_object_get(tu_scenario(doc, name), "journal"),
+					"records"));
 }
 
 /* nth, actors, thread names, windows opened by a call count or a line of
@@ -225,7 +227,10 @@ Test(determinism, selectors_and_triggers, .timeout = 90)
 	cr_assert_eq(tu_num(j, "total"), 60000);
 	cr_assert_eq(tu_num(j, "lost"), 0);
 	cr_assert_eq(tu_num(j, "torn"), 0);
-	cr_assert(json_is_true(json_object_get(j, "truncated")));
+	/* Folded into runs (errnos derived call by call break them), the
+	 * results keep the first 1 000 records. */
+	cr_assert_leq(tu_num(j, "runs"), 60000);
+	cr_assert_eq(json_is_true(json_object_get(j, "truncated")), tu_num(j, "runs") > 1000);
 	cr_assert_eq(json_array_size(json_object_get(s, "warnings")), 0);
 	json_decref(doc);
 	free(out);

@@ -292,3 +292,191 @@ Test(journal, defaults_without_knobs, .fini = teardown)
 	recs = NULL;
 	nrecs = cap = 0;
 }
+
+/* ------------------------------------------------------------------ */
+/* Run-length records: folded on the way out, expanded on the way in,   */
+/* the digest the same either way.                                      */
+/* ------------------------------------------------------------------ */
+
+static fl_fault_rec call(const char *actor, const char *point, uint64_t n,
+			 int err, double t)
+{
+	fl_fault_rec r;
+	memset(&r, 0, sizeof r);
+	snprintf(r.actor, sizeof r.actor, "%s", actor);
+	snprintf(r.point, sizeof r.point, "%s", point);
+	r.n = n;
+	r.err = err;
+	r.t = t;
+	return r;
+}
+
+/* Two actors interleaved; a run ends at another errno, another point or
+ * a call number that skips. */
+Test(fold, consecutive_calls_of_an_actor_fold_into_runs)
+{
+	fl_fault_rec v[] = {
+		call("0", "posix/io/oc/close", 5, EIO, 1.0),
+		call("0.1", "posix/io/oc/close", 1, EIO, 1.1),
+		call("0", "posix/io/oc/close", 6, EIO, 1.2),
+		call("0.1", "posix/io/oc/close", 2, EIO, 1.3),
+		call("0", "posix/io/oc/close", 7, EIO, 1.4),
+		call("0", "posix/io/oc/close", 8, EINTR, 1.5),	/* errno */
+		call("0", "posix/io/oc/open", 9, EINTR, 1.6),	/* point */
+		call("0", "posix/io/oc/open", 11, EINTR, 1.7),	/* gap */
+		call("0", "posix/io/oc/open", 12, EINTR, 1.8),
+	};
+	size_t nr;
+	fl_fault_rec *runs = fl_journal_fold(v, 9, &nr);
+	cr_assert_eq(nr, 5);
+	struct {
+		const char *actor, *point;
+		uint64_t n, count;
+		int err;
+		double t, t_last;
+	} want[] = {
+		{"0", "posix/io/oc/close", 5, 3, EIO, 1.0, 1.4},
+		{"0.1", "posix/io/oc/close", 1, 2, EIO, 1.1, 1.3},
+		{"0", "posix/io/oc/close", 8, 1, EINTR, 1.5, 1.5},
+		{"0", "posix/io/oc/open", 9, 1, EINTR, 1.6, 1.6},
+		{"0", "posix/io/oc/open", 11, 2, EINTR, 1.7, 1.8},
+	};
+	for (size_t i = 0; i < nr; i++) {
+		cr_assert_str_eq(runs[i].actor, want[i].actor, "run %zu", i);
+		cr_assert_str_eq(runs[i].point, want[i].point, "run %zu", i);
+		cr_assert_eq(runs[i].n, want[i].n, "run %zu", i);
+		cr_assert_eq(runs[i].count, want[i].count, "run %zu", i);
+		cr_assert_eq(runs[i].err, want[i].err, "run %zu", i);
+		cr_assert_float_eq(runs[i].t, want[i].t, 1e-9, "run %zu", i);
+		cr_assert_float_eq(runs[i].t_last, want[i].t_last, 1e-9, "run %zu", i);
+	}
+	free(runs);
+}
+
+/* Many actors (the folder's table grows), long runs broken now and then:
+ * the runs expand back to exactly the calls, and the digest of the runs
+ * is the digest of the calls, whole and per point. */
+Test(fold, runs_expand_to_the_calls_and_keep_the_digest)
+{
+	enum { ACTORS = 300, PER = 200 };
+	size_t n = ACTORS * PER;
+	fl_fault_rec *v = calloc(n, sizeof *v);
+	size_t k = 0;
+	for (int c = 1; c <= PER; c++)
+		for (int a = 0; a < ACTORS; a++) {
+			char actor[16];
+			snprintf(actor, sizeof actor, "0.%d", a + 1);
+			/* Every 7th call of an actor another errno, every
+			 * 50th another point. */
+			v[k] = call(actor, c % 50 ? "posix/io/oc/close" : "posix/io/rw/read",
+				    (uint64_t)c, c % 7 ? EIO : EINTR, (double)k);
+			k++;
+		}
+	size_t nr;
+	fl_fault_rec *runs = fl_journal_fold(v, n, &nr);
+	cr_assert_lt(nr, n / 3, "%zu runs of %zu calls", nr, n);
+	uint64_t sum = 0;
+	for (size_t i = 0; i < nr; i++)
+		sum += runs[i].count;
+	cr_assert_eq(sum, n);
+
+	/* Through a journal file's JSON and back. */
+	fl_journal_file jf = {.scenario_file = "s.lua", .scenario_id = "s.lua",
+			      .name = "s", .verdict = "PASS", .recs = runs, .nrecs = nr};
+	json_t *doc = fl_journal_file_json(&jf);
+	cr_assert_not_null(doc);
+	cr_assert_eq(json_array_size(json_object_get(doc, "records")), nr);
+	char path[] = "/tmp/fl-unit-journal-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(json_dump_file(doc, path, 0), 0);
+	json_decref(doc);
+	fl_journal_file back;
+	char err[256];
+	cr_assert_eq(fl_journal_file_load(path, &back, err, sizeof err), 0, "%s", err);
+	unlink(path);
+	cr_assert_eq(back.nrecs, n);
+	fl_fault_rec *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+	memcpy(a, v, n * sizeof *a);
+	memcpy(b, back.recs, n * sizeof *b);
+	qsort(a, n, sizeof *a, fl_fault_rec_cmp);
+	qsort(b, n, sizeof *b, fl_fault_rec_cmp);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_str_eq(a[i].actor, b[i].actor);
+		cr_assert_str_eq(a[i].point, b[i].point);
+		cr_assert_eq(a[i].n, b[i].n);
+		cr_assert_eq(a[i].err, b[i].err);
+	}
+
+	char d_calls[17], d_runs[17], d_back[17];
+	fl_journal_digest(a, n, d_calls);
+	fl_journal_digest(runs, nr, d_runs);
+	fl_journal_digest(b, n, d_back);
+	cr_assert_str_eq(d_runs, d_calls);
+	cr_assert_str_eq(d_back, d_calls);
+	const char *points[] = {"posix/io/oc/close", "posix/io/rw/read"};
+	for (int p = 0; p < 2; p++) {
+		fl_journal_digest_point(a, n, points[p], d_calls);
+		fl_journal_digest_point(runs, nr, points[p], d_runs);
+		cr_assert_str_eq(d_runs, d_calls, "%s", points[p]);
+	}
+	fl_journal_file_free(&back);
+	free(a);
+	free(b);
+	free(runs);
+	free(v);
+}
+
+/* The same calls twice (a program executed with the agent counts from 1
+ * again, with the same actor): the runs overlap, and the digest is still
+ * that of the calls in (actor, point, n, errno) order. */
+Test(fold, overlapping_runs_digest_like_their_calls)
+{
+	fl_fault_rec v[] = {
+		call("0", "posix/io/oc/close", 1, EIO, 1.0),
+		call("0", "posix/io/oc/close", 2, EIO, 1.1),
+		call("0", "posix/io/oc/close", 3, EIO, 1.2),
+		/* exec: the new image's calls 1, 2 */
+		call("0", "posix/io/oc/close", 1, EINTR, 2.0),
+		call("0", "posix/io/oc/close", 2, EINTR, 2.1),
+	};
+	size_t nr;
+	fl_fault_rec *runs = fl_journal_fold(v, 5, &nr);
+	cr_assert_eq(nr, 2);
+	char d_calls[17], d_runs[17];
+	fl_journal_digest(v, 5, d_calls);
+	fl_journal_digest(runs, nr, d_runs);
+	cr_assert_str_eq(d_runs, d_calls);
+	free(runs);
+}
+
+/* A journal file's counts are checked before anything is allocated: a
+ * bad one, or more calls than replay takes, is an error that says so. */
+Test(fold, a_files_counts_are_bounded)
+{
+	char err[256];
+	fl_fault_rec *v;
+	size_t n;
+	json_t *bad = json_pack("[{s:s,s:s,s:i,s:s,s:f,s:i}]", "point", "p", "actor", "0",
+				"n", 1, "errno", "EIO", "t", 0.5, "count", 0);
+	cr_assert_eq(fl_journal_calls_of(bad, "j.json", &v, &n, err, sizeof err), -EINVAL);
+	cr_assert_str_eq(err, "j.json: record 1 has a bad count");
+	json_decref(bad);
+	json_t *huge = json_pack("[{s:s,s:s,s:i,s:s,s:f,s:I}]", "point", "p", "actor", "0",
+				 "n", 1, "errno", "EIO", "t", 0.5, "count",
+				 (json_int_t)FL_JOURNAL_CALLS_MAX + 1);
+	cr_assert_eq(fl_journal_calls_of(huge, "j.json", &v, &n, err, sizeof err), -EINVAL);
+	cr_assert(strstr(err, "more than 4194304 calls"), "%s", err);
+	json_decref(huge);
+	json_t *ok = json_pack("[{s:s,s:s,s:i,s:s,s:f,s:i,s:f}]", "point", "p", "actor", "0",
+			       "n", 10, "errno", "EIO", "t", 1.0, "count", 3, "t_last", 2.0);
+	cr_assert_eq(fl_journal_calls_of(ok, "j.json", &v, &n, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(n, 3);
+	cr_assert_eq(v[0].n, 10);
+	cr_assert_eq(v[2].n, 12);
+	cr_assert_float_eq(v[1].t, 1.5, 1e-9);
+	cr_assert_eq(v[2].err, EIO);
+	free(v);
+	json_decref(ok);
+}
