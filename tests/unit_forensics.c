@@ -27,7 +27,10 @@ Test(forensics, merge_glob)
 
 static fl_fd_entry fd(int n, const char *t)
 {
+	/* Zeroed: fds group by where they were opened too, and stack
+	 * garbage there made groups of one. */
 	fl_fd_entry e;
+	memset(&e, 0, sizeof e);
 	e.fd = n;
 	snprintf(e.target, sizeof e.target, "%s", t);
 	return e;
