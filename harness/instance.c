@@ -364,12 +364,14 @@ static int spawn(fl_ctx *ctx, fl_instance *in, char *err, size_t errlen)
 	 * registration at every sample. */
 	in->sess->faults = &in->faults;
 	in->sess->journal = &in->journal;
-	/* Drained as the agent fills it, whatever the sampling rate: a full
-	 * journal makes the target wait. */
+	/* Drained at every sample (monitor.c) and, whatever the sampling
+	 * rate, as soon as the agent rings (half full, or a writer waits
+	 * for room: a full journal makes the target wait); once a second
+	 * besides, for when sampling has stopped and the tree has not. */
 	r = fl_journal_pump_start(&in->journal, &in->sess->lock,
 				  child.start_ns, &in->sess->jrecs,
 				  &in->sess->njrecs, &in->sess->jcap,
-				  in->sess->period_ns);
+				  FL_NS_PER_SEC);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot drain the fault journal: %s",
 			 strerror(-r));

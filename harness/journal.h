@@ -84,7 +84,9 @@ void fl_journal_pump_stop(fl_journal *j);
 
 /* Moves completed records out of the ring, times made relative to
  * start_ns. Appends to *v (growing it); returns how many were added.
- * The caller makes sure only one thread drains at a time. */
+ * The caller makes sure only one thread drains at a time (the monitor
+ * and the drainer hold the session's lock). Under the test hooks
+ * "waiters" and "end" only the drainer and the last drain drain. */
 size_t fl_journal_drain(fl_journal *j, int64_t start_ns, fl_jentry **v,
 			size_t *n, size_t *cap);
 /* The last drain, once every process that could write is gone: a record
