@@ -800,6 +800,171 @@ static void bench_sites(void)
 	       "lock and allocates nothing)\n\n");
 }
 
+/* callbench under the agent with windows at p = 1 on read and close, so
+ * that every call fails and is journaled, while the harness's drainer
+ * (harness/journal.c) empties the ring as it does in a run. capacity:
+ * the ring's records; wait_ms: how long a writer waits for room (0: the
+ * rule before backpressure, a full ring counts the record lost). */
+static int callbench_journal(int capacity, long wait_ms, double *rd,
+			     double *cl, size_t *records, fl_journal_stats *st)
+{
+	char buf[32];
+	snprintf(buf, sizeof buf, "%d", capacity);
+	setenv("FL_TEST_JOURNAL_CAPACITY", buf, 1);
+	snprintf(buf, sizeof buf, "%ld", wait_ms);
+	setenv("FL_TEST_JOURNAL_WAIT_MS", buf, 1);
+	fl_faults f;
+	int r = fl_faults_create(&f, 1, "linux", 0, 0, 0, 0);
+	unsetenv("FL_TEST_JOURNAL_CAPACITY");
+	unsetenv("FL_TEST_JOURNAL_WAIT_MS");
+	if (r < 0)
+		return -1;
+	char err[256];
+	fl_fault_spec spec;
+	memset(&spec, 0, sizeof spec);
+	spec.p = 1;
+	spec.err = EIO;
+	spec.failnum = 1;
+	for (int i = 0; i < 2; i++) {
+		snprintf(spec.point, sizeof spec.point, "%s",
+			 i ? "posix/io/oc/close" : "posix/io/rw/read");
+		fl_faults_enable(&f, &spec, err, sizeof err, 0);
+	}
+	fl_journal j;
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	fl_jentry *v = NULL;
+	size_t n = 0, cap = 0;
+	if (fl_journal_attach(&j, f.shm, f.shm_size) < 0 ||
+	    fl_journal_pump_start(&j, &lock, 0, &v, &n, &cap,
+				  5 * FL_NS_PER_MS) < 0) {
+		fl_faults_free(&f);
+		return -1;
+	}
+	int fd = fl_faults_fd(&f);
+	fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) & ~FD_CLOEXEC);
+	char **env = agent_env("lib/faultline-agent.so",
+			       "/usr/lib/fiu/fiu_posix_preload.so", fd);
+	double chk;
+	r = callbench_n(env, "calls", "20000", rd, cl, &chk);
+	fl_journal_pump_stop(&j);
+	fl_journal_drain_final(&j, 0, &v, &n, &cap);
+	fl_journal_get_stats(&j, st);
+	*records = n;
+	free(v);
+	fl_journal_close(&j);
+	fl_faults_free(&f);
+	return r;
+}
+
+static void bench_journal(void)
+{
+	printf("14. A fired fault: read(-1, buf, 0) and close(-1) failing at "
+	       "p = 1, each one\n   journaled, CPU time per call, best of 5 "
+	       "rounds of 20 000; the harness's\n   drainer empties the ring "
+	       "meanwhile (300 000 records a run)\n\n");
+	static const struct {
+		int capacity;
+		long wait_ms;
+		const char *what;
+	} rows[] = {
+		{FL_JOURNAL_CAPACITY, 10000, "ring 32 768, a full ring waits (now)"},
+		{FL_JOURNAL_CAPACITY, 0, "ring 32 768, a full ring drops (before)"},
+		{64, 10000, "ring 64, a full ring waits (now)"},
+		{64, 0, "ring 64, a full ring drops (before)"},
+	};
+	printf("   %-42s %8s %8s %9s %8s %7s\n", "", "read", "close", "records",
+	       "lost", "waits");
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		double rd, cl;
+		size_t n;
+		fl_journal_stats st;
+		if (callbench_journal(rows[i].capacity, rows[i].wait_ms, &rd, &cl,
+				      &n, &st) < 0) {
+			printf("   %-42s %s\n", rows[i].what, "callbench failed");
+			continue;
+		}
+		printf("   %-42s %5.0f ns %5.0f ns %9zu %8llu %7llu\n",
+		       rows[i].what, rd, cl, n, (unsigned long long)st.lost,
+		       (unsigned long long)st.waits);
+	}
+	printf("\n   A record costs the same either way until the ring is "
+	       "full; then the writer\n   waits for the drainer instead of "
+	       "losing it (docs/determinism.md, the journal)\n\n");
+}
+
+/* One way of writing a journal: the records (folded or not) as a
+ * journal file's JSON, dumped; its wall time and size. */
+static void journal_write_cost(const fl_fault_rec *v, size_t n, int fold,
+			       double *secs, size_t *bytes, size_t *records,
+			       char digest[17])
+{
+	int64_t t0 = fl_now_ns();
+	size_t nr = n;
+	fl_fault_rec *recs;
+	if (fold) {
+		recs = fl_journal_fold(v, n, &nr);
+	} else {
+		recs = fl_xmalloc((n + 1) * sizeof *recs);
+		memcpy(recs, v, n * sizeof *recs);
+	}
+	fl_journal_file jf = {.scenario_file = "redis.lua", .scenario_id = "redis.lua#1",
+			      .name = "redis: accept4", .verdict = "PASS",
+			      .recs = recs, .nrecs = nr};
+	json_t *doc = fl_journal_file_json(&jf);
+	char *text = json_dumps(doc, JSON_INDENT(1));
+	fl_journal_digest(recs, nr, digest);
+	*secs = (double)(fl_now_ns() - t0) / 1e9;
+	*bytes = text ? strlen(text) : 0;
+	*records = nr;
+	free(text);
+	json_decref(doc);
+	free(recs);
+}
+
+static void bench_journal_files(void)
+{
+	enum { CALLS = 100000 };
+	printf("15. A journal of 100 000 faults, as a server's accept loop "
+	       "fires them (one\n   thread, one point, one errno) and 334 "
+	       "of another thread's interleaved:\n   the journal file's JSON "
+	       "built and dumped, and the digest, wall time\n\n");
+	fl_fault_rec *v = fl_xcalloc(CALLS + 1000, sizeof *v);
+	size_t n = 0;
+	for (size_t i = 0; i < CALLS; i++) {
+		fl_fault_rec *r = &v[n++];
+		snprintf(r->point, sizeof r->point, "posix/io/net/accept4");
+		snprintf(r->actor, sizeof r->actor, "0");
+		r->n = 22 + i;
+		r->err = ECONNABORTED;
+		r->t = 0.6 + (double)i * 1.7e-6;
+		if (i % 300 == 0) {
+			r = &v[n++];
+			snprintf(r->point, sizeof r->point, "posix/io/oc/close");
+			snprintf(r->actor, sizeof r->actor, "0.1");
+			r->n = 1 + i / 300;
+			r->err = i % 600 ? EIO : EINTR;
+			r->t = 0.6 + (double)i * 1.7e-6;
+		}
+	}
+	double s_calls, s_runs;
+	size_t b_calls, b_runs, r_calls, r_runs;
+	char d_calls[17], d_runs[17];
+	/* Folded first: the unfolded run's hundreds of thousands of freed
+	 * JSON objects would slow whatever allocates after them. */
+	journal_write_cost(v, n, 1, &s_runs, &b_runs, &r_runs, d_runs);
+	journal_write_cost(v, n, 0, &s_calls, &b_calls, &r_calls, d_calls);
+	printf("   %-36s %9s %12s %9s  %s\n", "", "records", "bytes", "time",
+	       "digest");
+	printf("   %-36s %9zu %12zu %7.3f s  %s\n",
+	       "a record per call (before)", r_calls, b_calls, s_calls, d_calls);
+	printf("   %-36s %9zu %12zu %7.3f s  %s\n",
+	       "run-length records (now)", r_runs, b_runs, s_runs, d_runs);
+	printf("\n   the digest is the same (%s): it is over the calls, folded "
+	       "or not\n\n",
+	       strcmp(d_calls, d_runs) ? "NOT the same: a bug" : "yes");
+	free(v);
+}
+
 static void bench_forks(void)
 {
 	printf("10. fork(), the child's exit and the wait: CPU time of parent "
@@ -2250,5 +2415,9 @@ int main(int argc, char **argv)
 		bench_sites();
 	if (want(argc, argv, 13))
 		bench_readers(faultline, getenv("FL_BENCH_OLD"));
+	if (want(argc, argv, 14))
+		bench_journal();
+	if (want(argc, argv, 15))
+		bench_journal_files();
 	return 0;
 }

@@ -101,7 +101,8 @@ static int env_open(struct replay_env *e, const char *path, const char *self,
 	char err[1024];
 	/* Another file given by mistake is refused from its head, before a
 	 * full parse whose memory grows with the file. */
-	if (fl_results_check_head(path, "faultline.journal", 1,
+	if (fl_results_check_head(path, "faultline.journal",
+				  FL_JOURNAL_SCHEMA_VERSION,
 				  "not a faultline journal (faultline run writes "
 				  "them as journal-N.json next to results.json)",
 				  err, sizeof err) < 0 ||
@@ -234,18 +235,14 @@ static fl_fault_rec *fired_of(json_t *r, size_t *n)
 {
 	json_t *recs = fl_results_arr(json_object_get(r, "journal_file_data"),
 				      "records");
-	*n = json_array_size(recs);
-	fl_fault_rec *v = fl_xcalloc(*n + 1, sizeof *v);
-	size_t i;
-	json_t *x;
-	json_array_foreach(recs, i, x)
-	{
-		snprintf(v[i].point, sizeof v[i].point, "%s", fl_results_str(x, "point"));
-		snprintf(v[i].actor, sizeof v[i].actor, "%s", fl_results_str(x, "actor"));
-		v[i].n = (uint64_t)fl_results_int(x, "n");
-		json_t *e = json_object_get(x, "errno");
-		v[i].err = json_is_string(e) ? fl_errno_from_name(json_string_value(e))
-					     : (int)fl_results_int(x, "errno");
+	fl_fault_rec *v;
+	char err[256];
+	/* Its runs expanded: the calls, as the recorded journal's are. A
+	 * replay fires at most what was recorded, well within the bound. */
+	if (fl_journal_calls_of(recs, "the replay's journal", &v, n, err,
+				sizeof err) < 0) {
+		*n = 0;
+		return fl_xcalloc(1, sizeof *v);
 	}
 	return v;
 }

@@ -76,7 +76,7 @@ typedef struct fl_instance {
 	int inherit;		/* programs it executes keep the agent */
 	fl_journal journal;
 	size_t jseen;		/* journal entries already looked at */
-	uint64_t jlost;
+	fl_journal_stats jstats;	/* at the end */
 } fl_instance;
 
 /* What was new at the end against the baseline, of one kind (fds,

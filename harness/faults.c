@@ -6,6 +6,8 @@
 #define _GNU_SOURCE
 #include "faults.h"
 
+#include "journal.h"
+
 #include "../lib/agent_proto.h"
 #include "util.h"
 
@@ -70,8 +72,7 @@ int fl_faults_create(fl_faults *f, uint64_t seed, const char *close_mode,
 					     ? FL_CLOSE_LIBFIU
 					     : FL_CLOSE_LINUX);
 	fl_journal_hdr *j = (fl_journal_hdr *)((char *)m + h->off_journal);
-	j->capacity = FL_JOURNAL_CAPACITY;
-	j->record_size = sizeof(fl_journal_rec);
+	fl_journal_init_region(j);
 	h->site_depth = site_depth > 0 && site_depth <= FL_SITE_FRAMES
 				? (uint32_t)site_depth
 				: FL_SITE_DEPTH_DEFAULT;

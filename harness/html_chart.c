@@ -170,7 +170,7 @@ struct column {
 	double mn[NFIG], mx[NFIG];
 	size_t imn[NFIG], imx[NFIG];
 	int probes, failed;	/* health probes in this column */
-	int fired;		/* journal records in this column */
+	int fired;		/* faults of the journal's records in it */
 };
 
 struct plot {
@@ -273,7 +273,19 @@ static struct plot *plot_load(json_t *sc, json_t *target, int single_target)
 			double at = fl_results_num(v, "t");
 			if (isnan(at))
 				continue;
-			p->col[col_of(p, at)].fired++;
+			/* A run's calls are spread over the columns from its
+			 * first to its last. */
+			long long count = fl_results_int(v, "count");
+			double last = fl_results_num(v, "t_last");
+			if (count < 1)
+				count = 1;
+			if (isnan(last) || last < at)
+				last = at;
+			int c0 = col_of(p, at), c1 = col_of(p, last);
+			long long span = c1 - c0 + 1;
+			for (int c = c0; c <= c1; c++)
+				p->col[c].fired += (int)(count / span +
+							 (c - c0 < count % span));
 			p->have_journal = 1;
 		}
 	}
@@ -821,9 +833,8 @@ static void legend(fl_buf *b, const struct plot *p, json_t *sc)
 		json_t *j = fl_results_obj(sc, "journal");
 		fl_buf_puts(b, "<span><i class=\"k-fired\"></i>faults fired");
 		if (fl_results_bool(j, "truncated"))
-			fl_buf_printf(b, " (the first %zu of %lld)",
-				      json_array_size(fl_results_arr(j, "records")),
-				      fl_results_int(j, "total"));
+			fl_buf_printf(b, " (the first %zu records)",
+				      json_array_size(fl_results_arr(j, "records")));
 		fl_buf_puts(b, "</span>");
 	}
 	if (fl_results_obj(sc, "oom_precursor"))

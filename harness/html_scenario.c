@@ -341,13 +341,17 @@ static void journal_tallies(fl_buf *b, json_t *j, json_t *recs, int truncated)
 			by_point[np++].key = key;
 		else
 			free(key);
-		by_point[k].n++;
+		/* A run counts its calls. */
+		long long calls = fl_results_int(r, "count");
+		if (calls < 1)
+			calls = 1;
+		by_point[k].n += calls;
 		const char *actor = fl_results_str(r, "actor");
 		for (k = 0; k < na && strcmp(by_actor[k].key, actor); k++)
 			;
 		if (k == na)
 			by_actor[na++].key = fl_xstrdup(actor);
-		by_actor[k].n++;
+		by_actor[k].n += calls;
 	}
 	qsort(by_point, np, sizeof *by_point, tally_cmp);
 	qsort(by_actor, na, sizeof *by_actor, tally_cmp);
@@ -419,6 +423,12 @@ static void journal_records(fl_buf *b, json_t *recs)
 			fl_buf_putc(b, ' ');
 		fl_buf_printf(b, " %8lld  ", fl_results_int(r, "n"));
 		fl_escape_xml(b, fl_results_str(r, "errno"));
+		/* A run: the calls from n on, until its last. */
+		long long count = fl_results_int(r, "count");
+		if (count > 1)
+			fl_buf_printf(b, "  x%lld, to call %lld at %.3f s", count,
+				      fl_results_int(r, "n") + count - 1,
+				      fl_results_num(r, "t_last"));
 		fl_buf_putc(b, '\n');
 	}
 	fl_buf_puts(b, "</pre></details>");
@@ -440,6 +450,13 @@ static void journal(fl_buf *b, json_t *s)
 		fl_buf_printf(b, " · <span class=\"bad\">%lld lost</span> (the "
 				 "digest does not cover them)",
 			      lost);
+	/* Older results have no waits: absent reads as 0 here. */
+	long long waits = fl_results_int(j, "waits");
+	if (waits > 0)
+		fl_buf_printf(b, " · the target waited %lld time%s (%.3f s in all) "
+				 "for the journal to be drained",
+			      waits, waits == 1 ? "" : "s",
+			      fl_results_num(j, "waited_s"));
 	int truncated = fl_results_bool(j, "truncated");
 	if (truncated)
 		fl_buf_printf(b, " · the results keep the first %zu records", n);

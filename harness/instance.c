@@ -365,6 +365,20 @@ static int spawn(fl_ctx *ctx, fl_instance *in, char *err, size_t errlen)
 	 * registration at every sample. */
 	in->sess->faults = &in->faults;
 	in->sess->journal = &in->journal;
+	/* Drained at every sample (monitor.c) and, whatever the sampling
+	 * rate, as soon as the agent rings (half full, or a writer waits
+	 * for room: a full journal makes the target wait); once a second
+	 * besides, for when sampling has stopped and the tree has not. */
+	r = fl_journal_pump_start(&in->journal, &in->sess->lock,
+				  child.start_ns, &in->sess->jrecs,
+				  &in->sess->njrecs, &in->sess->jcap,
+				  FL_NS_PER_SEC);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot drain the fault journal: %s",
+			 strerror(-r));
+		abandon(in, err);
+		return r;
+	}
 	if (c->watch) {
 		char *w = fl_ctx_expand(ctx, c->watch);
 		snprintf(in->sess->watch_path, sizeof in->sess->watch_path, "%s",
@@ -723,10 +737,14 @@ int fl_instance_stop(fl_ctx *ctx, int sig, double grace_s)
 	fl_monitor_remove(s);
 	fl_guardian_forget_group(s->child.pid);
 	fl_faults_close(&in->faults);
-	/* What the agent wrote after the last sample. */
-	fl_journal_drain(&in->journal, s->child.start_ns, &s->jrecs,
-			 &s->njrecs, &s->jcap);
-	in->jlost = fl_journal_lost(&in->journal);
+	/* Every process that could write is gone: the drainer stops and
+	 * what it had not taken yet is taken here. */
+	fl_journal_pump_stop(&in->journal);
+	pthread_mutex_lock(&s->lock);
+	fl_journal_drain_final(&in->journal, s->child.start_ns, &s->jrecs,
+			       &s->njrecs, &s->jcap);
+	pthread_mutex_unlock(&s->lock);
+	fl_journal_get_stats(&in->journal, &in->jstats);
 	fl_windows_poll(ctx);
 	in->running = 0;
 	char desc[96];
@@ -851,6 +869,8 @@ pid_t fl_instance_pid(const fl_ctx *ctx)
 
 void fl_instance_free(fl_instance *in)
 {
+	/* The drainer uses the session and the region: it goes first. */
+	fl_journal_pump_stop(&in->journal);
 	if (in->sess) {
 		fl_session_destroy(in->sess);
 		free(in->sess);

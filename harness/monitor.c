@@ -429,6 +429,9 @@ static void take_sample(fl_session *s, uint64_t expirations)
 	s->sample_cost_total_ns += (uint64_t)(t1 - t0);
 	if (t1 - t0 > s->sample_cost_max_ns)
 		s->sample_cost_max_ns = t1 - t0;
+	/* The journal too, under the lock its drainer takes: one consumer
+	 * at a time. The drainer (harness/journal.c) wakes only when the
+	 * agent rings, so a sample costs no extra wake-up. */
 	if (s->journal)
 		fl_journal_drain(s->journal, s->child.start_ns, &s->jrecs,
 				 &s->njrecs, &s->jcap);

@@ -274,9 +274,9 @@ static void problems(fl_buf *b, json_t *doc)
 			      timebased, timebased == 1 ? "" : "s");
 	if (lost)
 		fl_buf_printf(&warn, "<li>%d scenario%s lost fault journal "
-				     "records (the target outran the journal): "
-				     "their digests do not cover every fault."
-				     "</li>",
+				     "records (a full journal was not drained "
+				     "in time): their digests do not cover "
+				     "every fault.</li>",
 			      lost, lost == 1 ? "" : "s");
 	if (warn.len) {
 		fl_buf_puts(b, "<div class=\"warn\"><b>Warnings</b><ul>");

@@ -542,42 +542,53 @@ static json_t *windows_json(const fl_ctx *ctx, int *time_based,
 	return faults;
 }
 
-/* Every fired fault of every run of the target, as replay sees them. */
-static fl_fault_rec *collect_faults(const fl_ctx *ctx, size_t *count,
-				    uint64_t *lost)
+/* Copies a string into a fixed field, cut to fit. */
+static void copy_field(char *dst, size_t len, const char *src)
 {
-	size_t n = 0, cap = 0;
-	fl_fault_rec *v = NULL;
-	*lost = 0;
+	size_t n = strnlen(src, len - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* Every fired fault of every run of the target, as replay sees them,
+ * folded as they come into runs (consecutive calls of an actor failed
+ * the same way: a server's accept loop is hundreds of thousands of
+ * them), in the order of their first calls. */
+static fl_fault_rec *collect_faults(const fl_ctx *ctx, size_t *count,
+				    fl_journal_stats *st)
+{
+	fl_journal_folder folder;
+	memset(&folder, 0, sizeof folder);
+	memset(st, 0, sizeof *st);
 	for (int k = 0; k < ctx->ninstances; k++) {
 		fl_instance *in = ctx->instances[k];
-		*lost += in->jlost;
+		st->lost += in->jstats.lost;
+		st->torn += in->jstats.torn;
+		st->waits += in->jstats.waits;
+		st->waited_ns += in->jstats.waited_ns;
 		if (!in->sess)
 			continue;
 		for (size_t i = 0; i < in->sess->njrecs; i++) {
 			const fl_jentry *e = &in->sess->jrecs[i];
 			if (e->kind != FL_JREC_FAULT)
 				continue;
-			if (n == cap) {
-				cap = cap ? cap * 2 : 256;
-				v = fl_xrealloc(v, cap * sizeof *v);
-			}
-			fl_fault_rec *f = &v[n++];
-			snprintf(f->point, sizeof f->point, "%s",
-				 fl_instance_point_name(in, e));
+			fl_fault_rec f;
+			copy_field(f.point, sizeof f.point,
+				   fl_instance_point_name(in, e));
 			/* A restarted target's actors are a new family. */
 			if (k == 0)
-				snprintf(f->actor, sizeof f->actor, "%s", e->actor);
+				copy_field(f.actor, sizeof f.actor, e->actor);
 			else
-				snprintf(f->actor, sizeof f->actor, "r%d:%s", k,
+				snprintf(f.actor, sizeof f.actor, "r%d:%s", k,
 					 e->actor);
-			f->n = e->n;
-			f->err = e->err;
-			f->t = (double)e->t_ns / 1e9;
+			f.n = e->n;
+			f.err = e->err;
+			f.t = f.t_last = (double)e->t_ns / 1e9;
+			f.count = 1;
+			fl_journal_folder_add(&folder, &f);
 		}
 	}
-	*count = n;
-	return v;
+	return fl_journal_folder_take(&folder, count);
 }
 
 static int cmp_by_time(const void *a, const void *b)
@@ -621,9 +632,11 @@ static json_t *journal_file(const fl_ctx *ctx, const char *id,
 	if (n)
 		memcpy(byt, v, n * sizeof *v);
 	qsort(byt, n, sizeof *byt, cmp_by_time);
-	for (size_t i = 0; i < n; i++) {
-		clean_into(byt[i].point, sizeof byt[i].point, byt[i].point);
-		clean_into(byt[i].actor, sizeof byt[i].actor, byt[i].actor);
+	fl_fault_rec *runs = byt;
+	size_t nruns = n;
+	for (size_t i = 0; i < nruns; i++) {
+		clean_into(runs[i].point, sizeof runs[i].point, runs[i].point);
+		clean_into(runs[i].actor, sizeof runs[i].actor, runs[i].actor);
 	}
 	char *failed[64];
 	int nfailed = 0;
@@ -639,8 +652,8 @@ static json_t *journal_file(const fl_ctx *ctx, const char *id,
 		.verdict = (char *)verdict,
 		.failed = failed,
 		.nfailed = nfailed,
-		.recs = byt,
-		.nrecs = n,
+		.recs = runs,
+		.nrecs = nruns,
 		.lost = lost,
 	};
 	json_t *file = fl_journal_file_json(&jf);
@@ -651,7 +664,7 @@ static json_t *journal_file(const fl_ctx *ctx, const char *id,
 	free(jf.name);
 	for (int i = 0; i < nfailed; i++)
 		free(failed[i]);
-	free(byt);
+	free(runs);
 	return file;
 }
 
@@ -664,7 +677,8 @@ static void fill_point_stats(fl_ctx *ctx, const fl_fault_rec *v, size_t n)
 			continue;
 		json_int_t count = 0;
 		for (size_t k = 0; k < n; k++)
-			count += strcmp(v[k].point, v[i].point) == 0;
+			if (strcmp(v[k].point, v[i].point) == 0)
+				count += (json_int_t)(v[k].count ? v[k].count : 1);
 		fl_text_set(ctx->point_stats, v[i].point,
 			    json_pack("{s:n,s:I}", "calls", "fired", count));
 	}
@@ -675,9 +689,13 @@ static void journal_results(fl_ctx *ctx, json_t *r, const char *id,
 			    const char *verdict)
 {
 	size_t n;
-	uint64_t lost;
-	fl_fault_rec *v = collect_faults(ctx, &n, &lost);
-	json_t *file = journal_file(ctx, id, verdict, v, n, lost);
+	fl_journal_stats st;
+	fl_fault_rec *v = collect_faults(ctx, &n, &st);
+	/* v holds runs: the calls are their counts. */
+	uint64_t calls = 0;
+	for (size_t i = 0; i < n; i++)
+		calls += v[i].count ? v[i].count : 1;
+	json_t *file = journal_file(ctx, id, verdict, v, n, st.lost);
 	char digest[17];
 	fl_journal_digest(v, n, digest);
 	json_t *per = json_object();
@@ -690,22 +708,37 @@ static void journal_results(fl_ctx *ctx, json_t *r, const char *id,
 	}
 	json_t *records = json_array();
 	json_t *all = json_object_get(file, "records");
-	for (size_t i = 0; i < n && i < JOURNAL_RESULTS_MAX; i++)
+	size_t nruns = json_array_size(all);
+	for (size_t i = 0; i < nruns && i < JOURNAL_RESULTS_MAX; i++)
 		json_array_append(records, json_array_get(all, i));
 	json_object_set_new(r, "journal",
-			    json_pack("{s:s,s:o,s:I,s:I,s:b,s:o}", "digest", digest,
-				      "digests", per, "total", (json_int_t)n,
-				      "lost", (json_int_t)lost, "truncated",
-				      n > JOURNAL_RESULTS_MAX, "records", records));
+			    json_pack("{s:s,s:o,s:I,s:I,s:I,s:I,s:I,s:f,s:b,s:o}",
+				      "digest", digest, "digests", per, "total",
+				      (json_int_t)calls, "runs", (json_int_t)nruns,
+				      "lost", (json_int_t)st.lost, "torn",
+				      (json_int_t)st.torn, "waits",
+				      (json_int_t)st.waits, "waited_s",
+				      (double)st.waited_ns / 1e9, "truncated",
+				      nruns > JOURNAL_RESULTS_MAX, "records",
+				      records));
 	if (n)
 		json_object_set_new(r, "journal_file_data", file);
 	else
 		json_decref(file);
-	if (lost)
+	/* Lost records make the run an ERROR (scenario.c); these two only
+	 * say what happened. */
+	if (st.torn)
 		fl_ctx_warn(ctx,
-			    "the journal lost %llu records (the ring was full): "
-			    "the digest does not cover them",
-			    (unsigned long long)lost);
+			    "%llu fault%s of the journal were being recorded when "
+			    "their process died: those calls never returned, "
+			    "and are not in the journal",
+			    (unsigned long long)st.torn, st.torn == 1 ? "" : "s");
+	if (st.waits)
+		fl_ctx_log(ctx,
+			   "the target waited %.3f s in all (%llu records) for "
+			   "the harness to drain a full fault journal",
+			   (double)st.waited_ns / 1e9,
+			   (unsigned long long)st.waits);
 	fill_point_stats(ctx, v, n);
 	free(v);
 }

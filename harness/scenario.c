@@ -207,6 +207,34 @@ static void crash_over_error(fl_ctx *ctx)
 	ctx->traceback = NULL;
 }
 
+/* A fault the agent could not journal leaves the journal, its digest,
+ * replay and shrink without it: the run cannot be judged (fail closed),
+ * whatever its expectations say. */
+static void journal_lost_error(fl_ctx *ctx)
+{
+	uint64_t lost = 0, wait_ns = 0;
+	for (int i = 0; i < ctx->ninstances; i++) {
+		lost += ctx->instances[i]->jstats.lost;
+		if (ctx->instances[i]->jstats.wait_ns > wait_ns)
+			wait_ns = ctx->instances[i]->jstats.wait_ns;
+	}
+	if (!lost)
+		return;
+	char msg[512];
+	snprintf(msg, sizeof msg,
+		 "the fault journal lost %llu record%s: the target found it "
+		 "full and the harness did not drain it within %.3g s (starved, "
+		 "stopped or gone), so the faults that fired are not all known "
+		 "and the run is not judged",
+		 (unsigned long long)lost, lost == 1 ? "" : "s",
+		 (double)wait_ns / 1e9);
+	if (ctx->host.error_msg) {
+		fl_ctx_warn(ctx, "%s", msg);
+		return;
+	}
+	ctx->host.error_msg = fl_xstrdup(msg);
+}
+
 json_t *fl_scenario_run(const fl_scenario_ref *ref, const fl_run_opts *opts)
 {
 	fl_ctx ctx;
@@ -247,6 +275,7 @@ json_t *fl_scenario_run(const fl_scenario_ref *ref, const fl_run_opts *opts)
 		fl_expect_baseline_health(&ctx);
 		fl_expect_windows_fired(&ctx);
 	}
+	journal_lost_error(&ctx);
 
 	double duration = (double)(fl_now_ns() - ctx.start_ns) / 1e9;
 	json_t *result = fl_result_build(&ctx, duration);

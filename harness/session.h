@@ -103,7 +103,9 @@ typedef struct fl_session {
 	int oom_nthreads;
 	char *oom_smaps;
 
-	/* The fault journal the agent writes, drained at every sample. */
+	/* The fault journal the agent writes, drained into jrecs under lock
+	 * at every sample and by its own thread when the agent rings
+	 * (fl_journal_pump_start). */
 	fl_journal *journal;
 	fl_jentry *jrecs;
 	size_t njrecs, jcap;

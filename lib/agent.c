@@ -56,6 +56,7 @@
 
 #include "agent_internal.h"
 #include "agent_proto.h"
+#include "agent_ring.h"
 #include "points_table.h"
 
 #include <dlfcn.h>
@@ -193,24 +194,42 @@ static int64_t now_ns(void)
 
 static void map_records(void);
 
-/* Appends a record to the journal, or counts it lost: never blocks. */
+/* A thread asleep in journal_write, waiting for room in the journal:
+ * while it sleeps, a signal handler that runs on it has its calls
+ * decided and counted as they would be at any other moment (in_agent
+ * would pass them through undecided, and how long a wait lasts is
+ * timing). */
+static __thread int wait_saved_in_agent;
+static void journal_waiting(int asleep)
+{
+	if (asleep) {
+		wait_saved_in_agent = in_agent;
+		in_agent = 0;
+	} else {
+		in_agent = wait_saved_in_agent;
+	}
+}
+
+/* A record of this thread is claimed and not yet published: a signal
+ * handler's record written meanwhile must not wait for room, since the
+ * harness cannot drain past the unpublished one until the handler
+ * returns. */
+static __thread int journal_claimed;
+
+/* Appends a record to the journal. A full journal makes the thread wait
+ * for the harness to drain it (bounded: lib/agent_ring.h); a record that
+ * still finds no room is counted lost, and the harness fails the run. */
 static void journal_write(uint32_t kind, int slot, uint64_t n, int err)
 {
 	fl_journal_hdr *j = shm.jhdr;
 	if (!atomic_load_explicit(&records_mapped, memory_order_relaxed))
 		map_records();
-	uint64_t w = atomic_load_explicit(&j->write_idx, memory_order_relaxed);
-	for (;;) {
-		uint64_t r = atomic_load_explicit(&j->read_idx,
-						  memory_order_acquire);
-		if (w - r >= j->capacity) {
-			atomic_fetch_add(&j->lost, 1);
-			return;
-		}
-		if (atomic_compare_exchange_weak(&j->write_idx, &w, w + 1))
-			break;
-	}
-	fl_journal_rec *rec = &shm.jrecs[w % j->capacity];
+	uint64_t w;
+	int nested = journal_claimed;
+	if (!fl_ring_claim(j, !nested, journal_waiting, &w))
+		return;
+	journal_claimed = 1;
+	fl_journal_rec *rec = fl_ring_rec(j, shm.jrecs, w);
 	rec->t_ns = (uint64_t)now_ns();
 	rec->n = n;
 	rec->kind = kind;
@@ -218,7 +237,8 @@ static void journal_write(uint32_t kind, int slot, uint64_t n, int err)
 	rec->err = err;
 	rec->pid = (uint32_t)my_pid;
 	memcpy(rec->actor, actor, sizeof rec->actor);
-	atomic_store_explicit(&rec->seq, w + 1, memory_order_release);
+	fl_ring_publish(j, shm.jrecs, w);
+	journal_claimed = nested;
 }
 
 /* '*' and '?' globbing, enough for actor and thread names. */
@@ -473,14 +493,17 @@ static int decide(const char *name)
 	}
 	if (err <= 0)
 		err = fam.v[0];
-	failinfo = err;
 	atomic_fetch_add_explicit(&p->fired, 1, memory_order_relaxed);
 	journal_write(FL_JREC_FAULT, slot, n, err);
+	/* After the journal: a signal handler that ran while the record
+	 * waited for room may have failed a call of its own. */
+	failinfo = err;
 	return r.failnum > 0 ? r.failnum : 1;
 }
 
 /* libfiu's wrappers, the target's own points and the runtime (lib/flrt)
- * all ask here. It must not allocate, lock or block. */
+ * all ask here. It must not allocate or lock; it blocks only when the
+ * journal is full, until the harness drains it (bounded). */
 int fiu_fail(const char *name)
 {
 	if (!atomic_load_explicit(&active, memory_order_acquire))

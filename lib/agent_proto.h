@@ -31,7 +31,9 @@
  *    actor, program, start time, the agent's footprint in it);
  *  - journal: a ring of fixed-size records of fired faults, written
  *    without locks or allocation by the failing thread, drained by the
- *    harness; records it finds no room for are counted as lost;
+ *    harness; a thread that finds it full waits (bounded) for the
+ *    harness to drain it (lib/agent_ring.h), so no record is dropped
+ *    while the harness lives;
  *  - replay table: recorded (point, actor, n) -> errno, for replay;
  *  - call sites (only when the harness asks, site_cap > 0; after the
  *    journal's records, so a process maps them only when it first
@@ -51,7 +53,7 @@
 #include <string.h>
 
 #define FL_ENV_SHM_FD "FL_SHM_FD"
-#define FL_AGENT_PROTO_VERSION 4
+#define FL_AGENT_PROTO_VERSION 5
 #define FL_ACTOR_MAX 40
 
 #define FL_SHM_MAGIC 0x4d485346u /* "FSHM" */
@@ -65,6 +67,10 @@
 #define FL_PROC_EXE_MAX 200
 #define FL_NTH_MAX 16
 #define FL_JOURNAL_CAPACITY 32768
+/* How long a writer waits for room in a full journal before it counts its
+ * record lost: long enough for any harness that is alive, short enough
+ * that a stopped one never hangs the target for good. */
+#define FL_JOURNAL_WAIT_NS (10 * 1000000000ULL)
 /* Call sites: return addresses kept per site (the site's identity hashes
  * the first site_depth of them), the site table (a power of two), the
  * modules frames can be in, the processes whose fd origins are kept and
@@ -290,13 +296,26 @@ typedef struct fl_journal_rec {
 	char actor[FL_ACTOR_MAX];
 } fl_journal_rec;
 
+/* The ring's header. The writers and the reader are lib/agent_ring.h. */
 typedef struct fl_journal_hdr {
-	uint32_t capacity;
+	uint32_t capacity;		/* records (FL_JOURNAL_CAPACITY, or fewer
+					 * for a test) */
 	uint32_t record_size;
 	_Atomic uint64_t write_idx;	/* records claimed by writers */
 	_Atomic uint64_t read_idx;	/* records consumed by the harness */
-	_Atomic uint64_t lost;		/* records dropped: the ring was full */
-	uint64_t reserved[4];
+	_Atomic uint64_t lost;		/* records that found no room within
+					 * wait_ns: the run is an ERROR */
+	/* Backpressure: a writer that finds the ring full waits, at most
+	 * wait_ns (0: never), for the harness to drain it. */
+	uint64_t wait_ns;
+	_Atomic uint32_t doorbell;	/* futex: a writer asks for a drain */
+	_Atomic uint32_t drained;	/* futex: the harness made room */
+	_Atomic uint32_t waiters;	/* writers asleep on drained */
+	_Atomic uint32_t stalled;	/* a wait ran out: nobody waits until
+					 * the next drain */
+	_Atomic uint64_t waits;		/* records that had to wait */
+	_Atomic uint64_t waited_ns;	/* how long, summed */
+	uint64_t reserved[2];
 } fl_journal_hdr;
 
 typedef struct fl_shm_replay {

@@ -28,7 +28,7 @@ static json_t *journal_records(tu_env *e)
 	char path[PATH_MAX + 32];
 	snprintf(path, sizeof path, "%s/latest/journal-1.json", e->reports);
 	json_t *j = tu_load_json(path);
-	json_t *r = json_incref(json_object_get(j, "records"));
+	json_t *r = tu_calls(json_object_get(j, "records"));
 	json_decref(j);
 	return r;
 }
@@ -396,6 +396,135 @@ Test(agent, each_thread_reads_its_own_errno, .timeout = 120)
 	}
 	cr_assert_eq(mismatches, 0, "%lld of %lld calls saw another errno", mismatches,
 		     compared);
+	tu_env_free(&e);
+}
+
+/* A journal ring of 8 records that the harness drains only when a writer
+ * waits for room (the test hooks of docs/hacking.md), with the harness
+ * under ASan: eight threads fire 16 000 faults, every one of them waits
+ * its turn, and every record arrives, each thread's calls 1..2000 once;
+ * forked workers (the region's futexes are shared) likewise. */
+Test(agent, a_full_journal_makes_writers_wait_and_loses_nothing, .timeout = 240)
+{
+	setenv("FL_TEST_ASAN", "1", 1);
+	setenv("FL_TEST_JOURNAL_CAPACITY", "8", 1);
+	setenv("FL_TEST_JOURNAL_DRAIN", "waiters", 1);
+	tu_env e = tu_env_new();
+	char obs[PATH_MAX], text[PATH_MAX * 2];
+	snprintf(obs, sizeof obs, "%s/obs.txt", e.dir);
+	snprintf(text, sizeof text,
+		 "return { name = 'tiny ring', seed = 11,\n"
+		 "  target = { autostart = false, cmd = { 'build/tests/targets/errnos', '%s', '8', '2000' } },\n"
+		 "  run = function(t)\n"
+		 "    t:fault('posix/io/oc/open', { p = 1 })\n"
+		 "    t:start()\n"
+		 "    t:wait_exit(200)\n"
+		 "    t:expect { exit = 0 }\n"
+		 "  end }\n",
+		 obs);
+	char *out;
+	int status = run_scenario(&e, "tiny.lua", text, &out, 230);
+	cr_assert_eq(status, 0, "exit %d:\n%s", status, out);
+	free(out);
+	json_t *doc = tu_latest(&e);
+	json_t *s = tu_scenario(doc, "tiny ring");
+	cr_assert_str_eq(tu_str(s, "verdict"), "PASS", "%s", tu_str(s, "message"));
+	json_t *j = json_object_get(s, "journal");
+	cr_assert_eq(tu_num(j, "total"), 16000);
+	cr_assert_eq(tu_num(j, "lost"), 0);
+	cr_assert_eq(tu_num(j, "torn"), 0);
+	/* The ring is drained only for a waiting writer: 16 000 records
+	 * through 8 slots made writers wait at least 1 999 times. */
+	cr_assert_geq(tu_num(j, "waits"), 1999);
+	json_decref(doc);
+	json_t *recs = journal_records(&e);
+	long long lo, hi;
+	for (int k = 1; k <= 8; k++) {
+		char actor[8];
+		snprintf(actor, sizeof actor, "0.%d", k);
+		cr_assert_eq(count_actor(recs, "posix/io/oc/open", actor, &lo, &hi), 2000,
+			     "%s", actor);
+		cr_assert_eq(lo, 1);
+		cr_assert_eq(hi, 2000);
+	}
+	json_decref(recs);
+
+	/* Forked workers and their helpers write through the same 8. */
+	status = run_scenario(
+		&e, "forker.lua",
+		"return { name = 'tiny ring forker', seed = 3,\n"
+		"  target = { cmd = { 'build/tests/targets/forker', '--port', '{port}', '--workers', '3' },\n"
+		"             ready = { stdout = 'READY' } },\n"
+		"  run = function(t)\n"
+		"    t:settle(0.1)\n"
+		"    t:fault('posix/io/oc/open', { p = 1, errno = 'EACCES' })\n"
+		"    t:check(t:tcp('RUN 10\\n') == 'DONE 30 3 3\\n', 'every worker and helper failed')\n"
+		"    t:clear()\n"
+		"    t:stop()\n"
+		"  end }\n",
+		&out, 120);
+	cr_assert_eq(status, 0, "exit %d:\n%s", status, out);
+	free(out);
+	doc = tu_latest(&e);
+	s = tu_scenario(doc, "tiny ring forker");
+	j = json_object_get(s, "journal");
+	cr_assert_eq(tu_num(j, "lost"), 0);
+	cr_assert_eq(tu_num(j, "total"),
+		     tu_num(json_object_get(json_object_get(s, "points"), "posix/io/oc/open"),
+			    "fired"));
+	json_decref(doc);
+	recs = journal_records(&e);
+	for (int w = 1; w <= 3; w++) {
+		char actor[8];
+		snprintf(actor, sizeof actor, "0f%d", w);
+		cr_assert_eq(count_actor(recs, "posix/io/oc/open", actor, &lo, &hi), 10,
+			     "%s", actor);
+	}
+	json_decref(recs);
+	tu_env_free(&e);
+}
+
+/* A harness that never drains during the run (test hook "end") and a
+ * wait bound of 20 ms: the target is held once, for the bound, then
+ * carries on; the 992 records that found no room are counted, and the
+ * run is an ERROR that names them, never a PASS. */
+Test(agent, lost_journal_records_make_the_run_an_error, .timeout = 120)
+{
+	setenv("FL_TEST_ASAN", "1", 1);
+	setenv("FL_TEST_JOURNAL_CAPACITY", "8", 1);
+	setenv("FL_TEST_JOURNAL_DRAIN", "end", 1);
+	setenv("FL_TEST_JOURNAL_WAIT_MS", "20", 1);
+	tu_env e = tu_env_new();
+	char *out;
+	int status = run_scenario(
+		&e, "lost.lua",
+		"return { name = 'lost records', seed = 1,\n"
+		"  target = { cmd = { 'build/tests/targets/tgt', '--port', '{port}' }, ready = { stdout = 'READY' } },\n"
+		"  run = function(t)\n"
+		"    t:fault('posix/io/oc/close', { p = 1, nth = '1-1000' })\n"
+		"    t:check(t:tcp('CLOSEBURST 1000\\n', { timeout = 60 }) == 'FAILED 1000\\n', 'every close failed')\n"
+		"    t:clear(); t:stop()\n"
+		"  end }\n",
+		&out, 110);
+	cr_assert_eq(status, 2, "exit %d:\n%s", status, out);
+	cr_assert(strstr(out, "the fault journal lost 992 records"), "%s", out);
+	free(out);
+	json_t *doc = tu_latest(&e);
+	json_t *s = tu_scenario(doc, "lost records");
+	cr_assert_str_eq(tu_str(s, "verdict"), "ERROR");
+	cr_assert(strstr(tu_str(s, "message"), "the fault journal lost 992 records: "),
+		  "%s", tu_str(s, "message"));
+	json_t *j = json_object_get(s, "journal");
+	cr_assert_eq(tu_num(j, "total"), 8);
+	cr_assert_eq(tu_num(j, "lost"), 992);
+	cr_assert_eq(tu_num(j, "waits"), 1);
+	cr_assert_geq(tu_num(j, "waited_s"), 0.020);
+	/* The expectations themselves held: it is the journal that fails. */
+	json_t *x;
+	size_t i;
+	json_array_foreach(json_object_get(s, "expectations"), i, x)
+		cr_assert(json_is_true(json_object_get(x, "ok")), "%s", tu_str(x, "what"));
+	json_decref(doc);
 	tu_env_free(&e);
 }
 

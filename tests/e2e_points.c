@@ -251,7 +251,7 @@ Test(points, new_points_fire_in_a_fortified_program, .timeout = 90)
 	cr_assert_eq(sscanf(log, "errnos=%d,%d,%d,%d,%d,%d", &seen[0], &seen[1], &seen[2],
 			    &seen[3], &seen[4], &seen[5]),
 		     6, "%s", log);
-	json_t *recs = json_object_get(j, "records");
+	json_t *recs = tu_calls(json_object_get(j, "records"));
 	cr_assert_eq(json_array_size(recs), 6);
 	for (size_t i = 0; i < 6; i++) {
 		json_t *r = json_array_get(recs, i);

@@ -17,7 +17,7 @@ static json_t *journal(tu_env *e, int k)
 	char path[PATH_MAX + 32];
 	snprintf(path, sizeof path, "%s/latest/journal-%d.json", e->reports, k);
 	json_t *j = tu_load_json(path);
-	json_t *r = json_incref(json_object_get(j, "records"));
+	json_t *r = tu_calls(json_object_get(j, "records"));
 	json_decref(j);
 	return r;
 }

@@ -137,7 +137,7 @@ Test(tools, agent_under_valgrind, .timeout = 120)
 	/* Under valgrind too, the faults are the workers'. */
 	size_t i;
 	json_t *r;
-	json_array_foreach(json_object_get(j, "records"), i, r)
+	json_array_foreach(tu_calls(json_object_get(j, "records")), i, r)
 		cr_assert(strncmp(tu_str(r, "actor"), "0.", 2) == 0);
 	/* Killed at the end, the target cannot exit 9: read valgrind's
 	 * error reports from its stderr instead. */

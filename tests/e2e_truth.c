@@ -415,7 +415,7 @@ static void check_mttr(json_t *s)
 {
 	cr_assert_str_eq(tu_str(s, "verdict"), "PASS", "%s: %s",
 			 tu_str(s, "name"), tu_str(s, "message"));
-	json_t *recs = json_object_get(json_object_get(s, "journal"), "records");
+	json_t *recs = tu_calls(json_object_get(json_object_get(s, "journal"), "records"));
 	size_t i, k;
 	json_t *ep, *r;
 	int checked = 0;

@@ -182,6 +182,37 @@ static inline double tu_num(json_t *o, const char *key)
 }
 
 /* Does a process with this pid exist (and is not a zombie)? */
+/* A journal's records with every run expanded into its calls (a run is
+ * count consecutive calls from n, the last at t_last; the calls between
+ * get times spread evenly): one object per call, as the tests count
+ * them. A new reference. */
+static inline json_t *tu_calls(json_t *records)
+{
+	json_t *out = json_array();
+	size_t i;
+	json_t *r;
+	json_array_foreach(records, i, r)
+	{
+		json_t *c = json_object_get(r, "count");
+		long long count = c ? (long long)json_integer_value(c) : 1;
+		double t = json_number_value(json_object_get(r, "t"));
+		json_t *tl = json_object_get(r, "t_last");
+		double t_last = tl ? json_number_value(tl) : t;
+		long long n = (long long)json_integer_value(json_object_get(r, "n"));
+		for (long long k = 0; k < count; k++) {
+			json_t *x = json_deep_copy(r);
+			json_object_del(x, "count");
+			json_object_del(x, "t_last");
+			json_object_set_new(x, "n", json_integer(n + k));
+			json_object_set_new(x, "t", json_real(count > 1 ? t + (t_last - t) * (double)k /
+										  (double)(count - 1)
+									: t));
+			json_array_append_new(out, x);
+		}
+	}
+	return out;
+}
+
 static inline int tu_alive(pid_t pid)
 {
 	char path[64], buf[512];
