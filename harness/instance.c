@@ -680,6 +680,7 @@ int fl_instance_stop(fl_ctx *ctx, int sig, double grace_s)
 	 * the target's shutdown path runs clean. */
 	char err[256];
 	fl_progress_phase(FL_PHASE_STOPPING);
+	fl_windows_replay_settle(ctx);
 	ctx->stopping = 1;
 	if (fl_windows_any_open(ctx))
 		fl_windows_close(ctx, NULL, err, sizeof err);

@@ -366,6 +366,57 @@ void fl_windows_poll(fl_ctx *ctx)
 			poll_calls(ctx, k);
 }
 
+/* Faults journaled so far in every run of the target. */
+static uint64_t replay_fired(fl_ctx *ctx)
+{
+	uint64_t n = 0;
+	for (int k = 0; k < ctx->ninstances; k++) {
+		fl_session *s = ctx->instances[k]->sess;
+		if (!s)
+			continue;
+		pthread_mutex_lock(&s->lock);
+		for (size_t i = 0; i < s->njrecs; i++)
+			n += s->jrecs[i].kind == FL_JREC_FAULT;
+		pthread_mutex_unlock(&s->lock);
+	}
+	return n;
+}
+
+#define REPLAY_STALL_NS (2 * FL_NS_PER_SEC)
+#define REPLAY_WAIT_NS (15 * FL_NS_PER_SEC)
+
+void fl_windows_replay_settle(fl_ctx *ctx)
+{
+	fl_instance *in = ctx->inst;
+	if (!ctx->replay || !in || !in->sess || !fl_ctx_target_live(ctx))
+		return;
+	uint64_t want = 0;
+	for (size_t i = 0; i < ctx->nreplay; i++)
+		want += ctx->replay[i].count > 1 ? ctx->replay[i].count : 1;
+	int64_t start = fl_now_ns(), moved = start;
+	uint64_t seen = replay_fired(ctx);
+	int64_t give_up = start + REPLAY_WAIT_NS;
+	if (ctx->host.deadline_ns && ctx->host.deadline_ns < give_up)
+		give_up = ctx->host.deadline_ns;
+	while (seen < want && fl_ctx_target_live(ctx)) {
+		int64_t now = fl_now_ns();
+		if (now >= give_up || now - moved >= REPLAY_STALL_NS)
+			break;
+		/* A sample drains the journal. */
+		fl_session_want_sample(in->sess);
+		fl_session_wait(in->sess, now + 10 * in->sess->period_ns, -1);
+		uint64_t n = replay_fired(ctx);
+		if (n > seen)
+			moved = fl_now_ns();
+		seen = n;
+	}
+	if (fl_now_ns() - start >= FL_NS_PER_SEC / 10)
+		fl_ctx_log(ctx, "replay: waited %.2f s for the recorded faults "
+				"(%llu of %llu fired)",
+			   (double)(fl_now_ns() - start) / 1e9,
+			   (unsigned long long)seen, (unsigned long long)want);
+}
+
 int fl_windows_load_replay(fl_ctx *ctx, fl_instance *in, char *err,
 			   size_t errlen)
 {

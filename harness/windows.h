@@ -45,6 +45,11 @@ int fl_windows_arm_start(fl_ctx *ctx, fl_instance *in, char *err,
 			 size_t errlen);
 /* Replay: writes the recorded calls into the new run's region before it
  * starts and turns them on for the whole run. */
+/* In replay, before the final look: waits while recorded calls are still
+ * firing and not all have (a target slower than in the recorded run, on a
+ * busy machine, reaches them later), until all have, none fired for 2 s,
+ * the target is gone or 15 s have passed. */
+void fl_windows_replay_settle(fl_ctx *ctx);
 int fl_windows_load_replay(fl_ctx *ctx, fl_instance *in, char *err,
 			   size_t errlen);
 /* A sweep's run (ctx->opts->sweep): the rules of its --points, from the
