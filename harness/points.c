@@ -99,7 +99,9 @@ static const char *misspelled_family(const char *name)
 {
 	static const char *const families[] = {"posix", "libc", "linux"};
 	const char *slash = strchr(name, '/');
-	if (!slash || slash == name || slash - name > 16)
+	/* A whole family ("lib" and a star) says nothing beyond its name:
+	 * it may be a target's own. */
+	if (!slash || slash == name || slash - name > 16 || !strcmp(slash, "/*"))
 		return NULL;
 	char family[20];
 	snprintf(family, sizeof family, "%.*s", (int)(slash - name), name);
