@@ -1,6 +1,8 @@
 /* faultline check: validates scenarios without running them, fast enough
  * to run on every save: the file loads, its table is what config.c
  * accepts (unknown keys with did-you-mean, types, numbers that make sense),
+ * the calls on the target object its source shows use the methods and
+ * options api.c describes (harness/luascan.c reads them),
  * the points it names exist (libfiu's and faultline's, or those the
  * target's binary declares), the binary exists and can be executed, and
  * its calls reach the points the scenario fails. Each finding is one line,
@@ -34,11 +36,19 @@ static const char check_usage[] =
 	"usage: faultline check PATH...\n"
 	"\n"
 	"Validates the scenarios in the given Lua files and directories without\n"
-	"running them: the file loads; every field and option is known (with a\n"
-	"did-you-mean), of the right type, and makes sense; the failure points\n"
-	"it names exist (libfiu's and faultline's, or those its target declares);\n"
-	"the target's program exists and is executable; and its calls reach the\n"
-	"points the scenario fails. One line per finding: FILE:LINE: MESSAGE.\n"
+	"running them: the file loads; every field of the scenario table is\n"
+	"known (with a did-you-mean), of the right type, and makes sense; the\n"
+	"calls on the target object (t:fault(...), on whatever run's parameter\n"
+	"is called) are read from the source, so an unknown method and an\n"
+	"unknown option of a t: call, nested ones such as leaked = { ... }\n"
+	"included, are found on lines the run would reach late or never (only\n"
+	"keys written as name = or [\"name\"] =, never computed ones); the\n"
+	"failure points it names exist (libfiu's and faultline's, or those its\n"
+	"target declares); the target's program exists and is executable; and\n"
+	"its calls reach the points the scenario fails. With target.inherit and\n"
+	"a shell (sh -c '... exec PROGRAM ...'), PROGRAM is the program checked.\n"
+	"One line per finding: FILE:LINE: MESSAGE. What check cannot see is\n"
+	"said as FILE:LINE: note: MESSAGE, and is no finding.\n"
 	"\n"
 	"exit status: 0 no finding, 1 findings, 2 unusable input (a path that\n"
 	"does not exist, no scenario under it).\n";
