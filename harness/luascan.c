@@ -345,7 +345,12 @@ static size_t skip_expr(const struct tok *v, size_t i)
 	return i;
 }
 
-static size_t read_value(const struct tok *v, size_t i, fl_luascan_value *out);
+/* Tables deeper than this are stepped over: a scenario nests a few, and
+ * the reader's recursion stays bounded on any input. */
+#define MAX_DEPTH 32
+
+static size_t read_value(const struct tok *v, size_t i, fl_luascan_value *out,
+			 int depth);
 
 static void value_free(fl_luascan_value *val)
 {
@@ -359,7 +364,8 @@ static void value_free(fl_luascan_value *val)
 }
 
 /* A table constructor at v[i] ("{"); returns the index after its "}". */
-static size_t read_table(const struct tok *v, size_t i, fl_luascan_value *out)
+static size_t read_table(const struct tok *v, size_t i, fl_luascan_value *out,
+			 int depth)
 {
 	out->kind = FL_LUASCAN_TABLE;
 	out->line = v[i].line;
@@ -382,7 +388,7 @@ static size_t read_table(const struct tok *v, size_t i, fl_luascan_value *out)
 				break;
 			i++;
 		}
-		i = read_value(v, i, &f.value);
+		i = read_value(v, i, &f.value, depth + 1);
 		if (cap == out->nfields) {
 			cap = cap ? cap * 2 : 8;
 			out->fields = fl_xrealloc(out->fields, cap * sizeof *out->fields);
@@ -398,7 +404,8 @@ static size_t read_table(const struct tok *v, size_t i, fl_luascan_value *out)
 
 /* One expression at v[i]: a lone string or table is read, anything else
  * is stepped over. Returns the index of the separator after it. */
-static size_t read_value(const struct tok *v, size_t i, fl_luascan_value *out)
+static size_t read_value(const struct tok *v, size_t i, fl_luascan_value *out,
+			 int depth)
 {
 	memset(out, 0, sizeof *out);
 	out->line = v[i].line;
@@ -407,8 +414,8 @@ static size_t read_value(const struct tok *v, size_t i, fl_luascan_value *out)
 		out->kind = FL_LUASCAN_STRING;
 		out->str = dupn(v[i].str, v[i].slen);
 		out->len = v[i].slen;
-	} else if (is_op(&v[i], "{")) {
-		size_t after = read_table(v, i, out);
+	} else if (is_op(&v[i], "{") && depth < MAX_DEPTH) {
+		size_t after = read_table(v, i, out, depth);
 		if (after != end) {
 			/* {...}.x or {...} .. y: an expression, not a table. */
 			value_free(out);
@@ -499,7 +506,7 @@ static void read_calls(fl_luascan *s, const struct tok *v, size_t ntok)
 			size_t j = i + 4;
 			while (v[j].kind != TK_EOF && !is_op(&v[j], ")")) {
 				fl_luascan_value val;
-				j = read_value(v, j, &val);
+				j = read_value(v, j, &val, 0);
 				if (acap == c.nargs) {
 					acap = acap ? acap * 2 : 4;
 					c.args = fl_xrealloc(c.args, acap * sizeof *c.args);
@@ -518,7 +525,7 @@ static void read_calls(fl_luascan *s, const struct tok *v, size_t ntok)
 				c.args[0].str = dupn(a->str, a->slen);
 				c.args[0].len = a->slen;
 			} else {
-				read_table(v, i + 3, &c.args[0]);
+				read_table(v, i + 3, &c.args[0], 0);
 			}
 		}
 		if (cap == s->ncalls) {
