@@ -30,6 +30,11 @@
  *  11. The monitor thread's CPU time at 200 Hz, 1 kHz and 10 kHz for 1, 4
  *     and 16 targets, with the p50/p99 interval between samples and the
  *     ticks missed, beside a thread that only waits for the timer.
+ *  12. A call under a sweep's window: read and close, and what unwinding
+ *     its calling context costs.
+ *  13. faultline check on scenarios/, per scenario, beside faultline list
+ *     (which only loads the files) and the source pass alone (the Lua
+ *     lexer and reader of the calls, in this process).
  *
  *  12. A call under a sweep's window (docs/sweep.md).
  *  13. The readers of results: gate at 5,000 and 50,000 against as many
@@ -48,6 +53,7 @@
  */
 #define _GNU_SOURCE
 #include "../lib/agent_proto.h"
+#include "luascan.h"
 #include "faults.h"
 #include "journal.h"
 #include "monitor.h"
@@ -2366,6 +2372,96 @@ static void bench_readers(const char *faultline, const char *old)
 	rmdir(dir);
 }
 
+/* The wall time of a shell command, in ns; -1 when it failed. */
+static int64_t shell_time(const char *cmd)
+{
+	int64_t t0 = fl_now_ns();
+	int rc = system(cmd);
+	return rc == 0 ? fl_now_ns() - t0 : -1;
+}
+
+/* The scenario files under dir, recursively (at most max). */
+static size_t lua_files(const char *dir, char **out, size_t n, size_t max)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return n;
+	struct dirent *e;
+	while ((e = readdir(d)) && n < max) {
+		if (e->d_name[0] == '.')
+			continue;
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		size_t len = strlen(e->d_name);
+		if (e->d_type == DT_DIR)
+			n = lua_files(path, out, n, max);
+		else if (len > 4 && !strcmp(e->d_name + len - 4, ".lua"))
+			out[n++] = fl_xstrdup(path);
+	}
+	closedir(d);
+	return n;
+}
+
+static void bench_check(const char *faultline)
+{
+	printf("16. faultline check on scenarios/ (median of 7 rounds)\n");
+	char *files[256];
+	size_t nfiles = lua_files("scenarios", files, 0, 256);
+	char cmd[PATH_MAX + 64];
+	/* The scenarios: list's lines. */
+	snprintf(cmd, sizeof cmd, "%s list scenarios 2>/dev/null | wc -l",
+		 faultline);
+	int nscen = 0;
+	FILE *f = popen(cmd, "r");
+	if (!f || fscanf(f, "%d", &nscen) != 1 || nscen <= 0) {
+		printf("   (faultline list scenarios failed)\n\n");
+		if (f)
+			pclose(f);
+		goto out;
+	}
+	pclose(f);
+	int64_t check[7], list[7], scan[7];
+	char check_cmd[PATH_MAX + 64], list_cmd[PATH_MAX + 64];
+	snprintf(check_cmd, sizeof check_cmd,
+		 "%s check scenarios >/dev/null 2>&1", faultline);
+	snprintf(list_cmd, sizeof list_cmd, "%s list scenarios >/dev/null 2>&1",
+		 faultline);
+	for (int r = 0; r < 7; r++) {
+		check[r] = shell_time(check_cmd);
+		list[r] = shell_time(list_cmd);
+		int64_t t0 = fl_now_ns();
+		for (size_t i = 0; i < nfiles; i++) {
+			char *text;
+			size_t len;
+			if (fl_read_file(files[i], &text, &len) < 0)
+				continue;
+			fl_luascan sc;
+			char err[256];
+			fl_luascan_scan(text, len, &sc, err, sizeof err);
+			fl_luascan_free(&sc);
+			free(text);
+		}
+		scan[r] = fl_now_ns() - t0;
+	}
+	if (median(check, 7) < 0 || median(list, 7) < 0) {
+		printf("   (faultline check or list failed)\n\n");
+		goto out;
+	}
+	printf("   %d scenarios in %zu files\n", nscen, nfiles);
+	printf("   %-46s %8.2f ms  (%.2f ms per scenario)\n",
+	       "faultline check scenarios", median(check, 7) / 1e6,
+	       median(check, 7) / 1e6 / nscen);
+	printf("   %-46s %8.2f ms  (%.2f ms per scenario)\n",
+	       "faultline list scenarios (loads them only)",
+	       median(list, 7) / 1e6, median(list, 7) / 1e6 / nscen);
+	printf("   %-46s %8.3f ms  (%.3f ms per file)\n\n",
+	       "the source pass alone, in process", median(scan, 7) / 1e6,
+	       median(scan, 7) / 1e6 / (double)(nfiles ? nfiles : 1));
+out:
+	for (size_t i = 0; i < nfiles; i++)
+		free(files[i]);
+}
+
 int main(int argc, char **argv)
 {
 	const char *faultline = argc > 1 ? argv[1] : "bin/faultline";
@@ -2419,5 +2515,7 @@ int main(int argc, char **argv)
 		bench_journal();
 	if (want(argc, argv, 15))
 		bench_journal_files();
+	if (want(argc, argv, 16))
+		bench_check(faultline);
 	return 0;
 }

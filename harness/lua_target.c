@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <lauxlib.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -632,6 +633,23 @@ static int t_tostring(lua_State *L)
 	return 1;
 }
 
+/* Every method's name, NULL-terminated. */
+static const char *names_of_methods[64];
+
+static void fill_method_names(void)
+{
+	const luaL_Reg *const lists[] = {methods, fl_lua_fault_methods,
+					 fl_lua_expect_methods};
+	size_t n = 0;
+	for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
+		for (const luaL_Reg *r = lists[l]; r->name; r++) {
+			if (n + 1 >= sizeof names_of_methods / sizeof names_of_methods[0])
+				abort(); /* a bug: raise the array's size */
+			names_of_methods[n++] = r->name;
+		}
+	names_of_methods[n] = NULL;
+}
+
 void fl_lua_open_target(lua_State *L)
 {
 	luaL_newmetatable(L, FL_TARGET_MT);
@@ -647,6 +665,15 @@ void fl_lua_open_target(lua_State *L)
 	lua_pushliteral(L, "faultline.target");
 	lua_setfield(L, -2, "__metatable");
 	lua_pop(L, 1);
+}
+
+const char *const *fl_lua_target_methods(void)
+{
+	/* Built from the registrations themselves, so that faultline check
+	 * knows exactly the methods a run has. */
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, fill_method_names);
+	return names_of_methods;
 }
 
 void fl_lua_push_target(lua_State *L, fl_ctx *ctx)

@@ -58,6 +58,67 @@ size_t fl_points_distance(const char *a, const char *b)
 	return row[lb];
 }
 
+/* The closest known point (or family such as posix/io/net/ for a name that
+ * ends in '*') to name, and its distance. */
+static const char *closest_point(const char *name, size_t *dist)
+{
+	static __thread char family[128];
+	size_t len = strlen(name);
+	int wildcard = len && name[len - 1] == '*';
+	const char *best = NULL;
+	size_t best_d = (size_t)-1;
+	for (const char *const *p = fl_points_posix(); *p; p++) {
+		size_t d = fl_points_distance(name, *p);
+		if (d < best_d) {
+			best_d = d;
+			best = *p;
+		}
+		/* A family: each prefix of the name that ends in '/'. */
+		for (const char *s = *p; wildcard && (s = strchr(s, '/')); s++) {
+			char f[128];
+			int n = snprintf(f, sizeof f, "%.*s*", (int)(s - *p + 1), *p);
+			if (n < 0 || (size_t)n >= sizeof f)
+				break;
+			d = fl_points_distance(name, f);
+			if (d < best_d) {
+				best_d = d;
+				snprintf(family, sizeof family, "%s", f);
+				best = family;
+			}
+		}
+	}
+	*dist = best_d;
+	return best;
+}
+
+/* A name outside posix/, libc/ and linux/ whose family is one of them
+ * misspelled ("posx/io/net/accept4", "linx/io") and whose rest then names
+ * a known point or family: that point, else NULL. A target's own family
+ * ("lib/db/open", "app/cache") matches no known point, so it passes. */
+static const char *misspelled_family(const char *name)
+{
+	static const char *const families[] = {"posix", "libc", "linux"};
+	const char *slash = strchr(name, '/');
+	/* A whole family ("lib" and a star) says nothing beyond its name:
+	 * it may be a target's own. */
+	if (!slash || slash == name || slash - name > 16 || !strcmp(slash, "/*"))
+		return NULL;
+	char family[20];
+	snprintf(family, sizeof family, "%.*s", (int)(slash - name), name);
+	for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {
+		size_t d = fl_points_distance(family, families[i]);
+		if (d == 0 || d > 2 || strlen(family) < 3)
+			continue;
+		char fixed[256];
+		snprintf(fixed, sizeof fixed, "%s%s", families[i], slash);
+		size_t dist;
+		const char *best = closest_point(fixed, &dist);
+		if (best && dist <= 2)
+			return best;
+	}
+	return NULL;
+}
+
 int fl_points_check(const char *name, char *why, size_t whylen)
 {
 	if (!name[0]) {
@@ -65,22 +126,23 @@ int fl_points_check(const char *name, char *why, size_t whylen)
 		return -1;
 	}
 	if (strncmp(name, "posix/", 6) != 0 && strncmp(name, "libc/", 5) != 0 &&
-	    strncmp(name, "linux/", 6) != 0)
-		return 0;
+	    strncmp(name, "linux/", 6) != 0) {
+		const char *fixed = misspelled_family(name);
+		if (!fixed)
+			return 0;
+		snprintf(why, whylen,
+			 "unknown failure point '%s' (did you mean '%s'?)", name,
+			 fixed);
+		return -1;
+	}
 	size_t len = strlen(name);
 	int wildcard = name[len - 1] == '*';
-	const char *best = NULL;
-	size_t best_d = (size_t)-1;
-	for (const char *const *p = fl_points_posix(); *p; p++) {
+	for (const char *const *p = fl_points_posix(); *p; p++)
 		if (wildcard ? strncmp(*p, name, len - 1) == 0
 			     : strcmp(*p, name) == 0)
 			return 0;
-		size_t d = fl_points_distance(name, *p);
-		if (d < best_d) {
-			best_d = d;
-			best = *p;
-		}
-	}
+	size_t best_d;
+	const char *best = closest_point(name, &best_d);
 	if (best && best_d <= 4)
 		snprintf(why, whylen,
 			 "unknown failure point '%s' (did you mean '%s'?)", name,

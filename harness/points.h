@@ -81,8 +81,10 @@ void fl_points_similar_calls(const fl_points_reach *r, const char *point,
 
 /* Checks a point name a scenario uses. Names under posix/, libc/ and linux/
  * must be libfiu points (a trailing '*' matches a family); other names are
- * the target's own points. Returns 0, or -1 with a sentence in why that
- * suggests the closest known name. */
+ * the target's own points, unless their family is one of those three
+ * misspelled with the rest naming a known point ("posx/io/net/accept4").
+ * Returns 0, or -1 with a sentence in why that suggests the closest known
+ * name (or family, for a name that ends in '*'). */
 int fl_points_check(const char *name, char *why, size_t whylen);
 
 /* Checks a set of call numbers: "3", "5-9", "every 4", or a comma list

@@ -124,6 +124,25 @@ Test(points_table, the_points_a_scenario_may_name)
 		  "%s", why);
 }
 
+/* A family that is posix/, libc/ or linux/ misspelled, with the rest a
+ * known point, is no target's own point; a target's own family passes
+ * (even one a letter from libc/ whose rest is no libc point). */
+Test(points, misspelled_family)
+{
+	char why[256];
+	cr_assert_eq(fl_points_check("posx/io/net/accept4", why, sizeof why), -1);
+	cr_assert(strstr(why, "(did you mean 'posix/io/net/accept4'?)"), "%s", why);
+	cr_assert_eq(fl_points_check("lbc/mm/malloc", why, sizeof why), -1);
+	cr_assert(strstr(why, "(did you mean 'libc/mm/malloc'?)"), "%s", why);
+	cr_assert_eq(fl_points_check("posix/io/nett/*", why, sizeof why), -1);
+	cr_assert(strstr(why, "(did you mean 'posix/io/net/*'?)"), "%s", why);
+	const char *own[] = {"lib/db/open", "app/cache/get", "posix_like/x",
+			     "fl/chan/send/block", "lib/*"};
+	for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+		cr_assert_eq(fl_points_check(own[i], why, sizeof why), 0, "%s: %s",
+			     own[i], why);
+}
+
 /* The libfiu column is what the installed preload wraps; its points are
  * the preload's; the other points are faultline's own. */
 typedef struct exports {
