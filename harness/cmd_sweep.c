@@ -14,11 +14,14 @@
  * -j, --shard and the report directory work as for run (run.c). */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "console.h"
 #include "monitor.h"
+#include "progress.h"
 #include "report.h"
 #include "scenario.h"
 #include "sites.h"
 #include "sweep.h"
+#include "text.h"
 #include "util.h"
 #include "writers.h"
 
@@ -446,19 +449,24 @@ static void reference_run(void *arg, int i)
 	sw.npoints = s->c->npoints;
 	fl_run_opts opts = s->c->opts;
 	opts.sweep = &sw;
+	fl_progress_begin(sc->id);
+	fl_progress_detail("reference run");
 	sc->reference = fl_scenario_run(sc->ref, &opts);
+	fl_progress_end();
 	sc->ref_verdict = fl_results_verdict(sc->reference);
 	if (!s->c->quiet) {
 		json_t *sites = fl_results_obj(sc->reference, "sites");
-		pthread_mutex_lock(&print_lock);
-		printf("reference %s: %s, %zu site%s reached (%.2f s)\n", sc->id,
-		       fl_verdict_name(sc->ref_verdict),
-		       json_array_size(fl_results_arr(sites, "reached")),
-		       json_array_size(fl_results_arr(sites, "reached")) == 1 ? ""
-									  : "s",
-		       fl_results_num(sc->reference, "duration_s"));
-		fflush(stdout);
-		pthread_mutex_unlock(&print_lock);
+		size_t reached = json_array_size(fl_results_arr(sites, "reached"));
+		fl_buf b;
+		fl_buf_init(&b);
+		fl_buf_puts(&b, "reference ");
+		fl_text_console(&b, sc->id);
+		fl_buf_printf(&b, ": %s, %zu site%s reached (%.2f s)\n",
+			      fl_verdict_name(sc->ref_verdict), reached,
+			      reached == 1 ? "" : "s",
+			      fl_results_num(sc->reference, "duration_s"));
+		fl_progress_write(b.data);
+		fl_buf_free(&b);
 	}
 }
 
@@ -479,21 +487,32 @@ static void print_task(struct sweep *s, const struct task *t, int second)
 	int bad = fl_outcome_is_finding(o) || o == FL_OUTCOME_FLAKY;
 	if (s->c->quiet && !bad)
 		return;
-	pthread_mutex_lock(&print_lock);
 	const char *color = !s->c->color	   ? ""
 			    : o == FL_OUTCOME_HANDLED ? "\033[32m"
 			    : bad		      ? "\033[31m"
 						      : "\033[35m";
 	char label[900];
-	printf("[%d/%d] %s%-11s%s %s at %s%s\n", ++s->done, s->total, color,
-	       fl_outcome_name(o), s->c->color ? "\033[0m" : "",
-	       fl_results_str(t->site, "point"),
-	       task_label(t, label, sizeof label), second ? " (second run)" : "");
+	fl_buf b;
+	fl_buf_init(&b);
+	/* The count and the line go out together, in the count's order. */
+	pthread_mutex_lock(&print_lock);
+	fl_buf_printf(&b, "[%d/%d] %s%-11s%s ", ++s->done, s->total, color,
+		      fl_outcome_name(o), s->c->color ? "\033[0m" : "");
+	/* Points, files and functions come from the target's debug
+	 * information: shown, never obeyed (fl_text). */
+	fl_text_console(&b, fl_results_str(t->site, "point"));
+	fl_buf_puts(&b, " at ");
+	fl_text_console(&b, task_label(t, label, sizeof label));
+	fl_buf_printf(&b, "%s\n", second ? " (second run)" : "");
 	const char *d = second ? t->second_detail : t->detail;
-	if (*d && o != FL_OUTCOME_HANDLED)
-		printf("       %s\n", d);
-	fflush(stdout);
+	if (*d && o != FL_OUTCOME_HANDLED) {
+		fl_buf_puts(&b, "       ");
+		fl_text_console(&b, d);
+		fl_buf_putc(&b, '\n');
+	}
+	fl_progress_write(b.data);
 	pthread_mutex_unlock(&print_lock);
+	fl_buf_free(&b);
 }
 
 /* The opts of a task's runs. */
@@ -502,7 +521,16 @@ static void task_run(struct sweep *s, struct task *t, json_t **result,
 {
 	fl_run_opts opts = s->c->opts;
 	opts.sweep = &t->sw;
+	char label[900];
+	fl_buf site;
+	fl_buf_init(&site);
+	fl_buf_printf(&site, "%s at %s", fl_results_str(t->site, "point"),
+		      task_label(t, label, sizeof label));
+	fl_progress_begin(t->sc->id);
+	fl_progress_detail(site.data);
+	fl_buf_free(&site);
 	*result = fl_scenario_run(t->sc->ref, &opts);
+	fl_progress_end();
 	*o = fl_sweep_outcome(*result, detail, len);
 }
 
@@ -909,6 +937,18 @@ static json_t *sweep_json(struct sweep *s)
 	return o;
 }
 
+/* Prints text from a target or a scenario (a point, a file, a message)
+ * to stdout as fl_text_console shows it. */
+static void put_console(const char *text)
+{
+	fl_buf b;
+	fl_buf_init(&b);
+	fl_text_console(&b, text);
+	if (b.data)
+		fputs(b.data, stdout);
+	fl_buf_free(&b);
+}
+
 /* The closing lines: the findings with their replay commands, what was
  * not tried, the counts. */
 static void print_closing(const struct sweep *s, json_t *doc, double secs,
@@ -930,31 +970,45 @@ static void print_closing(const struct sweep *s, json_t *doc, double secs,
 				continue;
 			findings += fl_outcome_is_finding((fl_outcome)k);
 			const char *via = fl_results_opt_str(site, "via");
-			printf("%-11s %s at %s%s%s\n            %s\n            replay: %s\n",
-			       o, fl_results_str(site, "point"),
-			       fl_results_str(site, "at"), via ? " via " : "",
-			       via ? via : "",
-			       fl_results_str(site, "detail"),
-			       fl_results_str(site, "replay"));
+			printf("%-11s ", o);
+			put_console(fl_results_str(site, "point"));
+			fputs(" at ", stdout);
+			put_console(fl_results_str(site, "at"));
+			if (via) {
+				fputs(" via ", stdout);
+				put_console(via);
+			}
+			fputs("\n            ", stdout);
+			put_console(fl_results_str(site, "detail"));
+			fputs("\n            replay: ", stdout);
+			put_console(fl_results_str(site, "replay"));
+			fputs("\n", stdout);
 		}
 		json_t *ref = fl_results_obj(sc, "reference");
 		const char *rv = fl_results_opt_str(ref, "verdict");
-		if (rv && strcmp(rv, "PASS"))
-			printf("reference  %s: %s without any fault: %s\n",
-			       fl_results_str(sc, "id"), rv,
-			       fl_results_str(ref, "message"));
+		if (rv && strcmp(rv, "PASS")) {
+			fputs("reference  ", stdout);
+			put_console(fl_results_str(sc, "id"));
+			printf(": %s without any fault: ", rv);
+			put_console(fl_results_str(ref, "message"));
+			fputs("\n", stdout);
+		}
 	}
 	if (not_tried && !s->c->quiet) {
 		printf("not tried:\n");
 		json_array_foreach(fl_results_arr(sweep, "scenarios"), i, sc)
 			json_array_foreach(fl_results_arr(sc, "sites"), j, site)
-				if (!strcmp(fl_results_str(site, "outcome"),
-					    "not tried"))
-					printf("  %s at %s (%s): %s\n",
-					       fl_results_str(site, "point"),
-					       fl_results_str(site, "at"),
-					       fl_results_str(site, "id"),
-					       fl_results_str(site, "detail"));
+			{
+				if (strcmp(fl_results_str(site, "outcome"), "not tried"))
+					continue;
+				fputs("  ", stdout);
+				put_console(fl_results_str(site, "point"));
+				fputs(" at ", stdout);
+				put_console(fl_results_str(site, "at"));
+				printf(" (%s): ", fl_results_str(site, "id"));
+				put_console(fl_results_str(site, "detail"));
+				fputs("\n", stdout);
+			}
 	}
 	printf("sweep: ");
 	const char *k;
@@ -1001,7 +1055,7 @@ int fl_cmd_sweep(int argc, char **argv)
 		fprintf(stderr, "faultline: %s\n", err);
 		return FL_EXIT_USAGE;
 	}
-	c.color = isatty(1) && !getenv("NO_COLOR");
+	c.color = fl_console_color(1);
 	fl_scenario_ref *refs;
 	int n = fl_scenario_discover(argv + optind, argc - optind, &refs, err,
 				     sizeof err);
@@ -1053,6 +1107,9 @@ int fl_cmd_sweep(int argc, char **argv)
 	if (c.budget_s > 0)
 		s.deadline_ns = t0 + (int64_t)(c.budget_s * 1e9);
 
+	/* The live lines, a terminal's only (not with -q or -v). */
+	int live = fl_console_live(1, c.quiet, c.opts.verbose) &&
+		   fl_progress_start(stdout, c.jobs) == 0;
 	int runs = 0;
 	if (c.only_site) {
 		plan_one_site(&s);
@@ -1072,6 +1129,8 @@ int fl_cmd_sweep(int argc, char **argv)
 		s.total = again;
 		run_pool(c.jobs, s.ntasks, second_run, &s);
 	}
+	if (live)
+		fl_progress_stop();
 	int interrupted = fl_monitor_interrupted();
 
 	json_t *entries = json_array();
