@@ -27,7 +27,10 @@ Test(forensics, merge_glob)
 
 static fl_fd_entry fd(int n, const char *t)
 {
+	/* Zeroed: an fd with no call site recorded (opened_at ""), as the
+	 * agent gives for one it did not see opened. */
 	fl_fd_entry e;
+	memset(&e, 0, sizeof e);
 	e.fd = n;
 	snprintf(e.target, sizeof e.target, "%s", t);
 	return e;
