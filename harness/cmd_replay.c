@@ -38,8 +38,13 @@ static const char replay_usage[] =
 	"options:\n"
 	"  --report-dir DIR   where the report goes (default: reports)\n"
 	"  --no-report        write no report\n"
-	"  -v, --verbose      show the target's output and the scenario log\n"
-	"  -h, --help         this text\n";
+	"  -v, --verbose      show the target's output and the scenario log,\n"
+	"                     and every failed expectation in full\n"
+	"  -h, --help         this text\n"
+	"\n"
+	"On a terminal, a live line shows the scenario's phase, time and\n"
+	"faults fired (not with -v, nor with TERM=dumb); NO_COLOR turns the\n"
+	"colours off.\n";
 
 static const char shrink_usage[] =
 	"usage: faultline shrink [options] JOURNAL\n"

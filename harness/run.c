@@ -56,9 +56,15 @@ static const char usage_head[] =
 	"  --tags T[,T...]     only scenarios carrying one of these tags\n";
 /* ... --report-dir and an option per output format (writers.h) ... */
 static const char usage_tail[] =
-	"  -v, --verbose       show the targets' output and scenario logs\n"
+	"  -v, --verbose       show the targets' output and scenario logs,\n"
+	"                      and every failed expectation in full\n"
 	"  -q, --quiet         print only failures and the closing line\n"
-	"  -h, --help          this text\n";
+	"  -h, --help          this text\n"
+	"\n"
+	"A result line per scenario lists every failed expectation briefly.\n"
+	"On a terminal, a live line per running scenario shows its phase,\n"
+	"time and faults fired (not with -q or -v, nor with TERM=dumb);\n"
+	"NO_COLOR turns the colours off.\n";
 
 /* The usage, whose report files and output options come from the table
  * of writers. */

@@ -27,16 +27,17 @@ typedef struct pty_proc {
 } pty_proc;
 
 /* Starts bin/faultline with args on a new 200-column terminal, in its own
- * session; TERM=xterm, NO_COLOR as given (NULL: unset). */
-static pty_proc pty_start(const char *const *args, const char *tmpdir,
-			  const char *no_color)
+ * session; TERM as given (NULL: xterm), NO_COLOR as given (NULL:
+ * unset). */
+static pty_proc pty_start_term(const char *const *args, const char *tmpdir,
+			       const char *no_color, const char *term)
 {
 	struct winsize ws = {.ws_row = 50, .ws_col = 200};
 	pty_proc p = {0};
 	p.pid = forkpty(&p.fd, NULL, NULL, &ws);
 	cr_assert(p.pid >= 0, "forkpty: %s", strerror(errno));
 	if (p.pid == 0) {
-		setenv("TERM", "xterm", 1);
+		setenv("TERM", term ? term : "xterm", 1);
 		if (no_color)
 			setenv("NO_COLOR", no_color, 1);
 		else
@@ -56,6 +57,12 @@ static pty_proc pty_start(const char *const *args, const char *tmpdir,
 	p.buf = malloc(p.cap);
 	p.buf[0] = '\0';
 	return p;
+}
+
+static pty_proc pty_start(const char *const *args, const char *tmpdir,
+			  const char *no_color)
+{
+	return pty_start_term(args, tmpdir, no_color, NULL);
 }
 
 /* Reads what the terminal shows until text appears in it (NULL: until
@@ -296,6 +303,16 @@ Test(console, no_live_lines_through_a_pipe_or_with_q, .timeout = 120)
 	cr_assert(strstr(p.buf, "console: two failures"), "%s", p.buf);
 	cr_assert_null(strstr(p.buf, "console: quick"), "%s", p.buf);
 	cr_assert(strstr(p.buf, "2 passed, 1 failed"), "%s", p.buf);
+	free(p.buf);
+
+	/* TERM=dumb: a terminal that cannot move its cursor or colour. */
+	const char *dargs[] = {"run", "--report-dir", e.reports, path, NULL};
+	p = pty_start_term(dargs, e.tmp, NULL, "dumb");
+	status = pty_finish(&p, 100);
+	cr_assert_eq(status, 1, "exit %d:\n%s", status, p.buf);
+	cr_assert_null(strchr(p.buf, '\033'), "%s", p.buf);
+	cr_assert_null(strstr(p.buf, "loading"), "%s", p.buf);
+	cr_assert(strstr(p.buf, "PASS   console: quick"), "%s", p.buf);
 	free(p.buf);
 	tu_env_free(&e);
 }
