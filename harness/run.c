@@ -623,8 +623,14 @@ static json_t *run_repeated(const fl_scenario_ref *ref, const fl_run_opts *opts,
 		if (r != first)
 			json_decref(r);
 		n++;
-		r = n < repeat && !fl_monitor_interrupted() ? fl_scenario_run(ref, opts)
-							    : NULL;
+		r = NULL;
+		if (n < repeat && !fl_monitor_interrupted()) {
+			/* The live line says which run it is. */
+			char which[64];
+			snprintf(which, sizeof which, "(run %d of %d)", n + 1, repeat);
+			fl_progress_detail(which);
+			r = fl_scenario_run(ref, opts);
+		}
 	}
 	/* The strings live in the arrays, which outlive the rule. */
 	for (int k = 0; k < n; k++) {

@@ -132,3 +132,30 @@ Test(progress, more_scenarios_than_slots)
 	fclose(f);
 	free(mem);
 }
+
+/* A sweep's site stays after the name when the scenario renames its
+ * line; the next scenario on the thread starts without it. Invalid UTF-8
+ * in a name is shown as U+FFFD, as on the result lines. */
+Test(progress, detail_survives_a_rename_and_names_are_lossless)
+{
+	char *mem = NULL;
+	size_t memlen = 0;
+	FILE *f = open_memstream(&mem, &memlen);
+	cr_assert_eq(fl_progress_start(f, 1), 0);
+	fl_progress_begin("scenarios/a.lua");
+	fl_progress_detail("posix/io/oc/close at fileproc.c:292");
+	fl_progress_rename("fileproc \xff keeps no fd");
+	char buf[1024];
+	cr_assert_eq(fl_progress_render(buf, sizeof buf, fl_now_ns(), 200), 1);
+	cr_assert(strstr(buf, "fileproc \xef\xbf\xbd keeps no fd  posix/io/oc/close at "
+			      "fileproc.c:292"),
+		  "%s", buf);
+	fl_progress_end();
+	fl_progress_begin("next");
+	cr_assert_eq(fl_progress_render(buf, sizeof buf, fl_now_ns(), 200), 1);
+	cr_assert_null(strstr(buf, "fileproc.c"), "%s", buf);
+	fl_progress_end();
+	fl_progress_stop();
+	fclose(f);
+	free(mem);
+}
