@@ -52,20 +52,6 @@ static void cut_semicolon(fl_buf *b, const char *msg, json_t *e)
 	up_to(b, msg, "; ");
 }
 
-/* "rss grows 62.4 MiB/s over 1.5 s (allowed 1.0 MiB/s, fit r²=1.00)"
- * reads "rss grows 62.4 MiB/s (allowed 1.0 MiB/s)". */
-static void trend(fl_buf *b, const char *msg, json_t *e)
-{
-	const char *allowed = fl_results_str(e, "allowed");
-	const char *over = strstr(msg, " over ");
-	if (!over || !*allowed) {
-		fl_buf_puts(b, msg);
-		return;
-	}
-	fl_buf_append(b, msg, (size_t)(over - msg));
-	fl_buf_printf(b, " (allowed %s)", allowed);
-}
-
 /* "[episode 2 of 3: ]not recovered within 1.00 s after the fault window
  * on P (0.62 s to 2.62 s): WHY" reads "[episode 2 of 3: ]not recovered
  * within 1.00 s: WHY": the window is in the report, the reason is what
@@ -74,10 +60,8 @@ static void recovery(fl_buf *b, const char *msg, json_t *e)
 {
 	(void)e;
 	const char *after = strstr(msg, " after the fault window");
-	if (!after) {
-		fl_buf_puts(b, msg);
+	if (!after)
 		return;
-	}
 	fl_buf_append(b, msg, (size_t)(after - msg));
 	const char *why = NULL;
 	for (const char *p = after; (p = strstr(p, "): ")) != NULL; p++)
@@ -86,10 +70,42 @@ static void recovery(fl_buf *b, const char *msg, json_t *e)
 		fl_buf_printf(b, ": %s", why);
 }
 
-/* Each kind of expectation ("what", or its first word) and how its
- * message is made brief; any other (check, assert, exit, signal,
- * steady, ...) keeps its message's first line, which is already short or
- * is the author's own. */
+/* "fault window on P (0.10 s to 2.00 s) never fired: WHY (a scenario
+ * whose faults never fire tests nothing; ...)" reads "fault window on P
+ * never fired: WHY": the reason names the fix (target.inherit, a point
+ * the program calls instead); the advice is the same every time. */
+static void never_fired(fl_buf *b, const char *msg, json_t *e)
+{
+	(void)e;
+	static const char never[] = " never fired";
+	static const char advice[] = " (a scenario whose faults never fire";
+	const char *at = strstr(msg, never);
+	if (!at)
+		return;
+	size_t head = (size_t)(at - msg);
+	/* Without the window's times, "(0.10 s to 2.00 s)". */
+	if (head > 0 && msg[head - 1] == ')') {
+		for (size_t k = head; k-- > 1;)
+			if (msg[k] == '(' && msg[k - 1] == ' ') {
+				head = k - 1;
+				break;
+			}
+	}
+	fl_buf_append(b, msg, head);
+	fl_buf_puts(b, never);
+	const char *why = at + strlen(never);
+	if (strncmp(why, ": ", 2) != 0)
+		return;
+	why += 2;
+	const char *end = strstr(why, advice);
+	fl_buf_puts(b, ": ");
+	fl_buf_append(b, why, end ? (size_t)(end - why) : strlen(why));
+}
+
+/* How the message of each kind of expectation ("what", or how it
+ * starts) is made brief when it is too long to be shown whole. Any other
+ * kind (check, assert, exit, signal, steady, trend ...) is cut to
+ * FL_CONSOLE_BRIEF_MAX characters. */
 static const struct brief_rule {
 	const char *what;
 	int prefix;		/* what starts with it ("leaked fds") */
@@ -97,9 +113,8 @@ static const struct brief_rule {
 } brief_rules[] = {
 	{"leaked ", 1, cut_colon},	   /* "leaked 37 fds (allowed 0): ..." */
 	{"peak ", 1, cut_colon},
-	{"trend ", 1, trend},
 	{"recovery", 0, recovery},
-	{"fault fired", 0, cut_colon},	   /* "fault window on P never fired: why" */
+	{"fault fired", 0, never_fired},
 	{"baseline health", 0, cut_paren}, /* "... during the baseline (3 probes ..." */
 	{"survival", 0, cut_semicolon},	   /* "...: killed by SIGSEGV at 1.2 s; last stderr line: ..." */
 };
@@ -125,38 +140,54 @@ static void put_cut(fl_buf *b, const char *s, size_t len, int max)
 	fl_buf_puts(b, "...");
 }
 
+static int chars_of(const char *s, size_t len)
+{
+	int n = 0;
+	for (size_t i = 0; i < len; i++)
+		n += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return n;
+}
+
 void fl_console_brief(json_t *e, fl_buf *b)
 {
 	const char *what = fl_results_str(e, "what");
 	const char *msg = fl_results_str(e, "message");
-	fl_buf one;
-	fl_buf_init(&one);
 	if (!*msg) {
 		/* No message: what, and the value against the bound. */
-		fl_buf_puts(&one, *what ? what : "an expectation");
+		fl_buf_puts(b, *what ? what : "an expectation");
 		const char *m = fl_results_str(e, "measured");
 		const char *a = fl_results_str(e, "allowed");
 		if (*m)
-			fl_buf_printf(&one, " %s", m);
+			fl_buf_printf(b, " %s", m);
 		if (*a)
-			fl_buf_printf(&one, " (allowed %s)", a);
-	} else {
-		const struct brief_rule *rule = NULL;
-		for (size_t i = 0; i < sizeof brief_rules / sizeof brief_rules[0]; i++) {
-			const struct brief_rule *r = &brief_rules[i];
-			if (r->prefix ? !strncmp(what, r->what, strlen(r->what))
-				      : !strcmp(what, r->what)) {
-				rule = r;
-				break;
-			}
-		}
-		if (rule)
-			rule->brief(&one, msg, e);
-		if (one.len == 0)
-			fl_buf_puts(&one, msg);
+			fl_buf_printf(b, " (allowed %s)", a);
+		return;
 	}
-	/* One line, however the rule cut it. */
-	const char *text = one.data ? one.data : "";
-	put_cut(b, text, strcspn(text, "\n"), FL_CONSOLE_BRIEF_MAX);
+	/* Its first line when that is short enough: a short message is its
+	 * own brief ("leaked 1 fds (allowed 0): 1 x /dev/zero"). */
+	size_t first = strcspn(msg, "\n");
+	if (chars_of(msg, first) <= FL_CONSOLE_BRIEF_MAX) {
+		fl_buf_append(b, msg, first);
+		return;
+	}
+	const struct brief_rule *rule = NULL;
+	for (size_t i = 0; i < sizeof brief_rules / sizeof brief_rules[0]; i++) {
+		const struct brief_rule *r = &brief_rules[i];
+		if (r->prefix ? !strncmp(what, r->what, strlen(r->what))
+			      : !strcmp(what, r->what)) {
+			rule = r;
+			break;
+		}
+	}
+	fl_buf one;
+	fl_buf_init(&one);
+	if (rule)
+		rule->brief(&one, msg, e);
+	if (one.len > 0) {
+		/* A rule's brief is whole: it keeps what the user acts on. */
+		fl_buf_append(b, one.data, strcspn(one.data, "\n"));
+	} else {
+		put_cut(b, msg, first, FL_CONSOLE_BRIEF_MAX);
+	}
 	fl_buf_free(&one);
 }

@@ -19,14 +19,18 @@ int fl_console_color(int fd);
  * would be drawn over). */
 int fl_console_live(int fd, int quiet, int verbose);
 
-/* Longest brief, in characters; a longer one is cut and ends in "...". */
+/* Longest message shown whole as a brief, in characters. */
 #define FL_CONSOLE_BRIEF_MAX 100
 
 /* Appends the brief of a failed expectation (an element of a result's
- * "expectations") to b, as raw text for fl_text_console: what failed and
- * by how much, "leaked 37 fds (allowed 0)", "not recovered within
- * 1.000 s: fds 200 > 13 (...)", "exit status: exit 3 (expected exit 0)",
- * never the details behind it (which -v and the reports give). */
+ * "expectations") to b, as raw text for fl_text_console, on one line: its
+ * message's first line when that has at most FL_CONSOLE_BRIEF_MAX
+ * characters; else what failed and by how much, by the kind of
+ * expectation ("leaked 37 fds (allowed 0)", "not recovered within
+ * 1.00 s: fds 200 > 13 (...)", "fault window on P never fired: WHY"),
+ * and for any other kind the first line cut to FL_CONSOLE_BRIEF_MAX
+ * characters, ending in "...". The details behind it are in -v and the
+ * reports. */
 void fl_console_brief(json_t *expectation, fl_buf *b);
 
 #endif
