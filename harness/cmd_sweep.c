@@ -247,7 +247,7 @@ static int parse_opts(int argc, char **argv, struct sweep_cli *c)
 	int ch;
 	long v;
 	char err[1024];
-	while ((ch = getopt_long(argc, argv, "j:vqh", longopts, NULL)) != -1) {
+	while ((ch = fl_cli_getopt("sweep", argc, argv, "j:vqh", longopts)) != -1) {
 		switch (ch) {
 		case 'j':
 			if (parse_count(optarg, &v, 256) < 0) {
@@ -363,7 +363,7 @@ static int parse_opts(int argc, char **argv, struct sweep_cli *c)
 				c->extra[ch - WRITER_OPT] = optarg;
 				break;
 			}
-			usage(stderr);
+			/* fl_cli_getopt said it in one line. */
 			return FL_EXIT_USAGE;
 		}
 	}
@@ -371,11 +371,8 @@ static int parse_opts(int argc, char **argv, struct sweep_cli *c)
 		fprintf(stderr, "faultline sweep: --actor goes with --site\n");
 		return FL_EXIT_USAGE;
 	}
-	if (optind >= argc) {
-		fprintf(stderr, "faultline sweep: no scenario given\n\n");
-		usage(stderr);
-		return FL_EXIT_USAGE;
-	}
+	if (optind >= argc)
+		return fl_cli_usage_error("sweep", "no scenario given");
 	return -1;
 }
 
