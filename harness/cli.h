@@ -61,8 +61,13 @@ const char *fl_doc_dir(void);
  * directory. 0, or -1 after printing why. */
 int fl_runtime_start(char *tmp_root, size_t len);
 void fl_runtime_stop(const char *tmp_root);
-/* The console line(s) of a result. Thread-safe. */
-void fl_print_result(int color, int quiet, json_t *r);
+/* The console lines of a result: the verdict and name, every failed
+ * expectation briefly (console.h), the verdict's message when it says
+ * more, warnings, where the first failure was said and how to re-run it
+ * (where that makes sense: fl_results_rerun); with verbose every failed
+ * expectation in full. Written through the live display (progress.h)
+ * when there is one. Thread-safe. */
+void fl_print_result(int color, int quiet, int verbose, json_t *r);
 /* Prints a file that could not be written (an fl_writer_failed_fn). */
 void fl_print_write_failure(const char *path, int err, void *arg);
 /* The reports of a run (run, replay): the directory report_dir/id (NULL:

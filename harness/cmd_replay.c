@@ -4,8 +4,10 @@
  * faults that still fails the same expectation (delta debugging). */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "console.h"
 #include "journal.h"
 #include "monitor.h"
+#include "progress.h"
 #include "report.h"
 #include "scenario.h"
 #include "text.h"
@@ -36,8 +38,13 @@ static const char replay_usage[] =
 	"options:\n"
 	"  --report-dir DIR   where the report goes (default: reports)\n"
 	"  --no-report        write no report\n"
-	"  -v, --verbose      show the target's output and the scenario log\n"
-	"  -h, --help         this text\n";
+	"  -v, --verbose      show the target's output and the scenario log,\n"
+	"                     and every failed expectation in full\n"
+	"  -h, --help         this text\n"
+	"\n"
+	"On a terminal, a live line shows the scenario's phase, time and\n"
+	"faults fired (not with -v, nor with TERM=dumb); NO_COLOR turns the\n"
+	"colours off.\n";
 
 static const char shrink_usage[] =
 	"usage: faultline shrink [options] JOURNAL\n"
@@ -297,8 +304,14 @@ int fl_cmd_replay(int argc, char **argv)
 		printf("warning: the journal lost %llu records: those calls "
 		       "will not fail\n",
 		       (unsigned long long)e.jf.lost);
+	/* The live line of the replayed scenario, on a terminal. */
+	int live = fl_console_live(1, 0, verbose) && fl_progress_start(stdout, 1) == 0;
+	fl_progress_begin(e.jf.scenario_id);
 	json_t *r = replay_once(&e, recs, e.jf.nrecs);
-	fl_print_result(isatty(1) && !getenv("NO_COLOR"), 0, r);
+	fl_progress_end();
+	if (live)
+		fl_progress_stop();
+	fl_print_result(fl_console_color(1), 0, verbose, r);
 	fl_verdict verdict = fl_results_verdict(r);
 	const char *digest =
 		fl_results_opt_str(fl_results_obj(r, "journal"), "digest");

@@ -16,12 +16,15 @@
  * -j, --shard and the report directory work as for run (run.c). */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "console.h"
 #include "monitor.h"
+#include "progress.h"
 #include "report.h"
 #include "scenario.h"
 #include "sites.h"
 #include "sweep.h"
 #include "sweep_run.h"
+#include "text.h"
 #include "util.h"
 #include "writers.h"
 
@@ -76,6 +79,10 @@ static const char usage_tail[] =
 	"  -v, --verbose       show the targets' output and scenario logs\n"
 	"  -q, --quiet         print only findings and the closing line\n"
 	"  -h, --help          this text\n"
+	"\n"
+	"On a terminal, a live line per running run shows its site, phase,\n"
+	"time and faults fired (not with -q or -v, nor with TERM=dumb);\n"
+	"NO_COLOR turns the colours off.\n"
 	"\n"
 	"exit status: 0 every site handled its failure; 1 a finding or a flaky\n"
 	"site; 2 bad usage, a scenario that could not load, a reference run\n"
@@ -447,6 +454,18 @@ static json_t *sweep_json(fl_sweep_state *s)
 	return o;
 }
 
+/* Prints text from a target or a scenario (a point, a file, a message)
+ * to stdout as fl_text_console shows it. */
+static void put_console(const char *text)
+{
+	fl_buf b;
+	fl_buf_init(&b);
+	fl_text_console(&b, text);
+	if (b.data)
+		fputs(b.data, stdout);
+	fl_buf_free(&b);
+}
+
 /* The closing lines: the findings with their replay commands, what was
  * not tried, the counts. */
 static void print_closing(const fl_sweep_state *s, json_t *doc, double secs,
@@ -468,31 +487,45 @@ static void print_closing(const fl_sweep_state *s, json_t *doc, double secs,
 				continue;
 			findings += fl_outcome_is_finding((fl_outcome)k);
 			const char *via = fl_results_opt_str(site, "via");
-			printf("%-11s %s at %s%s%s\n            %s\n            replay: %s\n",
-			       o, fl_results_str(site, "point"),
-			       fl_results_str(site, "at"), via ? " via " : "",
-			       via ? via : "",
-			       fl_results_str(site, "detail"),
-			       fl_results_str(site, "replay"));
+			printf("%-11s ", o);
+			put_console(fl_results_str(site, "point"));
+			fputs(" at ", stdout);
+			put_console(fl_results_str(site, "at"));
+			if (via) {
+				fputs(" via ", stdout);
+				put_console(via);
+			}
+			fputs("\n            ", stdout);
+			put_console(fl_results_str(site, "detail"));
+			fputs("\n            replay: ", stdout);
+			put_console(fl_results_str(site, "replay"));
+			fputs("\n", stdout);
 		}
 		json_t *ref = fl_results_obj(sc, "reference");
 		const char *rv = fl_results_opt_str(ref, "verdict");
-		if (rv && strcmp(rv, "PASS"))
-			printf("reference  %s: %s without any fault: %s\n",
-			       fl_results_str(sc, "id"), rv,
-			       fl_results_str(ref, "message"));
+		if (rv && strcmp(rv, "PASS")) {
+			fputs("reference  ", stdout);
+			put_console(fl_results_str(sc, "id"));
+			printf(": %s without any fault: ", rv);
+			put_console(fl_results_str(ref, "message"));
+			fputs("\n", stdout);
+		}
 	}
 	if (not_tried && !s->c->quiet) {
 		printf("not tried:\n");
 		json_array_foreach(fl_results_arr(sweep, "scenarios"), i, sc)
 			json_array_foreach(fl_results_arr(sc, "sites"), j, site)
-				if (!strcmp(fl_results_str(site, "outcome"),
-					    "not tried"))
-					printf("  %s at %s (%s): %s\n",
-					       fl_results_str(site, "point"),
-					       fl_results_str(site, "at"),
-					       fl_results_str(site, "id"),
-					       fl_results_str(site, "detail"));
+			{
+				if (strcmp(fl_results_str(site, "outcome"), "not tried"))
+					continue;
+				fputs("  ", stdout);
+				put_console(fl_results_str(site, "point"));
+				fputs(" at ", stdout);
+				put_console(fl_results_str(site, "at"));
+				printf(" (%s): ", fl_results_str(site, "id"));
+				put_console(fl_results_str(site, "detail"));
+				fputs("\n", stdout);
+			}
 	}
 	printf("sweep: ");
 	const char *k;
@@ -636,7 +669,7 @@ int fl_cmd_sweep(int argc, char **argv)
 	status = find_tools(&c);
 	if (status)
 		return status;
-	c.color = isatty(1) && !getenv("NO_COLOR");
+	c.color = fl_console_color(1);
 	char err[1024];
 	fl_scenario_ref *refs;
 	int n = fl_scenario_discover(argv + optind, argc - optind, &refs, err,
@@ -674,7 +707,12 @@ int fl_cmd_sweep(int argc, char **argv)
 	if (c.budget_s > 0)
 		s.deadline_ns = st.t0 + (int64_t)(c.budget_s * 1e9);
 
+	/* The live lines, a terminal's only (not with -q or -v). */
+	int live = fl_console_live(1, c.quiet, c.opts.verbose) &&
+		   fl_progress_start(stdout, c.jobs) == 0;
 	int runs = fl_sweep_run_all(&s);
+	if (live)
+		fl_progress_stop();
 	int interrupted = fl_monitor_interrupted();
 	status = finish(&s, argc, argv, &st, runs, interrupted);
 	sweep_free(&s);

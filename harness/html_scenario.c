@@ -721,9 +721,13 @@ void fl_html_scenario(fl_buf *b, json_t *s, int idx)
 	if (json_is_object(replay))
 		fl_buf_printf(b, " · a replay of %lld recorded faults",
 			      fl_results_int(replay, "faults"));
-	fl_buf_puts(b, "</p><p>re-run: <code>");
-	fl_escape_xml(b, fl_results_str(s, "rerun"));
-	fl_buf_puts(b, "</code></p>");
+	fl_buf_puts(b, "</p>");
+	const char *rerun = fl_results_rerun(s);
+	if (rerun) {
+		fl_buf_puts(b, "<p>re-run: <code>");
+		fl_escape_xml(b, rerun);
+		fl_buf_puts(b, "</code></p>");
+	}
 	size_t i;
 	json_t *err = fl_results_obj(s, "error");
 	if (json_is_object(err) && fl_results_opt_str(err, "traceback")) {

@@ -4,6 +4,7 @@
 #include "faults.h"
 
 #include "procfs.h"
+#include "progress.h"
 #include "util.h"
 
 #include <errno.h>
@@ -668,6 +669,7 @@ static void handle_signal(void)
 		 * guardian kills the targets and removes temporary files. */
 		static const char msg[] =
 			"faultline: second signal, exiting now\n";
+		fl_progress_abandon();
 		fl_write_all(2, msg, sizeof msg - 1);
 		_exit(128 + (int)si.ssi_signo);
 	}

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "progress.h"
 
+#include "text.h"
 #include "util.h"
 
 #include <errno.h>
@@ -14,12 +15,15 @@
 
 /* How often the elapsed times move. */
 #define REDRAW_NS (250 * FL_NS_PER_MS)
+/* How long fl_progress_abandon waits for the display. */
+#define ABANDON_WAIT_NS (200 * FL_NS_PER_MS)
 /* Columns when the terminal does not say. */
 #define DEFAULT_WIDTH 80
 
 typedef struct slot {
 	int used;
 	char name[160];
+	char detail[160];	/* after the name: a sweep's site */
 	enum fl_phase phase;
 	int64_t started_ns;
 	uint64_t faults;
@@ -58,21 +62,24 @@ const char *fl_phase_name(enum fl_phase phase)
 							 : "?";
 }
 
-/* A name as it may go to a terminal: control bytes (an escape sequence in
- * a scenario's name) shown as '?', never obeyed. */
+/* A name as it may go to a terminal, as the result lines show it
+ * (fl_text_console): control bytes (an escape sequence in a scenario's
+ * name) written as \e, \n, \xNN, never obeyed; invalid UTF-8 as U+FFFD.
+ * Cut to fit dst, never inside a UTF-8 sequence. */
 static void copy_name(char *dst, size_t len, const char *src)
 {
-	size_t i = 0;
-	for (; src && src[i] && i + 1 < len; i++) {
-		unsigned char ch = (unsigned char)src[i];
-		dst[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
-	}
-	/* Never end inside a UTF-8 sequence. */
-	while (i > 0 && ((unsigned char)dst[i - 1] & 0xc0) == 0x80)
-		i--;
-	if (i > 0 && ((unsigned char)dst[i - 1] & 0xc0) == 0xc0)
-		i--;
-	dst[i] = '\0';
+	fl_buf b;
+	fl_buf_init(&b);
+	fl_text_console(&b, src ? src : "");
+	size_t n = b.len < len - 1 ? b.len : len - 1;
+	/* Back to the start of a character when the cut fell inside one. */
+	if (n < b.len)
+		while (n > 0 && ((unsigned char)b.data[n] & 0xc0) == 0x80)
+			n--;
+	if (n)
+		memcpy(dst, b.data, n);
+	dst[n] = '\0';
+	fl_buf_free(&b);
 }
 
 /* Cuts s to at most width columns (a column per UTF-8 character). */
@@ -102,12 +109,12 @@ static int render_locked(char *out, size_t len, int64_t now_ns, int width)
 		const slot *s = &g.slots[i];
 		if (!s->used)
 			continue;
-		char line[256];
+		char line[400];
 		double secs = (double)(now_ns - s->started_ns) / 1e9;
-		snprintf(line, sizeof line, "  %-12s %6.1f s %7llu fault%s  %s",
+		snprintf(line, sizeof line, "  %-12s %6.1f s %7llu fault%s  %s%s%s",
 			 fl_phase_name(s->phase), secs > 0 ? secs : 0.0,
 			 (unsigned long long)s->faults, s->faults == 1 ? " " : "s",
-			 s->name);
+			 s->name, s->detail[0] ? "  " : "", s->detail);
 		cut_to_width(line, width > 1 ? width - 1 : 1);
 		int n = snprintf(out + used, len - used, "%s\n", line);
 		if (n < 0 || (size_t)n >= len - used)
@@ -134,26 +141,64 @@ static int terminal_width(FILE *f)
 	return DEFAULT_WIDTH;
 }
 
+/* With the lock held: the erasing of the live lines, into b. */
+static void erase_into(fl_buf *b)
+{
+	if (g.drawn > 0)
+		fl_buf_printf(b, "\033[%dA\033[J", g.drawn);
+	g.drawn = 0;
+}
+
+/* With the lock held: the live lines as they are now, into b. */
+static void lines_into(fl_buf *b)
+{
+	char buf[8192];
+	int n = render_locked(buf, sizeof buf, fl_now_ns(), terminal_width(g.out));
+	fl_buf_puts(b, buf);
+	g.drawn = n;
+}
+
+/* With the lock held: b goes to the terminal in one write, so that it
+ * never shows half a redraw (a line-buffered stdout would write each
+ * line on its own). A stream without a descriptor (the tests' memory
+ * stream) gets it through stdio. */
+static void put(fl_buf *b)
+{
+	if (!b->len)
+		return;
+	int fd = fileno(g.out);
+	fflush(g.out);
+	if (fd < 0) {
+		fwrite(b->data, 1, b->len, g.out);
+		fflush(g.out);
+		return;
+	}
+	/* A terminal that cannot be written to any more (closed, hung up)
+	 * has nobody to show anything: nothing to do but go on. */
+	(void)fl_write_all(fd, b->data, b->len);
+}
+
 /* With the lock held: the live lines go. */
 static void erase(void)
 {
-	if (g.drawn > 0)
-		fprintf(g.out, "\033[%dA\033[J", g.drawn);
-	g.drawn = 0;
+	fl_buf b;
+	fl_buf_init(&b);
+	erase_into(&b);
+	put(&b);
+	fl_buf_free(&b);
 }
 
 /* With the lock held: the live lines are drawn again. */
 static void draw(void)
 {
-	char buf[8192];
 	if (!g.started)
 		return;
-	int n = render_locked(buf, sizeof buf, fl_now_ns(),
-			      terminal_width(g.out));
-	erase();
-	fputs(buf, g.out);
-	g.drawn = n;
-	fflush(g.out);
+	fl_buf b;
+	fl_buf_init(&b);
+	erase_into(&b);
+	lines_into(&b);
+	put(&b);
+	fl_buf_free(&b);
 }
 
 static void *redraw_thread(void *arg)
@@ -240,6 +285,9 @@ void fl_progress_begin(const char *name)
 		s->phase = FL_PHASE_LOADING;
 		s->started_ns = fl_now_ns();
 		my_slot = i;
+		/* Drawn at once: every scenario's line is seen, however
+		 * soon it ends. */
+		draw();
 		break;
 	}
 	pthread_mutex_unlock(&g.lock);
@@ -263,12 +311,25 @@ void fl_progress_rename(const char *name)
 	pthread_mutex_unlock(&g.lock);
 }
 
-void fl_progress_phase(enum fl_phase phase)
+void fl_progress_detail(const char *detail)
 {
 	pthread_mutex_lock(&g.lock);
 	slot *s = mine();
 	if (s)
+		copy_name(s->detail, sizeof s->detail, detail);
+	pthread_mutex_unlock(&g.lock);
+}
+
+void fl_progress_phase(enum fl_phase phase)
+{
+	pthread_mutex_lock(&g.lock);
+	slot *s = mine();
+	/* A new phase is drawn at once: every phase a scenario goes
+	 * through is seen, however short. */
+	if (s && s->phase != phase) {
 		s->phase = phase;
+		draw();
+	}
 	pthread_mutex_unlock(&g.lock);
 }
 
@@ -300,9 +361,32 @@ void fl_progress_write(const char *text)
 		fflush(stdout);
 		return;
 	}
-	erase();
-	fputs(text, g.out);
-	/* The live lines come back at once, below what was written. */
-	draw();
+	/* The live lines go, the text takes their place, and they come
+	 * back at once below it: one write. */
+	fl_buf b;
+	fl_buf_init(&b);
+	erase_into(&b);
+	fl_buf_puts(&b, text);
+	lines_into(&b);
+	put(&b);
+	fl_buf_free(&b);
 	pthread_mutex_unlock(&g.lock);
+}
+
+void fl_progress_abandon(void)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += ABANDON_WAIT_NS;
+	if (until.tv_nsec >= FL_NS_PER_SEC) {
+		until.tv_sec++;
+		until.tv_nsec -= FL_NS_PER_SEC;
+	}
+	/* A writer stuck on a terminal that does not read (Ctrl-S) holds
+	 * the lock: then the lines stay rather than faultline hanging. */
+	if (pthread_mutex_timedlock(&g.lock, &until) != 0)
+		return;
+	if (g.started)
+		erase();
+	/* The lock stays held: nothing is drawn again before the exit. */
 }

@@ -1,11 +1,14 @@
 /* The live lines of a run on a terminal: one per running scenario (its
- * name, its phase, how long it has run, the faults fired so far), redrawn
- * a few times a second below the result lines printed so far, and
- * replaced by each scenario's result line when it ends.
+ * name, its phase, how long it has run, the faults fired so far), drawn
+ * when a scenario begins and when its phase changes, redrawn a few times
+ * a second below the result lines printed so far, and replaced by each
+ * scenario's result line when it ends. Names are shown as the result
+ * lines show them (fl_text_console: control bytes never obeyed).
  *
- * run.c starts the display only when stdout is a terminal (not with -q,
- * not with TERM=dumb). Scenario code reports through the calling thread:
- * each -j worker runs one scenario at a time, so fl_progress_begin ties
+ * run, replay and sweep start the display only when stdout is a terminal
+ * (fl_console_live: not with -q or -v, not with TERM=dumb). Scenario
+ * code reports through the calling thread: each -j worker runs one
+ * scenario at a time, so fl_progress_begin ties
  * the thread to a line and the other calls need no handle. Without a
  * started display, or on a thread that began nothing, they do nothing. */
 #ifndef FL_PROGRESS_H
@@ -33,11 +36,18 @@ const char *fl_phase_name(enum fl_phase phase);
 int fl_progress_start(FILE *out, int nslots);
 /* Erases the live lines and stops the thread. */
 void fl_progress_stop(void);
+/* The process ends now (a second SIGINT): erases the live lines so the
+ * terminal is left clean, and draws nothing after. Never blocks for
+ * long; without a display it does nothing. */
+void fl_progress_abandon(void);
 
 /* This thread runs a scenario from now on, named name (its id until it
  * has loaded; fl_progress_rename gives the scenario's name). */
 void fl_progress_begin(const char *name);
 void fl_progress_rename(const char *name);
+/* Shown after the name, kept when it is renamed (a sweep's "site
+ * posix/io/oc/close at fileproc.c:292"). */
+void fl_progress_detail(const char *detail);
 void fl_progress_phase(enum fl_phase phase);
 /* The faults fired so far by this thread's scenario. */
 void fl_progress_faults(uint64_t fired);

@@ -135,8 +135,12 @@ static void failure_body(fl_buf *b, json_t *s)
 	json_t *err = fl_results_obj(s, "error");
 	if (err && json_object_get(err, "traceback"))
 		fl_buf_printf(&c, "%s\n", fl_results_str(err, "traceback"));
-	fl_buf_printf(&c, "seed %lld; re-run: %s\n", fl_results_int(s, "seed"),
-		      fl_results_str(s, "rerun"));
+	const char *rerun = fl_results_rerun(s);
+	if (rerun)
+		fl_buf_printf(&c, "seed %lld; re-run: %s\n", fl_results_int(s, "seed"),
+			      rerun);
+	else
+		fl_buf_printf(&c, "seed %lld\n", fl_results_int(s, "seed"));
 	fl_escape_xml(b, c.data);
 	fl_buf_free(&c);
 }

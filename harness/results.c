@@ -915,6 +915,25 @@ static int cmp_cstr(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+const char *fl_results_rerun(json_t *scenario)
+{
+	const char *cmd = fl_results_opt_str(scenario, "rerun");
+	if (!cmd || !*cmd || fl_results_bool(scenario, "load_error"))
+		return NULL;
+	if (fl_results_verdict(scenario) != FL_VERDICT_ERROR)
+		return cmd;
+	/* An ERROR after a target started (a script error, an interruption,
+	 * a measurement that failed) may come out otherwise next time. */
+	size_t i;
+	json_t *t;
+	json_array_foreach(fl_results_arr(scenario, "targets"), i, t)
+	{
+		if (fl_results_int(t, "pid") > 0 && !fl_results_opt_str(t, "start_error"))
+			return cmd;
+	}
+	return NULL;
+}
+
 /* Expectations whose measured value names the outcome itself (a status,
  * a signal), not an amount that varies from run to run. */
 static int outcome_expectation(const char *what)

@@ -111,6 +111,14 @@ const char *fl_results_id(json_t *scenario);
 /* Its verdict; FL_VERDICT_UNKNOWN when missing, null or misspelled. */
 fl_verdict fl_results_verdict(json_t *scenario);
 
+/* The command that runs a scenario again ("rerun"), or NULL where that
+ * makes no sense: a scenario that could not load, or an ERROR in which no
+ * target ever started (it could not be executed, or never became
+ * ready): running it again with the same seed fails the same way before
+ * any fault, and the fix is in the scenario or the machine. The one rule
+ * the console, the HTML report and JUnit follow. */
+const char *fl_results_rerun(json_t *scenario);
+
 /* How a scenario failed, as one line that two runs of the same failure
  * share: the "what" of each failed expectation, sorted and once each, and
  * for "survival", "exit" and "signal" the measured outcome too ("exit

@@ -3,8 +3,10 @@
  * a line for each, and writes the results and reports. */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "console.h"
 #include "guardian.h"
 #include "monitor.h"
+#include "progress.h"
 #include "report.h"
 #include "scenario.h"
 #include "text.h"
@@ -54,9 +56,15 @@ static const char usage_head[] =
 	"  --tags T[,T...]     only scenarios carrying one of these tags\n";
 /* ... --report-dir and an option per output format (writers.h) ... */
 static const char usage_tail[] =
-	"  -v, --verbose       show the targets' output and scenario logs\n"
+	"  -v, --verbose       show the targets' output and scenario logs,\n"
+	"                      and every failed expectation in full\n"
 	"  -q, --quiet         print only failures and the closing line\n"
-	"  -h, --help          this text\n";
+	"  -h, --help          this text\n"
+	"\n"
+	"A result line per scenario lists every failed expectation briefly.\n"
+	"On a terminal, a live line per running scenario shows its phase,\n"
+	"time and faults fired (not with -q or -v, nor with TERM=dumb);\n"
+	"NO_COLOR turns the colours off.\n";
 
 /* The usage, whose report files and output options come from the table
  * of writers. */
@@ -117,9 +125,74 @@ static const char *verdict_color(fl_verdict v)
 	return c ? c : "\033[35m";
 }
 
-static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Width of a line of briefs, the indent included. */
+#define BRIEF_LINE_COLS 100
+#define INDENT "       "
 
-void fl_print_result(int color, int quiet, json_t *r)
+/* Appends the lines of text (at most max), each indented, with control
+ * characters shown (fl_text_console). */
+static void put_lines(fl_buf *out, const char *text, int max)
+{
+	const char *p = text;
+	for (int lines = 0; *p && lines < max; lines++) {
+		size_t n = strcspn(p, "\n");
+		char *line = strndup(p, n);
+		if (!line)
+			fl_out_of_memory();
+		fl_buf_puts(out, INDENT);
+		fl_text_console(out, line);
+		fl_buf_putc(out, '\n');
+		free(line);
+		p += n;
+		if (*p)
+			p++;
+	}
+}
+
+/* The briefs of every failed expectation, joined by "; " and wrapped
+ * between them at BRIEF_LINE_COLS (the one per failed expectation that
+ * -v gives in full below); the number of failed expectations. */
+static int put_briefs(fl_buf *out, json_t *r, const char *message,
+		      int *message_is_one)
+{
+	size_t i;
+	json_t *e;
+	int n = 0, col = 0;
+	json_array_foreach(fl_results_arr(r, "expectations"), i, e)
+	{
+		if (fl_results_bool(e, "ok"))
+			continue;
+		if (message && !strcmp(message, fl_results_str(e, "message")))
+			*message_is_one = 1;
+		fl_buf brief, shown;
+		fl_buf_init(&brief);
+		fl_buf_init(&shown);
+		fl_console_brief(e, &brief);
+		fl_text_console(&shown, brief.data ? brief.data : "");
+		int cols = 0;
+		for (size_t k = 0; k < shown.len; k++)
+			cols += ((unsigned char)shown.data[k] & 0xc0) != 0x80;
+		if (n == 0 || col + 2 + cols > BRIEF_LINE_COLS) {
+			if (n > 0)
+				fl_buf_puts(out, ";\n");
+			fl_buf_puts(out, INDENT);
+			col = (int)strlen(INDENT);
+		} else {
+			fl_buf_puts(out, "; ");
+			col += 2;
+		}
+		fl_buf_append(out, shown.data ? shown.data : "", shown.len);
+		col += cols;
+		fl_buf_free(&brief);
+		fl_buf_free(&shown);
+		n++;
+	}
+	if (n > 0)
+		fl_buf_putc(out, '\n');
+	return n;
+}
+
+void fl_print_result(int color, int quiet, int verbose, json_t *r)
 {
 	fl_verdict verdict = fl_results_verdict(r);
 	const char *v = fl_verdict_name(verdict);
@@ -141,24 +214,14 @@ void fl_print_result(int color, int quiet, json_t *r)
 		fl_buf_printf(&out, "  (%.2f s)\n", d);
 	else
 		fl_buf_puts(&out, "  (? s)\n");
-	if (msg && (bad || verdict == FL_VERDICT_XFAIL)) {
-		/* One line per line of the message, indented under it. */
-		const char *p = msg;
-		int lines = 0;
-		while (*p && lines < 6) {
-			size_t n = strcspn(p, "\n");
-			char *line = strndup(p, n);
-			if (!line)
-				fl_out_of_memory();
-			fl_buf_puts(&out, "       ");
-			fl_text_console(&out, line);
-			fl_buf_putc(&out, '\n');
-			free(line);
-			p += n;
-			if (*p)
-				p++;
-			lines++;
-		}
+	if (bad || verdict == FL_VERDICT_XFAIL) {
+		/* Every failed expectation, briefly; the verdict's message
+		 * too when it says something else (an error, an XPASS, a
+		 * FLAKY, a failure that is not the expected one). */
+		int message_is_one = 0;
+		put_briefs(&out, r, msg, &message_is_one);
+		if (msg && !message_is_one)
+			put_lines(&out, msg, 6);
 	}
 	size_t i;
 	json_t *w;
@@ -167,7 +230,7 @@ void fl_print_result(int color, int quiet, json_t *r)
 		/* Its lines are the harness's own (a target's lines quoted in
 		 * it never hold one): only what is on them is escaped. */
 		const char *p = json_string_value(w);
-		fl_buf_puts(&out, "       warning: ");
+		fl_buf_puts(&out, INDENT "warning: ");
 		while (p && *p) {
 			size_t n = strcspn(p, "\n");
 			char *line = strndup(p, n);
@@ -178,38 +241,53 @@ void fl_print_result(int color, int quiet, json_t *r)
 			free(line);
 			p += n;
 			if (*p && *++p)
-				fl_buf_puts(&out, "       ");
+				fl_buf_puts(&out, INDENT);
 		}
 	}
-	if (bad) {
-		/* Where the headline's expectation was made (the first
-		 * failed one's when the headline is none's). */
+	if (bad || (verbose && verdict == FL_VERDICT_XFAIL)) {
+		/* -v: each failure in full, where it was said; else where
+		 * the headline's expectation was made (the first failed
+		 * one's when the headline is none's). */
 		json_t *e, *at = NULL;
+		int at_is_headline = 0;
 		json_array_foreach(fl_results_arr(r, "expectations"), i, e)
 		{
 			if (fl_results_bool(e, "ok"))
 				continue;
-			if (!at)
+			if (verbose) {
+				fl_buf_puts(&out, INDENT "failed: ");
+				fl_text_console(&out, fl_results_str(e, "what"));
+				fl_buf_putc(&out, '\n');
+				put_lines(&out, fl_results_str(e, "message"), 12);
+				const char *where = fl_results_str(e, "where");
+				if (*where) {
+					fl_buf_puts(&out, INDENT "at ");
+					fl_text_console(&out, where);
+					fl_buf_putc(&out, '\n');
+				}
+			}
+			if (!at_is_headline && msg &&
+			    !strcmp(fl_results_str(e, "message"), msg)) {
 				at = e;
-			if (msg && !strcmp(fl_results_str(e, "message"), msg)) {
+				at_is_headline = 1;
+			} else if (!at) {
 				at = e;
-				break;
 			}
 		}
-		const char *where = at ? fl_results_str(at, "where") : "";
+		const char *where = at && !verbose ? fl_results_str(at, "where") : "";
 		if (*where) {
-			fl_buf_puts(&out, "       at ");
+			fl_buf_puts(&out, INDENT "at ");
 			fl_text_console(&out, where);
 			fl_buf_putc(&out, '\n');
 		}
-		fl_buf_puts(&out, "       re-run: ");
-		fl_text_console(&out, fl_results_str(r, "rerun"));
+	}
+	const char *rerun = bad ? fl_results_rerun(r) : NULL;
+	if (rerun) {
+		fl_buf_puts(&out, INDENT "re-run: ");
+		fl_text_console(&out, rerun);
 		fl_buf_putc(&out, '\n');
 	}
-	pthread_mutex_lock(&print_lock);
-	fputs(out.data, stdout);
-	fflush(stdout);
-	pthread_mutex_unlock(&print_lock);
+	fl_progress_write(out.data);
 	fl_buf_free(&out);
 }
 
@@ -571,8 +649,14 @@ static json_t *run_repeated(const fl_scenario_ref *ref, const fl_run_opts *opts,
 		if (r != first)
 			json_decref(r);
 		n++;
-		r = n < repeat && !fl_monitor_interrupted() ? fl_scenario_run(ref, opts)
-							    : NULL;
+		r = NULL;
+		if (n < repeat && !fl_monitor_interrupted()) {
+			/* The live line says which run it is. */
+			char which[64];
+			snprintf(which, sizeof which, "(run %d of %d)", n + 1, repeat);
+			fl_progress_detail(which);
+			r = fl_scenario_run(ref, opts);
+		}
 	}
 	/* The strings live in the arrays, which outlive the rule. */
 	for (int k = 0; k < n; k++) {
@@ -618,8 +702,13 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&p->lock);
 		if (i >= p->nselected || fl_monitor_interrupted())
 			break;
-		json_t *r = run_repeated(p->selected[i], &p->c->opts, p->c->repeat);
-		fl_print_result(p->c->color, p->c->quiet, r);
+		const fl_scenario_ref *ref = p->selected[i];
+		/* The live line (when there is a display): the scenario's
+		 * name once it has loaded, replaced by its result line. */
+		fl_progress_begin(ref->name ? ref->name : ref->file);
+		json_t *r = run_repeated(ref, &p->c->opts, p->c->repeat);
+		fl_progress_end();
+		fl_print_result(p->c->color, p->c->quiet, p->c->opts.verbose, r);
 		p->results[i] = r;
 	}
 	return NULL;
@@ -821,7 +910,7 @@ int fl_cmd_run(int argc, char **argv)
 		fprintf(stderr, "faultline: %s\n", err);
 		return FL_EXIT_USAGE;
 	}
-	c.color = isatty(1) && !getenv("NO_COLOR");
+	c.color = fl_console_color(1);
 
 	fl_scenario_ref *refs;
 	int n = fl_scenario_discover(argv + optind, argc - optind, &refs, err,
@@ -885,8 +974,16 @@ int fl_cmd_run(int argc, char **argv)
 		}
 	}
 
+	/* The live lines, a terminal's only: a log or a pipe gets the
+	 * result lines alone. */
+	int jobs = c.jobs < nselected ? c.jobs : nselected;
+	int live = fl_console_live(1, c.quiet, c.opts.verbose) &&
+		   fl_progress_start(stdout, jobs) == 0;
 	int missing = 0;
 	json_t *scenarios = run_all(&c, selected, nselected, &missing);
+	/* Gone before anything else is printed, an interruption included. */
+	if (live)
+		fl_progress_stop();
 	int interrupted = fl_monitor_interrupted();
 
 	json_t *run = run_json(&c, argc, argv, id, started, t0, matched,

@@ -8,8 +8,10 @@
 #include "sweep_run.h"
 
 #include "monitor.h"
+#include "progress.h"
 #include "results.h"
 #include "sites.h"
+#include "text.h"
 #include "util.h"
 
 #include <pthread.h>
@@ -79,19 +81,24 @@ static void reference_run(void *arg, int i)
 	sw.npoints = s->c->npoints;
 	fl_run_opts opts = s->c->opts;
 	opts.sweep = &sw;
+	fl_progress_begin(sc->id);
+	fl_progress_detail("reference run");
 	sc->reference = fl_scenario_run(sc->ref, &opts);
+	fl_progress_end();
 	sc->ref_verdict = fl_results_verdict(sc->reference);
 	if (!s->c->quiet) {
 		json_t *sites = fl_results_obj(sc->reference, "sites");
-		pthread_mutex_lock(&print_lock);
-		printf("reference %s: %s, %zu site%s reached (%.2f s)\n", sc->id,
-		       fl_verdict_name(sc->ref_verdict),
-		       json_array_size(fl_results_arr(sites, "reached")),
-		       json_array_size(fl_results_arr(sites, "reached")) == 1 ? ""
-									  : "s",
-		       fl_results_num(sc->reference, "duration_s"));
-		fflush(stdout);
-		pthread_mutex_unlock(&print_lock);
+		size_t reached = json_array_size(fl_results_arr(sites, "reached"));
+		fl_buf b;
+		fl_buf_init(&b);
+		fl_buf_puts(&b, "reference ");
+		fl_text_console(&b, sc->id);
+		fl_buf_printf(&b, ": %s, %zu site%s reached (%.2f s)\n",
+			      fl_verdict_name(sc->ref_verdict), reached,
+			      reached == 1 ? "" : "s",
+			      fl_results_num(sc->reference, "duration_s"));
+		fl_progress_write(b.data);
+		fl_buf_free(&b);
 	}
 }
 
@@ -112,21 +119,32 @@ static void print_task(fl_sweep_state *s, const fl_sweep_task *t, int second)
 	int bad = fl_outcome_is_finding(o) || o == FL_OUTCOME_FLAKY;
 	if (s->c->quiet && !bad)
 		return;
-	pthread_mutex_lock(&print_lock);
 	const char *color = !s->c->color	   ? ""
 			    : o == FL_OUTCOME_HANDLED ? "\033[32m"
 			    : bad		      ? "\033[31m"
 						      : "\033[35m";
 	char label[900];
-	printf("[%d/%d] %s%-11s%s %s at %s%s\n", ++s->done, s->total, color,
-	       fl_outcome_name(o), s->c->color ? "\033[0m" : "",
-	       fl_results_str(t->site, "point"),
-	       task_label(t, label, sizeof label), second ? " (second run)" : "");
+	fl_buf b;
+	fl_buf_init(&b);
+	/* The count and the line go out together, in the count's order. */
+	pthread_mutex_lock(&print_lock);
+	fl_buf_printf(&b, "[%d/%d] %s%-11s%s ", ++s->done, s->total, color,
+		      fl_outcome_name(o), s->c->color ? "\033[0m" : "");
+	/* Points, files and functions come from the target's debug
+	 * information: shown, never obeyed (fl_text). */
+	fl_text_console(&b, fl_results_str(t->site, "point"));
+	fl_buf_puts(&b, " at ");
+	fl_text_console(&b, task_label(t, label, sizeof label));
+	fl_buf_printf(&b, "%s\n", second ? " (second run)" : "");
 	const char *d = second ? t->second_detail : t->detail;
-	if (*d && o != FL_OUTCOME_HANDLED)
-		printf("       %s\n", d);
-	fflush(stdout);
+	if (*d && o != FL_OUTCOME_HANDLED) {
+		fl_buf_puts(&b, "       ");
+		fl_text_console(&b, d);
+		fl_buf_putc(&b, '\n');
+	}
+	fl_progress_write(b.data);
 	pthread_mutex_unlock(&print_lock);
+	fl_buf_free(&b);
 }
 
 /* The opts of a task's runs. */
@@ -135,7 +153,16 @@ static void task_run(fl_sweep_state *s, fl_sweep_task *t, json_t **result,
 {
 	fl_run_opts opts = s->c->opts;
 	opts.sweep = &t->sw;
+	char label[900];
+	fl_buf site;
+	fl_buf_init(&site);
+	fl_buf_printf(&site, "%s at %s", fl_results_str(t->site, "point"),
+		      task_label(t, label, sizeof label));
+	fl_progress_begin(t->sc->id);
+	fl_progress_detail(site.data);
+	fl_buf_free(&site);
 	*result = fl_scenario_run(t->sc->ref, &opts);
+	fl_progress_end();
 	*o = fl_sweep_outcome(*result, detail, len);
 }
 

@@ -61,7 +61,7 @@ Test(progress, lines_fit_the_width_and_never_carry_control_bytes)
 	char buf[1024];
 	cr_assert_eq(fl_progress_render(buf, sizeof buf, fl_now_ns(), 60), 1);
 	cr_assert_null(strchr(buf, '\033'), "%s", buf);
-	cr_assert(strstr(buf, "evil?[2Jname"), "%s", buf);
+	cr_assert(strstr(buf, "evil\\e[2Jname"), "%s", buf);
 	/* 59 columns (a column per UTF-8 character) and the newline. */
 	int cols = 0;
 	for (const char *p = buf; *p && *p != '\n'; p++)
@@ -127,6 +127,33 @@ Test(progress, more_scenarios_than_slots)
 	cr_assert(strstr(buf, "baseline") && strstr(buf, "has the slot") &&
 			  !strstr(buf, "no room"),
 		  "%s", buf);
+	fl_progress_end();
+	fl_progress_stop();
+	fclose(f);
+	free(mem);
+}
+
+/* A sweep's site stays after the name when the scenario renames its
+ * line; the next scenario on the thread starts without it. Invalid UTF-8
+ * in a name is shown as U+FFFD, as on the result lines. */
+Test(progress, detail_survives_a_rename_and_names_are_lossless)
+{
+	char *mem = NULL;
+	size_t memlen = 0;
+	FILE *f = open_memstream(&mem, &memlen);
+	cr_assert_eq(fl_progress_start(f, 1), 0);
+	fl_progress_begin("scenarios/a.lua");
+	fl_progress_detail("posix/io/oc/close at fileproc.c:292");
+	fl_progress_rename("fileproc \xff keeps no fd");
+	char buf[1024];
+	cr_assert_eq(fl_progress_render(buf, sizeof buf, fl_now_ns(), 200), 1);
+	cr_assert(strstr(buf, "fileproc \xef\xbf\xbd keeps no fd  posix/io/oc/close at "
+			      "fileproc.c:292"),
+		  "%s", buf);
+	fl_progress_end();
+	fl_progress_begin("next");
+	cr_assert_eq(fl_progress_render(buf, sizeof buf, fl_now_ns(), 200), 1);
+	cr_assert_null(strstr(buf, "fileproc.c"), "%s", buf);
 	fl_progress_end();
 	fl_progress_stop();
 	fclose(f);
