@@ -97,7 +97,8 @@ static void leak_message(fl_ctx *ctx, enum fl_figure fig, double leaked,
 			      nnew, summary, gone);
 	/* A target still letting go when the final look gave up: what it
 	 * held then may be in use, and the author can wait for it. */
-	if (!ctx->final.quiet && n > 0 && (size_t)n < len)
+	if (ctx->final.snapshot && !ctx->final.quiet && n > 0 &&
+	    (size_t)n < len)
 		snprintf(msg + n, len - (size_t)n,
 			 " (still changing after %.0f s: t:quiesce() before "
 			 "t:stop() waits for it)",

@@ -213,10 +213,12 @@ static void sampled_floor(fl_session *s, int64_t from, int64_t to,
 /* What the target holds, not what passes through it: looks at its fd
  * tables, threads and files at every sample over window_ns, and keeps what
  * was there at every look (the same fd number pointing to the same
- * thing, in the same process). quiet: nothing the first look saw was let
- * go during the window (a target still closing what a burst opened is not
- * done), and the sampler never saw fewer fds, threads or processes than
- * it keeps (nothing kept was only passing through). The looks must cover the window with no gap over a quarter of
+ * thing, in the same process). quiet: nothing held through the first half
+ * of the window was let go in the second (a target still closing, one
+ * after another, what a burst opened is not done; an fd that comes and
+ * goes all along is in neither half), and the sampler never saw fewer
+ * fds, threads or processes than it keeps (nothing kept was only passing
+ * through). The looks must cover the window with no gap over a quarter of
  * it: when the harness was not scheduled for longer, an fd reopened at
  * the same number after the gap would pass for one held all along, so the
  * window is counted again from the look after the gap (more looks keep
@@ -239,8 +241,11 @@ int fl_snapshot_held(fl_ctx *ctx, fl_instance *in, int64_t window_ns,
 	int64_t last = fl_now_ns();
 	if (take_snapshot(ctx, in, out) < 0)
 		return -ESRCH;
-	int first_fds = out->nfds, first_threads = out->nthreads,
-	    first_procs = out->nprocs;
+	/* What every look of each half of the window saw. */
+	fl_base_snapshot half[2];
+	fl_delta_common(out, out, &half[0]);
+	memset(&half[1], 0, sizeof half[1]);
+	int have_second = 0;
 	int64_t end = last + window_ns;
 	/* However starved, a held snapshot ends: looks keep going past the
 	 * window only this much longer. */
@@ -258,8 +263,25 @@ int fl_snapshot_held(fl_ctx *ctx, fl_instance *in, int64_t window_ns,
 		/* A look at a large table takes time of its own: that much
 		 * between looks is the instrument, not a gap. */
 		int64_t took = fl_now_ns() - now;
-		if (now - last > max_gap && now - last > 2 * took && now < give_up)
+		if (now - last > max_gap && now - last > 2 * took &&
+		    now < give_up) {
 			end = now + window_ns;
+			/* The halves start again with the window. */
+			fl_snapshot_free(&half[0]);
+			fl_snapshot_free(&half[1]);
+			fl_delta_common(&look, &look, &half[0]);
+			have_second = 0;
+		} else {
+			int k = now >= end - window_ns / 2;
+			fl_base_snapshot h;
+			if (k && !have_second)
+				fl_delta_common(&look, &look, &h);
+			else
+				fl_delta_common(&half[k], &look, &h);
+			fl_snapshot_free(&half[k]);
+			half[k] = h;
+			have_second |= k;
+		}
 		last = now;
 		fl_delta_common(out, &look, &kept);
 		fl_snapshot_free(out);
@@ -272,8 +294,17 @@ int fl_snapshot_held(fl_ctx *ctx, fl_instance *in, int64_t window_ns,
 		fl_procfs_thread_detail(&out->threads[i]);
 	int64_t floor[FL_FIG_COUNT];
 	sampled_floor(s, t0, fl_session_now(s), floor);
-	int released = out->nfds < first_fds || out->nthreads < first_threads ||
-		       out->nprocs < first_procs;
+	int released = 0;
+	if (have_second) {
+		fl_base_snapshot both;
+		fl_delta_common(&half[0], &half[1], &both);
+		released = both.nfds < half[0].nfds ||
+			   both.nthreads < half[0].nthreads ||
+			   both.nprocs < half[0].nprocs;
+		fl_snapshot_free(&both);
+	}
+	fl_snapshot_free(&half[0]);
+	fl_snapshot_free(&half[1]);
 	*quiet = !released &&
 		 (floor[FL_FIG_FDS] == INT64_MAX ||
 		  out->nfds <= floor[FL_FIG_FDS]) &&
