@@ -889,6 +889,119 @@ static json_t *run_json(const struct run_cli *c, int argc, char **argv,
 	return run;
 }
 
+/* The agent and libfiu's preload library, into c's options. Returns -1
+ * when both were found, else the exit status (a sentence printed). */
+static int find_tools(struct run_cli *c)
+{
+	char err[1024];
+	c->opts.agent_path = fl_find_agent(err, sizeof err);
+	if (!c->opts.agent_path) {
+		fprintf(stderr, "faultline: %s\n", err);
+		return FL_EXIT_USAGE;
+	}
+	c->opts.fiu_preload_path = fl_find_fiu_preload(err, sizeof err);
+	if (!c->opts.fiu_preload_path) {
+		fprintf(stderr, "faultline: %s\n", err);
+		return FL_EXIT_USAGE;
+	}
+	return -1;
+}
+
+/* The scenarios of refs this run runs, into selected (*nselected of
+ * them). Tags first, then the share: every shard sees the same list.
+ * Returns how many matched the tags (0: none, a sentence in err). */
+static int select_scenarios(const struct run_cli *c, fl_scenario_ref *refs,
+			    int n, fl_scenario_ref **selected, int *nselected,
+			    char *err, size_t errlen)
+{
+	int matched = 0;
+	*nselected = 0;
+	for (int i = 0; i < n; i++) {
+		if (c->tags && !fl_scenario_has_tag(&refs[i], c->tags))
+			continue;
+		if (!c->shard_total || matched % c->shard_total == c->shard_index - 1)
+			selected[(*nselected)++] = &refs[i];
+		matched++;
+	}
+	if (matched == 0)
+		fl_scenario_no_tag_match(refs, n, c->tags ? c->tags : "", err, errlen);
+	return matched;
+}
+
+/* The report directory exists from the start: scenarios keep artifacts
+ * there (cores taken before an OOM). Until the results are written into
+ * it, the guardian removes it if faultline dies and it is still empty.
+ * artifacts: its path (PATH_MAX); artifacts_abs: its absolute path, ""
+ * when the guardian does not watch it. */
+static void open_artifacts(struct run_cli *c, const char *id, char *artifacts,
+			   char *artifacts_abs)
+{
+	artifacts_abs[0] = '\0';
+	if (c->no_report)
+		return;
+	snprintf(artifacts, PATH_MAX, "%s/%s", c->report_dir, id);
+	if (fl_mkdirs(artifacts, 0755) == 0) {
+		c->opts.artifact_dir = artifacts;
+		if (realpath(artifacts, artifacts_abs))
+			fl_guardian_watch_empty_dir(artifacts_abs);
+		else
+			artifacts_abs[0] = '\0';
+	}
+}
+
+/* The run's closing line: its summary, time, share and report. */
+static void print_closing(const struct run_cli *c, json_t *doc, int64_t t0,
+			  int matched, int reports, const char *index_path)
+{
+	fl_buf line;
+	fl_buf_init(&line);
+	fl_results_summary_line(doc, &line);
+	printf("%s (%.1f s", line.data, (double)(fl_now_ns() - t0) / 1e9);
+	fl_buf_free(&line);
+	if (c->shard_total)
+		printf(", share %d of %d", c->shard_index, c->shard_total);
+	printf(")");
+	if (index_path[0] && reports != FL_REPORTS_NO_RESULTS)
+		printf(" - report: %s", index_path);
+	printf("\n");
+	if (matched == 0)
+		fprintf(stderr, "faultline: no scenario matched --tags %s\n",
+			c->tags ? c->tags : "");
+	fflush(stdout);
+}
+
+/* The run's exit status: the verdicts', unless the run itself fell
+ * short (no scenario, missing results, reports not written, stdout). */
+static int run_status(json_t *doc, int matched, int missing, int reports)
+{
+	int status = fl_results_exit_status(doc);
+	/* An empty share is fine (more shards than scenarios); no scenario
+	 * at all is a usage error. */
+	if (matched == 0)
+		status = FL_EXIT_USAGE;
+	if (missing) {
+		fprintf(stderr, "faultline: %d scenario%s produced no result: "
+				"the results are incomplete\n",
+			missing, missing == 1 ? "" : "s");
+		status = FL_EXIT_INTERNAL;
+	}
+	/* Without its results file a run has nothing to show for itself,
+	 * whatever its verdicts: a CI step that reads 1 as "results to
+	 * merge" must not go on. */
+	if (reports == FL_REPORTS_NO_RESULTS) {
+		fprintf(stderr, "faultline: the run's results could not be "
+				"written (see above)\n");
+		status = FL_EXIT_INTERNAL;
+	} else if (reports == FL_REPORTS_PARTIAL && status == 0) {
+		status = FL_EXIT_INTERNAL;
+	}
+	if (fflush(stdout) != 0 && status == 0) {
+		fprintf(stderr, "faultline: cannot write to standard output\n");
+		status = FL_EXIT_INTERNAL;
+	}
+	return status;
+}
+
 int fl_cmd_run(int argc, char **argv)
 {
 	struct run_cli c;
@@ -899,19 +1012,12 @@ int fl_cmd_run(int argc, char **argv)
 	int status = parse_opts(argc, argv, &c);
 	if (status >= 0)
 		return status;
-	char err[1024];
-	c.opts.agent_path = fl_find_agent(err, sizeof err);
-	if (!c.opts.agent_path) {
-		fprintf(stderr, "faultline: %s\n", err);
-		return FL_EXIT_USAGE;
-	}
-	c.opts.fiu_preload_path = fl_find_fiu_preload(err, sizeof err);
-	if (!c.opts.fiu_preload_path) {
-		fprintf(stderr, "faultline: %s\n", err);
-		return FL_EXIT_USAGE;
-	}
+	status = find_tools(&c);
+	if (status >= 0)
+		return status;
 	c.color = fl_console_color(1);
 
+	char err[1024];
 	fl_scenario_ref *refs;
 	int n = fl_scenario_discover(argv + optind, argc - optind, &refs, err,
 				     sizeof err);
@@ -924,19 +1030,12 @@ int fl_cmd_run(int argc, char **argv)
 				"paths\n");
 		return FL_EXIT_USAGE;
 	}
-	/* Tags first, then the share: every shard sees the same list. */
 	fl_scenario_ref **selected = fl_xcalloc((size_t)n, sizeof *selected);
-	int nselected = 0, matched = 0;
-	for (int i = 0; i < n; i++) {
-		if (c.tags && !fl_scenario_has_tag(&refs[i], c.tags))
-			continue;
-		if (!c.shard_total || matched % c.shard_total == c.shard_index - 1)
-			selected[nselected++] = &refs[i];
-		matched++;
-	}
+	int nselected;
+	int matched = select_scenarios(&c, refs, n, selected, &nselected, err,
+				       sizeof err);
 	/* A tag filter that selects nothing is a mistake, not an empty run. */
 	if (matched == 0) {
-		fl_scenario_no_tag_match(refs, n, c.tags ? c.tags : "", err, sizeof err);
 		fprintf(stderr, "faultline run: %s\n", err);
 		free(selected);
 		fl_scenario_refs_free(refs, n);
@@ -957,22 +1056,8 @@ int fl_cmd_run(int argc, char **argv)
 	char started[64], id[96];
 	iso_time(started, sizeof started, wall0);
 	fl_run_id(id, sizeof id, wall0);
-	/* The report directory exists from the start: scenarios keep
-	 * artifacts there (cores taken before an OOM). Until the results
-	 * are written into it, the guardian removes it if faultline dies
-	 * and it is still empty. */
 	char artifacts[PATH_MAX], artifacts_abs[PATH_MAX];
-	artifacts_abs[0] = '\0';
-	if (!c.no_report) {
-		snprintf(artifacts, sizeof artifacts, "%s/%s", c.report_dir, id);
-		if (fl_mkdirs(artifacts, 0755) == 0) {
-			c.opts.artifact_dir = artifacts;
-			if (realpath(artifacts, artifacts_abs))
-				fl_guardian_watch_empty_dir(artifacts_abs);
-			else
-				artifacts_abs[0] = '\0';
-		}
-	}
+	open_artifacts(&c, id, artifacts, artifacts_abs);
 
 	/* The live lines, a terminal's only: a log or a pipe gets the
 	 * result lines alone. */
@@ -1001,48 +1086,8 @@ int fl_cmd_run(int argc, char **argv)
 			rmdir(artifacts);
 		fl_guardian_forget_empty_dir(artifacts_abs);
 	}
-
-	fl_buf line;
-	fl_buf_init(&line);
-	fl_results_summary_line(doc, &line);
-	printf("%s (%.1f s", line.data, (double)(fl_now_ns() - t0) / 1e9);
-	fl_buf_free(&line);
-	if (c.shard_total)
-		printf(", share %d of %d", c.shard_index, c.shard_total);
-	printf(")");
-	if (index_path[0] && reports != FL_REPORTS_NO_RESULTS)
-		printf(" - report: %s", index_path);
-	printf("\n");
-	if (matched == 0)
-		fprintf(stderr, "faultline: no scenario matched --tags %s\n",
-			c.tags ? c.tags : "");
-	fflush(stdout);
-
-	status = fl_results_exit_status(doc);
-	/* An empty share is fine (more shards than scenarios); no scenario
-	 * at all is a usage error. */
-	if (matched == 0)
-		status = FL_EXIT_USAGE;
-	if (missing) {
-		fprintf(stderr, "faultline: %d scenario%s produced no result: "
-				"the results are incomplete\n",
-			missing, missing == 1 ? "" : "s");
-		status = FL_EXIT_INTERNAL;
-	}
-	/* Without its results file a run has nothing to show for itself,
-	 * whatever its verdicts: a CI step that reads 1 as "results to
-	 * merge" must not go on. */
-	if (reports == FL_REPORTS_NO_RESULTS) {
-		fprintf(stderr, "faultline: the run's results could not be "
-				"written (see above)\n");
-		status = FL_EXIT_INTERNAL;
-	} else if (reports == FL_REPORTS_PARTIAL && status == 0) {
-		status = FL_EXIT_INTERNAL;
-	}
-	if (fflush(stdout) != 0 && status == 0) {
-		fprintf(stderr, "faultline: cannot write to standard output\n");
-		status = FL_EXIT_INTERNAL;
-	}
+	print_closing(&c, doc, t0, matched, reports, index_path);
+	status = run_status(doc, matched, missing, reports);
 	json_decref(doc);
 	free(selected);
 	fl_scenario_refs_free(refs, n);
