@@ -85,6 +85,12 @@ void fl_print_write_failure(const char *path, int err, void *arg);
 int fl_write_reports(json_t *doc, const char *report_dir, const char *id,
 		     const char *const extra[FL_WRITER_COUNT], char *index_path,
 		     size_t index_len);
+/* Adds to a journal document (NULL or a non-object: nothing) how its run
+ * failed, which replay and shrink compare with theirs: "failure" is
+ * { verdict, signature, by_expectation { what: signature } }
+ * (fl_results_failure_signature). fl_write_reports does it for each
+ * scenario's journal; run, for every run's with --repeat. */
+void fl_annotate_journal(json_t *journal, json_t *result);
 json_t *fl_host_json(void);
 void fl_run_id(char *id, size_t len, int64_t wall_ns);
 /* --shard I/N, "auto" (GitLab's CI_NODE_INDEX/CI_NODE_TOTAL) or "auto/N"

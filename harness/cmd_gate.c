@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "compare.h"
 #include "figures.h"
+#include "gate.h"
 #include "report.h"
 #include "text.h"
 #include "sweep.h"
@@ -122,100 +123,6 @@ static void usage(FILE *out)
 	fl_buf_free(&gated);
 }
 
-enum outcome { OK, INFO, BETTER, FAILED };
-
-/* What the table's first column says: a failed check reads like a failed
- * scenario. */
-static const char *outcome_name(enum outcome o)
-{
-	static const char *const names[] = {"ok", "info", "better"};
-	return o == FAILED ? fl_verdict_name(FL_VERDICT_FAIL) : names[o];
-}
-
-/* What can fail the gate, in the order the closing line counts them; a
- * failed check's JUnit failure type is its kind's name. */
-enum kind {
-	K_NEWLY_FAILING,
-	K_NO_VERDICT,
-	K_REMOVED,
-	K_BAD_SCENARIO,
-	K_BAD_FIGURES,
-	K_NEW_LEAK,
-	K_MTTR,
-	K_COUNT
-};
-
-static const struct {
-	const char *one, *many;
-} kinds[K_COUNT] = {
-	[K_NEWLY_FAILING] = {"newly failing", "newly failing"},
-	[K_NO_VERDICT] = {"without a verdict", "without a verdict"},
-	[K_REMOVED] = {"removed", "removed"},
-	[K_BAD_SCENARIO] = {"bad scenario", "bad scenarios"},
-	[K_BAD_FIGURES] = {"with bad figures", "with bad figures"},
-	[K_NEW_LEAK] = {"new leak", "new leaks"},
-	[K_MTTR] = {"MTTR regression", "MTTR regressions"},
-};
-
-struct check {
-	char *scenario;
-	const char *name;	/* verdict, leaks, mttr, figures, id */
-	enum outcome outcome;
-	char *old_value, *new_value, *detail;
-	int kind;		/* for a failure: its kind */
-};
-
-struct gate {
-	fl_compare_params mttr;
-	int allow_removed;
-	struct check *checks;
-	size_t n, cap;
-	int failures[K_COUNT];
-	int improvements;
-	size_t removed;
-};
-
-static void add(struct gate *g, const char *scenario, const char *name,
-		enum outcome outcome, int kind, const char *old_value,
-		const char *new_value, const char *fmt, ...)
-	__attribute__((format(printf, 8, 9)));
-
-static void add(struct gate *g, const char *scenario, const char *name,
-		enum outcome outcome, int kind, const char *old_value,
-		const char *new_value, const char *fmt, ...)
-{
-	if (g->n == g->cap) {
-		g->cap = g->cap ? g->cap * 2 : 64;
-		g->checks = fl_xrealloc(g->checks, g->cap * sizeof *g->checks);
-	}
-	struct check *c = &g->checks[g->n++];
-	c->scenario = fl_xstrdup(scenario);
-	c->name = name;
-	c->outcome = outcome;
-	c->kind = kind;
-	c->old_value = fl_xstrdup(old_value);
-	c->new_value = fl_xstrdup(new_value);
-	fl_buf d;
-	fl_buf_init(&d);
-	va_list ap;
-	va_start(ap, fmt);
-	fl_buf_vprintf(&d, fmt, ap);
-	va_end(ap);
-	c->detail = fl_buf_steal(&d);
-	if (outcome == BETTER)
-		g->improvements++;
-	if (outcome == FAILED && kind >= 0 && kind < K_COUNT)
-		g->failures[kind]++;
-}
-
-static int failed_total(const struct gate *g)
-{
-	int n = 0;
-	for (int k = 0; k < K_COUNT; k++)
-		n += g->failures[k];
-	return n;
-}
-
 /* The first line of a message, for a table cell. */
 static void first_line(char *out, size_t len, const char *msg)
 {
@@ -249,7 +156,7 @@ static void describe_verdict(json_t *s, char *out, size_t len)
 }
 
 /* Returns whether the verdicts could be compared at all. */
-static int check_verdict(struct gate *g, const char *id, json_t *o, json_t *n)
+static int check_verdict(fl_gate *g, const char *id, json_t *o, json_t *n)
 {
 	fl_verdict ov = o ? fl_results_verdict(o) : FL_VERDICT_UNKNOWN;
 	const char *ovs = o ? fl_verdict_name(ov) : "-";
@@ -260,45 +167,53 @@ static int check_verdict(struct gate *g, const char *id, json_t *o, json_t *n)
 	 * passed, in either run, so it does not let it through. */
 	if (nv == FL_VERDICT_UNKNOWN) {
 		describe_verdict(n, what, sizeof what);
-		add(g, id, "verdict", FAILED, K_NO_VERDICT, ovs, nvs,
-		    "no verdict in the new results (%s): they do not say "
-		    "whether it passed",
-		    what);
+		fl_gate_add(g, id, "verdict", FL_GATE_FAILED, FL_GATE_NO_VERDICT,
+			    ovs, nvs,
+			    "no verdict in the new results (%s): they do not say "
+			    "whether it passed",
+			    what);
 		return 0;
 	}
 	if (o && ov == FL_VERDICT_UNKNOWN) {
 		describe_verdict(o, what, sizeof what);
-		add(g, id, "verdict", FAILED, K_NO_VERDICT, ovs, nvs,
-		    "no verdict in the baseline (%s): nothing to compare the "
-		    "new verdict with",
-		    what);
+		fl_gate_add(g, id, "verdict", FL_GATE_FAILED, FL_GATE_NO_VERDICT,
+			    ovs, nvs,
+			    "no verdict in the baseline (%s): nothing to compare the "
+			    "new verdict with",
+			    what);
 		return 0;
 	}
 	char msg[240];
 	first_line(msg, sizeof msg, fl_results_str(n, "message"));
 	if (!fl_verdict_good(nv)) {
 		if (!o || fl_verdict_good(ov))
-			add(g, id, "verdict", FAILED, K_NEWLY_FAILING, ovs, nvs,
-			    "newly failing%s%s", *msg ? ": " : "", msg);
+			fl_gate_add(g, id, "verdict", FL_GATE_FAILED, FL_GATE_NEWLY_FAILING,
+				    ovs, nvs,
+				    "newly failing%s%s", *msg ? ": " : "", msg);
 		else
-			add(g, id, "verdict", INFO, -1, ovs, nvs,
-			    "still failing%s%s", *msg ? ": " : "", msg);
+			fl_gate_add(g, id, "verdict", FL_GATE_INFO, -1,
+				    ovs, nvs,
+				    "still failing%s%s", *msg ? ": " : "", msg);
 		return 1;
 	}
 	if (!o)
-		add(g, id, "verdict", INFO, -1, ovs, nvs, "new scenario");
+		fl_gate_add(g, id, "verdict", FL_GATE_INFO, -1,
+			    ovs, nvs, "new scenario");
 	else if (!fl_verdict_good(ov))
-		add(g, id, "verdict", BETTER, -1, ovs, nvs, "fixed: no longer fails");
+		fl_gate_add(g, id, "verdict", FL_GATE_BETTER, -1,
+			    ovs, nvs, "fixed: no longer fails");
 	else if (ov != nv)
-		add(g, id, "verdict", INFO, -1, ovs, nvs, "verdict changed");
+		fl_gate_add(g, id, "verdict", FL_GATE_INFO, -1,
+			    ovs, nvs, "verdict changed");
 	else
-		add(g, id, "verdict", OK, -1, ovs, nvs, "unchanged");
+		fl_gate_add(g, id, "verdict", FL_GATE_OK, -1,
+			    ovs, nvs, "unchanged");
 	return 1;
 }
 
 /* Figures no measurement gives fail the gate, named; 0 when there are
  * none, so the scenario's figures can be compared. */
-static int check_figures(struct gate *g, const char *id, json_t *o, json_t *n)
+static int check_figures(fl_gate *g, const char *id, json_t *o, json_t *n)
 {
 	fl_buf why;
 	fl_buf_init(&why);
@@ -315,8 +230,9 @@ static int check_figures(struct gate *g, const char *id, json_t *o, json_t *n)
 		bad = 1;
 	}
 	if (bad)
-		add(g, id, "figures", FAILED, K_BAD_FIGURES, "-", "-",
-		    "figures no measurement gives: %s", why.data);
+		fl_gate_add(g, id, "figures", FL_GATE_FAILED, FL_GATE_BAD_FIGURES,
+			    "-", "-",
+			    "figures no measurement gives: %s", why.data);
 	fl_buf_free(&part);
 	fl_buf_free(&why);
 	return bad;
@@ -336,7 +252,7 @@ static json_t *failed_leak(json_t *s, const char *what)
 	return NULL;
 }
 
-static void check_leaks(struct gate *g, const char *id, json_t *o, json_t *n)
+static void check_leaks(fl_gate *g, const char *id, json_t *o, json_t *n)
 {
 	fl_buf why, better;
 	fl_buf_init(&why);
@@ -405,13 +321,16 @@ static void check_leaks(struct gate *g, const char *id, json_t *o, json_t *n)
 	if (!newv.len)
 		fl_buf_puts(&newv, "-");
 	if (why.len)
-		add(g, id, "leaks", FAILED, K_NEW_LEAK, oldv.data, newv.data,
-		    "new leak: %s", why.data);
+		fl_gate_add(g, id, "leaks", FL_GATE_FAILED, FL_GATE_NEW_LEAK,
+			    oldv.data, newv.data,
+			    "new leak: %s", why.data);
 	else if (better.len)
-		add(g, id, "leaks", BETTER, -1, oldv.data, newv.data, "%s",
-		    better.data);
+		fl_gate_add(g, id, "leaks", FL_GATE_BETTER, -1,
+			    oldv.data, newv.data, "%s",
+			    better.data);
 	else
-		add(g, id, "leaks", OK, -1, oldv.data, newv.data, "no new leak");
+		fl_gate_add(g, id, "leaks", FL_GATE_OK, -1,
+			    oldv.data, newv.data, "no new leak");
 	fl_buf_free(&oldv);
 	fl_buf_free(&newv);
 	fl_buf_free(&why);
@@ -430,7 +349,7 @@ static void median_cell(char *out, size_t len, double median, size_t n)
 	snprintf(out, len, "%s (%zu)", m, n);
 }
 
-static void check_mttr(struct gate *g, const char *id, json_t *o, json_t *n)
+static void check_mttr(fl_gate *g, const char *id, json_t *o, json_t *n)
 {
 	double *a = NULL, *b = NULL;
 	size_t na = 0, nb = 0;
@@ -451,14 +370,15 @@ static void check_mttr(struct gate *g, const char *id, json_t *o, json_t *n)
 	median_cell(av, sizeof av, r.median_old, na);
 	median_cell(bv, sizeof bv, r.median_new, nb);
 	if (na == 0 && nb == 0) {
-		add(g, id, "mttr", OK, -1, av, bv, "not measured");
+		fl_gate_add(g, id, "mttr", FL_GATE_OK, -1,
+			    av, bv, "not measured");
 		return;
 	}
 	if (r.outcome == FL_COMPARE_NOT_COMPARED) {
-		add(g, id, "mttr", INFO, -1, av, bv,
-		    "MTTR not compared: %zu and %zu episodes (needs %zu on each "
-		    "side)",
-		    na, nb, g->mttr.min_episodes);
+		fl_gate_add(g, id, "mttr", FL_GATE_INFO, -1, av, bv,
+			    "MTTR not compared: %zu and %zu episodes (needs %zu on each "
+			    "side)",
+			    na, nb, g->mttr.min_episodes);
 		return;
 	}
 	char d[48], allow[48], res[48], spread[48], rel[48];
@@ -476,11 +396,14 @@ static void check_mttr(struct gate *g, const char *id, json_t *o, json_t *n)
 		 r.median_new >= r.median_old ? "+" : "", d, allow, res, spread,
 		 g->mttr.threshold * 100, rel, slower, pairs);
 	if (r.outcome == FL_COMPARE_SLOWER) {
-		add(g, id, "mttr", FAILED, K_MTTR, av, bv, "slower: %s", because);
+		fl_gate_add(g, id, "mttr", FL_GATE_FAILED, FL_GATE_MTTR,
+			    av, bv, "slower: %s", because);
 	} else if (r.outcome == FL_COMPARE_FASTER) {
-		add(g, id, "mttr", BETTER, -1, av, bv, "faster: %s", because);
+		fl_gate_add(g, id, "mttr", FL_GATE_BETTER, -1,
+			    av, bv, "faster: %s", because);
 	} else {
-		add(g, id, "mttr", OK, -1, av, bv, "within the noise: %s", because);
+		fl_gate_add(g, id, "mttr", FL_GATE_OK, -1,
+			    av, bv, "within the noise: %s", because);
 	}
 }
 
@@ -544,178 +467,6 @@ static json_t *load(const char *arg, char *path, size_t len)
 	return doc;
 }
 
-/* "scenarios/fd/close.lua#2" -> "gate.scenarios.fd.close#2", as the
- * run's JUnit names its classes, so the two line up in a CI's view. */
-static void classname(const char *id, char *out, size_t len)
-{
-	snprintf(out, len, "gate.%s", id);
-	char *lua = strstr(out, ".lua");
-	if (lua && (lua[4] == '\0' || lua[4] == '#'))
-		memmove(lua, lua + 4, strlen(lua + 4) + 1);
-	for (char *p = out; *p; p++)
-		if (*p == '/')
-			*p = '.';
-}
-
-static void attr(fl_buf *b, const char *name, const char *value)
-{
-	fl_buf_printf(b, " %s=\"", name);
-	fl_escape_xml(b, value);
-	fl_buf_putc(b, '"');
-}
-
-static int write_junit(const struct gate *g, const char *path,
-		       const char *old_path, const char *new_path)
-{
-	size_t failures = 0;
-	for (size_t i = 0; i < g->n; i++)
-		failures += g->checks[i].outcome == FAILED;
-	fl_buf b;
-	fl_buf_init(&b);
-	fl_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-	fl_buf_printf(&b,
-		      "<testsuites name=\"faultline gate\" tests=\"%zu\" "
-		      "failures=\"%zu\" errors=\"0\">\n"
-		      "  <testsuite name=\"faultline gate\" tests=\"%zu\" "
-		      "failures=\"%zu\" errors=\"0\" skipped=\"0\" time=\"0\">\n"
-		      "    <properties>\n",
-		      g->n, failures, g->n, failures);
-	fl_buf_puts(&b, "      <property name=\"baseline\"");
-	attr(&b, "value", old_path);
-	fl_buf_puts(&b, "/>\n      <property name=\"results\"");
-	attr(&b, "value", new_path);
-	fl_buf_printf(&b,
-		      "/>\n      <property name=\"mttr_threshold\" value=\"%g\"/>\n"
-		      "      <property name=\"mttr_floor_s\" value=\"%g\"/>\n"
-		      "      <property name=\"mttr_min_episodes\" value=\"%zu\"/>\n"
-		      "      <property name=\"allow_removed\" value=\"%s\"/>\n"
-		      "    </properties>\n",
-		      g->mttr.threshold, g->mttr.floor_s, g->mttr.min_episodes,
-		      g->allow_removed ? "true" : "false");
-	for (size_t i = 0; i < g->n; i++) {
-		const struct check *c = &g->checks[i];
-		char cls[PATH_MAX + 16];
-		classname(c->scenario, cls, sizeof cls);
-		fl_buf_puts(&b, "    <testcase");
-		attr(&b, "classname", cls);
-		attr(&b, "name", c->name);
-		fl_buf_puts(&b, " time=\"0\">");
-		fl_buf local;
-		fl_buf_init(&local);
-		fl_buf_printf(&local, "%s: %s -> %s: %s", c->scenario, c->old_value,
-			      c->new_value, c->detail);
-		if (c->outcome == FAILED) {
-			fl_buf_puts(&b, "\n      <failure");
-			attr(&b, "type", kinds[c->kind].one);
-			attr(&b, "message", local.data);
-			fl_buf_puts(&b, ">");
-			fl_escape_xml(&b, local.data);
-			fl_buf_puts(&b, "</failure>\n    ");
-		} else if (c->outcome != OK) {
-			fl_buf_puts(&b, "\n      <system-out>");
-			fl_escape_xml(&b, outcome_name(c->outcome));
-			fl_buf_puts(&b, ": ");
-			fl_escape_xml(&b, local.data);
-			fl_buf_puts(&b, "</system-out>\n    ");
-		}
-		fl_buf_free(&local);
-		fl_buf_puts(&b, "</testcase>\n");
-	}
-	fl_buf_puts(&b, "  </testsuite>\n</testsuites>\n");
-	int r = fl_write_file_atomic(path, b.data, b.len);
-	fl_buf_free(&b);
-	return r;
-}
-
-/* Column widths count characters, not bytes: µs is two bytes wide. */
-static int width(const char *s)
-{
-	int w = 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		w += (*p & 0xC0) != 0x80;
-	return w;
-}
-
-static void cell(fl_buf *out, const char *s, int w)
-{
-	fl_buf_puts(out, s);
-	for (int i = width(s); i < w; i++)
-		fl_buf_putc(out, ' ');
-}
-
-/* Text from the results for the terminal: what a scenario id or message
- * holds is shown, never obeyed. */
-static char *console(const char *s)
-{
-	fl_buf b;
-	fl_buf_init(&b);
-	fl_text_console(&b, s);
-	return fl_buf_steal(&b);
-}
-
-static void print_table(const struct gate *g, int quiet)
-{
-	int ws = 8, wo = 3, wn = 3;
-	char **ids = fl_xcalloc(g->n + 1, sizeof *ids);
-	for (size_t i = 0; i < g->n; i++) {
-		const struct check *c = &g->checks[i];
-		ids[i] = console(c->scenario);
-		if (c->outcome == OK || (quiet && c->outcome != FAILED))
-			continue;
-		if (width(ids[i]) > ws)
-			ws = width(ids[i]);
-		if (width(c->old_value) > wo)
-			wo = width(c->old_value);
-		if (width(c->new_value) > wn)
-			wn = width(c->new_value);
-	}
-	if (ws > 60)
-		ws = 60;
-	fl_buf out;
-	fl_buf_init(&out);
-	int header = 0;
-	/* Failures first, then improvements, then the rest. */
-	static const enum outcome order[] = {FAILED, BETTER, INFO};
-	for (size_t o = 0; o < 3; o++) {
-		for (size_t i = 0; i < g->n; i++) {
-			const struct check *c = &g->checks[i];
-			if (c->outcome != order[o] || (quiet && c->outcome != FAILED))
-				continue;
-			if (!header) {
-				cell(&out, "RESULT", 7);
-				cell(&out, " CHECK", 11);
-				fl_buf_putc(&out, ' ');
-				cell(&out, "SCENARIO", ws);
-				fl_buf_putc(&out, ' ');
-				cell(&out, "OLD", wo);
-				fl_buf_putc(&out, ' ');
-				cell(&out, "NEW", wn);
-				fl_buf_puts(&out, " WHAT\n");
-				header = 1;
-			}
-			cell(&out, outcome_name(c->outcome), 7);
-			fl_buf_putc(&out, ' ');
-			cell(&out, c->name, 10);
-			fl_buf_putc(&out, ' ');
-			cell(&out, ids[i], ws);
-			fl_buf_putc(&out, ' ');
-			cell(&out, c->old_value, wo);
-			fl_buf_putc(&out, ' ');
-			cell(&out, c->new_value, wn);
-			fl_buf_putc(&out, ' ');
-			fl_text_console(&out, c->detail);
-			fl_buf_putc(&out, '\n');
-		}
-	}
-	if (!header && !quiet)
-		fl_buf_puts(&out, "no change\n");
-	fputs(out.data ? out.data : "", stdout);
-	fl_buf_free(&out);
-	for (size_t i = 0; i < g->n; i++)
-		free(ids[i]);
-	free(ids);
-}
-
 /* ------------------------------------------------------------------ */
 /* The sweep: a site that newly crashes or leaks                        */
 /* ------------------------------------------------------------------ */
@@ -737,7 +488,7 @@ static void index_old_site(json_t *sc, json_t *site, void *arg)
 static void check_site(json_t *sc, json_t *site, void *arg)
 {
 	void **a = arg;
-	struct gate *g = a[0];
+	fl_gate *g = a[0];
 	json_t *old_sites = a[1];
 	const char *outcome = fl_results_str(site, "outcome");
 	int crashed = !strcmp(outcome, "crashed"), leaked = !strcmp(outcome, "leaked");
@@ -750,21 +501,24 @@ static void check_site(json_t *sc, json_t *site, void *arg)
 	if (!crashed && !leaked) {
 		if (found && (!strcmp(was, "crashed") || !strcmp(was, "leaked")) &&
 		    !strcmp(outcome, "handled"))
-			add(g, name, "site", BETTER, -1, was, outcome,
-			    "fixed: its failed call is handled now");
+			fl_gate_add(g, name, "site", FL_GATE_BETTER, -1,
+				    was, outcome,
+				    "fixed: its failed call is handled now");
 		return;
 	}
 	if (!strcmp(was, outcome)) {
-		add(g, name, "site", INFO, -1, was, outcome, "still %s: %s",
-		    outcome, fl_results_str(site, "detail"));
+		fl_gate_add(g, name, "site", FL_GATE_INFO, -1,
+			    was, outcome, "still %s: %s",
+			    outcome, fl_results_str(site, "detail"));
 		return;
 	}
-	add(g, name, "site", FAILED, crashed ? K_NEWLY_FAILING : K_NEW_LEAK, was,
-	    outcome, "newly %s when its call fails: %s",
-	    crashed ? "crashes" : "leaks", fl_results_str(site, "detail"));
+	fl_gate_add(g, name, "site", FL_GATE_FAILED, crashed ? FL_GATE_NEWLY_FAILING : FL_GATE_NEW_LEAK,
+		    was,
+		    outcome, "newly %s when its call fails: %s",
+		    crashed ? "crashes" : "leaks", fl_results_str(site, "detail"));
 }
 
-static void check_sweep(struct gate *g, json_t *old, json_t *new)
+static void check_sweep(fl_gate *g, json_t *old, json_t *new)
 {
 	/* OLD's sites by their match key, looked up once per site of NEW. */
 	json_t *old_sites = json_object();
@@ -786,7 +540,7 @@ static int first_with_id(json_t *doc, const fl_results_index *ix, size_t k)
 /* A scenario that cannot be matched (no id, or an id given twice) fails
  * the gate: one copy could hide a failure of the other. Returns whether
  * scenario k of doc can be compared. */
-static int check_identity(struct gate *g, json_t *doc,
+static int check_identity(fl_gate *g, json_t *doc,
 			  const fl_results_index *ix, const char *which, size_t k)
 {
 	json_t *s = json_array_get(fl_results_scenarios(doc), k);
@@ -794,25 +548,27 @@ static int check_identity(struct gate *g, json_t *doc,
 	char label[64];
 	if (!*id) {
 		snprintf(label, sizeof label, "(%s #%zu)", which, k + 1);
-		add(g, label, "id", FAILED, K_BAD_SCENARIO, "-", "-",
-		    "scenario %zu of the %s has no id: it cannot be matched", k + 1,
-		    which);
+		fl_gate_add(g, label, "id", FL_GATE_FAILED, FL_GATE_BAD_SCENARIO,
+			    "-", "-",
+			    "scenario %zu of the %s has no id: it cannot be matched", k + 1,
+			    which);
 		return 0;
 	}
 	size_t times = fl_results_index_count(ix, id);
 	if (times > 1) {
 		if (first_with_id(doc, ix, k))
-			add(g, id, "id", FAILED, K_BAD_SCENARIO, "-", "-",
-			    "the %s hold%s %zu scenarios with this id: which one "
-			    "counts cannot be told",
-			    which, strcmp(which, "baseline") ? "" : "s", times);
+			fl_gate_add(g, id, "id", FL_GATE_FAILED, FL_GATE_BAD_SCENARIO,
+				    "-", "-",
+				    "the %s hold%s %zu scenarios with this id: which one "
+				    "counts cannot be told",
+				    which, strcmp(which, "baseline") ? "" : "s", times);
 		return 0;
 	}
 	return 1;
 }
 
 /* Every check of every scenario of NEW, and the removed ones. */
-static void compare(struct gate *g, json_t *old, json_t *new)
+static void compare(fl_gate *g, json_t *old, json_t *new)
 {
 	size_t i;
 	json_t *n, *o;
@@ -860,36 +616,17 @@ static void compare(struct gate *g, json_t *old, json_t *new)
 		g->removed++;
 		const char *ovs = fl_verdict_name(fl_results_verdict(o));
 		if (g->allow_removed)
-			add(g, id, "verdict", INFO, -1, ovs, "-",
-			    "removed: not in the new results (allowed)");
+			fl_gate_add(g, id, "verdict", FL_GATE_INFO, -1,
+				    ovs, "-",
+				    "removed: not in the new results (allowed)");
 		else
-			add(g, id, "verdict", FAILED, K_REMOVED, ovs, "-",
-			    "removed: in the baseline, not in the new results "
-			    "(--allow-removed lets it go)");
+			fl_gate_add(g, id, "verdict", FL_GATE_FAILED, FL_GATE_REMOVED,
+				    ovs, "-",
+				    "removed: in the baseline, not in the new results "
+				    "(--allow-removed lets it go)");
 	}
 	fl_results_index_free(old_ix);
 	fl_results_index_free(new_ix);
-}
-
-/* "gate: FAIL: 1 newly failing, 2 new leaks (11 scenarios compared, ...)" */
-static void print_closing(const struct gate *g, size_t compared)
-{
-	int failed = failed_total(g);
-	printf("\ngate: %s",
-	       fl_verdict_name(failed ? FL_VERDICT_FAIL : FL_VERDICT_PASS));
-	const char *sep = ": ";
-	for (int k = 0; k < K_COUNT; k++) {
-		if (!g->failures[k])
-			continue;
-		printf("%s%d %s", sep, g->failures[k],
-		       g->failures[k] == 1 ? kinds[k].one : kinds[k].many);
-		sep = ", ";
-	}
-	printf(" (%zu scenarios compared, %d improvement%s", compared,
-	       g->improvements, g->improvements == 1 ? "" : "s");
-	if (g->removed && g->allow_removed)
-		printf(", %zu removed, allowed", g->removed);
-	printf(")\n");
 }
 
 struct gate_opts {
@@ -898,7 +635,7 @@ struct gate_opts {
 };
 
 /* -1 to go on, else the exit status. */
-static int parse_opts(int argc, char **argv, struct gate *g, struct gate_opts *o)
+static int parse_opts(int argc, char **argv, fl_gate *g, struct gate_opts *o)
 {
 	static const struct option longopts[] = {
 		{"baseline", required_argument, NULL, 'b'},
@@ -1009,7 +746,7 @@ static int check_inputs(json_t *old, const char *old_path, json_t *new,
 
 int fl_cmd_gate(int argc, char **argv)
 {
-	struct gate g;
+	fl_gate g;
 	memset(&g, 0, sizeof g);
 	g.mttr.threshold = 0.2;
 	g.mttr.floor_s = 0.005;
@@ -1035,8 +772,8 @@ int fl_cmd_gate(int argc, char **argv)
 	}
 	compare(&g, old, new);
 	if (!o.quiet) {
-		char *oid = console(fl_results_str(fl_results_obj(old, "run"), "id"));
-		char *nid = console(fl_results_str(fl_results_obj(new, "run"), "id"));
+		char *oid = fl_gate_console(fl_results_str(fl_results_obj(old, "run"), "id"));
+		char *nid = fl_gate_console(fl_results_str(fl_results_obj(new, "run"), "id"));
 		printf("faultline gate: OLD %s (run %s, %zu scenarios)\n", old_path,
 		       oid, fl_results_count(old));
 		printf("                NEW %s (run %s, %zu scenarios)\n", new_path,
@@ -1051,11 +788,11 @@ int fl_cmd_gate(int argc, char **argv)
 		       "in 4 episode pairs slower\n\n",
 		       g.mttr.min_episodes, fl, g.mttr.threshold * 100);
 	}
-	print_table(&g, o.quiet);
-	print_closing(&g, fl_results_count(new));
-	status = failed_total(&g) ? FL_EXIT_FAILED : FL_EXIT_OK;
+	fl_gate_print_table(&g, o.quiet);
+	fl_gate_print_closing(&g, fl_results_count(new));
+	status = fl_gate_failed_total(&g) ? FL_EXIT_FAILED : FL_EXIT_OK;
 	if (o.junit) {
-		int r = write_junit(&g, o.junit, old_path, new_path);
+		int r = fl_gate_write_junit(&g, o.junit, old_path, new_path);
 		if (r < 0) {
 			fprintf(stderr, "faultline gate: %s: %s\n", o.junit, strerror(-r));
 			status = FL_EXIT_INTERNAL;

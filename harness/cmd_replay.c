@@ -254,7 +254,10 @@ static fl_fault_rec *fired_of(json_t *r, size_t *n)
 	return v;
 }
 
-int fl_cmd_replay(int argc, char **argv)
+/* replay's command line. Returns -1 to go on (argv[optind] is the
+ * journal), else the exit status to return at once. */
+static int replay_args(int argc, char **argv, const char **report_dir,
+		       int *verbose)
 {
 	static const struct option longopts[] = {
 		{"report-dir", required_argument, NULL, 'R'},
@@ -263,19 +266,18 @@ int fl_cmd_replay(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *report_dir = "reports";
-	int verbose = 0, ch;
+	int ch;
 	optind = 1;
 	while ((ch = fl_cli_getopt("replay", argc, argv, "vh", longopts)) != -1) {
 		switch (ch) {
 		case 'R':
-			report_dir = optarg;
+			*report_dir = optarg;
 			break;
 		case 'N':
-			report_dir = NULL;
+			*report_dir = NULL;
 			break;
 		case 'v':
-			verbose = 1;
+			*verbose = 1;
 			break;
 		case 'h':
 			fputs(replay_usage, stdout);
@@ -288,6 +290,106 @@ int fl_cmd_replay(int argc, char **argv)
 		return fl_cli_usage_error("replay", "%s",
 					  optind == argc ? "no journal given"
 							 : "give one journal");
+	return -1;
+}
+
+/* Whether the faults that fired in the replay r are the recorded ones,
+ * printed as two lines; the comparison goes into *cmp. The digest and
+ * the counts must both say so: one alone could agree by accident (a
+ * lost record, a record the journal cut). recs: room for the recorded
+ * faults (it is sorted). */
+static int replay_same_set(const struct replay_env *e, json_t *r,
+			   fl_fault_rec *recs, const char *recorded_digest,
+			   struct fired_cmp *cmp)
+{
+	fl_verdict verdict = fl_results_verdict(r);
+	const char *digest =
+		fl_results_opt_str(fl_results_obj(r, "journal"), "digest");
+	size_t nfired;
+	fl_fault_rec *fired = fired_of(r, &nfired);
+	memcpy(recs, e->jf.recs, e->jf.nrecs * sizeof *recs);
+	compare_sets(recs, e->jf.nrecs, fired, nfired, cmp);
+	free(fired);
+	int same_digest = digest && !strcmp(digest, recorded_digest);
+	int same_set = same_digest && cmp->missing == 0 && cmp->extra == 0 &&
+		       (long long)cmp->fired ==
+			       fl_results_int(fl_results_obj(r, "journal"), "total");
+	char *rv = NULL;
+	{
+		fl_buf b;
+		fl_buf_init(&b);
+		fl_text_console(&b, e->jf.verdict ? e->jf.verdict : "none");
+		rv = fl_buf_steal(&b);
+	}
+	printf("verdict %s (recorded %s); faults %s (%lld fired, %zu "
+	       "recorded)\n",
+	       fl_verdict_name(verdict), rv, same_set ? "identical" : "differ",
+	       fl_results_int(fl_results_obj(r, "journal"), "total"),
+	       e->jf.nrecs);
+	printf("fired set %s the recorded set: digest %s (recorded %s); %zu "
+	       "recorded did not fire, %zu fired were not recorded\n",
+	       same_set ? "equals" : "differs from", digest ? digest : "none",
+	       recorded_digest, cmp->missing, cmp->extra);
+	free(rv);
+	return same_set;
+}
+
+/* Whether the replay r failed as the recorded run did (the same
+ * verdict can hide another failure: a death by SIGUSR1 is not "exit
+ * 3"); a line says so when the journal recorded how. */
+static int replay_same_failure(const struct replay_env *e, json_t *r)
+{
+	const char *recorded_sig = fl_results_opt_str(e->failure, "signature");
+	fl_buf sig;
+	fl_buf_init(&sig);
+	fl_results_failure_signature(r, NULL, &sig);
+	int same_failure = !recorded_sig || !strcmp(recorded_sig, sig.data ? sig.data : "");
+	if (recorded_sig) {
+		fl_buf line;
+		fl_buf_init(&line);
+		fl_buf_puts(&line, "failure ");
+		fl_text_console(&line, sig.len ? sig.data : "none");
+		fl_buf_printf(&line, " (recorded ");
+		fl_text_console(&line, *recorded_sig ? recorded_sig : "none");
+		fl_buf_printf(&line, "): %s\n", same_failure ? "the same" : "differs");
+		fputs(line.data, stdout);
+		fl_buf_free(&line);
+	}
+	fl_buf_free(&sig);
+	return same_failure;
+}
+
+/* The replay's results document (r and the run that replayed journal),
+ * with its reports written to report_dir (NULL: none). Takes r; returns
+ * what fl_write_reports returns. */
+static int replay_reports(const struct replay_env *e, json_t *r,
+			  const char *journal, const char *report_dir)
+{
+	char id[96];
+	fl_run_id(id, sizeof id, fl_wall_ns());
+	json_t *run = json_pack("{s:s,s:o,s:I,s:o}", "id", id, "replay_of",
+				fl_text_json(journal), "seed",
+				(json_int_t)e->jf.seed, "host", fl_host_json());
+	if (!run)
+		fl_out_of_memory();
+	json_t *doc = fl_results_new(fl_version(), run, json_pack("[o]", r));
+	if (!doc)
+		fl_out_of_memory();
+	char index[PATH_MAX + 32];
+	int reports = fl_write_reports(doc, report_dir, id, NULL, index, sizeof index);
+	if (index[0] && reports != FL_REPORTS_NO_RESULTS)
+		printf("report: %s\n", index);
+	json_decref(doc);
+	return reports;
+}
+
+int fl_cmd_replay(int argc, char **argv)
+{
+	const char *report_dir = "reports";
+	int verbose = 0;
+	int st = replay_args(argc, argv, &report_dir, &verbose);
+	if (st >= 0)
+		return st;
 	struct replay_env e;
 	if (env_open(&e, argv[optind], argv[-1], verbose) < 0)
 		return FL_EXIT_USAGE;
@@ -313,58 +415,13 @@ int fl_cmd_replay(int argc, char **argv)
 		fl_progress_stop();
 	fl_print_result(fl_console_color(1), 0, verbose, r);
 	fl_verdict verdict = fl_results_verdict(r);
-	const char *digest =
-		fl_results_opt_str(fl_results_obj(r, "journal"), "digest");
 	int same_verdict = verdict != FL_VERDICT_UNKNOWN &&
 			   verdict == fl_verdict_parse(e.jf.verdict);
-	size_t nfired;
-	fl_fault_rec *fired = fired_of(r, &nfired);
 	struct fired_cmp cmp;
-	memcpy(recs, e.jf.recs, e.jf.nrecs * sizeof *recs);
-	compare_sets(recs, e.jf.nrecs, fired, nfired, &cmp);
-	free(fired);
-	int same_digest = digest && !strcmp(digest, recorded_digest);
-	/* The digest and the counts must both say so: one alone could
-	 * agree by accident (a lost record, a record the journal cut). */
-	int same_set = same_digest && cmp.missing == 0 && cmp.extra == 0 &&
-		       (long long)cmp.fired ==
-			       fl_results_int(fl_results_obj(r, "journal"), "total");
-	char *rv = NULL;
-	{
-		fl_buf b;
-		fl_buf_init(&b);
-		fl_text_console(&b, e.jf.verdict ? e.jf.verdict : "none");
-		rv = fl_buf_steal(&b);
-	}
-	printf("verdict %s (recorded %s); faults %s (%lld fired, %zu "
-	       "recorded)\n",
-	       fl_verdict_name(verdict), rv, same_set ? "identical" : "differ",
-	       fl_results_int(fl_results_obj(r, "journal"), "total"),
-	       e.jf.nrecs);
-	printf("fired set %s the recorded set: digest %s (recorded %s); %zu "
-	       "recorded did not fire, %zu fired were not recorded\n",
-	       same_set ? "equals" : "differs from", digest ? digest : "none",
-	       recorded_digest, cmp.missing, cmp.extra);
-	free(rv);
-	/* The same verdict can hide another failure: a death by SIGUSR1 is
-	 * not "exit 3". */
-	const char *recorded_sig = fl_results_opt_str(e.failure, "signature");
-	fl_buf sig;
-	fl_buf_init(&sig);
-	fl_results_failure_signature(r, NULL, &sig);
-	int same_failure = !recorded_sig || !strcmp(recorded_sig, sig.data ? sig.data : "");
-	if (recorded_sig) {
-		fl_buf line;
-		fl_buf_init(&line);
-		fl_buf_puts(&line, "failure ");
-		fl_text_console(&line, sig.len ? sig.data : "none");
-		fl_buf_printf(&line, " (recorded ");
-		fl_text_console(&line, *recorded_sig ? recorded_sig : "none");
-		fl_buf_printf(&line, "): %s\n", same_failure ? "the same" : "differs");
-		fputs(line.data, stdout);
-		fl_buf_free(&line);
-	}
-	fl_buf_free(&sig);
+	int same_set = replay_same_set(&e, r, recs, recorded_digest, &cmp);
+	int same_failure = replay_same_failure(&e, r);
+	const char *digest =
+		fl_results_opt_str(fl_results_obj(r, "journal"), "digest");
 	json_t *rj = json_pack("{s:I,s:b,s:s,s:o,s:I,s:I,s:I}", "faults",
 			       (json_int_t)e.jf.nrecs, "fired_equals_recorded",
 			       same_set, "recorded_digest", recorded_digest,
@@ -373,22 +430,7 @@ int fl_cmd_replay(int argc, char **argv)
 			       (json_int_t)cmp.missing, "fired_not_recorded",
 			       (json_int_t)cmp.extra);
 	fl_text_set(r, "replay", rj);
-
-	char id[96];
-	fl_run_id(id, sizeof id, fl_wall_ns());
-	json_t *run = json_pack("{s:s,s:o,s:I,s:o}", "id", id, "replay_of",
-				fl_text_json(argv[optind]), "seed",
-				(json_int_t)e.jf.seed, "host", fl_host_json());
-	if (!run)
-		fl_out_of_memory();
-	json_t *doc = fl_results_new(fl_version(), run, json_pack("[o]", r));
-	if (!doc)
-		fl_out_of_memory();
-	char index[PATH_MAX + 32];
-	int reports = fl_write_reports(doc, report_dir, id, NULL, index, sizeof index);
-	if (index[0] && reports != FL_REPORTS_NO_RESULTS)
-		printf("report: %s\n", index);
-	json_decref(doc);
+	int reports = replay_reports(&e, r, argv[optind], report_dir);
 	free(recs);
 	int interrupted = fl_monitor_interrupted();
 	env_close(&e);
@@ -515,7 +557,14 @@ static size_t ddmin(struct shrink *s, fl_fault_rec *c, size_t len)
 	return len;
 }
 
-int fl_cmd_shrink(int argc, char **argv)
+/* shrink's command line, into a. Returns -1 to go on (argv[optind] is
+ * the journal), else the exit status to return at once. */
+struct shrink_args {
+	const char *out, *want;
+	int verbose, max_runs, verify_runs;
+};
+
+static int shrink_args(int argc, char **argv, struct shrink_args *a)
 {
 	static const struct option longopts[] = {
 		{"expect", required_argument, NULL, 'E'},
@@ -525,16 +574,15 @@ int fl_cmd_shrink(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *out = NULL, *want = NULL;
-	int verbose = 0, max_runs = 500, verify_runs = 3, ch;
+	int ch;
 	optind = 1;
 	while ((ch = fl_cli_getopt("shrink", argc, argv, "o:vh", longopts)) != -1) {
 		switch (ch) {
 		case 'o':
-			out = optarg;
+			a->out = optarg;
 			break;
 		case 'E':
-			want = optarg;
+			a->want = optarg;
 			break;
 		case 'M':
 		case 'V': {
@@ -546,11 +594,11 @@ int fl_cmd_shrink(int argc, char **argv)
 					ch == 'M' ? "--max-runs" : "--verify");
 				return FL_EXIT_USAGE;
 			}
-			*(ch == 'M' ? &max_runs : &verify_runs) = (int)v;
+			*(ch == 'M' ? &a->max_runs : &a->verify_runs) = (int)v;
 			break;
 		}
 		case 'v':
-			verbose = 1;
+			a->verbose = 1;
 			break;
 		case 'h':
 			fputs(shrink_usage, stdout);
@@ -563,7 +611,111 @@ int fl_cmd_shrink(int argc, char **argv)
 		return fl_cli_usage_error("shrink", "%s",
 					  optind == argc ? "no journal given"
 							 : "give one journal");
-	const char *path = argv[optind];
+	return -1;
+}
+
+/* The recorded failure must come back, the same way, every time: a
+ * search on a failure that comes and goes finds noise. Replays the n
+ * recorded faults and says how they failed; 0 when each replay failed
+ * the same way, else FL_EXIT_FAILED. recorded: how the journal says the
+ * run failed (NULL or "" when it does not say). */
+static int shrink_check_recorded(struct shrink *s, const fl_fault_rec *c,
+				 size_t n, const char *recorded,
+				 const char *want_shown, fl_buf *how)
+{
+	int same = verify(s, c, n, how);
+	if (same < s->verify_runs) {
+		fl_buf t;
+		fl_buf_init(&t);
+		if (recorded && *recorded) {
+			fl_buf_puts(&t, " as the recorded run did (");
+			fl_text_console(&t, recorded);
+			fl_buf_puts(&t, ")");
+		} else if (!s->target) {
+			fl_buf_puts(&t, " (none failed it)");
+		}
+		printf("not reproducible: %d of %d replays of the %zu recorded "
+		       "faults failed '%s' the same way%s\n%s\n",
+		       same, s->verify_runs, n, want_shown,
+		       t.data ? t.data : "", how->data);
+		fl_buf_free(&t);
+		return FL_EXIT_FAILED;
+	}
+	fl_buf t;
+	fl_buf_init(&t);
+	fl_text_console(&t, s->target);
+	printf("the recorded faults fail '%s' in each of %d replays: %s\n",
+	       want_shown, s->verify_runs, t.data);
+	fl_buf_free(&t);
+	return 0;
+}
+
+/* The answer's closing lines: how many faults remain, and each of them. */
+static void shrink_print_answer(const struct shrink *s, const fl_fault_rec *c,
+				size_t len, const char *want_shown)
+{
+	printf("%zu of %zu faults still fail '%s' the same way (%d replays%s, "
+	       "the answer verified by %d more):\n",
+	       len, s->e->jf.nrecs, want_shown, s->runs,
+	       s->runs >= s->max_runs ? ", stopped at --max-runs" : "",
+	       s->verify_runs);
+	for (size_t i = 0; i < len; i++) {
+		const char *en = fl_errno_name(c[i].err);
+		fl_buf line;
+		fl_buf_init(&line);
+		fl_text_console(&line, c[i].point);
+		fl_buf_puts(&line, "  actor ");
+		fl_text_console(&line, c[i].actor);
+		printf("  %s  call %llu  %s\n", line.data, (unsigned long long)c[i].n,
+		       en ? en : "");
+		fl_buf_free(&line);
+	}
+}
+
+/* Writes the answer as a journal that replay takes: to out, or else next
+ * to the journal at path with .min.json in place of .json. Returns
+ * FL_EXIT_OK, or FL_EXIT_INTERNAL when it could not be written. */
+static int shrink_write_answer(const struct shrink *s, fl_fault_rec *c,
+			       size_t len, const char *path, const char *out)
+{
+	char outpath[PATH_MAX];
+	if (out) {
+		snprintf(outpath, sizeof outpath, "%s", out);
+	} else {
+		snprintf(outpath, sizeof outpath, "%s", path);
+		size_t pl = strlen(outpath);
+		if (pl > 5 && !strcmp(outpath + pl - 5, ".json"))
+			outpath[pl - 5] = '\0';
+		strncat(outpath, ".min.json", sizeof outpath - strlen(outpath) - 1);
+	}
+	fl_journal_file mf = s->e->jf;
+	mf.recs = c;
+	mf.nrecs = len;
+	json_t *doc = fl_journal_file_json(&mf);
+	if (doc) {
+		/* How the answer fails: the wanted expectation, verified. */
+		json_t *by = json_object();
+		fl_text_set(by, s->want, fl_text_json(s->target));
+		fl_text_set(doc, "failure", json_pack("{s:o}", "by_expectation", by));
+	}
+	int r = doc ? fl_report_json(doc, outpath) : -ENOMEM;
+	json_decref(doc);
+	if (r < 0) {
+		fprintf(stderr, "faultline: %s: %s\n", outpath, strerror(-r));
+		return FL_EXIT_INTERNAL;
+	}
+	printf("minimal journal: %s (faultline replay %s)\n", outpath,
+	       outpath);
+	return FL_EXIT_OK;
+}
+
+int fl_cmd_shrink(int argc, char **argv)
+{
+	struct shrink_args a = {.max_runs = 500, .verify_runs = 3};
+	int st = shrink_args(argc, argv, &a);
+	if (st >= 0)
+		return st;
+	const char *path = argv[optind], *want = a.want;
 	struct replay_env e;
 	if (env_open(&e, path, argv[-1], 0) < 0)
 		return FL_EXIT_USAGE;
@@ -579,8 +731,8 @@ int fl_cmd_shrink(int argc, char **argv)
 		}
 		want = e.jf.failed[0];
 	}
-	struct shrink s = {.e = &e, .want = want, .max_runs = max_runs,
-			   .verbose = verbose, .verify_runs = verify_runs};
+	struct shrink s = {.e = &e, .want = want, .max_runs = a.max_runs,
+			   .verbose = a.verbose, .verify_runs = a.verify_runs};
 	/* How the recorded run failed it, when the journal says: the
 	 * replays must fail it that way, not merely fail it. */
 	const char *recorded = fl_results_opt_str(
@@ -601,91 +753,24 @@ int fl_cmd_shrink(int argc, char **argv)
 	int status = FL_EXIT_OK;
 	fl_buf how;
 	fl_buf_init(&how);
-	/* The recorded failure must come back, the same way, every time:
-	 * a search on a failure that comes and goes finds noise. */
-	int same = verify(&s, c, e.jf.nrecs, &how);
-	if (same < verify_runs) {
-		fl_buf t;
-		fl_buf_init(&t);
-		if (recorded && *recorded) {
-			fl_buf_puts(&t, " as the recorded run did (");
-			fl_text_console(&t, recorded);
-			fl_buf_puts(&t, ")");
-		} else if (!s.target) {
-			fl_buf_puts(&t, " (none failed it)");
-		}
-		printf("not reproducible: %d of %d replays of the %zu recorded "
-		       "faults failed '%s' the same way%s\n%s\n",
-		       same, verify_runs, e.jf.nrecs, want_shown,
-		       t.data ? t.data : "", how.data);
-		fl_buf_free(&t);
-		status = FL_EXIT_FAILED;
+	status = shrink_check_recorded(&s, c, e.jf.nrecs, recorded, want_shown,
+				       &how);
+	if (status != FL_EXIT_OK)
 		goto done;
-	}
-	{
-		fl_buf t;
-		fl_buf_init(&t);
-		fl_text_console(&t, s.target);
-		printf("the recorded faults fail '%s' in each of %d replays: %s\n",
-		       want_shown, verify_runs, t.data);
-		fl_buf_free(&t);
-	}
 	size_t len = ddmin(&s, c, e.jf.nrecs);
 	/* The answer is replayed too before anyone reads it. */
 	fl_buf_reset(&how);
-	same = verify(&s, c, len, &how);
-	if (same < verify_runs) {
+	int same = verify(&s, c, len, &how);
+	if (same < a.verify_runs) {
 		printf("%zu of %zu faults failed '%s' the same way during the "
 		       "search, but only %d of %d replays of them do: no answer\n"
 		       "%s\n",
-		       len, e.jf.nrecs, want_shown, same, verify_runs, how.data);
+		       len, e.jf.nrecs, want_shown, same, a.verify_runs, how.data);
 		status = FL_EXIT_FAILED;
 		goto done;
 	}
-	printf("%zu of %zu faults still fail '%s' the same way (%d replays%s, "
-	       "the answer verified by %d more):\n",
-	       len, e.jf.nrecs, want_shown, s.runs,
-	       s.runs >= max_runs ? ", stopped at --max-runs" : "", verify_runs);
-	for (size_t i = 0; i < len; i++) {
-		const char *en = fl_errno_name(c[i].err);
-		fl_buf line;
-		fl_buf_init(&line);
-		fl_text_console(&line, c[i].point);
-		fl_buf_puts(&line, "  actor ");
-		fl_text_console(&line, c[i].actor);
-		printf("  %s  call %llu  %s\n", line.data, (unsigned long long)c[i].n,
-		       en ? en : "");
-		fl_buf_free(&line);
-	}
-	char outpath[PATH_MAX];
-	if (out) {
-		snprintf(outpath, sizeof outpath, "%s", out);
-	} else {
-		snprintf(outpath, sizeof outpath, "%s", path);
-		size_t pl = strlen(outpath);
-		if (pl > 5 && !strcmp(outpath + pl - 5, ".json"))
-			outpath[pl - 5] = '\0';
-		strncat(outpath, ".min.json", sizeof outpath - strlen(outpath) - 1);
-	}
-	fl_journal_file mf = e.jf;
-	mf.recs = c;
-	mf.nrecs = len;
-	json_t *doc = fl_journal_file_json(&mf);
-	if (doc) {
-		/* How the answer fails: the wanted expectation, verified. */
-		json_t *by = json_object();
-		fl_text_set(by, want, fl_text_json(s.target));
-		fl_text_set(doc, "failure", json_pack("{s:o}", "by_expectation", by));
-	}
-	int r = doc ? fl_report_json(doc, outpath) : -ENOMEM;
-	json_decref(doc);
-	if (r < 0) {
-		fprintf(stderr, "faultline: %s: %s\n", outpath, strerror(-r));
-		status = FL_EXIT_INTERNAL;
-	} else {
-		printf("minimal journal: %s (faultline replay %s)\n", outpath,
-		       outpath);
-	}
+	shrink_print_answer(&s, c, len, want_shown);
+	status = shrink_write_answer(&s, c, len, path, a.out);
 done:
 	fl_buf_free(&how);
 	free(want_shown);

@@ -283,6 +283,109 @@ static int covers(const char *pattern, size_t plen, int wild, const char *name)
 		    : strcmp(name, pattern) == 0;
 }
 
+/* The rule a window's spec asks for, into b: probability, errno, nth,
+ * actors, the sweep's site, and the after= trigger (whose point is added
+ * to the table here). 0, or -EINVAL with a sentence in err. */
+static int rule_of_spec(const fl_faults *f, const fl_shm_view *v,
+			const fl_fault_spec *spec, fl_rule_body *b, char *err,
+			size_t errlen)
+{
+	memset(b, 0, sizeof *b);
+	b->always = spec->p >= 1.0;
+	b->threshold = spec->p >= 1.0 ? UINT64_MAX
+				      : (uint64_t)(spec->p * 18446744073709551616.0);
+	b->err = spec->err > 0 ? spec->err : 0;
+	b->onetime = spec->onetime != 0;
+	b->failnum = spec->failnum ? spec->failnum : 1;
+	b->replay = spec->replay != 0;
+	b->trigger_slot = -1;
+	b->point = -1;
+	if (spec->nth[0] && parse_nth(spec->nth, b) < 0) {
+		snprintf(err, errlen,
+			 "nth must be like 3, 5-9, every 4, or a comma list of "
+			 "those");
+		return -EINVAL;
+	}
+	snprintf(b->actors, sizeof b->actors, "%s", spec->actors);
+	if (f->sweep && !spec->replay) {
+		/* The window says when and on which points; the sweep says
+		 * which call. */
+		b->sweep = f->sweep;
+		b->site_key = f->site_key;
+		b->site_actor = f->site_actor;
+		b->site_nth = f->site_nth;
+		b->onetime = 0;
+	}
+	if (spec->after_point[0]) {
+		int t = fl_shm_point_get(v, spec->after_point, 1, NULL);
+		if (t < 0 || spec->after_n == 0) {
+			snprintf(err, errlen, "bad after= trigger (%s)",
+				 t < 0 ? "the point table is full"
+				       : "calls must be at least 1");
+			return -EINVAL;
+		}
+		b->trigger_slot = t;
+		b->trigger_n = spec->after_n;
+		b->trigger_actor = spec->after_actor[0]
+					   ? fl_hash_str(spec->after_actor)
+					   : 0;
+	}
+	return 0;
+}
+
+/* A free slot of the armed-trigger table, or -ENOSPC (err says so). */
+static int free_armed_slot(const fl_shm_view *v, char *err, size_t errlen)
+{
+	int armed_at = -1;
+	for (int i = 0; i < FL_MAX_ARMED && armed_at < 0; i++)
+		if (!atomic_load(&v->hdr->armed[i]))
+			armed_at = i;
+	if (armed_at < 0) {
+		snprintf(err, errlen, "too many armed windows at once (%d)",
+			 FL_MAX_ARMED);
+		return -ENOSPC;
+	}
+	return armed_at;
+}
+
+/* A free slot of the prefix-pattern table, or -ENOSPC (err says so). */
+static int free_pattern_slot(const fl_shm_view *v, char *err, size_t errlen)
+{
+	int pat = -1;
+	for (int i = 0; i < FL_MAX_PATTERNS && pat < 0; i++)
+		if (!atomic_load(&v->patterns[i].rule))
+			pat = i;
+	if (pat < 0) {
+		snprintf(err, errlen, "too many prefix windows at once (%d)",
+			 FL_MAX_PATTERNS);
+		return -ENOSPC;
+	}
+	return pat;
+}
+
+/* Points added later take the pattern name* (len counts the '*') when
+ * they are added; those that exist now take the rule ref here. The
+ * fence pairs with the agent's (see apply_patterns in lib/agent.c). */
+static void install_pattern(const fl_shm_view *v, int pat, const char *name,
+			    size_t len, uint64_t ref)
+{
+	snprintf(v->patterns[pat].prefix, sizeof v->patterns[pat].prefix,
+		 "%.*s", (int)(len - 1), name);
+	atomic_store(&v->patterns[pat].rule, ref);
+	atomic_thread_fence(memory_order_seq_cst);
+	uint32_t np = atomic_load(&v->hdr->npoints);
+	if (np > FL_MAX_POINTS)
+		np = FL_MAX_POINTS;
+	for (uint32_t i = 0; i < np; i++) {
+		fl_shm_point *p = &v->points[i];
+		if (atomic_load(&p->state) != FL_POINT_READY ||
+		    !covers(name, len, 1, p->name))
+			continue;
+		atomic_store(&p->onetime, 0);
+		atomic_store_explicit(&p->rule, ref, memory_order_release);
+	}
+}
+
 int fl_faults_enable(fl_faults *f, const fl_fault_spec *spec, char *err,
 		     size_t errlen, int timeout_ms)
 {
@@ -304,46 +407,9 @@ int fl_faults_enable(fl_faults *f, const fl_fault_spec *spec, char *err,
 		return -EINVAL;
 	}
 	fl_rule_body b;
-	memset(&b, 0, sizeof b);
-	b.always = spec->p >= 1.0;
-	b.threshold = spec->p >= 1.0 ? UINT64_MAX
-				     : (uint64_t)(spec->p * 18446744073709551616.0);
-	b.err = spec->err > 0 ? spec->err : 0;
-	b.onetime = spec->onetime != 0;
-	b.failnum = spec->failnum ? spec->failnum : 1;
-	b.replay = spec->replay != 0;
-	b.trigger_slot = -1;
-	b.point = -1;
-	if (spec->nth[0] && parse_nth(spec->nth, &b) < 0) {
-		snprintf(err, errlen,
-			 "nth must be like 3, 5-9, every 4, or a comma list of "
-			 "those");
-		return -EINVAL;
-	}
-	snprintf(b.actors, sizeof b.actors, "%s", spec->actors);
-	if (f->sweep && !spec->replay) {
-		/* The window says when and on which points; the sweep says
-		 * which call. */
-		b.sweep = f->sweep;
-		b.site_key = f->site_key;
-		b.site_actor = f->site_actor;
-		b.site_nth = f->site_nth;
-		b.onetime = 0;
-	}
-	if (spec->after_point[0]) {
-		int t = fl_shm_point_get(&v, spec->after_point, 1, NULL);
-		if (t < 0 || spec->after_n == 0) {
-			snprintf(err, errlen, "bad after= trigger (%s)",
-				 t < 0 ? "the point table is full"
-				       : "calls must be at least 1");
-			return -EINVAL;
-		}
-		b.trigger_slot = t;
-		b.trigger_n = spec->after_n;
-		b.trigger_actor = spec->after_actor[0]
-					  ? fl_hash_str(spec->after_actor)
-					  : 0;
-	}
+	int rc = rule_of_spec(f, &v, spec, &b, err, errlen);
+	if (rc < 0)
+		return rc;
 	int wild = name[len - 1] == '*';
 	int slot = -1;
 	if (!wild) {
@@ -358,27 +424,15 @@ int fl_faults_enable(fl_faults *f, const fl_fault_spec *spec, char *err,
 	}
 	int armed_at = -1;
 	if (b.trigger_slot >= 0) {
-		for (int i = 0; i < FL_MAX_ARMED && armed_at < 0; i++)
-			if (!atomic_load(&v.hdr->armed[i]))
-				armed_at = i;
-		if (armed_at < 0) {
-			snprintf(err, errlen,
-				 "too many armed windows at once (%d)",
-				 FL_MAX_ARMED);
-			return -ENOSPC;
-		}
+		armed_at = free_armed_slot(&v, err, errlen);
+		if (armed_at < 0)
+			return armed_at;
 	}
 	int pat = -1;
 	if (wild) {
-		for (int i = 0; i < FL_MAX_PATTERNS && pat < 0; i++)
-			if (!atomic_load(&v.patterns[i].rule))
-				pat = i;
-		if (pat < 0) {
-			snprintf(err, errlen,
-				 "too many prefix windows at once (%d)",
-				 FL_MAX_PATTERNS);
-			return -ENOSPC;
-		}
+		pat = free_pattern_slot(&v, err, errlen);
+		if (pat < 0)
+			return pat;
 	}
 	uint64_t ref = publish_rule(f, &v, &b);
 	if (!ref) {
@@ -395,24 +449,7 @@ int fl_faults_enable(fl_faults *f, const fl_fault_spec *spec, char *err,
 		atomic_store_explicit(&v.points[slot].rule, ref,
 				      memory_order_release);
 	} else {
-		/* Points added later take the pattern when they are added;
-		 * those that exist now take it here. The fence pairs with
-		 * the agent's (see apply_patterns in lib/agent.c). */
-		snprintf(v.patterns[pat].prefix, sizeof v.patterns[pat].prefix,
-			 "%.*s", (int)(len - 1), name);
-		atomic_store(&v.patterns[pat].rule, ref);
-		atomic_thread_fence(memory_order_seq_cst);
-		uint32_t np = atomic_load(&v.hdr->npoints);
-		if (np > FL_MAX_POINTS)
-			np = FL_MAX_POINTS;
-		for (uint32_t i = 0; i < np; i++) {
-			fl_shm_point *p = &v.points[i];
-			if (atomic_load(&p->state) != FL_POINT_READY ||
-			    !covers(name, len, 1, p->name))
-				continue;
-			atomic_store(&p->onetime, 0);
-			atomic_store_explicit(&p->rule, ref, memory_order_release);
-		}
+		install_pattern(&v, pat, name, len, ref);
 	}
 	free_unused_rules(&v);
 	return 0;

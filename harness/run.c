@@ -1,6 +1,7 @@
 /* faultline run: discovers scenarios, runs them (side by side with -j,
  * several times with --repeat, a deterministic share with --shard), prints
- * a line for each, and writes the results and reports. */
+ * a line for each, and writes the results and reports (the report
+ * directory is run_reports.c's). */
 #define _GNU_SOURCE
 #include "cli.h"
 #include "console.h"
@@ -291,22 +292,6 @@ void fl_print_result(int color, int quiet, int verbose, json_t *r)
 	fl_buf_free(&out);
 }
 
-static int update_latest(const char *dir, const char *id)
-{
-	char link[PATH_MAX], tmp[PATH_MAX];
-	snprintf(link, sizeof link, "%s/latest", dir);
-	snprintf(tmp, sizeof tmp, "%s/.latest.%d", dir, (int)getpid());
-	unlink(tmp);
-	if (symlink(id, tmp) < 0)
-		return -errno;
-	if (rename(tmp, link) < 0) {
-		int e = -errno;
-		unlink(tmp);
-		return e;
-	}
-	return 0;
-}
-
 json_t *fl_host_json(void)
 {
 	struct utsname u;
@@ -323,185 +308,6 @@ json_t *fl_host_json(void)
 	fl_text_set(o, "cpus", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
 	fl_text_set(o, "libfiu", fl_text_json(FL_LIBFIU_VERSION));
 	return o;
-}
-
-/* Adds to a journal document how its run failed, which replay and shrink
- * compare with theirs: "failure" is { verdict, signature, by_expectation
- * { what: signature } } (fl_results_failure_signature). */
-static void annotate_journal(json_t *journal, json_t *result)
-{
-	if (!json_is_object(journal) || json_object_get(journal, "failure"))
-		return;
-	fl_buf sig;
-	fl_buf_init(&sig);
-	fl_results_failure_signature(result, NULL, &sig);
-	json_t *by = json_object();
-	size_t i;
-	json_t *e;
-	json_array_foreach(fl_results_arr(result, "expectations"), i, e)
-	{
-		const char *what = fl_results_str(e, "what");
-		if (fl_results_bool(e, "ok") || json_object_get(by, what))
-			continue;
-		fl_buf one;
-		fl_buf_init(&one);
-		fl_results_failure_signature(result, what, &one);
-		fl_text_set(by, what, fl_text_jsonn(one.data ? one.data : "", one.len));
-		fl_buf_free(&one);
-	}
-	json_t *f = json_pack("{s:s,s:o,s:o}", "verdict",
-			      fl_verdict_name(fl_results_verdict(result)), "signature",
-			      fl_text_jsonn(sig.data ? sig.data : "", sig.len),
-			      "by_expectation", by);
-	fl_buf_free(&sig);
-	fl_text_set(journal, "failure", f);
-}
-
-/* Writes one journal document into dir as name; 0 or -1 after saying
- * why not. */
-static int write_journal(json_t *data, const char *dir, const char *name)
-{
-	char path[PATH_MAX + 64];
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	int r = fl_report_json(data, path);
-	if (r < 0) {
-		fl_print_write_failure(path, r, NULL);
-		return -1;
-	}
-	return 0;
-}
-
-/* Moves each scenario's full journal out of the results into
- * dir/journal-K.json, leaving its file name behind; with --repeat, every
- * run's: journal-K.json is the first run's, journal-K-R.json run R's,
- * and repeat.journals names them in run order (null for a run that fired
- * nothing). */
-static int write_journals(json_t *doc, const char *dir)
-{
-	int failed = 0;
-	size_t i;
-	json_t *s;
-	fl_results_foreach(doc, i, s)
-	{
-		json_t *data = json_object_get(s, "journal_file_data");
-		json_t *runs = json_object_get(s, "journal_runs_data");
-		int first_written = 0;
-		annotate_journal(data, s);
-		if (dir && data) {
-			char name[64];
-			snprintf(name, sizeof name, "journal-%zu.json", i + 1);
-			first_written = write_journal(data, dir, name) == 0;
-			if (first_written)
-				fl_text_set(fl_results_obj(s, "journal"), "file",
-					    fl_text_json(name));
-			else
-				failed = 1;
-		}
-		json_t *rep = fl_results_obj(s, "repeat");
-		if (dir && json_is_array(runs) && rep) {
-			json_t *names = json_array();
-			size_t k;
-			json_t *d;
-			json_array_foreach(runs, k, d)
-			{
-				char name[80];
-				if (k == 0)
-					snprintf(name, sizeof name, "journal-%zu.json", i + 1);
-				else
-					snprintf(name, sizeof name, "journal-%zu-%zu.json",
-						 i + 1, k + 1);
-				int ok = json_is_object(d) &&
-					 (k == 0 ? first_written
-						 : write_journal(d, dir, name) == 0);
-				if (json_is_object(d) && !ok)
-					failed = 1;
-				fl_text_append(names, ok ? fl_text_json(name) : json_null());
-			}
-			fl_text_set(rep, "journals", names);
-		}
-		json_object_del(s, "journal_file_data");
-		json_object_del(s, "journal_runs_data");
-	}
-	return failed ? -1 : 0;
-}
-
-void fl_print_write_failure(const char *path, int err, void *arg)
-{
-	(void)arg;
-	fprintf(stderr, "faultline: cannot write %s: %s\n", path, strerror(-err));
-}
-
-/* What fl_write_reports learns of each file it could not write. */
-struct write_state {
-	const char *extra_json;
-	int results_failed, others_failed;
-};
-
-static void note_failure(const char *path, int err, void *arg)
-{
-	struct write_state *ws = arg;
-	fl_print_write_failure(path, err, NULL);
-	if (ws->extra_json && !strcmp(path, ws->extra_json))
-		ws->results_failed = 1;
-	else
-		ws->others_failed = 1;
-}
-
-int fl_write_reports(json_t *doc, const char *report_dir, const char *id,
-		     const char *const extra[FL_WRITER_COUNT], char *index_path,
-		     size_t index_len)
-{
-	struct write_state ws = {
-		.extra_json = extra ? extra[FL_WRITER_JSON] : NULL};
-	index_path[0] = '\0';
-	fl_outputs out;
-	memset(&out, 0, sizeof out);
-	char dir[PATH_MAX];
-	if (report_dir) {
-		snprintf(dir, sizeof dir, "%s/%s", report_dir, id);
-		int r = fl_mkdirs(dir, 0755);
-		if (r < 0) {
-			fl_print_write_failure(dir, r, NULL);
-			return FL_REPORTS_NO_RESULTS;
-		}
-	}
-	if (write_journals(doc, report_dir ? dir : NULL) < 0)
-		ws.others_failed = 1;
-	/* The results file first: every other file is made from it, and
-	 * `latest` may point at the run only once it is complete. */
-	int results_written = 0;
-	if (report_dir) {
-		char path[PATH_MAX + 64];
-		snprintf(path, sizeof path, "%s/%s", dir,
-			 fl_writers[FL_WRITER_JSON].file);
-		int r = fl_writers[FL_WRITER_JSON].write(doc, path);
-		if (r < 0) {
-			fl_print_write_failure(path, r, NULL);
-			ws.results_failed = 1;
-		} else {
-			results_written = 1;
-		}
-		out.dir = dir;
-		out.skip[FL_WRITER_JSON] = 1;
-	}
-	for (int w = 0; extra && w < FL_WRITER_COUNT; w++)
-		out.extra[w] = extra[w];
-	fl_writers_write(doc, &out, note_failure, &ws);
-	if (report_dir) {
-		snprintf(index_path, index_len, "%s/%s", dir,
-			 fl_writers[FL_WRITER_HTML].file);
-		int r = results_written ? update_latest(report_dir, id) : -ENOENT;
-		if (r < 0 && results_written) {
-			fprintf(stderr, "faultline: cannot update %s/latest: %s\n",
-				report_dir, strerror(-r));
-			/* A stale latest would hand the previous run's results
-			 * to whatever reads it next. */
-			ws.results_failed = 1;
-		}
-	}
-	if (ws.results_failed)
-		return FL_REPORTS_NO_RESULTS;
-	return ws.others_failed ? FL_REPORTS_PARTIAL : FL_REPORTS_OK;
 }
 
 static int parse_seconds(const char *s, double *out)
@@ -641,7 +447,7 @@ static json_t *run_repeated(const fl_scenario_ref *ref, const fl_run_opts *opts,
 		double secs = fl_results_num(r, "duration_s");
 		fl_text_append(durations, json_real(isfinite(secs) ? secs : 0));
 		json_t *jd = json_object_get(r, "journal_file_data");
-		annotate_journal(jd, r);
+		fl_annotate_journal(jd, r);
 		fl_text_append(journals, jd ? json_incref(jd) : json_null());
 		fl_buf_free(&sig);
 		runs[n].verdict = fl_results_verdict(r);
@@ -889,6 +695,119 @@ static json_t *run_json(const struct run_cli *c, int argc, char **argv,
 	return run;
 }
 
+/* The agent and libfiu's preload library, into c's options. Returns -1
+ * when both were found, else the exit status (a sentence printed). */
+static int find_tools(struct run_cli *c)
+{
+	char err[1024];
+	c->opts.agent_path = fl_find_agent(err, sizeof err);
+	if (!c->opts.agent_path) {
+		fprintf(stderr, "faultline: %s\n", err);
+		return FL_EXIT_USAGE;
+	}
+	c->opts.fiu_preload_path = fl_find_fiu_preload(err, sizeof err);
+	if (!c->opts.fiu_preload_path) {
+		fprintf(stderr, "faultline: %s\n", err);
+		return FL_EXIT_USAGE;
+	}
+	return -1;
+}
+
+/* The scenarios of refs this run runs, into selected (*nselected of
+ * them). Tags first, then the share: every shard sees the same list.
+ * Returns how many matched the tags (0: none, a sentence in err). */
+static int select_scenarios(const struct run_cli *c, fl_scenario_ref *refs,
+			    int n, fl_scenario_ref **selected, int *nselected,
+			    char *err, size_t errlen)
+{
+	int matched = 0;
+	*nselected = 0;
+	for (int i = 0; i < n; i++) {
+		if (c->tags && !fl_scenario_has_tag(&refs[i], c->tags))
+			continue;
+		if (!c->shard_total || matched % c->shard_total == c->shard_index - 1)
+			selected[(*nselected)++] = &refs[i];
+		matched++;
+	}
+	if (matched == 0)
+		fl_scenario_no_tag_match(refs, n, c->tags ? c->tags : "", err, errlen);
+	return matched;
+}
+
+/* The report directory exists from the start: scenarios keep artifacts
+ * there (cores taken before an OOM). Until the results are written into
+ * it, the guardian removes it if faultline dies and it is still empty.
+ * artifacts: its path (PATH_MAX); artifacts_abs: its absolute path, ""
+ * when the guardian does not watch it. */
+static void open_artifacts(struct run_cli *c, const char *id, char *artifacts,
+			   char *artifacts_abs)
+{
+	artifacts_abs[0] = '\0';
+	if (c->no_report)
+		return;
+	snprintf(artifacts, PATH_MAX, "%s/%s", c->report_dir, id);
+	if (fl_mkdirs(artifacts, 0755) == 0) {
+		c->opts.artifact_dir = artifacts;
+		if (realpath(artifacts, artifacts_abs))
+			fl_guardian_watch_empty_dir(artifacts_abs);
+		else
+			artifacts_abs[0] = '\0';
+	}
+}
+
+/* The run's closing line: its summary, time, share and report. */
+static void print_closing(const struct run_cli *c, json_t *doc, int64_t t0,
+			  int matched, int reports, const char *index_path)
+{
+	fl_buf line;
+	fl_buf_init(&line);
+	fl_results_summary_line(doc, &line);
+	printf("%s (%.1f s", line.data, (double)(fl_now_ns() - t0) / 1e9);
+	fl_buf_free(&line);
+	if (c->shard_total)
+		printf(", share %d of %d", c->shard_index, c->shard_total);
+	printf(")");
+	if (index_path[0] && reports != FL_REPORTS_NO_RESULTS)
+		printf(" - report: %s", index_path);
+	printf("\n");
+	if (matched == 0)
+		fprintf(stderr, "faultline: no scenario matched --tags %s\n",
+			c->tags ? c->tags : "");
+	fflush(stdout);
+}
+
+/* The run's exit status: the verdicts', unless the run itself fell
+ * short (no scenario, missing results, reports not written, stdout). */
+static int run_status(json_t *doc, int matched, int missing, int reports)
+{
+	int status = fl_results_exit_status(doc);
+	/* An empty share is fine (more shards than scenarios); no scenario
+	 * at all is a usage error. */
+	if (matched == 0)
+		status = FL_EXIT_USAGE;
+	if (missing) {
+		fprintf(stderr, "faultline: %d scenario%s produced no result: "
+				"the results are incomplete\n",
+			missing, missing == 1 ? "" : "s");
+		status = FL_EXIT_INTERNAL;
+	}
+	/* Without its results file a run has nothing to show for itself,
+	 * whatever its verdicts: a CI step that reads 1 as "results to
+	 * merge" must not go on. */
+	if (reports == FL_REPORTS_NO_RESULTS) {
+		fprintf(stderr, "faultline: the run's results could not be "
+				"written (see above)\n");
+		status = FL_EXIT_INTERNAL;
+	} else if (reports == FL_REPORTS_PARTIAL && status == 0) {
+		status = FL_EXIT_INTERNAL;
+	}
+	if (fflush(stdout) != 0 && status == 0) {
+		fprintf(stderr, "faultline: cannot write to standard output\n");
+		status = FL_EXIT_INTERNAL;
+	}
+	return status;
+}
+
 int fl_cmd_run(int argc, char **argv)
 {
 	struct run_cli c;
@@ -899,19 +818,12 @@ int fl_cmd_run(int argc, char **argv)
 	int status = parse_opts(argc, argv, &c);
 	if (status >= 0)
 		return status;
-	char err[1024];
-	c.opts.agent_path = fl_find_agent(err, sizeof err);
-	if (!c.opts.agent_path) {
-		fprintf(stderr, "faultline: %s\n", err);
-		return FL_EXIT_USAGE;
-	}
-	c.opts.fiu_preload_path = fl_find_fiu_preload(err, sizeof err);
-	if (!c.opts.fiu_preload_path) {
-		fprintf(stderr, "faultline: %s\n", err);
-		return FL_EXIT_USAGE;
-	}
+	status = find_tools(&c);
+	if (status >= 0)
+		return status;
 	c.color = fl_console_color(1);
 
+	char err[1024];
 	fl_scenario_ref *refs;
 	int n = fl_scenario_discover(argv + optind, argc - optind, &refs, err,
 				     sizeof err);
@@ -924,19 +836,12 @@ int fl_cmd_run(int argc, char **argv)
 				"paths\n");
 		return FL_EXIT_USAGE;
 	}
-	/* Tags first, then the share: every shard sees the same list. */
 	fl_scenario_ref **selected = fl_xcalloc((size_t)n, sizeof *selected);
-	int nselected = 0, matched = 0;
-	for (int i = 0; i < n; i++) {
-		if (c.tags && !fl_scenario_has_tag(&refs[i], c.tags))
-			continue;
-		if (!c.shard_total || matched % c.shard_total == c.shard_index - 1)
-			selected[nselected++] = &refs[i];
-		matched++;
-	}
+	int nselected;
+	int matched = select_scenarios(&c, refs, n, selected, &nselected, err,
+				       sizeof err);
 	/* A tag filter that selects nothing is a mistake, not an empty run. */
 	if (matched == 0) {
-		fl_scenario_no_tag_match(refs, n, c.tags ? c.tags : "", err, sizeof err);
 		fprintf(stderr, "faultline run: %s\n", err);
 		free(selected);
 		fl_scenario_refs_free(refs, n);
@@ -957,22 +862,8 @@ int fl_cmd_run(int argc, char **argv)
 	char started[64], id[96];
 	iso_time(started, sizeof started, wall0);
 	fl_run_id(id, sizeof id, wall0);
-	/* The report directory exists from the start: scenarios keep
-	 * artifacts there (cores taken before an OOM). Until the results
-	 * are written into it, the guardian removes it if faultline dies
-	 * and it is still empty. */
 	char artifacts[PATH_MAX], artifacts_abs[PATH_MAX];
-	artifacts_abs[0] = '\0';
-	if (!c.no_report) {
-		snprintf(artifacts, sizeof artifacts, "%s/%s", c.report_dir, id);
-		if (fl_mkdirs(artifacts, 0755) == 0) {
-			c.opts.artifact_dir = artifacts;
-			if (realpath(artifacts, artifacts_abs))
-				fl_guardian_watch_empty_dir(artifacts_abs);
-			else
-				artifacts_abs[0] = '\0';
-		}
-	}
+	open_artifacts(&c, id, artifacts, artifacts_abs);
 
 	/* The live lines, a terminal's only: a log or a pipe gets the
 	 * result lines alone. */
@@ -1001,48 +892,8 @@ int fl_cmd_run(int argc, char **argv)
 			rmdir(artifacts);
 		fl_guardian_forget_empty_dir(artifacts_abs);
 	}
-
-	fl_buf line;
-	fl_buf_init(&line);
-	fl_results_summary_line(doc, &line);
-	printf("%s (%.1f s", line.data, (double)(fl_now_ns() - t0) / 1e9);
-	fl_buf_free(&line);
-	if (c.shard_total)
-		printf(", share %d of %d", c.shard_index, c.shard_total);
-	printf(")");
-	if (index_path[0] && reports != FL_REPORTS_NO_RESULTS)
-		printf(" - report: %s", index_path);
-	printf("\n");
-	if (matched == 0)
-		fprintf(stderr, "faultline: no scenario matched --tags %s\n",
-			c.tags ? c.tags : "");
-	fflush(stdout);
-
-	status = fl_results_exit_status(doc);
-	/* An empty share is fine (more shards than scenarios); no scenario
-	 * at all is a usage error. */
-	if (matched == 0)
-		status = FL_EXIT_USAGE;
-	if (missing) {
-		fprintf(stderr, "faultline: %d scenario%s produced no result: "
-				"the results are incomplete\n",
-			missing, missing == 1 ? "" : "s");
-		status = FL_EXIT_INTERNAL;
-	}
-	/* Without its results file a run has nothing to show for itself,
-	 * whatever its verdicts: a CI step that reads 1 as "results to
-	 * merge" must not go on. */
-	if (reports == FL_REPORTS_NO_RESULTS) {
-		fprintf(stderr, "faultline: the run's results could not be "
-				"written (see above)\n");
-		status = FL_EXIT_INTERNAL;
-	} else if (reports == FL_REPORTS_PARTIAL && status == 0) {
-		status = FL_EXIT_INTERNAL;
-	}
-	if (fflush(stdout) != 0 && status == 0) {
-		fprintf(stderr, "faultline: cannot write to standard output\n");
-		status = FL_EXIT_INTERNAL;
-	}
+	print_closing(&c, doc, t0, matched, reports, index_path);
+	status = run_status(doc, matched, missing, reports);
 	json_decref(doc);
 	free(selected);
 	fl_scenario_refs_free(refs, n);
