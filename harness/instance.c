@@ -660,6 +660,12 @@ static void end_process(fl_ctx *ctx, fl_instance *in, int sig, double grace_s)
 		fl_session_wait(s, deadline, s->child.pidfd);
 	if (fl_instance_exit(in).exited)
 		return;
+	/* What else of the tree still runs dies with this SIGKILL: left
+	 * behind by the target, whichever kill reaches it first. */
+	pthread_mutex_lock(&s->lock);
+	if (s->tree_ok && fl_tree_live_others(&s->tree) > 0)
+		in->stragglers = 1;
+	pthread_mutex_unlock(&s->lock);
 	fl_target_kill_group(&s->child, SIGKILL);
 	snprintf(in->stopped_by, sizeof in->stopped_by,
 		 "%s, then SIGKILL after %.1f s", fl_signal_name(sig), grace_s);

@@ -796,6 +796,14 @@ void fl_tree_end_strays(void)
 	pthread_mutex_unlock(&disc.lock);
 }
 
+int fl_tree_live_others(const fl_tree *t)
+{
+	int n = 0;
+	for (size_t i = 0; i < t->n; i++)
+		n += !t->procs[i].is_root && t->procs[i].state == FL_MEMBER_LIVE;
+	return n;
+}
+
 int fl_tree_end(fl_tree *t, int64_t wait_ns)
 {
 	int64_t deadline = fl_now_ns() + wait_ns;

@@ -157,6 +157,10 @@ int fl_tree_pids_moved(void);
 void fl_tree_discover(fl_tree **trees, size_t ntrees, int full,
 		      int64_t now_ns);
 
+/* How many processes of the tree other than the root were alive at the
+ * last look. */
+int fl_tree_live_others(const fl_tree *t);
+
 /* The end of a target: a last full walk, then every live process of the
  * tree is killed (SIGKILL through its pidfd), waited for at most
  * wait_ns, and reaped where faultline adopted it; those that left the
