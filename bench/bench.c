@@ -76,6 +76,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -149,7 +150,16 @@ static pid_t holder(int nfds, int nthreads, int *release)
  * leaves the caches cold, which is how a 10,000-fd sample once looked
  * six times dearer than it is). At most n calls or budget_ns. Median and
  * p99 into med/p99; the value read into *val. */
-enum method { M_SAMPLE, M_FSTATAT, M_NLINK, M_STATM, M_STAT, M_GETDENTS };
+enum method {
+	M_SAMPLE,
+	M_FSTATAT,
+	M_NLINK,
+	M_STATM,
+	M_STAT,
+	M_GETDENTS,
+	M_BYNAME,	/* fd/ and task/ by name, as the sampler did before */
+	M_COUNT
+};
 
 static void time_method(fl_sampler *s, int statfd, enum method m, int n,
 			int64_t budget_ns, int64_t *med, int64_t *p99,
@@ -189,6 +199,16 @@ static void time_method(fl_sampler *s, int statfd, enum method m, int n,
 		case M_GETDENTS:
 			*val = fl_procfs_count_dir(s->fddirfd);
 			break;
+		case M_BYNAME: {
+			struct stat st;
+			if (fstatat(s->procfd, "fd", &st, 0) == 0)
+				*val = (long)st.st_size;
+			if (fstatat(s->procfd, "task", &st, 0) < 0)
+				*val = -1;
+			break;
+		}
+		case M_COUNT:
+			break;
 		}
 		v[k] = fl_now_ns() - t0;
 	}
@@ -210,9 +230,9 @@ static void bench_sampling(void)
 	printf("1. One sample of a process, and each way of reading its figures "
 	       "alone, each timed\n   in its own loop (median of up to 2000 "
 	       "calls, p99 in brackets)\n\n");
-	printf("   %6s %7s  %-17s %9s %9s %9s  %-17s %10s\n", "fds", "threads",
-	       "faultline sample", "fd size", "task/ nl", "statm",
-	       "/proc/PID/stat", "getdents");
+	printf("   %6s %7s  %-17s %9s %9s %9s %9s  %-17s %10s\n", "fds",
+	       "threads", "faultline sample", "fd size", "task/ nl", "by name",
+	       "statm", "/proc/PID/stat", "getdents");
 	for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
 		int release;
 		pid_t pid = holder(shapes[k].fds, shapes[k].threads, &release);
@@ -229,24 +249,29 @@ static void bench_sampling(void)
 				break;
 			usleep(2000);
 		}
-		s.fddirfd = openat(s.procfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (s.fddirfd < 0)
+			s.fddirfd = openat(s.procfd, "fd",
+					   O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		int statfd = openat(s.procfd, "stat", O_RDONLY | O_CLOEXEC);
-		int64_t med[6], p99[6];
-		long val[6] = {0};
-		for (int m = 0; m < 6; m++)
+		int64_t med[M_COUNT], p99[M_COUNT];
+		long val[M_COUNT] = {0};
+		for (int m = 0; m < M_COUNT; m++)
 			time_method(&s, statfd, (enum method)m, 2000,
-				    m >= M_STAT ? FL_NS_PER_SEC : 2 * FL_NS_PER_SEC,
+				    m == M_STAT || m == M_GETDENTS
+					    ? FL_NS_PER_SEC
+					    : 2 * FL_NS_PER_SEC,
 				    &med[m], &p99[m], &val[m]);
-		char c[6][32], q[6][32];
-		for (int m = 0; m < 6; m++) {
+		char c[M_COUNT][32], q[M_COUNT][32];
+		for (int m = 0; m < M_COUNT; m++) {
 			fl_fmt_duration(c[m], sizeof c[m], med[m]);
 			fl_fmt_duration(q[m], sizeof q[m], p99[m]);
 		}
 		char a[48], e[48];
 		snprintf(a, sizeof a, "%s (%s)", c[0], q[0]);
 		snprintf(e, sizeof e, "%s (%s)", c[4], q[4]);
-		printf("   %6ld %7ld  %-17s %9s %9s %9s  %-17s %10s\n", val[M_GETDENTS],
-		       val[M_NLINK], a, c[1], c[2], c[3], e, c[5]);
+		printf("   %6ld %7ld  %-17s %9s %9s %9s %9s  %-17s %10s\n",
+		       val[M_GETDENTS], val[M_NLINK], a, c[M_FSTATAT], c[M_NLINK],
+		       c[M_BYNAME], c[M_STATM], e, c[M_GETDENTS]);
 		if (val[M_FSTATAT] != val[M_GETDENTS] || val[M_NLINK] != val[M_STAT])
 			printf("   (counts differ: fd size %ld, getdents %ld; task/ "
 			       "links - 2 %ld, stat %ld)\n",
@@ -259,8 +284,10 @@ static void bench_sampling(void)
 	}
 	printf("\n   A faultline sample is the fd size, the link count of task/ "
 	       "(threads + 2) and statm:\n   three calls whose cost depends on "
-	       "neither count. /proc/PID/stat gives threads and\n   RSS in one "
-	       "read but sums every thread; getdents counts fds one by one.\n\n");
+	       "neither count, the first two an fstat of\n   fd/ and task/ kept "
+	       "open ('by name': both with fstatat, a path walk each, as\n   "
+	       "before). /proc/PID/stat gives threads and RSS in one read but "
+	       "sums every\n   thread; getdents counts fds one by one.\n\n");
 }
 
 /* Starts argv with stdout on a pipe, waits for a line containing ready,

@@ -17,7 +17,7 @@ int fl_sampler_open_dir(fl_sampler *s, pid_t pid, int procfd, int pidfd,
 	memset(s, 0, sizeof *s);
 	s->pid = pid;
 	s->procfd = procfd;
-	s->fddirfd = -1;
+	s->fddirfd = s->taskfd = -1;
 	s->pidfd = pidfd;
 	s->page_size = sysconf(_SC_PAGESIZE);
 	s->statmfd = openat(procfd, "statm", O_RDONLY | O_CLOEXEC);
@@ -27,13 +27,19 @@ int fl_sampler_open_dir(fl_sampler *s, pid_t pid, int procfd, int pidfd,
 		s->procfd = -1;
 		return err;
 	}
+	/* Kept open when the harness has fds to spare (a large tree may
+	 * not): each figure is then an fstat of an open directory. */
+	s->fddirfd = openat(procfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	s->taskfd = openat(procfd, "task", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	s->method = force_method;
 	if (!s->method) {
 		/* A live process always has a non-empty fd table while it
 		 * starts (at least the harness's agent socket or stdio), so a
 		 * zero size means the kernel does not report it (< 6.2). */
 		struct stat st;
-		if (fstatat(procfd, "fd", &st, 0) == 0 && st.st_size > 0)
+		int r = s->fddirfd >= 0 ? fstat(s->fddirfd, &st)
+					: fstatat(procfd, "fd", &st, 0);
+		if (r == 0 && st.st_size > 0)
 			s->method = FL_FDS_FSTATAT;
 		else
 			s->method = FL_FDS_GETDENTS;
@@ -48,7 +54,7 @@ int fl_sampler_open(fl_sampler *s, pid_t pid, enum fl_fd_method force_method)
 	int procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (procfd < 0) {
 		memset(s, 0, sizeof *s);
-		s->procfd = s->statmfd = s->fddirfd = s->pidfd = -1;
+		s->procfd = s->statmfd = s->fddirfd = s->taskfd = s->pidfd = -1;
 		return -errno;
 	}
 	return fl_sampler_open_dir(s, pid, procfd, -1, force_method);
@@ -58,7 +64,9 @@ int fl_sampler_fds(fl_sampler *s)
 {
 	if (s->method == FL_FDS_FSTATAT) {
 		struct stat st;
-		if (fstatat(s->procfd, "fd", &st, 0) < 0)
+		int r = s->fddirfd >= 0 ? fstat(s->fddirfd, &st)
+					: fstatat(s->procfd, "fd", &st, 0);
+		if (r < 0)
 			return errno == ENOENT ? -ESRCH : -errno;
 		if (st.st_size > 0)
 			return (int)st.st_size;
@@ -78,10 +86,16 @@ int fl_sampler_fds(fl_sampler *s)
 long fl_sampler_threads(fl_sampler *s)
 {
 	struct stat st;
-	if (fstatat(s->procfd, "task", &st, 0) < 0)
+	int r = s->taskfd >= 0 ? fstat(s->taskfd, &st)
+			       : fstatat(s->procfd, "task", &st, 0);
+	if (r < 0)
 		return errno == ENOENT ? -ESRCH : -errno;
-	/* "." and ".." are the other two links. */
-	return st.st_nlink >= 2 ? (long)st.st_nlink - 2 : 0;
+	/* "." and ".." are the other two links. An open task/ of a reaped
+	 * process still answers, with no thread: a process has at least
+	 * one until it is gone (a zombie keeps its leader). */
+	if (st.st_nlink <= 2)
+		return -ESRCH;
+	return (long)st.st_nlink - 2;
 }
 
 /* Resident pages and program size from statm. */
@@ -144,11 +158,13 @@ void fl_sampler_close(fl_sampler *s)
 {
 	if (s->fddirfd >= 0)
 		close(s->fddirfd);
+	if (s->taskfd >= 0)
+		close(s->taskfd);
 	if (s->statmfd >= 0)
 		close(s->statmfd);
 	if (s->procfd >= 0)
 		close(s->procfd);
-	s->fddirfd = s->statmfd = s->procfd = -1;
+	s->fddirfd = s->taskfd = s->statmfd = s->procfd = -1;
 }
 
 const char *fl_sampler_method_name(enum fl_fd_method m)

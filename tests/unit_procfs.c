@@ -6,6 +6,7 @@
 
 #include <criterion/parameterized.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 
 /* Fixed-size strings: Criterion copies parameters into the test's own
@@ -182,6 +183,60 @@ Test(sampler, counts_fds_both_ways)
 	cr_assert_eq(fl_sampler_read(&a, &sa), -ESRCH);
 	fl_sampler_close(&a);
 	fl_sampler_close(&b);
+}
+
+/* fd/ and task/ are kept open and read with fstat; a harness out of fds
+ * reads them by name. Both give the same figures, and each figure alone
+ * refuses once the process is reaped (an open task/ of a reaped process
+ * still answers, with no thread: that is read as gone). */
+Test(sampler, kept_dirs_and_names_agree_and_refuse_after_the_reap)
+{
+	int release;
+	pid_t pid = holder(40, &release);
+	fl_sampler kept, named;
+	fl_sample sk, sn;
+	cr_assert_eq(fl_sampler_open(&kept, pid, FL_FDS_FSTATAT), 0);
+	cr_assert_geq(kept.fddirfd, 0);
+	cr_assert_geq(kept.taskfd, 0);
+	/* No fd left for the two directories: what the sampler does then. */
+	struct rlimit old, none;
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	int probe = open("/dev/null", O_RDONLY);
+	cr_assert_geq(probe, 0);
+	close(probe);
+	none = old;
+	none.rlim_cur = (rlim_t)probe + 2; /* room for /proc/PID and statm */
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d", (int)pid);
+	int procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cr_assert_geq(procfd, 0);
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &none), 0);
+	int r = fl_sampler_open_dir(&named, pid, procfd, -1, FL_FDS_FSTATAT);
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	cr_assert_eq(r, 0);
+	cr_assert_eq(named.fddirfd, -1);
+	cr_assert_eq(named.taskfd, -1);
+	for (int i = 0; i < 200; i++) {
+		cr_assert_eq(fl_sampler_read(&kept, &sk), 0);
+		if (sk.v[FL_FIG_FDS] >= 40)
+			break;
+		usleep(5000);
+	}
+	cr_assert_eq(fl_sampler_read(&kept, &sk), 0);
+	cr_assert_eq(fl_sampler_read(&named, &sn), 0);
+	cr_assert_eq(sk.v[FL_FIG_FDS], sn.v[FL_FIG_FDS]);
+	cr_assert_eq(sk.v[FL_FIG_FDS], tu_count_entries(strcat(path, "/fd")));
+	cr_assert_eq(sk.v[FL_FIG_THREADS], 1);
+	cr_assert_eq(sn.v[FL_FIG_THREADS], 1);
+	close(release);
+	waitpid(pid, NULL, 0);
+	cr_assert_eq(fl_sampler_fds(&kept), -ESRCH);
+	cr_assert_eq(fl_sampler_threads(&kept), -ESRCH);
+	cr_assert_eq(fl_sampler_read(&kept, &sk), -ESRCH);
+	cr_assert_eq(fl_sampler_threads(&named), -ESRCH);
+	cr_assert_eq(fl_sampler_read(&named, &sn), -ESRCH);
+	fl_sampler_close(&kept);
+	fl_sampler_close(&named);
 }
 
 Test(procfs, fd_table_and_threads_of_self)
