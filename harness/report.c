@@ -230,9 +230,13 @@ static int fill_json(int fd, void *arg)
 					   JSON_REAL_PRECISION(10));
 	if (r == 0)
 		r = json_out_put("\n", 1, o);
+	/* The last flush writes whatever the buffer holds (a small
+	 * document's whole text): its error is the write's error. */
 	int e = json_out_flush(o);
-	if (r < 0)
-		r = e < 0 ? e : -ENOMEM;
+	if (e < 0)
+		r = e;
+	else if (r < 0)
+		r = -ENOMEM;
 	free(o);
 	return r;
 }

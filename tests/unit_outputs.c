@@ -14,6 +14,8 @@
 #include "results.h"
 #include "writers.h"
 
+#include <sys/resource.h>
+
 static char *dir;
 
 static void setup(void)
@@ -263,4 +265,44 @@ Test(outputs, trend_shows_every_figure)
 	free(pn);
 	json_decref(old);
 	json_decref(new);
+}
+
+/* A write that fails is an error for every writer, wherever it fails: a
+ * file size limit makes the kernel refuse (EFBIG) whichever write crosses
+ * it, the last flush of a buffer included, and nothing is left under the
+ * file's name. (The results file of a small run is written by its last
+ * flush alone: losing that error once left an empty results.json behind
+ * a run that exited as if it were complete.) */
+Test(outputs, a_failed_write_is_an_error_and_leaves_no_file)
+{
+	json_t *doc = document(1, "r3", "2026-01-03T00:00:00Z");
+	for (int w = 0; w < FL_WRITER_COUNT; w++) {
+		static const rlim_t limits[] = {0, 1, 100, 500};
+		for (size_t l = 0; l < sizeof limits / sizeof limits[0]; l++) {
+			rlim_t limit = limits[l];
+			char path[PATH_MAX];
+			snprintf(path, sizeof path, "%s/out-%d-%lu", dir, w,
+				 (unsigned long)limit);
+			pid_t pid = fork();
+			cr_assert_geq(pid, 0);
+			if (pid == 0) {
+				signal(SIGXFSZ, SIG_IGN);
+				struct rlimit rl = {limit, limit};
+				if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
+					_exit(10);
+				int r = fl_writers[w].write(doc, path);
+				_exit(r == -EFBIG ? 0 : r == 0 ? 11 : 12);
+			}
+			int st;
+			cr_assert_eq(waitpid(pid, &st, 0), pid);
+			cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+				  "%s with a %lu-byte limit: %s", fl_writers[w].name,
+				  (unsigned long)limit,
+				  WEXITSTATUS(st) == 11 ? "reported written"
+							: "another error");
+			cr_assert_neq(access(path, F_OK), 0,
+				      "%s left %s behind", fl_writers[w].name, path);
+		}
+	}
+	json_decref(doc);
 }
