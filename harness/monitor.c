@@ -77,9 +77,7 @@ static void stop_sampling(fl_session *s);
 
 static void notify(fl_session *s)
 {
-	uint64_t one = 1;
-	ssize_t w = write(s->notify_fd, &one, sizeof one);
-	(void)w;
+	(void)fl_eventfd_signal(s->notify_fd);
 }
 
 int fl_session_init(fl_session *s, const fl_child *child, double hz,
@@ -774,9 +772,7 @@ int fl_monitor_start(void)
 
 static void wake_monitor(void)
 {
-	uint64_t one = 1;
-	ssize_t w = write(mon.ctlfd, &one, sizeof one);
-	(void)w;
+	(void)fl_eventfd_signal(mon.ctlfd);
 }
 
 void fl_monitor_stop(void)

@@ -306,6 +306,18 @@ int fl_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+int fl_eventfd_signal(int fd)
+{
+	uint64_t one = 1;
+	for (int tries = 0; tries < 1000; tries++) {
+		if (write(fd, &one, sizeof one) == (ssize_t)sizeof one)
+			return 0;
+		if (errno == EBADF || errno == EINVAL)
+			return -errno;
+	}
+	return -EIO;
+}
+
 int fl_read_file(const char *path, char **out, size_t *outlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -64,6 +64,12 @@ void *fl_xrealloc(void *p, size_t n);
 
 /* Writes all of buf to fd, retrying on EINTR and short writes. 0 or -errno. */
 int fl_write_all(int fd, const void *buf, size_t len);
+/* Adds one to an eventfd's counter, the way one thread wakes another. A
+ * failed write would leave the other asleep for good, and an eventfd
+ * refuses only what never happens here (a counter near 2^64) or a closed
+ * fd: anything else (EINTR, a failure injected into faultline itself) is
+ * tried again. 0 or -errno (EBADF, EINVAL). */
+int fl_eventfd_signal(int fd);
 /* Reads a whole (small) file into a NUL-terminated malloc'd buffer. */
 int fl_read_file(const char *path, char **out, size_t *outlen);
 /* mkdir -p. 0 or -errno. */
