@@ -370,13 +370,18 @@ int fl_expect_process_end(fl_ctx *ctx, const char *where, pid_t pid, int sig,
 	if (in && in->sess && in->sess->tree_ok) {
 		fl_session *s = in->sess;
 		pthread_mutex_lock(&s->lock);
+		for (size_t i = s->tree.n; i-- > 0;)
+			if (s->tree.procs[i].pid == pid)
+				fl_tree_look(&s->tree, i, fl_now_ns());
+		pthread_mutex_unlock(&s->lock);
+		/* Gone unseen: its parent's wait may say how. */
+		fl_instance_settle_ends(in);
+		pthread_mutex_lock(&s->lock);
 		/* The last process with that pid (pids are reused). */
 		fl_member *p = NULL;
 		for (size_t i = s->tree.n; i-- > 0 && !p;)
-			if (s->tree.procs[i].pid == pid) {
-				fl_tree_look(&s->tree, i, fl_now_ns());
+			if (s->tree.procs[i].pid == pid)
 				p = &s->tree.procs[i];
-			}
 		if (p) {
 			fl_exit_info e = member_exit(p);
 			snprintf(name, sizeof name, "%s ", p->comm);

@@ -695,6 +695,29 @@ void fl_faults_footprint(fl_faults *f, int procfd, pid_t pid,
 	out->tls_bytes = (int64_t)e->tls_bytes;
 }
 
+int fl_faults_reaped(const fl_faults *f, pid_t pid, int64_t since_ns,
+		     int *status, int64_t *t_ns)
+{
+	fl_shm_view v;
+	if (view(f, &v) < 0)
+		return 0;
+	/* The ring keeps the newest FL_MAX_REAPED records: the oldest of
+	 * them first, so the first record of pid since since_ns wins. */
+	uint64_t end = atomic_load(&v.hdr->nreaped);
+	uint64_t n = end > FL_MAX_REAPED ? end - FL_MAX_REAPED : 0;
+	for (; n < end; n++) {
+		int32_t rpid, rstatus;
+		int64_t rt;
+		if (!fl_shm_reaped_get(&v, n, &rpid, &rstatus, &rt) ||
+		    rpid != pid || rt < since_ns)
+			continue;
+		*status = rstatus;
+		*t_ns = rt;
+		return 1;
+	}
+	return 0;
+}
+
 /* The start time of a live process, or 0 if it is gone. */
 static uint64_t start_ticks_of(pid_t pid)
 {

@@ -158,6 +158,16 @@ int fl_faults_stats(fl_faults *f, fl_point_stats **out, char *err,
 void fl_faults_footprint(fl_faults *f, int procfd, pid_t pid,
 			 fl_footprint *out);
 
+/* How process pid ended, as its parent's own wait returned it (the
+ * agent's ring of reaped children, lib/agent_proto.h): the first record
+ * of pid made at since_ns or later (CLOCK_MONOTONIC; pass when the
+ * process was found, so a reaped process whose pid a later one reuses is
+ * never taken for it). 1 with *status (a wait status) and *t_ns (when it
+ * was reaped), 0 when no record says. Reads only: safe from the monitor
+ * thread. */
+int fl_faults_reaped(const fl_faults *f, pid_t pid, int64_t since_ns,
+		     int *status, int64_t *t_ns);
+
 /* Every process that registered: which run the agent now, which executed
  * another program (named) and which are gone. *out malloc'd; returns the
  * count. Entries of processes that are gone are released for reuse. */

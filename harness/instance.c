@@ -833,23 +833,28 @@ static int member_crashed(const fl_ctx *ctx, const fl_instance *in,
 	return 1;
 }
 
-int fl_instance_judge_ends(const fl_ctx *ctx, fl_instance *in)
+void fl_instance_settle_ends(fl_instance *in)
 {
 	if (!in->sess || !in->sess->tree_ok)
-		return 0;
+		return;
 	fl_session *s = in->sess;
-	/* Where the agent ran and recorded a crashing signal (a sweep), its
-	 * record says how a process ended that its parent reaped unseen. */
-	fl_crash *cr = NULL;
-	int ncr = 0, unknown = 0, crashed = 0;
+	/* Its parent's wait first (the agent recorded it, in any run): the
+	 * status itself, exit codes included. */
 	pthread_mutex_lock(&s->lock);
+	fl_tree_settle_ends(&s->tree, &in->faults, 1);
+	int unknown = 0;
 	for (size_t i = 0; i < s->tree.n; i++)
 		unknown |= !s->tree.procs[i].is_root &&
 			   s->tree.procs[i].state == FL_MEMBER_GONE &&
 			   !s->tree.procs[i].end_known;
 	pthread_mutex_unlock(&s->lock);
-	if (unknown)
-		ncr = fl_sites_crashes(&in->faults, &cr);
+	if (!unknown)
+		return;
+	/* Else, where the agent recorded a crashing signal (a sweep), its
+	 * record says how a process ended (a parent that reaps through a
+	 * call the agent does not wrap: a raw system call). */
+	fl_crash *cr = NULL;
+	int ncr = fl_sites_crashes(&in->faults, &cr);
 	pthread_mutex_lock(&s->lock);
 	for (size_t i = 0; i < s->tree.n; i++) {
 		fl_member *p = &s->tree.procs[i];
@@ -857,15 +862,29 @@ int fl_instance_judge_ends(const fl_ctx *ctx, fl_instance *in)
 			for (int k = 0; k < ncr; k++)
 				if (cr[k].pid == p->pid) {
 					p->end_known = 1;
-					p->end_from_agent = 1;
+					p->end_from = FL_END_AGENT;
 					p->end_signal = cr[k].sig;
 					break;
 				}
+	}
+	pthread_mutex_unlock(&s->lock);
+	free(cr);
+}
+
+int fl_instance_judge_ends(const fl_ctx *ctx, fl_instance *in)
+{
+	if (!in->sess || !in->sess->tree_ok)
+		return 0;
+	fl_session *s = in->sess;
+	fl_instance_settle_ends(in);
+	int crashed = 0;
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < s->tree.n; i++) {
+		fl_member *p = &s->tree.procs[i];
 		p->crashed = member_crashed(ctx, in, p);
 		crashed += p->crashed;
 	}
 	pthread_mutex_unlock(&s->lock);
-	free(cr);
 	return crashed;
 }
 

@@ -33,10 +33,14 @@ int fl_instance_setrlimit(fl_ctx *ctx, int resource, double value,
 /* Did this run end without the scenario asking for or expecting it (a
  * crash, an exit in the middle of a server's life)? */
 int fl_instance_died_on_its_own(const fl_ctx *ctx, const fl_instance *in);
+/* Settles how each process of the run's tree went that faultline did
+ * not see end: from its parent's wait as the agent recorded it, else
+ * from the agent's crash record (a sweep). The one place an end comes
+ * from the agent; call it before reading ends. */
+void fl_instance_settle_ends(fl_instance *in);
 /* Marks each process of the run's tree but the first that was killed by
- * a signal faultline did not send (fl_member.crashed), its end taken
- * from the agent's crash record where nothing else knew it. Returns how
- * many crashed. */
+ * a signal faultline did not send (fl_member.crashed), its end settled
+ * first (fl_instance_settle_ends). Returns how many crashed. */
 int fl_instance_judge_ends(const fl_ctx *ctx, fl_instance *in);
 /* The current run's pid, or 0. */
 pid_t fl_instance_pid(const fl_ctx *ctx);

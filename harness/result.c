@@ -65,7 +65,8 @@ static json_t *series_json(fl_session *s)
 }
 
 /* How a process ended, into o: "end" (running, exited, killed,
- * unknown: its parent reaped it before faultline saw it), its exit status
+ * unknown: its parent reaped it before faultline saw it, and no record
+ * of the agent says how), its exit status
  * or signal, where that was learnt, and whether it crashed (killed by a
  * signal faultline did not send: the survival rule). */
 static void end_json(json_t *o, int live, int known, int sig, int code,
@@ -123,7 +124,7 @@ static json_t *processes_json(const fl_ctx *ctx, fl_instance *in)
 		else
 			end_json(o, p->state == FL_MEMBER_LIVE, p->end_known,
 				 p->end_signal, p->end_code, p->end_core,
-				 p->end_from_agent ? "agent" : "wait",
+				 fl_end_from_name(p->end_from),
 				 p->crashed);
 		json_t *last = json_object(), *peak = json_object();
 		for (int f = 0; f < FL_FIG_COUNT; f++) {

@@ -136,6 +136,47 @@ static void note_end_status(fl_member *p, int status)
 	p->end_code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
 }
 
+static const char *const end_from_names[FL_END_FROM_COUNT] = {
+	[FL_END_WAIT] = "wait",
+	[FL_END_PARENT] = "parent",
+	[FL_END_AGENT] = "agent",
+};
+
+const char *fl_end_from_name(int from)
+{
+	return from >= 0 && from < FL_END_FROM_COUNT ? end_from_names[from]
+						     : "wait";
+}
+
+int fl_tree_settle_ends(fl_tree *t, const struct fl_faults *faults,
+			int again)
+{
+	if (!faults)
+		return 0;
+	int settled = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		fl_member *p = &t->procs[i];
+		if (p->is_root || p->state != FL_MEMBER_GONE || p->end_known ||
+		    (p->parent_looked && !again))
+			continue;
+		p->parent_looked = 1;
+		int status;
+		int64_t reaped_ns;
+		/* Only a record made since it was found: a pid is reused
+		 * only once its process is reaped. */
+		if (!fl_faults_reaped(faults, p->pid, t->start_ns + p->first_ns,
+				      &status, &reaped_ns))
+			continue;
+		note_end_status(p, status);
+		p->end_from = FL_END_PARENT;
+		/* Reaped at once: the parent's moment is the nearer one. */
+		if (reaped_ns - t->start_ns < p->exit_ns)
+			p->exit_ns = reaped_ns - t->start_ns;
+		settled++;
+	}
+	return settled;
+}
+
 /* An exited process: reaped here if faultline adopted it, else a zombie
  * until its parent reaps it (its /proc entry goes then). Either way its
  * end is noted while it can be read: waitid's status, or the zombie's
@@ -417,6 +458,8 @@ int fl_tree_sample(fl_tree *t, int64_t now_ns, struct fl_faults *faults,
 	}
 	for (int f = 0; f < FL_FIG_COUNT; f++)
 		out->v[f] = sum[f];
+	/* Before compact() may drop them: those that went this round. */
+	fl_tree_settle_ends(t, faults, 0);
 	compact(t);
 	return counted;
 }

@@ -50,6 +50,17 @@ enum fl_member_state {
 	FL_MEMBER_GONE,		/* reaped */
 };
 
+/* Where the end of a process was learnt (results' end_from). */
+enum fl_end_from {
+	FL_END_WAIT = 0,	/* faultline's own wait, or the zombie's stat */
+	FL_END_PARENT,		/* its parent's wait, recorded by the agent */
+	FL_END_AGENT,		/* the agent's crash record (a sweep) */
+	FL_END_FROM_COUNT
+};
+
+/* "wait", "parent", "agent". */
+const char *fl_end_from_name(int from);
+
 typedef struct fl_member {
 	pid_t pid, ppid;
 	char comm[32];
@@ -64,13 +75,17 @@ typedef struct fl_member {
 	int killed;		/* faultline killed it at the end */
 	/* How it ended, when that is known: from waitid for those faultline
 	 * reaped, from its zombie's stat (field 52) for those whose parent
-	 * reaps them; unknown when the parent reaped it before any sample
-	 * saw the zombie. The root's is its session's (fl_child). */
+	 * reaps them, from the parent's own wait (the agent's record) when
+	 * the parent reaped it before any sample saw the zombie, or from
+	 * the agent's crash record in a sweep; unknown when none says. The
+	 * root's is its session's (fl_child). */
 	int end_known;
 	int end_signal;		/* killed by this signal; 0: it exited */
 	int end_code;		/* its exit status when it exited */
 	int end_core;		/* the signal dumped core */
-	int end_from_agent;	/* known from the agent's crash record */
+	int end_from;		/* enum fl_end_from: where it was learnt */
+	int parent_looked;	/* the parent's records were looked at once
+				 * since it went */
 	int end_expected;	/* the script judged this end itself
 				 * (t:expect{pid=..., signal=...}) */
 	int crashed;		/* killed by a signal faultline did not
@@ -173,6 +188,15 @@ int fl_tree_end(fl_tree *t, int64_t wait_ns);
  * process left the target's session: sleep (pid 123), killed"; "" when
  * none). */
 int fl_tree_escapees(const fl_tree *t, char *msg, size_t len);
+
+/* The ends its parent's wait recorded (fl_faults_reaped) of the
+ * processes that went without faultline seeing how: each such member
+ * takes the record's status (end_from FL_END_PARENT). again: look at
+ * every such member (else only at those not looked at yet; the monitor
+ * looks once as each goes, the judgement again, since the record follows
+ * the parent's wait by a moment). Returns how many were settled. */
+int fl_tree_settle_ends(fl_tree *t, const struct fl_faults *faults,
+			int again);
 
 /* Looks at member i now: if its pidfd says it exited, it is marked
  * exited (and its end noted) as a sample would. */

@@ -29,6 +29,10 @@
  *  - patterns: "prefix*" windows, applied by whoever adds a point later;
  *  - process table: one entry per process that runs the agent (pid, ppid,
  *    actor, program, start time, the agent's footprint in it);
+ *  - reaped children: a ring of the ends a process of the tree learnt
+ *    from its own wait for a child (pid, raw wait status, when), so the
+ *    harness knows how a worker ended that its parent reaped before any
+ *    sample saw the zombie (fl_shm_reaped);
  *  - journal: a ring of fixed-size records of fired faults, written
  *    without locks or allocation by the failing thread, drained by the
  *    harness; a thread that finds it full waits (bounded) for the
@@ -53,7 +57,7 @@
 #include <string.h>
 
 #define FL_ENV_SHM_FD "FL_SHM_FD"
-#define FL_AGENT_PROTO_VERSION 5
+#define FL_AGENT_PROTO_VERSION 6
 #define FL_ACTOR_MAX 40
 
 #define FL_SHM_MAGIC 0x4d485346u /* "FSHM" */
@@ -85,6 +89,11 @@
 #define FL_ORIGIN_PROCS 32
 #define FL_ORIGIN_FDS 4096
 #define FL_MAX_CRASHES 16
+/* Ends of children their parent reaped: a ring, the newest kept. A
+ * master that restarts crashed workers in a loop overwrites the oldest;
+ * the harness reads them as processes go (harness/tree.c), long before
+ * that. A power of two. */
+#define FL_MAX_REAPED 1024
 #define FL_MODULE_NONE 0xffff
 
 enum { FL_CLOSE_LINUX = 0, FL_CLOSE_LIBFIU = 1 };
@@ -280,6 +289,20 @@ typedef struct fl_shm_proc {
 	uint8_t pad2[24];
 } fl_shm_proc;
 
+/* The end of a child as its parent's wait returned it: written by the
+ * agent in the reaping process right after the wait, from any context (a
+ * SIGCHLD handler included: atomics only, no lock), read by the harness.
+ * seq is a sequence lock tagged with the record's number: 2n+1 while the
+ * n-th record is written, 2n+2 once it is complete, so a reader never
+ * takes a torn or overwritten record for a whole one. */
+typedef struct fl_shm_reaped {
+	_Atomic uint64_t seq;
+	_Atomic int64_t t_ns;		/* CLOCK_MONOTONIC right after the wait */
+	_Atomic int32_t pid;		/* the child */
+	_Atomic int32_t status;		/* a wait status: WIFEXITED/WIFSIGNALED */
+	uint64_t pad;
+} fl_shm_reaped;
+
 enum fl_journal_kind {
 	FL_JREC_FAULT = 1,	/* a call was failed */
 	FL_JREC_WINDOW = 2,	/* an armed window opened (after=...) */
@@ -388,7 +411,7 @@ typedef struct fl_shm_hdr {
 	uint32_t version;		/* FL_AGENT_PROTO_VERSION */
 	uint64_t size;			/* of the whole region */
 	uint64_t off_points, off_index, off_rules, off_patterns, off_procs,
-		off_journal, off_replay;
+		off_reaped, off_journal, off_replay;
 	/* The journal's records come last: everything before them is the
 	 * control part, which every process maps in full from its start; the
 	 * records are mapped by each process when it first journals. */
@@ -418,6 +441,8 @@ typedef struct fl_shm_hdr {
 	_Atomic uint32_t site_fired;	/* an FL_SWEEP_SITE rule fired */
 	_Atomic uint32_t ncrashes;
 	_Atomic uint64_t site_calls;	/* its calls by anyone (site_actor 0) */
+	_Atomic uint64_t nreaped;	/* records ever claimed in the reaped
+					 * ring */
 } fl_shm_hdr;
 
 /* Pointers into a mapped region. */
@@ -428,6 +453,7 @@ typedef struct fl_shm_view {
 	fl_shm_rule *rules;
 	fl_shm_pattern *patterns;
 	fl_shm_proc *procs;
+	fl_shm_reaped *reaped;
 	fl_journal_hdr *jhdr;
 	fl_journal_rec *jrecs;
 	fl_shm_replay *replay;
@@ -465,6 +491,8 @@ static inline size_t fl_shm_layout(fl_shm_hdr *h, size_t replay_records,
 	off = fl_shm_align(off + FL_MAX_PATTERNS * sizeof(fl_shm_pattern));
 	h->off_procs = off;
 	off = fl_shm_align(off + FL_MAX_PROCS * sizeof(fl_shm_proc));
+	h->off_reaped = off;
+	off = fl_shm_align(off + FL_MAX_REAPED * sizeof(fl_shm_reaped));
 	h->off_journal = off;
 	off = fl_shm_align(off + sizeof(fl_journal_hdr));
 	h->off_replay = off;
@@ -503,6 +531,7 @@ static inline int fl_shm_view_of(void *base, size_t mapped, fl_shm_view *v)
 	v->rules = (fl_shm_rule *)(b + h->off_rules);
 	v->patterns = (fl_shm_pattern *)(b + h->off_patterns);
 	v->procs = (fl_shm_proc *)(b + h->off_procs);
+	v->reaped = (fl_shm_reaped *)(b + h->off_reaped);
 	v->jhdr = (fl_journal_hdr *)(b + h->off_journal);
 	v->jrecs = (fl_journal_rec *)(b + h->off_records);
 	v->replay = h->replay_cap ? (fl_shm_replay *)(b + h->off_replay) : NULL;
@@ -612,6 +641,40 @@ static inline int fl_shm_rule_read(const fl_shm_view *v, uint64_t ref,
 	*opened = atomic_load_explicit(&r->opened, memory_order_relaxed) == ver;
 	atomic_thread_fence(memory_order_acquire);
 	return atomic_load_explicit(&r->version, memory_order_relaxed) == ver;
+}
+
+/* Records the end of a reaped child (status as wait returns it). Lock
+ * free and async-signal-safe: a claim with one fetch-add, the fields
+ * under the record's sequence lock. */
+static inline void fl_shm_reaped_put(const fl_shm_view *v, int32_t pid,
+				     int32_t status, int64_t t_ns)
+{
+	uint64_t n = atomic_fetch_add(&v->hdr->nreaped, 1);
+	fl_shm_reaped *r = &v->reaped[n & (FL_MAX_REAPED - 1)];
+	atomic_store_explicit(&r->seq, 2 * n + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&r->pid, pid, memory_order_relaxed);
+	atomic_store_explicit(&r->status, status, memory_order_relaxed);
+	atomic_store_explicit(&r->t_ns, t_ns, memory_order_relaxed);
+	atomic_store_explicit(&r->seq, 2 * n + 2, memory_order_release);
+}
+
+/* Reads the n-th record (counted from 0, of the nreaped claimed so far).
+ * 1: *pid, *status and *t_ns are that record's; 0: it is being written,
+ * was overwritten by a later one, or was never complete. */
+static inline int fl_shm_reaped_get(const fl_shm_view *v, uint64_t n,
+				    int32_t *pid, int32_t *status,
+				    int64_t *t_ns)
+{
+	const fl_shm_reaped *r = &v->reaped[n & (FL_MAX_REAPED - 1)];
+	uint64_t want = 2 * n + 2;
+	if (atomic_load_explicit(&r->seq, memory_order_acquire) != want)
+		return 0;
+	*pid = atomic_load_explicit(&r->pid, memory_order_relaxed);
+	*status = atomic_load_explicit(&r->status, memory_order_relaxed);
+	*t_ns = atomic_load_explicit(&r->t_ns, memory_order_relaxed);
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&r->seq, memory_order_relaxed) == want;
 }
 
 #endif

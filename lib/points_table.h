@@ -61,6 +61,12 @@ typedef struct fl_point_def {
 	"signalfd inotify_init inotify_init1 fopen fopen64 freopen "         \
 	"freopen64 tmpfile tmpfile64 popen fclose pclose opendir closedir"
 
+/* Functions the agent wraps only to learn how a child ended from its
+ * parent's wait (lib/agent_reap.c): each calls the next definition
+ * (libfiu's wrapper for wait, waitpid and waitid, whose points still
+ * decide) and records the child it reaped. They are not points. */
+#define FL_REAP_FUNCTIONS "wait waitpid waitid wait3 wait4"
+
 #define FL_E_OPEN EACCES, EMFILE, ENFILE, ENOENT, ENOMEM, ENOSPC, EROFS
 #define FL_E_CLOSE EIO, EINTR, ENOSPC
 #define FL_E_READ EIO, EINTR, EAGAIN

@@ -1,7 +1,10 @@
 /* Survival of every process of the target, end to end: the real
  * bin/faultline on tests/targets/workercrash (a master whose worker 1
- * dies by SIGSEGV while the master and worker 0 live on). A crash in a
- * forked worker fails the run and names the process; the sweep calls the
+ * dies by SIGSEGV while the master and worker 0 live on) and
+ * tests/targets/reaper (a master that reaps its worker at once, so no
+ * sample sees the zombie: the agent's record of the master's wait says
+ * how it ended). A crash in a forked worker fails the run and names the
+ * process, whoever reaped it; the sweep calls the
  * site that makes it crash "crashed"; a script that expects the worker's
  * signal passes; a crash is the headline whatever failed before it. The
  * scenarios wait for lines, for the zombie and for the exit, never for a
@@ -171,6 +174,119 @@ Test(survival, a_crash_is_the_headline_over_earlier_failures, .timeout = 120)
 	json_array_foreach(json_object_get(s, "expectations"), i, x)
 		failed += json_is_false(json_object_get(x, "ok"));
 	cr_assert_eq(failed, 2, "both failures are listed:\n%s", out);
+	json_decref(doc);
+	free(out);
+	tu_env_free(&e);
+}
+
+/* A worker its parent reaps at once (tests/targets/reaper.c serve): the
+ * scenario waits until faultline knows the worker, lets it end (a file
+ * it waits for), waits for the master to say it reaped it, then stops.
+ * No zombie is left for a sample to see (in practice: the assertions
+ * hold whichever way faultline learnt the end). */
+#define REAPER "build/tests/targets/reaper"
+
+static json_t *run_reaped(tu_env *e, const char *how, const char *mode,
+			  const char *extra, int *status, char **out)
+{
+	char text[2048];
+	snprintf(text, sizeof text,
+		 "return { name = 'a worker reaped at once',\n"
+		 "  target = { cmd = { '" REAPER "', 'serve', '--go', '{tmpdir}/go',\n"
+		 "                     '--how', '%s'%s },\n"
+		 "             ready = { stdout = 'WORKER' } },\n"
+		 "  run = function(t)\n"
+		 "    local worker\n"
+		 "    assert(t:wait_until(function()\n"
+		 "      for _, p in ipairs(t:processes()) do\n"
+		 "        if not p.root then worker = p.pid; return true end\n"
+		 "      end\n"
+		 "      return false\n"
+		 "    end, 60), 'no worker')\n"
+		 "    assert(io.open(t.tmpdir .. '/go', 'w')):close()\n"
+		 "    assert(t:wait_output('REAPED pid=' .. worker, { past = true, timeout = 60 }))\n"
+		 "%s"
+		 "    t:stop()\n"
+		 "    t:expect { exit = 0 }\n"
+		 "  end,\n"
+		 "}\n",
+		 how, mode, extra);
+	return run_text(e, text, status, out);
+}
+
+/* Where faultline learnt a reaped worker's end: from its parent's wait
+ * (the agent's record), or from the zombie if a sample caught it. */
+static void assert_learnt(json_t *p)
+{
+	const char *from = tu_str(p, "end_from");
+	cr_assert(!strcmp(from, "parent") || !strcmp(from, "wait"),
+		  "end_from %s", from);
+}
+
+static void a_worker_reaped_at_once_crashed(const char *mode)
+{
+	tu_env e = tu_env_new();
+	int status;
+	char *out;
+	json_t *doc = run_reaped(&e, "segv", mode, "", &status, &out);
+	json_t *s = json_array_get(json_object_get(doc, "scenarios"), 0);
+	long pid = stdout_number(s, "REAPED pid=");
+	cr_assert_eq(status, 1, "a FAIL exits 1 (%d)\n%s", status, out);
+	cr_assert_str_eq(tu_str(s, "verdict"), "FAIL", "%s", out);
+	char want[128];
+	snprintf(want, sizeof want,
+		 "target did not survive: reaper pid %ld killed by SIGSEGV at ",
+		 pid);
+	const char *msg = tu_str(s, "message");
+	cr_assert(!strncmp(msg, want, strlen(want)), "message: %s\n%s", msg, out);
+	json_t *p = process(s, pid);
+	cr_assert_str_eq(tu_str(p, "end"), "killed");
+	cr_assert_str_eq(tu_str(p, "signal"), "SIGSEGV");
+	cr_assert(json_is_false(json_object_get(p, "core")), "no core (RLIMIT_CORE 0)");
+	cr_assert(json_is_true(json_object_get(p, "crashed")));
+	assert_learnt(p);
+	/* The master, and the worker it started again, did not crash. */
+	json_t *t = json_array_get(json_object_get(s, "targets"), 0);
+	size_t i, crashed = 0;
+	json_array_foreach(json_object_get(t, "processes"), i, p)
+		crashed += json_is_true(json_object_get(p, "crashed"));
+	cr_assert_eq(crashed, 1, "one process crashed");
+	json_decref(doc);
+	free(out);
+	tu_env_free(&e);
+}
+
+Test(survival, a_worker_its_master_reaps_in_a_sigchld_handler_crashed,
+     .timeout = 120)
+{
+	a_worker_reaped_at_once_crashed("");
+}
+
+Test(survival, a_worker_its_master_reaps_in_a_blocking_waitpid_crashed,
+     .timeout = 120)
+{
+	a_worker_reaped_at_once_crashed(", '--block'");
+}
+
+Test(survival, a_worker_reaped_at_once_that_exited_0_survived, .timeout = 120)
+{
+	tu_env e = tu_env_new();
+	int status;
+	char *out;
+	/* The script may also judge its end itself, by pid. */
+	json_t *doc = run_reaped(&e, "exit0", "",
+				 "    t:expect { pid = worker, exit = 0 }\n",
+				 &status, &out);
+	json_t *s = json_array_get(json_object_get(doc, "scenarios"), 0);
+	cr_assert_str_eq(tu_str(s, "verdict"), "PASS", "%s\n%s",
+			 tu_str(s, "message"), out);
+	cr_assert_eq(status, 0);
+	long pid = stdout_number(s, "REAPED pid=");
+	json_t *p = process(s, pid);
+	cr_assert_str_eq(tu_str(p, "end"), "exited");
+	cr_assert_eq(json_integer_value(json_object_get(p, "exit_code")), 0);
+	cr_assert(json_is_false(json_object_get(p, "crashed")));
+	assert_learnt(p);
 	json_decref(doc);
 	free(out);
 	tu_env_free(&e);

@@ -192,20 +192,12 @@ Test(points_table, libfiu_column_is_what_the_preload_wraps)
 	fl_elf_names_free(names, n);
 }
 
-/* Is f one of the functions the agent wraps for fd origins alone? */
+/* Is f one of the functions the agent wraps for its bookkeeping alone:
+ * fd origins, or the ends of the children a process reaps? */
 static int origin_function(const char *f)
 {
-	const char *list = FL_ORIGIN_FUNCTIONS;
-	size_t len = strlen(f);
-	for (const char *p = list; *p;) {
-		size_t n = strcspn(p, " ");
-		if (n == len && !strncmp(p, f, n))
-			return 1;
-		p += n;
-		while (*p == ' ')
-			p++;
-	}
-	return 0;
+	return fl_point_list_has(FL_ORIGIN_FUNCTIONS, f) ||
+	       fl_point_list_has(FL_REAP_FUNCTIONS, f);
 }
 
 static void in_agent(const fl_point_def *d, const char *f, const char *who, void *arg)
@@ -216,7 +208,7 @@ static void in_agent(const fl_point_def *d, const char *f, const char *who, void
 			  "the agent does not define %s (%s)", f, d->name);
 	else
 		/* libfiu's wrapper decides; the agent's, in front of it, only
-		 * records where an fd was made. */
+		 * records where an fd was made, or which child a wait reaped. */
 		cr_assert(!fl_elf_names_contain(e->names, e->n, f) ||
 				  origin_function(f),
 			  "the agent defines %s, listed as libfiu's", f);
@@ -229,19 +221,22 @@ Test(points_table, faultline_column_is_what_the_agent_wraps)
 	cr_assert_eq(fl_elf_exports(AGENT, &names, &n), 0);
 	exports e = { names, n };
 	each_function(in_agent, &e);
-	/* Every function of the origin list is the agent's. */
-	for (const char *p = FL_ORIGIN_FUNCTIONS; *p;) {
-		size_t k = strcspn(p, " ");
-		char f[64];
-		snprintf(f, sizeof f, "%.*s", (int)k, p);
-		cr_assert(fl_elf_names_contain(names, n, f),
-			  "the agent does not define %s (FL_ORIGIN_FUNCTIONS)", f);
-		p += k;
-		while (*p == ' ')
-			p++;
-	}
+	/* Every function of the origin and reap lists is the agent's. */
+	const char *lists[] = { FL_ORIGIN_FUNCTIONS, FL_REAP_FUNCTIONS };
+	for (size_t l = 0; l < 2; l++)
+		for (const char *p = lists[l]; *p;) {
+			size_t k = strcspn(p, " ");
+			char f[64];
+			snprintf(f, sizeof f, "%.*s", (int)k, p);
+			cr_assert(fl_elf_names_contain(names, n, f),
+				  "the agent does not define %s (%s)", f,
+				  l ? "FL_REAP_FUNCTIONS" : "FL_ORIGIN_FUNCTIONS");
+			p += k;
+			while (*p == ' ')
+				p++;
+		}
 	/* And the agent defines nothing else but its bookkeeping: fd origins
-	 * (FL_ORIGIN_FUNCTIONS), actors
+	 * (FL_ORIGIN_FUNCTIONS), reaped children (FL_REAP_FUNCTIONS), actors
 	 * (pthread_create, pthread_setname_np) and the decision every
 	 * wrapper asks for (libfiu's fiu_fail and fiu_failinfo, which the
 	 * agent answers itself, per thread). */
@@ -250,7 +245,7 @@ Test(points_table, faultline_column_is_what_the_agent_wraps)
 		int reached = fl_points_classify(names[i], &point, &wrapper, &kind) ==
 			      FL_CALL_REACHED;
 		if (origin_function(names[i]))
-			continue; /* fd origins: checked above */
+			continue; /* fd origins, reaps: checked above */
 		cr_assert(reached ? !strcmp(wrapper, "faultline")
 				  : !strcmp(names[i], "pthread_create") ||
 					    !strcmp(names[i], "pthread_setname_np") ||
