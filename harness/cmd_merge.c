@@ -3,10 +3,13 @@
  * (after an upgrade, or from a results file copied off a CI machine).
  * Both write through the table of writers: the report directory gets
  * every format that has a file there, and an option asks for each of the
- * others (--openmetrics FILE). */
+ * others (--openmetrics FILE). Neither holds a document whole: each
+ * reads its inputs twice, a scenario at a time, and streams them to
+ * every output in one pass. */
 #define _GNU_SOURCE
 #include "cli.h"
 #include "report.h"
+#include "sha256.h"
 #include "text.h"
 #include "sweep.h"
 #include "util.h"
@@ -187,27 +190,22 @@ static void carry_journal(json_t *sc, const char *results_path, const char *dir,
 		fl_out_of_memory();
 }
 
-/* Writes the directory and the extra files; the exit status. */
-static int write_outputs(json_t *doc, const struct opts *o, int skip_results)
-{
-	fl_outputs out;
-	memset(&out, 0, sizeof out);
-	out.dir = o->dir;
-	out.skip[FL_WRITER_JSON] = skip_results;
-	memcpy(out.extra, o->extra, sizeof out.extra);
-	return fl_writers_write(doc, &out, fl_print_write_failure, NULL) < 0
-		       ? FL_EXIT_INTERNAL
-		       : FL_EXIT_OK;
-}
-
 /* ------------------------------------------------------------------ */
 /* merge                                                               */
 
+/* Merge reads its inputs a scenario at a time and never holds one
+ * whole: a first pass checks them and gathers what the merged head needs
+ * (the summary, run.merged_from, the sweep map) and what the writers
+ * survey; a second reads them again and streams each kept scenario to
+ * every output. Memory is the heads, an entry per scenario id and the
+ * largest scenario, however large the shards are together. */
+
 struct input {
 	char path[PATH_MAX];
-	json_t *doc;
+	json_t *head;		/* the document without its scenarios */
 	long long shard_index, shard_total;	/* -1 when not a shard */
 	int order;
+	long added;		/* scenarios kept from it */
 };
 
 static int input_cmp(const void *a, const void *b)
@@ -221,31 +219,43 @@ static int input_cmp(const void *a, const void *b)
 struct merge {
 	struct input *in;
 	int n, quiet;
-	json_t *scenarios;	/* the merged scenarios */
-	json_t *sources;	/* the input of each */
-	json_t *index;		/* id -> [position, input] */
+	/* id -> [digest, input, position]: the scenario kept for each id,
+	 * the SHA-256 of its canonical text (scenario_digest) and where it
+	 * is. */
+	json_t *index;
 	json_t *from;		/* run.merged_from */
+	json_t *site_runs;	/* the sweep_site of each kept scenario */
+	fl_verdict_counts counts;
+	size_t kept;
 	int duplicates;
 	long long shards, shards_seen;	/* N of the shards; distinct ones */
 	double first_start, last_end;
 	const char *first_started;
 	json_t *seed, *interrupted;
 	int same_seed;
+	/* The pass under way: the input read, the outputs. */
+	int cur;
+	int failed;		/* a message was printed: stop */
+	fl_writers_set *ws;
+	const char *dir;
+	int journals_ok;	/* the directory is there for them */
 };
 
-/* Loads the inputs in shard order and checks they are of one split. */
+/* Reads the heads of the inputs (their scenarios scanned past), in
+ * shard order, and checks they are of one split. */
 static int load_inputs(struct merge *m, char **args)
 {
 	for (int i = 0; i < m->n; i++) {
 		struct input *in = &m->in[i];
 		char err[PATH_MAX + 256];
 		fl_results_path(args[i], in->path, sizeof in->path);
-		if (fl_results_load(in->path, &in->doc, err, sizeof err) < 0) {
+		if (fl_results_stream(in->path, NULL, NULL, &in->head, err,
+				      sizeof err) < 0) {
 			fprintf(stderr, "faultline merge: %s\n", err);
 			return -1;
 		}
 		in->order = i;
-		json_t *sh = fl_results_obj(fl_results_obj(in->doc, "run"), "shard");
+		json_t *sh = fl_results_obj(fl_results_obj(in->head, "run"), "shard");
 		in->shard_index = sh ? fl_results_int(sh, "index") : -1;
 		in->shard_total = sh ? fl_results_int(sh, "total") : -1;
 	}
@@ -271,46 +281,75 @@ static int load_inputs(struct merge *m, char **args)
 	return 0;
 }
 
-/* Adds input i's scenarios; a scenario seen before must be identical.
- * How many were added, or -1 after saying why not. */
-static long add_scenarios(struct merge *m, int i)
+/* The SHA-256 of a scenario's canonical text (compact, keys sorted), in
+ * hex. Two scenarios with one id are the same result when their digests
+ * are: a collision of SHA-256 is not a thing two shards produce, so the
+ * digest stands for the scenario and none has to be kept to compare. The
+ * text is Jansson's, whose numbers read back as the same doubles, so
+ * equal texts are equal documents (json_equal), and unequal texts are
+ * unequal ones but for a real -0.0 beside a 0.0 (refused as different,
+ * on the safe side). */
+static void scenario_digest(json_t *sc, char hex[65])
 {
-	struct input *in = &m->in[i];
-	size_t k;
-	json_t *sc;
-	long added = 0;
-	fl_results_foreach(in->doc, k, sc)
-	{
-		const char *id = fl_results_opt_str(sc, "id");
-		if (!id) {
-			fprintf(stderr, "faultline merge: %s: scenario %zu has no id\n",
-				in->path, k);
-			return -1;
-		}
-		json_t *seen = json_object_get(m->index, id);
-		if (seen) {
-			size_t at = (size_t)json_integer_value(json_array_get(seen, 0));
-			int src = (int)json_integer_value(json_array_get(seen, 1));
-			if (json_equal(json_array_get(m->scenarios, at), sc)) {
-				m->duplicates++;
-				continue;
-			}
-			fprintf(stderr, "faultline merge: scenario %s is in both %s "
-					"and %s, with different results; merge the "
-					"shards of one run only\n",
-				id, m->in[src].path, in->path);
-			return -1;
-		}
-		if (json_object_set_new(m->index, id,
-					json_pack("[I,i]",
-						  (json_int_t)json_array_size(m->scenarios),
-						  i)) ||
-		    json_array_append(m->scenarios, sc) ||
-		    json_array_append_new(m->sources, json_integer(i)))
-			fl_out_of_memory();
-		added++;
+	char *text = json_dumps(sc, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	if (!text)
+		fl_out_of_memory();
+	unsigned char d[32];
+	fl_sha256(text, strlen(text), d);
+	free(text);
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+}
+
+/* Pass one, for each scenario of input m->cur: a scenario seen before
+ * must be identical; a new one is counted and surveyed. 0, or 1 after
+ * saying why not. */
+static int first_pass(json_t *sc, size_t k, void *arg)
+{
+	struct merge *m = arg;
+	struct input *in = &m->in[m->cur];
+	const char *id = fl_results_opt_str(sc, "id");
+	if (!id) {
+		fprintf(stderr, "faultline merge: %s: scenario %zu has no id\n",
+			in->path, k);
+		return 1;
 	}
-	return added;
+	char hex[65];
+	scenario_digest(sc, hex);
+	json_t *seen = json_object_get(m->index, id);
+	if (seen) {
+		int src = (int)json_integer_value(json_array_get(seen, 1));
+		if (!strcmp(json_string_value(json_array_get(seen, 0)), hex)) {
+			m->duplicates++;
+			return 0;
+		}
+		fprintf(stderr, "faultline merge: scenario %s is in both %s "
+				"and %s, with different results; merge the "
+				"shards of one run only\n",
+			id, m->in[src].path, in->path);
+		return 1;
+	}
+	if (json_object_set_new(m->index, id,
+				json_pack("[s,i,I]", hex, m->cur, (json_int_t)k)))
+		fl_out_of_memory();
+	fl_verdict_count(&m->counts, fl_results_verdict(sc),
+			 fl_results_bool(sc, "load_error"));
+	/* What the sweep map takes from a site's run (fl_sweep_map_update). */
+	json_t *ss = fl_results_obj(sc, "sweep_site");
+	if (ss) {
+		json_t *run = json_pack("{s:s,s:{s:O*,s:O*,s:O*}}", "id", id,
+					"sweep_site", "outcome",
+					json_object_get(ss, "outcome"), "detail",
+					json_object_get(ss, "detail"), "confirmed",
+					json_object_get(ss, "confirmed"));
+		if (!run || json_array_append_new(m->site_runs, run))
+			fl_out_of_memory();
+	}
+	if (fl_writers_survey_wanted(m->ws))
+		fl_writers_survey(m->ws, sc);
+	m->kept++;
+	in->added++;
+	return 0;
 }
 
 /* Copies from[key] into to when it is there. */
@@ -325,7 +364,7 @@ static void copy_field(json_t *to, const char *key, json_t *from)
  * it: the span of time, the seed, an interruption. */
 static void note_input(struct merge *m, int i, long added)
 {
-	json_t *doc = m->in[i].doc, *run = fl_results_obj(doc, "run");
+	json_t *doc = m->in[i].head, *run = fl_results_obj(doc, "run");
 	const char *started = fl_results_opt_str(run, "started");
 	double st = iso_seconds(started);
 	double dur = fl_results_num(run, "duration_s");
@@ -372,7 +411,7 @@ static json_t *merged_run(struct merge *m, const char *command)
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
 	snprintf(id, sizeof id, "%s-%d", stamp, (int)getpid());
-	json_t *first_run = fl_results_obj(m->in[0].doc, "run");
+	json_t *first_run = fl_results_obj(m->in[0].head, "run");
 	const char *started = m->first_started
 				      ? m->first_started
 				      : fl_results_opt_str(first_run, "started");
@@ -396,34 +435,107 @@ static json_t *merged_run(struct merge *m, const char *command)
 	return run;
 }
 
-/* Merges the loaded inputs into one document; NULL after saying why
- * not. */
+/* Pass one over every input: the merged head (the document without its
+ * scenarios), or NULL after saying why not. */
 static json_t *merge_inputs(struct merge *m, const char *command)
 {
-	const char *version = fl_results_opt_str(m->in[0].doc, "faultline_version");
+	const char *version = fl_results_opt_str(m->in[0].head, "faultline_version");
 	for (int i = 0; i < m->n; i++) {
-		const char *v = fl_results_opt_str(m->in[i].doc, "faultline_version");
+		const char *v = fl_results_opt_str(m->in[i].head, "faultline_version");
 		if (!m->quiet && version && v && strcmp(v, version))
 			fprintf(stderr, "faultline merge: note: %s was written by "
 					"faultline %s, %s by %s\n",
 				m->in[0].path, version, m->in[i].path, v);
-		long added = add_scenarios(m, i);
-		if (added < 0)
+		char err[PATH_MAX + 256];
+		json_t *head;
+		m->cur = i;
+		int r = fl_results_stream(m->in[i].path, first_pass, m, &head, err,
+					  sizeof err);
+		if (r == 1)
 			return NULL;
-		note_input(m, i, added);
+		if (r < 0) {
+			fprintf(stderr, "faultline merge: %s\n", err);
+			return NULL;
+		}
+		json_decref(head);
+		note_input(m, i, m->in[i].added);
 	}
 	json_t *doc = fl_results_new(version ? version : fl_version(),
-				     merged_run(m, command), json_incref(m->scenarios));
-	if (!doc)
+				     merged_run(m, command), json_array());
+	json_t *sum = fl_results_summary_new(&m->counts);
+	if (!doc || !sum || json_object_set_new(doc, "summary", sum))
 		fl_out_of_memory();
 	/* Shards of a sweep: one map of every site, each with the outcome of
-	 * the shard that ran it (sweep.c). */
+	 * the shard that ran it (sweep.c), counted over the runs of the
+	 * sites, which is all of the scenarios the map reads. */
 	for (int i = 0; i < m->n; i++)
-		if (fl_sweep_merge(doc, m->in[i].doc) < 0)
+		if (fl_sweep_merge(doc, m->in[i].head) < 0)
 			fl_out_of_memory();
-	if (fl_sweep_map_update(doc) < 0)
-		fl_out_of_memory();
+	json_t *sweep = json_object_get(doc, "sweep");
+	if (sweep) {
+		json_t *runs = json_pack("{s:O,s:O}", "scenarios", m->site_runs,
+					 "sweep", sweep);
+		if (!runs || fl_sweep_map_update(runs) < 0)
+			fl_out_of_memory();
+		json_decref(runs);
+	}
 	return doc;
+}
+
+/* Pass two, for each scenario of input m->cur: the kept ones (the entry
+ * of their id is this one) go to every output, their journals beside. */
+static int second_pass(json_t *sc, size_t k, void *arg)
+{
+	struct merge *m = arg;
+	json_t *at = json_object_get(m->index, fl_results_id(sc));
+	if (json_integer_value(json_array_get(at, 1)) != m->cur ||
+	    json_integer_value(json_array_get(at, 2)) != (json_int_t)k)
+		return 0;
+	/* Journals follow their scenarios, renamed after their new
+	 * place. */
+	if (m->journals_ok) {
+		char name[64];
+		snprintf(name, sizeof name, "journal-%zu.json", ++m->kept);
+		carry_journal(sc, m->in[m->cur].path, m->dir, name);
+	}
+	fl_writers_scenario(m->ws, sc);
+	return 0;
+}
+
+/* Pass two over every input, then the outputs finished: the exit
+ * status. */
+static int write_merged(struct merge *m, json_t *head)
+{
+	m->journals_ok = fl_mkdirs(m->dir, 0755) == 0;
+	m->kept = 0;
+	fl_writers_begin(m->ws, head);
+	for (int i = 0; i < m->n; i++) {
+		char err[PATH_MAX + 256];
+		json_t *again;
+		m->cur = i;
+		int r = fl_results_stream(m->in[i].path, second_pass, m, &again,
+					  err, sizeof err);
+		json_decref(again);
+		if (r < 0) {
+			/* Changed since the first pass: nothing is named. */
+			fprintf(stderr, "faultline merge: %s\n", err);
+			fl_writers_abort(m->ws);
+			m->ws = NULL;
+			return FL_EXIT_USAGE;
+		}
+	}
+	int r = fl_writers_end(m->ws, fl_print_write_failure, NULL);
+	m->ws = NULL;
+	return r < 0 ? FL_EXIT_INTERNAL : FL_EXIT_OK;
+}
+
+/* What the outputs are, for these options. */
+static void outputs_of(fl_outputs *out, const struct opts *o, int skip_results)
+{
+	memset(out, 0, sizeof *out);
+	out->dir = o->dir;
+	out->skip[FL_WRITER_JSON] = skip_results;
+	memcpy(out->extra, o->extra, sizeof out->extra);
 }
 
 int fl_cmd_merge(int argc, char **argv)
@@ -448,36 +560,28 @@ int fl_cmd_merge(int argc, char **argv)
 			!o.dir ? "say where the merged report goes with -o DIR"
 			       : "no results file given");
 	}
+	fl_outputs out;
+	outputs_of(&out, &o, 0);
 	struct merge m = {.n = argc - optind,
 			  .quiet = o.quiet,
-			  .scenarios = json_array(),
-			  .sources = json_array(),
 			  .index = json_object(),
 			  .from = json_array(),
+			  .site_runs = json_array(),
 			  .first_start = -1,
 			  .last_end = -1,
 			  .interrupted = json_null(),
-			  .same_seed = 1};
-	if (!m.scenarios || !m.sources || !m.index || !m.from)
+			  .same_seed = 1,
+			  .dir = o.dir};
+	if (!m.index || !m.from || !m.site_runs)
 		fl_out_of_memory();
 	m.in = fl_xcalloc((size_t)m.n, sizeof *m.in);
+	m.ws = fl_writers_new(&out);
 	json_t *merged = NULL;
 	status = FL_EXIT_USAGE;
 	if (load_inputs(&m, argv + optind) == 0)
 		merged = merge_inputs(&m, cmd.data);
-	if (merged) {
-		/* Journals follow their scenarios, renamed after their new
-		 * place; the directory must exist for them. */
-		int r = fl_mkdirs(o.dir, 0755);
-		for (size_t k = 0; r == 0 && k < json_array_size(m.scenarios); k++) {
-			char name[64];
-			snprintf(name, sizeof name, "journal-%zu.json", k + 1);
-			int src = (int)json_integer_value(json_array_get(m.sources, k));
-			carry_journal(json_array_get(m.scenarios, k), m.in[src].path,
-				      o.dir, name);
-		}
-		status = write_outputs(merged, &o, 0);
-	}
+	if (merged)
+		status = write_merged(&m, merged);
 	if (status == FL_EXIT_OK && !o.quiet) {
 		char what[128];
 		snprintf(what, sizeof what, "merged %d results file%s", m.n,
@@ -494,14 +598,14 @@ int fl_cmd_merge(int argc, char **argv)
 			m.shards_seen, m.shards);
 		status = FL_EXIT_FAILED;
 	}
+	fl_writers_abort(m.ws);
 	fl_buf_free(&cmd);
 	for (int i = 0; i < m.n; i++)
-		json_decref(m.in[i].doc);
+		json_decref(m.in[i].head);
 	free(m.in);
-	json_decref(m.sources);
-	json_decref(m.scenarios);
 	json_decref(m.from);
 	json_decref(m.index);
+	json_decref(m.site_runs);
 	json_decref(merged);
 	return status;
 }
@@ -519,6 +623,34 @@ static int is_results_of(const char *path, const char *dir)
 	       a.st_ino == b.st_ino;
 }
 
+/* What report's passes share. */
+struct report {
+	const char *path, *dir;
+	int carry;		/* journals are copied into dir */
+	fl_writers_set *ws;
+};
+
+static int report_survey(json_t *sc, size_t k, void *arg)
+{
+	struct report *rp = arg;
+	if (fl_writers_survey_wanted(rp->ws))
+		fl_writers_survey(rp->ws, sc);
+	return 0;
+}
+
+static int report_write(json_t *sc, size_t k, void *arg)
+{
+	struct report *rp = arg;
+	const char *file = fl_results_opt_str(fl_results_obj(sc, "journal"), "file");
+	if (file && rp->carry) {
+		char name[PATH_MAX];
+		snprintf(name, sizeof name, "%s", file);
+		carry_journal(sc, rp->path, rp->dir, name);
+	}
+	fl_writers_scenario(rp->ws, sc);
+	return 0;
+}
+
 int fl_cmd_report(int argc, char **argv)
 {
 	struct opts o = {.cmd = "report", .head = report_head, .tail = report_tail};
@@ -530,35 +662,40 @@ int fl_cmd_report(int argc, char **argv)
 						    "file");
 	char path[PATH_MAX], err[PATH_MAX + 256];
 	fl_results_path(argv[optind], path, sizeof path);
-	json_t *doc;
-	if (fl_results_load(path, &doc, err, sizeof err) < 0) {
-		fprintf(stderr, "faultline report: %s\n", err);
-		return FL_EXIT_USAGE;
-	}
 	char here[PATH_MAX];
 	snprintf(here, sizeof here, "%s", path);
 	if (!o.dir)
 		o.dir = dirname(here);
 	/* A report directory holds its results file: written unless it is
-	 * the very file just read, with the journals it names. */
+	 * the very file to be read, with the journals it names. */
 	int same = is_results_of(path, o.dir);
-	if (!same && fl_mkdirs(o.dir, 0755) == 0) {
-		size_t k;
-		json_t *sc;
-		fl_results_foreach(doc, k, sc)
-		{
-			const char *file =
-				fl_results_opt_str(fl_results_obj(sc, "journal"), "file");
-			if (file) {
-				char name[PATH_MAX];
-				snprintf(name, sizeof name, "%s", file);
-				carry_journal(sc, path, o.dir, name);
-			}
-		}
+	fl_outputs out;
+	outputs_of(&out, &o, same);
+	struct report rp = {.path = path, .dir = o.dir, .ws = fl_writers_new(&out)};
+	/* Two passes over the file, a scenario at a time: the first checks
+	 * it all and lets the writers survey, the second writes. */
+	json_t *head = NULL;
+	if (fl_results_stream(path, report_survey, &rp, &head, err, sizeof err) < 0) {
+		fprintf(stderr, "faultline report: %s\n", err);
+		fl_writers_abort(rp.ws);
+		return FL_EXIT_USAGE;
 	}
-	status = write_outputs(doc, &o, same);
+	rp.carry = !same && fl_mkdirs(o.dir, 0755) == 0;
+	fl_writers_begin(rp.ws, head);
+	json_t *again = NULL;
+	if (fl_results_stream(path, report_write, &rp, &again, err, sizeof err) < 0) {
+		/* Changed since the first pass: nothing is named. */
+		fprintf(stderr, "faultline report: %s\n", err);
+		fl_writers_abort(rp.ws);
+		json_decref(head);
+		return FL_EXIT_USAGE;
+	}
+	json_decref(again);
+	status = fl_writers_end(rp.ws, fl_print_write_failure, NULL) < 0
+			 ? FL_EXIT_INTERNAL
+			 : FL_EXIT_OK;
 	if (status == FL_EXIT_OK && !o.quiet)
-		print_summary(doc, "report", o.dir);
-	json_decref(doc);
+		print_summary(head, "report", o.dir);
+	json_decref(head);
 	return status;
 }

@@ -61,18 +61,7 @@ static int cmp_row(const void *a, const void *b)
 	return c;
 }
 
-/* The index of the scenario entry with this id, or -1. */
-static int entry_index(json_t *doc, const char *id)
-{
-	size_t i;
-	json_t *s;
-	fl_results_foreach(doc, i, s)
-		if (!strcmp(fl_results_id(s), id))
-			return (int)i;
-	return -1;
-}
-
-static void site_row(fl_buf *b, json_t *doc, json_t *site)
+static void site_row(fl_buf *b, json_t *ids, json_t *site)
 {
 	const char *outcome = fl_results_str(site, "outcome");
 	fl_buf_puts(b, "<tr><td><code>");
@@ -120,13 +109,14 @@ static void site_row(fl_buf *b, json_t *doc, json_t *site)
 	}
 	fl_buf_puts(b, "</details>");
 	const char *rid = fl_results_opt_str(site, "result");
-	int idx = rid ? entry_index(doc, rid) : -1;
-	if (idx >= 0)
-		fl_buf_printf(b, " <a href=\"#s%d\">its run</a>", idx);
+	json_t *idx = rid ? json_object_get(ids, rid) : NULL;
+	if (json_is_integer(idx))
+		fl_buf_printf(b, " <a href=\"#s%d\">its run</a>",
+			      (int)json_integer_value(idx));
 	fl_buf_puts(b, "</td></tr>");
 }
 
-static void scenario_map(fl_buf *b, json_t *doc, json_t *sc)
+static void scenario_map(fl_buf *b, json_t *ids, json_t *sc)
 {
 	json_t *ref = fl_results_obj(sc, "reference");
 	json_t *sites = fl_results_arr(sc, "sites");
@@ -173,13 +163,13 @@ static void scenario_map(fl_buf *b, json_t *doc, json_t *sc)
 			fl_escape_xml(b, rows[i].function);
 			fl_buf_puts(b, "</td></tr>");
 		}
-		site_row(b, doc, rows[i].site);
+		site_row(b, ids, rows[i].site);
 	}
 	fl_buf_puts(b, "</tbody></table>");
 	free(rows);
 }
 
-void fl_html_sweep(fl_buf *b, json_t *doc)
+void fl_html_sweep(fl_buf *b, json_t *doc, json_t *ids)
 {
 	json_t *sweep = fl_results_obj(doc, "sweep");
 	if (!sweep)
@@ -208,6 +198,6 @@ void fl_html_sweep(fl_buf *b, json_t *doc)
 	size_t i;
 	json_t *sc;
 	json_array_foreach(fl_results_arr(sweep, "scenarios"), i, sc)
-		scenario_map(b, doc, sc);
+		scenario_map(b, ids, sc);
 	fl_buf_puts(b, "</section>");
 }

@@ -1,6 +1,9 @@
 #define _GNU_SOURCE
 #include "report.h"
 
+#include "sink.h"
+#include "writers.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -96,152 +99,174 @@ void fl_fmt_figure(enum fl_figure fig, double v, char *out, size_t len)
 		fl_figure_format(fig, v, out, len);
 }
 
-/* What goes into a file: fill writes it to fd (0 or -errno), and may be
- * called again for another file when the first way fails early. */
-typedef int (*fill_fn)(int fd, void *arg);
-
-struct bytes {
-	const char *data;
-	size_t len;
-};
-
-static int fill_bytes(int fd, void *arg)
-{
-	const struct bytes *b = arg;
-	return fl_write_all(fd, b->data, b->len);
-}
-
-/* Fills fd, then closes it: 0 or -errno. */
-static int fill_and_close(int fd, fill_fn fill, void *arg)
-{
-	int r = fill(fd, arg);
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	return r;
-}
-
-static int write_atomic(const char *path, fill_fn fill, void *arg)
-{
-	char tmp[PATH_MAX], dir[PATH_MAX];
-	if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >=
-	    (int)sizeof tmp)
-		return -ENAMETOOLONG;
-	snprintf(dir, sizeof dir, "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (!slash)
-		snprintf(dir, sizeof dir, ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	/* The data goes into a file without a name, which gets one only
-	 * once complete: a faultline killed while writing leaves neither a
-	 * cut file nor a stray temporary one. Where the file system has no
-	 * unnamed files, a named temporary file does. */
-	int r;
-	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-	if (fd >= 0) {
-		char proc[64];
-		snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-		r = fill(fd, arg);
-		if (r == 0) {
-			unlink(tmp);
-			if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) < 0)
-				r = -errno;
-		}
-		if (close(fd) < 0 && r == 0)
-			r = -errno;
-		if (r == -ENOENT) {
-			/* No /proc to name it through: the plain way. */
-			fd = -1;
-		} else {
-			if (r == 0 && rename(tmp, path) < 0)
-				r = -errno;
-			if (r < 0)
-				unlink(tmp);
-			return r;
-		}
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	r = fill_and_close(fd, fill, arg);
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0)
-		unlink(tmp);
-	return r;
-}
-
 int fl_write_file_atomic(const char *path, const char *data, size_t len)
 {
-	struct bytes b = {data, len};
-	return write_atomic(path, fill_bytes, &b);
+	return fl_sink_write_file(path, data, len);
 }
 
-/* A results document is written as Jansson encodes it, through a
- * buffer: the text of a merged run is as large as its shards together,
- * and is never held whole. */
-struct json_out {
-	int fd, err;
-	char buf[1 << 16];
-	size_t len;
+/* ------------------------------------------------------------------ */
+/* The results JSON, as Jansson encodes it (JSON_INDENT(1),
+ * JSON_ENSURE_ASCII, JSON_REAL_PRECISION(10)) and byte for byte what
+ * json_dump_callback writes of the whole document, but a member and a
+ * scenario at a time: each is encoded alone and indented to its depth.
+ * With JSON_INDENT a newline in Jansson's text is always one it put
+ * between tokens (a newline in a string is written as \n), so adding the
+ * depth's spaces after each one is the indentation of the whole. */
+
+#define JSON_FLAGS (JSON_INDENT(1) | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(10))
+
+struct indented {
+	fl_sink *out;
+	int depth;
 };
 
-static int json_out_flush(struct json_out *o)
+static int put_indented(const char *data, size_t size, void *arg)
 {
-	if (o->len && !o->err) {
-		int r = fl_write_all(o->fd, o->buf, o->len);
-		if (r < 0)
-			o->err = r;
-	}
-	o->len = 0;
-	return o->err;
-}
-
-static int json_out_put(const char *data, size_t size, void *arg)
-{
-	struct json_out *o = arg;
-	while (size) {
-		if (o->len == sizeof o->buf && json_out_flush(o) < 0)
-			return -1;
-		size_t n = sizeof o->buf - o->len;
-		if (n > size)
-			n = size;
-		memcpy(o->buf + o->len, data, n);
-		o->len += n;
+	struct indented *in = arg;
+	static const char spaces[] = "        ";
+	const char *nl;
+	while (size && (nl = memchr(data, '\n', size)) != NULL) {
+		size_t n = (size_t)(nl - data) + 1;
+		fl_sink_write(in->out, data, n);
+		fl_sink_write(in->out, spaces, (size_t)in->depth);
 		data += n;
 		size -= n;
 	}
+	fl_sink_write(in->out, data, size);
+	return fl_sink_error(in->out) ? -1 : 0;
+}
+
+/* Writes v as Jansson would at this depth of a document. */
+static int put_value(fl_sink *out, json_t *v, int depth)
+{
+	struct indented in = {out, depth};
+	if (json_dump_callback(v, put_indented, &in, JSON_FLAGS | JSON_ENCODE_ANY) < 0)
+		return fl_sink_error(out) ? fl_sink_error(out) : -ENOMEM;
 	return 0;
 }
 
-static int fill_json(int fd, void *arg)
+/* The member separator and key at depth 1: ",\n \"key\": ". */
+static int put_key(fl_sink *out, const char *key, int first)
 {
-	json_t *doc = arg;
-	struct json_out *o = malloc(sizeof *o);
-	if (!o)
+	fl_sink_puts(out, first ? "\n " : ",\n ");
+	json_t *k = json_string(key);
+	if (!k)
 		return -ENOMEM;
-	o->fd = fd;
-	o->err = 0;
-	o->len = 0;
-	int r = json_dump_callback(doc, json_out_put, o,
-				   JSON_INDENT(1) | JSON_ENSURE_ASCII |
-					   JSON_REAL_PRECISION(10));
-	if (r == 0)
-		r = json_out_put("\n", 1, o);
-	/* The last flush writes whatever the buffer holds (a small
-	 * document's whole text): its error is the write's error. */
-	int e = json_out_flush(o);
-	if (e < 0)
-		r = e;
-	else if (r < 0)
-		r = -ENOMEM;
-	free(o);
+	int r = put_value(out, k, 1);
+	json_decref(k);
+	fl_sink_puts(out, ": ");
 	return r;
+}
+
+struct json_writer {
+	fl_sink *out;
+	json_t *head;
+	void *rest;		/* the head's member after "scenarios" */
+	int has_scenarios;
+	size_t written;		/* scenarios */
+};
+
+static void *json_create(void)
+{
+	return fl_xcalloc(1, sizeof(struct json_writer));
+}
+
+static void json_destroy(void *state)
+{
+	struct json_writer *jw = state;
+	fl_sink_discard(jw->out);
+	json_decref(jw->head);
+	free(jw);
+}
+
+static int json_begin(void *state, json_t *head, const char *path)
+{
+	struct json_writer *jw = state;
+	int r = fl_sink_open(path, &jw->out);
+	if (r < 0)
+		return r;
+	jw->head = json_incref(head);
+	fl_sink_puts(jw->out, "{");
+	/* The members up to the scenarios; the rest at the end. */
+	int first = 1;
+	for (void *it = json_object_iter(head); it && r == 0;
+	     it = json_object_iter_next(head, it)) {
+		const char *key = json_object_iter_key(it);
+		r = put_key(jw->out, key, first);
+		first = 0;
+		if (r == 0 && !strcmp(key, "scenarios")) {
+			jw->has_scenarios = 1;
+			jw->rest = json_object_iter_next(head, it);
+			break;
+		}
+		if (r == 0)
+			r = put_value(jw->out, json_object_iter_value(it), 1);
+	}
+	return r ? r : fl_sink_error(jw->out);
+}
+
+static int json_scenario(void *state, json_t *sc)
+{
+	struct json_writer *jw = state;
+	/* A head without scenarios has nowhere to put them. */
+	if (!jw->has_scenarios)
+		return 0;
+	fl_sink_puts(jw->out, jw->written++ ? ",\n  " : "[\n  ");
+	int r = put_value(jw->out, sc, 2);
+	return r ? r : fl_sink_error(jw->out);
+}
+
+static int json_end(void *state)
+{
+	struct json_writer *jw = state;
+	int r = 0;
+	if (jw->has_scenarios) {
+		fl_sink_puts(jw->out, jw->written ? "\n ]" : "[]");
+		for (void *it = jw->rest; it && r == 0;
+		     it = json_object_iter_next(jw->head, it)) {
+			r = put_key(jw->out, json_object_iter_key(it), 0);
+			if (r == 0)
+				r = put_value(jw->out, json_object_iter_value(it), 1);
+		}
+	}
+	/* An empty object is "{}" to Jansson. */
+	fl_sink_puts(jw->out, json_object_size(jw->head) ? "\n}\n" : "}\n");
+	fl_sink *out = jw->out;
+	jw->out = NULL;
+	json_destroy(jw);
+	if (r < 0) {
+		fl_sink_discard(out);
+		return r;
+	}
+	return fl_sink_commit(out);
+}
+
+const fl_writer_ops fl_report_json_ops = {
+	.create = json_create,
+	.begin = json_begin,
+	.scenario = json_scenario,
+	.end = json_end,
+	.destroy = json_destroy,
+};
+
+static int put_plain(const char *data, size_t size, void *arg)
+{
+	fl_sink_write(arg, data, size);
+	return fl_sink_error(arg) ? -1 : 0;
 }
 
 int fl_report_json(json_t *doc, const char *path)
 {
-	return write_atomic(path, fill_json, doc);
+	fl_sink *out;
+	int r = fl_sink_open(path, &out);
+	if (r < 0)
+		return r;
+	r = json_dump_callback(doc, put_plain, out, JSON_FLAGS);
+	fl_sink_puts(out, "\n");
+	if (r < 0) {
+		r = fl_sink_error(out) ? fl_sink_error(out) : -ENOMEM;
+		fl_sink_discard(out);
+		return r;
+	}
+	return fl_sink_commit(out);
 }

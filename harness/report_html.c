@@ -14,6 +14,8 @@
 #include "html.h"
 #include "html_scenario.h"
 #include "html_sweep.h"
+#include "sink.h"
+#include "writers.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -105,25 +107,15 @@ static void cell_message(fl_buf *b, const char *msg)
 	free(shown);
 }
 
-static void scenario_table(fl_buf *b, json_t *doc)
+/* The head of the table of scenarios: every figure's leak has a column;
+ * an optional figure's only when a scenario measured it (shown). */
+static void table_head(fl_buf *b, const int *shown)
 {
-	json_t *sc = fl_results_scenarios(doc);
 	fl_buf_puts(b, "<section id=\"table\"><h2>Scenarios</h2><input id=\"filter\" "
 		       "type=\"search\" placeholder=\"filter by name, verdict, "
 		       "file, tag\" aria-label=\"filter the scenarios\">"
 		       "<span id=\"shown\" class=\"muted\"></span>"
 		       "<table id=\"sc\"><thead><tr>");
-	/* Every figure's leak has a column; an optional figure's only when
-	 * a scenario measured it. */
-	size_t i;
-	json_t *s;
-	int shown[NFIG];
-	for (int k = 0; k < NFIG; k++) {
-		shown[k] = !fl_figures[k].optional;
-		json_array_foreach(sc, i, s)
-			shown[k] |= !isnan(fl_results_num(fl_results_obj(s, "leaks"),
-							  fl_figures[k].key));
-	}
 	static const char *const cols[] = {"Verdict", "Scenario", "Message",
 					   "MTTR mean", "MTTR p95", "MTTR max"};
 	for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++)
@@ -137,72 +129,75 @@ static void scenario_table(fl_buf *b, json_t *doc)
 	fl_buf_puts(b, "<th class=\"sortable\" scope=\"col\">Faults fired</th>"
 		       "<th class=\"sortable\" scope=\"col\">Time</th>"
 		       "</tr></thead><tbody>");
-	json_array_foreach(sc, i, s)
-	{
-		fl_verdict verdict = fl_results_verdict(s);
-		const char *v = fl_verdict_name(verdict);
-		fl_buf_puts(b, "<tr data-verdict=\"");
-		fl_escape_xml(b, v);
-		fl_buf_printf(b, "\"><td data-s=\"%d\"><span class=\"v v-",
-			      fl_verdict_rank(verdict));
-		fl_escape_xml(b, v);
-		fl_buf_puts(b, "\">");
-		fl_escape_xml(b, v);
-		fl_buf_puts(b, "</span></td><td data-s=\"");
-		fl_escape_xml(b, fl_results_str(s, "name"));
-		fl_buf_printf(b, "\"><a href=\"#s%zu\">", i);
-		fl_escape_xml(b, fl_results_str(s, "name"));
-		fl_buf_puts(b, "</a><br><span class=\"muted\">");
-		fl_escape_xml(b, fl_results_id(s));
-		size_t ti;
-		json_t *tag;
-		json_array_foreach(fl_results_arr(s, "tags"), ti, tag)
-		{
-			fl_buf_puts(b, ti ? ", " : " · ");
-			fl_escape_xml(b, json_string_value(tag));
-		}
-		fl_buf_puts(b, "</span></td>");
-		cell_message(b, fl_results_str(s, "message"));
-		json_t *m = fl_results_obj(s, "mttr");
-		int hm = json_is_object(m);
-		cell_seconds(b, hm ? fl_results_num(m, "mean_s") : NAN);
-		cell_seconds(b, hm ? fl_results_num(m, "p95_s") : NAN);
-		cell_seconds(b, hm ? fl_results_num(m, "max_s") : NAN);
-		json_t *l = fl_results_obj(s, "leaks");
-		for (int k = 0; k < NFIG; k++) {
-			if (!shown[k])
-				continue;
-			double leak = fl_results_num(l, fl_figures[k].key);
-			char txt[48] = "";
-			fl_figure_format((enum fl_figure)k, leak, txt, sizeof txt);
-			/* More things left behind than at the baseline is bad
-			 * news; a size is judged by its expectation. */
-			cell_num(b, leak, txt, fl_figures[k].count && leak > 0);
-		}
-		cell_count(b, fired_total(s), 0);
-		cell_seconds(b, fl_results_num(s, "duration_s"));
-		fl_buf_puts(b, "</tr>");
-	}
-	fl_buf_puts(b, "</tbody></table></section>");
 }
 
-/* What a reader must see first: the failures with their messages, and
- * what makes the results less trustworthy than they look. */
-static void problems(fl_buf *b, json_t *doc)
+/* Scenario i's row of the table. */
+static void table_row(fl_buf *b, json_t *s, size_t i, const int *shown)
 {
-	json_t *sc = fl_results_scenarios(doc);
-	size_t i;
-	json_t *s;
-	int any = 0;
-	json_array_foreach(sc, i, s)
+	fl_verdict verdict = fl_results_verdict(s);
+	const char *v = fl_verdict_name(verdict);
+	fl_buf_puts(b, "<tr data-verdict=\"");
+	fl_escape_xml(b, v);
+	fl_buf_printf(b, "\"><td data-s=\"%d\"><span class=\"v v-",
+		      fl_verdict_rank(verdict));
+	fl_escape_xml(b, v);
+	fl_buf_puts(b, "\">");
+	fl_escape_xml(b, v);
+	fl_buf_puts(b, "</span></td><td data-s=\"");
+	fl_escape_xml(b, fl_results_str(s, "name"));
+	fl_buf_printf(b, "\"><a href=\"#s%zu\">", i);
+	fl_escape_xml(b, fl_results_str(s, "name"));
+	fl_buf_puts(b, "</a><br><span class=\"muted\">");
+	fl_escape_xml(b, fl_results_id(s));
+	size_t ti;
+	json_t *tag;
+	json_array_foreach(fl_results_arr(s, "tags"), ti, tag)
 	{
-		fl_verdict verdict = fl_results_verdict(s);
-		const char *v = fl_verdict_name(verdict);
-		if (fl_verdict_good(verdict))
+		fl_buf_puts(b, ti ? ", " : " · ");
+		fl_escape_xml(b, json_string_value(tag));
+	}
+	fl_buf_puts(b, "</span></td>");
+	cell_message(b, fl_results_str(s, "message"));
+	json_t *m = fl_results_obj(s, "mttr");
+	int hm = json_is_object(m);
+	cell_seconds(b, hm ? fl_results_num(m, "mean_s") : NAN);
+	cell_seconds(b, hm ? fl_results_num(m, "p95_s") : NAN);
+	cell_seconds(b, hm ? fl_results_num(m, "max_s") : NAN);
+	json_t *l = fl_results_obj(s, "leaks");
+	for (int k = 0; k < NFIG; k++) {
+		if (!shown[k])
 			continue;
-		if (!any)
-			fl_buf_puts(b, "<h2>Failures</h2><ul class=\"problems\">");
-		any = 1;
+		double leak = fl_results_num(l, fl_figures[k].key);
+		char txt[48] = "";
+		fl_figure_format((enum fl_figure)k, leak, txt, sizeof txt);
+		/* More things left behind than at the baseline is bad
+		 * news; a size is judged by its expectation. */
+		cell_num(b, leak, txt, fl_figures[k].count && leak > 0);
+	}
+	cell_count(b, fired_total(s), 0);
+	cell_seconds(b, fl_results_num(s, "duration_s"));
+	fl_buf_puts(b, "</tr>");
+}
+
+/* What the page needs of every scenario before it writes the first:
+ * gathered by a survey of the scenarios, small beside them. */
+struct html {
+	fl_sink *out, *sections;	/* the page; the scenarios' sections */
+	int shown[NFIG];		/* the table's optional columns */
+	fl_buf failures, warnings;	/* the header's lists */
+	int timebased, lost;
+	json_t *ids;			/* id -> number of its first scenario */
+	size_t surveyed, written;
+	fl_buf b, script;
+};
+
+/* Scenario i's lines of the header: its failure, its warnings. */
+static void survey_problems(struct html *h, json_t *s, size_t i)
+{
+	fl_verdict verdict = fl_results_verdict(s);
+	const char *v = fl_verdict_name(verdict);
+	fl_buf *b = &h->failures;
+	if (!fl_verdict_good(verdict)) {
 		fl_buf_puts(b, "<li><span class=\"v v-");
 		fl_escape_xml(b, v);
 		fl_buf_puts(b, "\">");
@@ -220,8 +215,49 @@ static void problems(fl_buf *b, json_t *doc)
 		}
 		fl_buf_puts(b, "</li>");
 	}
-	if (any)
+	fl_buf *warn = &h->warnings;
+	const char *k;
+	json_t *pt;
+	json_object_foreach(fl_results_obj(s, "points"), k, pt)
+	{
+		if (fl_results_num(pt, "fired") != 0)
+			continue;
+		fl_buf_puts(warn, "<li>Point <code>");
+		fl_escape_xml(warn, k);
+		fl_buf_printf(warn, "</code> was enabled but never fired "
+				    "in <a href=\"#s%zu\">",
+			      i);
+		fl_escape_xml(warn, fl_results_str(s, "name"));
+		fl_buf_printf(warn, "</a> (%.0f calls seen): a misspelt "
+				    "name, or a path the target never "
+				    "took.</li>",
+			      fl_results_num(pt, "calls"));
+	}
+	size_t wi;
+	json_t *w;
+	json_array_foreach(fl_results_arr(s, "warnings"), wi, w)
+	{
+		fl_buf_printf(warn, "<li><a href=\"#s%zu\">", i);
+		fl_escape_xml(warn, fl_results_str(s, "name"));
+		fl_buf_puts(warn, "</a>: ");
+		fl_escape_xml(warn, json_string_value(w));
+		fl_buf_puts(warn, "</li>");
+	}
+	if (fl_results_bool(s, "time_based_windows"))
+		h->timebased++;
+	if (fl_results_int(fl_results_obj(s, "journal"), "lost") > 0)
+		h->lost++;
+}
+
+/* What a reader must see first: the failures with their messages, and
+ * what makes the results less trustworthy than they look. */
+static void problems(fl_buf *b, json_t *doc, struct html *h)
+{
+	if (h->failures.len) {
+		fl_buf_puts(b, "<h2>Failures</h2><ul class=\"problems\">");
+		fl_buf_append(b, h->failures.data, h->failures.len);
 		fl_buf_puts(b, "</ul>");
+	}
 
 	/* Warnings. */
 	fl_buf warn;
@@ -232,52 +268,19 @@ static void problems(fl_buf *b, json_t *doc)
 		fl_escape_xml(&warn, fl_results_str(run, "interrupted"));
 		fl_buf_puts(&warn, "): scenarios after it did not run.</li>");
 	}
-	int timebased = 0, lost = 0;
-	json_array_foreach(sc, i, s)
-	{
-		const char *k;
-		json_t *pt;
-		json_object_foreach(fl_results_obj(s, "points"), k, pt)
-		{
-			if (fl_results_num(pt, "fired") != 0)
-				continue;
-			fl_buf_puts(&warn, "<li>Point <code>");
-			fl_escape_xml(&warn, k);
-			fl_buf_printf(&warn, "</code> was enabled but never fired "
-					     "in <a href=\"#s%zu\">",
-				      i);
-			fl_escape_xml(&warn, fl_results_str(s, "name"));
-			fl_buf_printf(&warn, "</a> (%.0f calls seen): a misspelt "
-					     "name, or a path the target never "
-					     "took.</li>",
-				      fl_results_num(pt, "calls"));
-		}
-		size_t wi;
-		json_t *w;
-		json_array_foreach(fl_results_arr(s, "warnings"), wi, w)
-		{
-			fl_buf_printf(&warn, "<li><a href=\"#s%zu\">", i);
-			fl_escape_xml(&warn, fl_results_str(s, "name"));
-			fl_buf_puts(&warn, "</a>: ");
-			fl_escape_xml(&warn, json_string_value(w));
-			fl_buf_puts(&warn, "</li>");
-		}
-		if (fl_results_bool(s, "time_based_windows"))
-			timebased++;
-		if (fl_results_int(fl_results_obj(s, "journal"), "lost") > 0)
-			lost++;
-	}
-	if (timebased)
+	if (h->warnings.len)
+		fl_buf_append(&warn, h->warnings.data, h->warnings.len);
+	if (h->timebased)
 		fl_buf_printf(&warn, "<li>%d scenario%s opened fault windows on "
 				     "wall-clock time: which calls fail can "
 				     "differ between runs.</li>",
-			      timebased, timebased == 1 ? "" : "s");
-	if (lost)
+			      h->timebased, h->timebased == 1 ? "" : "s");
+	if (h->lost)
 		fl_buf_printf(&warn, "<li>%d scenario%s lost fault journal "
 				     "records (a full journal was not drained "
 				     "in time): their digests do not cover "
 				     "every fault.</li>",
-			      lost, lost == 1 ? "" : "s");
+			      h->lost, h->lost == 1 ? "" : "s");
 	if (warn.len) {
 		fl_buf_puts(b, "<div class=\"warn\"><b>Warnings</b><ul>");
 		fl_buf_append(b, warn.data, warn.len);
@@ -349,7 +352,7 @@ static void run_facts(fl_buf *b, json_t *doc)
 	fl_buf_puts(b, "</table>");
 }
 
-static void header(fl_buf *b, json_t *doc)
+static void header(fl_buf *b, json_t *doc, struct html *h)
 {
 	json_t *sum = fl_results_obj(doc, "summary");
 	long long status = fl_results_exit_status(doc);
@@ -380,12 +383,62 @@ static void header(fl_buf *b, json_t *doc)
 		fl_buf_printf(b, ", %lld could not load", fl_results_int(sum, "load_errors"));
 	fl_buf_puts(b, "</span></p>");
 	run_facts(b, doc);
-	problems(b, doc);
+	problems(b, doc, h);
 	fl_buf_puts(b, "</header>");
 }
 
-int fl_report_html(json_t *doc, const char *path)
+static void *html_create(void)
 {
+	struct html *h = fl_xcalloc(1, sizeof *h);
+	for (int k = 0; k < NFIG; k++)
+		h->shown[k] = !fl_figures[k].optional;
+	fl_buf_init(&h->failures);
+	fl_buf_init(&h->warnings);
+	fl_buf_init(&h->b);
+	fl_buf_init(&h->script);
+	h->ids = json_object();
+	if (!h->ids)
+		fl_out_of_memory();
+	return h;
+}
+
+static void html_destroy(void *state)
+{
+	struct html *h = state;
+	fl_sink_discard(h->out);
+	fl_sink_discard(h->sections);
+	fl_buf_free(&h->failures);
+	fl_buf_free(&h->warnings);
+	fl_buf_free(&h->b);
+	fl_buf_free(&h->script);
+	json_decref(h->ids);
+	free(h);
+}
+
+static void html_survey(void *state, json_t *s)
+{
+	struct html *h = state;
+	size_t i = h->surveyed++;
+	for (int k = 0; k < NFIG; k++)
+		h->shown[k] |= !isnan(fl_results_num(fl_results_obj(s, "leaks"),
+						     fl_figures[k].key));
+	survey_problems(h, s, i);
+	/* The sweep map links a site to its run, the first entry of its
+	 * id. */
+	const char *id = fl_results_id(s);
+	if (!json_object_get(h->ids, id) &&
+	    json_object_set_new(h->ids, id, json_integer((json_int_t)i)))
+		fl_out_of_memory();
+}
+
+static int html_begin(void *state, json_t *doc, const char *path)
+{
+	struct html *h = state;
+	int r = fl_sink_open(path, &h->out);
+	if (r == 0)
+		r = fl_sink_spool(path, &h->sections);
+	if (r < 0)
+		return r;
 	fl_buf css;
 	fl_buf_init(&css);
 	fl_html_report_css(&css);
@@ -393,33 +446,65 @@ int fl_report_html(json_t *doc, const char *path)
 	for (int v = 0; v < FL_VERDICT_COUNT; v++)
 		if (!fl_verdict_good((fl_verdict)v))
 			failed += fl_results_summary_count(doc, (fl_verdict)v);
-	fl_buf b;
-	fl_buf_init(&b);
-	fl_buf_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
-			"charset=\"utf-8\">");
-	fl_buf script;
-	fl_buf_init(&script);
-	fl_html_report_script(&script);
-	fl_html_csp(&b, css.data, script.data);
-	fl_buf_puts(&b, "<meta name=\"viewport\" content=\"width=device-width\">"
-			"<meta name=\"referrer\" content=\"no-referrer\"><title>");
-	fl_buf_printf(&b, "faultline: %s, %lld passed, %lld failed",
+	fl_buf *b = &h->b;
+	fl_buf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
+		       "charset=\"utf-8\">");
+	fl_html_report_script(&h->script);
+	fl_html_csp(b, css.data, h->script.data);
+	fl_buf_puts(b, "<meta name=\"viewport\" content=\"width=device-width\">"
+		       "<meta name=\"referrer\" content=\"no-referrer\"><title>");
+	fl_buf_printf(b, "faultline: %s, %lld passed, %lld failed",
 		      fl_verdict_name(fl_results_exit_status(doc) ? FL_VERDICT_FAIL
 								  : FL_VERDICT_PASS),
 		      fl_results_summary_count(doc, FL_VERDICT_PASS), failed);
-	fl_buf_printf(&b, "</title><style>%s</style></head><body>", css.data);
-	header(&b, doc);
-	fl_buf_puts(&b, "<main>");
-	fl_html_sweep(&b, doc);
-	scenario_table(&b, doc);
-	size_t i;
-	json_t *s;
-	fl_results_foreach(doc, i, s)
-		fl_html_scenario(&b, s, (int)i);
-	fl_buf_printf(&b, "</main><script>%s</script></body></html>\n", script.data);
-	int r = fl_write_file_atomic(path, b.data, b.len);
-	fl_buf_free(&b);
+	fl_buf_printf(b, "</title><style>%s</style></head><body>", css.data);
 	fl_buf_free(&css);
-	fl_buf_free(&script);
-	return r;
+	header(b, doc, h);
+	fl_buf_puts(b, "<main>");
+	fl_html_sweep(b, doc, h->ids);
+	table_head(b, h->shown);
+	fl_sink_take(h->out, b);
+	/* What the survey kept is written. */
+	fl_buf_free(&h->failures);
+	fl_buf_free(&h->warnings);
+	return fl_sink_error(h->out);
+}
+
+static int html_scenario(void *state, json_t *s)
+{
+	struct html *h = state;
+	size_t i = h->written++;
+	table_row(&h->b, s, i, h->shown);
+	fl_sink_take(h->out, &h->b);
+	fl_html_scenario(&h->b, s, (int)i);
+	fl_sink_take(h->sections, &h->b);
+	int r = fl_sink_error(h->out);
+	return r ? r : fl_sink_error(h->sections);
+}
+
+static int html_end(void *state)
+{
+	struct html *h = state;
+	fl_sink_puts(h->out, "</tbody></table></section>");
+	fl_sink_copy(h->out, h->sections);
+	fl_sink_printf(h->out, "</main><script>%s</script></body></html>\n",
+		       h->script.data);
+	fl_sink *out = h->out;
+	h->out = NULL;
+	html_destroy(h);
+	return fl_sink_commit(out);
+}
+
+const fl_writer_ops fl_report_html_ops = {
+	.create = html_create,
+	.survey = html_survey,
+	.begin = html_begin,
+	.scenario = html_scenario,
+	.end = html_end,
+	.destroy = html_destroy,
+};
+
+int fl_report_html(json_t *doc, const char *path)
+{
+	return fl_writer_write(&fl_writers[FL_WRITER_HTML], doc, path);
 }

@@ -7,6 +7,8 @@
 #define _GNU_SOURCE
 #include "figures.h"
 #include "report.h"
+#include "sink.h"
+#include "writers.h"
 
 #include <errno.h>
 #include <math.h>
@@ -181,89 +183,147 @@ static void untried_case(json_t *sc, json_t *site, void *arg)
 	fl_buf_puts(b, "/>\n    </testcase>\n");
 }
 
-int fl_report_junit(json_t *doc, const char *path)
+/* The writer: the counts of the header come from a survey of the
+ * scenarios; then a testcase per scenario, each written as it comes. */
+struct junit {
+	fl_sink *out;
+	json_t *head;
+	long long kinds[JUNIT_ERROR + 1];
+	size_t count;
+	fl_buf b;
+};
+
+static void *junit_create(void)
 {
+	struct junit *j = fl_xcalloc(1, sizeof *j);
+	fl_buf_init(&j->b);
+	return j;
+}
+
+static void junit_destroy(void *state)
+{
+	struct junit *j = state;
+	fl_sink_discard(j->out);
+	json_decref(j->head);
+	fl_buf_free(&j->b);
+	free(j);
+}
+
+static void junit_survey(void *state, json_t *s)
+{
+	struct junit *j = state;
+	j->kinds[junit_kind(fl_results_verdict(s))]++;
+	j->count++;
+}
+
+static int junit_begin(void *state, json_t *doc, const char *path)
+{
+	struct junit *j = state;
+	int r = fl_sink_open(path, &j->out);
+	if (r < 0)
+		return r;
+	j->head = json_incref(doc);
 	json_t *run = fl_results_obj(doc, "run");
-	long long kinds[JUNIT_ERROR + 1] = {0};
-	size_t i;
-	json_t *s;
-	fl_results_foreach(doc, i, s)
-		kinds[junit_kind(fl_results_verdict(s))]++;
 	long long untried = 0;
 	each_untried(doc, count_untried, &untried);
-	kinds[JUNIT_SKIPPED] += untried;
-	long long failures = kinds[JUNIT_FAILURE], errors = kinds[JUNIT_ERROR],
-		  skipped = kinds[JUNIT_SKIPPED];
+	long long failures = j->kinds[JUNIT_FAILURE], errors = j->kinds[JUNIT_ERROR],
+		  skipped = j->kinds[JUNIT_SKIPPED] + untried;
 	double total_time = fl_results_num(run, "duration_s");
 	if (isnan(total_time))
 		total_time = 0;
 
-	fl_buf b;
-	fl_buf_init(&b);
-	fl_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-	fl_buf_printf(&b,
+	fl_buf *b = &j->b;
+	fl_buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	fl_buf_printf(b,
 		      "<testsuites name=\"faultline\" tests=\"%zu\" "
 		      "failures=\"%lld\" errors=\"%lld\" skipped=\"%lld\" "
 		      "time=\"%.3f\">\n",
-		      fl_results_count(doc) + (size_t)untried, failures, errors,
-		      skipped, total_time);
-	fl_buf_puts(&b, "  <testsuite name=\"faultline\"");
-	attr(&b, "timestamp", fl_results_str(run, "started"));
-	attr(&b, "hostname", fl_results_str(fl_results_obj(run, "host"), "hostname"));
-	fl_buf_printf(&b,
+		      j->count + (size_t)untried, failures, errors, skipped,
+		      total_time);
+	fl_buf_puts(b, "  <testsuite name=\"faultline\"");
+	attr(b, "timestamp", fl_results_str(run, "started"));
+	attr(b, "hostname", fl_results_str(fl_results_obj(run, "host"), "hostname"));
+	fl_buf_printf(b,
 		      " tests=\"%zu\" failures=\"%lld\" errors=\"%lld\" "
 		      "skipped=\"%lld\" time=\"%.3f\">\n",
-		      fl_results_count(doc) + (size_t)untried, failures, errors,
-		      skipped, total_time);
-	fl_buf_puts(&b, "    <properties>\n");
-	fl_buf_puts(&b, "      <property name=\"faultline_version\"");
-	attr(&b, "value", fl_results_str(doc, "faultline_version"));
-	fl_buf_puts(&b, "/>\n    </properties>\n");
+		      j->count + (size_t)untried, failures, errors, skipped,
+		      total_time);
+	fl_buf_puts(b, "    <properties>\n");
+	fl_buf_puts(b, "      <property name=\"faultline_version\"");
+	attr(b, "value", fl_results_str(doc, "faultline_version"));
+	fl_buf_puts(b, "/>\n    </properties>\n");
+	fl_sink_take(j->out, b);
+	return fl_sink_error(j->out);
+}
 
-	fl_results_foreach(doc, i, s)
-	{
-		char cls[512];
-		classname(fl_results_str(s, "file"), cls, sizeof cls);
-		fl_verdict verdict = fl_results_verdict(s);
-		const char *v = fl_verdict_name(verdict);
-		enum junit_kind kind = junit_kind(verdict);
-		fl_buf_puts(&b, "    <testcase");
-		attr(&b, "classname", cls);
-		attr(&b, "name", fl_results_str(s, "name"));
-		attr(&b, "file", fl_results_str(s, "file"));
-		double duration = fl_results_num(s, "duration_s");
-		fl_buf_printf(&b, " time=\"%.3f\">\n", isnan(duration) ? 0 : duration);
-		if (kind == JUNIT_FAILURE || kind == JUNIT_ERROR) {
-			const char *tag = kind == JUNIT_FAILURE ? "failure" : "error";
-			fl_buf_printf(&b, "      <%s", tag);
-			attr(&b, "type", v);
-			attr(&b, "message", fl_results_str(s, "message"));
-			fl_buf_puts(&b, ">");
-			failure_body(&b, s);
-			fl_buf_printf(&b, "</%s>\n", tag);
-		} else if (kind == JUNIT_SKIPPED) {
-			char msg[1200];
-			snprintf(msg, sizeof msg, "expected failure: %s",
-				 fl_results_str(s, "message"));
-			fl_buf_puts(&b, "      <skipped");
-			attr(&b, "message", msg);
-			fl_buf_puts(&b, "/>\n");
-		}
-		json_t *targets = fl_results_arr(s, "targets");
-		json_t *last = json_array_get(targets, json_array_size(targets) - 1);
-		json_t *out = fl_results_obj(last, "output");
-		if (out) {
-			fl_buf_puts(&b, "      <system-out>");
-			fl_escape_xml(&b, fl_results_str(out, "stdout_tail"));
-			fl_buf_puts(&b, "</system-out>\n      <system-err>");
-			fl_escape_xml(&b, fl_results_str(out, "stderr_tail"));
-			fl_buf_puts(&b, "</system-err>\n");
-		}
-		fl_buf_puts(&b, "    </testcase>\n");
+static int junit_scenario(void *state, json_t *s)
+{
+	struct junit *j = state;
+	fl_buf *b = &j->b;
+	char cls[512];
+	classname(fl_results_str(s, "file"), cls, sizeof cls);
+	fl_verdict verdict = fl_results_verdict(s);
+	const char *v = fl_verdict_name(verdict);
+	enum junit_kind kind = junit_kind(verdict);
+	fl_buf_puts(b, "    <testcase");
+	attr(b, "classname", cls);
+	attr(b, "name", fl_results_str(s, "name"));
+	attr(b, "file", fl_results_str(s, "file"));
+	double duration = fl_results_num(s, "duration_s");
+	fl_buf_printf(b, " time=\"%.3f\">\n", isnan(duration) ? 0 : duration);
+	if (kind == JUNIT_FAILURE || kind == JUNIT_ERROR) {
+		const char *tag = kind == JUNIT_FAILURE ? "failure" : "error";
+		fl_buf_printf(b, "      <%s", tag);
+		attr(b, "type", v);
+		attr(b, "message", fl_results_str(s, "message"));
+		fl_buf_puts(b, ">");
+		failure_body(b, s);
+		fl_buf_printf(b, "</%s>\n", tag);
+	} else if (kind == JUNIT_SKIPPED) {
+		char msg[1200];
+		snprintf(msg, sizeof msg, "expected failure: %s",
+			 fl_results_str(s, "message"));
+		fl_buf_puts(b, "      <skipped");
+		attr(b, "message", msg);
+		fl_buf_puts(b, "/>\n");
 	}
-	each_untried(doc, untried_case, &b);
-	fl_buf_puts(&b, "  </testsuite>\n</testsuites>\n");
-	int r = fl_write_file_atomic(path, b.data, b.len);
-	fl_buf_free(&b);
-	return r;
+	json_t *targets = fl_results_arr(s, "targets");
+	json_t *last = json_array_get(targets, json_array_size(targets) - 1);
+	json_t *out = fl_results_obj(last, "output");
+	if (out) {
+		fl_buf_puts(b, "      <system-out>");
+		fl_escape_xml(b, fl_results_str(out, "stdout_tail"));
+		fl_buf_puts(b, "</system-out>\n      <system-err>");
+		fl_escape_xml(b, fl_results_str(out, "stderr_tail"));
+		fl_buf_puts(b, "</system-err>\n");
+	}
+	fl_buf_puts(b, "    </testcase>\n");
+	fl_sink_take(j->out, b);
+	return fl_sink_error(j->out);
+}
+
+static int junit_end(void *state)
+{
+	struct junit *j = state;
+	each_untried(j->head, untried_case, &j->b);
+	fl_buf_puts(&j->b, "  </testsuite>\n</testsuites>\n");
+	fl_sink_take(j->out, &j->b);
+	fl_sink *out = j->out;
+	j->out = NULL;
+	junit_destroy(j);
+	return fl_sink_commit(out);
+}
+
+const fl_writer_ops fl_report_junit_ops = {
+	.create = junit_create,
+	.survey = junit_survey,
+	.begin = junit_begin,
+	.scenario = junit_scenario,
+	.end = junit_end,
+	.destroy = junit_destroy,
+};
+
+int fl_report_junit(json_t *doc, const char *path)
+{
+	return fl_writer_write(&fl_writers[FL_WRITER_JUNIT], doc, path);
 }

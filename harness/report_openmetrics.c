@@ -11,7 +11,10 @@
 #define _GNU_SOURCE
 #include "figures.h"
 #include "report.h"
+#include "sink.h"
+#include "writers.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -98,28 +101,6 @@ static void scenario_sample(fl_buf *b, const char *name, json_t *s, double v)
 	fl_buf_putc(b, '\n');
 }
 
-/* A per-scenario family of a number found at obj.key, where obj is the
- * scenario itself or one of its objects (mttr, leaks); scenarios without
- * it have no sample. */
-static void scenario_family(fl_buf *b, json_t *doc, const char *name,
-			    const char *unit, const char *help, const char *obj,
-			    const char *key)
-{
-	int written = 0;
-	size_t i;
-	json_t *s;
-	fl_results_foreach(doc, i, s)
-	{
-		double v = fl_results_num(obj ? fl_results_obj(s, obj) : s, key);
-		if (isnan(v))
-			continue;
-		if (!written)
-			family(b, name, unit, help);
-		written = 1;
-		scenario_sample(b, name, s, v);
-	}
-}
-
 static double faults_fired(json_t *s)
 {
 	double total = fl_results_num(fl_results_obj(s, "journal"), "total");
@@ -184,120 +165,231 @@ static void run_families(fl_buf *b, json_t *doc)
 	fl_buf_putc(b, '\n');
 }
 
-/* What each scenario is and its verdict. */
-static void scenario_verdicts(fl_buf *b, json_t *doc)
-{
-	size_t i;
-	json_t *s;
-	if (fl_results_count(doc)) {
-		family(b, "faultline_scenario_info", NULL,
-		       "A scenario: its name, file and seed (always 1).");
-		fl_results_foreach(doc, i, s)
-		{
-			char seed[32];
-			snprintf(seed, sizeof seed, "%lld", fl_results_int(s, "seed"));
-			fl_buf_puts(b, "faultline_scenario_info");
-			label(b, 1, "scenario", fl_results_id(s));
-			label(b, 0, "name", fl_results_str(s, "name"));
-			label(b, 0, "file", fl_results_str(s, "file"));
-			label(b, 0, "seed", seed);
-			fl_buf_puts(b, "} 1\n");
-		}
-		family(b, "faultline_scenario_verdict", NULL,
-		       "1 for the scenario's verdict, 0 for the others.");
-		fl_results_foreach(doc, i, s)
-		{
-			fl_verdict verdict = fl_results_verdict(s);
-			for (int v = 0; v < FL_VERDICT_COUNT; v++) {
-				fl_buf_puts(b, "faultline_scenario_verdict");
-				label(b, 1, "scenario", fl_results_id(s));
-				label(b, 0, "verdict", fl_verdict_name((fl_verdict)v));
-				fl_buf_printf(b, "} %d\n", verdict == (fl_verdict)v);
-			}
-		}
-		family(b, "faultline_scenario_ok", NULL,
-		       "1 when the scenario passed or failed as expected.");
-		fl_results_foreach(doc, i, s)
-			scenario_sample(b, "faultline_scenario_ok", s,
-					fl_verdict_good(fl_results_verdict(s)));
-	}
-}
+/* ------------------------------------------------------------------ */
+/* The writer. A family's samples are together in the file, but each
+ * scenario has a sample in most families: the samples of the first
+ * per-scenario family go straight to the file, those of each other
+ * family to a spool of its own, copied in at the end. */
 
-/* Per failure point: calls seen while it was enabled, faults fired. */
-static void point_families(fl_buf *b, json_t *doc)
-{
-	size_t i;
-	json_t *s;
-	for (int k = 0; k < 2; k++) {
-		const char *name = k ? "faultline_scenario_point_faults_fired"
-				     : "faultline_scenario_point_calls";
-		int written = 0;
-		fl_results_foreach(doc, i, s)
-		{
-			const char *point;
-			json_t *p;
-			json_object_foreach(fl_results_obj(s, "points"), point, p)
-			{
-				/* A count the target could not report has no
-				 * sample, rather than a 0 it did not measure. */
-				double v = fl_results_num(p, k ? "fired" : "calls");
-				if (isnan(v))
-					continue;
-				if (!written)
-					family(b, name, NULL,
-					       k ? "Faults injected at a failure "
-						   "point."
-						 : "Calls of a failure point seen "
-						   "while it was enabled.");
-				written = 1;
-				fl_buf_puts(b, name);
-				label(b, 1, "scenario", fl_results_id(s));
-				label(b, 0, "point", point);
-				fl_buf_puts(b, "} ");
-				value(b, v);
-				fl_buf_putc(b, '\n');
-			}
-		}
-	}
-}
+enum {
+	FAM_INFO,	/* faultline_scenario_info, straight to the file */
+	FAM_VERDICT,
+	FAM_OK,
+	FAM_DURATION,
+	FAM_MTTR_MEAN,
+	FAM_MTTR_P95,
+	FAM_MTTR_MAX,
+	FAM_LEAK,	/* FL_FIG_COUNT of them, one per figure */
+	FAM_FIRED = FAM_LEAK + FL_FIG_COUNT,
+	FAM_POINT_CALLS,
+	FAM_POINT_FIRED,
+	FAM_COUNT
+};
 
-int fl_report_openmetrics(json_t *doc, const char *path)
-{
+struct fam {
+	char name[128];
+	const char *unit, *help;
+	const char *obj, *key;	/* a number at scenario[.obj].key */
+	fl_sink *spool;
+	size_t samples;
+};
+
+struct om {
+	char path[PATH_MAX];
+	fl_sink *out;
+	struct fam fam[FAM_COUNT];
 	fl_buf b;
-	fl_buf_init(&b);
-	run_families(&b, doc);
-	scenario_verdicts(&b, doc);
-	scenario_family(&b, doc, "faultline_scenario_duration_seconds", "seconds",
-			"From the start of the scenario to its verdict.", NULL,
-			"duration_s");
-	scenario_family(&b, doc, "faultline_scenario_mttr_mean_seconds", "seconds",
-			"Mean time to recovery over the recovered episodes.",
-			"mttr", "mean_s");
-	scenario_family(&b, doc, "faultline_scenario_mttr_p95_seconds", "seconds",
-			"95th percentile of the recovery times.", "mttr", "p95_s");
-	scenario_family(&b, doc, "faultline_scenario_mttr_max_seconds", "seconds",
-			"Longest recovery time.", "mttr", "max_s");
+};
+
+static void om_family(struct om *m, int f, const char *name, const char *unit,
+		      const char *help, const char *obj, const char *key)
+{
+	snprintf(m->fam[f].name, sizeof m->fam[f].name, "%s", name);
+	m->fam[f].unit = unit;
+	m->fam[f].help = help;
+	m->fam[f].obj = obj;
+	m->fam[f].key = key;
+}
+
+static void *om_create(void)
+{
+	struct om *m = fl_xcalloc(1, sizeof *m);
+	fl_buf_init(&m->b);
+	om_family(m, FAM_INFO, "faultline_scenario_info", NULL,
+		  "A scenario: its name, file and seed (always 1).", NULL, NULL);
+	om_family(m, FAM_VERDICT, "faultline_scenario_verdict", NULL,
+		  "1 for the scenario's verdict, 0 for the others.", NULL, NULL);
+	om_family(m, FAM_OK, "faultline_scenario_ok", NULL,
+		  "1 when the scenario passed or failed as expected.", NULL, NULL);
+	om_family(m, FAM_DURATION, "faultline_scenario_duration_seconds",
+		  "seconds", "From the start of the scenario to its verdict.",
+		  NULL, "duration_s");
+	om_family(m, FAM_MTTR_MEAN, "faultline_scenario_mttr_mean_seconds",
+		  "seconds", "Mean time to recovery over the recovered episodes.",
+		  "mttr", "mean_s");
+	om_family(m, FAM_MTTR_P95, "faultline_scenario_mttr_p95_seconds",
+		  "seconds", "95th percentile of the recovery times.", "mttr",
+		  "p95_s");
+	om_family(m, FAM_MTTR_MAX, "faultline_scenario_mttr_max_seconds",
+		  "seconds", "Longest recovery time.", "mttr", "max_s");
 	/* faultline_scenario_leaked_fds, ..._rss_bytes: every figure. */
 	for (int k = 0; k < FL_FIG_COUNT; k++) {
 		const fl_figure_def *f = &fl_figures[k];
 		char name[128];
 		snprintf(name, sizeof name, "faultline_scenario_leaked_%s%s", f->key,
 			 f->bytes ? "_bytes" : "");
-		scenario_family(&b, doc, name, f->bytes ? "bytes" : NULL, f->help,
-				"leaks", f->key);
+		om_family(m, FAM_LEAK + k, name, f->bytes ? "bytes" : NULL, f->help,
+			  "leaks", f->key);
 	}
-	size_t i;
-	json_t *s;
-	if (fl_results_count(doc)) {
-		family(&b, "faultline_scenario_faults_fired", NULL,
-		       "Faults injected into the target during the scenario.");
-		fl_results_foreach(doc, i, s)
-			scenario_sample(&b, "faultline_scenario_faults_fired", s,
-					faults_fired(s));
+	om_family(m, FAM_FIRED, "faultline_scenario_faults_fired", NULL,
+		  "Faults injected into the target during the scenario.", NULL,
+		  NULL);
+	om_family(m, FAM_POINT_CALLS, "faultline_scenario_point_calls", NULL,
+		  "Calls of a failure point seen while it was enabled.", NULL,
+		  NULL);
+	om_family(m, FAM_POINT_FIRED, "faultline_scenario_point_faults_fired",
+		  NULL, "Faults injected at a failure point.", NULL, NULL);
+	return m;
+}
+
+static void om_destroy(void *state)
+{
+	struct om *m = state;
+	fl_sink_discard(m->out);
+	for (int f = 0; f < FAM_COUNT; f++)
+		fl_sink_discard(m->fam[f].spool);
+	fl_buf_free(&m->b);
+	free(m);
+}
+
+static int om_begin(void *state, json_t *doc, const char *path)
+{
+	struct om *m = state;
+	snprintf(m->path, sizeof m->path, "%s", path);
+	int r = fl_sink_open(path, &m->out);
+	if (r < 0)
+		return r;
+	run_families(&m->b, doc);
+	fl_sink_take(m->out, &m->b);
+	return fl_sink_error(m->out);
+}
+
+/* Moves the sample in m->b to family f (its header first, for the
+ * family written straight to the file). */
+static int om_put(struct om *m, int f)
+{
+	struct fam *fa = &m->fam[f];
+	fl_sink *to = m->out;
+	if (f != FAM_INFO) {
+		if (!fa->spool) {
+			int r = fl_sink_spool(m->path, &fa->spool);
+			if (r < 0)
+				return r;
+		}
+		to = fa->spool;
+	} else if (!fa->samples) {
+		fl_buf h;
+		fl_buf_init(&h);
+		family(&h, fa->name, fa->unit, fa->help);
+		fl_sink_take(to, &h);
+		fl_buf_free(&h);
 	}
-	point_families(&b, doc);
-	fl_buf_puts(&b, "# EOF\n");
-	int r = fl_write_file_atomic(path, b.data, b.len);
-	fl_buf_free(&b);
+	fa->samples++;
+	fl_sink_take(to, &m->b);
+	return fl_sink_error(to);
+}
+
+static int om_scenario(void *state, json_t *s)
+{
+	struct om *m = state;
+	fl_buf *b = &m->b;
+	char seed[32];
+	snprintf(seed, sizeof seed, "%lld", fl_results_int(s, "seed"));
+	fl_buf_puts(b, "faultline_scenario_info");
+	label(b, 1, "scenario", fl_results_id(s));
+	label(b, 0, "name", fl_results_str(s, "name"));
+	label(b, 0, "file", fl_results_str(s, "file"));
+	label(b, 0, "seed", seed);
+	fl_buf_puts(b, "} 1\n");
+	int r = om_put(m, FAM_INFO);
+	fl_verdict verdict = fl_results_verdict(s);
+	for (int v = 0; v < FL_VERDICT_COUNT; v++) {
+		fl_buf_puts(b, "faultline_scenario_verdict");
+		label(b, 1, "scenario", fl_results_id(s));
+		label(b, 0, "verdict", fl_verdict_name((fl_verdict)v));
+		fl_buf_printf(b, "} %d\n", verdict == (fl_verdict)v);
+	}
+	if (r == 0)
+		r = om_put(m, FAM_VERDICT);
+	scenario_sample(b, "faultline_scenario_ok", s, fl_verdict_good(verdict));
+	if (r == 0)
+		r = om_put(m, FAM_OK);
+	for (int f = FAM_DURATION; f < FAM_FIRED && r == 0; f++) {
+		struct fam *fa = &m->fam[f];
+		double v = fl_results_num(fa->obj ? fl_results_obj(s, fa->obj) : s,
+					  fa->key);
+		if (isnan(v))
+			continue;
+		scenario_sample(b, fa->name, s, v);
+		r = om_put(m, f);
+	}
+	scenario_sample(b, "faultline_scenario_faults_fired", s, faults_fired(s));
+	if (r == 0)
+		r = om_put(m, FAM_FIRED);
+	/* Per failure point: calls seen while it was enabled, faults
+	 * fired. */
+	for (int k = 0; k < 2 && r == 0; k++) {
+		int f = k ? FAM_POINT_FIRED : FAM_POINT_CALLS;
+		const char *point;
+		json_t *p;
+		json_object_foreach(fl_results_obj(s, "points"), point, p)
+		{
+			/* A count the target could not report has no sample,
+			 * rather than a 0 it did not measure. */
+			double v = fl_results_num(p, k ? "fired" : "calls");
+			if (isnan(v))
+				continue;
+			fl_buf_puts(b, m->fam[f].name);
+			label(b, 1, "scenario", fl_results_id(s));
+			label(b, 0, "point", point);
+			fl_buf_puts(b, "} ");
+			value(b, v);
+			fl_buf_putc(b, '\n');
+			if ((r = om_put(m, f)) < 0)
+				break;
+		}
+	}
+	fl_buf_reset(b);
 	return r;
+}
+
+static int om_end(void *state)
+{
+	struct om *m = state;
+	for (int f = FAM_INFO + 1; f < FAM_COUNT; f++) {
+		struct fam *fa = &m->fam[f];
+		if (!fa->samples)
+			continue;
+		family(&m->b, fa->name, fa->unit, fa->help);
+		fl_sink_take(m->out, &m->b);
+		fl_sink_copy(m->out, fa->spool);
+	}
+	fl_sink_puts(m->out, "# EOF\n");
+	fl_sink *out = m->out;
+	m->out = NULL;
+	om_destroy(m);
+	return fl_sink_commit(out);
+}
+
+const fl_writer_ops fl_report_openmetrics_ops = {
+	.create = om_create,
+	.begin = om_begin,
+	.scenario = om_scenario,
+	.end = om_end,
+	.destroy = om_destroy,
+};
+
+int fl_report_openmetrics(json_t *doc, const char *path)
+{
+	return fl_writer_write(&fl_writers[FL_WRITER_OPENMETRICS], doc, path);
 }

@@ -123,25 +123,33 @@ void fl_results_counts(json_t *doc, fl_verdict_counts *c)
 				 fl_results_bool(s, "load_error"));
 }
 
+json_t *fl_results_summary_new(const fl_verdict_counts *c)
+{
+	json_t *sum = json_object();
+	if (!sum)
+		return NULL;
+	int bad = json_object_set_new(sum, "total", json_integer((json_int_t)c->total));
+	for (int v = 0; v < FL_VERDICT_COUNT; v++)
+		bad |= json_object_set_new(sum, fl_verdict_summary_key((fl_verdict)v),
+					   json_integer((json_int_t)c->n[v]));
+	bad |= json_object_set_new(sum, "load_errors",
+				   json_integer((json_int_t)c->load_errors));
+	bad |= json_object_set_new(sum, "exit_status",
+				   json_integer(fl_verdict_exit_status(c)));
+	if (bad) {
+		json_decref(sum);
+		return NULL;
+	}
+	return sum;
+}
+
 int fl_results_summarize(json_t *doc)
 {
 	fl_verdict_counts c;
 	fl_results_counts(doc, &c);
-	json_t *sum = json_object();
+	json_t *sum = fl_results_summary_new(&c);
 	if (!sum)
 		return -ENOMEM;
-	int bad = json_object_set_new(sum, "total", json_integer((json_int_t)c.total));
-	for (int v = 0; v < FL_VERDICT_COUNT; v++)
-		bad |= json_object_set_new(sum, fl_verdict_summary_key((fl_verdict)v),
-					   json_integer((json_int_t)c.n[v]));
-	bad |= json_object_set_new(sum, "load_errors",
-				   json_integer((json_int_t)c.load_errors));
-	bad |= json_object_set_new(sum, "exit_status",
-				   json_integer(fl_verdict_exit_status(&c)));
-	if (bad) {
-		json_decref(sum);
-		return -ENOMEM;
-	}
 	return json_object_set_new(doc, "summary", sum) ? -ENOMEM : 0;
 }
 

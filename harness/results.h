@@ -52,6 +52,23 @@ typedef enum fl_results_keep {
 int fl_results_read(const char *path, fl_results_keep keep, json_t **doc,
 		    char *err, size_t errlen);
 
+/* Reads a results document a scenario at a time, none kept: fn gets
+ * each scenario as it is decoded, with its number (the scenario is
+ * released when fn returns: json_incref to keep it). *head gets the rest
+ * of the document, every other member in its place and an empty
+ * "scenarios" array. fn returns 0 to go on; anything else stops the read
+ * and is returned. Otherwise 0, or what fl_results_load returns, with a
+ * sentence in err. fn may be called before the file is found not to be
+ * a results document (a schema named after the scenarios, a text broken
+ * after them): act on what it saw only once this returned 0. A file with
+ * two "scenarios" members is refused (-EINVAL), since the first array's
+ * scenarios were handed out. Memory is the largest scenario and the
+ * rest of the document. fn NULL reads the head alone: the scenarios are
+ * scanned past without being decoded (so a broken one is not seen). */
+typedef int (*fl_results_scenario_fn)(json_t *scenario, size_t idx, void *arg);
+int fl_results_stream(const char *path, fl_results_scenario_fn fn, void *arg,
+		      json_t **head, char *err, size_t errlen);
+
 /* Drops from a scenario what only the report draws: the values of its
  * targets' sampled series and their output, the journal's records, the
  * health probes' per-probe arrays, the log and the forensics. Kept: every
@@ -160,6 +177,9 @@ json_t *fl_results_new(const char *faultline_version, json_t *run,
 /* Counts the verdicts of a document's scenarios (unknown ones included)
  * into c. */
 void fl_results_counts(json_t *doc, fl_verdict_counts *c);
+/* The "summary" object of these counts: the total, a count per verdict,
+ * load errors and the exit status. NULL when out of memory. */
+json_t *fl_results_summary_new(const fl_verdict_counts *c);
 /* Writes the document's "summary" from its scenarios: the total, a count
  * per verdict, load errors and the exit status. 0 or -ENOMEM. */
 int fl_results_summarize(json_t *doc);

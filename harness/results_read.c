@@ -229,6 +229,16 @@ struct stream {
 	int eof, failed;	/* end of file seen; a read failed (errno) */
 	int slim;		/* slim each scenario as it is read */
 	size_t lines_dropped;	/* newlines in the bytes let go */
+	/* Handing each scenario to fn rather than keeping it
+	 * (fl_results_stream): how many it got, and what it returned to
+	 * stop the read (0 while it goes on). */
+	fl_results_scenario_fn fn;
+	void *arg;
+	size_t delivered;
+	int stopped;
+	int seen_scenarios;	/* a "scenarios" member was handed out */
+	int two_arrays;		/* ...and another came */
+	int skip;		/* scenarios are scanned past, not decoded */
 };
 
 /* Reads more bytes; 1 when some came, 0 at the end, -errno. Keeps every
@@ -396,13 +406,30 @@ static json_t *stream_scenarios(struct stream *st, json_error_t *je,
 	for (;;) {
 		if (stream_peek(st) < 0)
 			goto bad;
+		size_t end;
+		if (st->skip) {
+			if (stream_value_end(st, &end) < 0)
+				goto bad;
+			st->pos = end;
+			st->delivered++;
+			goto next;
+		}
 		json_t *sc = stream_value(st, je, line);
 		if (!sc)
 			goto bad;
 		if (st->slim)
 			fl_results_slim(sc);
-		if (json_array_append_new(arr, sc))
+		if (st->fn) {
+			int r = st->fn(sc, st->delivered++, st->arg);
+			json_decref(sc);
+			if (r) {
+				st->stopped = r;
+				goto bad;
+			}
+		} else if (json_array_append_new(arr, sc)) {
 			fl_out_of_memory();
+		}
+	next:;
 		int c = stream_peek(st);
 		st->pos += c >= 0;
 		if (c == ']')
@@ -440,9 +467,16 @@ static json_t *stream_document(struct stream *st, json_error_t *je,
 			json_decref(key);
 			goto bad;
 		}
-		json_t *v = !strcmp(k, "scenarios") && st->buf[st->pos] == '['
-				    ? stream_scenarios(st, je, line)
-				    : stream_value(st, je, line);
+		int scenarios = !strcmp(k, "scenarios") && st->buf[st->pos] == '[';
+		/* Scenarios handed out cannot be taken back when a second
+		 * array would replace them. */
+		if (scenarios && (st->fn || st->skip) && st->seen_scenarios++) {
+			st->two_arrays = st->stopped = 1;
+			json_decref(key);
+			goto bad;
+		}
+		json_t *v = scenarios ? stream_scenarios(st, je, line)
+				      : stream_value(st, je, line);
 		if (!v || json_object_set_new(doc, k, v)) {
 			json_decref(key);
 			goto bad;
@@ -492,17 +526,26 @@ static json_t *parse_whole(int fd, const char *path, char *err, size_t errlen)
 /* Decodes fd one scenario at a time (slimmed, when slim); NULL with a
  * sentence in err. Also the fast way to read a whole document: Jansson's
  * own reader of a file descriptor makes a system call per byte. */
-static json_t *parse_streamed(int fd, int slim, const char *path, char *err,
+static json_t *parse_streamed(struct stream *stp, const char *path, char *err,
 			      size_t errlen)
 {
-	struct stream st = {.fd = fd, .slim = slim};
+	struct stream st = *stp;
+	int fd = st.fd, slim = st.slim;
 	json_error_t je;
 	je.text[0] = '\0';
 	size_t line = 0;
 	json_t *d = stream_document(&st, &je, &line);
 	free(st.buf);
+	st.buf = NULL;
+	*stp = st;
 	if (d)
 		return d;
+	if (st.two_arrays) {
+		snprintf(err, errlen, "%s: two scenarios arrays", path);
+		return NULL;
+	}
+	if (st.stopped)
+		return NULL;
 	/* What the whole parse says, when the file can be read again:
 	 * the one message for a broken file, whichever reader met it. */
 	if (lseek(fd, 0, SEEK_SET) == 0) {
@@ -512,6 +555,22 @@ static json_t *parse_streamed(int fd, int slim, const char *path, char *err,
 		if (slim)
 			json_array_foreach(json_object_get(d, "scenarios"), i, sc)
 				fl_results_slim(sc);
+		/* The scenarios the scanner did not hand out (it gave up
+		 * where the whole parse did not), to fn. */
+		json_t *arr = json_object_get(d, "scenarios");
+		if (d && (st.fn || st.skip) && json_is_array(arr)) {
+			for (i = st.delivered; st.fn && i < json_array_size(arr); i++) {
+				int r = st.fn(json_array_get(arr, i), i, st.arg);
+				if (r) {
+					stp->stopped = r;
+					json_decref(d);
+					return NULL;
+				}
+			}
+			json_t *empty = json_array();
+			if (!empty || json_object_set_new(d, "scenarios", empty))
+				fl_out_of_memory();
+		}
 		return d;
 	}
 	if (st.failed)
@@ -540,8 +599,8 @@ int fl_results_read(const char *path, fl_results_keep keep, json_t **doc,
 		close(fd);
 		return r;
 	}
-	json_t *d = parse_streamed(fd, keep == FL_RESULTS_KEEP_FIGURES, path,
-				   err, errlen);
+	struct stream st = {.fd = fd, .slim = keep == FL_RESULTS_KEEP_FIGURES};
+	json_t *d = parse_streamed(&st, path, err, errlen);
 	close(fd);
 	if (!d)
 		return -EINVAL;
@@ -557,6 +616,35 @@ int fl_results_read(const char *path, fl_results_keep keep, json_t **doc,
 int fl_results_load(const char *path, json_t **doc, char *err, size_t errlen)
 {
 	return fl_results_read(path, FL_RESULTS_KEEP_ALL, doc, err, errlen);
+}
+
+int fl_results_stream(const char *path, fl_results_scenario_fn fn, void *arg,
+		      json_t **head, char *err, size_t errlen)
+{
+	*head = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	int r = check_head(fd, path, &results_schema, err, errlen);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	struct stream st = {.fd = fd, .fn = fn, .arg = arg, .skip = !fn};
+	json_t *d = parse_streamed(&st, path, err, errlen);
+	close(fd);
+	if (!d)
+		return st.stopped && !st.two_arrays ? st.stopped : -EINVAL;
+	r = check_document(path, d, err, errlen);
+	if (r < 0) {
+		json_decref(d);
+		return r;
+	}
+	*head = d;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -180,7 +180,7 @@ int fl_write_reports(json_t *doc, const char *report_dir, const char *id,
 		char path[PATH_MAX + 64];
 		snprintf(path, sizeof path, "%s/%s", dir,
 			 fl_writers[FL_WRITER_JSON].file);
-		int r = fl_writers[FL_WRITER_JSON].write(doc, path);
+		int r = fl_writer_write(&fl_writers[FL_WRITER_JSON], doc, path);
 		if (r < 0) {
 			fl_print_write_failure(path, r, NULL);
 			ws.results_failed = 1;

@@ -20,6 +20,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <sys/resource.h>
 
 static long file_size(const char *path)
 {
@@ -754,13 +755,36 @@ Test(merge, duplicates_conflicts_and_missing_shards, .timeout = 20)
 	cr_assert_eq(json_array_size(json_object_get(doc, "scenarios")), 3);
 	json_decref(doc);
 	free(out);
-	/* The same id with different results: refused, naming both. */
+	/* The same id with different results: refused, naming both, and
+	 * before anything is written (the check is a pass of its own). */
+	char refused[PATH_MAX + 16];
+	snprintf(refused, sizeof refused, "%s/refused", dir);
 	char *a2[] = {"faultline", "merge", "tests/data/shard_1.json",
-		      "tests/data/shard_2_conflict.json", "-o", outdir, NULL};
+		      "tests/data/shard_2_conflict.json", "-o", refused, NULL};
 	cr_assert_eq(tu_run(a2, NULL, &out, 10), 2, "%s", out);
 	cr_assert(strstr(out, "scenario s/a.lua is in both tests/data/shard_1.json "
 			      "and tests/data/shard_2_conflict.json"),
 		  "%s", out);
+	struct stat none;
+	cr_assert_neq(stat(refused, &none), 0, "nothing written for a refused merge");
+	free(out);
+	/* A shard broken after its scenarios: refused, nothing written. */
+	char broken[PATH_MAX + 16];
+	snprintf(broken, sizeof broken, "%s/broken.json", dir);
+	char *text = tu_slurp("tests/data/shard_2.json");
+	char *end = strrchr(text, '}');
+	cr_assert_not_null(end);
+	*end = '\0';
+	char *cut = malloc(strlen(text) + 16);
+	sprintf(cut, "%s, \"x\": }\n", text);
+	tu_write(broken, cut);
+	free(cut);
+	free(text);
+	char *a6[] = {"faultline", "merge", "tests/data/shard_1.json", broken, "-o",
+		      refused, NULL};
+	cr_assert_eq(tu_run(a6, NULL, &out, 10), 2, "%s", out);
+	cr_assert(strstr(out, "broken.json:"), "%s", out);
+	cr_assert_neq(stat(refused, &none), 0, "nothing written for a broken shard");
 	free(out);
 	/* Shards of different splits. */
 	char *a3[] = {"faultline", "merge", "tests/data/shard_1.json",
@@ -1276,6 +1300,81 @@ Test(report, long_runs_stay_small, .timeout = 60)
 	free(line);
 	free(blob);
 	free(h);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+/* merge holds one scenario at a time, never the shards: over shards of
+ * many small numbers (what a Jansson tree spends most on, about four
+ * times their text) its peak memory stays below the size of its input,
+ * where a merge that held the inputs whole took five times it. Memory,
+ * not time: the bound does not move with the machine's load. The plain
+ * build is measured, since a sanitizer's shadow memory is not the
+ * program's. */
+Test(merge, memory_stays_below_the_input, .timeout = 180)
+{
+	enum { SHARDS = 20, SCEN = 50, NUMS = 3500 };
+	char *dir = tu_tempdir();
+	char *argv[SHARDS + 8];
+	char outdir[PATH_MAX];
+	snprintf(outdir, sizeof outdir, "%s/merged", dir);
+	int n = 0;
+	argv[n++] = "bin/faultline";
+	argv[n++] = "merge";
+	argv[n++] = "-q";
+	argv[n++] = "-o";
+	argv[n++] = outdir;
+	double input = 0;
+	for (int s = 0; s < SHARDS; s++) {
+		char *p = malloc(PATH_MAX);
+		snprintf(p, PATH_MAX, "%s/shard-%02d.json", dir, s + 1);
+		FILE *f = fopen(p, "w");
+		cr_assert_not_null(f);
+		fprintf(f, "{\"schema\": \"faultline.results\", \"schema_version\": 1, "
+			   "\"faultline_version\": \"t\", \"run\": {\"id\": \"r%d\", "
+			   "\"started\": \"2026-01-05T00:00:00Z\", \"duration_s\": 1, "
+			   "\"shard\": {\"index\": %d, \"total\": %d}}, \"scenarios\": [",
+			s, s + 1, SHARDS);
+		for (int k = 0; k < SCEN; k++) {
+			fprintf(f, "%s{\"id\": \"s%d-%d.lua\", \"name\": \"s\", "
+				   "\"verdict\": \"PASS\", \"duration_s\": 1, \"samples\": [",
+				k ? ", " : "", s, k);
+			for (int i = 0; i < NUMS; i++)
+				fprintf(f, "%s%.6f", i ? "," : "", (s * SCEN + k + i) * 1e-3);
+			fputs("]}", f);
+		}
+		fputs("], \"summary\": {\"total\": 50, \"passed\": 50, \"exit_status\": 0}}\n", f);
+		input += (double)ftell(f);
+		cr_assert_eq(fclose(f), 0);
+		argv[n++] = p;
+	}
+	argv[n] = NULL;
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	int st;
+	struct rusage ru;
+	cr_assert_eq(wait4(pid, &st, 0, &ru), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
+	double peak = (double)ru.ru_maxrss * 1024;
+	cr_assert_gt(input, 30e6, "input %.0f bytes", input);
+	cr_assert_lt(peak, input, "peak RSS %.1f MB for %.1f MB of shards", peak / 1e6,
+		     input / 1e6);
+	/* And everything was written: the last shard's last scenario. */
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/results.json", outdir);
+	json_t *doc = tu_load_json(path);
+	json_t *sc = json_object_get(doc, "scenarios");
+	cr_assert_eq(json_array_size(sc), SHARDS * SCEN);
+	char last[64];
+	snprintf(last, sizeof last, "s%d-%d.lua", SHARDS - 1, SCEN - 1);
+	cr_assert_str_eq(tu_str(json_array_get(sc, SHARDS * SCEN - 1), "id"), last);
+	json_decref(doc);
+	for (int k = 5; k < n; k++)
+		free(argv[k]);
 	tu_rmrf(dir);
 	free(dir);
 }

@@ -721,6 +721,7 @@ Test(results, broken_text_is_refused_alike)
 /* ------------------------------------------------------------------ */
 /* The table of writers (harness/writers.c). */
 
+#include "report.h"
 #include "writers.h"
 
 Test(writers, table_is_complete_and_unambiguous)
@@ -729,7 +730,8 @@ Test(writers, table_is_complete_and_unambiguous)
 		const fl_writer *a = &fl_writers[w];
 		cr_assert_eq((int)a->id, w, "row %d", w);
 		cr_assert(a->name && *a->name && a->option && *a->option && a->help &&
-				  a->write,
+				  a->ops && a->ops->create && a->ops->begin &&
+				  a->ops->scenario && a->ops->end && a->ops->destroy,
 			  "row %d is incomplete", w);
 		cr_assert_eq(fl_writer_by_option(a->option), a);
 		for (int v = w + 1; v < FL_WRITER_COUNT; v++) {
@@ -872,4 +874,119 @@ Test(writers, failures_are_reported_and_do_not_stop_the_rest)
 	/* No temporary file is left behind by the failed ones. */
 	cr_assert_eq(tu_count_entries(dir), 2, "plain and r.prom only");
 	json_decref(doc);
+}
+
+/* The streamed results JSON is byte for byte what Jansson writes of the
+ * whole document (fl_report_json), for documents of every shape: the
+ * shipped shards and the test data, members after the scenarios, no
+ * scenarios, text that needs escaping, reals, nested empty values. */
+Test(writers, streamed_json_is_the_whole_dump)
+{
+	static const char *const files[] = {
+		"tests/data/shard_1.json", "tests/data/shard_2.json",
+		"tests/data/features.json", "tests/data/gate_old.json",
+		"tests/data/trend_1.json"};
+	json_t *docs[8];
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+		docs[n++] = tu_load_json(files[i]);
+	json_t *odd = small_doc();
+	json_t *sc = json_array_get(json_object_get(odd, "scenarios"), 0);
+	json_object_set_new(sc, "text", json_string("a\nb\t\"c\" \xc3\xa9 \xe2\x82\xac </script>"));
+	json_object_set_new(sc, "reals", json_pack("[f,f,f,i]", 0.1, 1e300, -2.5, -3));
+	json_object_set_new(sc, "empty", json_pack("{s:[],s:{},s:[{}]}", "a", "o", "n"));
+	json_object_set_new(odd, "after", json_pack("{s:[i,i]}", "x", 1, 2));
+	docs[n++] = odd;
+	json_t *none = small_doc();
+	json_array_clear(json_object_get(none, "scenarios"));
+	docs[n++] = none;
+	for (size_t i = 0; i < n; i++) {
+		char a[PATH_MAX + 16], b[PATH_MAX + 16];
+		snprintf(a, sizeof a, "%s/whole-%zu.json", dir, i);
+		snprintf(b, sizeof b, "%s/streamed-%zu.json", dir, i);
+		cr_assert_eq(fl_report_json(docs[i], a), 0);
+		cr_assert_eq(fl_writer_write(&fl_writers[FL_WRITER_JSON], docs[i], b), 0);
+		char *ta = tu_slurp(a), *tb = tu_slurp(b);
+		cr_assert_gt(strlen(ta), 100);
+		cr_assert_str_eq(ta, tb, "document %zu", i);
+		free(ta);
+		free(tb);
+		json_decref(docs[i]);
+	}
+}
+
+/* What fl_results_stream hands out, for the scenarios of a file. */
+struct handed {
+	json_t *got;
+	int stop_at;		/* -1: never */
+};
+
+static int take_scenario(json_t *sc, size_t k, void *arg)
+{
+	struct handed *h = arg;
+	cr_assert_eq(k, json_array_size(h->got), "numbered in order");
+	if ((int)k == h->stop_at)
+		return 7;
+	json_array_append(h->got, sc);
+	return 0;
+}
+
+/* The streamed reader hands out every scenario in order, once, equal to
+ * what the whole read gives, and the head is the rest of the document;
+ * a stop is returned; two scenarios arrays are refused; without fn the
+ * scenarios are skipped. */
+Test(results, stream_hands_out_each_scenario)
+{
+	char err[512];
+	json_t *whole, *head;
+	const char *path = "tests/data/shard_1.json";
+	cr_assert_eq(fl_results_load(path, &whole, err, sizeof err), 0, "%s", err);
+	struct handed h = {json_array(), -1};
+	cr_assert_eq(fl_results_stream(path, take_scenario, &h, &head, err, sizeof err),
+		     0, "%s", err);
+	cr_assert_gt(json_array_size(h.got), 1);
+	cr_assert(json_equal(h.got, json_object_get(whole, "scenarios")));
+	cr_assert_eq(json_array_size(json_object_get(head, "scenarios")), 0);
+	json_t *copy = json_copy(whole);
+	json_object_set_new(copy, "scenarios", json_array());
+	cr_assert(json_equal(copy, head), "the head is the rest of the document");
+	json_decref(copy);
+	json_decref(head);
+	json_array_clear(h.got);
+
+	/* A stop. */
+	h.stop_at = 1;
+	head = NULL;
+	cr_assert_eq(fl_results_stream(path, take_scenario, &h, &head, err, sizeof err), 7);
+	cr_assert_null(head);
+	cr_assert_eq(json_array_size(h.got), 1);
+
+	/* Skipped, not decoded. */
+	cr_assert_eq(fl_results_stream(path, NULL, NULL, &head, err, sizeof err), 0,
+		     "%s", err);
+	cr_assert_eq(json_array_size(json_object_get(head, "scenarios")), 0);
+	cr_assert(json_equal(json_object_get(head, "run"), json_object_get(whole, "run")));
+	json_decref(head);
+
+	/* Two arrays: the first one's scenarios were handed out already. */
+	char two[PATH_MAX + 16];
+	snprintf(two, sizeof two, "%s/two.json", dir);
+	tu_write(two, "{\"schema\": \"faultline.results\", \"schema_version\": 1, "
+		      "\"scenarios\": [{\"id\": \"a\"}], \"scenarios\": [{\"id\": \"b\"}]}");
+	h.stop_at = -1;
+	json_array_clear(h.got);
+	cr_assert_eq(fl_results_stream(two, take_scenario, &h, &head, err, sizeof err),
+		     -EINVAL);
+	cr_assert(strstr(err, "two scenarios arrays"), "%s", err);
+	/* A broken file after its scenarios: refused once read. */
+	char broken[PATH_MAX + 16];
+	snprintf(broken, sizeof broken, "%s/broken.json", dir);
+	tu_write(broken, "{\"schema\": \"faultline.results\", \"schema_version\": 1, "
+			 "\"scenarios\": [{\"id\": \"a\"}, {\"id\": \"b\"}], \"x\": }");
+	json_array_clear(h.got);
+	cr_assert_eq(fl_results_stream(broken, take_scenario, &h, &head, err, sizeof err),
+		     -EINVAL);
+	cr_assert(strstr(err, "broken.json:1:"), "Jansson's message: %s", err);
+	json_decref(h.got);
+	json_decref(whole);
 }
