@@ -584,10 +584,10 @@ static json_t *parse_streamed(struct stream *stp, const char *path, char *err,
 	return NULL;
 }
 
-int fl_results_read(const char *path, fl_results_keep keep, json_t **doc,
-		    char *err, size_t errlen)
+/* Opens a results file and checks its head (the schema): the fd, or
+ * -errno after saying why in err. */
+static int open_results(const char *path, char *err, size_t errlen)
 {
-	*doc = NULL;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
@@ -599,12 +599,22 @@ int fl_results_read(const char *path, fl_results_keep keep, json_t **doc,
 		close(fd);
 		return r;
 	}
+	return fd;
+}
+
+int fl_results_read(const char *path, fl_results_keep keep, json_t **doc,
+		    char *err, size_t errlen)
+{
+	*doc = NULL;
+	int fd = open_results(path, err, errlen);
+	if (fd < 0)
+		return fd;
 	struct stream st = {.fd = fd, .slim = keep == FL_RESULTS_KEEP_FIGURES};
 	json_t *d = parse_streamed(&st, path, err, errlen);
 	close(fd);
 	if (!d)
 		return -EINVAL;
-	r = check_document(path, d, err, errlen);
+	int r = check_document(path, d, err, errlen);
 	if (r < 0) {
 		json_decref(d);
 		return r;
@@ -622,23 +632,15 @@ int fl_results_stream(const char *path, fl_results_scenario_fn fn, void *arg,
 		      json_t **head, char *err, size_t errlen)
 {
 	*head = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
-		return -e;
-	}
-	int r = check_head(fd, path, &results_schema, err, errlen);
-	if (r < 0) {
-		close(fd);
-		return r;
-	}
+	int fd = open_results(path, err, errlen);
+	if (fd < 0)
+		return fd;
 	struct stream st = {.fd = fd, .fn = fn, .arg = arg, .skip = !fn};
 	json_t *d = parse_streamed(&st, path, err, errlen);
 	close(fd);
 	if (!d)
 		return st.stopped && !st.two_arrays ? st.stopped : -EINVAL;
-	r = check_document(path, d, err, errlen);
+	int r = check_document(path, d, err, errlen);
 	if (r < 0) {
 		json_decref(d);
 		return r;
