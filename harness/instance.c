@@ -779,6 +779,25 @@ int fl_instance_signal(fl_ctx *ctx, int sig)
 	return r;
 }
 
+int fl_instance_signal_pid(fl_ctx *ctx, int sig, pid_t pid)
+{
+	if (!fl_ctx_target_live(ctx))
+		return -ESRCH;
+	fl_session *s = ctx->inst->sess;
+	if (pid == s->child.pid)
+		return fl_instance_signal(ctx, sig);
+	if (!s->tree_ok)
+		return -ESRCH;
+	pthread_mutex_lock(&s->lock);
+	/* A process that came since the last round is found first. */
+	fl_tree_walk(&s->tree, fl_now_ns());
+	int r = fl_tree_signal(&s->tree, pid, sig);
+	pthread_mutex_unlock(&s->lock);
+	if (r == 0)
+		fl_ctx_log(ctx, "sent %s to pid %d", fl_signal_name(sig), (int)pid);
+	return r;
+}
+
 int fl_instance_setrlimit(fl_ctx *ctx, int resource, double value,
 			  rlim_t *old)
 {
@@ -825,7 +844,7 @@ static int end_crashed(const fl_ctx *ctx, const fl_instance *in,
 		       const fl_end_key *k)
 {
 	int sig = k->sig;
-	if (k->expected)
+	if (k->expected || k->sent)
 		return 0;
 	if (sig <= 64 && (in->sent_signals >> (sig - 1)) & 1)
 		return 0;

@@ -261,7 +261,22 @@ int fl_tree_end_key(const fl_tree *t, const fl_member *p, fl_end_key *k)
 	k->after_stop = t->stop_ns >= 0 && p->exit_ns >= t->stop_ns;
 	k->killed = p->killed;
 	k->expected = p->end_expected;
+	k->sent = k->sig <= 64 && (p->sent_signals >> (k->sig - 1)) & 1;
 	return 1;
+}
+
+int fl_tree_signal(fl_tree *t, pid_t pid, int sig)
+{
+	long i = fl_tree_find(t, pid);
+	if (i < 0 || t->procs[i].is_root ||
+	    t->procs[i].state != FL_MEMBER_LIVE || t->procs[i].pidfd < 0)
+		return -ESRCH;
+	fl_member *p = &t->procs[i];
+	if (syscall(SYS_pidfd_send_signal, p->pidfd, sig, NULL, 0) < 0)
+		return -errno;
+	if (sig > 0 && sig <= 64)
+		p->sent_signals |= 1ULL << (sig - 1);
+	return 0;
 }
 
 /* An exited process: reaped here if faultline adopted it, else a zombie
@@ -463,6 +478,7 @@ static void count_dropped(fl_tree *t, const fl_end_key *key)
 	k.after_stop = key->after_stop;
 	k.killed = key->killed;
 	k.expected = key->expected;
+	k.sent = key->sent;
 	for (size_t i = 0; i < t->ndropped; i++)
 		if (!memcmp(&t->dropped[i].key, &k, sizeof k)) {
 			t->dropped[i].n++;

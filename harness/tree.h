@@ -88,6 +88,8 @@ typedef struct fl_member {
 				 * since it went */
 	int end_expected;	/* the script judged this end itself
 				 * (t:expect{pid=..., signal=...}) */
+	uint64_t sent_signals;	/* the script sent it these with
+				 * t:signal(name, pid) (bit sig - 1) */
 	pid_t reaper;		/* the process whose wait reaped it, when
 				 * its record told the end; else 0 */
 	int unseen;		/* no sample ever saw it: it lived and was
@@ -128,6 +130,8 @@ typedef struct fl_end_key {
 	int after_stop;		/* it ended once the stop was asked for */
 	int killed;		/* faultline killed it at the end */
 	int expected;		/* the script judged it (t:expect{pid=}) */
+	int sent;		/* the script sent it that very signal
+				 * (t:signal(name, pid)) */
 } fl_end_key;
 
 /* The ends of the dropped processes that a signal killed, counted by
@@ -257,6 +261,12 @@ int fl_tree_take_reaped(fl_tree *t, const struct fl_faults *faults);
 /* What the survival rule looks at in member p's end: 1 with *k, or 0
  * when there is nothing to judge (the root, an end not known, an exit). */
 int fl_tree_end_key(const fl_tree *t, const fl_member *p, fl_end_key *k);
+
+/* Sends sig to process pid of the tree (through its pidfd, so never to
+ * another process that took its pid) and records that the script sent
+ * it (fl_member.sent_signals). 0, -ESRCH when pid is no live process of
+ * the tree but the first (or is a zombie), or -errno. */
+int fl_tree_signal(fl_tree *t, pid_t pid, int sig);
 
 /* Looks at member i now: if its pidfd says it exited, it is marked
  * exited (and its end noted) as a sample would. */

@@ -457,6 +457,104 @@ Test(survival, short_lived_workers_that_exit_0_pass, .timeout = 120)
 	tu_env_free(&e);
 }
 
+/* t:signal(name, pid) (tests/targets/reaper.c serve): the script sends
+ * SIGSEGV to the worker alone; its master reaps it and starts another.
+ * That end is the script's doing (excused for that process and that
+ * signal only); the new worker, crashing on its own, is not. */
+static json_t *run_signal(tu_env *e, const char *after, int *status,
+			  char **out)
+{
+	char text[4096];
+	snprintf(text, sizeof text,
+		 "return { name = 'a worker signalled',\n"
+		 "  target = { cmd = { '" REAPER "', 'serve', '--go', '{tmpdir}/go' },\n"
+		 "             ready = { stdout = 'WORKER' } },\n"
+		 "  run = function(t)\n"
+		 "    local function worker(not_this)\n"
+		 "      local w\n"
+		 "      assert(t:wait_until(function()\n"
+		 "        for _, p in ipairs(t:processes()) do\n"
+		 "          if not p.root and not p.zombie and p.pid ~= not_this then w = p.pid; return true end\n"
+		 "        end\n"
+		 "        return false\n"
+		 "      end, 60), 'no worker')\n"
+		 "      return w\n"
+		 "    end\n"
+		 "    local first = worker()\n"
+		 "    -- Not a process of the tree: refused, nothing sent.\n"
+		 "    local ok, err = pcall(t.signal, t, 'SEGV', 1)\n"
+		 "    assert(not ok and err:find('pid 1 is not a live process of this target', 1, true), err)\n"
+		 "    t:signal('SEGV', first)\n"
+		 "    assert(t:wait_output('REAPED pid=' .. first, { past = true, timeout = 60 }))\n"
+		 "    local second = worker(first)\n"
+		 "%s"
+		 "    t:stop()\n"
+		 "    t:expect { exit = 0 }\n"
+		 "  end,\n"
+		 "}\n",
+		 after);
+	return run_text(e, text, status, out);
+}
+
+Test(survival, a_signal_the_script_sent_one_worker_is_no_crash, .timeout = 120)
+{
+	tu_env e = tu_env_new();
+	int status;
+	char *out;
+	json_t *doc = run_signal(&e, "", &status, &out);
+	json_t *s = json_array_get(json_object_get(doc, "scenarios"), 0);
+	cr_assert_str_eq(tu_str(s, "verdict"), "PASS", "%s\n%s",
+			 tu_str(s, "message"), out);
+	cr_assert_eq(status, 0);
+	long first = stdout_number(s, "REAPED pid=");
+	json_t *p = process(s, first);
+	cr_assert_str_eq(tu_str(p, "signal"), "SIGSEGV");
+	cr_assert(json_is_false(json_object_get(p, "crashed")), "sent by the script");
+	/* The master replaced it: a second worker, alive until the stop. */
+	json_t *t = json_array_get(json_object_get(s, "targets"), 0);
+	size_t i, workers = 0;
+	json_array_foreach(json_object_get(t, "processes"), i, p)
+		workers += json_is_false(json_object_get(p, "root"));
+	cr_assert_geq(workers, 2, "the worker and its replacement");
+	json_decref(doc);
+	free(out);
+	tu_env_free(&e);
+}
+
+Test(survival, a_worker_that_crashes_by_itself_after_one_was_signalled_fails,
+     .timeout = 120)
+{
+	tu_env e = tu_env_new();
+	int status;
+	char *out;
+	/* The second worker raises SIGSEGV itself once the file is there:
+	 * the same signal, another process, not excused. */
+	json_t *doc = run_signal(
+		&e,
+		"    assert(io.open(t.tmpdir .. '/go', 'w')):close()\n"
+		"    assert(t:wait_output('REAPED pid=' .. second, { past = true, timeout = 60 }))\n",
+		&status, &out);
+	json_t *s = json_array_get(json_object_get(doc, "scenarios"), 0);
+	cr_assert_str_eq(tu_str(s, "verdict"), "FAIL", "%s", out);
+	json_t *t = json_array_get(json_object_get(s, "targets"), 0);
+	const char *tail = tu_str(json_object_get(t, "output"), "stdout_tail");
+	const char *r1 = strstr(tail, "REAPED pid=");
+	cr_assert_not_null(r1);
+	const char *r2 = strstr(r1 + 1, "REAPED pid=");
+	cr_assert_not_null(r2, "the second worker was reaped: %s", tail);
+	long first = atol(r1 + strlen("REAPED pid="));
+	long second = atol(r2 + strlen("REAPED pid="));
+	assert_message(tu_str(s, "message"), second,
+		       (long)json_integer_value(json_object_get(t, "pid")),
+		       "SIGSEGV");
+	cr_assert(json_is_false(json_object_get(process(s, first), "crashed")));
+	cr_assert(json_is_true(json_object_get(process(s, second), "crashed")));
+	cr_assert_eq(json_integer_value(json_object_get(t, "crashed_processes")), 1);
+	json_decref(doc);
+	free(out);
+	tu_env_free(&e);
+}
+
 /* The line of "SITE name" in the target's source. */
 static int marker_line(const char *name)
 {
