@@ -68,6 +68,10 @@ typedef struct fl_instance {
 	char stopped_by[64];	/* "SIGTERM", "SIGKILL after 2.0 s", ... */
 	int64_t stop_ns;	/* session time of the stop's request */
 	uint64_t sent_signals;	/* t:signal sent these (bit sig - 1) */
+	/* Processes compact() dropped whose end failed survival, as last
+	 * judged (fl_instance_judge_ends), and how many of them a failure
+	 * already told. */
+	uint64_t dropped_crashed, dropped_crashed_reported;
 	int stragglers;		/* processes left in its group at the end */
 	char start_error[1024];	/* with the lines it printed: instance.c */
 	int64_t ready_ns;

@@ -303,8 +303,8 @@ int fl_expect_trends(fl_ctx *ctx, const char *where,
 	return all;
 }
 
-static int members_survival(fl_ctx *ctx, fl_instance *in, const char *where,
-			    const char *what);
+static uint64_t members_survival(fl_ctx *ctx, fl_instance *in,
+				 const char *where, const char *what);
 
 /* A process of the tree other than the first, as an exit. */
 static fl_exit_info member_exit(const fl_member *p)
@@ -501,36 +501,70 @@ void fl_expect_episodes_held(fl_ctx *ctx, const char *where, int count,
 	fl_ctx_expect(ctx, where, "recovery", 1, measured, allowed, msg);
 }
 
-/* The survival failure of each process but the first that a signal
- * faultline did not send killed: "target did not survive: gt pid 12
- * killed by SIGSEGV at 0.63 s" (no stderr line: the processes share
- * it, and its last line may be another's). Returns how many. */
-static int members_survival(fl_ctx *ctx, fl_instance *in, const char *where,
-			    const char *what)
+/* The survival failure of the processes but the first that a signal
+ * faultline did not send killed, since the last time it was told: one
+ * failure that names the first of them to end and counts the others, those the
+ * tree no longer lists included ("target did not survive: gt pid 12
+ * killed by SIGSEGV at 0.63 s"; "target did not survive: reaper pid 40
+ * (reaped by pid 31) killed by SIGABRT at 0.12 s, and 49 more processes
+ * crashed (50 in all)"). No stderr line: the processes share it, and
+ * its last line may be another's. Returns how many it told of. */
+static uint64_t members_survival(fl_ctx *ctx, fl_instance *in,
+				 const char *where, const char *what)
 {
 	if (!in->sess || !in->sess->tree_ok)
 		return 0;
 	fl_instance_judge_ends(ctx, in);
-	int n = 0;
 	fl_session *s = in->sess;
+	const fl_member *first = NULL;
+	uint64_t n = 0;
 	pthread_mutex_lock(&s->lock);
 	for (size_t i = 0; i < s->tree.n; i++) {
 		fl_member *p = &s->tree.procs[i];
 		if (!p->crashed || p->crash_reported)
 			continue;
 		p->crash_reported = 1;
-		fl_exit_info e = member_exit(p);
-		char desc[96], msg[600];
-		fl_exit_describe(&e, desc, sizeof desc);
-		snprintf(msg, sizeof msg,
-			 "target did not survive: %s pid %d %s at %.2f s", p->comm,
-			 (int)p->pid, desc, (double)e.t_ns / 1e9);
-		pthread_mutex_unlock(&s->lock);
-		fl_ctx_expect(ctx, where, what, 0, desc, "running", msg);
-		pthread_mutex_lock(&s->lock);
+		/* The first to crash: where a crash loop began. */
+		if (!first || p->exit_ns < first->exit_ns)
+			first = p;
 		n++;
 	}
+	if (in->dropped_crashed > in->dropped_crashed_reported) {
+		n += in->dropped_crashed - in->dropped_crashed_reported;
+		in->dropped_crashed_reported = in->dropped_crashed;
+	}
+	if (!n) {
+		pthread_mutex_unlock(&s->lock);
+		return 0;
+	}
+	char desc[96], msg[700], head[300], reaper[48] = "";
+	if (first) {
+		fl_exit_info e = member_exit(first);
+		fl_exit_describe(&e, desc, sizeof desc);
+		if (first->end_from == FL_END_PARENT && first->reaper > 0)
+			snprintf(reaper, sizeof reaper, " (reaped by pid %d)",
+				 (int)first->reaper);
+		snprintf(head, sizeof head, "%s pid %d%s %s at %.2f s",
+			 first->comm[0] ? first->comm : "process of unknown name",
+			 (int)first->pid, reaper, desc, (double)e.t_ns / 1e9);
+	} else {
+		/* Only processes the tree had dropped (it keeps a bounded
+		 * number of those that are gone). */
+		snprintf(desc, sizeof desc, "killed by a signal");
+		snprintf(head, sizeof head,
+			 "a process of its tree killed by a signal faultline "
+			 "did not send");
+	}
 	pthread_mutex_unlock(&s->lock);
+	if (n > 1)
+		snprintf(msg, sizeof msg,
+			 "target did not survive: %s, and %llu more process%s "
+			 "crashed (%llu in all)",
+			 head, (unsigned long long)(n - 1), n == 2 ? "" : "es",
+			 (unsigned long long)n);
+	else
+		snprintf(msg, sizeof msg, "target did not survive: %s", head);
+	fl_ctx_expect(ctx, where, what, 0, desc, "running", msg);
 	return n;
 }
 

@@ -695,8 +695,16 @@ void fl_faults_footprint(fl_faults *f, int procfd, pid_t pid,
 	out->tls_bytes = (int64_t)e->tls_bytes;
 }
 
+static void reaped_end(const fl_reaped_rec *r, fl_reaped_end *out)
+{
+	out->pid = r->pid;
+	out->reaper = r->reaper;
+	out->status = r->status;
+	out->t_ns = r->t_ns;
+}
+
 int fl_faults_reaped(const fl_faults *f, pid_t pid, int64_t since_ns,
-		     int *status, int64_t *t_ns)
+		     fl_reaped_end *out)
 {
 	fl_shm_view v;
 	if (view(f, &v) < 0)
@@ -706,16 +714,81 @@ int fl_faults_reaped(const fl_faults *f, pid_t pid, int64_t since_ns,
 	uint64_t end = atomic_load(&v.hdr->nreaped);
 	uint64_t n = end > FL_MAX_REAPED ? end - FL_MAX_REAPED : 0;
 	for (; n < end; n++) {
-		int32_t rpid, rstatus;
-		int64_t rt;
-		if (!fl_shm_reaped_get(&v, n, &rpid, &rstatus, &rt) ||
-		    rpid != pid || rt < since_ns)
+		fl_reaped_rec r;
+		if (fl_shm_reaped_get(&v, n, &r) != 1 || r.pid != pid ||
+		    r.t_ns < since_ns)
 			continue;
-		*status = rstatus;
-		*t_ns = rt;
+		reaped_end(&r, out);
 		return 1;
 	}
 	return 0;
+}
+
+/* A record still being written this many records behind the newest has
+ * a writer that died in the middle of it (a few stores, with no call in
+ * between): it is given up. */
+#define REAPED_STUCK 64
+
+size_t fl_faults_reaped_next(const fl_faults *f, uint64_t *cursor,
+			     fl_reaped_end *out, size_t max, uint64_t *lost)
+{
+	fl_shm_view v;
+	if (view(f, &v) < 0)
+		return 0;
+	uint64_t end = atomic_load(&v.hdr->nreaped);
+	size_t got = 0;
+	/* Records the ring no longer holds were overwritten unread. */
+	if (end > FL_MAX_REAPED && *cursor < end - FL_MAX_REAPED) {
+		*lost += end - FL_MAX_REAPED - *cursor;
+		*cursor = end - FL_MAX_REAPED;
+	}
+	while (*cursor < end && got < max) {
+		fl_reaped_rec rec;
+		int r = fl_shm_reaped_get(&v, *cursor, &rec);
+		if (r == 0 && end - *cursor <= REAPED_STUCK)
+			break;	/* being written: read at the next call */
+		if (r == 1)
+			reaped_end(&rec, &out[got++]);
+		else
+			(*lost)++;
+		(*cursor)++;
+	}
+	return got;
+}
+
+int fl_faults_proc_name(const fl_faults *f, pid_t pid, int64_t before_ns,
+			char *name, size_t len)
+{
+	fl_shm_view v;
+	if (view(f, &v) < 0)
+		return 0;
+	/* The latest registration of pid before the moment: its program
+	 * (a forked worker registers with its parent's). An entry is
+	 * written before its state says it is live, and a released one
+	 * (free) keeps its fields until it is claimed again: only one being
+	 * claimed is left alone. */
+	const fl_shm_proc *best = NULL;
+	for (int i = 0; i < FL_MAX_PROCS; i++) {
+		const fl_shm_proc *e = &v.procs[i];
+		if (atomic_load_explicit(&e->state, memory_order_acquire) ==
+			    FL_PROC_CLAIMED ||
+		    e->pid != pid || e->t_ns > before_ns)
+			continue;
+		if (!best || e->t_ns > best->t_ns)
+			best = e;
+	}
+	if (!best)
+		return 0;
+	char exe[FL_PROC_EXE_MAX];
+	memcpy(exe, best->exe, sizeof exe);
+	exe[sizeof exe - 1] = '\0';
+	const char *base = strrchr(exe, '/');
+	base = base ? base + 1 : exe;
+	if (!*base)
+		return 0;
+	/* As the kernel names a process: its program's first 15 bytes. */
+	snprintf(name, len < 16 ? len : 16, "%s", base);
+	return 1;
 }
 
 /* The start time of a live process, or 0 if it is gone. */

@@ -158,15 +158,38 @@ int fl_faults_stats(fl_faults *f, fl_point_stats **out, char *err,
 void fl_faults_footprint(fl_faults *f, int procfd, pid_t pid,
 			 fl_footprint *out);
 
+/* A child's end as its parent's wait returned it. */
+typedef struct fl_reaped_end {
+	pid_t pid;		/* the child */
+	pid_t reaper;		/* the process whose wait reaped it */
+	int status;		/* a wait status */
+	int64_t t_ns;		/* CLOCK_MONOTONIC right after the wait */
+} fl_reaped_end;
+
 /* How process pid ended, as its parent's own wait returned it (the
  * agent's ring of reaped children, lib/agent_proto.h): the first record
  * of pid made at since_ns or later (CLOCK_MONOTONIC; pass when the
  * process was found, so a reaped process whose pid a later one reuses is
- * never taken for it). 1 with *status (a wait status) and *t_ns (when it
- * was reaped), 0 when no record says. Reads only: safe from the monitor
- * thread. */
+ * never taken for it). 1 with *out (its wait status, when it was reaped
+ * and by whom), 0 when no record says. Reads only: safe from the
+ * monitor thread. */
 int fl_faults_reaped(const fl_faults *f, pid_t pid, int64_t since_ns,
-		     int *status, int64_t *t_ns);
+		     fl_reaped_end *out);
+
+/* The records of the ring in order, from *cursor (0 at first) on: up to
+ * max into out, *cursor moved past them. A record still being written
+ * ends the call (it is read at the next); records overwritten before
+ * they were read, or whose writer died writing them, are added to *lost.
+ * Returns how many were read. */
+size_t fl_faults_reaped_next(const fl_faults *f, uint64_t *cursor,
+			     fl_reaped_end *out, size_t max, uint64_t *lost);
+
+/* The name of process pid from the agent's process table: the program it
+ * registered with at or before before_ns (CLOCK_MONOTONIC), cut as the
+ * kernel cuts a process's name (15 bytes). 1, or 0 when it never
+ * registered (it did not run the agent) or its entry was reused. */
+int fl_faults_proc_name(const fl_faults *f, pid_t pid, int64_t before_ns,
+			char *name, size_t len);
 
 /* Every process that registered: which run the agent now, which executed
  * another program (named) and which are gone. *out malloc'd; returns the

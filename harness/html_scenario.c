@@ -609,7 +609,10 @@ static void target_info(fl_buf *b, json_t *t)
 				break;
 			}
 			fl_buf_puts(b, pi ? ", " : "");
-			fl_escape_xml(b, fl_results_str(pr, "name"));
+			/* null: no sample saw it, and it never ran the
+			 * agent to say (known from its parent's wait). */
+			const char *pname = fl_results_opt_str(pr, "name");
+			fl_escape_xml(b, pname ? pname : "(unknown name)");
 			fl_buf_printf(b, " %lld%s%s", fl_results_int(pr, "pid"),
 				      fl_results_bool(pr, "root") ? " (started)" : "",
 				      fl_results_bool(pr, "left_session")

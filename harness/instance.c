@@ -711,6 +711,10 @@ int fl_instance_stop(fl_ctx *ctx, int sig, double grace_s)
 	if (!fl_instance_exit(in).exited) {
 		in->stop_requested = 1;
 		in->stop_ns = fl_session_now(s);
+		/* The tree judges by it the ends it drops from now on. */
+		pthread_mutex_lock(&s->lock);
+		s->tree.stop_ns = in->stop_ns;
+		pthread_mutex_unlock(&s->lock);
 	}
 	end_process(ctx, in, sig, grace_s);
 	/* Whatever the target left goes too: its descendants, in its
@@ -775,6 +779,25 @@ int fl_instance_signal(fl_ctx *ctx, int sig)
 	return r;
 }
 
+int fl_instance_signal_pid(fl_ctx *ctx, int sig, pid_t pid)
+{
+	if (!fl_ctx_target_live(ctx))
+		return -ESRCH;
+	fl_session *s = ctx->inst->sess;
+	if (pid == s->child.pid)
+		return fl_instance_signal(ctx, sig);
+	if (!s->tree_ok)
+		return -ESRCH;
+	pthread_mutex_lock(&s->lock);
+	/* A process that came since the last round is found first. */
+	fl_tree_walk(&s->tree, fl_now_ns());
+	int r = fl_tree_signal(&s->tree, pid, sig);
+	pthread_mutex_unlock(&s->lock);
+	if (r == 0)
+		fl_ctx_log(ctx, "sent %s to pid %d", fl_signal_name(sig), (int)pid);
+	return r;
+}
+
 int fl_instance_setrlimit(fl_ctx *ctx, int resource, double value,
 			  rlim_t *old)
 {
@@ -810,23 +833,24 @@ int fl_instance_died_on_its_own(const fl_ctx *ctx, const fl_instance *in)
 }
 
 /* The rule for every process of the tree but the first (the first's is
- * fl_instance_died_on_its_own): killed by a signal faultline did not
- * send. Faultline's signals are the end-of-run kill of what is left, the
- * stop's signal and SIGKILL once the stop was asked for, and whatever
- * t:signal sent (a target passes it on to its workers). An exit with a
- * status is the target's own business; an end the script judged with
- * t:expect{pid=...} is its. */
-static int member_crashed(const fl_ctx *ctx, const fl_instance *in,
-			  const fl_member *p)
+ * fl_instance_died_on_its_own), on what fl_tree_end_key says of its end:
+ * killed by a signal faultline did not send. Faultline's signals are the
+ * end-of-run kill of what is left, the stop's signal and SIGKILL once the
+ * stop was asked for, and whatever t:signal sent (a target passes it on
+ * to its workers). An exit with a status is the target's own business;
+ * an end the script judged with t:expect{pid=...} is its. The processes
+ * the tree dropped are judged by the same rule, on their counts. */
+static int end_crashed(const fl_ctx *ctx, const fl_instance *in,
+		       const fl_end_key *k)
 {
-	int sig = p->end_signal;
-	if (p->is_root || !p->end_known || !sig || p->end_expected)
+	int sig = k->sig;
+	if (k->expected || k->sent)
 		return 0;
 	if (sig <= 64 && (in->sent_signals >> (sig - 1)) & 1)
 		return 0;
-	if (p->killed && sig == SIGKILL)
+	if (k->killed && sig == SIGKILL)
 		return 0;
-	if (in->stop_requested && p->exit_ns >= in->stop_ns &&
+	if (k->after_stop &&
 	    (sig == SIGTERM || sig == SIGKILL || sig == SIGINT ||
 	     sig == ctx->cfg.stop_signal))
 		return 0;
@@ -842,6 +866,8 @@ void fl_instance_settle_ends(fl_instance *in)
 	 * status itself, exit codes included. */
 	pthread_mutex_lock(&s->lock);
 	fl_tree_settle_ends(&s->tree, &in->faults, 1);
+	/* And those no sample saw, from their parent's record alone. */
+	fl_tree_take_reaped(&s->tree, &in->faults);
 	int unknown = 0;
 	for (size_t i = 0; i < s->tree.n; i++)
 		unknown |= !s->tree.procs[i].is_root &&
@@ -878,14 +904,21 @@ int fl_instance_judge_ends(const fl_ctx *ctx, fl_instance *in)
 	fl_session *s = in->sess;
 	fl_instance_settle_ends(in);
 	int crashed = 0;
+	fl_end_key k;
 	pthread_mutex_lock(&s->lock);
 	for (size_t i = 0; i < s->tree.n; i++) {
 		fl_member *p = &s->tree.procs[i];
-		p->crashed = member_crashed(ctx, in, p);
+		p->crashed = fl_tree_end_key(&s->tree, p, &k) &&
+			     end_crashed(ctx, in, &k);
 		crashed += p->crashed;
 	}
+	uint64_t dropped = 0;
+	for (size_t i = 0; i < s->tree.ndropped; i++)
+		if (end_crashed(ctx, in, &s->tree.dropped[i].key))
+			dropped += s->tree.dropped[i].n;
+	in->dropped_crashed = dropped;
 	pthread_mutex_unlock(&s->lock);
-	return crashed;
+	return crashed + (int)(dropped > INT32_MAX ? INT32_MAX : dropped);
 }
 
 pid_t fl_instance_pid(const fl_ctx *ctx)

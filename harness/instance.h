@@ -26,6 +26,11 @@ void fl_instance_last_stderr(fl_instance *in, char *out, size_t len);
 
 /* Sends a signal to the current run's process. 0 or -errno. */
 int fl_instance_signal(fl_ctx *ctx, int sig);
+/* Sends sig to process pid of the current run's tree alone (the first
+ * process: as fl_instance_signal); that process's end by it is then the
+ * script's doing, not a crash. -ESRCH when pid is no live process of the
+ * tree. */
+int fl_instance_signal_pid(fl_ctx *ctx, int sig, pid_t pid);
 /* Changes a resource limit of the current run (prlimit); *old receives the
  * previous soft limit (RLIM_INFINITY for none). 0 or -errno. */
 int fl_instance_setrlimit(fl_ctx *ctx, int resource, double value,

@@ -166,8 +166,9 @@ static int t_wait_exit(lua_State *L)
 	return 1;
 }
 
-/* t:signal(name): sends a signal to the target process ("STOP", "CONT",
- * "USR1", ...). */
+/* t:signal(name [, pid]): sends a signal to the target process ("STOP",
+ * "CONT", "USR1", ...), or to process pid of its tree alone (one of
+ * t:processes()). */
 static int t_signal(lua_State *L)
 {
 	fl_ctx *ctx = fl_larg_target(L);
@@ -175,8 +176,17 @@ static int t_signal(lua_State *L)
 	int sig = fl_signal_from_name(name);
 	if (sig < 0)
 		return luaL_error(L, "signal: unknown signal '%s'", name);
+	lua_Integer pid = luaL_optinteger(L, 3, 0);
+	if (lua_gettop(L) >= 3 && pid <= 0)
+		return luaL_argerror(L, 3, "a pid from t:processes() expected");
 	fl_larg_need_running(L, ctx, "signal");
-	int r = fl_instance_signal(ctx, sig);
+	int r = pid ? fl_instance_signal_pid(ctx, sig, (pid_t)pid)
+		    : fl_instance_signal(ctx, sig);
+	if (r == -ESRCH && pid)
+		return luaL_error(L,
+				  "signal %s: pid %d is not a live process of "
+				  "this target's tree (see t:processes())",
+				  name, (int)pid);
 	if (r < 0)
 		return luaL_error(L, "signal %s: %s", name, strerror(-r));
 	return 0;

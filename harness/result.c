@@ -106,8 +106,9 @@ static json_t *processes_json(const fl_ctx *ctx, fl_instance *in)
 	for (size_t i = 0; i < t->n; i++) {
 		const fl_member *p = &t->procs[i];
 		json_t *o = json_pack(
-			"{s:i,s:i,s:s,s:b,s:f,s:o,s:b,s:b,s:b,s:s}", "pid",
-			(int)p->pid, "ppid", (int)p->ppid, "name", p->comm, "root",
+			"{s:i,s:i,s:o,s:b,s:f,s:o,s:b,s:b,s:b,s:s}", "pid",
+			(int)p->pid, "ppid", (int)p->ppid, "name",
+			p->comm[0] ? fl_text_json(p->comm) : json_null(), "root",
 			p->is_root, "found", (double)p->first_ns / 1e9, "exited",
 			p->exit_ns >= 0 ? json_real((double)p->exit_ns / 1e9)
 			: p->is_root && root.exited
@@ -138,10 +139,27 @@ static json_t *processes_json(const fl_ctx *ctx, fl_instance *in)
 		}
 		json_object_set_new(o, "last", last);
 		json_object_set_new(o, "peak", peak);
+		json_object_set_new(o, "unseen", json_boolean(p->unseen));
+		json_object_set_new(o, "reaper", p->reaper > 0
+							 ? json_integer(p->reaper)
+							 : json_null());
 		json_array_append_new(a, o);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return a;
+}
+
+/* How many processes but the first crashed (as processes_json judged
+ * them): those listed, and those the tree no longer lists. */
+static json_int_t crashed_processes(const fl_instance *in)
+{
+	fl_session *s = in->sess;
+	pthread_mutex_lock(&s->lock);
+	json_int_t n = (json_int_t)in->dropped_crashed;
+	for (size_t i = 0; i < s->tree.n; i++)
+		n += s->tree.procs[i].crashed;
+	pthread_mutex_unlock(&s->lock);
+	return n;
 }
 
 /* The processes that left the target's session or group and were still
@@ -196,7 +214,7 @@ static json_t *sampling_json(fl_session *s)
 	pthread_mutex_lock(&s->lock);
 	uint64_t n = fl_series_count(&s->series);
 	json_t *o = json_pack(
-		"{s:f,s:I,s:f,s:f,s:I,s:I,s:s,s:I,s:I}", "hz",
+		"{s:f,s:I,s:f,s:f,s:I,s:I,s:s,s:I,s:I,s:I,s:I,s:I}", "hz",
 		1e9 / (double)s->period_ns, "samples", (json_int_t)n,
 		"mean_cost_us",
 		n ? (double)s->sample_cost_total_ns / (double)n / 1e3 : 0.0,
@@ -204,7 +222,10 @@ static json_t *sampling_json(fl_session *s)
 		(json_int_t)(s->sample_errors + s->tree.sample_errors),
 		"missed_ticks", (json_int_t)s->missed_ticks, "fd_method",
 		fl_sampler_method_name(s->tree.procs[0].sampler.method),
-		"processes", (json_int_t)s->tree.seen, "kept_bytes",
+		"processes", (json_int_t)s->tree.seen, "unseen",
+		(json_int_t)s->tree.unseen, "dropped",
+		(json_int_t)s->tree.dropped_procs, "reaped_lost",
+		(json_int_t)s->tree.reaped_lost, "kept_bytes",
 		(json_int_t)fl_series_bytes(&s->series));
 	pthread_mutex_unlock(&s->lock);
 	return o;
@@ -257,6 +278,8 @@ static json_t *target_json(const fl_ctx *ctx, const fl_instance *in)
 	json_object_set_new(o, "sampling", sampling_json(s));
 	json_object_set_new(o, "series", series_json(s));
 	json_object_set_new(o, "processes", processes_json(ctx, (fl_instance *)in));
+	json_object_set_new(o, "crashed_processes",
+			    json_integer(crashed_processes(in)));
 	json_object_set_new(o, "escaped", escaped_json(s));
 	json_object_set_new(o, "output", output_json(s));
 	return o;

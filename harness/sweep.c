@@ -173,13 +173,15 @@ fl_outcome fl_sweep_outcome(json_t *result, char *detail, size_t len)
 			sig = fl_results_opt_str(p, "signal");
 			crash = crash_of(sites, fl_results_int(p, "pid"), NULL);
 			const char *actor = fl_results_opt_str(crash, "actor");
+			const char *pname = fl_results_opt_str(p, "name");
+			if (!pname)
+				pname = "a process of unknown name";
 			if (actor)
 				snprintf(who, sizeof who, " in %s (actor %s)",
-					 fl_results_str(p, "name"), actor);
+					 pname, actor);
 			else
 				snprintf(who, sizeof who, " in %s pid %lld",
-					 fl_results_str(p, "name"),
-					 fl_results_int(p, "pid"));
+					 pname, fl_results_int(p, "pid"));
 		}
 	}
 	if (sig) {

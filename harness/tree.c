@@ -160,21 +160,123 @@ int fl_tree_settle_ends(fl_tree *t, const struct fl_faults *faults,
 		    (p->parent_looked && !again))
 			continue;
 		p->parent_looked = 1;
-		int status;
-		int64_t reaped_ns;
+		fl_reaped_end r;
 		/* Only a record made since it was found: a pid is reused
 		 * only once its process is reaped. */
 		if (!fl_faults_reaped(faults, p->pid, t->start_ns + p->first_ns,
-				      &status, &reaped_ns))
+				      &r))
 			continue;
-		note_end_status(p, status);
+		note_end_status(p, r.status);
 		p->end_from = FL_END_PARENT;
+		p->reaper = r.reaper;
 		/* Reaped at once: the parent's moment is the nearer one. */
-		if (reaped_ns - t->start_ns < p->exit_ns)
-			p->exit_ns = reaped_ns - t->start_ns;
+		if (r.t_ns - t->start_ns < p->exit_ns)
+			p->exit_ns = r.t_ns - t->start_ns;
 		settled++;
 	}
 	return settled;
+}
+
+static void count_dropped(fl_tree *t, const fl_end_key *key);
+static fl_member *proc_new(fl_tree *t);
+
+/* Was a process with this pid found before the record r? A member, or
+ * one compact() dropped a moment ago (its parent's record may come after
+ * it went): if that one's end was unknown, the record's is counted. */
+static int found_before(fl_tree *t, const fl_reaped_end *r)
+{
+	int64_t rel = r->t_ns - t->start_ns;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->procs[i].pid == r->pid && t->procs[i].first_ns <= rel)
+			return 1;
+	size_t kept = t->nrecent_drops < FL_TREE_RECENT_DROPS
+			      ? t->nrecent_drops
+			      : FL_TREE_RECENT_DROPS;
+	for (size_t i = 0; i < kept; i++) {
+		if (t->recent_drops[i].pid != r->pid ||
+		    t->recent_drops[i].first_ns > rel)
+			continue;
+		if (t->recent_drops[i].end_unknown) {
+			t->recent_drops[i].end_unknown = 0;
+			fl_member m;
+			memset(&m, 0, sizeof m);
+			note_end_status(&m, r->status);
+			m.exit_ns = rel;
+			fl_end_key k;
+			if (fl_tree_end_key(t, &m, &k))
+				count_dropped(t, &k);
+		}
+		return 1;
+	}
+	return 0;
+}
+
+int fl_tree_take_reaped(fl_tree *t, const struct fl_faults *faults)
+{
+	if (!faults)
+		return 0;
+	fl_reaped_end recs[64];
+	size_t got;
+	int added = 0;
+	while ((got = fl_faults_reaped_next(faults, &t->reaped_cursor, recs,
+					    64, &t->reaped_lost)) > 0) {
+		for (size_t k = 0; k < got; k++) {
+			const fl_reaped_end *r = &recs[k];
+			if (r->t_ns < t->start_ns || r->pid <= 0 ||
+			    found_before(t, r))
+				continue;
+			fl_member *p = proc_new(t);
+			p->pid = r->pid;
+			p->ppid = r->reaper;
+			p->reaper = r->reaper;
+			p->unseen = 1;
+			p->state = FL_MEMBER_GONE;
+			p->first_ns = p->exit_ns = r->t_ns - t->start_ns;
+			p->parent_looked = 1;
+			note_end_status(p, r->status);
+			p->end_from = FL_END_PARENT;
+			if (!fl_faults_proc_name(faults, r->pid, r->t_ns, p->comm,
+						 sizeof p->comm))
+				p->comm[0] = '\0';
+			/* It shared its parent's group and session unless it
+			 * said otherwise, which nothing saw. */
+			for (int f = 0; f < FL_FIG_COUNT; f++)
+				p->v[f] = 0;
+			t->n++;
+			t->seen++;
+			t->unseen++;
+			added++;
+		}
+		if (got < 64)
+			break;
+	}
+	return added;
+}
+
+int fl_tree_end_key(const fl_tree *t, const fl_member *p, fl_end_key *k)
+{
+	if (p->is_root || !p->end_known || !p->end_signal)
+		return 0;
+	k->sig = p->end_signal;
+	k->after_stop = t->stop_ns >= 0 && p->exit_ns >= t->stop_ns;
+	k->killed = p->killed;
+	k->expected = p->end_expected;
+	k->sent = k->sig <= 64 && (p->sent_signals >> (k->sig - 1)) & 1;
+	return 1;
+}
+
+int fl_tree_signal(fl_tree *t, pid_t pid, int sig)
+{
+	long i = fl_tree_find(t, pid);
+	if (i < 0 || t->procs[i].is_root ||
+	    t->procs[i].state != FL_MEMBER_LIVE || t->procs[i].pidfd < 0)
+		return -ESRCH;
+	fl_member *p = &t->procs[i];
+	if (syscall(SYS_pidfd_send_signal, p->pidfd, sig, NULL, 0) < 0)
+		return -errno;
+	if (sig > 0 && sig <= 64)
+		p->sent_signals |= 1ULL << (sig - 1);
+	return 0;
 }
 
 /* An exited process: reaped here if faultline adopted it, else a zombie
@@ -247,6 +349,7 @@ int fl_tree_init(fl_tree *t, pid_t pid, int procfd, int pidfd,
 {
 	memset(t, 0, sizeof *t);
 	t->start_ns = start_ns;
+	t->stop_ns = -1;
 	fl_member *p = proc_new(t);
 	p->pid = pid;
 	p->is_root = 1;
@@ -281,6 +384,7 @@ void fl_tree_free(fl_tree *t)
 			close(p->pidfd);
 	}
 	free(t->procs);
+	free(t->dropped);
 	memset(t, 0, sizeof *t);
 }
 
@@ -365,8 +469,46 @@ int fl_tree_add(fl_tree *t, pid_t pid, int pidfd, int64_t now_ns)
 	return 0;
 }
 
+/* Counts a dropped process's end by its key. */
+static void count_dropped(fl_tree *t, const fl_end_key *key)
+{
+	fl_end_key k;
+	memset(&k, 0, sizeof k);	/* compared whole */
+	k.sig = key->sig;
+	k.after_stop = key->after_stop;
+	k.killed = key->killed;
+	k.expected = key->expected;
+	k.sent = key->sent;
+	for (size_t i = 0; i < t->ndropped; i++)
+		if (!memcmp(&t->dropped[i].key, &k, sizeof k)) {
+			t->dropped[i].n++;
+			return;
+		}
+	t->dropped = fl_xrealloc(t->dropped,
+				 (t->ndropped + 1) * sizeof *t->dropped);
+	t->dropped[t->ndropped].key = k;
+	t->dropped[t->ndropped].n = 1;
+	t->ndropped++;
+}
+
+/* A member compact() drops: its pid is remembered a while (with whether
+ * its end is still to come from its parent's record), and its end
+ * counted by what survival looks at. */
+static void drop(fl_tree *t, const fl_member *p)
+{
+	size_t at = t->nrecent_drops++ % FL_TREE_RECENT_DROPS;
+	t->recent_drops[at].pid = p->pid;
+	t->recent_drops[at].first_ns = p->first_ns;
+	t->recent_drops[at].end_unknown = !p->is_root && !p->end_known;
+	t->dropped_procs++;
+	fl_end_key k;
+	if (fl_tree_end_key(t, p, &k))
+		count_dropped(t, &k);
+}
+
 /* Drops the oldest reaped processes beyond FL_TREE_KEEP_GONE; those a
  * signal killed go last (the survival check and the report name them). */
+
 static void compact(fl_tree *t)
 {
 	size_t gone = 0;
@@ -374,20 +516,37 @@ static void compact(fl_tree *t)
 		gone += t->procs[i].state == FL_MEMBER_GONE;
 	if (gone <= 2 * FL_TREE_KEEP_GONE)
 		return;
-	size_t drop = gone - FL_TREE_KEEP_GONE;
-	for (int pass = 0; pass < 2 && drop; pass++) {
-		size_t k = 0;
-		for (size_t i = 0; i < t->n; i++) {
-			const fl_member *p = &t->procs[i];
-			if (drop && !p->is_root && p->state == FL_MEMBER_GONE &&
-			    (pass || !(p->end_known && p->end_signal))) {
-				drop--;
-				continue;
-			}
-			t->procs[k++] = t->procs[i];
+	size_t ndrop = gone - FL_TREE_KEEP_GONE;
+	/* The oldest of those no signal killed go first; then, past the
+	 * bound, the newest of those a signal killed, so the report names
+	 * the first crashes (where a crash loop began) and counts the
+	 * others. */
+	unsigned char *out = fl_xcalloc(t->n, 1);
+	for (size_t i = 0; i < t->n && ndrop; i++) {
+		const fl_member *p = &t->procs[i];
+		if (!p->is_root && p->state == FL_MEMBER_GONE &&
+		    !(p->end_known && p->end_signal)) {
+			out[i] = 1;
+			ndrop--;
 		}
-		t->n = k;
 	}
+	for (size_t i = t->n; i-- > 0 && ndrop;) {
+		const fl_member *p = &t->procs[i];
+		if (!out[i] && !p->is_root && p->state == FL_MEMBER_GONE) {
+			out[i] = 1;
+			ndrop--;
+		}
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		if (out[i]) {
+			drop(t, &t->procs[i]);
+			continue;
+		}
+		t->procs[k++] = t->procs[i];
+	}
+	t->n = k;
+	free(out);
 }
 
 int fl_tree_sample(fl_tree *t, int64_t now_ns, struct fl_faults *faults,
@@ -458,8 +617,10 @@ int fl_tree_sample(fl_tree *t, int64_t now_ns, struct fl_faults *faults,
 	}
 	for (int f = 0; f < FL_FIG_COUNT; f++)
 		out->v[f] = sum[f];
-	/* Before compact() may drop them: those that went this round. */
+	/* Before compact() may drop them: those that went this round, and
+	 * those that came and went unseen. */
 	fl_tree_settle_ends(t, faults, 0);
+	fl_tree_take_reaped(t, faults);
 	compact(t);
 	return counted;
 }

@@ -88,6 +88,15 @@ typedef struct fl_member {
 				 * since it went */
 	int end_expected;	/* the script judged this end itself
 				 * (t:expect{pid=..., signal=...}) */
+	uint64_t sent_signals;	/* the script sent it these with
+				 * t:signal(name, pid) (bit sig - 1) */
+	pid_t reaper;		/* the process whose wait reaped it, when
+				 * its record told the end; else 0 */
+	int unseen;		/* no sample ever saw it: it lived and was
+				 * reaped between two rounds, and is known
+				 * from its parent's record alone (found and
+				 * exited are the record's moment; comm is
+				 * "" when no name is known) */
 	int crashed;		/* killed by a signal faultline did not
 				 * send (fl_instance_judge_ends) */
 	int crash_reported;	/* its survival failure is recorded */
@@ -107,6 +116,35 @@ typedef struct fl_member {
  * map_files costs more than a sample). */
 #define FL_TREE_FOOTPRINT_NS (50 * 1000000LL)
 
+/* Reaped processes kept for the report beyond which the oldest are
+ * dropped: a target that forks thousands of short-lived children costs
+ * no more to sample than one with a few. What the dropped ones' ends say
+ * for survival is kept as counts (fl_tree.dropped). */
+#define FL_TREE_KEEP_GONE 64
+
+/* What the survival rule (fl_instance_judge_ends) looks at in one
+ * process's end: the same for a process of the tree and for the counts
+ * of those dropped. */
+typedef struct fl_end_key {
+	int sig;		/* the signal that killed it (never 0) */
+	int after_stop;		/* it ended once the stop was asked for */
+	int killed;		/* faultline killed it at the end */
+	int expected;		/* the script judged it (t:expect{pid=}) */
+	int sent;		/* the script sent it that very signal
+				 * (t:signal(name, pid)) */
+} fl_end_key;
+
+/* The ends of the dropped processes that a signal killed, counted by
+ * what the rule looks at. */
+typedef struct fl_end_count {
+	fl_end_key key;
+	uint64_t n;
+} fl_end_count;
+
+/* The most recently dropped processes, kept to know a record of their
+ * parent's wait that comes after they were dropped for theirs. */
+#define FL_TREE_RECENT_DROPS 256
+
 typedef struct fl_tree {
 	fl_member *procs;		/* in the order found; [0] is the root */
 	size_t n, cap;
@@ -118,12 +156,23 @@ typedef struct fl_tree {
 	size_t seen;		/* processes ever found, the root included;
 				 * procs keeps the reaped ones only while
 				 * they are few (FL_TREE_KEEP_GONE) */
+	size_t unseen;		/* of them, those no sample saw (known from
+				 * their parent's record alone) */
+	int64_t stop_ns;	/* since start: when the stop was asked
+				 * for; -1 until then */
+	/* The ring of reaped children (fl_faults_reaped_next): where the
+	 * next read starts, and the records lost unread. */
+	uint64_t reaped_cursor, reaped_lost;
+	/* The ends the processes compact() dropped said, for survival. */
+	fl_end_count *dropped;
+	size_t ndropped, dropped_procs;
+	struct {
+		pid_t pid;
+		int64_t first_ns;
+		int end_unknown;	/* its parent's record is to come */
+	} recent_drops[FL_TREE_RECENT_DROPS];
+	size_t nrecent_drops;	/* ever dropped; the newest are kept */
 } fl_tree;
-
-/* Reaped processes kept for the report beyond which the oldest are
- * dropped: a target that forks thousands of short-lived children costs
- * no more to sample than one with a few. */
-#define FL_TREE_KEEP_GONE 64
 
 /* Starts a tree at its root: pid, its /proc/PID (taken over) and its pidfd
  * (borrowed). 0 or -errno (the root cannot be sampled). */
@@ -197,6 +246,27 @@ int fl_tree_escapees(const fl_tree *t, char *msg, size_t len);
  * the parent's wait by a moment). Returns how many were settled. */
 int fl_tree_settle_ends(fl_tree *t, const struct fl_faults *faults,
 			int again);
+
+/* The records of its parent's wait for a process of the tree that no
+ * sample saw (a worker that crashed at once, between two rounds): every
+ * record of the ring (fl_faults_reaped_next) whose pid is no process the
+ * tree found before that moment becomes a member that is gone (unseen,
+ * parent the reaping process, end_from FL_END_PARENT). A record's pid
+ * names such a process only once: the ring is read once, in order. Every
+ * process that writes the ring is of this tree (the region is this run's
+ * alone), and records from before its start are left out. Returns how
+ * many were added. */
+int fl_tree_take_reaped(fl_tree *t, const struct fl_faults *faults);
+
+/* What the survival rule looks at in member p's end: 1 with *k, or 0
+ * when there is nothing to judge (the root, an end not known, an exit). */
+int fl_tree_end_key(const fl_tree *t, const fl_member *p, fl_end_key *k);
+
+/* Sends sig to process pid of the tree (through its pidfd, so never to
+ * another process that took its pid) and records that the script sent
+ * it (fl_member.sent_signals). 0, -ESRCH when pid is no live process of
+ * the tree but the first (or is a zombie), or -errno. */
+int fl_tree_signal(fl_tree *t, pid_t pid, int sig);
 
 /* Looks at member i now: if its pidfd says it exited, it is marked
  * exited (and its end noted) as a sample would. */

@@ -30,9 +30,10 @@
  *  - process table: one entry per process that runs the agent (pid, ppid,
  *    actor, program, start time, the agent's footprint in it);
  *  - reaped children: a ring of the ends a process of the tree learnt
- *    from its own wait for a child (pid, raw wait status, when), so the
- *    harness knows how a worker ended that its parent reaped before any
- *    sample saw the zombie (fl_shm_reaped);
+ *    from its own wait for a child (pid, raw wait status, when, who
+ *    reaped it), so the harness knows how a worker ended that its parent
+ *    reaped before any sample saw the zombie, or that no sample ever saw
+ *    at all (fl_shm_reaped);
  *  - journal: a ring of fixed-size records of fired faults, written
  *    without locks or allocation by the failing thread, drained by the
  *    harness; a thread that finds it full waits (bounded) for the
@@ -57,7 +58,7 @@
 #include <string.h>
 
 #define FL_ENV_SHM_FD "FL_SHM_FD"
-#define FL_AGENT_PROTO_VERSION 6
+#define FL_AGENT_PROTO_VERSION 7
 #define FL_ACTOR_MAX 40
 
 #define FL_SHM_MAGIC 0x4d485346u /* "FSHM" */
@@ -300,7 +301,8 @@ typedef struct fl_shm_reaped {
 	_Atomic int64_t t_ns;		/* CLOCK_MONOTONIC right after the wait */
 	_Atomic int32_t pid;		/* the child */
 	_Atomic int32_t status;		/* a wait status: WIFEXITED/WIFSIGNALED */
-	uint64_t pad;
+	_Atomic int32_t reaper;		/* the process whose wait reaped it */
+	uint32_t pad;
 } fl_shm_reaped;
 
 enum fl_journal_kind {
@@ -647,7 +649,8 @@ static inline int fl_shm_rule_read(const fl_shm_view *v, uint64_t ref,
  * free and async-signal-safe: a claim with one fetch-add, the fields
  * under the record's sequence lock. */
 static inline void fl_shm_reaped_put(const fl_shm_view *v, int32_t pid,
-				     int32_t status, int64_t t_ns)
+				     int32_t status, int32_t reaper,
+				     int64_t t_ns)
 {
 	uint64_t n = atomic_fetch_add(&v->hdr->nreaped, 1);
 	fl_shm_reaped *r = &v->reaped[n & (FL_MAX_REAPED - 1)];
@@ -655,26 +658,36 @@ static inline void fl_shm_reaped_put(const fl_shm_view *v, int32_t pid,
 	atomic_thread_fence(memory_order_release);
 	atomic_store_explicit(&r->pid, pid, memory_order_relaxed);
 	atomic_store_explicit(&r->status, status, memory_order_relaxed);
+	atomic_store_explicit(&r->reaper, reaper, memory_order_relaxed);
 	atomic_store_explicit(&r->t_ns, t_ns, memory_order_relaxed);
 	atomic_store_explicit(&r->seq, 2 * n + 2, memory_order_release);
 }
 
+/* One record of the ring, as read. */
+typedef struct fl_reaped_rec {
+	int32_t pid, status, reaper;
+	int64_t t_ns;
+} fl_reaped_rec;
+
 /* Reads the n-th record (counted from 0, of the nreaped claimed so far).
- * 1: *pid, *status and *t_ns are that record's; 0: it is being written,
- * was overwritten by a later one, or was never complete. */
+ * 1: *out is that record; 0: not complete yet (being written, or its
+ * writer died in the middle); -1: overwritten (a later record claimed its
+ * slot), so it never will be read. */
 static inline int fl_shm_reaped_get(const fl_shm_view *v, uint64_t n,
-				    int32_t *pid, int32_t *status,
-				    int64_t *t_ns)
+				    fl_reaped_rec *out)
 {
 	const fl_shm_reaped *r = &v->reaped[n & (FL_MAX_REAPED - 1)];
 	uint64_t want = 2 * n + 2;
-	if (atomic_load_explicit(&r->seq, memory_order_acquire) != want)
-		return 0;
-	*pid = atomic_load_explicit(&r->pid, memory_order_relaxed);
-	*status = atomic_load_explicit(&r->status, memory_order_relaxed);
-	*t_ns = atomic_load_explicit(&r->t_ns, memory_order_relaxed);
+	uint64_t seq = atomic_load_explicit(&r->seq, memory_order_acquire);
+	if (seq != want)
+		return seq > want ? -1 : 0;
+	out->pid = atomic_load_explicit(&r->pid, memory_order_relaxed);
+	out->status = atomic_load_explicit(&r->status, memory_order_relaxed);
+	out->reaper = atomic_load_explicit(&r->reaper, memory_order_relaxed);
+	out->t_ns = atomic_load_explicit(&r->t_ns, memory_order_relaxed);
 	atomic_thread_fence(memory_order_acquire);
-	return atomic_load_explicit(&r->seq, memory_order_relaxed) == want;
+	seq = atomic_load_explicit(&r->seq, memory_order_relaxed);
+	return seq == want ? 1 : -1;
 }
 
 #endif

@@ -35,6 +35,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef pid_t (*wait_fn)(int *);
 typedef pid_t (*waitpid_fn)(pid_t, int *, int);
@@ -78,6 +79,7 @@ static void reaped(pid_t pid, int status)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	fl_shm_reaped_put(v, (int32_t)pid, (int32_t)status,
+			  (int32_t)getpid(),
 			  (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec);
 	errno = saved;
 }

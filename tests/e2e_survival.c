@@ -223,6 +223,26 @@ static void assert_learnt(json_t *p)
 		  "end_from %s", from);
 }
 
+/* The survival failure names worker pid, "(reaped by pid master)" when
+ * its parent's wait told its end (not when a sample saw its zombie),
+ * and the signal. */
+static void assert_message(const char *msg, long pid, long master,
+			   const char *sig)
+{
+	char want[160];
+	snprintf(want, sizeof want, "target did not survive: reaper pid %ld ",
+		 pid);
+	cr_assert(!strncmp(msg, want, strlen(want)), "message: %s", msg);
+	const char *rest = msg + strlen(want);
+	snprintf(want, sizeof want, "(reaped by pid %ld) ", master);
+	if (!strncmp(rest, "(reaped", 7)) {
+		cr_assert(!strncmp(rest, want, strlen(want)), "message: %s", msg);
+		rest += strlen(want);
+	}
+	snprintf(want, sizeof want, "killed by %s at ", sig);
+	cr_assert(!strncmp(rest, want, strlen(want)), "message: %s", msg);
+}
+
 static void a_worker_reaped_at_once_crashed(const char *mode)
 {
 	tu_env e = tu_env_new();
@@ -233,12 +253,10 @@ static void a_worker_reaped_at_once_crashed(const char *mode)
 	long pid = stdout_number(s, "REAPED pid=");
 	cr_assert_eq(status, 1, "a FAIL exits 1 (%d)\n%s", status, out);
 	cr_assert_str_eq(tu_str(s, "verdict"), "FAIL", "%s", out);
-	char want[128];
-	snprintf(want, sizeof want,
-		 "target did not survive: reaper pid %ld killed by SIGSEGV at ",
-		 pid);
-	const char *msg = tu_str(s, "message");
-	cr_assert(!strncmp(msg, want, strlen(want)), "message: %s\n%s", msg, out);
+	json_t *t = json_array_get(json_object_get(s, "targets"), 0);
+	assert_message(tu_str(s, "message"), pid,
+		       (long)json_integer_value(json_object_get(t, "pid")),
+		       "SIGSEGV");
 	json_t *p = process(s, pid);
 	cr_assert_str_eq(tu_str(p, "end"), "killed");
 	cr_assert_str_eq(tu_str(p, "signal"), "SIGSEGV");
@@ -246,7 +264,6 @@ static void a_worker_reaped_at_once_crashed(const char *mode)
 	cr_assert(json_is_true(json_object_get(p, "crashed")));
 	assert_learnt(p);
 	/* The master, and the worker it started again, did not crash. */
-	json_t *t = json_array_get(json_object_get(s, "targets"), 0);
 	size_t i, crashed = 0;
 	json_array_foreach(json_object_get(t, "processes"), i, p)
 		crashed += json_is_true(json_object_get(p, "crashed"));
@@ -287,6 +304,252 @@ Test(survival, a_worker_reaped_at_once_that_exited_0_survived, .timeout = 120)
 	cr_assert_eq(json_integer_value(json_object_get(p, "exit_code")), 0);
 	cr_assert(json_is_false(json_object_get(p, "crashed")));
 	assert_learnt(p);
+	json_decref(doc);
+	free(out);
+	tu_env_free(&e);
+}
+
+/* A master whose workers die as their first action, each reaped at once
+ * in its SIGCHLD handler before the next starts (tests/targets/reaper.c
+ * loop): a crash loop. Most workers live less than a sampling round, so
+ * no sample sees them; their parent's wait records them all. */
+static json_t *run_loop(tu_env *e, int n, const char *how, int *status,
+			char **out)
+{
+	char text[1024];
+	snprintf(text, sizeof text,
+		 "return { name = 'a crash loop',\n"
+		 "  target = { cmd = { '" REAPER "', 'loop', '%d', '--how', '%s' },\n"
+		 "             ready = { stdout = 'LOOPED' } },\n"
+		 "  run = function(t)\n"
+		 "    t:stop()\n"
+		 "    t:expect { exit = 0 }\n"
+		 "  end,\n"
+		 "}\n",
+		 n, how);
+	return run_text(e, text, status, out);
+}
+
+/* Every "WORKER pid=P" line of the target's stdout, in order. */
+static size_t worker_pids(json_t *s, long *pids, size_t max)
+{
+	json_t *t = json_array_get(json_object_get(s, "targets"), 0);
+	const char *p = tu_str(json_object_get(t, "output"), "stdout_tail");
+	size_t n = 0;
+	while ((p = strstr(p, "WORKER pid=")) && n < max) {
+		p += strlen("WORKER pid=");
+		pids[n++] = atol(p);
+	}
+	return n;
+}
+
+static size_t count_crashed(json_t *s)
+{
+	json_t *t = json_array_get(json_object_get(s, "targets"), 0);
+	size_t i, n = 0;
+	json_t *p;
+	json_array_foreach(json_object_get(t, "processes"), i, p)
+		n += json_is_true(json_object_get(p, "crashed"));
+	return n;
+}
+
+Test(survival, workers_that_crash_before_any_sample_fail_the_run_counted,
+     .timeout = 120)
+{
+	tu_env e = tu_env_new();
+	int status;
+	char *out;
+	json_t *doc = run_loop(&e, 50, "segv", &status, &out);
+	json_t *s = json_array_get(json_object_get(doc, "scenarios"), 0);
+	cr_assert_eq(status, 1, "a FAIL exits 1 (%d)\n%s", status, out);
+	cr_assert_str_eq(tu_str(s, "verdict"), "FAIL", "%s", out);
+	json_t *t = json_array_get(json_object_get(s, "targets"), 0);
+	long master = (long)json_integer_value(json_object_get(t, "pid"));
+	long pids[64];
+	cr_assert_eq(worker_pids(s, pids, 64), 50, "the target started 50");
+	/* One failure names the first and counts them all, however each
+	 * one's end was learnt (its zombie, if a sample caught it, or its
+	 * parent's wait). */
+	const char *msg = tu_str(s, "message");
+	assert_message(msg, pids[0], master, "SIGSEGV");
+	cr_assert(strstr(msg, ", and 49 more processes crashed (50 in all)"),
+		  "message: %s", msg);
+	cr_assert(strstr(out, "(50 in all)"), "the console says it:\n%s", out);
+	/* Results: each worker, crashed, its parent the master. */
+	cr_assert_eq(json_integer_value(json_object_get(t, "crashed_processes")),
+		     50);
+	cr_assert_eq(count_crashed(s), 50, "all 50 listed");
+	for (int i = 0; i < 50; i++) {
+		json_t *p = process(s, pids[i]);
+		cr_assert_str_eq(tu_str(p, "signal"), "SIGSEGV");
+		cr_assert(json_is_true(json_object_get(p, "crashed")));
+		cr_assert_eq(json_integer_value(json_object_get(p, "ppid")), master);
+		assert_learnt(p);
+		if (json_is_true(json_object_get(p, "unseen"))) {
+			cr_assert_str_eq(tu_str(p, "end_from"), "parent");
+			cr_assert_eq(json_integer_value(json_object_get(p, "reaper")),
+				     master);
+			/* Named from the agent's process table. */
+			cr_assert_str_eq(tu_str(p, "name"), "reaper");
+			cr_assert_eq(json_real_value(json_object_get(p, "found")),
+				     json_real_value(json_object_get(p, "exited")));
+		}
+	}
+	json_t *sampling = json_object_get(t, "sampling");
+	cr_assert_eq(json_integer_value(json_object_get(sampling, "reaped_lost")), 0);
+	cr_assert_geq(json_integer_value(json_object_get(sampling, "processes")), 51);
+	json_decref(doc);
+	free(out);
+	tu_env_free(&e);
+}
+
+Test(survival, a_crash_loop_past_what_the_report_keeps_is_counted_whole,
+     .timeout = 180)
+{
+	tu_env e = tu_env_new();
+	int status;
+	char *out;
+	/* More than the tree keeps of processes that are gone: those it
+	 * drops are counted, never lost. */
+	json_t *doc = run_loop(&e, 300, "abort", &status, &out);
+	json_t *s = json_array_get(json_object_get(doc, "scenarios"), 0);
+	cr_assert_str_eq(tu_str(s, "verdict"), "FAIL", "%s", out);
+	const char *msg = tu_str(s, "message");
+	cr_assert(strstr(msg, "killed by SIGABRT at "), "message: %s", msg);
+	cr_assert(strstr(msg, ", and 299 more processes crashed (300 in all)"),
+		  "message: %s", msg);
+	json_t *t = json_array_get(json_object_get(s, "targets"), 0);
+	cr_assert_eq(json_integer_value(json_object_get(t, "crashed_processes")),
+		     300);
+	json_t *sampling = json_object_get(t, "sampling");
+	size_t listed = count_crashed(s);
+	size_t dropped = (size_t)json_integer_value(json_object_get(sampling, "dropped"));
+	cr_assert_leq(listed, 300);
+	cr_assert_geq(dropped, 300 - listed, "listed %zu, dropped %zu", listed,
+		      dropped);
+	json_decref(doc);
+	free(out);
+	tu_env_free(&e);
+}
+
+Test(survival, short_lived_workers_that_exit_0_pass, .timeout = 120)
+{
+	tu_env e = tu_env_new();
+	int status;
+	char *out;
+	json_t *doc = run_loop(&e, 50, "exit0", &status, &out);
+	json_t *s = json_array_get(json_object_get(doc, "scenarios"), 0);
+	cr_assert_str_eq(tu_str(s, "verdict"), "PASS", "%s\n%s",
+			 tu_str(s, "message"), out);
+	cr_assert_eq(status, 0);
+	json_t *t = json_array_get(json_object_get(s, "targets"), 0);
+	cr_assert_eq(json_integer_value(json_object_get(t, "crashed_processes")), 0);
+	long pids[64];
+	cr_assert_eq(worker_pids(s, pids, 64), 50);
+	/* Each is there, exited 0, whether a sample saw it or not. */
+	for (int i = 0; i < 50; i++) {
+		json_t *p = process(s, pids[i]);
+		cr_assert_str_eq(tu_str(p, "end"), "exited");
+		cr_assert_eq(json_integer_value(json_object_get(p, "exit_code")), 0);
+	}
+	json_decref(doc);
+	free(out);
+	tu_env_free(&e);
+}
+
+/* t:signal(name, pid) (tests/targets/reaper.c serve): the script sends
+ * SIGSEGV to the worker alone; its master reaps it and starts another.
+ * That end is the script's doing (excused for that process and that
+ * signal only); the new worker, crashing on its own, is not. */
+static json_t *run_signal(tu_env *e, const char *after, int *status,
+			  char **out)
+{
+	char text[4096];
+	snprintf(text, sizeof text,
+		 "return { name = 'a worker signalled',\n"
+		 "  target = { cmd = { '" REAPER "', 'serve', '--go', '{tmpdir}/go' },\n"
+		 "             ready = { stdout = 'WORKER' } },\n"
+		 "  run = function(t)\n"
+		 "    local function worker(not_this)\n"
+		 "      local w\n"
+		 "      assert(t:wait_until(function()\n"
+		 "        for _, p in ipairs(t:processes()) do\n"
+		 "          if not p.root and not p.zombie and p.pid ~= not_this then w = p.pid; return true end\n"
+		 "        end\n"
+		 "        return false\n"
+		 "      end, 60), 'no worker')\n"
+		 "      return w\n"
+		 "    end\n"
+		 "    local first = worker()\n"
+		 "    -- Not a process of the tree: refused, nothing sent.\n"
+		 "    local ok, err = pcall(t.signal, t, 'SEGV', 1)\n"
+		 "    assert(not ok and err:find('pid 1 is not a live process of this target', 1, true), err)\n"
+		 "    t:signal('SEGV', first)\n"
+		 "    assert(t:wait_output('REAPED pid=' .. first, { past = true, timeout = 60 }))\n"
+		 "    local second = worker(first)\n"
+		 "%s"
+		 "    t:stop()\n"
+		 "    t:expect { exit = 0 }\n"
+		 "  end,\n"
+		 "}\n",
+		 after);
+	return run_text(e, text, status, out);
+}
+
+Test(survival, a_signal_the_script_sent_one_worker_is_no_crash, .timeout = 120)
+{
+	tu_env e = tu_env_new();
+	int status;
+	char *out;
+	json_t *doc = run_signal(&e, "", &status, &out);
+	json_t *s = json_array_get(json_object_get(doc, "scenarios"), 0);
+	cr_assert_str_eq(tu_str(s, "verdict"), "PASS", "%s\n%s",
+			 tu_str(s, "message"), out);
+	cr_assert_eq(status, 0);
+	long first = stdout_number(s, "REAPED pid=");
+	json_t *p = process(s, first);
+	cr_assert_str_eq(tu_str(p, "signal"), "SIGSEGV");
+	cr_assert(json_is_false(json_object_get(p, "crashed")), "sent by the script");
+	/* The master replaced it: a second worker, alive until the stop. */
+	json_t *t = json_array_get(json_object_get(s, "targets"), 0);
+	size_t i, workers = 0;
+	json_array_foreach(json_object_get(t, "processes"), i, p)
+		workers += json_is_false(json_object_get(p, "root"));
+	cr_assert_geq(workers, 2, "the worker and its replacement");
+	json_decref(doc);
+	free(out);
+	tu_env_free(&e);
+}
+
+Test(survival, a_worker_that_crashes_by_itself_after_one_was_signalled_fails,
+     .timeout = 120)
+{
+	tu_env e = tu_env_new();
+	int status;
+	char *out;
+	/* The second worker raises SIGSEGV itself once the file is there:
+	 * the same signal, another process, not excused. */
+	json_t *doc = run_signal(
+		&e,
+		"    assert(io.open(t.tmpdir .. '/go', 'w')):close()\n"
+		"    assert(t:wait_output('REAPED pid=' .. second, { past = true, timeout = 60 }))\n",
+		&status, &out);
+	json_t *s = json_array_get(json_object_get(doc, "scenarios"), 0);
+	cr_assert_str_eq(tu_str(s, "verdict"), "FAIL", "%s", out);
+	json_t *t = json_array_get(json_object_get(s, "targets"), 0);
+	const char *tail = tu_str(json_object_get(t, "output"), "stdout_tail");
+	const char *r1 = strstr(tail, "REAPED pid=");
+	cr_assert_not_null(r1);
+	const char *r2 = strstr(r1 + 1, "REAPED pid=");
+	cr_assert_not_null(r2, "the second worker was reaped: %s", tail);
+	long first = atol(r1 + strlen("REAPED pid="));
+	long second = atol(r2 + strlen("REAPED pid="));
+	assert_message(tu_str(s, "message"), second,
+		       (long)json_integer_value(json_object_get(t, "pid")),
+		       "SIGSEGV");
+	cr_assert(json_is_false(json_object_get(process(s, first), "crashed")));
+	cr_assert(json_is_true(json_object_get(process(s, second), "crashed")));
+	cr_assert_eq(json_integer_value(json_object_get(t, "crashed_processes")), 1);
 	json_decref(doc);
 	free(out);
 	tu_env_free(&e);

@@ -36,22 +36,25 @@ Test(reaped, the_first_record_since_a_moment_is_the_one_taken)
 	fl_shm_view v;
 	cr_assert_eq(fl_faults_create(&f, 1, "linux", 0, 0, 0, 0), 0);
 	cr_assert_eq(fl_shm_view_of(f.shm, f.shm_size, &v), 0);
-	int st;
-	int64_t t;
-	cr_assert_eq(fl_faults_reaped(&f, 100, 0, &st, &t), 0, "nothing yet");
+	fl_reaped_end r;
+	cr_assert_eq(fl_faults_reaped(&f, 100, 0, &r), 0, "nothing yet");
 	/* pid 100 exits 1 at 10 ns; its pid, reused, is killed at 20. */
-	fl_shm_reaped_put(&v, 100, 1 << 8, 10);
-	fl_shm_reaped_put(&v, 200, SIGSEGV, 15);
-	fl_shm_reaped_put(&v, 100, SIGSEGV | 0x80, 20);
-	cr_assert_eq(fl_faults_reaped(&f, 100, 0, &st, &t), 1);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %#x", st);
-	cr_assert_eq(t, 10);
-	cr_assert_eq(fl_faults_reaped(&f, 100, 11, &st, &t), 1);
-	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV && WCOREDUMP(st),
-		  "status %#x", st);
-	cr_assert_eq(t, 20);
-	cr_assert_eq(fl_faults_reaped(&f, 100, 21, &st, &t), 0, "none since");
-	cr_assert_eq(fl_faults_reaped(&f, 300, 0, &st, &t), 0, "another pid");
+	fl_shm_reaped_put(&v, 100, 1 << 8, 50, 10);
+	fl_shm_reaped_put(&v, 200, SIGSEGV, 50, 15);
+	fl_shm_reaped_put(&v, 100, SIGSEGV | 0x80, 60, 20);
+	cr_assert_eq(fl_faults_reaped(&f, 100, 0, &r), 1);
+	cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 1,
+		  "status %#x", r.status);
+	cr_assert_eq(r.t_ns, 10);
+	cr_assert_eq(r.reaper, 50);
+	cr_assert_eq(fl_faults_reaped(&f, 100, 11, &r), 1);
+	cr_assert(WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGSEGV &&
+			  WCOREDUMP(r.status),
+		  "status %#x", r.status);
+	cr_assert_eq(r.t_ns, 20);
+	cr_assert_eq(r.reaper, 60);
+	cr_assert_eq(fl_faults_reaped(&f, 100, 21, &r), 0, "none since");
+	cr_assert_eq(fl_faults_reaped(&f, 300, 0, &r), 0, "another pid");
 	fl_faults_free(&f);
 }
 
@@ -63,25 +66,72 @@ Test(reaped, a_full_ring_keeps_the_newest_records)
 	cr_assert_eq(fl_shm_view_of(f.shm, f.shm_size, &v), 0);
 	int total = FL_MAX_REAPED + 10;
 	for (int i = 0; i < total; i++)
-		fl_shm_reaped_put(&v, 1000 + i, (i & 0x7f) << 8, 100 + i);
-	int st;
-	int64_t t;
+		fl_shm_reaped_put(&v, 1000 + i, (i & 0x7f) << 8, 7, 100 + i);
+	fl_reaped_end r;
 	/* The first ten were overwritten; the others are whole. */
 	for (int i = 0; i < 10; i++)
-		cr_assert_eq(fl_faults_reaped(&f, 1000 + i, 0, &st, &t), 0,
+		cr_assert_eq(fl_faults_reaped(&f, 1000 + i, 0, &r), 0,
 			     "record %d was overwritten", i);
 	for (int i = 10; i < total; i++) {
-		cr_assert_eq(fl_faults_reaped(&f, 1000 + i, 0, &st, &t), 1,
+		cr_assert_eq(fl_faults_reaped(&f, 1000 + i, 0, &r), 1,
 			     "record %d", i);
-		cr_assert_eq(WEXITSTATUS(st), i & 0x7f);
-		cr_assert_eq(t, 100 + i);
+		cr_assert_eq(WEXITSTATUS(r.status), i & 0x7f);
+		cr_assert_eq(r.t_ns, 100 + i);
 	}
 	/* An overwritten record is not read as the one now in its slot. */
-	int32_t pid, status;
-	int64_t when;
-	cr_assert_eq(fl_shm_reaped_get(&v, 0, &pid, &status, &when), 0);
-	cr_assert_eq(fl_shm_reaped_get(&v, FL_MAX_REAPED, &pid, &status, &when), 1);
-	cr_assert_eq(pid, 1000 + FL_MAX_REAPED);
+	fl_reaped_rec rec;
+	cr_assert_eq(fl_shm_reaped_get(&v, 0, &rec), -1);
+	cr_assert_eq(fl_shm_reaped_get(&v, FL_MAX_REAPED, &rec), 1);
+	cr_assert_eq(rec.pid, 1000 + FL_MAX_REAPED);
+	fl_faults_free(&f);
+}
+
+Test(reaped, the_records_are_read_once_in_order_and_losses_counted)
+{
+	fl_faults f;
+	fl_shm_view v;
+	cr_assert_eq(fl_faults_create(&f, 1, "linux", 0, 0, 0, 0), 0);
+	cr_assert_eq(fl_shm_view_of(f.shm, f.shm_size, &v), 0);
+	uint64_t cursor = 0, lost = 0;
+	fl_reaped_end out[8];
+	cr_assert_eq(fl_faults_reaped_next(&f, &cursor, out, 8, &lost), 0);
+	for (int i = 0; i < 5; i++)
+		fl_shm_reaped_put(&v, 10 + i, i << 8, 3, 100 + i);
+	/* At most max at a time, then the rest, then nothing. */
+	cr_assert_eq(fl_faults_reaped_next(&f, &cursor, out, 3, &lost), 3);
+	cr_assert_eq(out[0].pid, 10);
+	cr_assert_eq(out[2].pid, 12);
+	cr_assert_eq(out[2].reaper, 3);
+	cr_assert_eq(fl_faults_reaped_next(&f, &cursor, out, 8, &lost), 2);
+	cr_assert_eq(out[1].pid, 14);
+	cr_assert_eq(WEXITSTATUS(out[1].status), 4);
+	cr_assert_eq(fl_faults_reaped_next(&f, &cursor, out, 8, &lost), 0);
+	cr_assert_eq(lost, 0);
+	/* A record being written stops the reading until it is done. */
+	uint64_t n = atomic_fetch_add(&v.hdr->nreaped, 1);
+	atomic_store(&v.reaped[n & (FL_MAX_REAPED - 1)].seq, 2 * n + 1);
+	fl_shm_reaped_put(&v, 20, 0, 3, 200);
+	cr_assert_eq(fl_faults_reaped_next(&f, &cursor, out, 8, &lost), 0);
+	cr_assert_eq(cursor, n);
+	/* Its writer died: once many later records came, it is given up
+	 * as lost and the reading goes on. */
+	for (int i = 0; i < 100; i++)
+		fl_shm_reaped_put(&v, 30 + i, 0, 3, 300 + i);
+	size_t got = 0, k;
+	while ((k = fl_faults_reaped_next(&f, &cursor, out, 8, &lost)) > 0)
+		got += k;
+	cr_assert_eq(got, 101, "pid 20 and the 100 after it (%zu)", got);
+	cr_assert_eq(lost, 1);
+	/* A reader that fell a ring behind counts what it never read. */
+	uint64_t before = cursor;
+	for (int i = 0; i < FL_MAX_REAPED + 40; i++)
+		fl_shm_reaped_put(&v, 5000 + i, 0, 3, 1000 + i);
+	got = 0;
+	while ((k = fl_faults_reaped_next(&f, &cursor, out, 8, &lost)) > 0)
+		got += k;
+	cr_assert_eq(got, FL_MAX_REAPED);
+	cr_assert_eq(lost, 1 + 40);
+	cr_assert_eq(cursor, before + FL_MAX_REAPED + 40);
 	fl_faults_free(&f);
 }
 
@@ -147,9 +197,8 @@ static int records_of(fl_faults *f, pid_t pid)
 	uint64_t end = atomic_load(&v.hdr->nreaped);
 	int n = 0;
 	for (uint64_t i = 0; i < end; i++) {
-		int32_t p, st;
-		int64_t t;
-		n += fl_shm_reaped_get(&v, i, &p, &st, &t) && p == pid;
+		fl_reaped_rec r;
+		n += fl_shm_reaped_get(&v, i, &r) == 1 && r.pid == pid;
 	}
 	return n;
 }
@@ -187,14 +236,17 @@ Test(reaped, each_wait_records_the_child_it_reaped_once, .timeout = 60)
 	 * continue made one. */
 	cr_assert_eq(atomic_load(&v.hdr->nreaped), NCASES, "%llu records",
 		     (unsigned long long)atomic_load(&v.hdr->nreaped));
+	pid_t main_pid = case_pid(out, "main");
 	for (size_t i = 0; i < NCASES; i++) {
 		pid_t pid = case_pid(out, cases[i].name);
 		cr_assert_eq(records_of(&f, pid), 1, "%s", cases[i].name);
-		int st;
-		int64_t t;
-		cr_assert_eq(fl_faults_reaped(&f, pid, before, &st, &t), 1, "%s",
+		fl_reaped_end r;
+		cr_assert_eq(fl_faults_reaped(&f, pid, before, &r), 1, "%s",
 			     cases[i].name);
-		cr_assert_geq(t, before);
+		cr_assert_geq(r.t_ns, before);
+		cr_assert_eq(r.reaper, main_pid, "%s: reaped by the main process",
+			     cases[i].name);
+		int st = r.status;
 		if (cases[i].sig)
 			cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == cases[i].sig &&
 					  !WCOREDUMP(st),
@@ -227,10 +279,10 @@ Test(reaped, a_fault_at_waitpid_still_fails_it_and_records_nothing,
 	/* wait4 (no point) reaped it afterwards: one record, exit 4. */
 	pid_t pid = case_pid(out, "faulted");
 	cr_assert_eq(records_of(&f, pid), 1);
-	int st;
-	int64_t t;
-	cr_assert_eq(fl_faults_reaped(&f, pid, 0, &st, &t), 1);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 4, "status %#x", st);
+	fl_reaped_end r;
+	cr_assert_eq(fl_faults_reaped(&f, pid, 0, &r), 1);
+	cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 4,
+		  "status %#x", r.status);
 	fl_point_stats *stats;
 	int n = fl_faults_stats(&f, &stats, err, sizeof err, 0);
 	cr_assert_geq(n, 0, "%s", err);

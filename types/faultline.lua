@@ -296,9 +296,13 @@ function T:restart(opts) end
 ---@return faultline.Exit|nil
 function T:wait_exit(timeout) end
 
----Sends a signal to the target ("STOP", "CONT", "USR1", ...).
+---Sends a signal to the target ("STOP", "CONT", "USR1", ...), or to one
+---process of its tree alone (pid from t:processes(); an error if it is no
+---live process of the tree). That process's end by that signal is then
+---the script's doing, no survival failure.
 ---@param name string
-function T:signal(name) end
+---@param pid? integer
+function T:signal(name, pid) end
 
 ---Changes a resource limit of the running target.
 ---@param name "nofile"|"as"|"nproc"|"core"|"stack"|"data"|"fsize"|"cpu"

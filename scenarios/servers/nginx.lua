@@ -57,6 +57,60 @@ local function pids(t)
   return table.concat(v, " ")
 end
 
+-- The non-root processes of the tree that still run, in pid order.
+local function workers(t)
+  local v = {}
+  for _, p in ipairs(t:processes()) do
+    if not p.root and not p.zombie then v[#v + 1] = p.pid end
+  end
+  table.sort(v)
+  return v
+end
+
+-- A worker killed by SIGSEGV from the script (t:signal to that pid
+-- alone): the end is the script's doing, so survival holds, and the
+-- master must fork a replacement. A worker that crashed on its own
+-- would fail the run, named (the survival rule excuses the pid the
+-- script signalled, for that signal, and no other).
+local replaced = {
+  name    = "nginx: a worker killed by SIGSEGV is replaced",
+  tags    = { "servers", "nginx", "signal" },
+  seed    = 11,
+  timeout = 60,
+  target  = {
+    autostart = false,
+    cmd = { "/usr/sbin/nginx", "-p", "{tmpdir}", "-c", "{tmpdir}/nginx.conf", "-e", "stderr" },
+    ready = { port = "{port}" },
+    health = { tcp = "{port}", http = "/health", interval = 0.05 },
+  },
+  steady = { health = true },
+  run = function(t)
+    start(t)
+    t:settle(0.5)
+    local before = workers(t)
+    t:check(#before == 2, "2 workers: " .. table.concat(before, " "))
+    local victim = before[1]
+    local t0 = t:now()
+    t:signal("SEGV", victim)
+    -- Replaced: 2 workers again, the victim not among them.
+    local mttr
+    local ok = t:wait_until(function()
+      local w = workers(t)
+      if #w ~= 2 then return false end
+      for _, pid in ipairs(w) do if pid == victim then return false end end
+      mttr = t:now() - t0
+      return true
+    end, 10)
+    t:check(ok, "the master forked a worker in place of " .. victim)
+    t:expect { pid = victim, signal = "SIGSEGV" }
+    -- Serving again: every request answered, the probe healthy.
+    t:check(gets(t, 20) == 20, "every request after the replacement is served")
+    t:check(mttr and mttr < 1, string.format("worker replaced in %.3f s (allowed 1 s)", mttr or -1))
+    t:stop()
+    t:expect { exit = 0 }
+  end,
+}
+
 local function scenario(name, run)
   return {
     name    = "nginx: " .. name,
@@ -92,6 +146,8 @@ local function scenario(name, run)
 end
 
 return {
+  replaced,
+
   scenario("recv fails in the workers", function(t)
     t:fault("posix/io/net/recv", { p = 1, errno = "ECONNRESET" })
     local ok = gets(t, 20)

@@ -19,6 +19,15 @@
  *                     "REAPED pid=P" and starts a new worker. SIGTERM: the
  *                     master ends its worker, reaps it, prints BYE and
  *                     exits 0.
+ *   reaper loop N [--how segv|abort|exit0]
+ *                     a master that starts N workers one after another,
+ *                     as a master whose workers die at start does: each
+ *                     raises SIGSEGV (the default), aborts or exits 0 as
+ *                     its first action ("WORKER pid=P" is printed by the
+ *                     master, after the worker is reaped), and the master
+ *                     reaps it at once in its SIGCHLD handler and starts
+ *                     the next. Then "LOOPED n=N", and it runs until
+ *                     SIGTERM: BYE, exit 0.
  *
  * Children that die by a signal do so without a core file (RLIMIT_CORE
  * 0), so their status is the same on every machine. Output is
@@ -119,6 +128,8 @@ static int waits(void)
 	int st;
 	struct rusage ru;
 	pid_t p;
+
+	say("main", getpid());
 
 	p = child(exits, 3);
 	if (wait(&st) != p)
@@ -325,6 +336,47 @@ static int serve(int block)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* loop                                                                 */
+/* ------------------------------------------------------------------ */
+
+static void crashes_at_once(int how)
+{
+	if (how == 1)
+		raises(SIGSEGV);
+	if (how == 2)
+		aborts(0);
+	_exit(0);
+}
+
+static int loop(int n, int how)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_chld;
+	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigset_t mask, old;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	for (int i = 0; i < n && !term; i++) {
+		reaped_pid = 0;
+		pid_t w = child(crashes_at_once, how);
+		/* Reaped in the handler before the next starts. */
+		while (reaped_pid != w && !term)
+			sigsuspend(&old);
+		printf("WORKER pid=%d\n", (int)w);
+	}
+	printf("LOOPED n=%d\n", n);
+	while (!term)
+		sigsuspend(&old);
+	printf("BYE\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -334,6 +386,16 @@ int main(int argc, char **argv)
 		return waits();
 	if (!strcmp(argv[1], "faulted"))
 		return faulted();
+	if (!strcmp(argv[1], "loop") && argc >= 3) {
+		int how = 1;
+		if (argc == 5 && !strcmp(argv[3], "--how"))
+			how = !strcmp(argv[4], "abort")   ? 2
+			      : !strcmp(argv[4], "exit0") ? 0
+							  : 1;
+		else if (argc != 3)
+			return 2;
+		return loop(atoi(argv[2]), how);
+	}
 	if (strcmp(argv[1], "serve"))
 		return 2;
 	int block = 0;
