@@ -1038,6 +1038,18 @@ int fl_agent_pid(void)
 	return (int)my_pid;
 }
 
+void *fl_agent_next(_Atomic(void *) *slot, const char *name)
+{
+	void *f = atomic_load_explicit(slot, memory_order_acquire);
+	if (!f) {
+		int saved = errno;
+		f = dlsym(RTLD_NEXT, name);
+		atomic_store_explicit(slot, f, memory_order_release);
+		errno = saved;
+	}
+	return f;
+}
+
 void fl_agent_map_tail(void)
 {
 	if (!atomic_load_explicit(&records_mapped, memory_order_relaxed))

@@ -36,21 +36,10 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-static void *next_of(_Atomic(void *) *slot, const char *name)
-{
-	void *f = atomic_load_explicit(slot, memory_order_acquire);
-	if (!f) {
-		int saved = errno;
-		f = dlsym(RTLD_NEXT, name);
-		atomic_store_explicit(slot, f, memory_order_release);
-		errno = saved;
-	}
-	return f;
-}
 
 #define NEXT(type, name)                                           \
 	static _Atomic(void *) next_slot_;                         \
-	__typeof__(type) next = (__typeof__(type))next_of(&next_slot_, name)
+	__typeof__(type) next = (__typeof__(type))fl_agent_next(&next_slot_, name)
 
 /* Records fd (if the call made one) without touching errno. */
 static int born(int fd, const char *what)

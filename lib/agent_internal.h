@@ -22,6 +22,9 @@ FL_HIDDEN int fl_agent_pid(void);
  * records and the call-site tables) resident in this process before it
  * first writes there, and counts it in the process's footprint. */
 FL_HIDDEN void fl_agent_map_tail(void);
+/* The next definition of name after the agent (libfiu's preload, then the
+ * C library), looked up once into *slot; errno is kept. */
+FL_HIDDEN void *fl_agent_next(_Atomic(void *) *slot, const char *name);
 
 /* From lib/agent_sites.c. */
 

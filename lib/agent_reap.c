@@ -46,25 +46,14 @@ typedef int (*waitid_fn)(idtype_t, id_t, siginfo_t *, int);
 static _Atomic(void *) next_wait, next_waitpid, next_wait3, next_wait4,
 	next_waitid;
 
-static void *next_of(_Atomic(void *) *slot, const char *name)
-{
-	void *f = atomic_load_explicit(slot, memory_order_acquire);
-	if (!f) {
-		int saved = errno;
-		f = dlsym(RTLD_NEXT, name);
-		atomic_store_explicit(slot, f, memory_order_release);
-		errno = saved;
-	}
-	return f;
-}
 
 __attribute__((constructor)) static void reap_init(void)
 {
-	next_of(&next_wait, "wait");
-	next_of(&next_waitpid, "waitpid");
-	next_of(&next_wait3, "wait3");
-	next_of(&next_wait4, "wait4");
-	next_of(&next_waitid, "waitid");
+	fl_agent_next(&next_wait, "wait");
+	fl_agent_next(&next_waitpid, "waitpid");
+	fl_agent_next(&next_wait3, "wait3");
+	fl_agent_next(&next_wait4, "wait4");
+	fl_agent_next(&next_waitid, "waitid");
 }
 
 /* Records that pid ended with status, if it reaped an end. */
@@ -94,7 +83,7 @@ static void reaped(pid_t pid, int status)
 
 pid_t wait(int *status)
 {
-	wait_fn next = (wait_fn)next_of(&next_wait, "wait");
+	wait_fn next = (wait_fn)fl_agent_next(&next_wait, "wait");
 	NOT_FOUND(next);
 	int own;
 	int *st = status ? status : &own;
@@ -108,7 +97,7 @@ pid_t wait(int *status)
  * call that passed it reaped nothing. */
 pid_t waitpid(pid_t pid, int *status, int options)
 {
-	waitpid_fn next = (waitpid_fn)next_of(&next_waitpid, "waitpid");
+	waitpid_fn next = (waitpid_fn)fl_agent_next(&next_waitpid, "waitpid");
 	NOT_FOUND(next);
 	int own;
 	int *st = status ? status : &own;
@@ -120,7 +109,7 @@ pid_t waitpid(pid_t pid, int *status, int options)
 
 pid_t wait3(int *status, int options, struct rusage *ru)
 {
-	wait3_fn next = (wait3_fn)next_of(&next_wait3, "wait3");
+	wait3_fn next = (wait3_fn)fl_agent_next(&next_wait3, "wait3");
 	NOT_FOUND(next);
 	int own;
 	int *st = status ? status : &own;
@@ -132,7 +121,7 @@ pid_t wait3(int *status, int options, struct rusage *ru)
 
 pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
 {
-	wait4_fn next = (wait4_fn)next_of(&next_wait4, "wait4");
+	wait4_fn next = (wait4_fn)fl_agent_next(&next_wait4, "wait4");
 	NOT_FOUND(next);
 	int own;
 	int *st = status ? status : &own;
@@ -146,7 +135,7 @@ pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
  * status, built the way the kernel builds one. */
 int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 {
-	waitid_fn next = (waitid_fn)next_of(&next_waitid, "waitid");
+	waitid_fn next = (waitid_fn)fl_agent_next(&next_waitid, "waitid");
 	NOT_FOUND(next);
 	siginfo_t own;
 	siginfo_t *si = info ? info : &own;

@@ -137,23 +137,9 @@ static void wrap_end(void)
 	(*guard())--;
 }
 
-/* The next definition of name after the agent (libfiu's preload, then the
- * C library), looked up once. */
-static void *resolve(_Atomic(void *) *slot, const char *name)
-{
-	void *f = atomic_load_explicit(slot, memory_order_acquire);
-	if (!f) {
-		int saved = errno;
-		f = dlsym(RTLD_NEXT, name);
-		atomic_store_explicit(slot, f, memory_order_release);
-		errno = saved;
-	}
-	return f;
-}
-
 #define REAL(type, name)                                          \
 	static _Atomic(void *) real_slot_;                        \
-	__typeof__(type) real = (__typeof__(type))resolve(&real_slot_, name)
+	__typeof__(type) real = (__typeof__(type))fl_agent_next(&real_slot_, name)
 
 /* The body of a wrapper whose failure is a return value plus errno:
  * "call" is the real call, evaluated once. */
