@@ -226,7 +226,8 @@ struct merge {
 	json_t *from;		/* run.merged_from */
 	json_t *site_runs;	/* the sweep_site of each kept scenario */
 	fl_verdict_counts counts;
-	size_t kept;
+	size_t kept;		/* pass one: scenarios kept */
+	size_t written;		/* pass two: scenarios written */
 	int duplicates;
 	long long shards, shards_seen;	/* N of the shards; distinct ones */
 	double first_start, last_end;
@@ -491,11 +492,23 @@ static int second_pass(json_t *sc, size_t k, void *arg)
 	if (json_integer_value(json_array_get(at, 1)) != m->cur ||
 	    json_integer_value(json_array_get(at, 2)) != (json_int_t)k)
 		return 0;
+	/* What pass one counted and checked is what is written: a shard
+	 * rewritten between the passes (a CI job still uploading) would
+	 * give a summary that its scenarios contradict. */
+	char hex[65];
+	scenario_digest(sc, hex);
+	if (strcmp(hex, json_string_value(json_array_get(at, 0)))) {
+		fprintf(stderr, "faultline merge: %s changed while it was merged "
+				"(scenario %s): nothing written\n",
+			m->in[m->cur].path, fl_results_id(sc));
+		return 1;
+	}
+	m->written++;
 	/* Journals follow their scenarios, renamed after their new
 	 * place. */
 	if (m->journals_ok) {
 		char name[64];
-		snprintf(name, sizeof name, "journal-%zu.json", ++m->kept);
+		snprintf(name, sizeof name, "journal-%zu.json", m->written);
 		carry_journal(sc, m->in[m->cur].path, m->dir, name);
 	}
 	fl_writers_scenario(m->ws, sc);
@@ -507,7 +520,7 @@ static int second_pass(json_t *sc, size_t k, void *arg)
 static int write_merged(struct merge *m, json_t *head)
 {
 	m->journals_ok = fl_mkdirs(m->dir, 0755) == 0;
-	m->kept = 0;
+	m->written = 0;
 	fl_writers_begin(m->ws, head);
 	for (int i = 0; i < m->n; i++) {
 		char err[PATH_MAX + 256];
@@ -516,9 +529,18 @@ static int write_merged(struct merge *m, json_t *head)
 		int r = fl_results_stream(m->in[i].path, second_pass, m, &again,
 					  err, sizeof err);
 		json_decref(again);
-		if (r < 0) {
-			/* Changed since the first pass: nothing is named. */
+		if (r < 0)
 			fprintf(stderr, "faultline merge: %s\n", err);
+		if (r == 0 && i == m->n - 1 && m->written != m->kept) {
+			fprintf(stderr, "faultline merge: %zu of %zu scenarios "
+					"were there on the second read: the inputs "
+					"changed while they were merged; nothing "
+					"written\n",
+				m->written, m->kept);
+			r = 1;
+		}
+		if (r != 0) {
+			/* Changed since the first pass: nothing is named. */
 			fl_writers_abort(m->ws);
 			m->ws = NULL;
 			return FL_EXIT_USAGE;
@@ -580,8 +602,19 @@ int fl_cmd_merge(int argc, char **argv)
 	status = FL_EXIT_USAGE;
 	if (load_inputs(&m, argv + optind) == 0)
 		merged = merge_inputs(&m, cmd.data);
-	if (merged)
+	if (merged) {
+		/* A test hook: FROM:TO renamed between the passes, a shard
+		 * replaced while it is merged (tests/e2e_reports.c). */
+		const char *swap = getenv("FL_TEST_MERGE_RENAME");
+		const char *colon = swap ? strchr(swap, ':') : NULL;
+		if (colon) {
+			char from[PATH_MAX];
+			snprintf(from, sizeof from, "%.*s", (int)(colon - swap), swap);
+			if (rename(from, colon + 1) < 0)
+				perror("faultline merge: FL_TEST_MERGE_RENAME");
+		}
 		status = write_merged(&m, merged);
+	}
 	if (status == FL_EXIT_OK && !o.quiet) {
 		char what[128];
 		snprintf(what, sizeof what, "merged %d results file%s", m.n,

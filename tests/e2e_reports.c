@@ -786,6 +786,43 @@ Test(merge, duplicates_conflicts_and_missing_shards, .timeout = 20)
 	cr_assert(strstr(out, "broken.json:"), "%s", out);
 	cr_assert_neq(stat(refused, &none), 0, "nothing written for a broken shard");
 	free(out);
+	/* A shard rewritten between the two reads (a CI job still
+	 * uploading it): what the first read counted is not what the
+	 * second would write, so nothing is written. The test hook renames
+	 * a file between the passes. */
+	char moving[PATH_MAX + 16], swap[PATH_MAX + 16], hook[3 * PATH_MAX];
+	char changed[PATH_MAX + 16], results[PATH_MAX + 32];
+	snprintf(moving, sizeof moving, "%s/moving.json", dir);
+	snprintf(swap, sizeof swap, "%s/swap.json", dir);
+	snprintf(changed, sizeof changed, "%s/changed", dir);
+	snprintf(results, sizeof results, "%s/results.json", changed);
+	static const char *const replacements[] = {
+		/* s/c.lua now PASS where it was XFAIL */
+		"tests/data/shard_2_conflict.json",
+		/* s/c.lua gone (the other two are shard 1's) */
+		"tests/data/shard_1.json"};
+	static const char *const says[] = {
+		"moving.json changed while it was merged (scenario s/c.lua)",
+		"2 of 3 scenarios were there on the second read"};
+	for (int k = 0; k < 2; k++) {
+		char *t2 = tu_slurp("tests/data/shard_2.json");
+		tu_write(moving, t2);
+		free(t2);
+		t2 = tu_slurp(replacements[k]);
+		tu_write(swap, t2);
+		free(t2);
+		snprintf(hook, sizeof hook, "%s:%s", swap, moving);
+		setenv("FL_TEST_MERGE_RENAME", hook, 1);
+		char *a7[] = {"faultline", "merge", "tests/data/shard_1.json",
+			      moving, "-o", changed, NULL};
+		int st = tu_run(a7, NULL, &out, 10);
+		unsetenv("FL_TEST_MERGE_RENAME");
+		cr_assert_eq(st, 2, "%s", out);
+		cr_assert(strstr(out, says[k]), "%s", out);
+		cr_assert_neq(stat(results, &none), 0,
+			      "nothing written for a shard that changed");
+		free(out);
+	}
 	/* Shards of different splits. */
 	char *a3[] = {"faultline", "merge", "tests/data/shard_1.json",
 		      "tests/data/shard_other_split.json", "-o", outdir, NULL};
