@@ -900,8 +900,9 @@ static void bench_journal(void)
 		long wait_ms;
 		const char *what;
 	} rows[] = {
-		{FL_JOURNAL_CAPACITY, 10000, "ring 32 768, a full ring waits (now)"},
-		{FL_JOURNAL_CAPACITY, 0, "ring 32 768, a full ring drops (before)"},
+		{FL_JOURNAL_CAPACITY, 10000, "ring 4 096, a full ring waits (now)"},
+		{FL_JOURNAL_CAPACITY_MAX, 10000, "ring 32 768, a full ring waits (before)"},
+		{FL_JOURNAL_CAPACITY, 0, "ring 4 096, a full ring drops"},
 		{64, 10000, "ring 64, a full ring waits (now)"},
 		{64, 0, "ring 64, a full ring drops (before)"},
 	};

@@ -44,7 +44,9 @@ int fl_faults_create(fl_faults *f, uint64_t seed, const char *close_mode,
 		 close_mode && *close_mode ? close_mode : "linux");
 	fl_shm_hdr layout;
 	memset(&layout, 0, sizeof layout);
-	size_t size = fl_shm_layout(&layout, replay_records, site_flags != 0);
+	uint32_t jcap = fl_journal_capacity();
+	size_t size =
+		fl_shm_layout(&layout, replay_records, site_flags != 0, jcap);
 	int fd = memfd_create("faultline", MFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -72,7 +74,7 @@ int fl_faults_create(fl_faults *f, uint64_t seed, const char *close_mode,
 					     ? FL_CLOSE_LIBFIU
 					     : FL_CLOSE_LINUX);
 	fl_journal_hdr *j = (fl_journal_hdr *)((char *)m + h->off_journal);
-	fl_journal_init_region(j);
+	fl_journal_init_region(j, jcap);
 	h->site_depth = site_depth > 0 && site_depth <= FL_SITE_FRAMES
 				? (uint32_t)site_depth
 				: FL_SITE_DEPTH_DEFAULT;

@@ -27,13 +27,17 @@ static long long test_knob(const char *name)
 	return errno || *end || x < 0 ? -1 : x;
 }
 
-void fl_journal_init_region(fl_journal_hdr *h)
+uint32_t fl_journal_capacity(void)
 {
 	long long cap = test_knob("FL_TEST_JOURNAL_CAPACITY");
+	return cap >= 2 && cap <= FL_JOURNAL_CAPACITY_MAX ? (uint32_t)cap
+							  : FL_JOURNAL_CAPACITY;
+}
+
+void fl_journal_init_region(fl_journal_hdr *h, uint32_t cap)
+{
 	long long wait_ms = test_knob("FL_TEST_JOURNAL_WAIT_MS");
-	h->capacity = cap >= 2 && cap <= FL_JOURNAL_CAPACITY
-			      ? (uint32_t)cap
-			      : FL_JOURNAL_CAPACITY;
+	h->capacity = cap;
 	h->record_size = sizeof(fl_journal_rec);
 	h->wait_ns = wait_ms >= 0 ? (uint64_t)wait_ms * 1000000ULL
 				  : FL_JOURNAL_WAIT_NS;
@@ -45,7 +49,9 @@ int fl_journal_attach(fl_journal *j, void *region, size_t size)
 	fl_shm_view v;
 	if (!region || fl_shm_view_of(region, size, &v) < 0 ||
 	    v.jhdr->record_size != sizeof(fl_journal_rec) ||
-	    v.jhdr->capacity == 0 || v.jhdr->capacity > FL_JOURNAL_CAPACITY)
+	    v.jhdr->capacity == 0 || v.jhdr->capacity > FL_JOURNAL_CAPACITY_MAX ||
+	    v.hdr->off_records + (size_t)v.jhdr->capacity * sizeof(fl_journal_rec) >
+		    size)
 		return -EINVAL;
 	j->hdr = v.jhdr;
 	j->recs = v.jrecs;

@@ -59,11 +59,16 @@ typedef struct fl_journal_stats {
 	uint64_t wait_ns;	/* the bound on one record's wait */
 } fl_journal_stats;
 
-/* Sets up the journal's header in a new fault region (harness/faults.c):
- * its capacity and how long a writer waits for room. FL_TEST_JOURNAL_
- * CAPACITY (records) and FL_TEST_JOURNAL_WAIT_MS (0: never wait) change
- * them for the tests (docs/hacking.md). */
-void fl_journal_init_region(fl_journal_hdr *h);
+/* The ring's capacity in records for a new fault region:
+ * FL_JOURNAL_CAPACITY, or FL_TEST_JOURNAL_CAPACITY (2 to
+ * FL_JOURNAL_CAPACITY_MAX) for the tests and the bench (docs/hacking.md). */
+uint32_t fl_journal_capacity(void);
+
+/* Sets up the journal's header in a new fault region (harness/faults.c),
+ * laid out for cap records: its capacity and how long a writer waits for
+ * room. FL_TEST_JOURNAL_WAIT_MS (0: never wait) changes the wait for the
+ * tests. */
+void fl_journal_init_region(fl_journal_hdr *h, uint32_t cap);
 
 /* Points the journal at the ring inside a fault region (the region that
  * fl_faults_create made); the region outlives the target and belongs to

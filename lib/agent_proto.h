@@ -58,7 +58,7 @@
 #include <string.h>
 
 #define FL_ENV_SHM_FD "FL_SHM_FD"
-#define FL_AGENT_PROTO_VERSION 7
+#define FL_AGENT_PROTO_VERSION 8
 #define FL_ACTOR_MAX 40
 
 #define FL_SHM_MAGIC 0x4d485346u /* "FSHM" */
@@ -71,7 +71,16 @@
 #define FL_MAX_PROCS 512
 #define FL_PROC_EXE_MAX 200
 #define FL_NTH_MAX 16
-#define FL_JOURNAL_CAPACITY 32768
+/* The journal's ring, in records (80 bytes each): 320 KB of the region.
+ * Every page of the region is made resident in the harness and in every
+ * process of the target, which costs about 4 us a page on our 2-core VM:
+ * at 32 768 records (2.6 MB) that was 3 ms of each scenario's start. A
+ * full ring makes the writer wait for the drainer (nothing is lost), and
+ * the drainer is rung at half full: 4 096 journals a fault at p = 1 as
+ * fast as 32 768 did (make bench, section 14). */
+#define FL_JOURNAL_CAPACITY 4096
+/* The most a test or the bench may ask for (FL_TEST_JOURNAL_CAPACITY). */
+#define FL_JOURNAL_CAPACITY_MAX 32768
 /* How long a writer waits for room in a full journal before it counts its
  * record lost: long enough for any harness that is alive, short enough
  * that a stopped one never hangs the target for good. */
@@ -323,8 +332,8 @@ typedef struct fl_journal_rec {
 
 /* The ring's header. The writers and the reader are lib/agent_ring.h. */
 typedef struct fl_journal_hdr {
-	uint32_t capacity;		/* records (FL_JOURNAL_CAPACITY, or fewer
-					 * for a test) */
+	uint32_t capacity;		/* records (FL_JOURNAL_CAPACITY, or
+					 * another for a test) */
 	uint32_t record_size;
 	_Atomic uint64_t write_idx;	/* records claimed by writers */
 	_Atomic uint64_t read_idx;	/* records consumed by the harness */
@@ -474,7 +483,7 @@ static inline size_t fl_shm_align(size_t n)
  * recorded calls, and the call-site tables when sites is set; returns the
  * region's size. */
 static inline size_t fl_shm_layout(fl_shm_hdr *h, size_t replay_records,
-				   int sites)
+				   int sites, uint32_t journal_cap)
 {
 	uint32_t cap = 0;
 	if (replay_records) {
@@ -500,7 +509,7 @@ static inline size_t fl_shm_layout(fl_shm_hdr *h, size_t replay_records,
 	h->off_replay = off;
 	off = fl_shm_align(off + (size_t)cap * sizeof(fl_shm_replay));
 	h->off_records = off;
-	off = fl_shm_align(off + FL_JOURNAL_CAPACITY * sizeof(fl_journal_rec));
+	off = fl_shm_align(off + (size_t)journal_cap * sizeof(fl_journal_rec));
 	h->replay_cap = cap;
 	h->site_cap = 0;
 	h->off_modules = h->off_sites = h->off_origins = h->off_crashes = 0;

@@ -218,7 +218,7 @@ Test(determinism, selectors_and_triggers, .timeout = 90)
 	w = json_array_get(json_object_get(tu_scenario(doc, "sel: nth"), "faults"), 0);
 	cr_assert_eq(tu_num(w, "fired"), 24, "the window counts its faults");
 
-	/* 60 000 faults between two samples (1 Hz): the ring holds 32 768,
+	/* 60 000 faults between two samples (1 Hz): the ring holds 4 096,
 	 * so the target waits for the harness to drain it, and every record
 	 * arrives, however busy the machine. */
 	s = tu_scenario(doc, "sel: full ring");

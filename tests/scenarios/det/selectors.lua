@@ -64,7 +64,7 @@ return {
       t:sleep(0.2)
       t:clear(); t:stop()
     end },
-  -- 60 000 faults between two samples: the journal's ring holds 32 768,
+  -- 60 000 faults between two samples: the journal's ring holds 4 096,
   -- so the target waits for the harness to drain it; nothing is lost.
   { name = "sel: full ring", seed = 1, sample = { hz = 1 },
     target = { cmd = tgt, ready = { stdout = "READY" } },
