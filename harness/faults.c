@@ -61,10 +61,6 @@ int fl_faults_create(fl_faults *f, uint64_t seed, const char *close_mode,
 		close(fd);
 		return e;
 	}
-	/* Every page exists from now on, so no process of the target makes
-	 * the region grow by touching it (each maps it in full itself). */
-	if (madvise(m, size, MADV_POPULATE_WRITE) < 0)
-		memset(m, 0, size);
 	fl_shm_hdr *h = m;
 	*h = layout;
 	h->version = FL_AGENT_PROTO_VERSION;
@@ -89,6 +85,20 @@ int fl_faults_create(fl_faults *f, uint64_t seed, const char *close_mode,
 	f->shm_size = size;
 	f->shm_fd = fd;
 	return 0;
+}
+
+void fl_faults_populate(fl_faults *f)
+{
+	if (!f->shm)
+		return;
+	/* A kernel without MADV_POPULATE_WRITE (< 5.14): a write to each
+	 * page, an atomic add of 0, harmless to a process that already
+	 * writes there. */
+	if (madvise(f->shm, f->shm_size, MADV_POPULATE_WRITE) == 0)
+		return;
+	long ps = sysconf(_SC_PAGESIZE);
+	for (size_t off = 0; off < f->shm_size; off += (size_t)(ps > 0 ? ps : 4096))
+		atomic_fetch_add((_Atomic unsigned char *)f->shm + off, 0);
 }
 
 int fl_faults_fd(const fl_faults *f)

@@ -93,13 +93,22 @@ typedef struct fl_faults {
 
 #define FL_FAULTS_RECHECK_NS 50000000LL
 
-/* Creates the shared region, with room for replay_records recorded calls
+/* Creates the shared region (its pages are not resident yet:
+ * fl_faults_populate), with room for replay_records recorded calls
  * (0 when not replaying), and the call-site tables when site_flags asks
  * for something (FL_SITES_* of lib/agent_proto.h: sites of a sweep's
  * calls, fd origins, crashes; site_depth frames make a site's identity,
  * 0: the default). Rules can be written into it at once: a window enabled
  * before the target is spawned is open from its first instruction. 0 or
  * -errno. */
+/* Makes every page of the region resident, so that no process of the
+ * target makes it grow by touching it. The harness calls it while the
+ * target execs and loads its libraries (fl_spawn_spec.after_fork): the
+ * pages are zeroed on the other core meanwhile, not before the fork, and
+ * a page the agent reaches first is made by the agent, both at once being
+ * harmless (a resident page is left as it is). */
+void fl_faults_populate(fl_faults *f);
+
 int fl_faults_create(fl_faults *f, uint64_t seed, const char *close_mode,
 		     int inherit, size_t replay_records, unsigned site_flags,
 		     int site_depth);

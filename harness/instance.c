@@ -290,6 +290,11 @@ static void abandon(fl_instance *in, const char *why)
 /* Creates the instance's fault region (with the replayed calls and the
  * windows the script opened before starting: they hold from the first
  * instruction) and spawns it. 0 or -errno with err. */
+static void populate_region(void *faults)
+{
+	fl_faults_populate(faults);
+}
+
 static int spawn(fl_ctx *ctx, fl_instance *in, char *err, size_t errlen)
 {
 	const fl_config *c = &ctx->cfg;
@@ -340,7 +345,9 @@ static int spawn(fl_ctx *ctx, fl_instance *in, char *err, size_t errlen)
 			      .cwd = cwd,
 			      .inherit_fds = {shm_fd},
 			      .ninherit = 1,
-			      .nrlimits = c->nrlimits};
+			      .nrlimits = c->nrlimits,
+			      .after_fork = populate_region,
+			      .after_fork_arg = &in->faults};
 	memcpy(spec.rlimits, c->rlimits, sizeof spec.rlimits);
 	fl_child child;
 	r = fl_target_spawn(&spec, &child, err, errlen);

@@ -391,6 +391,8 @@ int fl_target_spawn(const fl_spawn_spec *spec, fl_child *child, char *err,
 			   p.err[1], p.exec[1], parent);
 	free(envp);
 	free(path);
+	if (spec->after_fork)
+		spec->after_fork(spec->after_fork_arg);
 	return parent_side(spec, &p, pid, start, child, err, errlen);
 }
 

@@ -28,6 +28,10 @@ typedef struct fl_spawn_spec {
 	int ninherit;
 	fl_rlimit_spec rlimits[FL_TARGET_MAX_RLIMITS];
 	int nrlimits;
+	/* Run in the harness right after the fork, while the child execs
+	 * and loads its libraries on the other core (NULL: nothing). */
+	void (*after_fork)(void *arg);
+	void *after_fork_arg;
 } fl_spawn_spec;
 
 typedef struct fl_child {
