@@ -742,7 +742,8 @@ int fl_faults_reaped(const fl_faults *f, pid_t pid, int64_t since_ns,
 #define REAPED_STUCK 64
 
 size_t fl_faults_reaped_next(const fl_faults *f, uint64_t *cursor,
-			     fl_reaped_end *out, size_t max, uint64_t *lost)
+			     fl_reaped_end *out, size_t max, uint64_t *lost,
+			     int ended)
 {
 	fl_shm_view v;
 	if (view(f, &v) < 0)
@@ -757,8 +758,10 @@ size_t fl_faults_reaped_next(const fl_faults *f, uint64_t *cursor,
 	while (*cursor < end && got < max) {
 		fl_reaped_rec rec;
 		int r = fl_shm_reaped_get(&v, *cursor, &rec);
-		if (r == 0 && end - *cursor <= REAPED_STUCK)
-			break;	/* being written: read at the next call */
+		/* Being written: read at the next call. Once no writer is
+		 * left, it never will be: its writer died in the middle. */
+		if (r == 0 && end - *cursor <= REAPED_STUCK && !ended)
+			break;
 		if (r == 1)
 			reaped_end(&rec, &out[got++]);
 		else

@@ -189,9 +189,12 @@ int fl_faults_reaped(const fl_faults *f, pid_t pid, int64_t since_ns,
  * max into out, *cursor moved past them. A record still being written
  * ends the call (it is read at the next); records overwritten before
  * they were read, or whose writer died writing them, are added to *lost.
+ * ended: no process that writes the ring is left (the tree has ended),
+ * so a record still being written never will be: it is lost too.
  * Returns how many were read. */
 size_t fl_faults_reaped_next(const fl_faults *f, uint64_t *cursor,
-			     fl_reaped_end *out, size_t max, uint64_t *lost);
+			     fl_reaped_end *out, size_t max, uint64_t *lost,
+			     int ended);
 
 /* The name of process pid from the agent's process table: the program it
  * registered with at or before before_ns (CLOCK_MONOTONIC), cut as the

@@ -904,6 +904,18 @@ void fl_instance_settle_ends(fl_instance *in)
 	free(cr);
 }
 
+uint64_t fl_instance_reaped_lost(fl_instance *in)
+{
+	if (!in->sess || !in->sess->tree_ok)
+		return 0;
+	fl_instance_settle_ends(in);
+	fl_session *s = in->sess;
+	pthread_mutex_lock(&s->lock);
+	uint64_t lost = s->tree.reaped_lost;
+	pthread_mutex_unlock(&s->lock);
+	return lost;
+}
+
 int fl_instance_judge_ends(const fl_ctx *ctx, fl_instance *in)
 {
 	if (!in->sess || !in->sess->tree_ok)

@@ -43,6 +43,10 @@ int fl_instance_died_on_its_own(const fl_ctx *ctx, const fl_instance *in);
  * from the agent's crash record (a sweep). The one place an end comes
  * from the agent; call it before reading ends. */
 void fl_instance_settle_ends(fl_instance *in);
+/* How many records of the agent's ring of reaped children the run lost
+ * (overwritten unread, or torn by a writer that died), its ends settled
+ * first so that the ring is read to its end. */
+uint64_t fl_instance_reaped_lost(fl_instance *in);
 /* Marks each process of the run's tree but the first that was killed by
  * a signal faultline did not send (fl_member.crashed), its end settled
  * first (fl_instance_settle_ends). Returns how many crashed. */

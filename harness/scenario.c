@@ -235,6 +235,34 @@ static void journal_lost_error(fl_ctx *ctx)
 	ctx->host.error_msg = fl_xstrdup(msg);
 }
 
+/* A child's end the agent recorded and faultline never read (its
+ * record overwritten in the ring of FL_MAX_REAPED before the harness
+ * came to it, or torn by a writer that died) may have been a crash that
+ * no sample saw: survival cannot be judged (fail closed), whatever the
+ * expectations say. */
+static void reaped_lost_error(fl_ctx *ctx)
+{
+	uint64_t lost = 0;
+	for (int i = 0; i < ctx->ninstances; i++)
+		lost += fl_instance_reaped_lost(ctx->instances[i]);
+	if (!lost)
+		return;
+	char msg[512];
+	snprintf(msg, sizeof msg,
+		 "the ring of reaped children lost %llu record%s: more than "
+		 "%d children were reaped between two reads of it, or a "
+		 "process died while writing one, so the ends of the target's "
+		 "processes are not all known and the run is not judged",
+		 (unsigned long long)lost, lost == 1 ? "" : "s",
+		 FL_MAX_REAPED);
+	fl_ctx_log(ctx, "%s", msg);
+	if (ctx->host.error_msg) {
+		fl_ctx_warn(ctx, "%s", msg);
+		return;
+	}
+	ctx->host.error_msg = fl_xstrdup(msg);
+}
+
 json_t *fl_scenario_run(const fl_scenario_ref *ref, const fl_run_opts *opts)
 {
 	fl_ctx ctx;
@@ -276,6 +304,7 @@ json_t *fl_scenario_run(const fl_scenario_ref *ref, const fl_run_opts *opts)
 		fl_expect_windows_fired(&ctx);
 	}
 	journal_lost_error(&ctx);
+	reaped_lost_error(&ctx);
 
 	double duration = (double)(fl_now_ns() - ctx.start_ns) / 1e9;
 	json_t *result = fl_result_build(&ctx, duration);

@@ -213,13 +213,14 @@ static int found_before(fl_tree *t, const fl_reaped_end *r)
 
 int fl_tree_take_reaped(fl_tree *t, const struct fl_faults *faults)
 {
-	if (!faults)
+	if (!faults || (t->reaped_read_at_end && !t->ended))
 		return 0;
 	fl_reaped_end recs[64];
 	size_t got;
 	int added = 0;
 	while ((got = fl_faults_reaped_next(faults, &t->reaped_cursor, recs,
-					    64, &t->reaped_lost)) > 0) {
+					    64, &t->reaped_lost,
+					    t->ended)) > 0) {
 		for (size_t k = 0; k < got; k++) {
 			const fl_reaped_end *r = &recs[k];
 			if (r->t_ns < t->start_ns || r->pid <= 0 ||
@@ -365,6 +366,8 @@ int fl_tree_init(fl_tree *t, pid_t pid, int procfd, int pidfd,
 	 * does later. */
 	t->pgid = pid;
 	t->sid = getsid(0);
+	const char *knob = getenv("FL_TEST_REAPED_READ");
+	t->reaped_read_at_end = knob && strcmp(knob, "end") == 0;
 	fl_proc_stat st;
 	if (proc_stat(p, &st) == 0)
 		note_identity(t, p, &st);
@@ -1063,6 +1066,7 @@ int fl_tree_end(fl_tree *t, int64_t wait_ns)
 		struct timespec ts = {0, FL_NS_PER_MS};
 		nanosleep(&ts, NULL);
 	}
+	t->ended = 1;
 	return killed;
 }
 

@@ -151,6 +151,8 @@ typedef struct fl_tree {
 	pid_t pgid, sid;	/* the root's */
 	int64_t start_ns;	/* monotonic: the root's fork */
 	int ending;		/* the scenario thread is ending it */
+	int ended;		/* fl_tree_end killed every process of it:
+				 * none is left to write the agent's rings */
 	uint64_t sample_errors;
 	size_t found_orphans;	/* members found as faultline's children */
 	size_t seen;		/* processes ever found, the root included;
@@ -161,8 +163,13 @@ typedef struct fl_tree {
 	int64_t stop_ns;	/* since start: when the stop was asked
 				 * for; -1 until then */
 	/* The ring of reaped children (fl_faults_reaped_next): where the
-	 * next read starts, and the records lost unread. */
+	 * next read starts, and the records lost unread (the scenario is
+	 * then an ERROR: harness/scenario.c). */
 	uint64_t reaped_cursor, reaped_lost;
+	/* A test knob (FL_TEST_REAPED_READ=end, docs/hacking.md): the ring
+	 * is read only once the tree has ended, so more reaps than it holds
+	 * lose records for certain. */
+	int reaped_read_at_end;
 	/* The ends the processes compact() dropped said, for survival. */
 	fl_end_count *dropped;
 	size_t ndropped, dropped_procs;
@@ -175,7 +182,8 @@ typedef struct fl_tree {
 } fl_tree;
 
 /* Starts a tree at its root: pid, its /proc/PID (taken over) and its pidfd
- * (borrowed). 0 or -errno (the root cannot be sampled). */
+ * (borrowed). Reads the test knob FL_TEST_REAPED_READ. 0 or -errno (the
+ * root cannot be sampled). */
 int fl_tree_init(fl_tree *t, pid_t pid, int procfd, int pidfd,
 		 int64_t start_ns);
 /* Closes what the processes hold. */
@@ -229,7 +237,9 @@ int fl_tree_live_others(const fl_tree *t);
  * tree is killed (SIGKILL through its pidfd), waited for at most
  * wait_ns, and reaped where faultline adopted it; those that left the
  * root's group or session are marked. Returns how many processes were
- * killed. The tree must be out of the monitor or marked ending. */
+ * killed. The tree must be out of the monitor or marked ending. It is
+ * then ended: every process of it was sent SIGKILL (or was gone), so
+ * none runs another instruction of the agent. */
 int fl_tree_end(fl_tree *t, int64_t wait_ns);
 
 /* The processes faultline killed at the end that had left the root's
@@ -254,8 +264,11 @@ int fl_tree_settle_ends(fl_tree *t, const struct fl_faults *faults,
  * parent the reaping process, end_from FL_END_PARENT). A record's pid
  * names such a process only once: the ring is read once, in order. Every
  * process that writes the ring is of this tree (the region is this run's
- * alone), and records from before its start are left out. Returns how
- * many were added. */
+ * alone), and records from before its start are left out. Records the
+ * ring lost are counted in reaped_lost; once the tree has ended, a record
+ * still being written is one of them (its writer died in the middle).
+ * With the test knob (reaped_read_at_end), nothing is read before the
+ * tree has ended. Returns how many were added. */
 int fl_tree_take_reaped(fl_tree *t, const struct fl_faults *faults);
 
 /* What the survival rule looks at in member p's end: 1 with *k, or 0

@@ -67,8 +67,11 @@ static void reaped(pid_t pid, int status)
 	int saved = errno;
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* The agent's own pid: set at start and by its atfork child
+	 * handler, so a forked child that reaps its own children names
+	 * itself, with no system call per child. */
 	fl_shm_reaped_put(v, (int32_t)pid, (int32_t)status,
-			  (int32_t)getpid(),
+			  (int32_t)fl_agent_pid(),
 			  (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec);
 	errno = saved;
 }

@@ -457,6 +457,98 @@ Test(survival, short_lived_workers_that_exit_0_pass, .timeout = 120)
 	tu_env_free(&e);
 }
 
+/* The agent's ring of reaped children holds this many records
+ * (FL_MAX_REAPED, lib/agent_proto.h). */
+#define REAPED_RING 1024
+
+/* The number in "lost N record" of msg, or -1. */
+static long lost_in(const char *msg)
+{
+	const char *p = strstr(msg, "the ring of reaped children lost ");
+	if (!p)
+		return -1;
+	return atol(p + strlen("the ring of reaped children lost "));
+}
+
+/* Workers that all exit 0, with the harness reading the ring of reaped
+ * children only once the tree has ended (the test knob
+ * FL_TEST_REAPED_READ=end, docs/hacking.md), under ASan: n children, n
+ * records in a ring of 1024. Returns the scenario's results; *lost the
+ * results' sampling.reaped_lost. */
+static json_t *run_read_at_end(tu_env *e, int n, int *status, char **out,
+			       long *lost, json_t **doc)
+{
+	setenv("FL_TEST_ASAN", "1", 1);
+	setenv("FL_TEST_REAPED_READ", "end", 1);
+	*doc = run_loop(e, n, "exit0", status, out);
+	json_t *s = json_array_get(json_object_get(*doc, "scenarios"), 0);
+	json_t *t = json_array_get(json_object_get(s, "targets"), 0);
+	cr_assert_eq(json_integer_value(json_object_get(t, "crashed_processes")), 0);
+	json_t *sampling = json_object_get(t, "sampling");
+	cr_assert(json_is_integer(json_object_get(sampling, "reaped_lost")));
+	*lost = (long)json_integer_value(json_object_get(sampling, "reaped_lost"));
+	return s;
+}
+
+/* A crash among reaps whose records were overwritten unread would go
+ * unseen: a run that lost records of the ring is an ERROR that says how
+ * many, never a PASS, though every expectation held. No timing: with
+ * the ring read only at the end, n reaps lose exactly n - 1024. */
+Test(survival, lost_records_of_reaped_children_make_the_run_an_error,
+     .timeout = 240)
+{
+	tu_env e = tu_env_new();
+	int status;
+	char *out;
+	long lost;
+	json_t *doc;
+
+	/* As many as the ring holds: nothing lost, PASS. */
+	json_t *s = run_read_at_end(&e, 1024, &status, &out, &lost, &doc);
+	cr_assert_str_eq(tu_str(s, "verdict"), "PASS", "%s\n%s",
+			 tu_str(s, "message"), out);
+	cr_assert_eq(status, 0);
+	cr_assert_eq(lost, 0);
+	json_decref(doc);
+	free(out);
+
+	/* One more, and 76 more: each is lost, and named. */
+	const int n[] = {1025, 1100};
+	for (int i = 0; i < 2; i++) {
+		s = run_read_at_end(&e, n[i], &status, &out, &lost, &doc);
+		long want = n[i] - REAPED_RING;
+		cr_assert_eq(status, 2, "an ERROR exits 2 (%d)\n%s", status, out);
+		cr_assert_str_eq(tu_str(s, "verdict"), "ERROR", "%s", out);
+		cr_assert_eq(lost, want, "%d children: %ld lost", n[i], lost);
+		const char *msg = tu_str(s, "message");
+		cr_assert_eq(lost_in(msg), lost, "message: %s", msg);
+		char head[160];
+		snprintf(head, sizeof head,
+			 "the ring of reaped children lost %ld record%s: more "
+			 "than 1024 children were reaped between two reads of it",
+			 want, want == 1 ? "" : "s");
+		cr_assert(strstr(msg, head), "message: %s", msg);
+		cr_assert(strstr(msg, "the run is not judged"), "message: %s", msg);
+		cr_assert(strstr(out, head), "the console says it:\n%s", out);
+		/* And the run's log. */
+		int logged = 0;
+		size_t k;
+		json_t *l;
+		json_array_foreach(json_object_get(s, "log"), k, l)
+			logged |= lost_in(tu_str(l, "msg")) == lost;
+		cr_assert(logged, "the log says it");
+		/* The expectations themselves held: it is the ring that
+		 * fails. */
+		json_t *x;
+		json_array_foreach(json_object_get(s, "expectations"), k, x)
+			cr_assert(json_is_true(json_object_get(x, "ok")), "%s",
+				  tu_str(x, "what"));
+		json_decref(doc);
+		free(out);
+	}
+	tu_env_free(&e);
+}
+
 /* t:signal(name, pid) (tests/targets/reaper.c serve): the script sends
  * SIGSEGV to the worker alone; its master reaps it and starts another.
  * That end is the script's doing (excused for that process and that

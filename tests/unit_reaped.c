@@ -3,7 +3,8 @@
  * (fl_faults_reaped), under ASan and UBSan, and the agent's wrappers of
  * wait, waitpid, wait3, wait4 and waitid (lib/agent_reap.c) on a real
  * target under the real libfiu preload (tests/targets/reaper.c): each
- * way of reaping records exactly the child it reaped with its status; a
+ * way of reaping records exactly the child it reaped with its status and
+ * the process that reaped it (a forked child that reaps names itself); a
  * peek (WNOWAIT), WNOHANG with nothing ready and a stopped or continued
  * child record nothing; a fault injected at posix/proc/waitpid still
  * fails the call, which then reaps and records nothing. */
@@ -94,31 +95,31 @@ Test(reaped, the_records_are_read_once_in_order_and_losses_counted)
 	cr_assert_eq(fl_shm_view_of(f.shm, f.shm_size, &v), 0);
 	uint64_t cursor = 0, lost = 0;
 	fl_reaped_end out[8];
-	cr_assert_eq(fl_faults_reaped_next(&f, &cursor, out, 8, &lost), 0);
+	cr_assert_eq(fl_faults_reaped_next(&f, &cursor, out, 8, &lost, 0), 0);
 	for (int i = 0; i < 5; i++)
 		fl_shm_reaped_put(&v, 10 + i, i << 8, 3, 100 + i);
 	/* At most max at a time, then the rest, then nothing. */
-	cr_assert_eq(fl_faults_reaped_next(&f, &cursor, out, 3, &lost), 3);
+	cr_assert_eq(fl_faults_reaped_next(&f, &cursor, out, 3, &lost, 0), 3);
 	cr_assert_eq(out[0].pid, 10);
 	cr_assert_eq(out[2].pid, 12);
 	cr_assert_eq(out[2].reaper, 3);
-	cr_assert_eq(fl_faults_reaped_next(&f, &cursor, out, 8, &lost), 2);
+	cr_assert_eq(fl_faults_reaped_next(&f, &cursor, out, 8, &lost, 0), 2);
 	cr_assert_eq(out[1].pid, 14);
 	cr_assert_eq(WEXITSTATUS(out[1].status), 4);
-	cr_assert_eq(fl_faults_reaped_next(&f, &cursor, out, 8, &lost), 0);
+	cr_assert_eq(fl_faults_reaped_next(&f, &cursor, out, 8, &lost, 0), 0);
 	cr_assert_eq(lost, 0);
 	/* A record being written stops the reading until it is done. */
 	uint64_t n = atomic_fetch_add(&v.hdr->nreaped, 1);
 	atomic_store(&v.reaped[n & (FL_MAX_REAPED - 1)].seq, 2 * n + 1);
 	fl_shm_reaped_put(&v, 20, 0, 3, 200);
-	cr_assert_eq(fl_faults_reaped_next(&f, &cursor, out, 8, &lost), 0);
+	cr_assert_eq(fl_faults_reaped_next(&f, &cursor, out, 8, &lost, 0), 0);
 	cr_assert_eq(cursor, n);
 	/* Its writer died: once many later records came, it is given up
 	 * as lost and the reading goes on. */
 	for (int i = 0; i < 100; i++)
 		fl_shm_reaped_put(&v, 30 + i, 0, 3, 300 + i);
 	size_t got = 0, k;
-	while ((k = fl_faults_reaped_next(&f, &cursor, out, 8, &lost)) > 0)
+	while ((k = fl_faults_reaped_next(&f, &cursor, out, 8, &lost, 0)) > 0)
 		got += k;
 	cr_assert_eq(got, 101, "pid 20 and the 100 after it (%zu)", got);
 	cr_assert_eq(lost, 1);
@@ -127,11 +128,41 @@ Test(reaped, the_records_are_read_once_in_order_and_losses_counted)
 	for (int i = 0; i < FL_MAX_REAPED + 40; i++)
 		fl_shm_reaped_put(&v, 5000 + i, 0, 3, 1000 + i);
 	got = 0;
-	while ((k = fl_faults_reaped_next(&f, &cursor, out, 8, &lost)) > 0)
+	while ((k = fl_faults_reaped_next(&f, &cursor, out, 8, &lost, 0)) > 0)
 		got += k;
 	cr_assert_eq(got, FL_MAX_REAPED);
 	cr_assert_eq(lost, 1 + 40);
 	cr_assert_eq(cursor, before + FL_MAX_REAPED + 40);
+	fl_faults_free(&f);
+}
+
+/* A writer that died in the middle of the ring's last records: while a
+ * writer may be left, the reading waits for it; once the tree has ended
+ * (no writer left), the record is lost and the records after it read. */
+Test(reaped, once_no_writer_is_left_a_record_being_written_is_lost)
+{
+	fl_faults f;
+	fl_shm_view v;
+	cr_assert_eq(fl_faults_create(&f, 1, "linux", 0, 0, 0, 0), 0);
+	cr_assert_eq(fl_shm_view_of(f.shm, f.shm_size, &v), 0);
+	uint64_t cursor = 0, lost = 0;
+	fl_reaped_end out[8];
+	fl_shm_reaped_put(&v, 10, 0, 3, 100);
+	uint64_t n = atomic_fetch_add(&v.hdr->nreaped, 1);
+	atomic_store(&v.reaped[n & (FL_MAX_REAPED - 1)].seq, 2 * n + 1);
+	fl_shm_reaped_put(&v, 12, SIGSEGV, 3, 120);
+	cr_assert_eq(fl_faults_reaped_next(&f, &cursor, out, 8, &lost, 0), 1);
+	cr_assert_eq(out[0].pid, 10);
+	cr_assert_eq(fl_faults_reaped_next(&f, &cursor, out, 8, &lost, 0), 0);
+	cr_assert_eq(cursor, 1, "it waits at the record being written");
+	cr_assert_eq(lost, 0);
+	cr_assert_eq(fl_faults_reaped_next(&f, &cursor, out, 8, &lost, 1), 1);
+	cr_assert_eq(out[0].pid, 12);
+	cr_assert_eq(WTERMSIG(out[0].status), SIGSEGV);
+	cr_assert_eq(lost, 1);
+	cr_assert_eq(cursor, 3);
+	cr_assert_eq(fl_faults_reaped_next(&f, &cursor, out, 8, &lost, 1), 0);
+	cr_assert_eq(lost, 1, "counted once");
 	fl_faults_free(&f);
 }
 
@@ -207,17 +238,20 @@ static const struct {
 	const char *name;
 	int sig;	/* killed by it, or 0 */
 	int code;	/* else its exit status */
+	const char *reaper;	/* the case that reaped it; NULL: main */
 } cases[] = {
-	{"wait-exit3", 0, 3},
-	{"waitpid-segv", SIGSEGV, 0},
-	{"waitpid-nostatus-exit5", 0, 5},
-	{"wait3-abrt", SIGABRT, 0},
-	{"wait4-exit0", 0, 0},
-	{"waitid-kill", SIGKILL, 0},
-	{"waitid-nowait-exit7", 0, 7},
-	{"wnohang-exit9", 0, 9},
-	{"stopped-exit11", 0, 11},
-	{"handler-segv", SIGSEGV, 0},
+	{"wait-exit3", 0, 3, NULL},
+	{"waitpid-segv", SIGSEGV, 0, NULL},
+	{"waitpid-nostatus-exit5", 0, 5, NULL},
+	{"wait3-abrt", SIGABRT, 0, NULL},
+	{"wait4-exit0", 0, 0, NULL},
+	{"waitid-kill", SIGKILL, 0, NULL},
+	{"waitid-nowait-exit7", 0, 7, NULL},
+	{"wnohang-exit9", 0, 9, NULL},
+	{"stopped-exit11", 0, 11, NULL},
+	{"grandchild-exit13", 0, 13, "middle"},
+	{"middle", 0, 0, NULL},
+	{"handler-segv", SIGSEGV, 0, NULL},
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
@@ -244,8 +278,14 @@ Test(reaped, each_wait_records_the_child_it_reaped_once, .timeout = 60)
 		cr_assert_eq(fl_faults_reaped(&f, pid, before, &r), 1, "%s",
 			     cases[i].name);
 		cr_assert_geq(r.t_ns, before);
-		cr_assert_eq(r.reaper, main_pid, "%s: reaped by the main process",
-			     cases[i].name);
+		/* A forked child that reaps is named, not its parent: the
+		 * agent's pid follows the fork. */
+		pid_t reaper = cases[i].reaper ? case_pid(out, cases[i].reaper)
+					       : main_pid;
+		cr_assert_eq(r.reaper, reaper, "%s: reaped by %s (%d), not %d",
+			     cases[i].name,
+			     cases[i].reaper ? cases[i].reaper : "main",
+			     (int)reaper, (int)r.reaper);
 		int st = r.status;
 		if (cases[i].sig)
 			cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == cases[i].sig &&

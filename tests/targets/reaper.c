@@ -2,8 +2,9 @@
  * agent's record of how a reaped child ended (lib/agent_reap.c):
  *
  *   reaper waits      one child per way of reaping it, each ended its own
- *                     way: "CASE name pid=P" per child, in order (see
- *                     cases[] below; tests/unit_reaped.c checks each
+ *                     way, and a child that reaps a child of its own:
+ *                     "CASE name pid=P" per child, in order (see
+ *                     cases[] in tests/unit_reaped.c, which checks each
  *                     record). Exits 0 once every child is reaped.
  *   reaper faulted    a child that exits 4; its first waitpid is expected
  *                     to fail (the test opens a window on
@@ -104,6 +105,21 @@ static void say(const char *name, pid_t pid)
 	printf("CASE %s pid=%d\n", name, (int)pid);
 }
 
+/* A child that reaps a child of its own: the record names it as the
+ * reaper, not the process it was forked from. */
+static void reaps_own(int unused)
+{
+	(void)unused;
+	say("middle", getpid());
+	pid_t g = child(exits, 13);
+	int st;
+	if (waitpid(g, &st, 0) != g)
+		_exit(102);
+	say("grandchild-exit13", g);
+	fflush(stdout);
+	_exit(0);
+}
+
 /* ------------------------------------------------------------------ */
 /* waits                                                                */
 /* ------------------------------------------------------------------ */
@@ -202,6 +218,11 @@ static int waits(void)
 	if (WIFCONTINUED(st) && waitpid(p, &st, 0) != p)
 		return 1;
 	say("stopped-exit11", p);
+
+	/* Its child reaps the grandchild; it is reaped here. */
+	p = child(reaps_own, 0);
+	if (waitpid(p, &st, 0) != p || !WIFEXITED(st) || WEXITSTATUS(st))
+		return 1;
 
 	/* Reaped in a SIGCHLD handler. */
 	sigset_t chld, old;
