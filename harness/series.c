@@ -110,6 +110,16 @@ static void reduce(fl_series *s, const fl_sample *x)
 	bucket_start(&s->buckets[s->nbuckets++], x);
 }
 
+/* The samples not yet in the buckets, oldest first, into them: they are
+ * the ring's newest (FL_SERIES_FOLD at most, and the ring holds more). */
+static void fold(fl_series *s)
+{
+	size_t pending = (size_t)(s->total - s->reduced);
+	for (size_t k = s->ring_len - pending; k < s->ring_len; k++)
+		reduce(s, &s->ring[ring_index(s, k)]);
+	s->reduced = s->total;
+}
+
 void fl_series_append(fl_series *s, const fl_sample *x, const fl_worst *w)
 {
 	if (w && !s->ring_worst) {
@@ -162,7 +172,10 @@ void fl_series_append(fl_series *s, const fl_sample *x, const fl_worst *w)
 	for (int i = 0; i < s->nmarks; i++)
 		if (x->t_ns >= s->marks[i].from_ns)
 			mark_add(&s->marks[i], x);
-	reduce(s, x);
+	/* Before the ring overwrites one not folded yet, however small. */
+	if (s->total - s->reduced >= FL_SERIES_FOLD ||
+	    s->total - s->reduced >= s->ring_cap)
+		fold(s);
 }
 
 uint64_t fl_series_count(const fl_series *s)
@@ -345,8 +358,9 @@ void fl_series_pin(fl_series *s, int64_t from_ns)
 	}
 }
 
-size_t fl_series_nbuckets(const fl_series *s)
+size_t fl_series_nbuckets(fl_series *s)
 {
+	fold(s);
 	return s->nbuckets;
 }
 
@@ -355,8 +369,9 @@ const fl_series_bucket *fl_series_bucket_at(const fl_series *s, size_t i)
 	return i < s->nbuckets ? &s->buckets[i] : NULL;
 }
 
-int fl_series_downsampled(const fl_series *s)
+int fl_series_downsampled(fl_series *s)
 {
+	fold(s);
 	return s->per_bucket > 1;
 }
 

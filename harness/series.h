@@ -65,6 +65,8 @@ typedef struct fl_series {
 	fl_series_bucket *buckets;
 	size_t nbuckets, max_buckets;
 	uint64_t per_bucket;	/* samples a full bucket holds */
+	uint64_t reduced;	/* samples folded into the buckets: the
+				 * others are the ring's newest */
 } fl_series;
 
 /* ring_cap: exact samples kept; max_buckets: the reduced series' size
@@ -113,10 +115,14 @@ void fl_series_trend(const fl_series *s, enum fl_figure fig, int64_t from_ns,
 void fl_series_pin(fl_series *s, int64_t from_ns);
 
 /* The reduced series: nbuckets buckets; downsampled when a bucket holds
- * more than one sample. */
-size_t fl_series_nbuckets(const fl_series *s);
+ * more than one sample. The newest samples are folded in when the reduced
+ * series is asked for (fl_series_nbuckets and fl_series_downsampled do
+ * it first), not one by one as they come: the monitor then touches the
+ * buckets once every FL_SERIES_FOLD samples, not at every one. */
+#define FL_SERIES_FOLD 64
+size_t fl_series_nbuckets(fl_series *s);
 const fl_series_bucket *fl_series_bucket_at(const fl_series *s, size_t i);
-int fl_series_downsampled(const fl_series *s);
+int fl_series_downsampled(fl_series *s);
 
 /* Bytes the series holds (for the bench and the soak). */
 size_t fl_series_bytes(const fl_series *s);

@@ -98,6 +98,41 @@ Test(series, reduced_series_is_an_envelope)
 	fl_series_free(&t);
 }
 
+/* The newest samples are folded into the buckets in batches
+ * (FL_SERIES_FOLD), when the reduced series is asked for: the buckets
+ * are the same whenever it is asked, whatever the ring's size, and no
+ * sample the ring overwrote before a fold is missing from them. */
+Test(series, buckets_are_the_same_whenever_they_are_read)
+{
+	static const size_t rings[] = {4096, 100, FL_SERIES_FOLD, 8};
+	for (size_t r = 0; r < sizeof rings / sizeof rings[0]; r++) {
+		fl_series often, once;
+		fl_series_init(&often, rings[r], 64);
+		fl_series_init(&once, rings[r], 64);
+		for (int i = 0; i < 5000; i++) {
+			fl_sample x = smp(i, (i * 7919) % 101, i % 13);
+			fl_series_append(&often, &x, NULL);
+			fl_series_append(&once, &x, NULL);
+			if (i % 37 == 0)
+				(void)fl_series_nbuckets(&often);
+		}
+		size_t nb = fl_series_nbuckets(&once);
+		cr_assert_eq(fl_series_nbuckets(&often), nb, "ring %zu", rings[r]);
+		uint64_t n = 0;
+		for (size_t i = 0; i < nb; i++) {
+			const fl_series_bucket *a = fl_series_bucket_at(&often, i);
+			const fl_series_bucket *b = fl_series_bucket_at(&once, i);
+			cr_assert_eq(memcmp(a, b, sizeof *a), 0,
+				     "ring %zu: bucket %zu differs", rings[r], i);
+			n += b->n;
+		}
+		cr_assert_eq(n, 5000, "ring %zu: every sample is in a bucket",
+			     rings[r]);
+		fl_series_free(&often);
+		fl_series_free(&once);
+	}
+}
+
 /* A trend since a mark is the same as over every sample, however few of
  * them the ring still holds. */
 Test(series, trend_from_a_mark_outlives_the_ring)
