@@ -287,14 +287,17 @@ static void abandon(fl_instance *in, const char *why)
 	snprintf(in->start_error, sizeof in->start_error, "%s", why);
 }
 
-/* Creates the instance's fault region (with the replayed calls and the
- * windows the script opened before starting: they hold from the first
- * instruction) and spawns it. 0 or -errno with err. */
+/* The region's pages made resident while the target execs (the spawn's
+ * after_fork): off the start's critical path on a machine with a core to
+ * spare. */
 static void populate_region(void *faults)
 {
 	fl_faults_populate(faults);
 }
 
+/* Creates the instance's fault region (with the replayed calls and the
+ * windows the script opened before starting: they hold from the first
+ * instruction) and spawns it. 0 or -errno with err. */
 static int spawn(fl_ctx *ctx, fl_instance *in, char *err, size_t errlen)
 {
 	const fl_config *c = &ctx->cfg;
