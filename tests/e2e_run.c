@@ -537,6 +537,50 @@ Test(e2e, judged_failures, .timeout = 60)
 	tu_env_free(&e);
 }
 
+/* The target starts as if from a shell: no signal blocked and none
+ * ignored, whatever the harness blocks and ignores itself (SIGPIPE, the
+ * signals its monitor reads). The child between vfork and exec resets
+ * them; grep reads its own mask from /proc/self/status. */
+Test(e2e, a_target_starts_with_no_signal_blocked_or_ignored, .timeout = 60)
+{
+	tu_env e = tu_env_new();
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/sig.lua", e.dir);
+	tu_write(path,
+		 "return { name = 'spawn: signals',\n"
+		 "  target = { cmd = { 'sh', '-c', 'grep -E \"^Sig(Blk|Ign):\" /proc/self/status; exec sleep 30' },\n"
+		 "             ready = { stdout = 'SigIgn:' } },\n"
+		 "  run = function(t)\n"
+		 "    t:log('blk ' .. tostring(t:wait_output('SigBlk:', { past = true, timeout = 1 })))\n"
+		 "    t:log('ign ' .. tostring(t:wait_output('SigIgn:', { past = true, timeout = 1 })))\n"
+		 "    t:stop()\n"
+		 "  end }\n");
+	char *out;
+	const char *paths[] = {path, NULL};
+	tu_env_run(&e, paths, &out, 40);
+	json_t *doc = tu_latest(&e);
+	json_t *s = tu_scenario(doc, "spawn: signals");
+	cr_assert_str_eq(tu_str(s, "verdict"), "PASS", "%s\n%s",
+			 tu_str(s, "message"), out);
+	const char *blk = NULL, *ign = NULL;
+	size_t i;
+	json_t *l;
+	json_array_foreach(json_object_get(s, "log"), i, l) {
+		const char *m = tu_str(l, "msg");
+		if (!strncmp(m, "blk ", 4))
+			blk = m;
+		if (!strncmp(m, "ign ", 4))
+			ign = m;
+	}
+	cr_assert_not_null(blk, "%s", out);
+	cr_assert_not_null(ign, "%s", out);
+	cr_assert_str_eq(blk, "blk SigBlk:\t0000000000000000");
+	cr_assert_str_eq(ign, "ign SigIgn:\t0000000000000000");
+	json_decref(doc);
+	free(out);
+	tu_env_free(&e);
+}
+
 /* Injected close() failures: by default the fd is released (Linux); with
  * close = "libfiu" it stays open, as libfiu's own wrapper leaves it. The
  * same seed fails the same calls; another seed fails others. */
