@@ -102,9 +102,10 @@ typedef struct fl_faults {
  * before the target is spawned is open from its first instruction. 0 or
  * -errno. */
 /* Makes every page of the region resident, so that no process of the
- * target makes it grow by touching it. The harness calls it while the
- * target execs and loads its libraries (fl_spawn_spec.after_fork): the
- * pages are zeroed on the other core meanwhile, not before the fork, and
+ * target makes it grow by touching it. The harness calls it once the
+ * target's exec went through, while its dynamic loader loads its
+ * libraries (fl_spawn_spec.after_fork): the pages are zeroed beside that
+ * on the other core, not before the spawn, and
  * a page the agent reaches first is made by the agent, both at once being
  * harmless (a resident page is left as it is). */
 void fl_faults_populate(fl_faults *f);

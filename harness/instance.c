@@ -287,9 +287,9 @@ static void abandon(fl_instance *in, const char *why)
 	snprintf(in->start_error, sizeof in->start_error, "%s", why);
 }
 
-/* The region's pages made resident while the target execs (the spawn's
- * after_fork): off the start's critical path on a machine with a core to
- * spare. */
+/* The region's pages made resident while the target's loader runs (the
+ * spawn's after_fork): off the start's critical path on a machine with a
+ * core to spare. */
 static void populate_region(void *faults)
 {
 	fl_faults_populate(faults);

@@ -28,8 +28,10 @@ typedef struct fl_spawn_spec {
 	int ninherit;
 	fl_rlimit_spec rlimits[FL_TARGET_MAX_RLIMITS];
 	int nrlimits;
-	/* Run in the harness right after the fork, while the child execs
-	 * and loads its libraries on the other core (NULL: nothing). */
+	/* Run in the harness as soon as the child's exec went through (the
+	 * vfork returns then), while the child's dynamic loader loads its
+	 * libraries on the other core, and before the exec's outcome is
+	 * read (NULL: nothing). */
 	void (*after_fork)(void *arg);
 	void *after_fork_arg;
 } fl_spawn_spec;
