@@ -140,12 +140,22 @@ static void child_exec(const fl_spawn_spec *spec, char *const *envp,
 	if (getppid() != parent)
 		_exit(127);
 
-	/* The harness blocks some signals and ignores SIGPIPE; a target
-	 * starts with the defaults. The dispositions first: no handler of
-	 * the harness (a sanitizer's) may run here, in its memory. */
-	for (int sig = 1; sig < 32; sig++)
+	/* The harness blocks some signals and ignores SIGPIPE, and whatever
+	 * started faultline may have left signals ignored (an exec keeps
+	 * that), real-time ones included; a target starts with the defaults.
+	 * The dispositions first: no handler of the harness (a sanitizer's)
+	 * may run here, in its memory. Through the system call, since libc
+	 * refuses the real-time signals it keeps for itself (32 and 33). */
+	for (int sig = 1; sig <= SIGRTMAX; sig++) {
+		struct {
+			void (*handler)(int);
+			unsigned long flags;
+			void (*restorer)(void);
+			unsigned long mask;
+		} dfl = {SIG_DFL, 0, NULL, 0};
 		if (sig != SIGKILL && sig != SIGSTOP)
-			signal(sig, SIG_DFL);
+			syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
+	}
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
