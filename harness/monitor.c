@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "monitor.h"
 
+#include "bpfsample.h"
 #include "faults.h"
 
 #include "procfs.h"
@@ -65,6 +66,17 @@ static struct {
 	size_t ntimers;
 	int64_t last_orphan_scan;
 	int64_t last_discovery;
+	/* Sampling through BPF (bpfsample.h): the mode, when the first
+	 * tick came, the thread that loads the program (started once the
+	 * monitor has sampled for FL_BPFS_LOAD_AFTER_NS), and the batch of
+	 * a tick. */
+	enum fl_bpfs_mode bpf_mode;
+	int bpf_configured;
+	int64_t first_tick_ns;
+	pthread_t loader;
+	int loader_started;
+	fl_bpfs_ent *batch;
+	size_t batch_cap;
 	volatile sig_atomic_t interrupted;
 } mon = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -87,6 +99,8 @@ int fl_session_init(fl_session *s, const fl_child *child, double hz,
 	pthread_mutex_init(&s->lock, NULL);
 	s->child = *child;
 	s->timer = -1;
+	s->bpf_from_ns = -1;
+	s->batch_at = SIZE_MAX;
 	s->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->notify_fd < 0)
 		return -errno;
@@ -371,8 +385,11 @@ static void oom_snapshot(fl_session *s, int64_t rss, int64_t t_ns)
 }
 
 /* One sample of the session's tree. expirations: timer ticks since the
- * last (more than one: ticks missed). */
-static void take_sample(fl_session *s, uint64_t expirations)
+ * last (more than one: ticks missed). batch (or NULL): the figures of its
+ * processes, read together between b0 and b1 (fl_bpfs_read). */
+static void take_sample(fl_session *s, uint64_t expirations,
+			const fl_bpfs_ent *batch, size_t nbatch, int64_t b0,
+			int64_t b1)
 {
 	if (!s->tree_ok)
 		return;
@@ -399,8 +416,19 @@ static void take_sample(fl_session *s, uint64_t expirations)
 	if (expirations > 1)
 		s->missed_ticks += expirations - 1;
 	int64_t raw_rss;
-	int r = fl_tree_sample(&s->tree, t0, s->faults, &smp, &raw_rss);
+	uint64_t batch_reads = s->tree.batch_reads;
+	int r = fl_tree_sample(&s->tree, batch ? b0 : t0, s->faults, batch,
+			       nbatch, &smp, &raw_rss);
 	int64_t t1 = fl_now_ns();
+	if (batch) {
+		/* The figures were read in the batch: the sample's moment
+		 * is the batch's, its cost the batch's and whatever this
+		 * tree read from /proc on its own. */
+		t1 = (b1 - b0) + (t1 - t0) + b0;
+		t0 = b0;
+		if (s->bpf_from_ns < 0 && s->tree.batch_reads > batch_reads)
+			s->bpf_from_ns = t0 - s->child.start_ns;
+	}
 	if (r < 0) {
 		if (r == -ESRCH)
 			stop_sampling(s);
@@ -571,7 +599,7 @@ static int register_session(fl_session *s)
 	pthread_mutex_lock(&s->lock);
 	fl_tree_walk(&s->tree, fl_now_ns());
 	pthread_mutex_unlock(&s->lock);
-	take_sample(s, 1);
+	take_sample(s, 1, NULL, 0, 0, 0);
 	return 0;
 }
 
@@ -634,6 +662,65 @@ static void discover(int64_t now)
 	}
 }
 
+static void *loader_main(void *arg)
+{
+	(void)arg;
+	(void)fl_bpfs_load(NULL, 0);
+	return NULL;
+}
+
+/* In auto mode, the program is loaded on its own thread once the monitor
+ * has sampled for FL_BPFS_LOAD_AFTER_NS: a short run never pays for it,
+ * and no tick waits for it. */
+static void maybe_load(int64_t now)
+{
+	if (mon.bpf_mode != FL_BPFS_AUTO || mon.loader_started)
+		return;
+	if (!mon.first_tick_ns)
+		mon.first_tick_ns = now;
+	if (now - mon.first_tick_ns < FL_BPFS_LOAD_AFTER_NS)
+		return;
+	mon.loader_started =
+		pthread_create(&mon.loader, NULL, loader_main, NULL) == 0;
+	if (!mon.loader_started)
+		mon.bpf_mode = FL_BPFS_OFF;
+}
+
+/* The pids of every process the sessions on timer idx sample, in one
+ * batch, read with one system call. Returns how many (0: none, or the
+ * program is not loaded: each session reads /proc). */
+static size_t batch_read(size_t idx, int64_t *b0, int64_t *b1)
+{
+	if (!fl_bpfs_ready())
+		return 0;
+	size_t n = 0;
+	for (size_t i = 0; i < mon.nslots; i++) {
+		fl_session *s = mon.slots[i].s;
+		if (!s || s->timer != (int)idx)
+			continue;
+		s->batch_at = SIZE_MAX;
+		pthread_mutex_lock(&s->lock);
+		if (!s->sampling_stopped && s->tree_ok && !s->tree.ending) {
+			size_t want = fl_tree_batch_pids(&s->tree, NULL, 0);
+			if (n + want > mon.batch_cap) {
+				mon.batch_cap = (n + want) * 2;
+				mon.batch = fl_xrealloc(
+					mon.batch,
+					mon.batch_cap * sizeof *mon.batch);
+			}
+			s->batch_n = fl_tree_batch_pids(&s->tree, mon.batch + n,
+							want);
+			s->batch_at = n;
+			n += s->batch_n;
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+	*b0 = fl_now_ns();
+	int r = n ? fl_bpfs_read(mon.batch, n) : -ENODATA;
+	*b1 = fl_now_ns();
+	return r == 0 ? n : 0;
+}
+
 /* A tick of timer idx: every session sampled at its rate gets a sample. */
 static void tick(size_t idx)
 {
@@ -641,11 +728,20 @@ static void tick(size_t idx)
 	if (read(mon.timers[idx].fd, &expirations, sizeof expirations) !=
 	    (ssize_t)sizeof expirations)
 		return;
-	discover(fl_now_ns());
+	int64_t now = fl_now_ns();
+	discover(now);
+	maybe_load(now);
+	int64_t b0 = 0, b1 = 0;
+	size_t n = batch_read(idx, &b0, &b1);
 	for (size_t i = 0; i < mon.nslots; i++) {
 		fl_session *s = mon.slots[i].s;
-		if (s && s->timer == (int)idx)
-			take_sample(s, expirations);
+		if (!s || s->timer != (int)idx)
+			continue;
+		if (n && s->batch_at != SIZE_MAX)
+			take_sample(s, expirations, mon.batch + s->batch_at,
+				    s->batch_n, b0, b1);
+		else
+			take_sample(s, expirations, NULL, 0, 0, 0);
 	}
 }
 
@@ -741,8 +837,34 @@ static void *monitor_main(void *arg)
 	return NULL;
 }
 
+int fl_monitor_sampler_setup(char *err, size_t errlen)
+{
+	if (mon.bpf_configured)
+		return 0;
+	if (fl_bpfs_configure(&mon.bpf_mode, err, errlen) < 0)
+		return -1;
+	mon.bpf_configured = 1;
+	if (mon.bpf_mode == FL_BPFS_REQUIRED) {
+		char why[256];
+		if (fl_bpfs_load(why, sizeof why) < 0) {
+			snprintf(err, errlen,
+				 "FAULTLINE_SAMPLER=bpf, but the BPF sampler "
+				 "cannot load: %s",
+				 why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int fl_monitor_start(void)
 {
+	char err[320];
+	if (fl_monitor_sampler_setup(err, sizeof err) < 0) {
+		fprintf(stderr, "faultline: %s\n", err);
+		errno = EINVAL;
+		return -EINVAL;
+	}
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
@@ -784,6 +906,13 @@ void fl_monitor_stop(void)
 	pthread_mutex_unlock(&mon.lock);
 	wake_monitor();
 	pthread_join(mon.thread, NULL);
+	if (mon.loader_started)
+		pthread_join(mon.loader, NULL);
+	mon.loader_started = 0;
+	mon.first_tick_ns = 0;
+	free(mon.batch);
+	mon.batch = NULL;
+	mon.batch_cap = 0;
 	mon.running = 0;
 	close(mon.epfd);
 	close(mon.ctlfd);

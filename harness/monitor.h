@@ -7,11 +7,17 @@
 #ifndef FL_MONITOR_H
 #define FL_MONITOR_H
 
+#include <stddef.h>
+
 #include "session.h"
 
 /* Blocks the stop signals in the calling thread (call before creating any
  * other thread, so every thread inherits the mask) and starts the monitor.
  * 0 or -errno. */
+/* Reads FAULTLINE_SAMPLER (bpfsample.h) and, when it says "bpf", loads the
+ * BPF sampler. 0, or -1 with err set: the run must not start. Called by
+ * fl_monitor_start when nobody called it before. */
+int fl_monitor_sampler_setup(char *err, size_t errlen);
 int fl_monitor_start(void);
 void fl_monitor_stop(void);
 

@@ -214,13 +214,17 @@ static json_t *sampling_json(fl_session *s)
 	pthread_mutex_lock(&s->lock);
 	uint64_t n = fl_series_count(&s->series);
 	json_t *o = json_pack(
-		"{s:f,s:I,s:f,s:f,s:I,s:I,s:s,s:I,s:I,s:I,s:I,s:I}", "hz",
+		"{s:f,s:I,s:f,s:f,s:I,s:I,s:s,s:o,s:s,s:I,s:I,s:I,s:I,s:I}", "hz",
 		1e9 / (double)s->period_ns, "samples", (json_int_t)n,
 		"mean_cost_us",
 		n ? (double)s->sample_cost_total_ns / (double)n / 1e3 : 0.0,
 		"max_cost_us", (double)s->sample_cost_max_ns / 1e3, "errors",
 		(json_int_t)(s->sample_errors + s->tree.sample_errors),
-		"missed_ticks", (json_int_t)s->missed_ticks, "fd_method",
+		"missed_ticks", (json_int_t)s->missed_ticks, "method",
+		s->bpf_from_ns >= 0 ? "bpf" : "procfs", "bpf_from_s",
+		s->bpf_from_ns >= 0 ? json_real((double)s->bpf_from_ns / 1e9)
+				    : json_null(),
+		"fd_method",
 		fl_sampler_method_name(s->tree.procs[0].sampler.method),
 		"processes", (json_int_t)s->tree.seen, "unseen",
 		(json_int_t)s->tree.unseen, "dropped",

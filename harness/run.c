@@ -380,6 +380,13 @@ int fl_parse_shard(const char *spec, int *index, int *total, char *err,
 
 int fl_runtime_start(char *tmp_root, size_t len)
 {
+	/* How the monitor samples, before anything starts: a run that
+	 * asked for what it cannot have does not start. */
+	char serr[320];
+	if (fl_monitor_sampler_setup(serr, sizeof serr) < 0) {
+		fprintf(stderr, "faultline: %s\n", serr);
+		return -1;
+	}
 	/* The guardian first (it must be forked before any thread), then
 	 * the monitor thread. */
 	if (fl_guardian_start() < 0 || fl_monitor_start() < 0) {

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "sampler.h"
 
+#include "bpfsample.h"
 #include "procfs.h"
 
 #include <errno.h>
@@ -152,6 +153,24 @@ int fl_sampler_read(fl_sampler *s, fl_sample *out)
 	out->v[FL_FIG_THREADS] = threads;
 	out->v[FL_FIG_RSS] = (int64_t)rss * s->page_size;
 	return 0;
+}
+
+int fl_sampler_from_batch(fl_sampler *s, const struct fl_bpfs_ent *e,
+			  fl_sample *out)
+{
+	switch (e->rc) {
+	case FL_BPFS_OK:
+		out->v[FL_FIG_FDS] = e->fds;
+		out->v[FL_FIG_THREADS] = e->threads;
+		out->v[FL_FIG_RSS] = e->rss_pages * s->page_size;
+		return 0;
+	case FL_BPFS_NOTASK:
+		return -ESRCH;
+	case FL_BPFS_NOMM:
+		return exited(s) ? -ESRCH : -ENODATA;
+	default:
+		return fl_sampler_read(s, out);
+	}
 }
 
 void fl_sampler_close(fl_sampler *s)

@@ -51,6 +51,13 @@ int fl_sampler_open_dir(fl_sampler *s, pid_t pid, int procfd, int pidfd,
  * -ENODATA when its main thread ended but other threads run on (its
  * memory cannot be read through /proc/PID then). */
 int fl_sampler_read(fl_sampler *s, fl_sample *out);
+/* The same sample from a batch's entry (harness/bpfsample.h), with the
+ * same returns: the entry's figures, -ESRCH for a pid no task has (or a
+ * zombie), -ENODATA for a process without memory whose threads run on;
+ * an entry without an fd table (exiting) is read from /proc instead. */
+struct fl_bpfs_ent;
+int fl_sampler_from_batch(fl_sampler *s, const struct fl_bpfs_ent *e,
+			  fl_sample *out);
 void fl_sampler_close(fl_sampler *s);
 const char *fl_sampler_method_name(enum fl_fd_method m);
 

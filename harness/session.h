@@ -66,6 +66,12 @@ typedef struct fl_session {
 	/* Timer expirations that came together: samples that could not be
 	 * taken at their moment (a busy monitor or machine). */
 	uint64_t missed_ticks;
+	/* When the first sample read through BPF was taken (since the
+	 * target started), or -1: every sample came from /proc. */
+	int64_t bpf_from_ns;
+	/* The monitor's own: where this session's processes are in the
+	 * tick's batch (batch_at is SIZE_MAX when they are not in it). */
+	size_t batch_at, batch_n;
 	int sampling_stopped;
 	/* The scenario thread asked to be woken by the next sample. */
 	int want_sample;

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "tree.h"
 
+#include "bpfsample.h"
 #include "guardian.h"
 #include "procfs.h"
 #include "util.h"
@@ -552,9 +553,50 @@ static void compact(fl_tree *t)
 	free(out);
 }
 
+size_t fl_tree_batch_pids(const fl_tree *t, struct fl_bpfs_ent *out,
+			  size_t cap)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		const fl_member *p = &t->procs[i];
+		if (p->state != FL_MEMBER_LIVE || !p->sampler_ok)
+			continue;
+		if (out && n < cap)
+			out[n].pid = p->pid;
+		n++;
+	}
+	return n;
+}
+
+/* The batch's entry for p: in member order, so the next one is looked at
+ * first. NULL when there is none, or when its start time is not p's (the
+ * pid now names another process: /proc, through p's own /proc/PID, will
+ * say it is gone). */
+static const struct fl_bpfs_ent *batch_entry(const struct fl_bpfs_ent *b,
+					     size_t n, size_t *next,
+					     const fl_member *p)
+{
+	const struct fl_bpfs_ent *e = NULL;
+	if (*next < n && b[*next].pid == p->pid)
+		e = &b[*next];
+	for (size_t i = 0; !e && i < n; i++)
+		if (b[i].pid == p->pid)
+			e = &b[i];
+	if (!e)
+		return NULL;
+	*next = (size_t)(e - b) + 1;
+	if (e->rc == FL_BPFS_NOTASK)
+		return e;
+	if (!p->starttime || fl_bpfs_start_ticks(e) != p->starttime)
+		return NULL;
+	return e;
+}
+
 int fl_tree_sample(fl_tree *t, int64_t now_ns, struct fl_faults *faults,
+		   const struct fl_bpfs_ent *batch, size_t nbatch,
 		   fl_sample *out, int64_t *raw_rss)
 {
+	size_t next = 0;
 	int64_t rel = now_ns - t->start_ns;
 	int64_t sum[FL_FIG_COUNT] = {0};
 	*raw_rss = 0;
@@ -572,7 +614,12 @@ int fl_tree_sample(fl_tree *t, int64_t now_ns, struct fl_faults *faults,
 			continue;
 		}
 		fl_sample x;
-		int r = fl_sampler_read(&p->sampler, &x);
+		const struct fl_bpfs_ent *e =
+			batch ? batch_entry(batch, nbatch, &next, p) : NULL;
+		int r = e ? fl_sampler_from_batch(&p->sampler, e, &x)
+			  : fl_sampler_read(&p->sampler, &x);
+		if (e)
+			t->batch_reads++;
 		if (r == -ESRCH) {
 			if (p->is_root)
 				return -ESRCH;

@@ -154,6 +154,7 @@ typedef struct fl_tree {
 	int ended;		/* fl_tree_end killed every process of it:
 				 * none is left to write the agent's rings */
 	uint64_t sample_errors;
+	uint64_t batch_reads;	/* process samples read from a batch */
 	size_t found_orphans;	/* members found as faultline's children */
 	size_t seen;		/* processes ever found, the root included;
 				 * procs keeps the reaped ones only while
@@ -195,9 +196,19 @@ void fl_tree_free(fl_tree *t);
  * the sum of RSS as the processes see it into *raw_rss (the OOM
  * precursor's), exits noticed (a process whose pidfd says it exited is a
  * zombie until its parent reaps it; faultline reaps those it adopted).
- * Returns the processes counted, or -ESRCH when the root has exited. */
+ * Returns the processes counted, or -ESRCH when the root has exited.
+ * batch (or NULL): the figures of the processes fl_tree_batch_pids named,
+ * read together (harness/bpfsample.h); a process is read from /proc when
+ * it has no entry there or the entry's start time is not its own. */
+struct fl_bpfs_ent;
 int fl_tree_sample(fl_tree *t, int64_t now_ns, struct fl_faults *faults,
+		   const struct fl_bpfs_ent *batch, size_t nbatch,
 		   fl_sample *out, int64_t *raw_rss);
+
+/* Writes the pids of the processes a sample reads into out (up to cap of
+ * them; out may be NULL). Returns how many there are. */
+size_t fl_tree_batch_pids(const fl_tree *t, struct fl_bpfs_ent *out,
+			  size_t cap);
 
 /* For judging per process: the process furthest from its own baseline
  * for each figure under st (processes found after the baseline count

@@ -1,0 +1,265 @@
+#define _GNU_SOURCE
+#include "bpfsample.h"
+
+#include "procfs.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* The compiled program, in this object's read-only data. */
+#ifndef FL_BPF_OBJ
+#define FL_BPF_OBJ "build/bpf/sample.bpf.o"
+#endif
+__asm__(".section .rodata\n"
+	".balign 8\n"
+	".globl fl_bpfs_obj_start\n"
+	".hidden fl_bpfs_obj_start\n"
+	"fl_bpfs_obj_start:\n"
+	".incbin \"" FL_BPF_OBJ "\"\n"
+	".globl fl_bpfs_obj_end\n"
+	".hidden fl_bpfs_obj_end\n"
+	"fl_bpfs_obj_end:\n"
+	".previous\n");
+extern const char fl_bpfs_obj_start[], fl_bpfs_obj_end[];
+
+static struct {
+	pthread_mutex_t lock;	/* one run at a time: the entries are shared */
+	int tried;
+	int ok;
+	char why[256];
+	struct bpf_object *obj;
+	int prog_fd;
+	fl_bpfs_ent *ents;	/* the program's .bss, mapped */
+	size_t ents_len;
+	unsigned int ncpus;
+	long tick_ns;		/* one clock tick of /proc/PID/stat */
+	/* Set once the program is loaded and checked: read without the
+	 * lock, which a load holds for its whole 35 ms (a tick must not
+	 * wait for it). */
+	_Atomic int ready;
+} B = {.lock = PTHREAD_MUTEX_INITIALIZER, .prog_fd = -1};
+
+int fl_bpfs_configure(enum fl_bpfs_mode *mode, char *err, size_t errlen)
+{
+	const char *v = getenv("FAULTLINE_SAMPLER");
+	*mode = FL_BPFS_AUTO;
+	if (!v || !*v || !strcmp(v, "auto"))
+		return 0;
+	if (!strcmp(v, "bpf")) {
+		*mode = FL_BPFS_REQUIRED;
+		return 0;
+	}
+	if (!strcmp(v, "procfs")) {
+		*mode = FL_BPFS_OFF;
+		return 0;
+	}
+	snprintf(err, errlen,
+		 "FAULTLINE_SAMPLER='%s': expected auto, bpf or procfs", v);
+	return -1;
+}
+
+/* libbpf's messages: the last warning is kept as the reason. */
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_WARN && !B.why[0]) {
+		char line[256];
+		vsnprintf(line, sizeof line, fmt, ap);
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(B.why, sizeof B.why, "%s", line);
+	}
+	return 0;
+}
+
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(B.why, sizeof B.why, fmt, ap);
+	va_end(ap);
+}
+
+static int run_locked(size_t n)
+{
+	struct fl_bpfs_args args = {(unsigned int)n, B.ncpus};
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &args,
+		    .ctx_size_in = sizeof args);
+	if (bpf_prog_test_run_opts(B.prog_fd, &opts) < 0)
+		return -errno;
+	return opts.retval == 0 ? 0 : -EINVAL;
+}
+
+/* This process through the program against /proc/self/stat. */
+static int check_self(void)
+{
+	fl_proc_stat st;
+	char buf[1024];
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0 || (buf[n] = '\0', fl_procfs_parse_stat(buf, (size_t)n, &st) < 0)) {
+		fail("cannot read /proc/self/stat");
+		return -1;
+	}
+	memset(B.ents, 0, sizeof *B.ents);
+	B.ents[0].pid = getpid();
+	int r = run_locked(1);
+	if (r < 0) {
+		fail("the program did not run: %s", strerror(-r));
+		return -1;
+	}
+	if (B.ents[0].rc != FL_BPFS_OK) {
+		fail("the program did not find this process (rc %d)",
+		     B.ents[0].rc);
+		return -1;
+	}
+	if (fl_bpfs_start_ticks(&B.ents[0]) != st.starttime) {
+		fail("the program's start time of this process (%llu) is not "
+		     "/proc's (%llu): a pid or time namespace",
+		     fl_bpfs_start_ticks(&B.ents[0]), st.starttime);
+		return -1;
+	}
+	return 0;
+}
+
+static int load_locked(void)
+{
+	libbpf_set_print(quiet);
+	int ncpus = libbpf_num_possible_cpus();
+	if (ncpus <= 0 || ncpus > FL_BPFS_MAX_CPUS) {
+		fail("%d possible CPUs", ncpus);
+		return -1;
+	}
+	B.ncpus = (unsigned int)ncpus;
+	long hz = sysconf(_SC_CLK_TCK);
+	B.tick_ns = hz > 0 ? 1000000000L / hz : 10000000L;
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "fl_sample");
+	B.obj = bpf_object__open_mem(fl_bpfs_obj_start,
+				     (size_t)(fl_bpfs_obj_end - fl_bpfs_obj_start),
+				     &oo);
+	if (!B.obj) {
+		fail("cannot open the program: %s", strerror(errno));
+		return -1;
+	}
+	B.why[0] = '\0';
+	int r = bpf_object__load(B.obj);
+	if (r < 0) {
+		char lib[256];
+		snprintf(lib, sizeof lib, "%s", B.why);
+		fail("cannot load the program: %s%s%s", strerror(-r),
+		     lib[0] ? ": " : "", lib);
+		return -1;
+	}
+	struct bpf_program *prog =
+		bpf_object__find_program_by_name(B.obj, "fl_sample");
+	struct bpf_map *bss = NULL, *m;
+	bpf_object__for_each_map(m, B.obj) {
+		const char *name = bpf_map__name(m);
+		size_t len = strlen(name);
+		if (len >= 4 && !strcmp(name + len - 4, ".bss"))
+			bss = m;
+	}
+	if (!prog || !bss) {
+		fail("the program or its entries are missing");
+		return -1;
+	}
+	B.prog_fd = bpf_program__fd(prog);
+	B.ents_len = bpf_map__value_size(bss);
+	if (B.ents_len < FL_BPFS_BATCH * sizeof *B.ents) {
+		fail("the program's entries are %zu bytes", B.ents_len);
+		return -1;
+	}
+	void *p = mmap(NULL, B.ents_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       bpf_map__fd(bss), 0);
+	if (p == MAP_FAILED) {
+		fail("cannot map the program's entries: %s", strerror(errno));
+		return -1;
+	}
+	B.ents = p;
+	return check_self();
+}
+
+int fl_bpfs_load(char *err, size_t errlen)
+{
+	pthread_mutex_lock(&B.lock);
+	if (!B.tried) {
+		B.tried = 1;
+		B.ok = load_locked() == 0;
+		if (B.ok) {
+			B.why[0] = '\0';
+			atomic_store(&B.ready, 1);
+		}
+		else if (B.obj) {
+			if (B.ents)
+				munmap(B.ents, B.ents_len);
+			B.ents = NULL;
+			bpf_object__close(B.obj);
+			B.obj = NULL;
+			B.prog_fd = -1;
+		}
+	}
+	int ok = B.ok;
+	if (!ok && err)
+		snprintf(err, errlen, "%s", B.why);
+	pthread_mutex_unlock(&B.lock);
+	return ok ? 0 : -1;
+}
+
+int fl_bpfs_ready(void)
+{
+	return atomic_load(&B.ready);
+}
+
+int fl_bpfs_read(fl_bpfs_ent *ents, size_t n)
+{
+	pthread_mutex_lock(&B.lock);
+	if (!B.ok) {
+		pthread_mutex_unlock(&B.lock);
+		return -ENOSYS;
+	}
+	int r = 0;
+	for (size_t at = 0; at < n && r == 0; at += FL_BPFS_BATCH) {
+		size_t k = n - at < FL_BPFS_BATCH ? n - at : FL_BPFS_BATCH;
+		for (size_t i = 0; i < k; i++) {
+			B.ents[i].pid = ents[at + i].pid;
+			B.ents[i].rc = FL_BPFS_NOTASK;
+		}
+		r = run_locked(k);
+		if (r == 0)
+			memcpy(ents + at, B.ents, k * sizeof *ents);
+	}
+	pthread_mutex_unlock(&B.lock);
+	return r;
+}
+
+unsigned long long fl_bpfs_start_ticks(const fl_bpfs_ent *e)
+{
+	long tick = B.tick_ns > 0 ? B.tick_ns : 10000000L;
+	return e->start_ns / (unsigned long long)tick;
+}
+
+void fl_bpfs_unload(void)
+{
+	pthread_mutex_lock(&B.lock);
+	if (B.ents)
+		munmap(B.ents, B.ents_len);
+	B.ents = NULL;
+	if (B.obj)
+		bpf_object__close(B.obj);
+	B.obj = NULL;
+	B.prog_fd = -1;
+	atomic_store(&B.ready, 0);
+	B.tried = B.ok = 0;
+	B.why[0] = '\0';
+	pthread_mutex_unlock(&B.lock);
+}
