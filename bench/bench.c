@@ -56,6 +56,7 @@
 #include "luascan.h"
 #include "faults.h"
 #include "journal.h"
+#include "bpfsample.h"
 #include "monitor.h"
 #include "session.h"
 #include "procfs.h"
@@ -1538,16 +1539,19 @@ static size_t intervals(fl_session *s, int64_t from_ns, int64_t **out)
 	return k;
 }
 
-/* The floor of the method: a thread that waits for a timerfd at the rate
+/* The floor of a method: a thread that waits for a timerfd at the rate
  * and, at each tick, reads the three figures of n processes the way a
- * sample does (statm, and fstat of fd/ and task/, all kept open), with
- * nothing else: no lock, no series, no journal. n = 0: it only waits.
- * Its CPU time and the ticks it missed over window_ns. */
+ * sample does, with nothing else: no lock, no series, no journal. /proc:
+ * statm, and fstat of fd/ and task/, all kept open; bpf: one run of the
+ * BPF sampler over the n pids. n = 0: it only waits. Its CPU time and
+ * the ticks it missed over window_ns. */
 struct floor_thread {
 	int64_t period_ns, window_ns, cpu_ns;
 	uint64_t missed;
 	int n;
+	int bpf;
 	fl_sampler *samplers;
+	fl_bpfs_ent *ents;
 };
 
 static void *floor_main(void *arg)
@@ -1567,6 +1571,10 @@ static void *floor_main(void *arg)
 			break;
 		if (x > 1)
 			it->missed += x - 1;
+		if (it->bpf && it->n) {
+			(void)fl_bpfs_read(it->ents, (size_t)it->n);
+			continue;
+		}
 		for (int i = 0; i < it->n; i++) {
 			fl_sample smp;
 			(void)fl_sampler_read(&it->samplers[i], &smp);
@@ -1583,14 +1591,17 @@ static void *floor_main(void *arg)
 /* Runs the floor thread over the n sessions' processes; its CPU in % of
  * a core, and its missed ticks in *missed. */
 static double floor_percent(double hz, double window_s, fl_session **sess,
-			    int n, uint64_t *missed)
+			    int n, int bpf, uint64_t *missed)
 {
 	struct floor_thread it = {(int64_t)(1e9 / hz), (int64_t)(window_s * 1e9),
-				  0, 0, n, NULL};
+				  0, 0, n, bpf, NULL, NULL};
 	it.samplers = calloc((size_t)n + 1, sizeof *it.samplers);
+	it.ents = calloc((size_t)n + 1, sizeof *it.ents);
 	int ok = 1;
-	for (int i = 0; i < n && ok; i++)
+	for (int i = 0; i < n && ok; i++) {
 		ok = fl_sampler_open(&it.samplers[i], sess[i]->child.pid, 0) == 0;
+		it.ents[i].pid = sess[i]->child.pid;
+	}
 	pthread_t t;
 	double pct = -1;
 	if (ok && pthread_create(&t, NULL, floor_main, &it) == 0) {
@@ -1600,6 +1611,7 @@ static double floor_percent(double hz, double window_s, fl_session **sess,
 	for (int i = 0; i < n; i++)
 		fl_sampler_close(&it.samplers[i]);
 	free(it.samplers);
+	free(it.ents);
 	*missed = it.missed;
 	return pct;
 }
@@ -1625,6 +1637,82 @@ static int steal_ticks(long long *steal, long long *total)
 	return 0;
 }
 
+/* What the monitor did over one window with the n sessions running. */
+struct window {
+	double cpu_pct, sampling_pct, rate;
+	char p50[32], p99[32];
+	uint64_t missed;	/* the most ticks one target missed */
+	int ok;
+};
+
+static void monitor_window(fl_session **sess, int n, double window_s,
+			   struct window *w)
+{
+	enum { MAXT = 16 };
+	memset(w, 0, sizeof *w);
+	int64_t t0 = fl_now_ns(), cpu0 = fl_monitor_cpu_ns();
+	/* Missed ticks are counted per target; the targets of a rate share
+	 * one timer, so each misses the same ticks: the most any target
+	 * missed is printed. */
+	uint64_t samples0 = 0, cost0 = 0, missed0[MAXT] = {0};
+	int64_t rel0[MAXT];
+	for (int i = 0; i < n; i++) {
+		pthread_mutex_lock(&sess[i]->lock);
+		samples0 += fl_series_count(&sess[i]->series);
+		cost0 += sess[i]->sample_cost_total_ns;
+		missed0[i] = sess[i]->missed_ticks;
+		pthread_mutex_unlock(&sess[i]->lock);
+		rel0[i] = fl_session_now(sess[i]);
+	}
+	usleep((useconds_t)(window_s * 1e6));
+	int64_t t1 = fl_now_ns(), cpu1 = fl_monitor_cpu_ns();
+	uint64_t samples1 = 0, cost1 = 0;
+	int64_t *all = NULL;
+	size_t nall = 0;
+	for (int i = 0; i < n; i++) {
+		pthread_mutex_lock(&sess[i]->lock);
+		samples1 += fl_series_count(&sess[i]->series);
+		cost1 += sess[i]->sample_cost_total_ns;
+		if (sess[i]->missed_ticks - missed0[i] > w->missed)
+			w->missed = sess[i]->missed_ticks - missed0[i];
+		pthread_mutex_unlock(&sess[i]->lock);
+		int64_t *d;
+		size_t k = intervals(sess[i], rel0[i], &d);
+		all = realloc(all, (nall + k + 1) * sizeof *all);
+		memcpy(all + nall, d, k * sizeof *d);
+		nall += k;
+		free(d);
+	}
+	if (nall == 0) {
+		free(all);
+		return;
+	}
+	qsort(all, nall, sizeof *all, cmp_i64);
+	double wall = (double)(t1 - t0);
+	w->cpu_pct = 100.0 * (double)(cpu1 - cpu0) / wall;
+	w->sampling_pct = 100.0 * (double)(cost1 - cost0) / wall;
+	w->rate = (double)(samples1 - samples0) / (wall / 1e9);
+	fl_fmt_duration(w->p50, sizeof w->p50, all[nall / 2]);
+	fl_fmt_duration(w->p99, sizeof w->p99, all[nall * 99 / 100]);
+	w->ok = 1;
+	free(all);
+}
+
+static void print_window(const char *rate, const char *targets,
+			 const char *method, const struct window *w,
+			 double floor_pct, uint64_t floor_missed)
+{
+	if (!w->ok) {
+		printf("   %8s %7s %6s  (no samples)\n", rate, targets, method);
+		return;
+	}
+	printf("   %8s %7s %6s %7.1f %% %12.1f %% %10.0f %9s %9s %7llu "
+	       "%6.1f %% %7llu\n",
+	       rate, targets, method, w->cpu_pct, w->sampling_pct, w->rate,
+	       w->p50, w->p99, (unsigned long long)w->missed, floor_pct,
+	       (unsigned long long)floor_missed);
+}
+
 static void bench_monitor(void)
 {
 	enum { MAXT = 16 };
@@ -1632,23 +1720,32 @@ static void bench_monitor(void)
 	const int counts[] = {1, 4, 16};
 	const double window_s = 2.0;
 	printf("11. The monitor thread at its limit: idle targets (sleep) sampled "
-	       "for %.0f s; its CPU\n   time (the thread's own clock), the "
-	       "samples' share of it, and the interval between\n   samples "
-	       "(p50 / p99 over every target)\n\n", window_s);
+	       "for %.0f s by each\n   method in turn; its CPU time (the "
+	       "thread's own clock), the samples' share\n   of it, and the "
+	       "interval between samples (p50 / p99 over every target)\n\n",
+	       window_s);
 	if (fl_monitor_start() < 0) {
 		printf("   cannot start the monitor\n\n");
 		return;
 	}
+	char why[256] = "";
+	int bpf = fl_bpfs_load(why, sizeof why) == 0;
+	if (!bpf)
+		printf("   the BPF sampler cannot load here (%s): /proc alone\n\n",
+		       why);
 	long long steal0 = 0, total0 = 0, steal1 = 0, total1 = 0;
 	int have_steal = steal_ticks(&steal0, &total0) == 0;
-	printf("   %8s %7s  %9s %14s %10s %9s %9s %7s %8s %7s\n", "rate",
-	       "targets", "monitor", "of it sampling", "samples/s", "p50",
-	       "p99", "missed", "floor", "missed");
+	printf("   %8s %7s %6s %9s %14s %10s %9s %9s %7s %8s %7s\n", "rate",
+	       "targets", "method", "monitor", "of it sampling", "samples/s",
+	       "p50", "p99", "missed", "floor", "missed");
 	for (size_t r = 0; r < sizeof rates / sizeof rates[0]; r++) {
+		char rate[16];
+		snprintf(rate, sizeof rate, "%.0f Hz", rates[r]);
 		uint64_t fmissed = 0;
-		double fpct = floor_percent(rates[r], window_s, NULL, 0, &fmissed);
-		printf("   %5.0f Hz %7s  %9s %14s %10s %9s %9s %7s %6.1f %% %7llu\n",
-		       rates[r], "none", "", "", "", "", "", "", fpct,
+		double fpct = floor_percent(rates[r], window_s, NULL, 0, 0,
+					    &fmissed);
+		printf("   %8s %7s %6s %9s %14s %10s %9s %9s %7s %6.1f %% %7llu\n",
+		       rate, "none", "", "", "", "", "", "", "", fpct,
 		       (unsigned long long)fmissed);
 		for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
 			int n = counts[c];
@@ -1669,72 +1766,44 @@ static void bench_monitor(void)
 					break;
 				}
 			}
-			/* Settle, then the window. */
+			/* Settle, then a window with each method, the same
+			 * processes. */
+			struct window wp, wb;
+			memset(&wb, 0, sizeof wb);
+			fl_monitor_use_bpf(0);
 			usleep(200000);
-			int64_t t0 = fl_now_ns(), cpu0 = fl_monitor_cpu_ns();
-			/* Missed ticks are counted per target; the targets of
-			 * a rate share one timer, so each misses the same
-			 * ticks: the most any target missed is printed. */
-			uint64_t samples0 = 0, cost0 = 0, missed0[MAXT] = {0};
-			int64_t rel0[MAXT];
-			for (int i = 0; i < n && ok; i++) {
-				pthread_mutex_lock(&sess[i]->lock);
-				samples0 += fl_series_count(&sess[i]->series);
-				cost0 += sess[i]->sample_cost_total_ns;
-				missed0[i] = sess[i]->missed_ticks;
-				pthread_mutex_unlock(&sess[i]->lock);
-				rel0[i] = fl_session_now(sess[i]);
+			if (ok)
+				monitor_window(sess, n, window_s, &wp);
+			if (ok && bpf && fl_monitor_use_bpf(1) == 0) {
+				usleep(100000);
+				monitor_window(sess, n, window_s, &wb);
 			}
-			usleep((useconds_t)(window_s * 1e6));
-			int64_t t1 = fl_now_ns(), cpu1 = fl_monitor_cpu_ns();
-			uint64_t samples1 = 0, cost1 = 0, missed = 0;
-			int64_t *all = NULL;
-			size_t nall = 0;
-			for (int i = 0; i < n && ok; i++) {
-				pthread_mutex_lock(&sess[i]->lock);
-				samples1 += fl_series_count(&sess[i]->series);
-				cost1 += sess[i]->sample_cost_total_ns;
-				if (sess[i]->missed_ticks - missed0[i] > missed)
-					missed = sess[i]->missed_ticks - missed0[i];
-				pthread_mutex_unlock(&sess[i]->lock);
-				int64_t *d;
-				size_t k = intervals(sess[i], rel0[i], &d);
-				all = realloc(all, (nall + k + 1) * sizeof *all);
-				memcpy(all + nall, d, k * sizeof *d);
-				nall += k;
-				free(d);
-			}
+			fl_monitor_use_bpf(0);
 			/* The same processes, read by the floor thread alone,
 			 * with the monitor no longer sampling them. */
 			for (int i = 0; i < n; i++)
 				fl_monitor_remove(sess[i]);
-			fmissed = 0;
-			fpct = ok ? floor_percent(rates[r], window_s, sess, n,
-						  &fmissed)
-				  : -1;
+			uint64_t pmissed = 0, bmissed = 0;
+			double ppct = ok ? floor_percent(rates[r], window_s, sess,
+							 n, 0, &pmissed)
+					 : -1;
+			double bpct = ok && bpf ? floor_percent(rates[r], window_s,
+								sess, n, 1,
+								&bmissed)
+						: -1;
 			for (int i = 0; i < n; i++) {
 				fl_target_kill_group(&sess[i]->child, SIGKILL);
 				waitpid(sess[i]->child.pid, NULL, 0);
 				fl_session_destroy(sess[i]);
 				free(sess[i]);
 			}
-			if (!ok || nall == 0) {
-				free(all);
+			if (!ok)
 				continue;
-			}
-			qsort(all, nall, sizeof *all, cmp_i64);
-			double wall = (double)(t1 - t0);
-			char p50[32], p99[32];
-			fl_fmt_duration(p50, sizeof p50, all[nall / 2]);
-			fl_fmt_duration(p99, sizeof p99, all[nall * 99 / 100]);
-			printf("   %5.0f Hz %7d  %7.1f %% %12.1f %% %10.0f %9s %9s "
-			       "%7llu %6.1f %% %7llu\n",
-			       rates[r], n, 100.0 * (double)(cpu1 - cpu0) / wall,
-			       100.0 * (double)(cost1 - cost0) / wall,
-			       (double)(samples1 - samples0) / (wall / 1e9), p50,
-			       p99, (unsigned long long)missed, fpct,
-			       (unsigned long long)fmissed);
-			free(all);
+			char targets[16];
+			snprintf(targets, sizeof targets, "%d", n);
+			print_window(rate, targets, "/proc", &wp, ppct, pmissed);
+			if (bpf)
+				print_window("", "", "bpf", &wb, bpct, bmissed);
 		}
 	}
 	fl_monitor_stop();
@@ -1745,14 +1814,17 @@ static void bench_monitor(void)
 		       100.0 * (double)(steal1 - steal0) /
 			       (double)(total1 - total0));
 	printf("\n   monitor: its thread's CPU time over the window, in %% of a "
-	       "core; of it\n   sampling: the /proc reads alone; missed: the "
-	       "ticks one target missed.\n   floor: a thread that only waits "
-	       "for a timer at the rate and reads the\n   same three figures "
-	       "of the same processes (none: only waits), with its\n   own "
-	       "missed ticks: what this machine costs and misses whatever the\n"
-	       "   sampler does. Goals: 16 targets at 1 kHz under 10 %% of a "
-	       "core; one\n   target at 10 kHz with a p99 interval within 2 "
-	       "periods and no missed\n   tick (idle machine).\n\n");
+	       "core; of it\n   sampling: the reads alone; missed: the ticks "
+	       "one target missed. /proc:\n   three system calls a process "
+	       "(FAULTLINE_SAMPLER=procfs); bpf: one run of\n   the BPF "
+	       "sampler a tick for every target (the default once it has "
+	       "loaded).\n   floor: a thread that only waits for a timer at the "
+	       "rate and reads the\n   same figures of the same processes the "
+	       "same way (none: only waits), with\n   its own missed ticks: "
+	       "what this machine costs and misses whatever the\n   monitor "
+	       "does. Goals: 16 targets at 1 kHz under 10 %% of a core; one\n"
+	       "   target at 10 kHz with a p99 interval within 2 periods and "
+	       "no missed\n   tick (idle machine).\n\n");
 }
 
 /* ------------------------------------------------------------------ */

@@ -583,6 +583,14 @@ static void target_info(fl_buf *b, json_t *t)
 		fl_buf_printf(b, " · %lld samples at %.0f Hz, %.1f µs each (",
 			      fl_results_int(sm, "samples"), fl_results_num(sm, "hz"),
 			      fl_results_num(sm, "mean_cost_us"));
+		const char *method = fl_results_opt_str(sm, "method");
+		json_t *from = json_object_get(sm, "bpf_from_s");
+		if (method && !strcmp(method, "bpf") && json_is_number(from))
+			fl_buf_printf(b, "BPF from %.2f s, /proc before it, ",
+				      json_number_value(from));
+		else
+			fl_buf_puts(b, "/proc, ");
+		fl_buf_puts(b, "fds by ");
 		fl_escape_xml(b, fl_results_str(sm, "fd_method"));
 		fl_buf_puts(b, ")");
 		if (fl_results_int(sm, "errors"))

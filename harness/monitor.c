@@ -691,7 +691,7 @@ static void maybe_load(int64_t now)
  * program is not loaded: each session reads /proc). */
 static size_t batch_read(size_t idx, int64_t *b0, int64_t *b1)
 {
-	if (!fl_bpfs_ready())
+	if (mon.bpf_mode == FL_BPFS_OFF || !fl_bpfs_ready())
 		return 0;
 	size_t n = 0;
 	for (size_t i = 0; i < mon.nslots; i++) {
@@ -854,6 +854,17 @@ int fl_monitor_sampler_setup(char *err, size_t errlen)
 			return -1;
 		}
 	}
+	return 0;
+}
+
+int fl_monitor_use_bpf(int on)
+{
+	if (on && fl_bpfs_load(NULL, 0) < 0)
+		return -1;
+	pthread_mutex_lock(&mon.lock);
+	mon.bpf_configured = 1;
+	mon.bpf_mode = on ? FL_BPFS_REQUIRED : FL_BPFS_OFF;
+	pthread_mutex_unlock(&mon.lock);
 	return 0;
 }
 

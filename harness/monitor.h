@@ -19,6 +19,10 @@
  * fl_monitor_start when nobody called it before. */
 int fl_monitor_sampler_setup(char *err, size_t errlen);
 int fl_monitor_start(void);
+/* The bench's switch between the samplers, with sessions running: 1 reads
+ * through BPF from the next tick (loading it now; -1 when it cannot
+ * load), 0 through /proc. */
+int fl_monitor_use_bpf(int on);
 void fl_monitor_stop(void);
 
 /* Hands a session to the monitor (0, or -errno when its fds or its sample
