@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* The compiled program, in this object's read-only data. */
@@ -43,6 +44,7 @@ static struct {
 	size_t ents_len;
 	unsigned int ncpus;
 	long tick_ns;		/* one clock tick of /proc/PID/stat */
+	int rss_summed;		/* statm sums the CPUs' shares */
 	/* Set once the program is loaded and checked: read without the
 	 * lock, which a load holds for its whole 35 ms (a tick must not
 	 * wait for it). */
@@ -132,6 +134,93 @@ static int check_self(void)
 	return 0;
 }
 
+/* A child's resident pages by statm, and by the program both ways.
+ * pages: what it touches before it waits. 0, or -1. */
+static int child_rss(long pages, long *statm, fl_bpfs_ent *e)
+{
+	int ready[2], hold[2];
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		return -1;
+	if (pipe2(hold, O_CLOEXEC) < 0) {
+		close(ready[0]);
+		close(ready[1]);
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* Only calls safe in the child of a threaded process. */
+		close(ready[0]);
+		close(hold[1]);
+		size_t len = (size_t)pages * 4096;
+		char *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m != MAP_FAILED)
+			memset(m, 1, len);
+		char c = 'x';
+		if (write(ready[1], &c, 1) == 1)
+			while (read(hold[0], &c, 1) < 0 && errno == EINTR)
+				;
+		_exit(0);
+	}
+	close(ready[1]);
+	close(hold[0]);
+	int r = -1;
+	char c, path[64], buf[256];
+	if (pid > 0 && read(ready[0], &c, 1) == 1) {
+		snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		long size;
+		memset(B.ents, 0, sizeof *B.ents);
+		B.ents[0].pid = pid;
+		if (n > 0 && (buf[n] = '\0', 1) &&
+		    fl_procfs_parse_statm(buf, (size_t)n, &size, statm) == 0 &&
+		    run_locked(1) == 0 && B.ents[0].rc == FL_BPFS_OK) {
+			*e = B.ents[0];
+			r = 0;
+		}
+	}
+	close(hold[1]);
+	close(ready[0]);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	return r;
+}
+
+/* Which RSS this kernel's statm gives: each counter summed over the CPUs
+ * (percpu_counter_sum, newer kernels) or its shared count alone (older
+ * ones), told apart on a child whose two differ. */
+static int find_statm_kind(void)
+{
+	for (long k = 0; k < 8; k++) {
+		long statm;
+		fl_bpfs_ent e;
+		if (child_rss(3 + 5 * k, &statm, &e) < 0) {
+			fail("cannot compare the program's RSS with statm's");
+			return -1;
+		}
+		if (e.rss_pages == e.rss_quick)
+			continue;
+		if (statm == e.rss_pages) {
+			B.rss_summed = 1;
+			return 0;
+		}
+		if (statm == e.rss_quick) {
+			B.rss_summed = 0;
+			return 0;
+		}
+		fail("statm's resident pages (%ld) are neither the program's "
+		     "sum (%lld) nor its count (%lld)",
+		     statm, e.rss_pages, e.rss_quick);
+		return -1;
+	}
+	/* They never differed: either reads the same. */
+	B.rss_summed = 1;
+	return 0;
+}
+
 static int load_locked(void)
 {
 	libbpf_set_print(quiet);
@@ -186,7 +275,9 @@ static int load_locked(void)
 		return -1;
 	}
 	B.ents = p;
-	return check_self();
+	if (check_self() < 0)
+		return -1;
+	return find_statm_kind();
 }
 
 int fl_bpfs_load(char *err, size_t errlen)
@@ -235,8 +326,12 @@ int fl_bpfs_read(fl_bpfs_ent *ents, size_t n)
 			B.ents[i].rc = FL_BPFS_NOTASK;
 		}
 		r = run_locked(k);
-		if (r == 0)
-			memcpy(ents + at, B.ents, k * sizeof *ents);
+		if (r != 0)
+			break;
+		memcpy(ents + at, B.ents, k * sizeof *ents);
+		if (!B.rss_summed)
+			for (size_t i = 0; i < k; i++)
+				ents[at + i].rss_pages = ents[at + i].rss_quick;
 	}
 	pthread_mutex_unlock(&B.lock);
 	return r;

@@ -6,7 +6,9 @@
  *            /proc/PID/fd (proc_readfd_count) counts them;
  *   threads  signal->nr_threads, the link count of /proc/PID/task less 2;
  *   RSS      the file, anon and shmem counters of the mm, each summed over
- *            every CPU as /proc/PID/statm sums them (percpu_counter_sum).
+ *            every CPU as /proc/PID/statm sums them (percpu_counter_sum),
+ *            and without the CPUs' shares, as statm read them before
+ *            (the harness finds which of the two this kernel's statm is).
  * The kernel's structures are declared here with only the fields read;
  * libbpf relocates each field against the running kernel's BTF (CO-RE),
  * so the object does not depend on the headers of one kernel. */
@@ -130,6 +132,14 @@ static __always_inline int find_cpu_offsets(unsigned int ncpus)
 	return err;
 }
 
+/* percpu_counter_read_positive: the shared count alone. */
+static __always_inline long long counter_quick(struct percpu_counter *c)
+{
+	long long v = BPF_CORE_READ(c, count);
+	return v < 0 ? 0 : v;
+}
+
+/* percpu_counter_sum_positive: the shared count and every CPU's share. */
 static __always_inline long long counter_sum(struct percpu_counter *c,
 					     unsigned int ncpus)
 {
@@ -202,6 +212,10 @@ static __always_inline void sample_one(struct fl_bpfs_ent *e, unsigned int ncpus
 				counter_sum(&mm->rss_stat[MM_FILEPAGES], ncpus) +
 				counter_sum(&mm->rss_stat[MM_ANONPAGES], ncpus) +
 				counter_sum(&mm->rss_stat[MM_SHMEMPAGES], ncpus);
+			e->rss_quick =
+				counter_quick(&mm->rss_stat[MM_FILEPAGES]) +
+				counter_quick(&mm->rss_stat[MM_ANONPAGES]) +
+				counter_quick(&mm->rss_stat[MM_SHMEMPAGES]);
 			e->rc = FL_BPFS_OK;
 		}
 	}

@@ -5,7 +5,7 @@
 #ifndef FL_BPF_SAMPLE_ABI_H
 #define FL_BPF_SAMPLE_ABI_H
 
-/* Entries in one run of the program (its .bss holds them: 40 KiB). */
+/* Entries in one run of the program (its .bss holds them: 48 KiB). */
 #define FL_BPFS_BATCH 1024
 /* CPUs whose share of a per-CPU counter the program adds (the kernel's
  * NR_CPUS of a distribution kernel is 8192; a machine with more possible
@@ -26,6 +26,8 @@ struct fl_bpfs_ent {
 	long long fds;		/* open fds: set bits of the fd table */
 	long long threads;	/* signal->nr_threads */
 	long long rss_pages;	/* file + anon + shmem, summed over CPUs */
+	long long rss_quick;	/* the same without the CPUs' shares: what
+				 * statm said before Linux summed them */
 	unsigned long long start_ns;	/* start_boottime: identity */
 };
 
