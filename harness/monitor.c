@@ -386,10 +386,11 @@ static void oom_snapshot(fl_session *s, int64_t rss, int64_t t_ns)
 
 /* One sample of the session's tree. expirations: timer ticks since the
  * last (more than one: ticks missed). batch (or NULL): the figures of its
- * processes, read together between b0 and b1 (fl_bpfs_read). */
+ * processes, read together with every tree of the tick from b0
+ * (fl_bpfs_read); share_ns: this tree's share of that read's time. */
 static void take_sample(fl_session *s, uint64_t expirations,
 			const fl_bpfs_ent *batch, size_t nbatch, int64_t b0,
-			int64_t b1)
+			int64_t share_ns)
 {
 	if (!s->tree_ok)
 		return;
@@ -422,9 +423,10 @@ static void take_sample(fl_session *s, uint64_t expirations,
 	int64_t t1 = fl_now_ns();
 	if (batch) {
 		/* The figures were read in the batch: the sample's moment
-		 * is the batch's, its cost the batch's and whatever this
-		 * tree read from /proc on its own. */
-		t1 = (b1 - b0) + (t1 - t0) + b0;
+		 * is the batch's, its cost its share of the batch (by its
+		 * processes) and whatever this tree read from /proc on its
+		 * own. */
+		t1 = b0 + share_ns + (t1 - t0);
 		t0 = b0;
 		if (s->bpf_from_ns < 0 && s->tree.batch_reads > batch_reads)
 			s->bpf_from_ns = t0 - s->child.start_ns;
@@ -739,7 +741,8 @@ static void tick(size_t idx)
 			continue;
 		if (n && s->batch_at != SIZE_MAX)
 			take_sample(s, expirations, mon.batch + s->batch_at,
-				    s->batch_n, b0, b1);
+				    s->batch_n, b0,
+				    (b1 - b0) * (int64_t)s->batch_n / (int64_t)n);
 		else
 			take_sample(s, expirations, NULL, 0, 0, 0);
 	}
