@@ -45,6 +45,7 @@ static struct {
 	unsigned int ncpus;
 	long tick_ns;		/* one clock tick of /proc/PID/stat */
 	int rss_summed;		/* statm sums the CPUs' shares */
+	int have_offsets;	/* the program found the per-CPU offsets */
 	/* Set once the program is loaded and checked: read without the
 	 * lock, which a load holds for its whole 35 ms (a tick must not
 	 * wait for it). */
@@ -92,12 +93,16 @@ static void fail(const char *fmt, ...)
 
 static int run_locked(size_t n)
 {
-	struct fl_bpfs_args args = {(unsigned int)n, B.ncpus};
+	struct fl_bpfs_args args = {(unsigned int)n, B.ncpus, !B.have_offsets,
+				    0};
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &args,
 		    .ctx_size_in = sizeof args);
 	if (bpf_prog_test_run_opts(B.prog_fd, &opts) < 0)
 		return -errno;
-	return opts.retval == 0 ? 0 : -EINVAL;
+	if (opts.retval != 0)
+		return -EINVAL;
+	B.have_offsets = 1;
+	return 0;
 }
 
 /* This process through the program against /proc/self/stat. */
@@ -354,7 +359,7 @@ void fl_bpfs_unload(void)
 	B.obj = NULL;
 	B.prog_fd = -1;
 	atomic_store(&B.ready, 0);
-	B.tried = B.ok = 0;
+	B.tried = B.ok = B.have_offsets = 0;
 	B.why[0] = '\0';
 	pthread_mutex_unlock(&B.lock);
 }

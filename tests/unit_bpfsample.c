@@ -13,6 +13,7 @@
 #include "util.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -35,10 +36,10 @@ static void *block(void *arg)
 	return NULL;
 }
 
-/* A child with 37 more fds, 5 more threads and 16 MiB touched, blocked
+/* A child with nfds more fds, 5 more threads and 16 MiB touched, blocked
  * until *release is closed (or it is killed). Returns its pid once it is
  * all there. */
-static pid_t busy_child(int *release)
+static pid_t busy_child_fds(int *release, int nfds)
 {
 	int ready[2], rel[2];
 	cr_assert_eq(pipe(ready), 0);
@@ -48,7 +49,7 @@ static pid_t busy_child(int *release)
 	if (pid == 0) {
 		close(ready[0]);
 		close(rel[1]);
-		for (int i = 0; i < 37; i++)
+		for (int i = 0; i < nfds; i++)
 			if (open("/dev/null", O_RDONLY) < 0)
 				_exit(2);
 		pthread_t th;
@@ -73,6 +74,11 @@ static pid_t busy_child(int *release)
 	close(ready[0]);
 	*release = rel[1];
 	return pid;
+}
+
+static pid_t busy_child(int *release)
+{
+	return busy_child_fds(release, 37);
 }
 
 static void end_child(pid_t pid, int release)
@@ -117,6 +123,40 @@ Test(bpfsample, the_figures_are_those_of_proc)
 	cr_assert_eq(fl_bpfs_start_ticks(&e), st.starttime);
 	fl_sampler_close(&s);
 	end_child(pid, rel);
+}
+
+/* The fd table is read 8 words at a time: tables of 4 words (a part of a
+ * read), 16 (two whole reads) and 32 + 1 words give /proc's count. */
+Test(bpfsample, fd_tables_of_every_size)
+{
+	need_bpf();
+	struct rlimit rl;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	cr_assert_geq(rl.rlim_cur, 764, "no room for 700 fds");
+	const int counts[] = {200, 700, 2100};
+	for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+		if ((rlim_t)counts[c] + 64 > rl.rlim_cur)
+			continue;
+		int rel;
+		pid_t pid = busy_child_fds(&rel, counts[c]);
+		fl_sampler s;
+		cr_assert_eq(fl_sampler_open(&s, pid, 0), 0);
+		fl_sample proc, bpf;
+		cr_assert_eq(fl_sampler_read(&s, &proc), 0);
+		fl_bpfs_ent e = {.pid = pid};
+		cr_assert_eq(fl_bpfs_read(&e, 1), 0);
+		cr_assert_eq(fl_sampler_from_batch(&s, &e, &bpf), 0);
+		cr_assert_eq(bpf.v[FL_FIG_FDS], proc.v[FL_FIG_FDS],
+			     "%d fds: bpf %lld, /proc %lld", counts[c],
+			     (long long)bpf.v[FL_FIG_FDS],
+			     (long long)proc.v[FL_FIG_FDS]);
+		cr_assert_geq(bpf.v[FL_FIG_FDS], counts[c]);
+		cr_assert_eq(bpf.v[FL_FIG_RSS], proc.v[FL_FIG_RSS]);
+		fl_sampler_close(&s);
+		end_child(pid, rel);
+	}
 }
 
 /* More entries than one run takes: every run is filled, a reaped pid says

@@ -26,7 +26,7 @@ struct percpu_counter {
 } KERNEL_STRUCT;
 
 struct mm_struct {
-	struct percpu_counter rss_stat[4];
+	struct percpu_counter rss_stat[4];	/* NR_MM_COUNTERS */
 } KERNEL_STRUCT;
 
 struct fdtable {
@@ -83,7 +83,7 @@ extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __ksym;
 
 /* The entries: the only variable in .bss, which the harness maps. */
 struct fl_bpfs_ent ents[FL_BPFS_BATCH];
-/* Each CPU's per-CPU offset, found at every run (below). */
+/* Each CPU's per-CPU offset, found at the first run (below). */
 unsigned long cpu_off[FL_BPFS_MAX_CPUS] SEC(".data.cpu_off");
 
 /* A per-CPU array of one element: the addresses of its per-CPU copies,
@@ -132,32 +132,9 @@ static __always_inline int find_cpu_offsets(unsigned int ncpus)
 	return err;
 }
 
-/* percpu_counter_read_positive: the shared count alone. */
-static __always_inline long long counter_quick(struct percpu_counter *c)
+static __always_inline long long positive(long long v)
 {
-	long long v = BPF_CORE_READ(c, count);
 	return v < 0 ? 0 : v;
-}
-
-/* percpu_counter_sum_positive: the shared count and every CPU's share. */
-static __always_inline long long counter_sum(struct percpu_counter *c,
-					     unsigned int ncpus)
-{
-	long long sum = BPF_CORE_READ(c, count);
-	char *pc = (char *)BPF_CORE_READ(c, counters);
-	struct bpf_iter_num it;
-	int *i;
-	bpf_iter_num_new(&it, 0, (int)ncpus);
-	while ((i = bpf_iter_num_next(&it))) {
-		unsigned int cpu = (unsigned int)*i;
-		if (cpu >= FL_BPFS_MAX_CPUS)
-			break;
-		int v = 0;
-		bpf_probe_read_kernel(&v, sizeof v, pc + cpu_off[cpu]);
-		sum += v;
-	}
-	bpf_iter_num_destroy(&it);
-	return sum < 0 ? 0 : sum;
 }
 
 static __always_inline long long popcount(unsigned long x)
@@ -168,21 +145,80 @@ static __always_inline long long popcount(unsigned long x)
 	return (long long)((x * 0x0101010101010101UL) >> 56);
 }
 
+/* The fd table's open_fds bitmap, FDS_CHUNK words a read. */
+#define FDS_CHUNK 8
 static __always_inline long long count_fds(struct fdtable *fdt)
 {
-	unsigned int words = BPF_CORE_READ(fdt, max_fds) / 64;
-	unsigned long *bits = BPF_CORE_READ(fdt, open_fds);
+	unsigned int words = fdt->max_fds / 64;
+	unsigned long *bits = fdt->open_fds;
 	long long n = 0;
 	struct bpf_iter_num it;
 	int *i;
-	bpf_iter_num_new(&it, 0, (int)words);
+	bpf_iter_num_new(&it, 0, (int)((words + FDS_CHUNK - 1) / FDS_CHUNK));
 	while ((i = bpf_iter_num_next(&it))) {
-		unsigned long w = 0;
-		bpf_probe_read_kernel(&w, sizeof w, bits + *i);
-		n += popcount(w);
+		unsigned int at = (unsigned int)*i * FDS_CHUNK;
+		unsigned long w[FDS_CHUNK] = {0};
+		unsigned int k = words - at < FDS_CHUNK ? words - at : FDS_CHUNK;
+		if (k == FDS_CHUNK)
+			bpf_probe_read_kernel(w, sizeof w, bits + at);
+		else
+			for (unsigned int j = 0; j < FDS_CHUNK; j++)
+				if (j < k)
+					bpf_probe_read_kernel(&w[j], sizeof w[j],
+							      bits + at + j);
+		for (unsigned int j = 0; j < FDS_CHUNK; j++)
+			n += popcount(w[j]);
 	}
 	bpf_iter_num_destroy(&it);
 	return n;
+}
+
+/* The file, anon and shmem counters: each summed over every CPU
+ * (percpu_counter_sum_positive) into *sum, and their shared counts alone
+ * (percpu_counter_read_positive) into *quick. Linux allocates an mm's
+ * counters' per-CPU parts together (percpu_counter_init_many), so where
+ * they follow each other one read a CPU takes all of them. */
+static __always_inline void rss_of(struct mm_struct *mm, unsigned int ncpus,
+				   long long *sum, long long *quick)
+{
+	/* Each field by a constant index: CO-RE relocates the whole path,
+	 * the kernel's element size included. */
+	long long c[4] = {mm->rss_stat[0].count, mm->rss_stat[1].count,
+			  mm->rss_stat[2].count, mm->rss_stat[3].count};
+	char *pc[4] = {(char *)mm->rss_stat[0].counters,
+		       (char *)mm->rss_stat[1].counters,
+		       (char *)mm->rss_stat[2].counters,
+		       (char *)mm->rss_stat[3].counters};
+	int together = pc[1] == pc[0] + 4 && pc[2] == pc[0] + 8 &&
+		       pc[3] == pc[0] + 12;
+	struct bpf_iter_num it;
+	int *i;
+	long long cpu_sum[4] = {0, 0, 0, 0};
+	bpf_iter_num_new(&it, 0, (int)ncpus);
+	while ((i = bpf_iter_num_next(&it))) {
+		unsigned int cpu = (unsigned int)*i;
+		if (cpu >= FL_BPFS_MAX_CPUS)
+			break;
+		int v[4] = {0, 0, 0, 0};
+		if (together) {
+			bpf_probe_read_kernel(v, sizeof v, pc[0] + cpu_off[cpu]);
+		} else {
+			bpf_probe_read_kernel(&v[MM_FILEPAGES], sizeof v[0],
+					      pc[MM_FILEPAGES] + cpu_off[cpu]);
+			bpf_probe_read_kernel(&v[MM_ANONPAGES], sizeof v[0],
+					      pc[MM_ANONPAGES] + cpu_off[cpu]);
+			bpf_probe_read_kernel(&v[MM_SHMEMPAGES], sizeof v[0],
+					      pc[MM_SHMEMPAGES] + cpu_off[cpu]);
+		}
+		for (int k = 0; k < 4; k++)
+			cpu_sum[k] += v[k];
+	}
+	bpf_iter_num_destroy(&it);
+	*sum = positive(c[MM_FILEPAGES] + cpu_sum[MM_FILEPAGES]) +
+	       positive(c[MM_ANONPAGES] + cpu_sum[MM_ANONPAGES]) +
+	       positive(c[MM_SHMEMPAGES] + cpu_sum[MM_SHMEMPAGES]);
+	*quick = positive(c[MM_FILEPAGES]) + positive(c[MM_ANONPAGES]) +
+		 positive(c[MM_SHMEMPAGES]);
 }
 
 static __always_inline void sample_one(struct fl_bpfs_ent *e, unsigned int ncpus)
@@ -192,30 +228,25 @@ static __always_inline void sample_one(struct fl_bpfs_ent *e, unsigned int ncpus
 		e->rc = FL_BPFS_NOTASK;
 		return;
 	}
-	e->start_ns = BPF_CORE_READ(t, start_boottime);
+	e->start_ns = t->start_boottime;
 	bpf_rcu_read_lock();
 	/* The order /proc's sampler keeps: the kernel releases the memory
 	 * (exit_mm) before the fd table (exit_files), so memory read last
-	 * proves the fd count before it was not that of a teardown. */
-	struct files_struct *files = BPF_CORE_READ(t, files);
-	struct fdtable *fdt = files ? BPF_CORE_READ(files, fdt) : 0;
+	 * proves the fd count before it was not that of a teardown. Each
+	 * field is a load the kernel's fault handler guards (a pointer of
+	 * the kernel's type), not a helper call. */
+	struct files_struct *files = t->files;
+	struct fdtable *fdt = files ? files->fdt : 0;
 	if (!fdt) {
 		e->rc = FL_BPFS_NOFILES;
 	} else {
 		e->fds = count_fds(fdt);
-		e->threads = BPF_CORE_READ(t, signal, nr_threads);
-		struct mm_struct *mm = BPF_CORE_READ(t, mm);
+		e->threads = t->signal->nr_threads;
+		struct mm_struct *mm = t->mm;
 		if (!mm) {
 			e->rc = FL_BPFS_NOMM;
 		} else {
-			e->rss_pages =
-				counter_sum(&mm->rss_stat[MM_FILEPAGES], ncpus) +
-				counter_sum(&mm->rss_stat[MM_ANONPAGES], ncpus) +
-				counter_sum(&mm->rss_stat[MM_SHMEMPAGES], ncpus);
-			e->rss_quick =
-				counter_quick(&mm->rss_stat[MM_FILEPAGES]) +
-				counter_quick(&mm->rss_stat[MM_ANONPAGES]) +
-				counter_quick(&mm->rss_stat[MM_SHMEMPAGES]);
+			rss_of(mm, ncpus, &e->rss_pages, &e->rss_quick);
 			e->rc = FL_BPFS_OK;
 		}
 	}
@@ -229,7 +260,7 @@ int fl_sample(struct fl_bpfs_args *args)
 	unsigned int n = args->n, ncpus = args->ncpus;
 	if (n > FL_BPFS_BATCH || ncpus == 0 || ncpus > FL_BPFS_MAX_CPUS)
 		return 1;
-	if (find_cpu_offsets(ncpus) < 0)
+	if (args->find_offsets && find_cpu_offsets(ncpus) < 0)
 		return 2;
 	struct bpf_iter_num it;
 	int *i;

@@ -35,6 +35,10 @@ struct fl_bpfs_ent {
 struct fl_bpfs_args {
 	unsigned int n;		/* entries to fill */
 	unsigned int ncpus;	/* possible CPUs */
+	unsigned int find_offsets;	/* find each CPU's per-CPU offset
+					 * first: at the first run (they are
+					 * fixed from boot on) */
+	unsigned int pad;
 };
 
 #endif
