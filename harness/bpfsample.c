@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -153,25 +156,32 @@ static int child_rss(long pages, long *statm, fl_bpfs_ent *e)
 	}
 	pid_t pid = fork();
 	if (pid == 0) {
-		/* Only calls safe in the child of a threaded process. */
-		close(ready[0]);
-		close(hold[1]);
-		size_t len = (size_t)pages * 4096;
-		char *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (m != MAP_FAILED)
-			memset(m, 1, len);
+		/* The child of a threaded process: raw system calls only (no
+		 * allocator, no sanitizer's interceptor, whose locks another
+		 * thread may have held at the fork), a byte a page. */
+		syscall(SYS_close, ready[0]);
+		syscall(SYS_close, hold[1]);
+		long len = pages * 4096;
+		long m = syscall(SYS_mmap, 0L, len, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1L, 0L);
+		if (m != -1)
+			for (long at = 0; at < len; at += 4096)
+				*(volatile char *)(m + at) = 1;
 		char c = 'x';
-		if (write(ready[1], &c, 1) == 1)
-			while (read(hold[0], &c, 1) < 0 && errno == EINTR)
+		if (syscall(SYS_write, ready[1], &c, 1L) == 1)
+			while (syscall(SYS_read, hold[0], &c, 1L) < 0 &&
+			       errno == EINTR)
 				;
-		_exit(0);
+		syscall(SYS_exit_group, 0);
 	}
 	close(ready[1]);
 	close(hold[0]);
 	int r = -1;
 	char c, path[64], buf[256];
-	if (pid > 0 && read(ready[0], &c, 1) == 1) {
+	/* A child that is not ready within 5 s is given up: nothing waits
+	 * on it for longer (the monitor joins this thread at its end). */
+	struct pollfd pf = {ready[0], POLLIN, 0};
+	if (pid > 0 && poll(&pf, 1, 5000) == 1 && read(ready[0], &c, 1) == 1) {
 		snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 		ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
@@ -189,8 +199,11 @@ static int child_rss(long pages, long *statm, fl_bpfs_ent *e)
 	}
 	close(hold[1]);
 	close(ready[0]);
-	if (pid > 0)
+	if (pid > 0) {
+		if (r < 0)
+			kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
+	}
 	return r;
 }
 
