@@ -116,3 +116,28 @@ Test(sampler, an_unknown_sampler_stops_the_run, .timeout = 60)
 		  "%s", out);
 	free(out);
 }
+
+/* The sanitized binary loads and runs the program too, at the start
+ * (bpf) and on the monitor's loader thread, which forks its calibration
+ * child beside the running threads (auto); any report of the sanitizers
+ * fails the run. */
+Test(sampler, the_sanitized_binary_samples_both_ways, .timeout = 240)
+{
+	setenv("FL_TEST_ASAN", "1", 1);
+	const char *modes[] = {"bpf", "auto"};
+	for (size_t i = 0; i < 2; i++) {
+		if (!strcmp(modes[i], "bpf") && !bpf_possible())
+			continue;
+		int status;
+		char *out;
+		json_t *doc = run_with(modes[i], &status, &out);
+		cr_assert_eq(status, 0, "%s: %s", modes[i], out);
+		cr_assert_null(strstr(out, "Sanitizer"), "%s", out);
+		json_t *sm = sampling_of(doc);
+		if (!strcmp(modes[i], "bpf"))
+			cr_assert_str_eq(tu_str(sm, "method"), "bpf");
+		json_decref(doc);
+		free(out);
+	}
+	unsetenv("FL_TEST_ASAN");
+}
