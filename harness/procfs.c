@@ -247,15 +247,17 @@ int fl_procfs_environ_value(int procfd, const char *name, char *out,
 	 * unfinished one is carried over (entries longer than the buffer
 	 * are skipped: the variables looked for are short). */
 	char buf[8192];
-	size_t have = 0;
+	size_t have = 0, total = 0;
 	int found = 0;
 	for (;;) {
 		ssize_t r = read(fd, buf + have, sizeof buf - have);
 		if (r < 0 && errno == EINTR)
 			continue;
 		int last = r <= 0;
-		if (r > 0)
+		if (r > 0) {
 			have += (size_t)r;
+			total += (size_t)r;
+		}
 		size_t start = 0;
 		for (size_t i = 0; i <= have && !found; i++) {
 			if (i < have && buf[i] != '\0')
@@ -284,7 +286,7 @@ int fl_procfs_environ_value(int procfd, const char *name, char *out,
 		}
 	}
 	close(fd);
-	return found;
+	return found ? 1 : total == 0 ? -EAGAIN : 0;
 }
 
 int fl_procfs_status_field(const char *text, const char *key, long long *out)

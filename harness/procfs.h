@@ -55,7 +55,9 @@ int fl_procfs_parse_pids(const char *text, pid_t **v, size_t *n,
 int fl_procfs_children(int procfd, pid_t **out);
 
 /* The value of NAME in the environment the process was started with
- * (environ), copied into out: 1 found, 0 not there, or -errno. */
+ * (environ), copied into out: 1 found, 0 not there, or -errno; -EAGAIN
+ * when the environment reads empty, as it does while the process is
+ * inside an exec (or when it was started with none). */
 int fl_procfs_environ_value(int procfd, const char *name, char *out,
 			    size_t outlen);
 

@@ -35,6 +35,10 @@
 /* At most this many new pids are looked at in one round; beyond, the
  * oldest are skipped (the full walks find what they missed). */
 #define PROBE_MAX 4096
+/* Orphans waiting for another look at their environment (deferred()),
+ * and for how long at most. */
+#define FL_TREE_DEFERRED 32
+#define FL_TREE_DEFER_NS (200 * FL_NS_PER_MS)
 
 /* ------------------------------------------------------------------ */
 /* One process                                                          */
@@ -779,6 +783,11 @@ static struct {
 	pid_t self, self_pgid, self_sid;
 	struct stray *strays;
 	size_t nstrays, cap;
+	struct deferred {
+		pid_t pid;
+		int64_t since_ns;
+	} deferred[FL_TREE_DEFERRED];	/* deferred() */
+	size_t ndeferred;
 } disc = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.loadavg_fd = -1,
@@ -837,6 +846,26 @@ static int is_stray(pid_t pid)
 	return 0;
 }
 
+/* Orphans whose environment read empty, looked at again each round for
+ * up to FL_TREE_DEFER_NS. With add: 0 to look later (a pid starts or
+ * keeps waiting), 1 to place it now (it waited long enough, or the list
+ * is full). Without: a waiting pid stops waiting. */
+static int deferred(pid_t pid, int add, int64_t now_ns)
+{
+	for (size_t i = 0; i < disc.ndeferred; i++) {
+		if (disc.deferred[i].pid != pid)
+			continue;
+		if (add && now_ns - disc.deferred[i].since_ns < FL_TREE_DEFER_NS)
+			return 0;
+		disc.deferred[i] = disc.deferred[--disc.ndeferred];
+		return 1;
+	}
+	if (!add || disc.ndeferred == FL_TREE_DEFERRED)
+		return 1;
+	disc.deferred[disc.ndeferred++] = (struct deferred){pid, now_ns};
+	return 0;
+}
+
 /* A child of faultline that no tree knows: whose orphan is it?
  *  - one in faultline's session and in its own process group or
  *    faultline's is faultline's own child: a target between its fork and
@@ -864,10 +893,22 @@ static void adopt(fl_tree **trees, size_t ntrees, pid_t pid, int marker_only,
 	char path[64], mark[32];
 	snprintf(path, sizeof path, "/proc/%d", (int)pid);
 	int procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int marked = procfd >= 0 && fl_procfs_environ_value(procfd, FL_TREE_MARKER,
-							     mark, sizeof mark) == 1;
+	int env = procfd >= 0 ? fl_procfs_environ_value(procfd, FL_TREE_MARKER,
+							mark, sizeof mark)
+			      : -ESRCH;
 	if (procfd >= 0)
 		close(procfd);
+	/* An environment that reads empty is one caught inside an exec
+	 * (a daemon that double-forked and execs): its marker is there a
+	 * moment later. It is looked at again every round, and placed
+	 * without one only if it still reads empty FL_TREE_DEFER_NS on (it
+	 * was started with no environment). */
+	if (env == -EAGAIN && !deferred(pid, 1, now_ns)) {
+		close(pidfd);
+		return;
+	}
+	deferred(pid, 0, now_ns);
+	int marked = env == 1;
 	fl_tree *owner = NULL;
 	for (size_t k = 0; k < ntrees && !owner; k++) {
 		if (marked ? atol(mark) == trees[k]->procs[0].pid
@@ -924,6 +965,16 @@ static void adopt_children(fl_tree **trees, size_t ntrees, int marker_only,
 	pid_t *kids;
 	int nk = fl_procfs_children(self, &kids);
 	close(self);
+	/* A deferred pid no longer among them went (or was placed). */
+	for (size_t d = 0; d < disc.ndeferred;) {
+		int there = 0;
+		for (int i = 0; i < nk && !there; i++)
+			there = kids[i] == disc.deferred[d].pid;
+		if (there)
+			d++;
+		else
+			disc.deferred[d] = disc.deferred[--disc.ndeferred];
+	}
 	for (int i = 0; i < nk; i++)
 		if (!known(trees, ntrees, kids[i]))
 			adopt(trees, ntrees, kids[i], marker_only, now_ns);
@@ -991,7 +1042,7 @@ int fl_tree_pids_moved(void)
 {
 	pthread_mutex_lock(&disc.lock);
 	long last = last_pid();
-	int moved = last > 0 && last != disc.cursor;
+	int moved = (last > 0 && last != disc.cursor) || disc.ndeferred > 0;
 	pthread_mutex_unlock(&disc.lock);
 	return moved;
 }
@@ -1001,7 +1052,7 @@ void fl_tree_discover(fl_tree **trees, size_t ntrees, int full,
 {
 	pthread_mutex_lock(&disc.lock);
 	long last = last_pid();
-	int orphans = full;
+	int orphans = full || disc.ndeferred > 0;
 	if (last > 0 && disc.cursor < 0) {
 		disc.cursor = last;
 		orphans = 1;

@@ -431,3 +431,45 @@ Test(procfs, children_and_environ)
 	for (int i = 0; i < 2; i++)
 		waitpid(kids[i], NULL, 0);
 }
+
+/* An environment that reads empty says so (-EAGAIN), apart from one
+ * without the name (0): a process inside an exec reads empty for a
+ * moment, and an orphan caught there is looked at again rather than
+ * placed without its tree's marker. A process started with no
+ * environment reads empty for good. */
+Test(procfs, an_empty_environment_is_told_apart)
+{
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		char *argv[] = {"sleep", "30", NULL};
+		char *envp[] = {NULL};
+		execve("/bin/sleep", argv, envp);
+		_exit(127);
+	}
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d", (int)pid);
+	char value[64];
+	int r = -1;
+	/* Until the exec has gone through, the environment is the
+	 * parent's: wait for the new program's. */
+	for (int i = 0; i < 5000; i++) {
+		int dir = open(path, O_RDONLY | O_DIRECTORY);
+		cr_assert_geq(dir, 0);
+		char comm[32] = "";
+		int cfd = openat(dir, "comm", O_RDONLY);
+		ssize_t n = read(cfd, comm, sizeof comm - 1);
+		close(cfd);
+		if (n > 0 && !strncmp(comm, "sleep", 5)) {
+			r = fl_procfs_environ_value(dir, "PATH", value,
+						    sizeof value);
+			close(dir);
+			break;
+		}
+		close(dir);
+		usleep(1000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	cr_assert_eq(r, -EAGAIN);
+}
