@@ -241,6 +241,11 @@ static int find_statm_kind(void)
 
 static int load_locked(void)
 {
+	/* Tests: a machine where the program cannot load. */
+	if (getenv("FL_TEST_BPFS_FAIL")) {
+		fail("FL_TEST_BPFS_FAIL is set");
+		return -1;
+	}
 	libbpf_set_print(quiet);
 	int ncpus = libbpf_num_possible_cpus();
 	if (ncpus <= 0 || ncpus > FL_BPFS_MAX_CPUS) {
@@ -260,6 +265,11 @@ static int load_locked(void)
 	}
 	B.why[0] = '\0';
 	int r = bpf_object__load(B.obj);
+	if (r == -EPERM) {
+		fail("not permitted: the BPF sampler needs root (CAP_BPF and "
+		     "CAP_PERFMON)");
+		return -1;
+	}
 	if (r < 0) {
 		char lib[256];
 		snprintf(lib, sizeof lib, "%s", B.why);
@@ -322,6 +332,16 @@ int fl_bpfs_load(char *err, size_t errlen)
 		snprintf(err, errlen, "%s", B.why);
 	pthread_mutex_unlock(&B.lock);
 	return ok ? 0 : -1;
+}
+
+int fl_bpfs_error(char *err, size_t errlen)
+{
+	pthread_mutex_lock(&B.lock);
+	int failed = B.tried && !B.ok;
+	if (failed)
+		snprintf(err, errlen, "%s", B.why);
+	pthread_mutex_unlock(&B.lock);
+	return failed;
 }
 
 int fl_bpfs_ready(void)

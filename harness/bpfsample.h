@@ -38,6 +38,11 @@ int fl_bpfs_load(char *err, size_t errlen);
 /* Loaded and checked. */
 int fl_bpfs_ready(void);
 
+/* 1 with the reason in err when a load was tried and failed (auto then
+ * samples through /proc, and the results say why); else 0. A load in
+ * progress has not failed. */
+int fl_bpfs_error(char *err, size_t errlen);
+
 /* Fills ents[i] (rc and figures) for each ents[i].pid, in runs of
  * FL_BPFS_BATCH. 0, or -errno when the program could not run. */
 int fl_bpfs_read(fl_bpfs_ent *ents, size_t n);

@@ -592,6 +592,11 @@ static void target_info(fl_buf *b, json_t *t)
 			fl_buf_puts(b, "/proc, ");
 		fl_buf_puts(b, "fds by ");
 		fl_escape_xml(b, fl_results_str(sm, "fd_method"));
+		const char *why = fl_results_opt_str(sm, "bpf_error");
+		if (why) {
+			fl_buf_puts(b, "; the BPF sampler did not load: ");
+			fl_escape_xml(b, why);
+		}
 		fl_buf_puts(b, ")");
 		if (fl_results_int(sm, "errors"))
 			fl_buf_printf(b, " · <span class=\"bad\">%lld sampling "

@@ -703,15 +703,16 @@ static size_t batch_read(size_t idx, int64_t *b0, int64_t *b1)
 		s->batch_at = SIZE_MAX;
 		pthread_mutex_lock(&s->lock);
 		if (!s->sampling_stopped && s->tree_ok && !s->tree.ending) {
-			size_t want = fl_tree_batch_pids(&s->tree, NULL, 0);
-			if (n + want > mon.batch_cap) {
-				mon.batch_cap = (n + want) * 2;
+			/* Room for every member: one pass fills it. */
+			size_t most = s->tree.n;
+			if (n + most > mon.batch_cap) {
+				mon.batch_cap = (n + most) * 2;
 				mon.batch = fl_xrealloc(
 					mon.batch,
 					mon.batch_cap * sizeof *mon.batch);
 			}
 			s->batch_n = fl_tree_batch_pids(&s->tree, mon.batch + n,
-							want);
+							most);
 			s->batch_at = n;
 			n += s->batch_n;
 		}

@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "result.h"
 
+#include "bpfsample.h"
+
 #include "instance.h"
 #include "journal.h"
 #include "measure.h"
@@ -211,10 +213,14 @@ static json_t *exit_json(const fl_ctx *ctx, const fl_instance *in)
 
 static json_t *sampling_json(fl_session *s)
 {
+	/* Why the BPF sampler did not read the samples, when it could not
+	 * load: /proc read them, and the results say why. */
+	char bpf_why[256] = "";
+	int bpf_failed = fl_bpfs_error(bpf_why, sizeof bpf_why);
 	pthread_mutex_lock(&s->lock);
 	uint64_t n = fl_series_count(&s->series);
 	json_t *o = json_pack(
-		"{s:f,s:I,s:f,s:f,s:I,s:I,s:s,s:o,s:s,s:I,s:I,s:I,s:I,s:I}", "hz",
+		"{s:f,s:I,s:f,s:f,s:I,s:I,s:s,s:o,s:o,s:s,s:I,s:I,s:I,s:I,s:I}", "hz",
 		1e9 / (double)s->period_ns, "samples", (json_int_t)n,
 		"mean_cost_us",
 		n ? (double)s->sample_cost_total_ns / (double)n / 1e3 : 0.0,
@@ -224,6 +230,7 @@ static json_t *sampling_json(fl_session *s)
 		s->bpf_from_ns >= 0 ? "bpf" : "procfs", "bpf_from_s",
 		s->bpf_from_ns >= 0 ? json_real((double)s->bpf_from_ns / 1e9)
 				    : json_null(),
+		"bpf_error", bpf_failed ? json_string(bpf_why) : json_null(),
 		"fd_method",
 		fl_sampler_method_name(s->tree.procs[0].sampler.method),
 		"processes", (json_int_t)s->tree.seen, "unseen",

@@ -622,7 +622,10 @@ int fl_tree_sample(fl_tree *t, int64_t now_ns, struct fl_faults *faults,
 			batch ? batch_entry(batch, nbatch, &next, p) : NULL;
 		int r = e ? fl_sampler_from_batch(&p->sampler, e, &x)
 			  : fl_sampler_read(&p->sampler, &x);
-		if (e)
+		/* An entry the batch could not answer (no fd table) was
+		 * read from /proc. */
+		if (e && (e->rc == FL_BPFS_OK || e->rc == FL_BPFS_NOTASK ||
+			  e->rc == FL_BPFS_NOMM))
 			t->batch_reads++;
 		if (r == -ESRCH) {
 			if (p->is_root)

@@ -141,3 +141,33 @@ Test(sampler, the_sanitized_binary_samples_both_ways, .timeout = 240)
 	}
 	unsetenv("FL_TEST_ASAN");
 }
+
+/* A sampler that cannot load: FAULTLINE_SAMPLER=bpf does not start and
+ * says why; auto samples through /proc, and the results give the reason
+ * once the load was tried (it may still be on its way when a short
+ * scenario ends: then there is none yet). */
+Test(sampler, a_sampler_that_cannot_load_says_why, .timeout = 120)
+{
+	setenv("FL_TEST_BPFS_FAIL", "1", 1);
+	int status;
+	char *out;
+	json_t *doc = run_with("bpf", &status, &out);
+	cr_assert_null(doc);
+	cr_assert_eq(status, 3, "status %d: %s", status, out);
+	cr_assert(strstr(out, "FAULTLINE_SAMPLER=bpf, but the BPF sampler "
+			      "cannot load: FL_TEST_BPFS_FAIL is set"),
+		  "%s", out);
+	free(out);
+	doc = run_with("auto", &status, &out);
+	cr_assert_eq(status, 0, "%s", out);
+	json_t *sm = sampling_of(doc);
+	cr_assert_str_eq(tu_str(sm, "method"), "procfs");
+	json_t *why = json_object_get(sm, "bpf_error");
+	cr_assert(json_is_null(why) ||
+			  !strcmp(json_string_value(why),
+				  "FL_TEST_BPFS_FAIL is set"),
+		  "bpf_error %s", json_dumps(why, JSON_ENCODE_ANY));
+	json_decref(doc);
+	free(out);
+	unsetenv("FL_TEST_BPFS_FAIL");
+}

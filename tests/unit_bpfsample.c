@@ -286,3 +286,70 @@ Test(bpfsample, faultline_sampler_is_read_strictly)
 	cr_assert_str_eq(err, "FAULTLINE_SAMPLER='BPF': expected auto, bpf or procfs");
 	unsetenv("FAULTLINE_SAMPLER");
 }
+
+/* statm's resident pages, whichever way this kernel sums them: children
+ * that touched 3 to 38 pages (their counters' per-CPU shares differ from
+ * child to child) read the same through the program as through statm.
+ * A loader that took the wrong way (the shared count where statm sums
+ * the CPUs' shares, or the reverse) fails here. */
+Test(bpfsample, resident_pages_are_statms_whatever_the_per_cpu_shares)
+{
+	need_bpf();
+	for (int k = 0; k < 8; k++) {
+		int ready[2], hold[2];
+		cr_assert_eq(pipe(ready), 0);
+		cr_assert_eq(pipe(hold), 0);
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(ready[0]);
+			close(hold[1]);
+			size_t len = (size_t)(3 + 5 * k) * 4096;
+			char *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (m == MAP_FAILED)
+				_exit(2);
+			for (size_t at = 0; at < len; at += 4096)
+				m[at] = 1;
+			char c = 'x';
+			if (write(ready[1], &c, 1) != 1)
+				_exit(3);
+			while (read(hold[0], &c, 1) < 0 && errno == EINTR)
+				;
+			_exit(0);
+		}
+		close(ready[1]);
+		close(hold[0]);
+		char c;
+		cr_assert_eq(read(ready[0], &c, 1), 1);
+		fl_sampler s;
+		cr_assert_eq(fl_sampler_open(&s, pid, 0), 0);
+		int64_t statm = fl_sampler_rss(&s);
+		fl_bpfs_ent e = {.pid = pid};
+		cr_assert_eq(fl_bpfs_read(&e, 1), 0);
+		cr_assert_eq(e.rc, FL_BPFS_OK);
+		cr_assert_eq(e.rss_pages * 4096, statm,
+			     "child %d: program %lld pages, statm %lld bytes "
+			     "(shared counts alone: %lld pages)",
+			     k, e.rss_pages, (long long)statm, e.rss_quick);
+		fl_sampler_close(&s);
+		close(hold[1]);
+		close(ready[0]);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+/* A program that cannot load says why, and nothing reads through it. */
+Test(bpfsample, a_program_that_cannot_load_says_why)
+{
+	setenv("FL_TEST_BPFS_FAIL", "1", 1);
+	char why[256] = "", err[256] = "";
+	cr_assert_eq(fl_bpfs_error(err, sizeof err), 0, "nothing was tried yet");
+	cr_assert_eq(fl_bpfs_load(why, sizeof why), -1);
+	cr_assert_str_eq(why, "FL_TEST_BPFS_FAIL is set");
+	cr_assert_eq(fl_bpfs_error(err, sizeof err), 1);
+	cr_assert_str_eq(err, "FL_TEST_BPFS_FAIL is set");
+	cr_assert_not(fl_bpfs_ready());
+	fl_bpfs_ent e = {.pid = getpid()};
+	cr_assert_eq(fl_bpfs_read(&e, 1), -ENOSYS);
+	unsetenv("FL_TEST_BPFS_FAIL");
+}
