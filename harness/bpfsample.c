@@ -367,6 +367,12 @@ int fl_bpfs_read(fl_bpfs_ent *ents, size_t n)
 		if (r != 0)
 			break;
 		memcpy(ents + at, B.ents, k * sizeof *ents);
+		/* A live process has a thread: a read that says none (a
+		 * guarded load that faulted reads 0) is asked of /proc. */
+		for (size_t i = 0; i < k; i++)
+			if (ents[at + i].rc == FL_BPFS_OK &&
+			    ents[at + i].threads <= 0)
+				ents[at + i].rc = FL_BPFS_ASK_PROC;
 		if (!B.rss_summed)
 			for (size_t i = 0; i < k; i++)
 				ents[at + i].rss_pages = ents[at + i].rss_quick;

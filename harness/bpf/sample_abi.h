@@ -18,6 +18,8 @@ enum {
 	FL_BPFS_NOMM = 2,	/* no memory: a zombie, or a main thread that
 				 * exited alone while others run */
 	FL_BPFS_NOFILES = 3,	/* no fd table (exiting): ask /proc */
+	FL_BPFS_ASK_PROC = 4,	/* set by the harness: figures it will not
+				 * take (no thread), /proc is asked */
 };
 
 struct fl_bpfs_ent {
