@@ -367,18 +367,22 @@ int fl_bpfs_read(fl_bpfs_ent *ents, size_t n)
 		if (r != 0)
 			break;
 		memcpy(ents + at, B.ents, k * sizeof *ents);
-		/* A live process has a thread: a read that says none (a
-		 * guarded load that faulted reads 0) is asked of /proc. */
-		for (size_t i = 0; i < k; i++)
-			if (ents[at + i].rc == FL_BPFS_OK &&
-			    ents[at + i].threads <= 0)
-				ents[at + i].rc = FL_BPFS_ASK_PROC;
+		fl_bpfs_vet(ents + at, k);
 		if (!B.rss_summed)
 			for (size_t i = 0; i < k; i++)
 				ents[at + i].rss_pages = ents[at + i].rss_quick;
 	}
 	pthread_mutex_unlock(&B.lock);
 	return r;
+}
+
+void fl_bpfs_vet(fl_bpfs_ent *ents, size_t n)
+{
+	/* A live process has a thread: a read that says none (a guarded
+	 * load that faulted reads 0) is asked of /proc. */
+	for (size_t i = 0; i < n; i++)
+		if (ents[i].rc == FL_BPFS_OK && ents[i].threads <= 0)
+			ents[i].rc = FL_BPFS_ASK_PROC;
 }
 
 unsigned long long fl_bpfs_start_ticks(const fl_bpfs_ent *e)

@@ -47,6 +47,11 @@ int fl_bpfs_error(char *err, size_t errlen);
  * FL_BPFS_BATCH. 0, or -errno when the program could not run. */
 int fl_bpfs_read(fl_bpfs_ent *ents, size_t n);
 
+/* What fl_bpfs_read does to each run's entries before it hands them
+ * over: figures it will not take (a live process with no thread) become
+ * FL_BPFS_ASK_PROC, which the sampler reads from /proc. */
+void fl_bpfs_vet(fl_bpfs_ent *ents, size_t n);
+
 /* start_ns of an entry in the clock ticks of /proc/PID/stat's field 22. */
 unsigned long long fl_bpfs_start_ticks(const fl_bpfs_ent *e);
 

@@ -353,3 +353,26 @@ Test(bpfsample, a_program_that_cannot_load_says_why)
 	cr_assert_eq(fl_bpfs_read(&e, 1), -ENOSYS);
 	unsetenv("FL_TEST_BPFS_FAIL");
 }
+
+/* An entry that says a live process has no thread is not taken: /proc
+ * gives the sample (no BPF needed: the entry is made up). */
+Test(bpfsample, an_entry_with_no_thread_is_asked_of_proc)
+{
+	int rel;
+	pid_t pid = busy_child(&rel);
+	fl_sampler s;
+	cr_assert_eq(fl_sampler_open(&s, pid, 0), 0);
+	fl_bpfs_ent e[2] = {{.pid = pid, .rc = FL_BPFS_OK, .fds = 999,
+			     .threads = 0, .rss_pages = 1},
+			    {.pid = pid, .rc = FL_BPFS_OK, .fds = 7,
+			     .threads = 2, .rss_pages = 3}};
+	fl_bpfs_vet(e, 2);
+	cr_assert_eq(e[0].rc, FL_BPFS_ASK_PROC);
+	cr_assert_eq(e[1].rc, FL_BPFS_OK);
+	fl_sample x;
+	cr_assert_eq(fl_sampler_from_batch(&s, &e[0], &x), 0);
+	cr_assert_eq(x.v[FL_FIG_THREADS], 6);
+	cr_assert_neq(x.v[FL_FIG_FDS], 999);
+	fl_sampler_close(&s);
+	end_child(pid, rel);
+}
