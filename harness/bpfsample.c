@@ -53,6 +53,7 @@ static struct {
 	 * lock, which a load holds for its whole 35 ms (a tick must not
 	 * wait for it). */
 	_Atomic int ready;
+	_Atomic int failed;	/* the same for a load that failed (why) */
 } B = {.lock = PTHREAD_MUTEX_INITIALIZER, .prog_fd = -1};
 
 int fl_bpfs_configure(enum fl_bpfs_mode *mode, char *err, size_t errlen)
@@ -317,14 +318,16 @@ int fl_bpfs_load(char *err, size_t errlen)
 		if (B.ok) {
 			B.why[0] = '\0';
 			atomic_store(&B.ready, 1);
-		}
-		else if (B.obj) {
-			if (B.ents)
-				munmap(B.ents, B.ents_len);
-			B.ents = NULL;
-			bpf_object__close(B.obj);
-			B.obj = NULL;
-			B.prog_fd = -1;
+		} else {
+			if (B.obj) {
+				if (B.ents)
+					munmap(B.ents, B.ents_len);
+				B.ents = NULL;
+				bpf_object__close(B.obj);
+				B.obj = NULL;
+				B.prog_fd = -1;
+			}
+			atomic_store(&B.failed, 1);
 		}
 	}
 	int ok = B.ok;
@@ -336,11 +339,12 @@ int fl_bpfs_load(char *err, size_t errlen)
 
 int fl_bpfs_error(char *err, size_t errlen)
 {
-	pthread_mutex_lock(&B.lock);
-	int failed = B.tried && !B.ok;
+	/* Without the lock: a load in progress holds it, and the results
+	 * of a short scenario are not to wait for it. why is not written
+	 * again once failed is set. */
+	int failed = atomic_load(&B.failed);
 	if (failed)
 		snprintf(err, errlen, "%s", B.why);
-	pthread_mutex_unlock(&B.lock);
 	return failed;
 }
 
@@ -402,6 +406,7 @@ void fl_bpfs_unload(void)
 	B.obj = NULL;
 	B.prog_fd = -1;
 	atomic_store(&B.ready, 0);
+	atomic_store(&B.failed, 0);
 	B.tried = B.ok = B.have_offsets = 0;
 	B.why[0] = '\0';
 	pthread_mutex_unlock(&B.lock);
